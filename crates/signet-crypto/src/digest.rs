@@ -1,0 +1,59 @@
+use sha2::{Digest as _, Sha256, Sha384, Sha512};
+
+/// A digest algorithm, named as in `dev.sigstore.common.v1.HashAlgorithm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HashAlgorithm {
+    Sha2_256,
+    Sha2_384,
+    Sha2_512,
+}
+
+impl HashAlgorithm {
+    /// The protobuf enum name (`SHA2_256`, ...).
+    pub fn proto_name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha2_256 => "SHA2_256",
+            HashAlgorithm::Sha2_384 => "SHA2_384",
+            HashAlgorithm::Sha2_512 => "SHA2_512",
+        }
+    }
+
+    pub fn from_proto_name(name: &str) -> Option<Self> {
+        match name {
+            "SHA2_256" => Some(HashAlgorithm::Sha2_256),
+            "SHA2_384" => Some(HashAlgorithm::Sha2_384),
+            "SHA2_512" => Some(HashAlgorithm::Sha2_512),
+            _ => None,
+        }
+    }
+
+    /// Output length in bytes.
+    pub fn output_len(self) -> usize {
+        match self {
+            HashAlgorithm::Sha2_256 => 32,
+            HashAlgorithm::Sha2_384 => 48,
+            HashAlgorithm::Sha2_512 => 64,
+        }
+    }
+
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            HashAlgorithm::Sha2_256 => Sha256::digest(data).to_vec(),
+            HashAlgorithm::Sha2_384 => Sha384::digest(data).to_vec(),
+            HashAlgorithm::Sha2_512 => Sha512::digest(data).to_vec(),
+        }
+    }
+
+    pub(crate) fn aws(self) -> &'static aws_lc_rs::digest::Algorithm {
+        match self {
+            HashAlgorithm::Sha2_256 => &aws_lc_rs::digest::SHA256,
+            HashAlgorithm::Sha2_384 => &aws_lc_rs::digest::SHA384,
+            HashAlgorithm::Sha2_512 => &aws_lc_rs::digest::SHA512,
+        }
+    }
+}
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}

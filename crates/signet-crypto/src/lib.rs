@@ -1,0 +1,20 @@
+//! Key types, signature verification and signing, and digests: the bottom layer of signet's
+//! pure core. No I/O, no clocks, no async runtime; it must never depend on another signet crate.
+//!
+//! Crypto is done by `aws-lc-rs` (the rustls default provider): it is the fastest verifier
+//! measured on our machines (P-256 verify 54 µs, see shared/reference/CRATES.md) and, unlike
+//! `ring`, it verifies ECDSA and RSA signatures over a precomputed digest, which Rekor's
+//! `hashedrekord` entries require (the log only ever sees the artifact's digest). Key and
+//! certificate encodings are parsed with the RustCrypto `spki`/`x509-cert` types.
+
+#![forbid(unsafe_code)]
+
+mod digest;
+mod error;
+mod keys;
+mod signing;
+
+pub use digest::{sha256, HashAlgorithm};
+pub use error::CryptoError;
+pub use keys::{KeyKind, PublicKey, PublicKeyDetails};
+pub use signing::SigningKey;
