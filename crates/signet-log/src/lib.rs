@@ -1,1 +1,31 @@
-//! placeholder
+//! signet's transparency log service: the Rekor v2 write API (`POST /api/v2/log/entries`)
+//! and the C2SP tlog-tiles read API (`/checkpoint`, `/tile/...`), over an append-only
+//! RFC 6962 tree kept by a [`storage::LogStore`] backend.
+//!
+//! This crate does I/O (HTTP, SQLite, a thread); the Merkle math, tiles and notes come from
+//! `signet-tlog` and the entry formats from `signet-formats`, both pure. It must not depend
+//! on the CLI or on other services.
+
+#![forbid(unsafe_code)]
+
+pub mod appender;
+pub mod http;
+pub mod sqlite;
+pub mod storage;
+
+pub use appender::{Appender, AppenderConfig, Integrated, SignedCheckpoint};
+pub use storage::{LogStore, StorageError};
+
+/// Why the log could not do what was asked. The HTTP layer maps each to a status code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("the log has too many entries waiting; retry shortly")]
+    Overloaded,
+    #[error("the log is shutting down or its integrator stopped")]
+    Unavailable,
+    #[error("internal error: {0}")]
+    Internal(String),
+}

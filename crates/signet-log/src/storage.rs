@@ -1,0 +1,58 @@
+//! The narrow interface between a log and where it keeps its state.
+//!
+//! One backend per file behind this trait: `sqlite.rs` (the embedded default). A PostgreSQL
+//! backend will implement the same trait; there sequencing becomes its own transaction and
+//! `commit_batch` is run by whichever front end holds the integration lease.
+
+use signet_tlog::Hash;
+
+/// An error from a storage backend. Storage errors are the server's fault (5xx), never the
+/// client's.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("stored state is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("data directory was written by a newer signet (schema {found}, this build knows {known})")]
+    NewerSchema { found: i64, known: i64 },
+}
+
+/// One new entry of an integration batch.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub index: u64,
+    pub leaf_hash: Hash,
+    pub body: Vec<u8>,
+}
+
+/// Everything one batch changes, written in one durable transaction.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub entries: Vec<NewEntry>,
+    /// Hash tiles whose contents changed: (level, index, hashes concatenated).
+    pub tiles: Vec<(u8, u64, Vec<u8>)>,
+    /// The new tree size and the signed checkpoint (note text) for it.
+    pub tree_size: u64,
+    pub checkpoint: String,
+}
+
+/// What a log needs to keep. Implementations must make `commit_batch` atomic and durable:
+/// when it returns Ok, every entry, tile and the checkpoint survive a crash; when it fails or
+/// the process dies during it, none of them is visible.
+pub trait LogStore: Send {
+    /// The tree size and signed checkpoint last committed (`None` for a new log).
+    fn latest_checkpoint(&mut self) -> Result<Option<(u64, String)>, StorageError>;
+    /// For each leaf hash, the index of the entry already logged with it.
+    fn find_indices(&mut self, leaf_hashes: &[Hash]) -> Result<Vec<Option<u64>>, StorageError>;
+    /// Writes a batch atomically and durably.
+    fn commit_batch(&mut self, batch: &Batch) -> Result<(), StorageError>;
+    /// A hash tile's contents as last written (possibly partial), if any.
+    fn read_tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StorageError>;
+    /// The bodies of entries `start..start+count` that exist, in order.
+    fn read_entries(&mut self, start: u64, count: u64) -> Result<Vec<Vec<u8>>, StorageError>;
+    /// A value from the log's metadata (origin, key, schema), set once at creation.
+    fn meta(&mut self, key: &str) -> Result<Option<String>, StorageError>;
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StorageError>;
+}

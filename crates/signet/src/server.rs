@@ -1,0 +1,321 @@
+//! `signet server`: opens (or on first start creates) the data directory, starts the
+//! services on one listener and serves until SIGINT/SIGTERM, finishing in-flight entries.
+//!
+//! Data directory layout (all created on first start; a later start reuses it and refuses a
+//! directory that is half-written, corrupt, from a newer signet, or in use by another server):
+//!
+//! ```text
+//! signet.lock            exclusive lock held while a server runs
+//! signet.db              the embedded SQLite store (log entries, tiles, checkpoint, metadata)
+//! keys/log-ed25519.pem   the transparency log's checkpoint key (PKCS#8, mode 0600)
+//! trusted_root.json      trust material for clients (rewritten at each start with the URL)
+//! signing_config.json    which services clients should use (v0.2)
+//! trust_config.json      both, as a ClientTrustConfig for `--trust-config`
+//! ```
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use fs2::FileExt;
+use signet_crypto::{KeyKind, SigningKey};
+use signet_formats::common::{LogId, TimeRange, Timestamp};
+use signet_formats::trust::{
+    ClientTrustConfig, Service, ServiceConfiguration, ServiceSelector, SigningConfig,
+    TransparencyLogInstance, TrustedRoot,
+};
+use signet_log::sqlite::SqliteStore;
+use signet_log::storage::LogStore;
+use signet_log::{Appender, AppenderConfig};
+use signet_tlog::NoteSigner;
+
+/// Path prefix of the transparency log on the shared listener.
+pub const LOG_PREFIX: &str = "/rekor";
+
+#[derive(clap::Args, Debug)]
+pub struct ServerArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:3000", env = "SIGNET_LISTEN")]
+    pub listen: SocketAddr,
+    /// Directory holding the database, keys and trust files.
+    #[arg(long, default_value = "./signet-data", env = "SIGNET_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// URL clients reach this server at (default: http://<listen address>). The log's
+    /// checkpoint origin is fixed from it at first start.
+    #[arg(long, env = "SIGNET_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Most entries integrated in one batch.
+    #[arg(long, default_value_t = 4096)]
+    pub max_batch: usize,
+}
+
+const DB_FILE: &str = "signet.db";
+const LOG_KEY_FILE: &str = "keys/log-ed25519.pem";
+
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let public_url = public_url.trim_end_matches('/').to_string();
+    let log_url = format!("{public_url}{LOG_PREFIX}");
+
+    let dir = DataDir::open(&args.data_dir, &log_url)?;
+    let signer = NoteSigner::new(&dir.origin, SigningKey::from_pkcs8_der(dir.log_key.pkcs8_der())?)
+        .map_err(|e| anyhow::anyhow!("log key cannot sign checkpoints: {e}"))?;
+    let log_id = signet_tlog::rekor_log_id(&dir.origin, dir.log_key.public_key());
+    let writer = dir.store(false)?;
+    let appender = Appender::start(
+        Box::new(writer),
+        dir.origin.clone(),
+        signer,
+        AppenderConfig {
+            max_batch: args.max_batch,
+            ..Default::default()
+        },
+    )
+    .context("cannot start the transparency log")?;
+    let readers = (0..4)
+        .map(|_| dir.store(false).map(|s| Box::new(s) as Box<dyn LogStore>))
+        .collect::<Result<_, _>>()?;
+    let log_state = Arc::new(signet_log::http::LogState::new(appender.clone(), readers, log_id));
+
+    dir.write_trust_files(&log_url, &log_id)?;
+
+    let app = axum::Router::new()
+        .nest(LOG_PREFIX, signet_log::http::router(log_state))
+        .route("/healthz", axum::routing::get(|| async { "ok\n" }))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            std::time::Duration::from_secs(60),
+        ));
+
+    println!("listening on http://{addr}");
+    eprintln!("signet: transparency log at {log_url} (origin {})", dir.origin);
+    eprintln!(
+        "signet: trusted root {}",
+        dir.path.join("trusted_root.json").display()
+    );
+    eprintln!(
+        "signet: signing config {}",
+        dir.path.join("signing_config.json").display()
+    );
+    let _ = std::io::stdout().flush();
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    appender.close();
+    eprintln!("signet: stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    eprintln!("signet: shutting down; finishing in-flight requests");
+}
+
+/// An opened, locked data directory.
+struct DataDir {
+    path: PathBuf,
+    _lock: File,
+    log_key: SigningKey,
+    origin: String,
+    created: String,
+}
+
+impl DataDir {
+    fn open(path: &Path, log_url: &str) -> anyhow::Result<Self> {
+        fs::create_dir_all(path)
+            .with_context(|| format!("cannot create data directory {}", path.display()))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(path.join("signet.lock"))
+            .with_context(|| format!("cannot open lock file in {}", path.display()))?;
+        lock.try_lock_exclusive().map_err(|_| {
+            anyhow::anyhow!(
+                "data directory {} is in use by another signet server",
+                path.display()
+            )
+        })?;
+
+        let db_path = path.join(DB_FILE);
+        let key_path = path.join(LOG_KEY_FILE);
+        let (log_key, mut store) = match (db_path.exists(), key_path.exists()) {
+            (false, false) => {
+                eprintln!("signet: first start: creating {}", path.display());
+                let key = SigningKey::generate(KeyKind::Ed25519)?;
+                write_secret(&key_path, key.to_pkcs8_pem().as_bytes())?;
+                let mut store = SqliteStore::open(&db_path, true)?;
+                let origin = origin_from_url(log_url)?;
+                store.set_meta("log.origin", &origin)?;
+                store.set_meta("log.created", Timestamp::from_unix(unix_now()).as_str())?;
+                (key, store)
+            }
+            (true, true) => {
+                let pem = fs::read_to_string(&key_path)
+                    .with_context(|| format!("cannot read the log key {}", key_path.display()))?;
+                let key = SigningKey::from_pkcs8_pem(&pem)
+                    .with_context(|| format!("the log key {} is damaged", key_path.display()))?;
+                let store = SqliteStore::open(&db_path, false)
+                    .with_context(|| format!("cannot open {}", db_path.display()))?;
+                (key, store)
+            }
+            (true, false) => bail!(
+                "{} exists but the log key {} is missing: refusing to start (a new key would fork the log)",
+                db_path.display(),
+                key_path.display()
+            ),
+            (false, true) => bail!(
+                "the log key {} exists but the database {} is missing: refusing to start on a half-written data directory",
+                key_path.display(),
+                db_path.display()
+            ),
+        };
+        let origin = store.meta("log.origin")?.with_context(|| {
+            format!(
+                "{} has no log origin: half-written data directory",
+                db_path.display()
+            )
+        })?;
+        let created = store.meta("log.created")?.unwrap_or_default();
+        Ok(DataDir {
+            path: path.to_path_buf(),
+            _lock: lock,
+            log_key,
+            origin,
+            created,
+        })
+    }
+
+    fn store(&self, create: bool) -> anyhow::Result<SqliteStore> {
+        SqliteStore::open(&self.path.join(DB_FILE), create).context("cannot open the database")
+    }
+
+    /// Writes trusted_root.json and signing_config.json naming this server's services, and
+    /// the ClientTrustConfig that joins them (`trust_config.json`, for `--trust-config`).
+    fn write_trust_files(&self, log_url: &str, log_id: &[u8; 32]) -> anyhow::Result<()> {
+        let created = Timestamp::parse(&self.created)
+            .map_err(|e| anyhow::anyhow!("stored creation time {:?} is damaged: {e:?}", self.created))?;
+        let mut trusted_root = TrustedRoot::new();
+        trusted_root.tlogs.push(TransparencyLogInstance {
+            base_url: log_url.to_string(),
+            hash_algorithm: "SHA2_256".into(),
+            public_key: trust_key(self.log_key.public_key(), created.clone()),
+            log_id: LogId {
+                key_id: log_id.to_vec(),
+            },
+            checkpoint_key_id: None,
+            operator: None,
+        });
+        let mut signing_config = SigningConfig::new();
+        signing_config.rekor_tlog_urls.push(Service {
+            url: log_url.to_string(),
+            major_api_version: 2,
+            valid_for: Some(TimeRange::starting(created)),
+            operator: "signet".into(),
+        });
+        signing_config.rekor_tlog_config = Some(ServiceConfiguration {
+            selector: ServiceSelector::Any,
+            count: None,
+        });
+        signing_config.tsa_config = Some(ServiceConfiguration {
+            selector: ServiceSelector::Any,
+            count: None,
+        });
+        write_atomic(
+            &self.path.join("trusted_root.json"),
+            &trusted_root.to_json(),
+            0o644,
+        )?;
+        write_atomic(
+            &self.path.join("signing_config.json"),
+            &signing_config.to_json(),
+            0o644,
+        )?;
+        let client = ClientTrustConfig::new(trusted_root, signing_config);
+        write_atomic(&self.path.join("trust_config.json"), &client.to_json(), 0o644)
+    }
+}
+
+fn trust_key(key: &signet_crypto::PublicKey, start: Timestamp) -> signet_formats::common::PublicKey {
+    signet_formats::common::PublicKey::new(
+        key.spki_der().to_vec(),
+        key.default_details(),
+        TimeRange::starting(start),
+    )
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The checkpoint origin for a log URL: the URL without its scheme, as Rekor v2 names logs
+/// by host (C2SP tlog-checkpoint: a schema-less URL).
+fn origin_from_url(url: &str) -> anyhow::Result<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .with_context(|| format!("public URL {url} must start with http:// or https://"))?;
+    let origin = rest.trim_end_matches('/');
+    if origin.is_empty() || origin.contains(char::is_whitespace) || origin.contains('+') {
+        bail!("public URL {url} does not make a valid checkpoint origin");
+    }
+    Ok(origin.to_string())
+}
+
+/// Writes a secret file with mode 0600, atomically.
+fn write_secret(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+        fs::set_permissions(parent, fs::Permissions::from_mode(0o700))?;
+    }
+    write_atomic(path, data, 0o600)
+}
+
+/// Writes `path` via a temporary file and a rename, so a crash never leaves it half-written.
+pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(mode)
+            .open(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(data)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    if let Some(parent) = path.parent() {
+        File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! Shared helpers for the end-to-end tests: a real `signet server` process on an ephemeral
+//! port with its own data directory, and a small HTTP client.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use signet_crypto::SigningKey;
+
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub dir: PathBuf,
+}
+
+impl Server {
+    /// Starts a server on `dir`, panicking with its stderr if it does not come up.
+    pub fn start(dir: &Path) -> Server {
+        Server::try_start(dir).unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    /// Starts a server on `dir`; on failure returns its exit status and stderr.
+    // Every path either waits on the child or moves it into `Server`, whose Drop waits.
+    #[allow(clippy::zombie_processes)]
+    pub fn try_start(dir: &Path) -> Result<Server, String> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
+            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .env("SIGNET_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn signet");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            for _ in lines {}
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => {
+                let url = line
+                    .strip_prefix("listening on ")
+                    .ok_or_else(|| format!("unexpected line {line:?}"))?;
+                // Drain stderr in the background so the server never blocks on a full pipe.
+                let mut stderr = child.stderr.take().expect("stderr");
+                std::thread::spawn(move || {
+                    let mut sink = Vec::new();
+                    let _ = stderr.read_to_end(&mut sink);
+                });
+                Ok(Server {
+                    child,
+                    url: url.to_string(),
+                    dir: dir.to_path_buf(),
+                })
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait().expect("wait");
+                let mut err = String::new();
+                child.stderr.take().expect("stderr").read_to_string(&mut err).ok();
+                Err(format!("{status}: {err}"))
+            }
+        }
+    }
+
+    pub fn log_url(&self) -> String {
+        format!("{}/rekor", self.url)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: the process gets no chance to clean up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The result of an HTTP request: status and body.
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build()
+}
+
+fn reply(r: Result<ureq::Response, ureq::Error>) -> Reply {
+    let resp = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let status = resp.status();
+    let headers = resp
+        .headers_names()
+        .into_iter()
+        .filter_map(|n| resp.header(&n).map(|v| (n.clone(), v.to_string())))
+        .collect();
+    let mut body = Vec::new();
+    resp.into_reader().read_to_end(&mut body).expect("read body");
+    Reply {
+        status,
+        body,
+        headers,
+    }
+}
+
+pub fn get(url: &str) -> Reply {
+    reply(agent().get(url).call())
+}
+
+pub fn post(url: &str, body: &[u8]) -> Reply {
+    reply(
+        agent()
+            .post(url)
+            .set("Content-Type", "application/json")
+            .send_bytes(body),
+    )
+}
+
+/// Like `post`, but a transport failure (server gone) is `None` instead of a panic.
+pub fn try_post(url: &str, body: &[u8]) -> Option<Reply> {
+    match agent()
+        .post(url)
+        .set("Content-Type", "application/json")
+        .send_bytes(body)
+    {
+        Err(ureq::Error::Transport(_)) => None,
+        r => Some(reply(r)),
+    }
+}
+
+/// POSTs a Rekor v2 entry request to the log at `log_url`.
+pub fn add_entry(log_url: &str, request: &serde_json::Value) -> Reply {
+    post(
+        &format!("{log_url}/api/v2/log/entries"),
+        request.to_string().as_bytes(),
+    )
+}
+
+/// A hashedRekordRequestV002 for `data` signed by `key`, with the public key as verifier.
+pub fn hashedrekord(key: &SigningKey, data: &[u8]) -> serde_json::Value {
+    let digest = signet_crypto::sha256(data);
+    let sig = key.sign_digest(&digest).expect("sign");
+    serde_json::json!({
+        "hashedRekordRequestV002": {
+            "digest": B64.encode(digest),
+            "signature": {
+                "content": B64.encode(sig),
+                "verifier": {
+                    "publicKey": { "rawBytes": B64.encode(key.public_key().spki_der()) },
+                    "keyDetails": key.public_key().default_details().as_str(),
+                }
+            }
+        }
+    })
+}
+
+pub fn b64(s: &str) -> Vec<u8> {
+    B64.decode(s).unwrap_or_else(|e| panic!("bad base64 {s:?}: {e}"))
+}
