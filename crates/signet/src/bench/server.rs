@@ -120,6 +120,9 @@ impl SpawnedServer {
     fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
+        if all.is_empty() {
+            return "(nothing)".into();
+        }
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 }
