@@ -260,7 +260,9 @@ impl PublicKey {
             PublicKeyDetails::PKIX_ECDSA_P521_SHA_512 => &sig::ECDSA_P521_SHA512_ASN1,
             PublicKeyDetails::PKIX_ED25519 => &sig::ED25519,
             PublicKeyDetails::PKIX_ED25519_PH => {
-                return Err(CryptoError::UnsupportedKey("Ed25519ph signatures".into()))
+                return Err(CryptoError::UnsupportedKey(
+                    "Ed25519ph over a whole message".into(),
+                ))
             }
             PublicKeyDetails::PKIX_RSA_PKCS1V15_2048_SHA256
             | PublicKeyDetails::PKIX_RSA_PKCS1V15_3072_SHA256
@@ -287,13 +289,18 @@ impl PublicKey {
     }
 
     /// Verifies `signature` over a message of which only the digest is known, as Rekor's
-    /// hashedrekord does. Pure Ed25519 cannot sign a digest alone, so it is refused.
+    /// hashedrekord does: ECDSA and RSA over the digest, Ed25519ph over a SHA-512 digest. Pure
+    /// Ed25519 cannot sign a digest alone, so it is refused.
     pub fn verify_digest(
         &self,
         details: PublicKeyDetails,
         digest: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoError> {
+        if details == PublicKeyDetails::PKIX_ED25519_PH {
+            self.check_details(details)?;
+            return crate::ed25519ph::verify_prehashed(&self.raw, digest, signature);
+        }
         let alg = self.verification_algorithm(details)?;
         if self.kind == KeyKind::Ed25519 {
             return Err(CryptoError::UnsupportedKey(

@@ -5,11 +5,14 @@
 //! measured on our machines (P-256 verify 54 µs, see shared/reference/CRATES.md) and, unlike
 //! `ring`, it verifies ECDSA and RSA signatures over a precomputed digest, which Rekor's
 //! `hashedrekord` entries require (the log only ever sees the artifact's digest). Key and
-//! certificate encodings are parsed with the RustCrypto `spki`/`x509-cert` types.
+//! certificate encodings are parsed with the RustCrypto `spki`/`x509-cert` types. Ed25519ph
+//! (RFC 8032 §5.1, the prehashed variant Rekor accepts for hashedrekord) is not in aws-lc-rs,
+//! so that one check uses `ed25519-dalek`.
 
 #![forbid(unsafe_code)]
 
 mod digest;
+mod ed25519ph;
 mod error;
 mod keys;
 mod signing;

@@ -617,3 +617,45 @@ mod props {
         }
     }
 }
+
+/// Ed25519ph over a SHA-512 digest (Rekor's only Ed25519 scheme for hashedrekord), with the
+/// RFC 8032 §7.3 test vector: key ec172b…, message "abc", empty context.
+#[test]
+fn hashedrekord_ed25519ph_rfc8032_vector_is_accepted() {
+    let hex = |s: &str| -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let spki = [
+        hex("302a300506032b6570032100"),
+        hex("ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf"),
+    ]
+    .concat();
+    let sig = hex(concat!(
+        "98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae41",
+        "31f85042463c2a355a2003d062adf5aaa10b8c61e636062aaad11c2a26083406"
+    ));
+    let digest = signet_crypto::HashAlgorithm::Sha2_512.digest(b"abc");
+    let request = |digest: &[u8], details: &str| {
+        json!({"hashedRekordRequestV002": {"digest": b64(digest), "signature": {"content": b64(&sig),
+            "verifier": {"publicKey": {"rawBytes": b64(&spki)}, "keyDetails": details}}}})
+    };
+    let entry = submit(&request(&digest, "PKIX_ED25519_PH")).unwrap();
+    let body = String::from_utf8(entry.canonical_body).unwrap();
+    assert!(body.contains(r#""data":{"algorithm":"SHA2_512""#), "{body}");
+    let other = signet_crypto::HashAlgorithm::Sha2_512.digest(b"abd");
+    assert!(matches!(
+        submit(&request(&other, "PKIX_ED25519_PH")),
+        Err(EntryError::InvalidSignature { .. })
+    ));
+    assert!(matches!(
+        submit(&request(&digest[..32], "PKIX_ED25519_PH")),
+        Err(EntryError::DigestLength { .. })
+    ));
+    assert!(
+        submit(&request(&digest, "PKIX_ED25519")).is_err(),
+        "pure Ed25519 has no digest form"
+    );
+}

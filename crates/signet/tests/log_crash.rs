@@ -4,45 +4,13 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
 use signet_crypto::{KeyKind, PublicKey, SigningKey};
 use signet_tlog::{Hash, NoteVerifier};
-
-struct HttpTiles {
-    log: String,
-    size: u64,
-    cache: std::cell::RefCell<HashMap<(u8, u64), Vec<Hash>>>,
-}
-
-impl signet_tlog::TileSource for HttpTiles {
-    fn tile(&self, id: &signet_tlog::TileId) -> Result<Vec<Hash>, signet_tlog::TileError> {
-        let key = (id.level, id.index);
-        if let Some(t) = self.cache.borrow().get(&key) {
-            return Ok(t.clone());
-        }
-        // Ask for the tile as the tree of `size` has it, as a client holding that checkpoint would.
-        let width = signet_tlog::TileId::width_in_tree(id.level, id.index, self.size).expect("tile in tree");
-        let want = signet_tlog::TileId { width, ..*id };
-        let r = get(&format!("{}/{}", self.log, want.path()));
-        if r.status != 200 {
-            return Err(signet_tlog::TileError::Unavailable {
-                path: want.path(),
-                reason: r.status.to_string(),
-            });
-        }
-        assert_eq!(
-            r.header("cache-control"),
-            Some("public, max-age=31536000, immutable")
-        );
-        let tile = signet_tlog::Tile::from_bytes(want, &r.body)?;
-        self.cache.borrow_mut().insert(key, tile.hashes.clone());
-        Ok(tile.hashes)
-    }
-}
 
 /// What one client saw: (index, leaf hash) of each acknowledged entry, and the checkpoints.
 type ClientLog = (Vec<(u64, Hash)>, Vec<String>);
@@ -129,11 +97,7 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
     let now =
         signet_tlog::verify_checkpoint(&cp_text, &first_origin, std::slice::from_ref(&verifier)).unwrap();
 
-    let tiles = HttpTiles {
-        log: server.log_url(),
-        size: now.size,
-        cache: Default::default(),
-    };
+    let tiles = HttpTiles::new(&server.log_url(), now.size);
     let prover = signet_tlog::Prover::over_tiles(&tiles, now.size).unwrap();
     for (index, leaf) in &entries {
         assert!(

@@ -270,39 +270,6 @@ fn bad_requests_get_a_4xx_json_error_and_write_nothing() {
     assert_eq!(add_entry(&log, &good).status, 201);
 }
 
-/// Fetches `tile` paths over HTTP for a tree of `size`, for proofs from tiles alone.
-struct HttpTiles {
-    log: String,
-    size: u64,
-    cache: std::cell::RefCell<HashMap<(u8, u64), Vec<Hash>>>,
-}
-
-impl signet_tlog::TileSource for HttpTiles {
-    fn tile(&self, id: &signet_tlog::TileId) -> Result<Vec<Hash>, signet_tlog::TileError> {
-        let key = (id.level, id.index);
-        if let Some(t) = self.cache.borrow().get(&key) {
-            return Ok(t.clone());
-        }
-        // Ask for the tile as the tree of `size` has it, as a client holding that checkpoint would.
-        let width = signet_tlog::TileId::width_in_tree(id.level, id.index, self.size).expect("tile in tree");
-        let want = signet_tlog::TileId { width, ..*id };
-        let r = get(&format!("{}/{}", self.log, want.path()));
-        if r.status != 200 {
-            return Err(signet_tlog::TileError::Unavailable {
-                path: want.path(),
-                reason: r.status.to_string(),
-            });
-        }
-        assert_eq!(
-            r.header("cache-control"),
-            Some("public, max-age=31536000, immutable")
-        );
-        let tile = signet_tlog::Tile::from_bytes(want, &r.body)?;
-        self.cache.borrow_mut().insert(key, tile.hashes.clone());
-        Ok(tile.hashes)
-    }
-}
-
 #[test]
 fn tiles_alone_prove_every_entry_and_restart_keeps_the_log() {
     let dir = tempfile::tempdir().unwrap();
@@ -346,11 +313,7 @@ fn tiles_alone_prove_every_entry_and_restart_keeps_the_log() {
     let cp = signet_tlog::verify_checkpoint(&cp_text, &trust.origin, std::slice::from_ref(&trust.verifier))
         .unwrap();
     assert_eq!(cp.size, n);
-    let tiles = HttpTiles {
-        log: log.clone(),
-        size: n,
-        cache: Default::default(),
-    };
+    let tiles = HttpTiles::new(&log, n);
     let prover = signet_tlog::Prover::over_tiles(&tiles, n).unwrap();
     for (index, leaf) in &leaves {
         let proof = prover.inclusion_proof(*index).unwrap();
@@ -390,11 +353,7 @@ fn tiles_alone_prove_every_entry_and_restart_keeps_the_log() {
     assert_eq!(r.status, 201);
     let (index, size, root) = check_entry(&trust2, &r.json(), "hashedrekord");
     assert_eq!((index, size), (n, n + 1));
-    let tiles = HttpTiles {
-        log: server.log_url(),
-        size,
-        cache: Default::default(),
-    };
+    let tiles = HttpTiles::new(&server.log_url(), size);
     let proof = signet_tlog::Prover::over_tiles(&tiles, size)
         .unwrap()
         .consistency_proof(n)

@@ -202,3 +202,46 @@ pub fn hashedrekord(key: &SigningKey, data: &[u8]) -> serde_json::Value {
 pub fn b64(s: &str) -> Vec<u8> {
     B64.decode(s).unwrap_or_else(|e| panic!("bad base64 {s:?}: {e}"))
 }
+
+/// Reads hash tiles over HTTP for a tree of `size` leaves, as a client holding that checkpoint
+/// would, so proofs can be computed from tiles alone.
+pub struct HttpTiles {
+    pub log: String,
+    pub size: u64,
+    pub cache: std::cell::RefCell<std::collections::HashMap<(u8, u64), Vec<signet_tlog::Hash>>>,
+}
+
+impl HttpTiles {
+    pub fn new(log: &str, size: u64) -> Self {
+        HttpTiles {
+            log: log.to_string(),
+            size,
+            cache: Default::default(),
+        }
+    }
+}
+
+impl signet_tlog::TileSource for HttpTiles {
+    fn tile(&self, id: &signet_tlog::TileId) -> Result<Vec<signet_tlog::Hash>, signet_tlog::TileError> {
+        let key = (id.level, id.index);
+        if let Some(t) = self.cache.borrow().get(&key) {
+            return Ok(t.clone());
+        }
+        let width = signet_tlog::TileId::width_in_tree(id.level, id.index, self.size).expect("tile in tree");
+        let want = signet_tlog::TileId { width, ..*id };
+        let r = get(&format!("{}/{}", self.log, want.path()));
+        if r.status != 200 {
+            return Err(signet_tlog::TileError::Unavailable {
+                path: want.path(),
+                reason: r.status.to_string(),
+            });
+        }
+        assert_eq!(
+            r.header("cache-control"),
+            Some("public, max-age=31536000, immutable")
+        );
+        let tile = signet_tlog::Tile::from_bytes(want, &r.body)?;
+        self.cache.borrow_mut().insert(key, tile.hashes.clone());
+        Ok(tile.hashes)
+    }
+}
