@@ -124,6 +124,11 @@ impl Appender {
         rx.await.map_err(|_| LogError::Unavailable)?
     }
 
+    /// Entries queued for integration now.
+    pub fn pending(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
     /// The latest committed checkpoint.
     pub fn checkpoint(&self) -> Arc<SignedCheckpoint> {
         self.published.read().unwrap_or_else(|p| p.into_inner()).clone()

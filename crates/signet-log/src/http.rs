@@ -28,6 +28,8 @@ pub struct LogState {
     /// Read-only connections for the tile routes; each is used by one request at a time.
     pub readers: Vec<Mutex<Box<dyn LogStore>>>,
     pub log_id: [u8; 32],
+    /// Entry requests refused as the client's mistake (4xx).
+    pub rejected: std::sync::atomic::AtomicU64,
     next_reader: std::sync::atomic::AtomicUsize,
 }
 
@@ -38,6 +40,7 @@ impl LogState {
             appender,
             readers: readers.into_iter().map(Mutex::new).collect(),
             log_id,
+            rejected: Default::default(),
             next_reader: Default::default(),
         }
     }
@@ -70,6 +73,7 @@ pub fn router(state: Arc<LogState>) -> Router {
             post(create_entry).layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
         )
         .route("/checkpoint", get(checkpoint))
+        .route("/metrics", get(metrics))
         .route("/tile/{*path}", get(tile))
         .with_state(state)
 }
@@ -133,6 +137,16 @@ async fn create_entry(
     State(state): State<Arc<LogState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let result = add_entry(&state, body).await;
+    if let Err(e) = &result {
+        if e.status.is_client_error() {
+            state.rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    result
+}
+
+async fn add_entry(state: &Arc<LogState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let body = body.map_err(|r| {
         let status = r.status();
         let status = if status.is_client_error() {
@@ -175,6 +189,63 @@ async fn create_entry(
     resp.headers_mut()
         .insert("x-log-index", HeaderValue::from(integrated.index));
     Ok(resp)
+}
+
+/// Prometheus text exposition of the log's counters.
+async fn metrics(State(state): State<Arc<LogState>>) -> Response {
+    use std::fmt::Write;
+    use std::sync::atomic::Ordering::Relaxed;
+    let stats = &state.appender.stats;
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        );
+    };
+    metric(
+        "signet_log_tree_size",
+        "gauge",
+        "Entries in the latest checkpoint.",
+        state.appender.checkpoint().size as f64,
+    );
+    metric(
+        "signet_log_pending_entries",
+        "gauge",
+        "Entries waiting for integration.",
+        state.appender.pending() as f64,
+    );
+    metric(
+        "signet_log_entries_total",
+        "counter",
+        "Entries integrated.",
+        stats.entries.load(Relaxed) as f64,
+    );
+    metric(
+        "signet_log_duplicates_total",
+        "counter",
+        "Submissions of entries already logged.",
+        stats.duplicates.load(Relaxed) as f64,
+    );
+    metric(
+        "signet_log_batches_total",
+        "counter",
+        "Integration batches committed.",
+        stats.batches.load(Relaxed) as f64,
+    );
+    metric(
+        "signet_log_commit_seconds_total",
+        "counter",
+        "Time spent committing batches to storage.",
+        stats.commit_micros.load(Relaxed) as f64 / 1e6,
+    );
+    metric(
+        "signet_log_rejected_total",
+        "counter",
+        "Entry requests refused as invalid (4xx).",
+        state.rejected.load(Relaxed) as f64,
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
 async fn checkpoint(State(state): State<Arc<LogState>>) -> Response {

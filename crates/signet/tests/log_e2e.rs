@@ -247,6 +247,7 @@ fn bad_requests_get_a_4xx_json_error_and_write_nothing() {
     cases.push(("bad base64", bad_b64.to_string().into_bytes()));
     cases.push(("oversized body", vec![b' '; 5 << 20]));
 
+    let n_cases = cases.len() as f64;
     for (what, body) in cases {
         let r = post(&format!("{log}/api/v2/log/entries"), &body);
         assert!(
@@ -268,6 +269,19 @@ fn bad_requests_get_a_4xx_json_error_and_write_nothing() {
 
     // A good one still works afterwards.
     assert_eq!(add_entry(&log, &good).status, 201);
+
+    // The refusals and the one entry show in the metrics.
+    let metrics = String::from_utf8(get(&format!("{log}/metrics")).body).unwrap();
+    let value = |name: &str| -> f64 {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name}"));
+        line.split(' ').nth(1).unwrap().parse().unwrap()
+    };
+    assert_eq!(value("signet_log_rejected_total"), n_cases, "{metrics}");
+    assert_eq!(value("signet_log_entries_total"), 1.0);
+    assert_eq!(value("signet_log_tree_size"), 1.0);
 }
 
 #[test]
