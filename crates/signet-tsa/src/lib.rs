@@ -1,0 +1,20 @@
+//! signet's RFC 3161 timestamp authority, wire-compatible with sigstore/timestamp-authority:
+//! its key and certificate chain on disk, token issuance, and the axum routes
+//! (`POST /api/v1/timestamp`, `GET /api/v1/timestamp/certchain`). The protocol and the
+//! checks live in `signet-x509`; this crate only adds files, the clock and HTTP.
+//!
+//! The TSA chain is made with `signet-x509`'s profiles (x509-cert types signed through the
+//! [`TsaSigner`] trait) rather than `rcgen`, so an HSM or KMS key can replace the file key
+//! without touching certificate code.
+
+#![forbid(unsafe_code)]
+
+mod http;
+mod keys;
+mod service;
+
+pub use http::{router, MAX_REQUEST_BYTES};
+pub use keys::FileKeySigner;
+pub use service::{Rejected, Tsa, TsaError};
+/// The HSM/KMS seam: anything that can sign with the TSA leaf's key.
+pub use signet_x509::Signer as TsaSigner;

@@ -1,0 +1,109 @@
+//! Reading certificates: validity windows, key usages, and issuer signatures. Building them is
+//! in [`crate::profile`].
+
+use der::asn1::ObjectIdentifier;
+use der::{Decode, Encode};
+use signet_crypto::PublicKey;
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage};
+use x509_cert::Certificate;
+
+use crate::algorithm::verify_signature;
+use crate::oid;
+
+/// A DER certificate, parsed, with its encoding kept for comparison and hashing.
+#[derive(Debug, Clone)]
+pub struct ParsedCertificate {
+    pub der: Vec<u8>,
+    pub cert: Certificate,
+}
+
+impl ParsedCertificate {
+    pub fn from_der(der: &[u8]) -> Result<Self, der::Error> {
+        Ok(ParsedCertificate {
+            der: der.to_vec(),
+            cert: Certificate::from_der(der)?,
+        })
+    }
+
+    /// `notBefore` and `notAfter` in Unix seconds; the window is closed (RFC 5280 §4.1.2.5).
+    pub fn validity(&self) -> (i64, i64) {
+        let v = &self.cert.tbs_certificate.validity;
+        (
+            unix(v.not_before.to_unix_duration()),
+            unix(v.not_after.to_unix_duration()),
+        )
+    }
+
+    pub fn subject(&self) -> String {
+        self.cert.tbs_certificate.subject.to_string()
+    }
+
+    pub fn public_key(&self) -> Result<PublicKey, String> {
+        let spki = self
+            .cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| e.to_string())?;
+        PublicKey::from_spki_der(&spki).map_err(|e| e.to_string())
+    }
+
+    /// Whether BasicConstraints says `cA`.
+    pub fn is_ca(&self) -> bool {
+        self.extension::<BasicConstraints>(&oid::ID_CE_BASIC_CONSTRAINTS)
+            .is_some_and(|(_, bc)| bc.ca)
+    }
+
+    /// The extended key usages and whether the extension is critical.
+    pub fn extended_key_usage(&self) -> Option<(bool, Vec<ObjectIdentifier>)> {
+        self.extension::<ExtendedKeyUsage>(&oid::ID_CE_EXT_KEY_USAGE)
+            .map(|(critical, eku)| (critical, eku.0))
+    }
+
+    fn extension<'a, T: Decode<'a>>(&'a self, id: &ObjectIdentifier) -> Option<(bool, T)> {
+        let ext = self
+            .cert
+            .tbs_certificate
+            .extensions
+            .as_ref()?
+            .iter()
+            .find(|e| e.extn_id == *id)?;
+        T::from_der(ext.extn_value.as_bytes())
+            .ok()
+            .map(|v| (ext.critical, v))
+    }
+
+    /// Checks this certificate's signature with `issuer`'s key, and that the names chain.
+    pub fn verify_issued_by(&self, issuer: &ParsedCertificate) -> Result<(), String> {
+        if self.cert.tbs_certificate.issuer != issuer.cert.tbs_certificate.subject {
+            return Err(format!(
+                "issuer {} is not the subject {}",
+                self.cert.tbs_certificate.issuer,
+                issuer.subject()
+            ));
+        }
+        let tbs = self.cert.tbs_certificate.to_der().map_err(|e| e.to_string())?;
+        let signature = self
+            .cert
+            .signature
+            .as_bytes()
+            .ok_or("signature bit string is not octet aligned")?;
+        verify_signature(
+            &issuer.public_key()?,
+            &self.cert.signature_algorithm.oid,
+            None,
+            &tbs,
+            signature,
+        )
+    }
+}
+
+fn unix(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// `notBefore` and `notAfter` of a DER certificate in Unix seconds: a verifier checks a
+/// timestamp against the signing certificate's lifetime with this.
+pub fn certificate_validity(cert_der: &[u8]) -> Result<(i64, i64), der::Error> {
+    Ok(ParsedCertificate::from_der(cert_der)?.validity())
+}

@@ -1,0 +1,43 @@
+//! The object identifiers this crate reads and writes, named as in their RFCs.
+
+use der::asn1::ObjectIdentifier as Oid;
+
+/// RFC 5652 §5.1 `id-signedData`.
+pub const ID_SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
+/// RFC 3161 §2.4.2 `id-ct-TSTInfo`.
+pub const ID_CT_TST_INFO: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.1.4");
+/// RFC 5652 §11.1 `id-contentType`.
+pub const ID_CONTENT_TYPE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.3");
+/// RFC 5652 §11.2 `id-messageDigest`.
+pub const ID_MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
+/// RFC 5652 §11.3 `id-signingTime`.
+pub const ID_SIGNING_TIME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.5");
+/// RFC 2634 §5.4 `id-aa-signingCertificate` (ESSCertID, SHA-1).
+pub const ID_AA_SIGNING_CERTIFICATE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.12");
+/// RFC 5035 §3 `id-aa-signingCertificateV2` (ESSCertIDv2).
+pub const ID_AA_SIGNING_CERTIFICATE_V2: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.47");
+
+/// RFC 5280 §4.2.1.12 `id-kp-timeStamping`.
+pub const ID_KP_TIME_STAMPING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.8");
+/// RFC 5280 §4.2.1.12 `id-ce-extKeyUsage`.
+pub const ID_CE_EXT_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.37");
+/// RFC 5280 §4.2.1.9 `id-ce-basicConstraints`.
+pub const ID_CE_BASIC_CONSTRAINTS: Oid = Oid::new_unwrap("2.5.29.19");
+
+/// The policy Sigstore's timestamp authority puts in every TSTInfo.
+pub const SIGSTORE_TSA_POLICY: Oid = Oid::new_unwrap("1.3.6.1.4.1.57264.2");
+
+pub const ID_SHA1: Oid = Oid::new_unwrap("1.3.14.3.2.26");
+pub const ID_SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
+pub const ID_SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
+pub const ID_SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
+
+pub const ECDSA_WITH_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
+pub const ECDSA_WITH_SHA384: Oid = Oid::new_unwrap("1.2.840.10045.4.3.3");
+pub const ECDSA_WITH_SHA512: Oid = Oid::new_unwrap("1.2.840.10045.4.3.4");
+pub const ID_EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
+pub const RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
+pub const SHA256_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.11");
+pub const SHA384_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.12");
+pub const SHA512_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.13");
+pub const ID_ED25519: Oid = Oid::new_unwrap("1.3.101.112");

@@ -1,0 +1,461 @@
+//! Verifying a time-stamp token over a signature against the `timestampAuthorities` of a
+//! trusted root, as sigstore-go's `VerifySignedTimestamp` and timestamp-authority's
+//! `VerifyTimestampResponse` do. One function per check, run in the order below; each failure
+//! has its own [`TimestampError`] variant.
+
+use cms::cert::CertificateChoices;
+use cms::signed_data::{SignerIdentifier, SignerInfo};
+use der::asn1::{ObjectIdentifier, OctetString};
+use der::{Decode, Encode};
+use signet_crypto::HashAlgorithm;
+use signet_formats::common::TimeRange;
+use signet_formats::trust::{CertificateAuthority, TrustedRoot};
+use thiserror::Error;
+use x509_cert::ext::pkix::SubjectKeyIdentifier;
+
+use super::ess::{IssuerSerial, SigningCertificate, SigningCertificateV2};
+use super::request::unsigned_bytes;
+use super::token::TimestampToken;
+use super::PkiStatus;
+use crate::algorithm::{hash_from_oid, verify_signature};
+use crate::certificate::ParsedCertificate;
+use crate::oid;
+
+/// Why a timestamp was not accepted.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimestampError {
+    #[error("timestamp does not parse: {0}")]
+    Malformed(String),
+    #[error("timestamp response status is {status:?}, not granted")]
+    NotGranted { status: PkiStatus },
+    #[error("{what} is {found}; expected a time-stamp token (signedData / id-ct-TSTInfo)")]
+    ContentType { what: &'static str, found: String },
+    #[error("timestamp has {0} SignerInfos; expected exactly one")]
+    SignerCount(usize),
+    #[error("{what} hash algorithm {oid} is not SHA-256, SHA-384 or SHA-512")]
+    UnsupportedHash { what: &'static str, oid: String },
+    #[error("TSTInfo messageImprint is not the {algorithm} of the signature being time-stamped")]
+    ImprintMismatch { algorithm: &'static str },
+    #[error("SignerInfo has no signed attributes")]
+    MissingSignedAttributes,
+    #[error("signed attribute {0} is missing or has more than one value")]
+    MissingAttribute(&'static str),
+    #[error("content-type signed attribute is {found}; expected id-ct-TSTInfo")]
+    ContentTypeAttribute { found: String },
+    #[error("message-digest signed attribute is not the {algorithm} of the TSTInfo")]
+    MessageDigestMismatch { algorithm: &'static str },
+    #[error("the trusted root lists no timestamp authorities")]
+    NoAuthorities,
+    #[error("trusted timestamp authority {authority:?}: {reason}")]
+    TrustedChain { authority: String, reason: String },
+    #[error("no signer certificate: the token embeds none and the trusted chain has no leaf")]
+    NoSignerCertificate,
+    #[error("the token's embedded certificate {subject} is not the trusted TSA leaf")]
+    EmbeddedCertificateNotTrusted { subject: String },
+    #[error("SignerInfo's signer identifier does not name the TSA certificate {subject}")]
+    SignerIdentifierMismatch { subject: String },
+    #[error("CMS signature over the signed attributes: {0}")]
+    Signature(String),
+    #[error("TSA certificate extended key usage: {0}")]
+    ExtendedKeyUsage(String),
+    #[error("certificate {subject} is not validly issued by the next in the chain: {reason}")]
+    ChainSignature { subject: String, reason: String },
+    #[error("genTime {gen_time} is outside certificate {subject}'s validity [{not_before}, {not_after}]")]
+    OutsideCertificateValidity {
+        subject: String,
+        gen_time: i64,
+        not_before: i64,
+        not_after: i64,
+    },
+    #[error("genTime {gen_time} is outside the trusted root's validFor of the TSA ({valid_for})")]
+    OutsideAuthorityValidity { gen_time: i64, valid_for: String },
+    #[error("signing-certificate attribute does not match the TSA certificate: {0}")]
+    SigningCertificateMismatch(String),
+    #[error("no trusted timestamp authority verified the timestamp: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    NoAuthorityVerified(Vec<TimestampError>),
+}
+
+/// One `timestampAuthorities` entry of a trusted root, parsed.
+#[derive(Debug, Clone)]
+pub struct TsaTrust {
+    /// As the trusted root lists it: [leaf, …, root], or CA certificates only.
+    pub chain: Vec<ParsedCertificate>,
+    pub valid_for: TimeRange,
+    pub name: String,
+}
+
+impl TsaTrust {
+    pub fn from_authority(ca: &CertificateAuthority) -> Result<Self, TimestampError> {
+        let name = format!("{}/{}", ca.subject.organization, ca.subject.common_name);
+        let chain = ca
+            .cert_chain
+            .certificates
+            .iter()
+            .map(|c| ParsedCertificate::from_der(&c.raw_bytes))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TimestampError::TrustedChain {
+                authority: name.clone(),
+                reason: format!("certificate does not parse: {e}"),
+            })?;
+        if chain.is_empty() {
+            return Err(TimestampError::TrustedChain {
+                authority: name,
+                reason: "empty certChain".into(),
+            });
+        }
+        Ok(TsaTrust {
+            chain,
+            valid_for: ca.valid_for.clone(),
+            name,
+        })
+    }
+
+    pub fn from_trusted_root(root: &TrustedRoot) -> Result<Vec<Self>, TimestampError> {
+        root.timestamp_authorities
+            .iter()
+            .map(Self::from_authority)
+            .collect()
+    }
+}
+
+/// What a verified timestamp says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedTimestamp {
+    /// genTime, Unix seconds.
+    pub gen_time: i64,
+    pub hash_algorithm: HashAlgorithm,
+    pub serial_number: Vec<u8>,
+    pub nonce: Option<Vec<u8>>,
+    pub policy: ObjectIdentifier,
+    /// Index into the `authorities` passed in.
+    pub authority: usize,
+    /// The TSA certificate that signed.
+    pub signer_certificate: Vec<u8>,
+}
+
+/// Verifies `token_or_response_der` (a `TimeStampResp` or a bare `TimeStampToken`) as a
+/// timestamp over `signature` (the bundle's signature bytes) issued by one of `authorities`.
+pub fn verify_timestamp(
+    token_or_response_der: &[u8],
+    signature: &[u8],
+    authorities: &[TsaTrust],
+) -> Result<VerifiedTimestamp, TimestampError> {
+    let token = TimestampToken::from_response_or_token(token_or_response_der)?;
+    let hash_algorithm = check_message_imprint(&token, signature)?;
+    let signer_info = single_signer(&token)?;
+    check_signed_attributes(&token, signer_info)?;
+    if authorities.is_empty() {
+        return Err(TimestampError::NoAuthorities);
+    }
+    let mut errors = Vec::new();
+    for (index, authority) in authorities.iter().enumerate() {
+        match verify_with_authority(&token, signer_info, authority) {
+            Ok(signer) => {
+                return Ok(VerifiedTimestamp {
+                    gen_time: token.gen_time(),
+                    hash_algorithm,
+                    serial_number: unsigned_bytes(&token.tst_info.serial_number)
+                        .unwrap_or_else(|| token.tst_info.serial_number.as_bytes().to_vec()),
+                    nonce: token.tst_info.nonce.as_ref().and_then(unsigned_bytes),
+                    policy: token.tst_info.policy,
+                    authority: index,
+                    signer_certificate: signer.der,
+                })
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    Err(if errors.len() == 1 {
+        errors.remove(0)
+    } else {
+        TimestampError::NoAuthorityVerified(errors)
+    })
+}
+
+/// RFC 3161 §2.4.2: messageImprint is the hash of the time-stamped data, here the signature.
+fn check_message_imprint(token: &TimestampToken, signature: &[u8]) -> Result<HashAlgorithm, TimestampError> {
+    let imprint = &token.tst_info.message_imprint;
+    let hash = hash_from_oid(&imprint.hash_algorithm.oid).ok_or(TimestampError::UnsupportedHash {
+        what: "messageImprint",
+        oid: imprint.hash_algorithm.oid.to_string(),
+    })?;
+    if hash.digest(signature) != imprint.hashed_message.as_bytes() {
+        return Err(TimestampError::ImprintMismatch {
+            algorithm: hash.proto_name(),
+        });
+    }
+    Ok(hash)
+}
+
+fn single_signer(token: &TimestampToken) -> Result<&SignerInfo, TimestampError> {
+    let infos = &token.signed_data.signer_infos.0;
+    match infos.len() {
+        1 => Ok(infos.iter().next().expect("one element")),
+        n => Err(TimestampError::SignerCount(n)),
+    }
+}
+
+/// The single value of signed attribute `id`.
+fn attribute(signer_info: &SignerInfo, id: ObjectIdentifier) -> Option<&der::Any> {
+    let attr = signer_info.signed_attrs.as_ref()?.iter().find(|a| a.oid == id)?;
+    (attr.values.len() == 1)
+        .then(|| attr.values.iter().next())
+        .flatten()
+}
+
+/// RFC 5652 §5.3/§11: content-type must be the eContentType, message-digest the digest of
+/// the eContent.
+fn check_signed_attributes(token: &TimestampToken, signer_info: &SignerInfo) -> Result<(), TimestampError> {
+    if signer_info.signed_attrs.is_none() {
+        return Err(TimestampError::MissingSignedAttributes);
+    }
+    let content_type: ObjectIdentifier = attribute(signer_info, oid::ID_CONTENT_TYPE)
+        .and_then(|v| v.decode_as().ok())
+        .ok_or(TimestampError::MissingAttribute("content-type"))?;
+    if content_type != oid::ID_CT_TST_INFO {
+        return Err(TimestampError::ContentTypeAttribute {
+            found: content_type.to_string(),
+        });
+    }
+    let digest: OctetString = attribute(signer_info, oid::ID_MESSAGE_DIGEST)
+        .and_then(|v| v.decode_as().ok())
+        .ok_or(TimestampError::MissingAttribute("message-digest"))?;
+    let hash = hash_from_oid(&signer_info.digest_alg.oid).ok_or(TimestampError::UnsupportedHash {
+        what: "SignerInfo digestAlgorithm",
+        oid: signer_info.digest_alg.oid.to_string(),
+    })?;
+    if hash.digest(&token.tst_info_der) != digest.as_bytes() {
+        return Err(TimestampError::MessageDigestMismatch {
+            algorithm: hash.proto_name(),
+        });
+    }
+    Ok(())
+}
+
+/// Everything that depends on which TSA is trusted; returns the signer certificate.
+fn verify_with_authority(
+    token: &TimestampToken,
+    signer_info: &SignerInfo,
+    authority: &TsaTrust,
+) -> Result<ParsedCertificate, TimestampError> {
+    let (trusted_leaf, anchors) = match authority.chain.split_first() {
+        Some((first, rest)) if !first.is_ca() => (Some(first), rest),
+        _ => (None, authority.chain.as_slice()),
+    };
+    let signer = select_signer_certificate(token, trusted_leaf)?;
+    check_signer_identifier(signer_info, &signer)?;
+    check_signature(signer_info, &signer)?;
+    check_extended_key_usage(&signer)?;
+    let path: Vec<&ParsedCertificate> = std::iter::once(&signer).chain(anchors.iter()).collect();
+    check_chain(&path)?;
+    let gen_time = token.gen_time();
+    check_validity(&path, gen_time)?;
+    check_authority_validity(authority, gen_time)?;
+    check_signing_certificate(signer_info, &signer)?;
+    Ok(signer)
+}
+
+/// The signer is the embedded non-CA certificate if there is one (and then it must be the
+/// trusted leaf, when the trusted root names a leaf), else the trusted leaf.
+fn select_signer_certificate(
+    token: &TimestampToken,
+    trusted_leaf: Option<&ParsedCertificate>,
+) -> Result<ParsedCertificate, TimestampError> {
+    let embedded = token
+        .signed_data
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|c| match c {
+            CertificateChoices::Certificate(cert) => Some(cert),
+            CertificateChoices::Other(_) => None,
+        })
+        .filter_map(|cert| {
+            let der = cert.to_der().ok()?;
+            ParsedCertificate::from_der(&der).ok()
+        })
+        .find(|c| !c.is_ca());
+    match (embedded, trusted_leaf) {
+        (Some(e), Some(t)) if e.der != t.der => {
+            Err(TimestampError::EmbeddedCertificateNotTrusted { subject: e.subject() })
+        }
+        (Some(e), _) => Ok(e),
+        (None, Some(t)) => Ok(t.clone()),
+        (None, None) => Err(TimestampError::NoSignerCertificate),
+    }
+}
+
+fn check_signer_identifier(
+    signer_info: &SignerInfo,
+    signer: &ParsedCertificate,
+) -> Result<(), TimestampError> {
+    let tbs = &signer.cert.tbs_certificate;
+    let matches = match &signer_info.sid {
+        SignerIdentifier::IssuerAndSerialNumber(ias) => {
+            ias.issuer == tbs.issuer && ias.serial_number == tbs.serial_number
+        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => tbs
+            .extensions
+            .iter()
+            .flatten()
+            .find(|e| e.extn_id == der::oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER)
+            .and_then(|e| SubjectKeyIdentifier::from_der(e.extn_value.as_bytes()).ok())
+            .is_some_and(|own| own == *ski),
+    };
+    if matches {
+        Ok(())
+    } else {
+        Err(TimestampError::SignerIdentifierMismatch {
+            subject: signer.subject(),
+        })
+    }
+}
+
+/// RFC 5652 §5.4: the signature is over the DER of the signed attributes as a SET OF.
+fn check_signature(signer_info: &SignerInfo, signer: &ParsedCertificate) -> Result<(), TimestampError> {
+    let attrs = signer_info
+        .signed_attrs
+        .as_ref()
+        .ok_or(TimestampError::MissingSignedAttributes)?
+        .to_der()
+        .map_err(|e| TimestampError::Malformed(e.to_string()))?;
+    let key = signer.public_key().map_err(TimestampError::Signature)?;
+    verify_signature(
+        &key,
+        &signer_info.signature_algorithm.oid,
+        hash_from_oid(&signer_info.digest_alg.oid),
+        &attrs,
+        signer_info.signature.as_bytes(),
+    )
+    .map_err(TimestampError::Signature)
+}
+
+/// RFC 3161 §2.3: the TSA certificate has exactly one EKU, timeStamping, marked critical.
+fn check_extended_key_usage(signer: &ParsedCertificate) -> Result<(), TimestampError> {
+    match signer.extended_key_usage() {
+        None => Err(TimestampError::ExtendedKeyUsage(
+            "no extendedKeyUsage extension".into(),
+        )),
+        Some((false, _)) => Err(TimestampError::ExtendedKeyUsage(
+            "extension is not critical".into(),
+        )),
+        Some((true, usages)) if usages != [oid::ID_KP_TIME_STAMPING] => Err(
+            TimestampError::ExtendedKeyUsage(format!("usages are {usages:?}; expected only timeStamping")),
+        ),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Each certificate is signed by the next; the last is the trust anchor, trusted as listed.
+fn check_chain(path: &[&ParsedCertificate]) -> Result<(), TimestampError> {
+    for pair in path.windows(2) {
+        let (cert, issuer) = (pair[0], pair[1]);
+        if !issuer.is_ca() {
+            return Err(TimestampError::ChainSignature {
+                subject: cert.subject(),
+                reason: format!("issuer {} is not a CA", issuer.subject()),
+            });
+        }
+        cert.verify_issued_by(issuer)
+            .map_err(|reason| TimestampError::ChainSignature {
+                subject: cert.subject(),
+                reason,
+            })?;
+    }
+    Ok(())
+}
+
+/// The chain must be valid when the timestamp was made (not now: TSA certificates may have
+/// expired since, and the timestamp stays good).
+fn check_validity(path: &[&ParsedCertificate], gen_time: i64) -> Result<(), TimestampError> {
+    for cert in path {
+        let (not_before, not_after) = cert.validity();
+        if gen_time < not_before || gen_time > not_after {
+            return Err(TimestampError::OutsideCertificateValidity {
+                subject: cert.subject(),
+                gen_time,
+                not_before,
+                not_after,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The trusted root's `validFor` is a closed interval and needs a start.
+fn check_authority_validity(authority: &TsaTrust, gen_time: i64) -> Result<(), TimestampError> {
+    if authority.valid_for.contains(gen_time) {
+        return Ok(());
+    }
+    let bound = |t: &Option<signet_formats::common::Timestamp>| {
+        t.as_ref().map_or("unbounded".to_string(), |t| t.to_string())
+    };
+    Err(TimestampError::OutsideAuthorityValidity {
+        gen_time,
+        valid_for: format!(
+            "start {}, end {}",
+            authority
+                .valid_for
+                .start
+                .as_ref()
+                .map_or("missing".to_string(), |t| t.to_string()),
+            bound(&authority.valid_for.end)
+        ),
+    })
+}
+
+/// RFC 5035 / RFC 2634: if the token names its signing certificate, it must be this one.
+fn check_signing_certificate(
+    signer_info: &SignerInfo,
+    signer: &ParsedCertificate,
+) -> Result<(), TimestampError> {
+    let mismatch = |what: &str| Err(TimestampError::SigningCertificateMismatch(what.to_string()));
+    if let Some(value) = attribute(signer_info, oid::ID_AA_SIGNING_CERTIFICATE_V2) {
+        let sc: SigningCertificateV2 = value
+            .decode_as()
+            .map_err(|e| TimestampError::Malformed(format!("SigningCertificateV2: {e}")))?;
+        let Some(first) = sc.certs.first() else {
+            return mismatch("SigningCertificateV2 lists no certificate");
+        };
+        let hash = match &first.hash_algorithm {
+            None => HashAlgorithm::Sha2_256,
+            Some(alg) => hash_from_oid(&alg.oid).ok_or(TimestampError::UnsupportedHash {
+                what: "ESSCertIDv2",
+                oid: alg.oid.to_string(),
+            })?,
+        };
+        if hash.digest(&signer.der) != first.cert_hash.as_bytes() {
+            return mismatch("ESSCertIDv2 certHash is not the hash of the TSA certificate");
+        }
+        return check_issuer_serial(first.issuer_serial.as_ref(), signer);
+    }
+    if let Some(value) = attribute(signer_info, oid::ID_AA_SIGNING_CERTIFICATE) {
+        let sc: SigningCertificate = value
+            .decode_as()
+            .map_err(|e| TimestampError::Malformed(format!("SigningCertificate: {e}")))?;
+        let Some(first) = sc.certs.first() else {
+            return mismatch("SigningCertificate lists no certificate");
+        };
+        let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &signer.der);
+        if sha1.as_ref() != first.cert_hash.as_bytes() {
+            return mismatch("ESSCertID certHash is not the SHA-1 of the TSA certificate");
+        }
+        return check_issuer_serial(first.issuer_serial.as_ref(), signer);
+    }
+    Ok(())
+}
+
+fn check_issuer_serial(
+    issuer_serial: Option<&IssuerSerial>,
+    signer: &ParsedCertificate,
+) -> Result<(), TimestampError> {
+    match issuer_serial {
+        Some(is) if is.serial_number != signer.cert.tbs_certificate.serial_number => {
+            Err(TimestampError::SigningCertificateMismatch(
+                "issuerSerial serial number is not the TSA certificate's".into(),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
