@@ -1,5 +1,5 @@
 //! `signet server`: opens (or on first start creates) the data directory, starts the
-//! services on one listener and serves until SIGINT/SIGTERM, finishing in-flight entries.
+//! services (transparency log under /rekor, timestamp authority under /tsa) on one listener and serves until SIGINT/SIGTERM, finishing in-flight entries.
 //!
 //! Data directory layout (all created on first start; a later start reuses it and refuses a
 //! directory that is half-written, corrupt, from a newer signet, or in use by another server):
@@ -8,6 +8,7 @@
 //! signet.lock            exclusive lock held while a server runs
 //! signet.db              the embedded SQLite store (log entries, tiles, checkpoint, metadata)
 //! keys/log-ed25519.pem   the transparency log's checkpoint key (PKCS#8, mode 0600)
+//! tsa/                   the timestamp authority's root and leaf keys (0600) and certificates
 //! trusted_root.json      trust material for clients (rewritten at each start with the URL)
 //! signing_config.json    which services clients should use (v0.2)
 //! trust_config.json      both, as a ClientTrustConfig for `--trust-config`
@@ -35,6 +36,8 @@ use signet_tlog::NoteSigner;
 
 /// Path prefix of the transparency log on the shared listener.
 pub const LOG_PREFIX: &str = "/rekor";
+/// Path prefix of the timestamp authority.
+pub const TSA_PREFIX: &str = "/tsa";
 
 #[derive(clap::Args, Debug)]
 pub struct ServerArgs {
@@ -88,10 +91,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     let log_state = Arc::new(signet_log::http::LogState::new(appender.clone(), readers, log_id));
 
-    dir.write_trust_files(&log_url, &log_id)?;
+    let tsa = Arc::new(
+        signet_tsa::Tsa::open_or_create(&dir.path.join("tsa"), unix_now())
+            .context("cannot open the timestamp authority")?,
+    );
+    let tsa_url = format!("{public_url}{TSA_PREFIX}/api/v1/timestamp");
+
+    dir.write_trust_files(&log_url, &log_id, &tsa, &tsa_url)?;
 
     let app = axum::Router::new()
         .nest(LOG_PREFIX, signet_log::http::router(log_state))
+        .nest(TSA_PREFIX, signet_tsa::router(tsa))
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -217,7 +227,13 @@ impl DataDir {
 
     /// Writes trusted_root.json and signing_config.json naming this server's services, and
     /// the ClientTrustConfig that joins them (`trust_config.json`, for `--trust-config`).
-    fn write_trust_files(&self, log_url: &str, log_id: &[u8; 32]) -> anyhow::Result<()> {
+    fn write_trust_files(
+        &self,
+        log_url: &str,
+        log_id: &[u8; 32],
+        tsa: &signet_tsa::Tsa,
+        tsa_url: &str,
+    ) -> anyhow::Result<()> {
         let created = Timestamp::parse(&self.created)
             .map_err(|e| anyhow::anyhow!("stored creation time {:?} is damaged: {e:?}", self.created))?;
         let mut trusted_root = TrustedRoot::new();
@@ -231,7 +247,18 @@ impl DataDir {
             checkpoint_key_id: None,
             operator: None,
         });
+        let mut tsa_entry = tsa.trusted_root_entry();
+        tsa_entry.uri = Some(tsa_url.to_string());
+        let tsa_start = tsa_entry.valid_for.start.clone();
+        trusted_root.timestamp_authorities.push(tsa_entry);
         let mut signing_config = SigningConfig::new();
+        // Clients use a TSA URL exactly as written, so it is the full endpoint.
+        signing_config.tsa_urls.push(Service {
+            url: tsa_url.to_string(),
+            major_api_version: 1,
+            valid_for: tsa_start.map(TimeRange::starting),
+            operator: "signet".into(),
+        });
         signing_config.rekor_tlog_urls.push(Service {
             url: log_url.to_string(),
             major_api_version: 2,
