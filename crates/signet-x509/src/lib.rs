@@ -16,12 +16,16 @@
 
 pub mod algorithm;
 pub mod certificate;
+pub mod fulcio;
+pub mod identity;
 pub mod oid;
 pub mod profile;
 pub mod rfc3161;
+pub mod sct;
 mod signer;
 
 pub use certificate::{certificate_validity, ParsedCertificate};
+pub use identity::{CertificateIdentity, FulcioExtensions, SubjectAlternativeName};
 pub use rfc3161::{
     rejection_response, verify_timestamp, FailureInfo, PkiStatus, RequestError, TimestampError,
     TimestampRequest, TimestampResponse, TimestampToken, TokenIssuer, TsaTrust, VerifiedTimestamp,

@@ -1,0 +1,1 @@
+//! The Fulcio code-signing certificate profile (in progress).

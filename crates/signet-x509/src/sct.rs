@@ -1,0 +1,1 @@
+//! RFC 6962 signed certificate timestamps (in progress).
