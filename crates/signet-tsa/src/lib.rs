@@ -10,11 +10,10 @@
 #![forbid(unsafe_code)]
 
 mod http;
-mod keys;
 mod service;
 
 pub use http::{router, MAX_REQUEST_BYTES};
-pub use keys::FileKeySigner;
 pub use service::{Rejected, Tsa, TsaError};
+pub use signet_keyfile::FileKeySigner;
 /// The HSM/KMS seam: anything that can sign with the TSA leaf's key.
 pub use signet_x509::Signer as TsaSigner;

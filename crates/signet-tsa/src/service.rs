@@ -1,6 +1,6 @@
 //! The timestamp authority: its chain on disk, and turning requests into responses.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use signet_crypto::{KeyKind, SigningKey};
@@ -15,8 +15,11 @@ use signet_x509::{
 };
 use thiserror::Error;
 
-use crate::keys::{write_atomically, FileKeySigner};
 use crate::TsaSigner;
+use signet_keyfile::{
+    inspect_dir, read_certificate, write_certificate, write_private_key, DirState, FileKeySigner,
+    KeyFileError,
+};
 
 const ROOT_KEY: &str = "tsa-root.key";
 const ROOT_CERT: &str = "tsa-root.pem";
@@ -36,19 +39,9 @@ const ACCURACY_SECS: u64 = 1;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum TsaError {
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error(
-        "TSA directory {} is half-written (has {present:?}, lacks {missing:?}); restore the missing files or remove the others to generate a new chain",
-        dir.display()
-    )]
-    HalfWritten {
-        dir: PathBuf,
-        present: Vec<&'static str>,
-        missing: Vec<&'static str>,
-    },
-    #[error("{}: {reason}", path.display())]
-    BadFile { path: PathBuf, reason: String },
+    /// Key or certificate files: unreadable, damaged, or a half-written directory.
+    #[error("TSA keys: {0}")]
+    Files(#[from] KeyFileError),
     #[error("generating the TSA chain: {0}")]
     Generate(String),
     #[error("the TSA certificate chain: {0}")]
@@ -71,25 +64,13 @@ impl Tsa {
     /// Loads the TSA chain and key from `dir`, or on first start generates an ECDSA P-256 root
     /// and timestamping leaf valid from `now_unix` (less a few minutes) and writes them there.
     pub fn open_or_create(dir: &Path, now_unix: i64) -> Result<Tsa, TsaError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| TsaError::Io { path, source }
-        };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let present: Vec<&'static str> = FILES.into_iter().filter(|f| dir.join(f).exists()).collect();
-        if present.is_empty() {
+        if inspect_dir(dir, &FILES)? == DirState::Empty {
             generate(dir, now_unix)?;
-        } else if present.len() != FILES.len() {
-            return Err(TsaError::HalfWritten {
-                dir: dir.to_path_buf(),
-                missing: FILES.into_iter().filter(|f| !present.contains(f)).collect(),
-                present,
-            });
         }
-        let signer = FileKeySigner::load(&dir.join(LEAF_KEY)).map_err(io(&dir.join(LEAF_KEY)))?;
+        let signer = FileKeySigner::load(&dir.join(LEAF_KEY))?;
         let chain = [LEAF_CERT, ROOT_CERT]
             .into_iter()
-            .map(|name| read_certificate(&dir.join(name)))
+            .map(|name| read_certificate(&dir.join(name)).map_err(TsaError::from))
             .collect::<Result<Vec<_>, _>>()?;
         Tsa::from_parts(Arc::new(signer), chain)
     }
@@ -108,7 +89,7 @@ impl Tsa {
         }
         let issuer = TokenIssuer::new(signer, &chain[0], oid::SIGSTORE_TSA_POLICY, ACCURACY_SECS)?;
         Ok(Tsa {
-            subject: distinguished_name(root),
+            subject: root.subject_dn(),
             valid_from: leaf.validity().0,
             issuer,
             chain,
@@ -238,58 +219,10 @@ fn generate(dir: &Path, now: i64) -> Result<(), TsaError> {
         },
     )
     .map_err(|e| gen(&e))?;
-    let cert_pem = |der: &[u8]| pem::encode(&pem::Pem::new("CERTIFICATE", der.to_vec()));
-    for (name, contents, secret) in [
-        (ROOT_KEY, root_key.to_pkcs8_pem(), true),
-        (ROOT_CERT, cert_pem(&root), false),
-        (LEAF_KEY, leaf_key.to_pkcs8_pem(), true),
-        (LEAF_CERT, cert_pem(&leaf), false),
-    ] {
-        let path = dir.join(name);
-        write_atomically(&path, contents.as_bytes(), secret)
-            .map_err(|source| TsaError::Io { path, source })?;
-    }
+    // The leaf certificate is written last: its presence marks a complete directory.
+    write_private_key(&dir.join(ROOT_KEY), &root_key)?;
+    write_certificate(&dir.join(ROOT_CERT), &root)?;
+    write_private_key(&dir.join(LEAF_KEY), &leaf_key)?;
+    write_certificate(&dir.join(LEAF_CERT), &leaf)?;
     Ok(())
-}
-
-fn read_certificate(path: &Path) -> Result<Vec<u8>, TsaError> {
-    let bad = |reason: String| TsaError::BadFile {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|source| TsaError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let block = pem::parse(text).map_err(|e| bad(e.to_string()))?;
-    if block.tag() != "CERTIFICATE" {
-        return Err(bad(format!(
-            "expected a CERTIFICATE PEM block, found {}",
-            block.tag()
-        )));
-    }
-    Ok(block.into_contents())
-}
-
-/// Organization and common name of a certificate's subject, for the trusted root entry.
-fn distinguished_name(cert: &ParsedCertificate) -> DistinguishedName {
-    let mut dn = DistinguishedName::default();
-    for atv in cert
-        .cert
-        .tbs_certificate
-        .subject
-        .0
-        .iter()
-        .flat_map(|rdn| rdn.0.iter())
-    {
-        let value = der::asn1::Utf8StringRef::try_from(&atv.value)
-            .map(|s| s.as_str().to_string())
-            .or_else(|_| der::asn1::PrintableStringRef::try_from(&atv.value).map(|s| s.as_str().to_string()));
-        match (atv.oid.to_string().as_str(), value) {
-            ("2.5.4.10", Ok(v)) => dn.organization = v,
-            ("2.5.4.3", Ok(v)) => dn.common_name = v,
-            _ => {}
-        }
-    }
-    dn
 }

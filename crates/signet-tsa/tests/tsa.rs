@@ -56,7 +56,7 @@ fn directory_is_created_reused_and_half_written_is_refused() {
     std::fs::remove_file(dir.join("tsa-leaf.pem")).unwrap();
     let err = Tsa::open_or_create(&dir, now()).unwrap_err();
     assert!(
-        matches!(err, TsaError::HalfWritten { ref missing, .. } if missing == &["tsa-leaf.pem"]),
+        matches!(err, TsaError::Files(signet_keyfile::KeyFileError::HalfWritten { ref missing, .. }) if missing == &["tsa-leaf.pem"]),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

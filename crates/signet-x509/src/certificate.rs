@@ -4,6 +4,7 @@
 use der::asn1::ObjectIdentifier;
 use der::{Decode, Encode};
 use signet_crypto::PublicKey;
+use signet_formats::common::DistinguishedName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage};
 use x509_cert::Certificate;
 
@@ -36,6 +37,30 @@ impl ParsedCertificate {
 
     pub fn subject(&self) -> String {
         self.cert.tbs_certificate.subject.to_string()
+    }
+
+    /// The subject's organization and common name (UTF8String or PrintableString), as a
+    /// trusted root's `certificateAuthorities[].subject` names a CA.
+    pub fn subject_dn(&self) -> DistinguishedName {
+        let mut dn = DistinguishedName::default();
+        for atv in self
+            .cert
+            .tbs_certificate
+            .subject
+            .0
+            .iter()
+            .flat_map(|rdn| rdn.0.iter())
+        {
+            let value = der::asn1::Utf8StringRef::try_from(&atv.value)
+                .map(|s| s.as_str().to_string())
+                .or_else(|_| der::asn1::PrintableStringRef::try_from(&atv.value).map(|s| s.as_str().to_string()));
+            match (atv.oid.to_string().as_str(), value) {
+                ("2.5.4.10", Ok(v)) => dn.organization = v,
+                ("2.5.4.3", Ok(v)) => dn.common_name = v,
+                _ => {}
+            }
+        }
+        dn
     }
 
     pub fn public_key(&self) -> Result<PublicKey, String> {
