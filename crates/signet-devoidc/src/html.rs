@@ -1,0 +1,168 @@
+//! The few HTML pages of the login flow. Every value from a request goes through
+//! [`escape`]; the pages load nothing and run no script.
+
+use crate::authorization::{AuthorizationParams, OAuthError};
+use crate::provider::Issuer;
+
+const BANNER: &str = "signet development OpenID provider — development only, never use in production";
+
+/// Escapes text for an HTML element body or a double- or single-quoted attribute value.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"robots\" content=\"noindex\"><title>{title}</title>\
+         <style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}\
+         .banner{{background:#b00020;color:#fff;padding:.8em;font-weight:bold}}\
+         .error{{color:#b00020}} code{{word-break:break-all}}</style></head>\n\
+         <body><p class=\"banner\">{banner}</p>\n{body}\n</body></html>\n",
+        title = escape(title),
+        banner = escape(BANNER),
+    )
+}
+
+/// The login form. The authorization request's parameters ride along as hidden fields and
+/// are checked again when the form comes back.
+pub(crate) fn login_page(
+    issuer: Issuer,
+    issuer_url: &str,
+    params: &AuthorizationParams,
+    error: Option<&str>,
+) -> String {
+    let hidden: String = [
+        ("response_type", &params.response_type),
+        ("client_id", &params.client_id),
+        ("redirect_uri", &params.redirect_uri),
+        ("scope", &params.scope),
+        ("state", &params.state),
+        ("nonce", &params.nonce),
+        ("code_challenge", &params.code_challenge),
+        ("code_challenge_method", &params.code_challenge_method),
+    ]
+    .iter()
+    .filter_map(|(name, value)| {
+        value.as_ref().map(|v| {
+            format!(
+                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">\n",
+                escape(v)
+            )
+        })
+    })
+    .collect();
+    let field = |label: &str, name: &str, value: &Option<String>, placeholder: &str, kind: &str| {
+        format!(
+            "<p><label>{label}<br><input type=\"{kind}\" name=\"{name}\" value=\"{}\" \
+             placeholder=\"{placeholder}\" size=\"50\"></label></p>\n",
+            escape(value.as_deref().unwrap_or(""))
+        )
+    };
+    let identity = match issuer {
+        Issuer::Email => field(
+            "Email address",
+            "email",
+            &params.email,
+            "alice@example.com",
+            "email",
+        ),
+        Issuer::GithubWorkflow => [
+            field(
+                "Repository",
+                "repository",
+                &params.repository,
+                "signet-dev/example",
+                "text",
+            ),
+            field("Ref", "ref", &params.ref_, "refs/heads/main", "text"),
+            field(
+                "Workflow file",
+                "workflow",
+                &params.workflow,
+                ".github/workflows/release.yml",
+                "text",
+            ),
+        ]
+        .concat(),
+    };
+    let error = error
+        .map(|e| format!("<p class=\"error\">{}</p>\n", escape(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Sign in</h1>\n<p>Issuer <code>{issuer}</code>. Client <code>{client}</code> \
+         will receive a token for the identity you type; nothing is checked.</p>\n\
+         <p>Redirect: <code>{redirect}</code></p>\n{error}\
+         <form method=\"post\" action=\"authorize\">\n{hidden}{identity}\
+         <p><button type=\"submit\">Sign in</button></p>\n</form>",
+        issuer = escape(issuer_url),
+        client = escape(params.client_id.as_deref().unwrap_or("")),
+        redirect = escape(params.redirect_uri.as_deref().unwrap_or("")),
+    );
+    page("signet development sign-in", &body)
+}
+
+/// The code shown for an out-of-band redirect, for the user to paste into the client.
+pub(crate) fn code_page(code: &str, state: Option<&str>) -> String {
+    let state = state
+        .map(|s| format!("<p>State: <code>{}</code></p>", escape(s)))
+        .unwrap_or_default();
+    page(
+        "signet development sign-in: code",
+        &format!(
+            "<h1>Authorization code</h1>\n<p>Paste this code into the client:</p>\n\
+             <p><code id=\"code\">{}</code></p>\n{state}",
+            escape(code)
+        ),
+    )
+}
+
+/// An authorization error shown to the user (no redirect).
+pub(crate) fn error_page(error: &OAuthError) -> String {
+    page(
+        "signet development sign-in: error",
+        &format!(
+            "<h1>Authorization error</h1>\n<p class=\"error\"><code>{}</code>: {}</p>",
+            escape(error.error.as_str()),
+            escape(&error.error_description)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_quotes() {
+        assert_eq!(
+            escape(r#"<a href="x" onclick='y'>&</a>"#),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn login_page_escapes_request_values() {
+        let params = AuthorizationParams {
+            state: Some("\"><script>alert(1)</script>".into()),
+            client_id: Some("<b>".into()),
+            ..Default::default()
+        };
+        let html = login_page(Issuer::Email, "http://x/oidc", &params, Some("<i>"));
+        assert!(!html.contains("<script>"));
+        assert!(!html.contains("<b>"));
+        assert!(!html.contains("<i>"));
+        assert!(html.contains("development only, never use in production"));
+    }
+}
