@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use signet_tlog::{Checkpoint, Hash, NoteSigner, Tile, TileError, TileId, TileSource, TreeAppender};
+use signet_tlog::{Checkpoint, Hash, NoteSigner, TileError, TileId, TileSource, TreeAppender};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::storage::{Batch, LogStore, NewEntry, StorageError};
@@ -34,6 +34,20 @@ pub struct Integrated {
     pub new: bool,
     pub proof: Vec<Hash>,
     pub checkpoint: Arc<SignedCheckpoint>,
+}
+
+/// Signs the checkpoint of each batch: a plain signed note for a transparency log
+/// ([`NoteSigner`]), or a note that also carries an RFC 6962 tree head signature for a CT log
+/// (c2sp.org/static-ct-api). It runs on the integrator thread, once per batch.
+pub trait CheckpointSigner: Send + 'static {
+    /// The signed note envelope for `checkpoint`.
+    fn sign_checkpoint(&self, checkpoint: &Checkpoint) -> Result<String, String>;
+}
+
+impl CheckpointSigner for NoteSigner {
+    fn sign_checkpoint(&self, checkpoint: &Checkpoint) -> Result<String, String> {
+        signet_tlog::sign_checkpoint(checkpoint, &[self]).map_err(|e| e.to_string())
+    }
 }
 
 struct Submission {
@@ -84,10 +98,11 @@ impl Appender {
     pub fn start(
         mut store: Box<dyn LogStore>,
         origin: String,
-        signer: NoteSigner,
+        signer: impl CheckpointSigner,
         config: AppenderConfig,
     ) -> Result<Self, LogError> {
-        let (tree, checkpoint) = restore(store.as_mut(), &origin, &signer)?;
+        let signer: Box<dyn CheckpointSigner> = Box::new(signer);
+        let (tree, checkpoint) = restore(store.as_mut(), &origin, signer.as_ref())?;
         let published = Arc::new(RwLock::new(Arc::new(checkpoint)));
         let (tx, rx) = mpsc::channel(config.max_pending);
         let stats = Arc::new(AppenderStats::default());
@@ -145,7 +160,7 @@ impl Appender {
 fn restore(
     store: &mut dyn LogStore,
     origin: &str,
-    signer: &NoteSigner,
+    signer: &dyn CheckpointSigner,
 ) -> Result<(TreeAppender, SignedCheckpoint), LogError> {
     match store.latest_checkpoint()? {
         None => {
@@ -201,14 +216,15 @@ fn hex(h: &Hash) -> String {
     h.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn sign(origin: &str, size: u64, root: Hash, signer: &NoteSigner) -> Result<String, LogError> {
+fn sign(origin: &str, size: u64, root: Hash, signer: &dyn CheckpointSigner) -> Result<String, LogError> {
     let cp = Checkpoint {
         origin: origin.to_string(),
         size,
         root_hash: root,
         extensions: vec![],
     };
-    signet_tlog::sign_checkpoint(&cp, &[signer])
+    signer
+        .sign_checkpoint(&cp)
         .map_err(|e| LogError::Internal(format!("signing checkpoint: {e}")))
 }
 
@@ -223,28 +239,15 @@ impl TileSource for StoreTiles<'_> {
         if let Some(t) = self.recent.get(&(id.level, id.index)) {
             return Ok(t.clone());
         }
-        let unavailable = |reason: String| TileError::Unavailable {
-            path: id.path(),
-            reason,
-        };
-        let bytes = self
-            .store
-            .borrow_mut()
-            .read_tile(id.level, id.index)
-            .map_err(|e| unavailable(e.to_string()))?
-            .ok_or_else(|| unavailable("not in the store".into()))?;
-        let full = TileId {
-            width: (bytes.len() / 32).clamp(1, 256) as u16,
-            ..*id
-        };
-        Ok(Tile::from_bytes(full, &bytes)?.hashes)
+        let mut store = self.store.borrow_mut();
+        crate::storage::read_hash_tile(&mut **store, id)
     }
 }
 
 struct Integrator {
     store: Box<dyn LogStore>,
     origin: String,
-    signer: NoteSigner,
+    signer: Box<dyn CheckpointSigner>,
     tree: TreeAppender,
     /// Tiles written by the last batches, so proofs for fresh entries need no reads.
     recent: HashMap<(u8, u64), Vec<Hash>>,
@@ -271,7 +274,7 @@ impl Integrator {
                     let _ = s.reply.send(Err(LogError::Internal("integration failed".into())));
                 }
                 // The in-memory tree may be ahead of storage now: rebuild it from what is durable.
-                match restore(self.store.as_mut(), &self.origin, &self.signer) {
+                match restore(self.store.as_mut(), &self.origin, self.signer.as_ref()) {
                     Ok((tree, cp)) => {
                         self.tree = tree;
                         self.recent.clear();
@@ -325,7 +328,7 @@ impl Integrator {
             .append(&new_leaves)
             .map_err(|e| LogError::Internal(format!("appending to the tree: {e}")))?;
         let (size, root) = (appended.size, appended.root);
-        let note = sign(&self.origin, size, root, &self.signer)?;
+        let note = sign(&self.origin, size, root, self.signer.as_ref())?;
         let tiles = appended
             .tiles
             .iter()

@@ -13,7 +13,7 @@ pub mod http;
 pub mod sqlite;
 pub mod storage;
 
-pub use appender::{Appender, AppenderConfig, Integrated, SignedCheckpoint};
+pub use appender::{Appender, AppenderConfig, CheckpointSigner, Integrated, SignedCheckpoint};
 pub use storage::{LogStore, StorageError};
 
 /// Why the log could not do what was asked. The HTTP layer maps each to a status code.

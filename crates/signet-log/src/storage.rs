@@ -4,7 +4,7 @@
 //! backend will implement the same trait; there sequencing becomes its own transaction and
 //! `commit_batch` is run by whichever front end holds the integration lease.
 
-use signet_tlog::Hash;
+use signet_tlog::{Hash, Tile, TileError, TileId};
 
 /// An error from a storage backend. Storage errors are the server's fault (5xx), never the
 /// client's.
@@ -55,4 +55,22 @@ pub trait LogStore: Send {
     /// A value from the log's metadata (origin, key, schema), set once at creation.
     fn meta(&mut self, key: &str) -> Result<Option<String>, StorageError>;
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StorageError>;
+}
+
+/// Reads hash tile `id` from `store` for a [`signet_tlog::TileSource`]: the stored version,
+/// which may be wider than `id` (a partial tile grows in place; its prefix never changes).
+pub fn read_hash_tile(store: &mut dyn LogStore, id: &TileId) -> Result<Vec<Hash>, TileError> {
+    let unavailable = |reason: String| TileError::Unavailable {
+        path: id.path(),
+        reason,
+    };
+    let bytes = store
+        .read_tile(id.level, id.index)
+        .map_err(|e| unavailable(e.to_string()))?
+        .ok_or_else(|| unavailable("not in the store".into()))?;
+    let stored = TileId {
+        width: (bytes.len() / 32).clamp(1, 256) as u16,
+        ..*id
+    };
+    Ok(Tile::from_bytes(stored, &bytes)?.hashes)
 }

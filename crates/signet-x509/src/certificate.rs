@@ -53,7 +53,9 @@ impl ParsedCertificate {
         {
             let value = der::asn1::Utf8StringRef::try_from(&atv.value)
                 .map(|s| s.as_str().to_string())
-                .or_else(|_| der::asn1::PrintableStringRef::try_from(&atv.value).map(|s| s.as_str().to_string()));
+                .or_else(|_| {
+                    der::asn1::PrintableStringRef::try_from(&atv.value).map(|s| s.as_str().to_string())
+                });
             match (atv.oid.to_string().as_str(), value) {
                 ("2.5.4.10", Ok(v)) => dn.organization = v,
                 ("2.5.4.3", Ok(v)) => dn.common_name = v,

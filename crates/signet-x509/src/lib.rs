@@ -16,6 +16,7 @@
 
 pub mod algorithm;
 pub mod certificate;
+pub mod csr;
 pub mod fulcio;
 pub mod identity;
 pub mod oid;
@@ -25,6 +26,11 @@ pub mod sct;
 mod signer;
 
 pub use certificate::{certificate_validity, ParsedCertificate};
+pub use csr::{verify_csr, CsrError};
+pub use fulcio::{
+    check_leaf_key, fulcio_intermediate_certificate, fulcio_root_certificate, read_identity,
+    read_identity_from_certificate, FulcioError, FulcioLeaf,
+};
 pub use identity::{CertificateIdentity, FulcioExtensions, SubjectAlternativeName};
 pub use rfc3161::{
     rejection_response, verify_timestamp, FailureInfo, PkiStatus, RequestError, TimestampError,

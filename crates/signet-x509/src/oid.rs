@@ -41,3 +41,32 @@ pub const SHA256_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.11");
 pub const SHA384_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.12");
 pub const SHA512_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.13");
 pub const ID_ED25519: Oid = Oid::new_unwrap("1.3.101.112");
+
+/// RFC 5280 §4.2.1.6 `id-ce-subjectAltName`.
+pub const ID_CE_SUBJECT_ALT_NAME: Oid = Oid::new_unwrap("2.5.29.17");
+/// RFC 5280 §4.2.1.2 `id-ce-subjectKeyIdentifier`.
+pub const ID_CE_SUBJECT_KEY_IDENTIFIER: Oid = Oid::new_unwrap("2.5.29.14");
+/// RFC 5280 §4.2.1.1 `id-ce-authorityKeyIdentifier`.
+pub const ID_CE_AUTHORITY_KEY_IDENTIFIER: Oid = Oid::new_unwrap("2.5.29.35");
+/// RFC 5280 §4.2.1.3 `id-ce-keyUsage`.
+pub const ID_CE_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.15");
+/// RFC 5280 §4.2.1.12 `id-kp-codeSigning`.
+pub const ID_KP_CODE_SIGNING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.3");
+
+// The RFC 6962 OIDs (precertificate poison, SCT list) are in `crate::sct`.
+
+/// Fulcio's arc (`docs/oid-info.md`): 1.3.6.1.4.1.57264.1.<n> holds one fact about the signer.
+pub const FULCIO_ARC: Oid = Oid::new_unwrap("1.3.6.1.4.1.57264.1");
+/// 1.3.6.1.4.1.57264.1.1, Issuer (deprecated): raw UTF-8 bytes, no DER inside.
+pub const FULCIO_ISSUER_V1: Oid = Oid::new_unwrap("1.3.6.1.4.1.57264.1.1");
+/// 1.3.6.1.4.1.57264.1.7: the otherName type-id of a `username` SAN (UTF8String value).
+pub const FULCIO_OTHERNAME_SAN: Oid = Oid::new_unwrap("1.3.6.1.4.1.57264.1.7");
+/// 1.3.6.1.4.1.57264.1.8, Issuer (V2): DER UTF8String.
+pub const FULCIO_ISSUER_V2: Oid = Oid::new_unwrap("1.3.6.1.4.1.57264.1.8");
+
+/// 1.3.6.1.4.1.57264.1.<arc>, for `arc` in Fulcio's arc.
+pub fn fulcio(arc: u32) -> Oid {
+    FULCIO_ARC
+        .push_arc(arc)
+        .expect("a 1.3.6.1.4.1.57264.1 child fits an OID")
+}

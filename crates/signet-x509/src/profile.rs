@@ -1,5 +1,6 @@
-//! Certificate profiles signet issues. For now the timestamp authority's chain: a self-signed
-//! ECDSA root and a leaf with the critical `timeStamping` EKU that RFC 3161 §2.3 requires.
+//! Certificate profiles signet issues, and the building blocks they share. Here the timestamp
+//! authority's chain: a self-signed ECDSA root and a leaf with the critical `timeStamping` EKU
+//! that RFC 3161 §2.3 requires. The Fulcio chain and leaves are in [`crate::fulcio`].
 
 use std::time::Duration;
 
@@ -99,16 +100,8 @@ pub fn tsa_leaf_certificate(
     leaf_key: &PublicKey,
     params: &CertificateParams<'_>,
 ) -> Result<Vec<u8>, ProfileError> {
-    let issuer_cert =
-        ParsedCertificate::from_der(issuer_cert_der).map_err(|e| ProfileError::Issuer(e.to_string()))?;
-    let issuer_key = issuer_cert.public_key().map_err(ProfileError::Issuer)?;
-    if &issuer_key != issuer.public_key() {
-        return Err(ProfileError::Issuer(
-            "the signer's key is not the issuer certificate's key".into(),
-        ));
-    }
+    let issuer = IssuerCertificate::new(issuer, issuer_cert_der)?;
     let subject = name(params.subject)?;
-    let issuer_name = issuer_cert.cert.tbs_certificate.subject.clone();
     let extensions = vec![
         extension(&KeyUsage(KeyUsages::DigitalSignature.into()), true, &subject)?,
         extension(&ExtendedKeyUsage(vec![oid::ID_KP_TIME_STAMPING]), true, &subject)?,
@@ -117,12 +110,52 @@ pub fn tsa_leaf_certificate(
             false,
             &subject,
         )?,
-        extension(&authority_key_id(key_identifier(&issuer_key))?, false, &subject)?,
+        extension(&authority_key_id(issuer.key_id.clone())?, false, &subject)?,
     ];
-    issue(issuer, issuer_name, subject, leaf_key, params, extensions)
+    issue(issuer.signer, issuer.name, subject, leaf_key, params, extensions)
 }
 
-fn issue(
+/// The CA certificate and key a certificate is issued under, checked to belong together.
+pub(crate) struct IssuerCertificate<'a> {
+    pub signer: &'a dyn Signer,
+    /// The issuer's subject: the new certificate's issuer name.
+    pub name: Name,
+    /// The issuer's SubjectKeyIdentifier if it has one, else [`key_identifier`] of its key:
+    /// the new certificate's AuthorityKeyIdentifier (RFC 5280 §4.2.1.1).
+    pub key_id: Vec<u8>,
+}
+
+impl<'a> IssuerCertificate<'a> {
+    pub fn new(signer: &'a dyn Signer, cert_der: &[u8]) -> Result<Self, ProfileError> {
+        let cert = ParsedCertificate::from_der(cert_der).map_err(|e| ProfileError::Issuer(e.to_string()))?;
+        let key = cert.public_key().map_err(ProfileError::Issuer)?;
+        if &key != signer.public_key() {
+            return Err(ProfileError::Issuer(
+                "the signer's key is not the issuer certificate's key".into(),
+            ));
+        }
+        let ski = cert
+            .cert
+            .tbs_certificate
+            .extensions
+            .iter()
+            .flatten()
+            .find(|e| e.extn_id == oid::ID_CE_SUBJECT_KEY_IDENTIFIER)
+            .map(|e| SubjectKeyIdentifier::from_der(e.extn_value.as_bytes()))
+            .transpose()
+            .map_err(|e| ProfileError::Issuer(format!("SubjectKeyIdentifier: {e}")))?;
+        Ok(IssuerCertificate {
+            signer,
+            name: cert.cert.tbs_certificate.subject,
+            key_id: match ski {
+                Some(ski) => ski.0.into_bytes(),
+                None => key_identifier(&key),
+            },
+        })
+    }
+}
+
+pub(crate) fn issue(
     signer: &dyn Signer,
     issuer: Name,
     subject: Name,
@@ -130,27 +163,48 @@ fn issue(
     params: &CertificateParams<'_>,
     extensions: Vec<Extension>,
 ) -> Result<Vec<u8>, ProfileError> {
-    let signature_algorithm =
-        signature_algorithm_identifier(signer.details()).map_err(ProfileError::UnsupportedKey)?;
-    let tbs = TbsCertificate {
-        version: Version::V3,
-        serial_number: SerialNumber::new(&positive(params.serial))?,
-        signature: signature_algorithm.clone(),
+    let tbs = tbs_certificate(
+        signer,
         issuer,
-        validity: Validity {
-            not_before: time(params.not_before, params)?,
-            not_after: time(params.not_after, params)?,
-        },
+        subject,
+        subject_key,
+        params.serial,
+        validity(params.not_before, params.not_after)?,
+        extensions,
+    )?;
+    sign_tbs(signer, tbs)
+}
+
+/// A v3 TBSCertificate whose `signature` field names `signer`'s algorithm.
+pub(crate) fn tbs_certificate(
+    signer: &dyn Signer,
+    issuer: Name,
+    subject: Name,
+    subject_key: &PublicKey,
+    serial: &[u8],
+    validity: Validity,
+    extensions: Vec<Extension>,
+) -> Result<TbsCertificate, ProfileError> {
+    Ok(TbsCertificate {
+        version: Version::V3,
+        serial_number: SerialNumber::new(&positive(serial))?,
+        signature: signature_algorithm_identifier(signer.details()).map_err(ProfileError::UnsupportedKey)?,
+        issuer,
+        validity,
         subject,
         subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(subject_key.spki_der())?,
         issuer_unique_id: None,
         subject_unique_id: None,
         extensions: Some(extensions),
-    };
+    })
+}
+
+/// Signs `tbs` with `signer` into a DER certificate.
+pub(crate) fn sign_tbs(signer: &dyn Signer, tbs: TbsCertificate) -> Result<Vec<u8>, ProfileError> {
     let signature = signer.sign(&tbs.to_der()?)?;
     let cert = Certificate {
+        signature_algorithm: tbs.signature.clone(),
         tbs_certificate: tbs,
-        signature_algorithm,
         signature: BitString::from_bytes(&signature)?,
     };
     Ok(cert.to_der()?)
@@ -183,11 +237,11 @@ fn const_oid_cn() -> der::asn1::ObjectIdentifier {
 }
 
 /// RFC 7093 §2 method 1: the leftmost 160 bits of the SHA-256 of the subjectPublicKey bits.
-fn key_identifier(key: &PublicKey) -> Vec<u8> {
+pub(crate) fn key_identifier(key: &PublicKey) -> Vec<u8> {
     sha256(key.raw_bytes())[..20].to_vec()
 }
 
-fn authority_key_id(key_id: Vec<u8>) -> Result<AuthorityKeyIdentifier, der::Error> {
+pub(crate) fn authority_key_id(key_id: Vec<u8>) -> Result<AuthorityKeyIdentifier, der::Error> {
     Ok(AuthorityKeyIdentifier {
         key_identifier: Some(OctetString::new(key_id)?),
         authority_cert_issuer: None,
@@ -195,14 +249,18 @@ fn authority_key_id(key_id: Vec<u8>) -> Result<AuthorityKeyIdentifier, der::Erro
     })
 }
 
-fn extension<T: AsExtension>(value: &T, critical: bool, subject: &Name) -> Result<Extension, der::Error> {
+pub(crate) fn extension<T: AsExtension>(
+    value: &T,
+    critical: bool,
+    subject: &Name,
+) -> Result<Extension, der::Error> {
     let mut ext = value.to_extension(subject, &[])?;
     ext.critical = critical;
     Ok(ext)
 }
 
 /// Serial bytes as a positive INTEGER: the top bit cleared, never all zero.
-fn positive(serial: &[u8]) -> Vec<u8> {
+pub(crate) fn positive(serial: &[u8]) -> Vec<u8> {
     let mut s: Vec<u8> = serial.iter().copied().skip_while(|b| *b == 0).collect();
     if s.is_empty() {
         s.push(1);
@@ -214,19 +272,28 @@ fn positive(serial: &[u8]) -> Vec<u8> {
     s
 }
 
-/// RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
-pub(crate) fn time(unix: i64, params: &CertificateParams<'_>) -> Result<Time, ProfileError> {
+/// `notBefore`..`notAfter` from Unix seconds; an empty or negative window is an error.
+pub(crate) fn validity(not_before: i64, not_after: i64) -> Result<Validity, ProfileError> {
     let bad = || ProfileError::Validity {
-        not_before: params.not_before,
-        not_after: params.not_after,
+        not_before,
+        not_after,
     };
-    if params.not_after <= params.not_before {
+    if not_after <= not_before {
         return Err(bad());
     }
-    let secs = u64::try_from(unix).map_err(|_| bad())?;
-    let dt = der::DateTime::from_unix_duration(Duration::from_secs(secs)).map_err(|_| bad())?;
-    Ok(if dt.year() < 2050 {
-        Time::UtcTime(UtcTime::from_date_time(dt)?)
+    Ok(Validity {
+        not_before: time(not_before).ok_or_else(bad)?,
+        not_after: time(not_after).ok_or_else(bad)?,
+    })
+}
+
+/// RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050. `None` if `unix` is
+/// outside what X.509 times can say.
+pub(crate) fn time(unix: i64) -> Option<Time> {
+    let secs = u64::try_from(unix).ok()?;
+    let dt = der::DateTime::from_unix_duration(Duration::from_secs(secs)).ok()?;
+    Some(if dt.year() < 2050 {
+        Time::UtcTime(UtcTime::from_date_time(dt).ok()?)
     } else {
         Time::GeneralTime(GeneralizedTime::from_date_time(dt))
     })

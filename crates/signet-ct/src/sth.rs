@@ -1,0 +1,150 @@
+//! Signed tree heads. The log signs each batch's checkpoint as static-ct-api does: a C2SP
+//! checkpoint whose one signature line is an `RFC6962NoteSignature` (the STH timestamp and
+//! the RFC 6962 §3.5 `TreeHeadSignature`). So the checkpoint is the STH, and get-sth is
+//! derived from the stored checkpoint without the key, as the spec intends.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use signet_crypto::{sha256, PublicKey, SigningKey};
+use signet_log::CheckpointSigner;
+use signet_tlog::{Checkpoint, Hash, Note, NoteSignature};
+use signet_x509::sct::tls::Reader;
+use signet_x509::sct::{sign_digitally_signed, verify_digitally_signed, DigitallySigned};
+use thiserror::Error;
+
+/// c2sp.org/signed-note signature type of an RFC 6962 tree head signature.
+const RFC6962_NOTE_TYPE: u8 = 0x05;
+
+/// RFC 6962 §3.2 `SignatureType.tree_hash`.
+const TREE_HASH: u8 = 1;
+
+/// Why a checkpoint is not a signed tree head of this log.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum SthError {
+    #[error("checkpoint does not parse: {0}")]
+    Checkpoint(String),
+    #[error("checkpoint has no RFC 6962 signature by {origin} (key ID {key_id:08x})")]
+    NoSignature { origin: String, key_id: u32 },
+    #[error("RFC6962NoteSignature does not parse: {0}")]
+    Malformed(String),
+    #[error("tree head signature does not verify: {0}")]
+    BadSignature(String),
+}
+
+/// RFC 6962 §3.5 / §4.3: a signed tree head, as get-sth returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedTreeHead {
+    pub tree_size: u64,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: u64,
+    pub sha256_root_hash: Hash,
+    pub tree_head_signature: DigitallySigned,
+}
+
+impl SignedTreeHead {
+    /// Checks the tree head signature with the log's key.
+    pub fn verify(&self, key: &PublicKey) -> Result<(), SthError> {
+        let message = tree_head_signature_input(self.timestamp, self.tree_size, &self.sha256_root_hash);
+        verify_digitally_signed(&self.tree_head_signature, key, &message).map_err(SthError::BadSignature)
+    }
+
+    /// Reads the STH out of a checkpoint signed by the log `log_id` under key name `origin`.
+    /// The signature is not checked here (see [`SignedTreeHead::verify`]).
+    pub fn from_checkpoint(note: &str, origin: &str, log_id: &[u8; 32]) -> Result<Self, SthError> {
+        let parsed = Note::parse(note).map_err(|e| SthError::Checkpoint(e.to_string()))?;
+        let checkpoint = Checkpoint::parse(parsed.text()).map_err(|e| SthError::Checkpoint(e.to_string()))?;
+        let key_id = note_key_id(origin, log_id);
+        let line = parsed
+            .signatures()
+            .iter()
+            .find(|s| s.name == origin && s.key_hash == key_id)
+            .ok_or_else(|| SthError::NoSignature {
+                origin: origin.into(),
+                key_id,
+            })?;
+        let mut r = Reader::new(&line.signature);
+        let malformed = |e: signet_x509::sct::SctError| SthError::Malformed(e.to_string());
+        let timestamp = r.u64("RFC6962NoteSignature timestamp").map_err(malformed)?;
+        let tree_head_signature = DigitallySigned::read(&mut r).map_err(malformed)?;
+        r.finish("RFC6962NoteSignature").map_err(malformed)?;
+        Ok(SignedTreeHead {
+            tree_size: checkpoint.size,
+            timestamp,
+            sha256_root_hash: checkpoint.root_hash,
+            tree_head_signature,
+        })
+    }
+}
+
+/// RFC 6962 §3.5: the `TreeHeadSignature` struct a tree head signature covers.
+pub fn tree_head_signature_input(timestamp: u64, tree_size: u64, root: &Hash) -> Vec<u8> {
+    let mut m = Vec::with_capacity(2 + 8 + 8 + 32);
+    m.push(0); // version v1
+    m.push(TREE_HASH);
+    m.extend_from_slice(&timestamp.to_be_bytes());
+    m.extend_from_slice(&tree_size.to_be_bytes());
+    m.extend_from_slice(root);
+    m
+}
+
+/// static-ct-api: the note key ID is `SHA-256(name || 0x0A || 0x05 || LogID)[:4]`.
+pub fn note_key_id(origin: &str, log_id: &[u8; 32]) -> u32 {
+    let mut m = Vec::with_capacity(origin.len() + 2 + 32);
+    m.extend_from_slice(origin.as_bytes());
+    m.push(b'\n');
+    m.push(RFC6962_NOTE_TYPE);
+    m.extend_from_slice(log_id);
+    let h = sha256(&m);
+    u32::from_be_bytes([h[0], h[1], h[2], h[3]])
+}
+
+/// Signs each batch's checkpoint as an RFC 6962 STH, timestamped by the wall clock. STH
+/// timestamps never go backwards, even if the clock does, since monitors compare them.
+pub struct Rfc6962NoteSigner {
+    origin: String,
+    key: Arc<SigningKey>,
+    log_id: [u8; 32],
+    last_timestamp: AtomicU64,
+}
+
+impl Rfc6962NoteSigner {
+    /// A signer for the log `origin` whose key is `key`; `last_timestamp` is the timestamp of
+    /// the newest STH already published (0 for a new log).
+    pub fn new(origin: &str, key: Arc<SigningKey>, last_timestamp: u64) -> Self {
+        Rfc6962NoteSigner {
+            origin: origin.into(),
+            log_id: sha256(key.public_key().spki_der()),
+            key,
+            last_timestamp: AtomicU64::new(last_timestamp),
+        }
+    }
+
+    fn timestamp(&self) -> u64 {
+        let now = crate::now_millis();
+        let previous = self.last_timestamp.fetch_max(now, Ordering::SeqCst);
+        now.max(previous)
+    }
+}
+
+impl CheckpointSigner for Rfc6962NoteSigner {
+    fn sign_checkpoint(&self, checkpoint: &Checkpoint) -> Result<String, String> {
+        if !checkpoint.extensions.is_empty() {
+            return Err("an RFC 6962 checkpoint has no extension lines".into());
+        }
+        let timestamp = self.timestamp();
+        let message = tree_head_signature_input(timestamp, checkpoint.size, &checkpoint.root_hash);
+        let signed = sign_digitally_signed(self.key.as_ref(), &message).map_err(|e| e.to_string())?;
+        let mut body = timestamp.to_be_bytes().to_vec();
+        body.extend_from_slice(&signed.encode());
+        let mut note = Note::new(&checkpoint.to_note_text()).map_err(|e| e.to_string())?;
+        note.add_signature(NoteSignature {
+            name: self.origin.clone(),
+            key_hash: note_key_id(&self.origin, &self.log_id),
+            signature: body,
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(note.to_envelope())
+    }
+}
