@@ -11,10 +11,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod canonical_json;
 pub mod common;
 pub mod dsse;
+pub mod intoto;
 pub mod protojson;
+pub mod rekor_v1;
 pub mod rekor_v2;
 pub mod trust;
 

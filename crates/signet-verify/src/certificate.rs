@@ -1,0 +1,201 @@
+//! Client spec §4.3: the signing certificate chains to a trusted certificate authority, with
+//! every certificate on the path — and the authority's `validFor` in the trusted root — valid
+//! at every verified signing time (the "hybrid model"), and the leaf is a code-signing leaf.
+//!
+//! The path is built from the trusted root only. Certificates a bundle carries after its leaf
+//! (v0.1/v0.2 chains) are not trusted for anything (§4.6: the verifier "MUST remove
+//! certificates from the certificate chain that are not also found in the out-of-band list");
+//! a bundle that ships a root certificate is refused outright, as protobuf-specs forbids it and
+//! the conformance suite (`bundle-with-root-cert_fail`) expects.
+
+use der::asn1::ObjectIdentifier;
+use der::Decode;
+use signet_x509::ParsedCertificate;
+use thiserror::Error;
+use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
+
+use crate::timestamps::SigningTime;
+use crate::trust::CertificateAuthority;
+
+const ID_CE_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+const ID_CE_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+const ID_KP_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+
+/// Why the certificate was refused.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertificateError {
+    #[error("{what} does not parse as DER X.509: {reason}")]
+    Parse { what: &'static str, reason: String },
+    #[error("the signing certificate is a CA (BasicConstraints cA); expected a leaf")]
+    LeafIsCa,
+    #[error("the signing certificate's key usage {0}")]
+    KeyUsage(&'static str),
+    #[error("the signing certificate's extended key usage {0}")]
+    ExtendedKeyUsage(&'static str),
+    #[error("the bundle's certificate chain contains the root certificate {subject}; roots come only from the trusted root")]
+    RootInBundleChain { subject: String },
+    #[error("the trust material has no certificate authority")]
+    NoAuthorities,
+    #[error("no trusted certificate authority issued the signing certificate (issuer {issuer}): {reasons}")]
+    UntrustedIssuer { issuer: String, reasons: String },
+    #[error("certificate {subject} is not valid at signing time {time} (valid {not_before} to {not_after})")]
+    NotValidAt {
+        subject: String,
+        time: i64,
+        not_before: i64,
+        not_after: i64,
+    },
+    #[error("certificate authority {authority} is not trusted at signing time {time} (trusted root validFor {valid_for})")]
+    AuthorityNotValidAt {
+        authority: String,
+        time: i64,
+        valid_for: String,
+    },
+    #[error("certificate authority {authority}'s own chain does not verify: {reason}")]
+    AuthorityChain { authority: String, reason: String },
+}
+
+/// The path that verified.
+#[derive(Debug, Clone)]
+pub struct VerifiedChain {
+    /// Index of the authority in the trust material.
+    pub authority: usize,
+    pub authority_name: String,
+    /// DER SubjectPublicKeyInfo of the certificate that issued the leaf (for SCTs).
+    pub issuer_spki: Vec<u8>,
+}
+
+/// Checks the leaf's profile: not a CA, key usage digitalSignature, extended key usage
+/// codeSigning (Fulcio's leaf profile; sigstore-go's `VerifyLeafCertificate`).
+pub fn check_leaf_profile(leaf: &ParsedCertificate) -> Result<(), CertificateError> {
+    if leaf.is_ca() {
+        return Err(CertificateError::LeafIsCa);
+    }
+    let extensions = leaf.cert.tbs_certificate.extensions.as_deref().unwrap_or(&[]);
+    let find = |id: ObjectIdentifier| extensions.iter().find(|e| e.extn_id == id);
+    let ku = find(ID_CE_KEY_USAGE).ok_or(CertificateError::KeyUsage("is missing"))?;
+    let ku = KeyUsage::from_der(ku.extn_value.as_bytes())
+        .map_err(|_| CertificateError::KeyUsage("does not parse"))?;
+    if !ku.0.contains(KeyUsages::DigitalSignature) {
+        return Err(CertificateError::KeyUsage("lacks digitalSignature"));
+    }
+    let eku = find(ID_CE_EXT_KEY_USAGE).ok_or(CertificateError::ExtendedKeyUsage("is missing"))?;
+    let eku = ExtendedKeyUsage::from_der(eku.extn_value.as_bytes())
+        .map_err(|_| CertificateError::ExtendedKeyUsage("does not parse"))?;
+    if !eku.0.contains(&ID_KP_CODE_SIGNING) {
+        return Err(CertificateError::ExtendedKeyUsage("lacks codeSigning"));
+    }
+    Ok(())
+}
+
+/// Refuses a bundle chain (the certificates after the leaf) that includes a self-signed root.
+pub fn check_bundle_chain(extra: &[Vec<u8>]) -> Result<(), CertificateError> {
+    for der in extra {
+        let cert = ParsedCertificate::from_der(der).map_err(|e| CertificateError::Parse {
+            what: "a bundle chain certificate",
+            reason: e.to_string(),
+        })?;
+        let tbs = &cert.cert.tbs_certificate;
+        if tbs.issuer == tbs.subject && cert.verify_issued_by(&cert).is_ok() {
+            return Err(CertificateError::RootInBundleChain {
+                subject: cert.subject(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Finds a trusted authority that issued `leaf` and under which the whole path is valid at
+/// every time in `times`.
+pub fn verify_chain(
+    leaf: &ParsedCertificate,
+    authorities: &[CertificateAuthority],
+    times: &[SigningTime],
+) -> Result<VerifiedChain, CertificateError> {
+    if authorities.is_empty() {
+        return Err(CertificateError::NoAuthorities);
+    }
+    let issuer_name = &leaf.cert.tbs_certificate.issuer;
+    let mut reasons = Vec::new();
+    // The most telling failure: one from an authority whose key did sign the leaf.
+    let mut signed_by_failure = None;
+    for (index, ca) in authorities.iter().enumerate() {
+        let issuer = &ca.chain[0];
+        if issuer.cert.tbs_certificate.subject != *issuer_name {
+            continue;
+        }
+        if let Err(e) = leaf.verify_issued_by(issuer) {
+            reasons.push(format!("{}: {e}", ca.name));
+            continue;
+        }
+        match check_path_at_times(leaf, ca, times) {
+            Ok(()) => {
+                let issuer_spki = der::Encode::to_der(&issuer.cert.tbs_certificate.subject_public_key_info)
+                    .map_err(|e| CertificateError::Parse {
+                    what: "the issuer's public key",
+                    reason: e.to_string(),
+                })?;
+                return Ok(VerifiedChain {
+                    authority: index,
+                    authority_name: ca.name.clone(),
+                    issuer_spki,
+                });
+            }
+            Err(e) => {
+                signed_by_failure.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = signed_by_failure {
+        return Err(e);
+    }
+    if reasons.is_empty() {
+        reasons.push("no authority's certificate has that subject".into());
+    }
+    Err(CertificateError::UntrustedIssuer {
+        issuer: issuer_name.to_string(),
+        reasons: reasons.join("; "),
+    })
+}
+
+fn check_path_at_times(
+    leaf: &ParsedCertificate,
+    ca: &CertificateAuthority,
+    times: &[SigningTime],
+) -> Result<(), CertificateError> {
+    if let Some(reason) = &ca.chain_error {
+        return Err(CertificateError::AuthorityChain {
+            authority: ca.name.clone(),
+            reason: reason.clone(),
+        });
+    }
+    for t in times {
+        for cert in std::iter::once(leaf).chain(ca.chain.iter()) {
+            let (not_before, not_after) = cert.validity();
+            if t.unix < not_before || t.unix > not_after {
+                return Err(CertificateError::NotValidAt {
+                    subject: cert.subject(),
+                    time: t.unix,
+                    not_before,
+                    not_after,
+                });
+            }
+        }
+        if !ca.valid_for.contains(t.unix) {
+            return Err(CertificateError::AuthorityNotValidAt {
+                authority: ca.name.clone(),
+                time: t.unix,
+                valid_for: format!(
+                    "[{}, {}]",
+                    ca.valid_for
+                        .start
+                        .as_ref()
+                        .map_or("missing start", |s| s.as_str()),
+                    ca.valid_for.end.as_ref().map_or("open", |s| s.as_str())
+                ),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! What the caller asks the verifier to establish: which artifact was signed, and by whom.
+//!
+//! Both halves are explicit, as the client spec's verification policy is: the artifact is its
+//! bytes or its digest, and the signer is a certificate identity, a public key, or — loudly
+//! named — any certificate identity at all.
+
+use signet_crypto::{HashAlgorithm, PublicKey};
+use signet_x509::FulcioExtensions;
+use thiserror::Error;
+
+/// Why a policy could not be built.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyError {
+    #[error("artifact digest {found:?} is not `sha256:<64 hex>` (or sha384:/sha512:)")]
+    Digest { found: String },
+    #[error("regular expression {pattern:?} does not compile: {reason}")]
+    Regex { pattern: String, reason: String },
+}
+
+/// A verification policy: the artifact and the signer.
+#[derive(Debug, Clone)]
+pub struct Policy<'a> {
+    pub artifact: Artifact<'a>,
+    pub signer: SignerPolicy,
+}
+
+impl<'a> Policy<'a> {
+    pub fn new(artifact: Artifact<'a>, signer: SignerPolicy) -> Self {
+        Policy { artifact, signer }
+    }
+}
+
+/// The artifact the bundle must be a signature over.
+#[derive(Debug, Clone)]
+pub enum Artifact<'a> {
+    /// The artifact's bytes.
+    Bytes(&'a [u8]),
+    /// Only the artifact's digest. Signatures that need the whole message (pure Ed25519 over
+    /// an artifact) cannot be checked this way.
+    Digest(ArtifactDigest),
+}
+
+/// An artifact digest, e.g. from `sha256:<hex>` on a command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactDigest {
+    pub algorithm: HashAlgorithm,
+    pub digest: Vec<u8>,
+}
+
+impl ArtifactDigest {
+    /// Parses `sha256:<hex>` (also `sha384:`, `sha512:`); the hex must have the digest's length.
+    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        let err = || PolicyError::Digest {
+            found: text.chars().take(140).collect(),
+        };
+        let (name, hex) = text.split_once(':').ok_or_else(err)?;
+        let algorithm = hash_from_name(name).ok_or_else(err)?;
+        let digest = decode_hex(hex).ok_or_else(err)?;
+        if digest.len() != algorithm.output_len() {
+            return Err(err());
+        }
+        Ok(ArtifactDigest { algorithm, digest })
+    }
+
+    /// A SHA-256 digest.
+    pub fn sha256(digest: [u8; 32]) -> Self {
+        ArtifactDigest {
+            algorithm: HashAlgorithm::Sha2_256,
+            digest: digest.to_vec(),
+        }
+    }
+}
+
+/// The name in-toto and `sha256:` strings use for a hash (`sha256`).
+pub(crate) fn hash_name(algorithm: HashAlgorithm) -> &'static str {
+    match algorithm {
+        HashAlgorithm::Sha2_256 => "sha256",
+        HashAlgorithm::Sha2_384 => "sha384",
+        HashAlgorithm::Sha2_512 => "sha512",
+    }
+}
+
+fn hash_from_name(name: &str) -> Option<HashAlgorithm> {
+    match name {
+        "sha256" => Some(HashAlgorithm::Sha2_256),
+        "sha384" => Some(HashAlgorithm::Sha2_384),
+        "sha512" => Some(HashAlgorithm::Sha2_512),
+        _ => None,
+    }
+}
+
+pub(crate) fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() & 1 == 1 || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Who must have signed.
+#[derive(Debug, Clone)]
+pub enum SignerPolicy {
+    /// A certificate from a trusted CA whose identity matches.
+    Identity(IdentityPolicy),
+    /// A key the caller holds (`managed-key` bundles, which carry only a key hint).
+    PublicKey(PublicKey),
+    /// UNSAFE: any certificate from a trusted CA, whoever it names. Anyone can get such a
+    /// certificate for their own identity from a public CA, so this proves nothing about who
+    /// signed; it exists for inspection tools that print the identity afterwards.
+    UnsafeAnyCertificateIdentity,
+}
+
+/// The identity a signing certificate must state.
+#[derive(Debug, Clone)]
+pub struct IdentityPolicy {
+    /// Matched against the certificate's one subject alternative name.
+    pub subject_alternative_name: Matcher,
+    /// Matched against the Fulcio issuer extension (1.3.6.1.4.1.57264.1.8, else .1.1).
+    pub issuer: Matcher,
+    /// Further Fulcio extensions that must match.
+    pub extensions: Vec<ExtensionMatch>,
+}
+
+impl IdentityPolicy {
+    /// Exact SAN and exact issuer, the common case (`--certificate-identity`,
+    /// `--certificate-oidc-issuer`).
+    pub fn exact(san: impl Into<String>, issuer: impl Into<String>) -> Self {
+        IdentityPolicy {
+            subject_alternative_name: Matcher::Exact(san.into()),
+            issuer: Matcher::Exact(issuer.into()),
+            extensions: Vec::new(),
+        }
+    }
+
+    /// Adds an extension requirement.
+    pub fn with_extension(mut self, field: ExtensionField, expected: Matcher) -> Self {
+        self.extensions.push(ExtensionMatch { field, expected });
+        self
+    }
+}
+
+/// An exact string or a regular expression.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    Exact(String),
+    Regex(IdentityRegex),
+}
+
+impl Matcher {
+    /// A regular expression matcher. As Go's `MatchString` (cosign, sigstore-go), it matches
+    /// anywhere in the value: anchor it with `^…$` to match the whole value.
+    pub fn regex(pattern: &str) -> Result<Self, PolicyError> {
+        IdentityRegex::new(pattern).map(Matcher::Regex)
+    }
+
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            Matcher::Exact(s) => s == value,
+            Matcher::Regex(r) => r.re.is_match(value),
+        }
+    }
+}
+
+impl std::fmt::Display for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Matcher::Exact(s) => write!(f, "{s:?}"),
+            Matcher::Regex(r) => write!(f, "regex {:?}", r.pattern),
+        }
+    }
+}
+
+/// A compiled regular expression with its source.
+#[derive(Debug, Clone)]
+pub struct IdentityRegex {
+    pattern: String,
+    re: regex_automata::meta::Regex,
+}
+
+impl IdentityRegex {
+    pub fn new(pattern: &str) -> Result<Self, PolicyError> {
+        let re = regex_automata::meta::Regex::new(pattern).map_err(|e| PolicyError::Regex {
+            pattern: pattern.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(IdentityRegex {
+            pattern: pattern.to_string(),
+            re,
+        })
+    }
+
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+}
+
+/// A Fulcio extension requirement.
+#[derive(Debug, Clone)]
+pub struct ExtensionMatch {
+    pub field: ExtensionField,
+    pub expected: Matcher,
+}
+
+/// The Fulcio extensions a policy can require (Fulcio `docs/oid-info.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExtensionField {
+    BuildSignerUri,
+    BuildSignerDigest,
+    RunnerEnvironment,
+    SourceRepositoryUri,
+    SourceRepositoryDigest,
+    SourceRepositoryRef,
+    SourceRepositoryIdentifier,
+    SourceRepositoryOwnerUri,
+    SourceRepositoryOwnerIdentifier,
+    BuildConfigUri,
+    BuildConfigDigest,
+    BuildTrigger,
+    RunInvocationUri,
+    SourceRepositoryVisibilityAtSigning,
+    DeploymentEnvironment,
+    GithubWorkflowTrigger,
+    GithubWorkflowSha,
+    GithubWorkflowName,
+    GithubWorkflowRepository,
+    GithubWorkflowRef,
+}
+
+impl ExtensionField {
+    /// The value `extensions` holds for this field.
+    pub fn value(self, e: &FulcioExtensions) -> Option<&str> {
+        use ExtensionField::*;
+        let v = match self {
+            BuildSignerUri => &e.build_signer_uri,
+            BuildSignerDigest => &e.build_signer_digest,
+            RunnerEnvironment => &e.runner_environment,
+            SourceRepositoryUri => &e.source_repository_uri,
+            SourceRepositoryDigest => &e.source_repository_digest,
+            SourceRepositoryRef => &e.source_repository_ref,
+            SourceRepositoryIdentifier => &e.source_repository_identifier,
+            SourceRepositoryOwnerUri => &e.source_repository_owner_uri,
+            SourceRepositoryOwnerIdentifier => &e.source_repository_owner_identifier,
+            BuildConfigUri => &e.build_config_uri,
+            BuildConfigDigest => &e.build_config_digest,
+            BuildTrigger => &e.build_trigger,
+            RunInvocationUri => &e.run_invocation_uri,
+            SourceRepositoryVisibilityAtSigning => &e.source_repository_visibility_at_signing,
+            DeploymentEnvironment => &e.deployment_environment,
+            GithubWorkflowTrigger => &e.github_workflow_trigger,
+            GithubWorkflowSha => &e.github_workflow_sha,
+            GithubWorkflowName => &e.github_workflow_name,
+            GithubWorkflowRepository => &e.github_workflow_repository,
+            GithubWorkflowRef => &e.github_workflow_ref,
+        };
+        v.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_parse() {
+        let d = ArtifactDigest::parse(&format!("sha256:{}", "ab".repeat(32))).unwrap();
+        assert_eq!(d.algorithm, HashAlgorithm::Sha2_256);
+        assert_eq!(d.digest, vec![0xab; 32]);
+        for bad in [
+            "sha256:ab",
+            "md5:00",
+            "sha256",
+            &format!("sha256:{}", "zz".repeat(32)),
+        ] {
+            assert!(ArtifactDigest::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn matchers() {
+        assert!(Matcher::Exact("a".into()).matches("a"));
+        assert!(!Matcher::Exact("a".into()).matches("ab"));
+        let r = Matcher::regex("^https://github.com/org/.*$").unwrap();
+        assert!(r.matches("https://github.com/org/repo"));
+        assert!(!r.matches("https://github.com/other/repo"));
+        assert!(Matcher::regex("(").is_err());
+    }
+}

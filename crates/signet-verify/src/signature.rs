@@ -1,0 +1,331 @@
+//! Client spec §4.5: the signature over the artifact (or its digest), or over the DSSE PAE,
+//! verifies with the signer's key; for an in-toto attestation, the artifact is one of the
+//! statement's subjects.
+
+use std::cell::OnceCell;
+
+use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
+use signet_crypto::{HashAlgorithm, KeyKind, PublicKey, PublicKeyDetails};
+use signet_formats::bundle::MessageSignature;
+use signet_formats::dsse::Envelope;
+use signet_formats::intoto::{self, Statement, StatementError};
+use thiserror::Error;
+
+use crate::policy::{hash_name, to_hex, Artifact};
+
+/// Why the signature check failed.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureError {
+    #[error("messageDigest is {found} but the artifact's {algorithm} digest is {expected}")]
+    MessageDigestMismatch {
+        algorithm: &'static str,
+        expected: String,
+        found: String,
+    },
+    #[error("the artifact is given as a {given} digest, but the signature needs its {needed} digest")]
+    DigestAlgorithm {
+        given: &'static str,
+        needed: &'static str,
+    },
+    #[error("a {key} signature over an artifact needs the artifact's bytes, not its digest")]
+    NeedsArtifactBytes { key: String },
+    #[error("signature does not verify with the {key} key ({scheme})")]
+    Invalid { key: String, scheme: String },
+    #[error("no signature scheme for a {key} key with {hash}")]
+    UnsupportedScheme { key: String, hash: &'static str },
+    #[error("DSSE envelope has {0} signatures; a Sigstore bundle's has exactly one")]
+    DsseSignatureCount(usize),
+    #[error("DSSE payloadType is {found:?}; only {expected} payloads can be matched to an artifact", expected = intoto::PAYLOAD_TYPE)]
+    PayloadType { found: String },
+    #[error("DSSE payload: {0}")]
+    Statement(StatementError),
+    #[error("the artifact's {algorithm} digest {digest} is not a subject of the in-toto statement")]
+    SubjectNotFound { algorithm: &'static str, digest: String },
+}
+
+/// The artifact's digests, computed at most once per algorithm: the signature check, the
+/// `messageDigest` hint and every log entry compare against the same values.
+#[derive(Debug)]
+pub struct ArtifactDigests<'a> {
+    artifact: &'a Artifact<'a>,
+    computed: [OnceCell<Vec<u8>>; 3],
+}
+
+impl<'a> ArtifactDigests<'a> {
+    pub fn new(artifact: &'a Artifact<'a>) -> Self {
+        ArtifactDigests {
+            artifact,
+            computed: Default::default(),
+        }
+    }
+
+    /// The digest under `algorithm`, or `None` when only a digest under another algorithm was
+    /// given.
+    pub fn digest(&self, algorithm: HashAlgorithm) -> Option<&[u8]> {
+        match self.artifact {
+            Artifact::Bytes(bytes) => {
+                let slot = match algorithm {
+                    HashAlgorithm::Sha2_256 => 0,
+                    HashAlgorithm::Sha2_384 => 1,
+                    HashAlgorithm::Sha2_512 => 2,
+                };
+                Some(self.computed[slot].get_or_init(|| algorithm.digest(bytes)))
+            }
+            Artifact::Digest(d) => (d.algorithm == algorithm).then_some(d.digest.as_slice()),
+        }
+    }
+
+    /// The algorithm of a given digest (`None` for artifact bytes).
+    pub fn given_algorithm(&self) -> Option<HashAlgorithm> {
+        match self.artifact {
+            Artifact::Bytes(_) => None,
+            Artifact::Digest(d) => Some(d.algorithm),
+        }
+    }
+
+    /// The bytes, when the caller gave them.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self.artifact {
+            Artifact::Bytes(b) => Some(b),
+            Artifact::Digest(_) => None,
+        }
+    }
+
+    fn digest_or_err(&self, algorithm: HashAlgorithm) -> Result<&[u8], SignatureError> {
+        self.digest(algorithm)
+            .ok_or_else(|| SignatureError::DigestAlgorithm {
+                given: self.given_algorithm().map_or("none", HashAlgorithm::proto_name),
+                needed: algorithm.proto_name(),
+            })
+    }
+}
+
+/// The digest a key signs with when nothing says otherwise.
+fn default_hash(key: &PublicKey) -> HashAlgorithm {
+    match key.kind() {
+        KeyKind::EcdsaP384 => HashAlgorithm::Sha2_384,
+        KeyKind::EcdsaP521 | KeyKind::Ed25519 => HashAlgorithm::Sha2_512,
+        KeyKind::EcdsaP256 | KeyKind::Rsa(_) => HashAlgorithm::Sha2_256,
+    }
+}
+
+/// Verifies `signature` over a message of which `digest` (under `hash`) is known. ECDSA and RSA
+/// PKCS#1 v1.5 pair any curve with any SHA-2 here: sigstore-python's older P-384 certificates
+/// signed SHA-256 digests, a pairing no `PublicKeyDetails` names.
+pub fn verify_prehashed(
+    key: &PublicKey,
+    hash: HashAlgorithm,
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<(), SignatureError> {
+    use HashAlgorithm::*;
+    let alg: &'static dyn VerificationAlgorithm = match (key.kind(), hash) {
+        (KeyKind::EcdsaP256, Sha2_256) => &sig::ECDSA_P256_SHA256_ASN1,
+        (KeyKind::EcdsaP256, Sha2_384) => &sig::ECDSA_P256_SHA384_ASN1,
+        (KeyKind::EcdsaP384, Sha2_256) => &sig::ECDSA_P384_SHA256_ASN1,
+        (KeyKind::EcdsaP384, Sha2_384) => &sig::ECDSA_P384_SHA384_ASN1,
+        (KeyKind::EcdsaP521, Sha2_256) => &sig::ECDSA_P521_SHA256_ASN1,
+        (KeyKind::EcdsaP521, Sha2_384) => &sig::ECDSA_P521_SHA384_ASN1,
+        (KeyKind::EcdsaP521, Sha2_512) => &sig::ECDSA_P521_SHA512_ASN1,
+        (KeyKind::Rsa(_), Sha2_256) => &sig::RSA_PKCS1_2048_8192_SHA256,
+        (KeyKind::Rsa(_), Sha2_384) => &sig::RSA_PKCS1_2048_8192_SHA384,
+        (KeyKind::Rsa(_), Sha2_512) => &sig::RSA_PKCS1_2048_8192_SHA512,
+        (KeyKind::Ed25519, Sha2_512) => {
+            // Ed25519ph: the prehashed variant Rekor accepts for hashedrekord.
+            return key
+                .verify_digest(PublicKeyDetails::PKIX_ED25519_PH, digest, signature)
+                .map_err(|_| SignatureError::Invalid {
+                    key: key.kind().to_string(),
+                    scheme: "Ed25519ph".into(),
+                });
+        }
+        (kind, hash) => {
+            return Err(SignatureError::UnsupportedScheme {
+                key: kind.to_string(),
+                hash: hash.proto_name(),
+            })
+        }
+    };
+    let aws_hash = match hash {
+        Sha2_256 => &aws_lc_rs::digest::SHA256,
+        Sha2_384 => &aws_lc_rs::digest::SHA384,
+        Sha2_512 => &aws_lc_rs::digest::SHA512,
+    };
+    let invalid = || SignatureError::Invalid {
+        key: key.kind().to_string(),
+        scheme: format!("{} over {}", key.kind(), hash.proto_name()),
+    };
+    let digest = aws_lc_rs::digest::Digest::import_less_safe(digest, aws_hash).map_err(|_| invalid())?;
+    UnparsedPublicKey::new(alg, key.raw_bytes())
+        .verify_digest(&digest, signature)
+        .map_err(|_| invalid())
+}
+
+/// Verifies a signature over a whole message: pure Ed25519 over the bytes, anything else over
+/// the message's digest under the key's usual hash.
+fn verify_message(key: &PublicKey, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
+    if key.kind() == KeyKind::Ed25519 {
+        return key
+            .verify(PublicKeyDetails::PKIX_ED25519, message, signature)
+            .map_err(|_| SignatureError::Invalid {
+                key: "Ed25519".into(),
+                scheme: "Ed25519".into(),
+            });
+    }
+    let hash = default_hash(key);
+    verify_prehashed(key, hash, &hash.digest(message), signature)
+}
+
+/// A message signature: the `messageDigest` hint, if present, must be the artifact's digest;
+/// the signature must verify over the artifact with `key`.
+pub fn verify_message_signature(
+    key: &PublicKey,
+    message: &MessageSignature,
+    artifact: &ArtifactDigests<'_>,
+) -> Result<(), SignatureError> {
+    let hash = message
+        .message_digest
+        .as_ref()
+        .map_or_else(|| default_hash(key), |d| d.algorithm);
+    if let Some(hint) = &message.message_digest {
+        let actual = artifact.digest_or_err(hint.algorithm)?;
+        if actual != hint.digest.as_slice() {
+            return Err(SignatureError::MessageDigestMismatch {
+                algorithm: hint.algorithm.proto_name(),
+                expected: to_hex(actual),
+                found: to_hex(&hint.digest),
+            });
+        }
+    }
+    if key.kind() == KeyKind::Ed25519 {
+        // Pure Ed25519 signs the message itself; with only a digest, try Ed25519ph.
+        return match artifact.bytes() {
+            Some(bytes) => verify_message(key, bytes, &message.signature),
+            None => verify_prehashed(
+                key,
+                HashAlgorithm::Sha2_512,
+                artifact.digest_or_err(HashAlgorithm::Sha2_512)?,
+                &message.signature,
+            ),
+        };
+    }
+    verify_prehashed(key, hash, artifact.digest_or_err(hash)?, &message.signature)
+}
+
+/// A DSSE envelope: its one signature verifies over the PAE with `key`; the payload is an
+/// in-toto statement with the artifact among its subjects. Returns the statement.
+pub fn verify_dsse(
+    key: &PublicKey,
+    envelope: &Envelope,
+    artifact: &ArtifactDigests<'_>,
+) -> Result<Statement, SignatureError> {
+    let [signature] = envelope.signatures.as_slice() else {
+        return Err(SignatureError::DsseSignatureCount(envelope.signatures.len()));
+    };
+    verify_message(key, &envelope.pae(), &signature.sig)?;
+    if envelope.payload_type != intoto::PAYLOAD_TYPE {
+        return Err(SignatureError::PayloadType {
+            found: envelope.payload_type.clone(),
+        });
+    }
+    let statement = Statement::from_json(&envelope.payload).map_err(SignatureError::Statement)?;
+    let algorithm = artifact.given_algorithm().unwrap_or(HashAlgorithm::Sha2_256);
+    let digest = to_hex(artifact.digest_or_err(algorithm)?);
+    if !statement.has_subject_digest(hash_name(algorithm), &digest) {
+        return Err(SignatureError::SubjectNotFound {
+            algorithm: hash_name(algorithm),
+            digest,
+        });
+    }
+    Ok(statement)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::ArtifactDigest;
+    use signet_crypto::SigningKey;
+    use signet_formats::common::HashOutput;
+    use signet_formats::intoto::ResourceDescriptor;
+
+    fn message(key: &SigningKey, artifact: &[u8]) -> MessageSignature {
+        MessageSignature {
+            message_digest: Some(HashOutput {
+                algorithm: HashAlgorithm::Sha2_256,
+                digest: signet_crypto::sha256(artifact).to_vec(),
+            }),
+            signature: key.sign(artifact).unwrap(),
+        }
+    }
+
+    #[test]
+    fn message_signatures() {
+        let k = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+        let m = message(&k, b"hello");
+        let bytes = Artifact::Bytes(b"hello");
+        let digest = Artifact::Digest(ArtifactDigest::sha256(signet_crypto::sha256(b"hello")));
+        verify_message_signature(k.public_key(), &m, &ArtifactDigests::new(&bytes)).unwrap();
+        verify_message_signature(k.public_key(), &m, &ArtifactDigests::new(&digest)).unwrap();
+
+        // Wrong artifact: the digest hint disagrees first.
+        let other = Artifact::Bytes(b"hellO");
+        assert!(matches!(
+            verify_message_signature(k.public_key(), &m, &ArtifactDigests::new(&other)),
+            Err(SignatureError::MessageDigestMismatch { .. })
+        ));
+        // Tampered signature.
+        let mut bad = m.clone();
+        let last = bad.signature.len() - 2;
+        bad.signature[last] ^= 1;
+        assert!(matches!(
+            verify_message_signature(k.public_key(), &bad, &ArtifactDigests::new(&bytes)),
+            Err(SignatureError::Invalid { .. })
+        ));
+        // Another key.
+        let k2 = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+        assert!(matches!(
+            verify_message_signature(k2.public_key(), &m, &ArtifactDigests::new(&bytes)),
+            Err(SignatureError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn dsse_signatures_and_subjects() {
+        let k = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+        let statement = Statement::new(
+            vec![ResourceDescriptor::sha256(
+                "a",
+                &signet_crypto::sha256(b"artifact"),
+            )],
+            "https://example.com/p",
+            None,
+        );
+        let mut env = Envelope {
+            payload: statement.to_json(),
+            payload_type: intoto::PAYLOAD_TYPE.into(),
+            signatures: vec![],
+        };
+        let sig = k.sign(&env.pae()).unwrap();
+        env.signatures.push(signet_formats::dsse::Signature {
+            sig,
+            keyid: String::new(),
+        });
+        let a = Artifact::Bytes(b"artifact");
+        assert_eq!(
+            verify_dsse(k.public_key(), &env, &ArtifactDigests::new(&a)).unwrap(),
+            statement
+        );
+        let wrong = Artifact::Bytes(b"other");
+        assert!(matches!(
+            verify_dsse(k.public_key(), &env, &ArtifactDigests::new(&wrong)),
+            Err(SignatureError::SubjectNotFound { .. })
+        ));
+        let mut tampered = env.clone();
+        tampered.payload_type = "text/plain".into();
+        assert!(matches!(
+            verify_dsse(k.public_key(), &tampered, &ArtifactDigests::new(&a)),
+            Err(SignatureError::Invalid { .. })
+        ));
+    }
+}

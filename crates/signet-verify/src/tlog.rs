@@ -1,0 +1,456 @@
+//! Transparency log entries (client spec §4.2.2 and §4.4): the log is trusted, the signed
+//! entry timestamp (Rekor v1) verifies, and the inclusion proof leads to a root that a
+//! checkpoint signed by the log commits to. Whether the body matches the bundle is
+//! [`crate::entry_body`]'s job.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use signet_formats::rekor_v2::TransparencyLogEntry;
+use signet_tlog::{leaf_hash, verify_inclusion, Checkpoint, CheckpointError, Hash, ProofError};
+use thiserror::Error;
+
+use crate::policy::to_hex;
+use crate::timestamps::SigningTime;
+use crate::trust::TransparencyLog;
+
+/// Why a log entry was refused.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlogError {
+    #[error("log id {log_id} is not a transparency log in the trust material")]
+    UnknownLog { log_id: String },
+    #[error("log {log}: integratedTime {integrated_time} is after the verification time {now}")]
+    IntegratedTimeInFuture {
+        log: String,
+        integrated_time: i64,
+        now: i64,
+    },
+    #[error("log {log}: key not valid at {time} (validFor {valid_for})")]
+    LogKeyNotValid {
+        log: String,
+        time: i64,
+        valid_for: String,
+    },
+    #[error("log {log}: signed entry timestamp without an integratedTime")]
+    MissingIntegratedTime { log: String },
+    #[error("log {log}: signed entry timestamp does not verify over the entry (logIndex {log_index}, integratedTime {integrated_time})")]
+    InvalidSignedEntryTimestamp {
+        log: String,
+        log_index: u64,
+        integrated_time: i64,
+    },
+    #[error("log {log}: no inclusion proof; {why}")]
+    MissingInclusionProof { log: String, why: &'static str },
+    #[error("log {log}: inclusion proof has no checkpoint (protobuf-specs requires one)")]
+    MissingCheckpoint { log: String },
+    #[error("log {log}: the log key cannot verify checkpoints (signed notes need Ed25519 or ECDSA)")]
+    NoCheckpointVerifier { log: String },
+    #[error("log {log}: checkpoint: {source}")]
+    Checkpoint { log: String, source: CheckpointError },
+    #[error("log {log}: checkpoint origin {found:?}; expected {expected:?} (or \"{expected} - <tree id>\")")]
+    CheckpointOrigin {
+        log: String,
+        found: String,
+        expected: String,
+    },
+    #[error("log {log}: checkpoint {what} is {checkpoint}, the inclusion proof says {proof}")]
+    CheckpointMismatch {
+        log: String,
+        what: &'static str,
+        checkpoint: String,
+        proof: String,
+    },
+    #[error("log {log}: inclusion proof root hash is {got} bytes; expected 32")]
+    RootHashLength { log: String, got: usize },
+    #[error("log {log}: inclusion proof hash {index} is {got} bytes; expected 32")]
+    ProofHashLength { log: String, index: usize, got: usize },
+    #[error("log {log}: inclusion proof does not verify: {source}")]
+    InclusionProof { log: String, source: ProofError },
+    #[error(
+        "log {log}: entry logIndex {entry} and inclusion proof logIndex {proof} are inconsistent ({why})"
+    )]
+    LogIndexMismatch {
+        log: String,
+        entry: u64,
+        proof: u64,
+        why: &'static str,
+    },
+    #[error("no transparency log entry: at least {required} needed")]
+    Threshold { required: usize },
+}
+
+/// The fewest verified log entries a bundle must carry.
+pub const TLOG_THRESHOLD: usize = 1;
+
+/// Whether an entry kind is one Rekor v2 writes (no SET, no integrated time; proof required).
+pub fn is_rekor_v2(entry: &TransparencyLogEntry) -> bool {
+    entry.kind_version.version == "0.0.2"
+        && matches!(entry.kind_version.kind.as_str(), "hashedrekord" | "dsse")
+}
+
+/// The trusted log an entry names, by `logId.keyId`.
+pub fn find_log<'a>(
+    entry: &TransparencyLogEntry,
+    logs: &'a [TransparencyLog],
+) -> Result<&'a TransparencyLog, TlogError> {
+    logs.iter()
+        .find(|l| l.log_id == entry.log_id.key_id)
+        .ok_or_else(|| TlogError::UnknownLog {
+            log_id: STANDARD.encode(&entry.log_id.key_id),
+        })
+}
+
+/// Verifies a Rekor v1 signed entry timestamp, if the entry has one, and returns the integrated
+/// time it vouches for. The SET is the log's signature over the RFC 8785 form of
+/// `{"body","integratedTime","logID","logIndex"}` (rekor `pkg/types/entries.go`).
+pub fn verify_inclusion_promise(
+    entry: &TransparencyLogEntry,
+    log: &TransparencyLog,
+    now: i64,
+) -> Result<Option<i64>, TlogError> {
+    let Some(promise) = &entry.inclusion_promise else {
+        return Ok(None);
+    };
+    let Some(integrated_time) = entry.integrated_time.filter(|t| *t != 0) else {
+        return Err(TlogError::MissingIntegratedTime {
+            log: log.base_url.clone(),
+        });
+    };
+    // Keys in RFC 8785 order; base64 and hex need no escaping and the integers are exact, so
+    // this is the canonical form without a JSON round trip.
+    let payload = format!(
+        r#"{{"body":"{}","integratedTime":{},"logID":"{}","logIndex":{}}}"#,
+        STANDARD.encode(&entry.canonicalized_body),
+        integrated_time,
+        to_hex(&entry.log_id.key_id),
+        entry.log_index
+    );
+    log.key
+        .verify(
+            log.key_details,
+            payload.as_bytes(),
+            &promise.signed_entry_timestamp,
+        )
+        .map_err(|_| TlogError::InvalidSignedEntryTimestamp {
+            log: log.base_url.clone(),
+            log_index: entry.log_index,
+            integrated_time,
+        })?;
+    if integrated_time > now {
+        return Err(TlogError::IntegratedTimeInFuture {
+            log: log.base_url.clone(),
+            integrated_time,
+            now,
+        });
+    }
+    check_log_valid_at(log, integrated_time)?;
+    Ok(Some(integrated_time))
+}
+
+/// The log key must be valid (trust root `validFor`, a closed range) at `time`.
+pub fn check_log_valid_at(log: &TransparencyLog, time: i64) -> Result<(), TlogError> {
+    if log.valid_for.contains(time) {
+        return Ok(());
+    }
+    Err(TlogError::LogKeyNotValid {
+        log: log.base_url.clone(),
+        time,
+        valid_for: format!(
+            "[{}, {}]",
+            log.valid_for
+                .start
+                .as_ref()
+                .map_or("missing start", |t| t.as_str()),
+            log.valid_for.end.as_ref().map_or("open", |t| t.as_str())
+        ),
+    })
+}
+
+/// What a verified inclusion proof established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedInclusion {
+    pub tree_size: u64,
+    pub root_hash: Hash,
+    /// The leaf index in the tree the checkpoint describes.
+    pub leaf_index: u64,
+}
+
+/// Verifies the entry's inclusion proof and its checkpoint, if it has one; `required` says
+/// whether a missing proof is an error (bundle v0.2+ and Rekor v2 entries).
+pub fn verify_inclusion_proof(
+    entry: &TransparencyLogEntry,
+    log: &TransparencyLog,
+    required: Option<&'static str>,
+) -> Result<Option<VerifiedInclusion>, TlogError> {
+    let name = || log.base_url.clone();
+    let Some(proof) = &entry.inclusion_proof else {
+        return match required {
+            Some(why) => Err(TlogError::MissingInclusionProof { log: name(), why }),
+            None => Ok(None),
+        };
+    };
+    // Rekor v2 has one tree, so the two indices are the same; a Rekor v1 entry's logIndex is
+    // global over its shards and the proof's is within the shard, so it can only be smaller.
+    if is_rekor_v2(entry) && entry.log_index != proof.log_index {
+        return Err(TlogError::LogIndexMismatch {
+            log: name(),
+            entry: entry.log_index,
+            proof: proof.log_index,
+            why: "a Rekor v2 entry's indices must be equal",
+        });
+    }
+    if proof.log_index > entry.log_index {
+        return Err(TlogError::LogIndexMismatch {
+            log: name(),
+            entry: entry.log_index,
+            proof: proof.log_index,
+            why: "the index within a shard cannot exceed the global index",
+        });
+    }
+    let checkpoint_text = proof
+        .checkpoint
+        .as_ref()
+        .ok_or_else(|| TlogError::MissingCheckpoint { log: name() })?;
+    let checkpoint = verify_log_checkpoint(&checkpoint_text.envelope, log)?;
+
+    let root_hash: Hash = proof
+        .root_hash
+        .as_slice()
+        .try_into()
+        .map_err(|_| TlogError::RootHashLength {
+            log: name(),
+            got: proof.root_hash.len(),
+        })?;
+    let hashes = proof
+        .hashes
+        .iter()
+        .enumerate()
+        .map(|(index, h)| {
+            Hash::try_from(h.as_slice()).map_err(|_| TlogError::ProofHashLength {
+                log: name(),
+                index,
+                got: h.len(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if checkpoint.root_hash != root_hash {
+        return Err(TlogError::CheckpointMismatch {
+            log: name(),
+            what: "root hash",
+            checkpoint: STANDARD.encode(checkpoint.root_hash),
+            proof: STANDARD.encode(root_hash),
+        });
+    }
+    if checkpoint.size != proof.tree_size {
+        return Err(TlogError::CheckpointMismatch {
+            log: name(),
+            what: "tree size",
+            checkpoint: checkpoint.size.to_string(),
+            proof: proof.tree_size.to_string(),
+        });
+    }
+    let leaf = leaf_hash(&entry.canonicalized_body);
+    verify_inclusion(&leaf, proof.log_index, proof.tree_size, &hashes, &root_hash)
+        .map_err(|source| TlogError::InclusionProof { log: name(), source })?;
+    Ok(Some(VerifiedInclusion {
+        tree_size: proof.tree_size,
+        root_hash,
+        leaf_index: proof.log_index,
+    }))
+}
+
+/// Verifies a checkpoint signed note with the log's key under the log's name: a signature line
+/// with that name and key hint must verify; lines by other keys (witness cosignatures, other
+/// origins) are ignored. The origin line is the log's name, or for Rekor v1 `"<name> - <tree
+/// id>"`.
+pub fn verify_log_checkpoint(envelope: &str, log: &TransparencyLog) -> Result<Checkpoint, TlogError> {
+    let verifier = log
+        .note_verifier
+        .as_ref()
+        .ok_or_else(|| TlogError::NoCheckpointVerifier {
+            log: log.base_url.clone(),
+        })?;
+    let note = signet_tlog::Note::parse(envelope).map_err(|e| TlogError::Checkpoint {
+        log: log.base_url.clone(),
+        source: e.into(),
+    })?;
+    let checkpoint = Checkpoint::parse(note.text()).map_err(|source| TlogError::Checkpoint {
+        log: log.base_url.clone(),
+        source,
+    })?;
+    let origin_ok = checkpoint.origin == log.origin
+        || checkpoint
+            .origin
+            .strip_prefix(log.origin.as_str())
+            .is_some_and(|rest| rest.starts_with(" - "));
+    if !origin_ok {
+        return Err(TlogError::CheckpointOrigin {
+            log: log.base_url.clone(),
+            found: checkpoint.origin,
+            expected: log.origin.clone(),
+        });
+    }
+    note.verify(std::slice::from_ref(verifier))
+        .map_err(|e| TlogError::Checkpoint {
+            log: log.base_url.clone(),
+            source: e.into(),
+        })?;
+    Ok(checkpoint)
+}
+
+/// Ties signing times to a Rekor v2 log: with no integrated time, the log key must have been
+/// valid at every verified signing time.
+pub fn check_log_valid_at_times(log: &TransparencyLog, times: &[SigningTime]) -> Result<(), TlogError> {
+    times.iter().try_for_each(|t| check_log_valid_at(log, t.unix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signet_crypto::{KeyKind, PublicKeyDetails, SigningKey};
+    use signet_formats::common::{LogId, TimeRange, Timestamp};
+    use signet_formats::rekor_v2::{InclusionPromise, InclusionProof, KindVersion};
+    use signet_tlog::{sign_checkpoint, MemoryTree, NoteSigner};
+
+    pub(crate) fn log_for(signer: &SigningKey, origin: &str) -> TransparencyLog {
+        let key = signer.public_key().clone();
+        let log_id = signet_crypto::sha256(key.spki_der()).to_vec();
+        TransparencyLog {
+            base_url: format!("https://{origin}"),
+            origin: origin.into(),
+            log_id,
+            key: key.clone(),
+            key_details: PublicKeyDetails::PKIX_ECDSA_P256_SHA_256,
+            valid_for: TimeRange::starting(Timestamp::from_unix(0)),
+            note_verifier: signet_tlog::NoteVerifier::new(origin, key).ok(),
+        }
+    }
+
+    /// A Rekor-v1-style entry at index 1 of a 3-leaf tree, with SET and signed checkpoint.
+    fn entry(signer: &SigningKey, log: &TransparencyLog, note_key: &SigningKey) -> TransparencyLogEntry {
+        let body = br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}"#.to_vec();
+        let mut tree = MemoryTree::new();
+        tree.push_data(b"a");
+        tree.push_data(&body);
+        tree.push_data(b"c");
+        let proof = tree.inclusion_proof(1, 3).unwrap();
+        let cp = Checkpoint {
+            origin: format!("{} - 42", log.origin),
+            size: 3,
+            root_hash: tree.root(),
+            extensions: vec![],
+        };
+        let ns = NoteSigner::new(&log.origin, note_key.clone_for_test()).unwrap();
+        let envelope = sign_checkpoint(&cp, &[&ns]).unwrap();
+        let mut e = TransparencyLogEntry {
+            log_index: 7,
+            log_id: LogId {
+                key_id: log.log_id.clone(),
+            },
+            kind_version: KindVersion {
+                kind: "hashedrekord".into(),
+                version: "0.0.1".into(),
+            },
+            integrated_time: Some(1000),
+            inclusion_promise: None,
+            inclusion_proof: Some(InclusionProof {
+                log_index: 1,
+                root_hash: tree.root().to_vec(),
+                tree_size: 3,
+                hashes: proof.iter().map(|h| h.to_vec()).collect(),
+                checkpoint: Some(signet_formats::rekor_v2::Checkpoint { envelope }),
+            }),
+            canonicalized_body: body,
+        };
+        let payload = format!(
+            r#"{{"body":"{}","integratedTime":1000,"logID":"{}","logIndex":7}}"#,
+            STANDARD.encode(&e.canonicalized_body),
+            to_hex(&log.log_id)
+        );
+        e.inclusion_promise = Some(InclusionPromise {
+            signed_entry_timestamp: signer.sign(payload.as_bytes()).unwrap(),
+        });
+        e
+    }
+
+    trait CloneForTest {
+        fn clone_for_test(&self) -> SigningKey;
+    }
+    impl CloneForTest for SigningKey {
+        fn clone_for_test(&self) -> SigningKey {
+            SigningKey::from_pkcs8_der(self.pkcs8_der()).unwrap()
+        }
+    }
+
+    #[test]
+    fn a_good_entry_verifies() {
+        let k = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+        let log = log_for(&k, "log.example");
+        let e = entry(&k, &log, &k);
+        assert_eq!(verify_inclusion_promise(&e, &log, 2000), Ok(Some(1000)));
+        let v = verify_inclusion_proof(&e, &log, Some("required"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(v.tree_size, 3);
+    }
+
+    #[test]
+    fn crafted_failures() {
+        let k = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+        let log = log_for(&k, "log.example");
+        let good = entry(&k, &log, &k);
+
+        // Unknown log.
+        let other = log_for(&SigningKey::generate(KeyKind::EcdsaP256).unwrap(), "x");
+        assert!(matches!(
+            find_log(&good, std::slice::from_ref(&other)),
+            Err(TlogError::UnknownLog { .. })
+        ));
+        // Integrated time in the future.
+        assert!(matches!(
+            verify_inclusion_promise(&good, &log, 999),
+            Err(TlogError::IntegratedTimeInFuture { .. })
+        ));
+        // SET over a changed index.
+        let mut e = good.clone();
+        e.log_index = 8;
+        assert!(matches!(
+            verify_inclusion_promise(&e, &log, 2000),
+            Err(TlogError::InvalidSignedEntryTimestamp { .. })
+        ));
+        // Checkpoint signed by a wrong key.
+        let stranger = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+        let e = entry(&k, &log, &stranger);
+        assert!(matches!(
+            verify_inclusion_proof(&e, &log, None),
+            Err(TlogError::Checkpoint { .. })
+        ));
+        // A flipped proof hash.
+        let mut e = good.clone();
+        e.inclusion_proof.as_mut().unwrap().hashes[0][0] ^= 1;
+        assert!(matches!(
+            verify_inclusion_proof(&e, &log, None),
+            Err(TlogError::InclusionProof { .. })
+        ));
+        // A proof without a checkpoint, and a missing required proof.
+        let mut e = good.clone();
+        e.inclusion_proof.as_mut().unwrap().checkpoint = None;
+        assert!(matches!(
+            verify_inclusion_proof(&e, &log, None),
+            Err(TlogError::MissingCheckpoint { .. })
+        ));
+        let mut e = good.clone();
+        e.inclusion_proof = None;
+        assert!(matches!(
+            verify_inclusion_proof(&e, &log, Some("v0.2")),
+            Err(TlogError::MissingInclusionProof { .. })
+        ));
+        // A log key whose validity has not started.
+        let mut late = log.clone();
+        late.valid_for = TimeRange::starting(Timestamp::from_unix(5000));
+        assert!(matches!(
+            verify_inclusion_promise(&good, &late, 6000),
+            Err(TlogError::LogKeyNotValid { .. })
+        ));
+    }
+}

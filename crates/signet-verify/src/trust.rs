@@ -1,0 +1,225 @@
+//! Trust material as the verifier consumes it: the certificate authorities, timestamp
+//! authorities, transparency logs and CT logs to trust, each parsed once.
+//!
+//! [`TrustedMaterial`] is a trait (as sigstore-go's `root.TrustedMaterial`), so a
+//! `trusted_root.json`, a TUF cache or a test fixture all plug in. It is implemented for
+//! [`TrustedRoot`] directly (parsing on every call: convenient, slow) and for
+//! [`PreparedTrust`], which parses once and lends; a verifier handling many bundles builds a
+//! `PreparedTrust` and reuses it.
+//!
+//! Entries that cannot be used (a key signet cannot parse, such as a raw PKCS#1 RSA CT key, or
+//! an empty chain) are left out here rather than failing the whole root: they can verify
+//! nothing, and the rest of the root stays usable.
+
+use std::borrow::Cow;
+
+use signet_crypto::{PublicKey, PublicKeyDetails};
+use signet_formats::common::TimeRange;
+use signet_formats::trust::TrustedRoot;
+use signet_tlog::NoteVerifier;
+use signet_x509::sct::CtLogKey;
+use signet_x509::{ParsedCertificate, TsaTrust};
+
+/// The trust material a verification consults.
+pub trait TrustedMaterial {
+    /// Certificate authorities that issue signing certificates (Fulcio).
+    fn certificate_authorities(&self) -> Cow<'_, [CertificateAuthority]>;
+    /// RFC 3161 timestamp authorities.
+    fn timestamp_authorities(&self) -> Cow<'_, [TsaTrust]>;
+    /// Transparency logs (Rekor v1 and v2).
+    fn transparency_logs(&self) -> Cow<'_, [TransparencyLog]>;
+    /// Certificate transparency logs, for embedded SCTs.
+    fn ct_logs(&self) -> Cow<'_, [CtLogKey]>;
+}
+
+/// A certificate authority: its chain from the issuing certificate up to the root.
+#[derive(Debug, Clone)]
+pub struct CertificateAuthority {
+    /// `organization/commonName` from the trusted root, for messages.
+    pub name: String,
+    /// `certChain` as listed: the certificate that issues leaves first, the root last.
+    pub chain: Vec<ParsedCertificate>,
+    /// The trusted root's `validFor`: leaves are accepted only for signing times inside it.
+    pub valid_for: TimeRange,
+    /// Why the chain itself does not verify (each certificate issued by the next, all CAs, the
+    /// last self-signed), if it does not. Checked once, when the material is prepared.
+    pub chain_error: Option<String>,
+}
+
+/// A transparency log (Rekor) and the key its checkpoints and SETs verify with.
+#[derive(Debug, Clone)]
+pub struct TransparencyLog {
+    pub base_url: String,
+    /// The log's signed-note name: the base URL without its scheme (`rekor.sigstore.dev`,
+    /// `log2025-1.rekor.sigstore.dev`). Checkpoint signatures must carry this name.
+    pub origin: String,
+    /// `logId.keyId`, as bundles name the log.
+    pub log_id: Vec<u8>,
+    pub key: PublicKey,
+    pub key_details: PublicKeyDetails,
+    pub valid_for: TimeRange,
+    /// The checkpoint verifier (none for keys signed notes cannot use, e.g. RSA).
+    pub note_verifier: Option<NoteVerifier>,
+}
+
+/// Trust material parsed once, for verifying many bundles.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedTrust {
+    pub certificate_authorities: Vec<CertificateAuthority>,
+    pub timestamp_authorities: Vec<TsaTrust>,
+    pub transparency_logs: Vec<TransparencyLog>,
+    pub ct_logs: Vec<CtLogKey>,
+}
+
+impl PreparedTrust {
+    /// Parses a trusted root.
+    pub fn from_trusted_root(root: &TrustedRoot) -> Self {
+        PreparedTrust {
+            certificate_authorities: certificate_authorities(root),
+            timestamp_authorities: timestamp_authorities(root),
+            transparency_logs: transparency_logs(root),
+            ct_logs: ct_logs(root),
+        }
+    }
+
+    /// Copies any trust material into prepared form.
+    pub fn new(material: &impl TrustedMaterial) -> Self {
+        PreparedTrust {
+            certificate_authorities: material.certificate_authorities().into_owned(),
+            timestamp_authorities: material.timestamp_authorities().into_owned(),
+            transparency_logs: material.transparency_logs().into_owned(),
+            ct_logs: material.ct_logs().into_owned(),
+        }
+    }
+}
+
+impl From<&TrustedRoot> for PreparedTrust {
+    fn from(root: &TrustedRoot) -> Self {
+        Self::from_trusted_root(root)
+    }
+}
+
+impl TrustedMaterial for PreparedTrust {
+    fn certificate_authorities(&self) -> Cow<'_, [CertificateAuthority]> {
+        Cow::Borrowed(&self.certificate_authorities)
+    }
+    fn timestamp_authorities(&self) -> Cow<'_, [TsaTrust]> {
+        Cow::Borrowed(&self.timestamp_authorities)
+    }
+    fn transparency_logs(&self) -> Cow<'_, [TransparencyLog]> {
+        Cow::Borrowed(&self.transparency_logs)
+    }
+    fn ct_logs(&self) -> Cow<'_, [CtLogKey]> {
+        Cow::Borrowed(&self.ct_logs)
+    }
+}
+
+impl TrustedMaterial for TrustedRoot {
+    fn certificate_authorities(&self) -> Cow<'_, [CertificateAuthority]> {
+        Cow::Owned(certificate_authorities(self))
+    }
+    fn timestamp_authorities(&self) -> Cow<'_, [TsaTrust]> {
+        Cow::Owned(timestamp_authorities(self))
+    }
+    fn transparency_logs(&self) -> Cow<'_, [TransparencyLog]> {
+        Cow::Owned(transparency_logs(self))
+    }
+    fn ct_logs(&self) -> Cow<'_, [CtLogKey]> {
+        Cow::Owned(ct_logs(self))
+    }
+}
+
+fn certificate_authorities(root: &TrustedRoot) -> Vec<CertificateAuthority> {
+    root.certificate_authorities
+        .iter()
+        .filter_map(|ca| {
+            let chain = ca
+                .cert_chain
+                .certificates
+                .iter()
+                .map(|c| ParsedCertificate::from_der(&c.raw_bytes))
+                .collect::<Result<Vec<_>, _>>()
+                .ok()?;
+            if chain.is_empty() {
+                return None;
+            }
+            let chain_error = check_ca_chain(&chain).err();
+            Some(CertificateAuthority {
+                name: format!("{}/{}", ca.subject.organization, ca.subject.common_name),
+                chain,
+                valid_for: ca.valid_for.clone(),
+                chain_error,
+            })
+        })
+        .collect()
+}
+
+/// Each certificate is a CA issued by the next; the last is self-signed.
+fn check_ca_chain(chain: &[ParsedCertificate]) -> Result<(), String> {
+    for (i, cert) in chain.iter().enumerate() {
+        if !cert.is_ca() {
+            return Err(format!("{} is not a CA (BasicConstraints cA)", cert.subject()));
+        }
+        let issuer = chain.get(i + 1).unwrap_or(cert);
+        cert.verify_issued_by(issuer)
+            .map_err(|e| format!("{}: {e}", cert.subject()))?;
+    }
+    Ok(())
+}
+
+fn timestamp_authorities(root: &TrustedRoot) -> Vec<TsaTrust> {
+    root.timestamp_authorities
+        .iter()
+        .filter_map(|ca| TsaTrust::from_authority(ca).ok())
+        .collect()
+}
+
+/// The signed-note name of a log: its base URL without scheme or trailing slash.
+pub fn origin_from_base_url(base_url: &str) -> &str {
+    let rest = base_url
+        .strip_prefix("https://")
+        .or_else(|| base_url.strip_prefix("http://"))
+        .unwrap_or(base_url);
+    rest.trim_end_matches('/')
+}
+
+fn transparency_logs(root: &TrustedRoot) -> Vec<TransparencyLog> {
+    root.tlogs
+        .iter()
+        .filter_map(|t| {
+            let key = PublicKey::from_spki_der(t.public_key.raw_bytes.as_deref()?).ok()?;
+            let key_details = t.public_key.details().unwrap_or_else(|| key.default_details());
+            let origin = origin_from_base_url(&t.base_url).to_string();
+            let note_verifier = NoteVerifier::new(&origin, key.clone()).ok();
+            Some(TransparencyLog {
+                base_url: t.base_url.clone(),
+                origin,
+                log_id: t.log_id.key_id.clone(),
+                key,
+                key_details,
+                valid_for: t.public_key.valid_for.clone().unwrap_or_default(),
+                note_verifier,
+            })
+        })
+        .collect()
+}
+
+fn ct_logs(root: &TrustedRoot) -> Vec<CtLogKey> {
+    root.ctlogs
+        .iter()
+        .filter_map(|t| {
+            let key = PublicKey::from_spki_der(t.public_key.raw_bytes.as_deref()?).ok()?;
+            // The SCT's log_id must equal the trusted root's logId exactly (sigstore-js).
+            let log_id: [u8; 32] = t.log_id.key_id.as_slice().try_into().ok()?;
+            let range = t.public_key.valid_for.clone().unwrap_or_default();
+            // A CT key without a validity start is malformed trust material: unusable.
+            let valid_from = Some(range.start.as_ref()?.unix_seconds());
+            Some(CtLogKey {
+                log_id,
+                key,
+                valid_from,
+                valid_until: range.end.as_ref().map(|e| e.unix_seconds()),
+            })
+        })
+        .collect()
+}

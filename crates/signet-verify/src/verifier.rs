@@ -1,0 +1,266 @@
+//! The orchestrator: runs the checks in the client spec's order (§4.2 time, §4.3 certificate,
+//! §4.4 log entries, §4.5 signature) and stops at the first failure, naming the check.
+
+use signet_crypto::PublicKey;
+use signet_formats::bundle::{
+    Bundle, BundleContent, BundleError, BundleVersion, VerificationMaterialContent,
+};
+use signet_x509::sct::VerifiedSct;
+use signet_x509::{CertificateIdentity, ParsedCertificate};
+use thiserror::Error;
+
+use crate::certificate::{self, CertificateError};
+use crate::entry_body::{self, BodyError, SignerMaterial};
+use crate::identity::{self, IdentityError};
+use crate::policy::{Policy, SignerPolicy};
+use crate::sct::{self, SctCheckError};
+use crate::signature::{self, ArtifactDigests, SignatureError};
+use crate::timestamps::{self, SigningTime, TimeSource, TimestampCheckError};
+use crate::tlog::{self, TlogError};
+use crate::trust::TrustedMaterial;
+
+/// Why a bundle did not verify: which check failed, and (inside) why.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum VerificationError {
+    #[error("bundle: {0}")]
+    Bundle(#[from] BundleError),
+    #[error("verification material: {0}")]
+    Material(#[from] MaterialError),
+    #[error("signing time: {0}")]
+    SigningTime(#[from] TimestampCheckError),
+    #[error("certificate: {0}")]
+    Certificate(#[from] CertificateError),
+    #[error("certificate transparency: {0}")]
+    Sct(#[from] SctCheckError),
+    #[error("identity: {0}")]
+    Identity(#[from] IdentityError),
+    #[error("transparency log entry {index}: {source}")]
+    Tlog { index: usize, source: TlogError },
+    #[error("transparency log: {0}")]
+    TlogThreshold(TlogError),
+    #[error("transparency log entry {index} does not match the bundle: {source}")]
+    EntryBody { index: usize, source: BodyError },
+    #[error("signature: {0}")]
+    Signature(#[from] SignatureError),
+}
+
+/// Why the bundle's signer material does not fit the policy.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MaterialError {
+    #[error("the policy expects a certificate identity, but the bundle is signed with a public key (hint {hint:?})")]
+    KeyWhereCertificateExpected { hint: String },
+    #[error("the policy gives a public key, but the bundle is signed with a certificate")]
+    CertificateWhereKeyExpected,
+    #[error("the signing certificate does not parse: {0}")]
+    Certificate(String),
+    #[error("the signing certificate's public key is unusable: {0}")]
+    CertificateKey(String),
+}
+
+/// Who signed, as verified.
+#[derive(Debug, Clone)]
+pub enum VerifiedSigner {
+    /// A certificate from a trusted authority, and the identity it states.
+    Certificate {
+        identity: Box<CertificateIdentity>,
+        /// DER.
+        certificate: Vec<u8>,
+        authority: String,
+    },
+    /// The policy's public key.
+    PublicKey(PublicKey),
+}
+
+/// A log entry that verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedLogEntry {
+    pub log_base_url: String,
+    pub log_index: u64,
+    pub kind: String,
+    pub version: String,
+    /// The integrated time, when a signed entry timestamp vouches for it.
+    pub integrated_time: Option<i64>,
+    /// The checkpoint the inclusion proof verified against, if there was a proof.
+    pub checkpoint: Option<tlog::VerifiedInclusion>,
+}
+
+/// What verification established.
+#[derive(Debug, Clone)]
+pub struct VerifiedBundle {
+    pub signer: VerifiedSigner,
+    /// Every verified signing time (RFC 3161 timestamps, SET-backed integrated times).
+    pub signing_times: Vec<SigningTime>,
+    pub log_entries: Vec<VerifiedLogEntry>,
+    /// The embedded SCTs that verified (certificate signers only).
+    pub scts: Vec<VerifiedSct>,
+    /// The in-toto statement, for DSSE bundles.
+    pub statement: Option<signet_formats::intoto::Statement>,
+}
+
+/// Parses `bundle_json` and verifies it (see [`verify`]).
+pub fn verify_json(
+    bundle_json: &[u8],
+    policy: &Policy<'_>,
+    trust: &impl TrustedMaterial,
+    now: i64,
+) -> Result<VerifiedBundle, VerificationError> {
+    let bundle = Bundle::from_json(bundle_json)?;
+    verify(&bundle, policy, trust, now)
+}
+
+/// Verifies `bundle` against `policy` and `trust` at Unix time `now` (seconds), in the client
+/// spec's order:
+///
+/// 1. signer material fits the policy (certificate for an identity, key hint for a key);
+/// 2. signing time (§4.2): every RFC 3161 timestamp over the signature verifies; every Rekor
+///    v1 entry's log is trusted and its SET verifies (integrated time not in the future, log
+///    key valid then); at least one time;
+/// 3. certificate (§4.3): leaf profile, no root in the bundle's chain, a path to a trusted CA
+///    valid at every signing time, an embedded SCT from a trusted CT log, the identity policy;
+/// 4. log entries (§4.4): at least one; inclusion proof and signed checkpoint (required from
+///    bundle v0.2 and for Rekor v2), Rekor v2 log keys valid at the signing times, and the body
+///    records this signature, signer and artifact;
+/// 5. signature (§4.5) over the artifact or its digest, or over the DSSE PAE with the artifact
+///    among the in-toto subjects.
+pub fn verify(
+    bundle: &Bundle,
+    policy: &Policy<'_>,
+    trust: &impl TrustedMaterial,
+    now: i64,
+) -> Result<VerifiedBundle, VerificationError> {
+    let material = &bundle.verification_material;
+
+    // 1. Signer material against the policy.
+    let leaf_der = match (&material.content, &policy.signer) {
+        (VerificationMaterialContent::PublicKey { .. }, SignerPolicy::PublicKey(_)) => None,
+        (VerificationMaterialContent::PublicKey { hint }, _) => {
+            return Err(MaterialError::KeyWhereCertificateExpected { hint: hint.clone() }.into())
+        }
+        (_, SignerPolicy::PublicKey(_)) => return Err(MaterialError::CertificateWhereKeyExpected.into()),
+        (content, _) => content.leaf_certificate(),
+    };
+    let leaf = leaf_der
+        .map(|der| ParsedCertificate::from_der(der).map_err(|e| MaterialError::Certificate(e.to_string())))
+        .transpose()?;
+    let signer_key = match (&leaf, &policy.signer) {
+        (Some(leaf), _) => leaf.public_key().map_err(MaterialError::CertificateKey)?,
+        (None, SignerPolicy::PublicKey(key)) => key.clone(),
+        (None, _) => return Err(MaterialError::Certificate("the bundle has no certificate".into()).into()),
+    };
+    let signature_bytes = bundle
+        .content
+        .signature_bytes()
+        .expect("a parsed bundle has a signature");
+
+    // 2. Signing time.
+    let logs = trust.transparency_logs();
+    let mut log_of_entry = Vec::with_capacity(material.tlog_entries.len());
+    let mut integrated_times = Vec::with_capacity(material.tlog_entries.len());
+    let mut signing_times = Vec::new();
+    for (index, entry) in material.tlog_entries.iter().enumerate() {
+        let tlog_err = |source| VerificationError::Tlog { index, source };
+        let log = tlog::find_log(entry, &logs).map_err(tlog_err)?;
+        let integrated = tlog::verify_inclusion_promise(entry, log, now).map_err(tlog_err)?;
+        if let Some(t) = integrated {
+            signing_times.push(SigningTime {
+                unix: t,
+                source: TimeSource::IntegratedTime {
+                    log_base_url: log.base_url.clone(),
+                    log_index: entry.log_index,
+                },
+            });
+        }
+        log_of_entry.push(log);
+        integrated_times.push(integrated);
+    }
+    let tsas = trust.timestamp_authorities();
+    signing_times.extend(timestamps::verify_rfc3161_timestamps(
+        &material.timestamp_verification_data.rfc3161_timestamps,
+        signature_bytes,
+        &tsas,
+        now,
+    )?);
+    timestamps::check_threshold(&signing_times)?;
+
+    // 3. Certificate, SCT, identity.
+    let mut scts = Vec::new();
+    let signer = match &leaf {
+        Some(leaf) => {
+            certificate::check_leaf_profile(leaf)?;
+            if let VerificationMaterialContent::X509CertificateChain(chain) = &material.content {
+                certificate::check_bundle_chain(&chain[1..])?;
+            }
+            let cas = trust.certificate_authorities();
+            let chain = certificate::verify_chain(leaf, &cas, &signing_times)?;
+            scts = sct::verify_scts(&leaf.der, &chain.issuer_spki, &trust.ct_logs())?;
+            let identity = signet_x509::fulcio::read_identity_from_certificate(&leaf.cert)
+                .map_err(|e| IdentityError::Certificate(e.to_string()))?;
+            if let SignerPolicy::Identity(p) = &policy.signer {
+                identity::check_identity(p, &identity)?;
+            }
+            VerifiedSigner::Certificate {
+                identity: Box::new(identity),
+                certificate: leaf.der.clone(),
+                authority: chain.authority_name,
+            }
+        }
+        None => VerifiedSigner::PublicKey(signer_key.clone()),
+    };
+
+    // 4. Log entries.
+    if material.tlog_entries.len() < tlog::TLOG_THRESHOLD {
+        return Err(VerificationError::TlogThreshold(TlogError::Threshold {
+            required: tlog::TLOG_THRESHOLD,
+        }));
+    }
+    let artifact = ArtifactDigests::new(&policy.artifact);
+    let signer_material = match &leaf {
+        Some(leaf) => SignerMaterial::Certificate(&leaf.der),
+        None => SignerMaterial::PublicKey(signer_key.spki_der()),
+    };
+    let mut log_entries = Vec::with_capacity(material.tlog_entries.len());
+    for (index, (entry, log)) in material.tlog_entries.iter().zip(&log_of_entry).enumerate() {
+        let tlog_err = |source| VerificationError::Tlog { index, source };
+        let rekor_v2 = tlog::is_rekor_v2(entry);
+        let required = if rekor_v2 {
+            Some("Rekor v2 entries are verified by inclusion proof alone")
+        } else if bundle.version >= BundleVersion::V0_2 {
+            Some("bundles from v0.2 on must carry one")
+        } else {
+            None
+        };
+        let checkpoint = tlog::verify_inclusion_proof(entry, log, required).map_err(tlog_err)?;
+        if rekor_v2 {
+            tlog::check_log_valid_at_times(log, &signing_times).map_err(tlog_err)?;
+        }
+        entry_body::check_entry_body(entry, &bundle.content, signer_material, &artifact)
+            .map_err(|source| VerificationError::EntryBody { index, source })?;
+        log_entries.push(VerifiedLogEntry {
+            log_base_url: log.base_url.clone(),
+            log_index: entry.log_index,
+            kind: entry.kind_version.kind.clone(),
+            version: entry.kind_version.version.clone(),
+            integrated_time: integrated_times[index],
+            checkpoint,
+        });
+    }
+
+    // 5. Signature.
+    let statement = match &bundle.content {
+        BundleContent::MessageSignature(m) => {
+            signature::verify_message_signature(&signer_key, m, &artifact)?;
+            None
+        }
+        BundleContent::DsseEnvelope(env) => Some(signature::verify_dsse(&signer_key, env, &artifact)?),
+    };
+
+    Ok(VerifiedBundle {
+        signer,
+        signing_times,
+        log_entries,
+        scts,
+        statement,
+    })
+}
