@@ -38,6 +38,11 @@ use signet_tlog::NoteSigner;
 pub const LOG_PREFIX: &str = "/rekor";
 /// Path prefix of the timestamp authority.
 pub const TSA_PREFIX: &str = "/tsa";
+/// Path prefix of the certificate transparency log (its RFC 6962 API is under `/ct/ct/v1/`,
+/// as a CT log's base URL is followed by `/ct/v1/`).
+pub const CT_PREFIX: &str = "/ct";
+/// Path prefix of the development OpenID provider.
+pub const DEV_OIDC_PREFIX: &str = "/oidc";
 
 #[derive(clap::Args, Debug)]
 pub struct ServerArgs {
@@ -54,6 +59,14 @@ pub struct ServerArgs {
     /// Most entries integrated in one batch.
     #[arg(long, default_value_t = 4096)]
     pub max_batch: usize,
+    /// DEVELOPMENT ONLY: serve an OpenID provider at /oidc that issues identity tokens for any
+    /// identity to anyone who asks, and make the CA trust it. Never on a server real users trust.
+    #[arg(long, env = "SIGNET_DEV_OIDC")]
+    pub dev_oidc: bool,
+    /// Identity token issuers the CA trusts, in Fulcio's JSON config shape
+    /// (`{"OIDCIssuers": {...}, "MetaIssuers": {...}}`).
+    #[arg(long, env = "SIGNET_OIDC_CONFIG")]
+    pub oidc_config: Option<PathBuf>,
 }
 
 const DB_FILE: &str = "signet.db";
@@ -91,25 +104,71 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     let log_state = Arc::new(signet_log::http::LogState::new(appender.clone(), readers, log_id));
 
-    let tsa = Arc::new(
-        signet_tsa::Tsa::open_or_create(&dir.path.join("tsa"), unix_now())
-            .context("cannot open the timestamp authority")?,
-    );
+    let tsa = Arc::new(dir.service("tsa", "tsa-leaf.pem", |path| {
+        signet_tsa::Tsa::open_or_create(path, unix_now()).context("cannot open the timestamp authority")
+    })?);
     let tsa_url = format!("{public_url}{TSA_PREFIX}/api/v1/timestamp");
 
-    dir.write_trust_files(&log_url, &log_id, &tsa, &tsa_url)?;
+    let ca_chain = dir.service("ca", "ca-intermediate.pem", |path| {
+        signet_ca::CaChain::open_or_create(path, unix_now()).context("cannot open the certificate authority")
+    })?;
+    let ct_url = format!("{public_url}{CT_PREFIX}");
+    let ct_origin = dir.fixed_origin("ct.origin", &ct_url)?;
+    let ca_root = ca_chain.chain.last().cloned().context("the CA chain is empty")?;
+    let ct = Arc::new(dir.service("ct", "ct-key.pem", |path| {
+        signet_ct::CtLog::open_or_create(path, &ct_origin, vec![ca_root], unix_now())
+            .context("cannot open the certificate transparency log")
+    })?);
 
-    let app = axum::Router::new()
+    let dev_oidc = if args.dev_oidc {
+        let issuer_url = format!("{public_url}{DEV_OIDC_PREFIX}");
+        let provider = dir.service("oidc-dev", "jwks.json", |path| {
+            signet_devoidc::DevProvider::open_or_create(path, &issuer_url)
+                .context("cannot open the development OpenID provider")
+        })?;
+        Some(Arc::new(provider))
+    } else {
+        None
+    };
+    let tokens = token_verifier(args.oidc_config.as_deref(), dev_oidc.as_deref())?;
+    let ca = Arc::new(signet_ca::Ca::new(ca_chain, tokens, ct.clone()));
+
+    dir.write_trust_files(&TrustFiles {
+        public_url: &public_url,
+        log_url: &log_url,
+        log_id: &log_id,
+        tsa: &tsa,
+        tsa_url: &tsa_url,
+        ca: &ca,
+        ct: &ct,
+        ct_url: &ct_url,
+        dev_oidc: dev_oidc.as_deref(),
+    })?;
+
+    let mut app = axum::Router::new()
+        .merge(signet_ca::router(ca))
         .nest(LOG_PREFIX, signet_log::http::router(log_state))
         .nest(TSA_PREFIX, signet_tsa::router(tsa))
-        .route("/healthz", axum::routing::get(|| async { "ok\n" }))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            std::time::Duration::from_secs(60),
-        ));
+        .nest(CT_PREFIX, signet_ct::router(ct))
+        .route("/healthz", axum::routing::get(|| async { "ok\n" }));
+    if let Some(provider) = &dev_oidc {
+        app = app.nest(DEV_OIDC_PREFIX, signet_devoidc::router(provider.clone()));
+    }
+    let app = app.layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        std::time::Duration::from_secs(60),
+    ));
 
     println!("listening on http://{addr}");
+    eprintln!("signet: certificate authority at {public_url} (Fulcio API v2)");
     eprintln!("signet: transparency log at {log_url} (origin {})", dir.origin);
+    eprintln!("signet: certificate transparency log at {ct_url}");
+    eprintln!("signet: timestamp authority at {tsa_url}");
+    if dev_oidc.is_some() {
+        eprintln!(
+            "signet: WARNING: development OpenID provider at {public_url}{DEV_OIDC_PREFIX} issues tokens for ANY identity; development only"
+        );
+    }
     eprintln!(
         "signet: trusted root {}",
         dir.path.join("trusted_root.json").display()
@@ -225,46 +284,95 @@ impl DataDir {
         SqliteStore::open(&self.path.join(DB_FILE), create).context("cannot open the database")
     }
 
+    /// Opens (or on first start creates) the service whose files live in `<data dir>/<name>`.
+    /// The first creation is recorded in the database, so a later start that finds the
+    /// directory gone (its `marker` file missing) refuses instead of generating new keys that
+    /// would silently replace what clients already trust.
+    fn service<T>(
+        &self,
+        name: &str,
+        marker: &str,
+        open: impl FnOnce(&Path) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let path = self.path.join(name);
+        let key = format!("service.{name}.created");
+        let mut store = self.store(false)?;
+        let created = store.meta(&key)?.is_some();
+        if created && !path.join(marker).exists() {
+            bail!(
+                "{} was created by an earlier start but {} is missing: refusing to start, because new keys would replace the ones clients trust; restore it from a backup",
+                path.display(),
+                path.join(marker).display()
+            );
+        }
+        let service = open(&path)?;
+        if !created {
+            store.set_meta(&key, Timestamp::from_unix(unix_now()).as_str())?;
+        }
+        Ok(service)
+    }
+
+    /// The checkpoint origin stored under `key`, or on first use the one made from `url`
+    /// (then stored): a log's origin never changes once it has signed a checkpoint.
+    fn fixed_origin(&self, key: &str, url: &str) -> anyhow::Result<String> {
+        let mut store = self.store(false)?;
+        if let Some(origin) = store.meta(key)? {
+            return Ok(origin);
+        }
+        let origin = origin_from_url(url)?;
+        store.set_meta(key, &origin)?;
+        Ok(origin)
+    }
+
     /// Writes trusted_root.json and signing_config.json naming this server's services, and
     /// the ClientTrustConfig that joins them (`trust_config.json`, for `--trust-config`).
-    fn write_trust_files(
-        &self,
-        log_url: &str,
-        log_id: &[u8; 32],
-        tsa: &signet_tsa::Tsa,
-        tsa_url: &str,
-    ) -> anyhow::Result<()> {
+    fn write_trust_files(&self, t: &TrustFiles<'_>) -> anyhow::Result<()> {
         let created = Timestamp::parse(&self.created)
             .map_err(|e| anyhow::anyhow!("stored creation time {:?} is damaged: {e:?}", self.created))?;
         let mut trusted_root = TrustedRoot::new();
         trusted_root.tlogs.push(TransparencyLogInstance {
-            base_url: log_url.to_string(),
+            base_url: t.log_url.to_string(),
             hash_algorithm: "SHA2_256".into(),
             public_key: trust_key(self.log_key.public_key(), created.clone()),
             log_id: LogId {
-                key_id: log_id.to_vec(),
+                key_id: t.log_id.to_vec(),
             },
             checkpoint_key_id: None,
             operator: None,
         });
-        let mut tsa_entry = tsa.trusted_root_entry();
-        tsa_entry.uri = Some(tsa_url.to_string());
+        let mut ca_entry = t.ca.chain().trusted_root_entry();
+        ca_entry.uri = Some(t.public_url.to_string());
+        let ca_start = ca_entry.valid_for.start.clone();
+        trusted_root.certificate_authorities.push(ca_entry);
+        let mut ct_entry = t.ct.trusted_root_entry();
+        ct_entry.base_url = t.ct_url.to_string();
+        trusted_root.ctlogs.push(ct_entry);
+        let mut tsa_entry = t.tsa.trusted_root_entry();
+        tsa_entry.uri = Some(t.tsa_url.to_string());
         let tsa_start = tsa_entry.valid_for.start.clone();
         trusted_root.timestamp_authorities.push(tsa_entry);
+
+        let service = |url: &str, version: u32, start: Option<Timestamp>| Service {
+            url: url.to_string(),
+            major_api_version: version,
+            valid_for: start.map(TimeRange::starting),
+            operator: "signet".into(),
+        };
         let mut signing_config = SigningConfig::new();
+        // Clients join `/api/v2/signingCert` to the CA URL's origin, so it is the root URL.
+        signing_config.ca_urls.push(service(t.public_url, 1, ca_start));
+        if let Some(dev) = t.dev_oidc {
+            signing_config.oidc_urls.push(service(
+                &dev.issuer_url(signet_devoidc::Issuer::Email),
+                1,
+                Some(created.clone()),
+            ));
+        }
+        signing_config
+            .rekor_tlog_urls
+            .push(service(t.log_url, 2, Some(created)));
         // Clients use a TSA URL exactly as written, so it is the full endpoint.
-        signing_config.tsa_urls.push(Service {
-            url: tsa_url.to_string(),
-            major_api_version: 1,
-            valid_for: tsa_start.map(TimeRange::starting),
-            operator: "signet".into(),
-        });
-        signing_config.rekor_tlog_urls.push(Service {
-            url: log_url.to_string(),
-            major_api_version: 2,
-            valid_for: Some(TimeRange::starting(created)),
-            operator: "signet".into(),
-        });
+        signing_config.tsa_urls.push(service(t.tsa_url, 1, tsa_start));
         signing_config.rekor_tlog_config = Some(ServiceConfiguration {
             selector: ServiceSelector::Any,
             count: None,
@@ -286,6 +394,61 @@ impl DataDir {
         let client = ClientTrustConfig::new(trusted_root, signing_config);
         write_atomic(&self.path.join("trust_config.json"), &client.to_json(), 0o644)
     }
+}
+
+/// What the trust files describe.
+struct TrustFiles<'a> {
+    public_url: &'a str,
+    log_url: &'a str,
+    log_id: &'a [u8; 32],
+    tsa: &'a signet_tsa::Tsa,
+    tsa_url: &'a str,
+    ca: &'a signet_ca::Ca,
+    ct: &'a signet_ct::CtLog,
+    ct_url: &'a str,
+    dev_oidc: Option<&'a signet_devoidc::DevProvider>,
+}
+
+/// The CA's token verifier: the issuers of `--oidc-config`, plus the development provider's
+/// two issuers (keys known in process) when it runs.
+fn token_verifier(
+    config: Option<&Path>,
+    dev: Option<&signet_devoidc::DevProvider>,
+) -> anyhow::Result<signet_oidc::TokenVerifier<signet_ca::CaKeys>> {
+    use signet_oidc::{IssuerConfig, IssuerSet, IssuerType, KeySet};
+    let mut issuers = match config {
+        Some(path) => {
+            let bytes =
+                fs::read(path).with_context(|| format!("cannot read OIDC config {}", path.display()))?;
+            IssuerSet::from_json(&bytes)
+                .with_context(|| format!("OIDC config {} is invalid", path.display()))?
+        }
+        None => IssuerSet::new(),
+    };
+    let mut keys = signet_ca::CaKeys::new(signet_oidc::StaticKeys::new(), None);
+    if let Some(dev) = dev {
+        let jwks = dev.jwks().to_string();
+        for issuer in dev.fulcio_issuers() {
+            let issuer_type = IssuerType::parse(&issuer.issuer_type)
+                .with_context(|| format!("development issuer type {:?} unknown", issuer.issuer_type))?;
+            issuers = issuers
+                .with_issuer(
+                    IssuerConfig::new(issuer.issuer_url.clone(), issuer_type)
+                        .with_client_id(issuer.client_id),
+                )
+                .context("development OpenID provider")?;
+            let set = KeySet::from_jwks_json(jwks.as_bytes()).context("development OpenID provider keys")?;
+            keys = keys.with_local_issuer(issuer.issuer_url, set);
+        }
+    }
+    if issuers.issuers().next().is_none() && issuers.meta_issuers().next().is_none() {
+        eprintln!(
+            "signet: warning: the CA trusts no identity token issuers, so it will refuse every request; pass --oidc-config FILE, or --dev-oidc for local development"
+        );
+    }
+    let remote = signet_oidc::HttpKeySource::new(signet_oidc::HttpKeySourceOptions::default())
+        .map_err(|e| anyhow::anyhow!("cannot set up the OIDC key fetcher: {e}"))?;
+    Ok(signet_oidc::TokenVerifier::new(issuers, keys.with_remote(remote)))
 }
 
 fn trust_key(key: &signet_crypto::PublicKey, start: Timestamp) -> signet_formats::common::PublicKey {

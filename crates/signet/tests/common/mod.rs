@@ -25,13 +25,24 @@ impl Server {
         Server::try_start(dir).unwrap_or_else(|e| panic!("server did not start: {e}"))
     }
 
+    /// Starts a server on `dir` with extra flags (e.g. `--dev-oidc`).
+    pub fn start_with(dir: &Path, args: &[&str]) -> Server {
+        Server::try_start_with(dir, args).unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
     /// Starts a server on `dir`; on failure returns its exit status and stderr.
+    pub fn try_start(dir: &Path) -> Result<Server, String> {
+        Server::try_start_with(dir, &[])
+    }
+
+    /// Like `try_start`, with extra flags.
     // Every path either waits on the child or moves it into `Server`, whose Drop waits.
     #[allow(clippy::zombie_processes)]
-    pub fn try_start(dir: &Path) -> Result<Server, String> {
+    pub fn try_start_with(dir: &Path, args: &[&str]) -> Result<Server, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
             .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
+            .args(args)
             .env("SIGNET_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -123,11 +134,11 @@ impl Reply {
     }
 }
 
-fn agent() -> ureq::Agent {
+pub fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build()
 }
 
-fn reply(r: Result<ureq::Response, ureq::Error>) -> Reply {
+pub fn reply(r: Result<ureq::Response, ureq::Error>) -> Reply {
     let resp = match r {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,

@@ -1,0 +1,151 @@
+//! Issuing: identity token → proof of possession → precertificate → SCT from the CT log →
+//! final certificate with the SCT embedded.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use signet_ct::CtLog;
+use signet_oidc::{HttpKeySource, KeySet, KeySource, KeySourceError, StaticKeys, TokenVerifier};
+use signet_x509::fulcio::FulcioLeaf;
+use signet_x509::sct::encode_sct_list;
+
+use crate::chain::CaChain;
+use crate::pop::{self, KeyProof};
+use crate::{random_serial, CaError};
+
+/// How long a leaf certificate is valid, as Fulcio issues them.
+pub const LEAF_LIFETIME_SECS: i64 = 600;
+
+/// Where the CA gets issuers' keys: key sets known in process (the development provider in
+/// the same server needs no fetching), else OpenID discovery over HTTPS.
+pub struct CaKeys {
+    local: StaticKeys,
+    remote: Option<HttpKeySource>,
+}
+
+impl CaKeys {
+    /// `local` answers for its issuers; every other issuer's keys are fetched by `remote`
+    /// (`None`: only the local issuers can be verified).
+    pub fn new(local: StaticKeys, remote: Option<HttpKeySource>) -> Self {
+        CaKeys { local, remote }
+    }
+
+    /// Fetches every issuer not known in process with `remote`.
+    pub fn with_remote(mut self, remote: HttpKeySource) -> Self {
+        self.remote = Some(remote);
+        self
+    }
+
+    /// Adds an in-process issuer's key set.
+    pub fn with_local_issuer(mut self, issuer: impl Into<String>, keys: KeySet) -> Self {
+        self.local = self.local.with_issuer(issuer, keys);
+        self
+    }
+}
+
+impl KeySource for CaKeys {
+    async fn keys(&self, issuer: &str) -> Result<Arc<KeySet>, KeySourceError> {
+        match (self.local.keys(issuer).await, &self.remote) {
+            (Ok(keys), _) => Ok(keys),
+            (Err(_), Some(remote)) => remote.keys(issuer).await,
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    async fn refresh(&self, issuer: &str, stale: &Arc<KeySet>) -> Result<Arc<KeySet>, KeySourceError> {
+        match (self.local.keys(issuer).await, &self.remote) {
+            (Ok(keys), _) => Ok(keys),
+            (Err(_), Some(remote)) => remote.refresh(issuer, stale).await,
+            (Err(e), None) => Err(e),
+        }
+    }
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct CaStats {
+    pub issued: AtomicU64,
+    pub rejected: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+/// The certificate authority: its chain, the token verifier and the CT log it logs to.
+pub struct Ca {
+    chain: CaChain,
+    tokens: TokenVerifier<CaKeys>,
+    ct: Arc<CtLog>,
+    pub stats: CaStats,
+}
+
+impl std::fmt::Debug for Ca {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ca")
+            .field("chain", &self.chain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ca {
+    pub fn new(chain: CaChain, tokens: TokenVerifier<CaKeys>, ct: Arc<CtLog>) -> Self {
+        Ca {
+            chain,
+            tokens,
+            ct,
+            stats: CaStats::default(),
+        }
+    }
+
+    pub fn chain(&self) -> &CaChain {
+        &self.chain
+    }
+
+    pub fn tokens(&self) -> &TokenVerifier<CaKeys> {
+        &self.tokens
+    }
+
+    /// Issues a certificate for the key `proof` proves, to the identity `token` proves, at
+    /// `now` (Unix seconds). Returns the chain [leaf, intermediate, root], DER.
+    pub async fn issue(&self, token: &str, proof: &KeyProof, now: i64) -> Result<Vec<Vec<u8>>, CaError> {
+        let result = self.issue_inner(token, proof, now).await;
+        let counter = match &result {
+            Ok(_) => &self.stats.issued,
+            Err(e) if e.status().is_client_error() => &self.stats.rejected,
+            Err(_) => &self.stats.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        result
+    }
+
+    async fn issue_inner(&self, token: &str, proof: &KeyProof, now: i64) -> Result<Vec<Vec<u8>>, CaError> {
+        let verified = self.tokens.verify(token, now).await?;
+        let key = pop::verify(proof, &verified.challenge)?;
+        let serial = random_serial();
+        let template = FulcioLeaf {
+            issuer_cert_der: self.chain.issuer_der(),
+            subject_key: &key,
+            identity: &verified.identity,
+            serial: &serial,
+            not_before: now,
+            not_after: now + LEAF_LIFETIME_SECS,
+        };
+        let signer = &*self.chain.signer;
+        let precert = template
+            .precertificate(signer)
+            .map_err(|e| CaError::Issue(e.to_string()))?;
+        let mut ct_chain = Vec::with_capacity(1 + self.chain.chain.len());
+        ct_chain.push(precert);
+        ct_chain.extend(self.chain.chain.iter().cloned());
+        let sct = self
+            .ct
+            .add_pre_chain(ct_chain)
+            .await
+            .map_err(|e| CaError::Ct(e.to_string()))?;
+        let leaf = template
+            .certificate(signer, &encode_sct_list(&[sct]))
+            .map_err(|e| CaError::Issue(e.to_string()))?;
+        let mut chain = Vec::with_capacity(1 + self.chain.chain.len());
+        chain.push(leaf);
+        chain.extend(self.chain.chain.iter().cloned());
+        Ok(chain)
+    }
+}
