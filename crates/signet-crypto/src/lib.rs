@@ -7,16 +7,20 @@
 //! `hashedrekord` entries require (the log only ever sees the artifact's digest). Key and
 //! certificate encodings are parsed with the RustCrypto `spki`/`x509-cert` types. Ed25519ph
 //! (RFC 8032 §5.1, the prehashed variant Rekor accepts for hashedrekord) is not in aws-lc-rs,
-//! so that one check uses `ed25519-dalek`.
+//! so that one check uses `ed25519-dalek`. cosign's encrypted key files ([`cosign_key`]) need
+//! scrypt and NaCl's secretbox (XSalsa20-Poly1305), which aws-lc-rs lacks: RustCrypto's
+//! `scrypt` and `crypto_secretbox` do those.
 
 #![forbid(unsafe_code)]
 
+pub mod cosign_key;
 mod digest;
 mod ed25519ph;
 mod error;
 mod keys;
 mod signing;
 
+pub use cosign_key::{decrypt_private_key, encrypt_private_key, CosignKeyError};
 pub use digest::{sha256, HashAlgorithm};
 pub use error::CryptoError;
 pub use keys::{KeyKind, PublicKey, PublicKeyDetails};

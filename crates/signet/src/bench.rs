@@ -1,10 +1,13 @@
-//! `signet bench log`: a load generator for the transparency log's Rekor v2 write API, in the
-//! spirit of Tessera's hammer. It POSTs real, distinct, correctly signed
-//! `hashedRekordRequestV002` entries to `{url}/api/v2/log/entries` and measures what the log
-//! promises: an answer only once the entry is integrated, so request latency is time to
-//! integration; every acknowledged entry has its own `logIndex` and an inclusion proof.
+//! `signet bench`: load generators for signet's services, in the spirit of Tessera's hammer.
+//! Each drives one service over HTTP with real, distinct requests made before the clock starts,
+//! checks every answer, and reports throughput, latency, errors and the server's CPU and memory:
 //!
-//! Two ways to drive the log:
+//! - `signet bench log` ([`log`]): Rekor v2 `hashedRekordRequestV002` entries; an answer comes
+//!   only once the entry is integrated, so latency is time to integration.
+//! - `signet bench tsa` ([`tsa`]): RFC 3161 `TimeStampReq`s to the timestamp authority.
+//!
+//! This module is what they share: the flags, the spawned server, and the driver that runs the
+//! workers. Two ways to drive a service:
 //! - closed loop (default): `--concurrency` workers each keep one request in flight, sending the
 //!   next as soon as the previous is answered; latency is measured from the actual send.
 //! - open loop (`--rate R`): request `k` is scheduled at `start + k / R`, whatever the server
@@ -12,25 +15,21 @@
 //!   time, so a server that stalls is charged for the requests it kept waiting (no coordinated
 //!   omission). tokio's timer has 1 ms resolution, which can add up to 1 ms to those latencies.
 //!
-//! Signing is not what is under test, and on a small machine it would steal the server's CPU, so
-//! signatures are made before the clock starts: `--presign N` entries on every core, N being by
-//! default `R × (warmup + duration)` plus slack in open loop and, in closed loop, what 15,000
-//! entries/s would need, at most 4 M (73 bytes each, see `bench/entries.rs`). If a fast server
-//! drains the pool, a background thread signs on demand and the report says how many entries it
-//! signed and when it started. Bodies are assembled (one SHA-256 and three base64 encodings) as
-//! they are sent.
-//!
-//! Figures cover the measured window that follows `--warmup`: throughput counts entries
-//! answered in the window, latency counts entries sent in the window (including answers that
-//! arrive after it, during the drain). Errors and log-index uniqueness cover the whole run. One
-//! entry is sent before pre-signing, to fail fast with a clear message if the URL is wrong.
+//! Figures cover the measured window that follows `--warmup`: throughput counts requests
+//! answered in the window, latency counts requests sent in the window (including answers that
+//! arrive after it, during the drain). Errors and the uniqueness of what the service hands out
+//! (log indices, timestamp serial numbers) cover the whole run.
 
 mod entries;
 mod histogram;
+mod log;
 mod record;
 mod report;
+mod run_id;
 mod server;
+mod tsa;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,28 +43,25 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use entries::{EntryFactory, EntrySource};
-use record::{classify, distinct_indices, Failure, Outcome, Recorder, Window};
-use report::{ErrorReport, LatencyReport, PresignReport, Report, ServerReport};
+pub use log::{run_log, BenchLogArgs};
+use record::{distinct_ids, Failure, Outcome, Recorder, Window};
+use report::{ErrorReport, LatencyReport, Report, ServerReport};
 use server::{sample_proc, ProcSample, SpawnedServer};
+pub use tsa::{run_tsa, BenchTsaArgs};
 
-/// Closed-loop pre-signing assumes the server sustains at most this many entries per second.
-const ASSUMED_MAX_RATE: u64 = 15_000;
-/// Default pre-signed pool is capped at this many entries (about 290 MB).
-const MAX_DEFAULT_PRESIGN: u64 = 4_000_000;
-/// Largest response body read; a TransparencyLogEntry is a few KiB.
+/// Largest response body read; a TransparencyLogEntry or a TimeStampResp is a few KiB.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
-/// How many repeated log indices the report lists.
+/// How many repeated identifiers the report lists.
 const REPEATED_EXAMPLES: usize = 10;
 /// Interval of the progress lines on stderr.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
-/// Arguments of `signet bench log`.
+/// Flags every load generator takes.
 #[derive(Debug, Clone, clap::Args)]
-pub struct BenchLogArgs {
-    /// Base URL of the log, e.g. http://127.0.0.1:3000/rekor (http only). Without it, bench
-    /// starts `signet server` on an ephemeral port with a fresh data directory and stops it at
-    /// the end.
+pub struct LoadArgs {
+    /// Base URL of the service, e.g. http://127.0.0.1:3000/rekor or http://127.0.0.1:3000/tsa
+    /// (http only). Without it, bench starts `signet server` on an ephemeral port with a fresh
+    /// data directory and stops it at the end.
     #[arg(long)]
     pub url: Option<String>,
     /// Length of the measured window, in seconds.
@@ -77,24 +73,146 @@ pub struct BenchLogArgs {
     /// Requests in flight (closed loop), or the most in flight (open loop).
     #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
-    /// Open loop: send this many entries per second whatever the server does.
+    /// Open loop: send this many requests per second whatever the server does.
     #[arg(long)]
     pub rate: Option<f64>,
-    /// Number of ECDSA P-256 signing keys the entries cycle through.
-    #[arg(long, default_value_t = 64)]
-    pub keys: usize,
     /// Print the report as one JSON object too (last line of stdout).
     #[arg(long)]
     pub json: bool,
-    /// Entries to sign before the clock starts (default: what the run needs, see above).
-    #[arg(long)]
-    pub presign: Option<u64>,
     /// Seconds to wait for one answer before counting a timeout.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
     /// Pid of an already running server (with --url) whose memory and CPU to report.
     #[arg(long)]
     pub server_pid: Option<u32>,
+}
+
+impl LoadArgs {
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.concurrency == 0 {
+            bail!("--concurrency must be at least 1");
+        }
+        if self.duration == 0 {
+            bail!("--duration must be at least 1 second");
+        }
+        if let Some(rate) = self.rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                bail!("--rate must be a positive number of requests per second, got {rate}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Seconds from the start of the warmup to the end of the window.
+    fn run_secs(&self) -> u64 {
+        self.warmup + self.duration
+    }
+
+    /// How many requests to prepare before the clock starts: in open loop what the schedule
+    /// sends, in closed loop what `assumed_max_rate` requests/s would need; capped at `cap`.
+    fn prepared_count(&self, assumed_max_rate: u64, cap: u64) -> u64 {
+        let run_secs = self.run_secs();
+        match self.rate {
+            Some(rate) => ((rate * run_secs as f64).ceil() as u64)
+                .saturating_add(self.concurrency as u64)
+                .min(cap),
+            None => (assumed_max_rate * run_secs).clamp(self.concurrency as u64 * 4, cap),
+        }
+    }
+}
+
+/// The service under test: one bench started, or one at `--url`.
+pub struct Target {
+    /// The service's base URL, without a trailing slash.
+    pub base_url: String,
+    pub spawned: Option<SpawnedServer>,
+    /// Whose `/proc` figures to report.
+    pub server_pid: Option<u32>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    timeout: Duration,
+}
+
+impl Target {
+    /// Starts `signet server` unless `--url` is given; `prefix` is where the service is
+    /// mounted on the server (`/rekor`, `/tsa`).
+    async fn open(args: &LoadArgs, prefix: &str) -> anyhow::Result<Self> {
+        let (base_url, spawned) = match &args.url {
+            Some(url) => (url.trim_end_matches('/').to_owned(), None),
+            None => {
+                eprintln!("[bench] starting signet server");
+                let server = SpawnedServer::start().await?;
+                (format!("{}{prefix}", server.root_url), Some(server))
+            }
+        };
+        if !base_url.starts_with("http://") {
+            bail!("--url must be an http:// URL (the load generator does not speak TLS), got {base_url}");
+        }
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(args.concurrency)
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(connector);
+        Ok(Target {
+            server_pid: spawned.as_ref().map(SpawnedServer::pid).or(args.server_pid),
+            base_url,
+            spawned,
+            client,
+            timeout: Duration::from_secs(args.timeout.max(1)),
+        })
+    }
+
+    /// Sends one request before the run, so that a wrong URL, trust root or a broken server
+    /// fails clearly before any preparation: returns the id `judge` found in the answer.
+    async fn preflight(
+        &self,
+        endpoint: &Endpoint,
+        body: Bytes,
+        judge: impl FnOnce(u16, &[u8]) -> Outcome,
+    ) -> anyhow::Result<u64> {
+        let outcome = match submit(&self.client, endpoint, self.timeout, body).await {
+            Ok((status, body)) => judge(status, &body),
+            Err(outcome) => outcome,
+        };
+        match outcome {
+            Outcome::Accepted { id } => Ok(id),
+            Outcome::Failed { failure, detail } => {
+                bail!(
+                    "the first request sent to {} failed: {failure}: {detail}",
+                    endpoint.uri
+                )
+            }
+        }
+    }
+
+    /// `{base_url}{path}` as a URI.
+    fn endpoint(&self, path: &str) -> anyhow::Result<Uri> {
+        format!("{}{path}", self.base_url)
+            .parse()
+            .with_context(|| format!("--url {} is not a valid URL", self.base_url))
+    }
+}
+
+/// One request of a run: an identifier the workload judges the answer against, and the body.
+pub struct Prepared {
+    pub id: u64,
+    pub body: Bytes,
+}
+
+/// What a load generator sends and how it judges the answers; the driver does the rest.
+pub trait Workload: Send + Sync + 'static {
+    /// The next request to send.
+    fn next(&self) -> impl Future<Output = anyhow::Result<Prepared>> + Send;
+
+    /// Judges the answer (`status`, `body`) to request `id`.
+    fn judge(&self, id: u64, status: u16, body: &[u8]) -> Outcome;
+}
+
+/// Where requests go.
+pub struct Endpoint {
+    pub uri: Uri,
+    pub content_type: &'static str,
 }
 
 /// When a worker sends its next request.
@@ -104,10 +222,10 @@ enum Schedule {
 }
 
 /// What every worker shares.
-struct Shared {
+struct Shared<W> {
     client: Client<HttpConnector, Full<Bytes>>,
-    endpoint: Uri,
-    source: EntrySource,
+    endpoint: Endpoint,
+    workload: Arc<W>,
     window: Window,
     schedule: Schedule,
     timeout: Duration,
@@ -115,97 +233,29 @@ struct Shared {
     failed: AtomicU64,
 }
 
-/// Runs `signet bench log`: prints the report, and fails if the log acknowledged an entry
-/// without a valid log index and inclusion proof, or gave one index to two entries.
-pub async fn run_log(args: BenchLogArgs) -> anyhow::Result<()> {
-    if args.concurrency == 0 {
-        bail!("--concurrency must be at least 1");
-    }
-    if args.duration == 0 {
-        bail!("--duration must be at least 1 second");
-    }
-    if let Some(rate) = args.rate {
-        if !(rate.is_finite() && rate > 0.0) {
-            bail!("--rate must be a positive number of entries per second, got {rate}");
-        }
-    }
+/// What a run measured, before the workload adds its own figures to the report.
+pub struct Measured {
+    pub start: Instant,
+    pub recorder: Recorder,
+    pub server: Option<ServerReport>,
+    pub client_cpu_s: Option<f64>,
+    /// Why the run failed so far (a worker or the server died).
+    pub failures: Vec<String>,
+}
 
-    let (base_url, mut spawned) = match &args.url {
-        Some(url) => (url.trim_end_matches('/').to_owned(), None),
-        None => {
-            eprintln!("[bench] starting signet server");
-            let server = SpawnedServer::start().await?;
-            (server.base_url.clone(), Some(server))
-        }
-    };
-    if !base_url.starts_with("http://") {
-        bail!("--url must be an http:// URL (the load generator does not speak TLS), got {base_url}");
-    }
-    let endpoint: Uri = format!("{base_url}/api/v2/log/entries")
-        .parse()
-        .with_context(|| format!("--url {base_url} is not a valid URL"))?;
-    let server_pid = spawned.as_ref().map(SpawnedServer::pid).or(args.server_pid);
-
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let client = Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(args.concurrency)
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .build(connector);
-    let timeout = Duration::from_secs(args.timeout.max(1));
-
-    let key_count = args.keys;
-    let factory = tokio::task::spawn_blocking(move || EntryFactory::new(key_count))
-        .await
-        .context("the key generation task failed")??;
-    let factory = Arc::new(factory);
-
-    // One entry before anything else: a wrong URL or a broken server fails here, clearly. Its
-    // index is outside the run's sequence, so its digest is distinct from every other entry's.
-    let preflight_body = factory.signed_body(u64::MAX)?;
-    let preflight_index = match submit(&client, &endpoint, timeout, preflight_body).await {
-        Outcome::Accepted { log_index } => log_index,
-        Outcome::Failed { failure, detail } => {
-            bail!("the first entry sent to {endpoint} failed: {failure}: {detail}")
-        }
-    };
-
-    // Sign before the clock starts.
-    let run_secs = args.warmup + args.duration;
-    let presign = args.presign.unwrap_or_else(|| match args.rate {
-        Some(rate) => ((rate * run_secs as f64).ceil() as u64)
-            .saturating_add(args.concurrency as u64)
-            .min(MAX_DEFAULT_PRESIGN),
-        None => (ASSUMED_MAX_RATE * run_secs).clamp(args.concurrency as u64 * 4, MAX_DEFAULT_PRESIGN),
-    });
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    eprintln!("[bench] pre-signing {presign} entries with {key_count} keys on {threads} threads");
-    let presign_started = Instant::now();
-    let pool = {
-        let factory = factory.clone();
-        tokio::task::spawn_blocking(move || entries::presign(&factory, presign, threads))
-            .await
-            .context("the pre-signing task failed")??
-    };
-    let presign_seconds = presign_started.elapsed().as_secs_f64();
-    eprintln!(
-        "[bench] pre-signed {presign} entries in {presign_seconds:.1} s ({:.0}/s)",
-        presign as f64 / presign_seconds.max(1e-9)
-    );
-    // Closed loop: start the background signer well before the pool runs dry. Open loop: the
-    // pool already holds every scheduled entry, so only start it if the pool really runs out.
-    let refill_lead = match args.rate {
-        Some(_) => 0,
-        None => args.concurrency as u64 * 4 + 4096,
-    };
-    let source = EntrySource::new(factory, pool, refill_lead);
-
+/// Runs the warmup and the measured window against `endpoint`, then stops a spawned server.
+async fn drive<W: Workload>(
+    args: &LoadArgs,
+    mut target: Target,
+    endpoint: Endpoint,
+    workload: Arc<W>,
+    unit: &'static str,
+) -> Measured {
     let start = Instant::now();
     let window = Window {
         start,
         measure_start: start + Duration::from_secs(args.warmup),
-        end: start + Duration::from_secs(run_secs),
+        end: start + Duration::from_secs(args.run_secs()),
     };
     let schedule = match args.rate {
         Some(rate) => Schedule::Open {
@@ -215,22 +265,23 @@ pub async fn run_log(args: BenchLogArgs) -> anyhow::Result<()> {
         None => Schedule::Closed,
     };
     let shared = Arc::new(Shared {
-        client,
+        client: target.client.clone(),
         endpoint,
-        source,
+        workload,
         window,
         schedule,
-        timeout,
+        timeout: target.timeout,
         accepted: AtomicU64::new(0),
         failed: AtomicU64::new(0),
     });
     eprintln!(
-        "[bench] {} s warmup, then {} s measured, against {base_url}",
-        args.warmup, args.duration
+        "[bench] {} s warmup, then {} s measured, against {}",
+        args.warmup, args.duration, target.base_url
     );
 
+    let server_pid = target.server_pid;
     let sampler = tokio::spawn(sample_window(window, server_pid));
-    let progress = tokio::spawn(progress(shared.clone()));
+    let progress = tokio::spawn(progress(shared.clone(), unit));
     let workers: Vec<_> = (0..args.concurrency)
         .map(|_| tokio::spawn(worker(shared.clone())))
         .collect();
@@ -245,50 +296,36 @@ pub async fn run_log(args: BenchLogArgs) -> anyhow::Result<()> {
     }
     progress.abort();
     count_unsent(&shared, &mut merged);
-    let (at_measure_start, at_end) = sampler.await.unwrap_or((Samples::default(), Samples::default()));
-    let server_at_finish = server_pid.and_then(|pid| sample_proc(&pid.to_string()));
-    if let Some(exit) = spawned.as_mut().and_then(SpawnedServer::exit_status) {
+    let (at_measure_start, at_end) = sampler.await.unwrap_or_default();
+    let at_finish = server_pid.and_then(|pid| sample_proc(&pid.to_string()));
+    if let Some(exit) = target.spawned.as_mut().and_then(SpawnedServer::exit_status) {
         failures.push(exit);
     }
-    drop(spawned); // stops the server we started and removes its data
+    drop(target); // stops the server we started and removes its data
 
-    merged.indices.push(preflight_index);
-    let report = build_report(
-        &args,
-        base_url,
-        server_pid,
-        &shared,
-        merged,
-        PresignReport {
-            entries: shared.source.pool_len(),
-            seconds: presign_seconds,
-            signed_during_run: shared.source.signed_in_background(),
-            background_started_at_s: shared
-                .source
-                .background_started_at()
-                .map(|t| signed_seconds(start, t)),
-        },
-        ServerFigures {
-            at_measure_start: at_measure_start.server,
-            at_end: at_end.server,
-            at_finish: server_at_finish,
-        },
-        client_cpu(&at_measure_start, &at_end),
+    let server = server_pid.map(|pid| ServerReport {
+        pid,
+        peak_rss_mib: at_finish
+            .or(at_end.server)
+            .and_then(|s| s.peak_rss_kib)
+            .map(|kib| kib as f64 / 1024.0),
+        cpu_s_window: at_end
+            .server
+            .zip(at_measure_start.server)
+            .map(|(b, a)| b.cpu_seconds - a.cpu_seconds),
+        cpu_s_total: at_finish.or(at_end.server).map(|s| s.cpu_seconds),
+    });
+    Measured {
+        start,
+        recorder: merged,
+        server,
+        client_cpu_s: client_cpu(&at_measure_start, &at_end),
         failures,
-    );
-
-    print!("{}", report.to_text());
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
     }
-    if !report.failures.is_empty() {
-        bail!("bench log failed: {}", report.failures.join("; "));
-    }
-    Ok(())
 }
 
-/// One worker: sends entries until the end of the window, and tallies the answers.
-async fn worker(shared: Arc<Shared>) -> Recorder {
+/// One worker: sends requests until the end of the window, and tallies the answers.
+async fn worker<W: Workload>(shared: Arc<Shared<W>>) -> Recorder {
     let window = shared.window;
     let mut recorder = Recorder::new(&window);
     loop {
@@ -312,8 +349,8 @@ async fn worker(shared: Arc<Shared>) -> Recorder {
         if scheduled.is_none() && Instant::now() >= window.end {
             break;
         }
-        let body = match shared.source.next_body().await {
-            Ok(body) => body,
+        let request = match shared.workload.next().await {
+            Ok(request) => request,
             Err(e) => {
                 let now = Instant::now();
                 let outcome = Outcome::failed(Failure::Client, format!("{e:#}"));
@@ -326,8 +363,12 @@ async fn worker(shared: Arc<Shared>) -> Recorder {
         if let Some(at) = scheduled {
             recorder.record_send_lag(&window, at, sent);
         }
-        let outcome = submit(&shared.client, &shared.endpoint, shared.timeout, body).await;
+        let answer = submit(&shared.client, &shared.endpoint, shared.timeout, request.body).await;
         let done = Instant::now();
+        let outcome = match answer {
+            Ok((status, body)) => shared.workload.judge(request.id, status, &body),
+            Err(outcome) => outcome,
+        };
         let counter = match outcome {
             Outcome::Accepted { .. } => &shared.accepted,
             Outcome::Failed { .. } => &shared.failed,
@@ -345,7 +386,7 @@ fn ticket_time(window: &Window, rate: f64, k: u64) -> Instant {
 
 /// Open loop: records the tickets due before the end that no worker took, because every
 /// worker was still waiting for an answer. They are what a closed loop would silently omit.
-fn count_unsent(shared: &Shared, recorder: &mut Recorder) {
+fn count_unsent<W>(shared: &Shared<W>, recorder: &mut Recorder) {
     let Schedule::Open { rate, next_ticket } = &shared.schedule else {
         return;
     };
@@ -359,20 +400,18 @@ fn count_unsent(shared: &Shared, recorder: &mut Recorder) {
     }
 }
 
-/// POSTs one entry and classifies the answer. Never panics: whatever goes wrong is an outcome.
+/// POSTs one body and returns the status and the body of the answer, or the failure as an
+/// outcome. Never panics: whatever goes wrong is an outcome.
 async fn submit(
     client: &Client<HttpConnector, Full<Bytes>>,
-    endpoint: &Uri,
+    endpoint: &Endpoint,
     timeout: Duration,
     body: Bytes,
-) -> Outcome {
-    let request = match Request::post(endpoint.clone())
-        .header(CONTENT_TYPE, "application/json")
+) -> Result<(u16, Bytes), Outcome> {
+    let request = Request::post(endpoint.uri.clone())
+        .header(CONTENT_TYPE, endpoint.content_type)
         .body(Full::new(body))
-    {
-        Ok(request) => request,
-        Err(e) => return Outcome::failed(Failure::Client, format!("building the request: {e}")),
-    };
+        .map_err(|e| Outcome::failed(Failure::Client, format!("building the request: {e}")))?;
     let exchange = async {
         let response = client.request(request).await.map_err(|e| {
             let kind = if e.is_connect() {
@@ -393,14 +432,14 @@ async fn submit(
                 )
             })?
             .to_bytes();
-        Ok::<_, Outcome>(classify(status, &body))
+        Ok((status, body))
     };
     match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok(outcome)) | Ok(Err(outcome)) => outcome,
-        Err(_) => Outcome::failed(
+        Ok(answer) => answer,
+        Err(_) => Err(Outcome::failed(
             Failure::Timeout,
             format!("no complete answer within {} s", timeout.as_secs()),
-        ),
+        )),
     }
 }
 
@@ -417,7 +456,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Prints a progress line to stderr every few seconds until aborted.
-async fn progress(shared: Arc<Shared>) {
+async fn progress<W>(shared: Arc<Shared<W>>, unit: &'static str) {
     let mut last = 0u64;
     let mut ticker = tokio::time::interval_at((shared.window.start + PROGRESS_EVERY).into(), PROGRESS_EVERY);
     loop {
@@ -433,7 +472,7 @@ async fn progress(shared: Arc<Shared>) {
             "draining"
         };
         eprintln!(
-            "[bench] {:>5.0} s {phase:<9} accepted {accepted} ({:.0}/s), failed {failed}",
+            "[bench] {:>5.0} s {phase:<9} {unit} {accepted} ({:.0}/s), failed {failed}",
             (now - shared.window.start).as_secs_f64(),
             (accepted - last) as f64 / PROGRESS_EVERY.as_secs_f64(),
         );
@@ -464,14 +503,6 @@ fn client_cpu(first: &Samples, last: &Samples) -> Option<f64> {
     Some(last.client?.cpu_seconds - first.client?.cpu_seconds)
 }
 
-/// The server's `/proc` samples over the run.
-struct ServerFigures {
-    at_measure_start: Option<ProcSample>,
-    at_end: Option<ProcSample>,
-    /// After the drain, just before the server is stopped.
-    at_finish: Option<ProcSample>,
-}
-
 /// Seconds from `from` to `to`, negative if `to` is earlier.
 fn signed_seconds(from: Instant, to: Instant) -> f64 {
     match to.checked_duration_since(from) {
@@ -480,22 +511,29 @@ fn signed_seconds(from: Instant, to: Instant) -> f64 {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build_report(
-    args: &BenchLogArgs,
-    target: String,
-    server_pid: Option<u32>,
-    shared: &Shared,
-    mut merged: Recorder,
-    presign: PresignReport,
-    server: ServerFigures,
-    client_cpu_s: Option<f64>,
-    mut failures: Vec<String>,
-) -> Report {
-    let measured_s = shared.window.measured().as_secs_f64();
+/// What a workload tells the report about itself.
+pub struct Describe {
+    /// What one accepted request is, plural: "entries", "timestamps".
+    pub unit: &'static str,
+    /// What the service hands out that must be unique: "log indices", "serial numbers".
+    pub ids: &'static str,
+    /// Extra `name: value` lines, after the mode and target.
+    pub details: Vec<(String, String)>,
+}
+
+/// The report shared by every workload; the caller adds its own failures first.
+fn build_report(args: &LoadArgs, target_url: String, describe: Describe, measured: Measured) -> Report {
+    let Measured {
+        recorder: mut merged,
+        server,
+        client_cpu_s,
+        mut failures,
+        ..
+    } = measured;
+    let window_s = args.duration as f64;
     let accepted_in_window: u64 = merged.per_second.iter().sum();
-    let acknowledged = merged.indices.len() as u64;
-    let (distinct, repeated) = distinct_indices(&mut merged.indices, REPEATED_EXAMPLES);
+    let acknowledged = merged.ids.len() as u64;
+    let (distinct, repeated) = distinct_ids(&mut merged.ids, REPEATED_EXAMPLES);
 
     let bad_acks: u64 = merged
         .failures
@@ -505,47 +543,35 @@ fn build_report(
         .sum();
     if bad_acks > 0 {
         failures.push(format!(
-            "{bad_acks} answers were 2xx without a valid logIndex and inclusion proof"
+            "{bad_acks} answers were 2xx but not what the service promises (see errors)"
         ));
     }
     if distinct < acknowledged {
         failures.push(format!(
-            "{} acknowledgements reused a log index already given to another entry (e.g. {:?})",
+            "{} answers reused {} already given to another request (e.g. {:?})",
             acknowledged - distinct,
+            describe.ids,
             repeated
         ));
     }
     if acknowledged <= 1 {
-        failures.push("no entry was accepted after the pre-flight request".into());
+        failures.push("no request was accepted after the pre-flight request".into());
     }
 
-    let server = server_pid.map(|pid| ServerReport {
-        pid,
-        peak_rss_mib: server
-            .at_finish
-            .or(server.at_end)
-            .and_then(|s| s.peak_rss_kib)
-            .map(|kib| kib as f64 / 1024.0),
-        cpu_s_window: server
-            .at_end
-            .zip(server.at_measure_start)
-            .map(|(b, a)| b.cpu_seconds - a.cpu_seconds),
-        cpu_s_total: server.at_finish.or(server.at_end).map(|s| s.cpu_seconds),
-    });
-
     Report {
-        target,
+        target: target_url,
         server_spawned: args.url.is_none(),
         mode: if args.rate.is_some() { "open" } else { "closed" },
         concurrency: args.concurrency,
         rate: args.rate,
-        keys: args.keys,
+        unit: describe.unit,
+        ids: describe.ids,
+        details: describe.details,
         warmup_s: args.warmup as f64,
-        measured_s,
-        presign,
+        measured_s: window_s,
         accepted_in_window,
         accepted_total: acknowledged,
-        entries_per_s: accepted_in_window as f64 / measured_s,
+        per_s: accepted_in_window as f64 / window_s,
         per_second_min: merged.per_second.iter().copied().min(),
         per_second_max: merged.per_second.iter().copied().max(),
         per_second: merged.per_second,
@@ -557,10 +583,22 @@ fn build_report(
             .map(|(f, t)| ErrorReport::new(f.to_string(), t))
             .collect(),
         acknowledged,
-        distinct_indices: distinct,
-        repeated_indices: repeated,
+        distinct_ids: distinct,
+        repeated_ids: repeated,
         server,
         client_cpu_s,
         failures,
     }
+}
+
+/// Prints the report and fails the command if the run failed.
+fn finish(report: &Report, json: bool, name: &str) -> anyhow::Result<()> {
+    print!("{}", report.to_text());
+    if json {
+        println!("{}", serde_json::to_string(report)?);
+    }
+    if !report.failures.is_empty() {
+        bail!("bench {name} failed: {}", report.failures.join("; "));
+    }
+    Ok(())
 }

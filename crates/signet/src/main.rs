@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod dev_token;
+mod keys;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -22,21 +24,47 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the signet services (the transparency log) with embedded storage.
+    /// Run the signet services (CA, CT log, transparency log, TSA; a development OpenID
+    /// provider with --dev-oidc) on one listener with embedded storage.
     Server(server::ServerArgs),
     /// Load generators that measure the services over HTTP.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Generate a password-encrypted key pair in cosign's format (<prefix>.key, <prefix>.pub).
+    GenerateKeyPair(keys::GenerateKeyPairArgs),
+    /// DEVELOPMENT ONLY: print a fresh identity token from a `signet server --dev-oidc`.
+    DevToken(dev_token::DevTokenArgs),
+    #[command(flatten)]
+    Client(Box<signet_client::ClientCommand>),
 }
 
 #[derive(Subcommand)]
 enum BenchCommand {
     /// Drive the transparency log with many concurrent clients sending signed hashedrekord entries.
     Log(bench::BenchLogArgs),
+    /// Drive the timestamp authority with many concurrent clients sending RFC 3161 requests.
+    Tsa(bench::BenchTsaArgs),
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| usage_error(e));
+    // Client commands run without an async runtime, threads or a log subscriber, so that
+    // `verify-bundle` takes milliseconds.
+    let command = match cli.command {
+        Command::Client(command) => {
+            if let Err(e) = signet_client::run(*command) {
+                fail(e);
+            }
+            return;
+        }
+        Command::DevToken(args) => {
+            if let Err(e) = dev_token::run(args) {
+                fail(e);
+            }
+            return;
+        }
+        other => other,
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -48,14 +76,42 @@ fn main() {
         Err(e) => fail(anyhow::anyhow!("cannot start the async runtime: {e}")),
     };
     let result = runtime.block_on(async {
-        match cli.command {
+        match command {
+            Command::Client(_) | Command::DevToken(_) => unreachable!("client commands return above"),
             Command::Server(args) => server::run(args).await,
+            Command::GenerateKeyPair(args) => keys::generate_key_pair(args),
             Command::Bench(BenchCommand::Log(args)) => bench::run_log(args).await,
+            Command::Bench(BenchCommand::Tsa(args)) => bench::run_tsa(args).await,
         }
     });
     if let Err(e) = result {
         fail(e);
     }
+}
+
+/// Help and version print as clap writes them; a usage error is one line, exit status 2.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    // The message is the first paragraph (e.g. the missing arguments, one per line).
+    let text = e.to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    eprintln!(
+        "signet: {}; see `signet --help`",
+        message.join(" ").trim_start_matches("error: ")
+    );
+    std::process::exit(2);
 }
 
 fn fail(e: anyhow::Error) -> ! {

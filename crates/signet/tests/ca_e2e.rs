@@ -438,3 +438,38 @@ fn ca_keys_survive_restart_and_a_missing_ca_directory_is_refused() {
         "no new CA generated"
     );
 }
+
+#[test]
+fn dev_token_command_prints_a_token_the_ca_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--dev-oidc"]);
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_signet"))
+            .arg("dev-token")
+            .args(["--server", &server.url])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--email", "dora@example.com"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let key = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+    let chain = pem_chain(&request_with_proof(&server, &token, &key, "dora@example.com"));
+    assert_eq!(
+        signet_x509::fulcio::read_identity(&chain[0]).unwrap().san.value(),
+        "dora@example.com"
+    );
+
+    let out = run(&["--repository", "octo/app", "--ref", "refs/heads/dev"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(token.trim().split('.').count(), 3);
+
+    // Without an identity: one line, non-zero exit.
+    let out = run(&[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("--email"), "{err}");
+}

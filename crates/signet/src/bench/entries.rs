@@ -14,14 +14,16 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context as _};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use bytes::Bytes;
-use signet_crypto::{sha256, KeyKind, PublicKeyDetails, SigningKey};
+use signet_crypto::{KeyKind, PublicKeyDetails, SigningKey};
 use tokio::sync::mpsc;
+
+use super::run_id::RunId;
 
 /// Longest DER encoding of an ECDSA P-256 signature: SEQUENCE of two INTEGERs of up to 33 bytes.
 const MAX_SIGNATURE_LEN: usize = 72;
@@ -38,7 +40,7 @@ pub struct EntryFactory {
     keys: Vec<SigningKey>,
     /// Base64 of each key's DER SubjectPublicKeyInfo, computed once.
     spki_base64: Vec<String>,
-    run_id: [u8; 16],
+    run_id: RunId,
 }
 
 impl EntryFactory {
@@ -58,16 +60,13 @@ impl EntryFactory {
         Ok(EntryFactory {
             keys,
             spki_base64,
-            run_id: fresh_run_id(),
+            run_id: RunId::fresh(),
         })
     }
 
     /// The artifact digest of entry `i`: `sha256(run_id || i as big-endian u64)`.
     pub fn digest(&self, i: u64) -> [u8; 32] {
-        let mut preimage = [0u8; 24];
-        preimage[..16].copy_from_slice(&self.run_id);
-        preimage[16..].copy_from_slice(&i.to_be_bytes());
-        sha256(&preimage)
+        self.run_id.digest(i)
     }
 
     fn key(&self, i: u64) -> usize {
@@ -113,20 +112,6 @@ impl EntryFactory {
         s.push_str(r#""}}}}"#);
         Bytes::from(s)
     }
-}
-
-/// A run id that differs between runs and processes: sha256 of the wall clock, the pid and
-/// the address space layout, truncated. Not secret; it only keeps digests distinct.
-fn fresh_run_id() -> [u8; 16] {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let local = 0u8;
-    let seed = format!("{nanos}-{}-{:p}-{:?}", std::process::id(), &local, Instant::now());
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&sha256(seed.as_bytes())[..16]);
-    id
 }
 
 /// Signs entries `0..count` on `threads` threads into an arena of [`SLOT`]-byte slots.

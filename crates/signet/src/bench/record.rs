@@ -36,6 +36,14 @@ pub enum Failure {
     AckWithoutInclusionProof,
     /// 2xx, but `inclusionProof.logIndex` differs from `logIndex`, or `treeSize <= logIndex`.
     AckInconsistentProof,
+    /// 2xx, but the body is not a DER TimeStampResp with a token.
+    TimestampUnparsable,
+    /// 2xx, but the TimeStampResp's status is not granted.
+    TimestampNotGranted,
+    /// A granted token whose messageImprint or nonce is not the request's.
+    TimestampMismatch,
+    /// A sampled token that does not verify against the TSA's trusted chain.
+    TimestampUnverified,
 }
 
 impl Failure {
@@ -47,6 +55,10 @@ impl Failure {
                 | Failure::AckWithoutLogIndex
                 | Failure::AckWithoutInclusionProof
                 | Failure::AckInconsistentProof
+                | Failure::TimestampUnparsable
+                | Failure::TimestampNotGranted
+                | Failure::TimestampMismatch
+                | Failure::TimestampUnverified
         )
     }
 }
@@ -66,6 +78,12 @@ impl std::fmt::Display for Failure {
             Failure::AckInconsistentProof => {
                 f.write_str("2xx with inclusionProof inconsistent with logIndex")
             }
+            Failure::TimestampUnparsable => f.write_str("2xx without a parsable TimeStampResp"),
+            Failure::TimestampNotGranted => f.write_str("2xx with a TimeStampResp not granted"),
+            Failure::TimestampMismatch => {
+                f.write_str("timestamp for another imprint or nonce than requested")
+            }
+            Failure::TimestampUnverified => f.write_str("sampled timestamp failed verification"),
         }
     }
 }
@@ -73,7 +91,7 @@ impl std::fmt::Display for Failure {
 /// One request's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Accepted { log_index: u64 },
+    Accepted { id: u64 },
     Failed { failure: Failure, detail: String },
 }
 
@@ -118,7 +136,7 @@ impl ProtoInt64 {
     }
 }
 
-/// Classifies the server's answer to a create-entry request.
+/// Classifies the log's answer to a create-entry request.
 pub fn classify(status: u16, body: &[u8]) -> Outcome {
     if !(200..300).contains(&status) {
         return Outcome::failed(Failure::Status(status), sample(body));
@@ -138,11 +156,11 @@ pub fn classify(status: u16, body: &[u8]) -> Outcome {
     if proof_index.is_some_and(|p| p != log_index) || tree_size.is_some_and(|t| t <= log_index) {
         return Outcome::failed(Failure::AckInconsistentProof, sample(body));
     }
-    Outcome::Accepted { log_index }
+    Outcome::Accepted { id: log_index }
 }
 
 /// A body cut to [`SAMPLE_LEN`] characters for the report.
-fn sample(body: &[u8]) -> String {
+pub fn sample(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     match text.char_indices().nth(SAMPLE_LEN) {
@@ -191,8 +209,8 @@ pub struct Recorder {
     pub send_lag_us: Histogram,
     /// Entries accepted by completion time in each second of the measured window.
     pub per_second: Vec<u64>,
-    /// Every acknowledged log index of the whole run.
-    pub indices: Vec<u64>,
+    /// Every accepted request's id (log index, serial number) over the whole run.
+    pub ids: Vec<u64>,
     pub failures: BTreeMap<Failure, FailureTally>,
 }
 
@@ -208,8 +226,8 @@ impl Recorder {
     pub fn record(&mut self, window: &Window, start: Instant, done: Instant, outcome: Outcome) {
         let started_in_window = window.contains(start);
         match outcome {
-            Outcome::Accepted { log_index } => {
-                self.indices.push(log_index);
+            Outcome::Accepted { id } => {
+                self.ids.push(id);
                 if started_in_window {
                     self.latency_us
                         .record(micros(done.saturating_duration_since(start)));
@@ -251,7 +269,7 @@ impl Recorder {
         for (mine, theirs) in self.per_second.iter_mut().zip(&other.per_second) {
             *mine += theirs;
         }
-        self.indices.extend(other.indices);
+        self.ids.extend(other.ids);
         for (failure, theirs) in other.failures {
             let mine = self.failures.entry(failure).or_default();
             mine.total += theirs.total;
@@ -266,14 +284,14 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// Sorts `indices` and returns how many distinct values it holds and up to `examples` values
+/// Sorts `ids` and returns how many distinct values it holds and up to `examples` values
 /// that occur more than once.
-pub fn distinct_indices(indices: &mut [u64], examples: usize) -> (u64, Vec<u64>) {
-    indices.sort_unstable();
+pub fn distinct_ids(ids: &mut [u64], examples: usize) -> (u64, Vec<u64>) {
+    ids.sort_unstable();
     let mut distinct = 0u64;
     let mut repeated = Vec::new();
-    for (i, &v) in indices.iter().enumerate() {
-        if i == 0 || indices[i - 1] != v {
+    for (i, &v) in ids.iter().enumerate() {
+        if i == 0 || ids[i - 1] != v {
             distinct += 1;
         } else if repeated.len() < examples && repeated.last() != Some(&v) {
             repeated.push(v);
@@ -297,13 +315,10 @@ mod tests {
 
     #[test]
     fn acknowledgements_are_checked() {
-        assert_eq!(
-            classify(201, GOOD.as_bytes()),
-            Outcome::Accepted { log_index: 41 }
-        );
+        assert_eq!(classify(201, GOOD.as_bytes()), Outcome::Accepted { id: 41 });
         assert_eq!(
             classify(200, br#"{"logIndex":7,"inclusionProof":{}}"#),
-            Outcome::Accepted { log_index: 7 }
+            Outcome::Accepted { id: 7 }
         );
         assert_eq!(failure(classify(201, b"<html>")), Failure::AckUnparsable);
         assert_eq!(failure(classify(201, b"[1]")), Failure::AckUnparsable);
@@ -365,25 +380,20 @@ mod tests {
         let mut r = Recorder::new(&window);
         assert_eq!(r.per_second.len(), 3);
         // Warmup request answered in the window: throughput yes, latency no.
-        r.record(
-            &window,
-            t0 + s(4),
-            t0 + s(5) + ms(1),
-            Outcome::Accepted { log_index: 1 },
-        );
+        r.record(&window, t0 + s(4), t0 + s(5) + ms(1), Outcome::Accepted { id: 1 });
         // Window request answered in the window.
         r.record(
             &window,
             t0 + s(6),
             t0 + s(6) + ms(20),
-            Outcome::Accepted { log_index: 2 },
+            Outcome::Accepted { id: 2 },
         );
         // Window request answered during the drain: latency yes, throughput no.
         r.record(
             &window,
             t0 + s(7) + ms(900),
             t0 + s(9),
-            Outcome::Accepted { log_index: 3 },
+            Outcome::Accepted { id: 3 },
         );
         r.record(
             &window,
@@ -405,7 +415,7 @@ mod tests {
         assert_eq!((tally.total, tally.measured), (2, 1));
 
         let mut other = Recorder::new(&window);
-        other.record(&window, t0 + s(5), t0 + s(7), Outcome::Accepted { log_index: 2 });
+        other.record(&window, t0 + s(5), t0 + s(7), Outcome::Accepted { id: 2 });
         for _ in 0..5 {
             other.record(
                 &window,
@@ -419,15 +429,15 @@ mod tests {
         let tally = &r.failures[&Failure::Status(400)];
         assert_eq!((tally.total, tally.measured), (7, 6));
         assert_eq!(tally.samples, vec!["a", "b", "c"]);
-        let (distinct, repeated) = distinct_indices(&mut r.indices, 10);
+        let (distinct, repeated) = distinct_ids(&mut r.ids, 10);
         assert_eq!((distinct, repeated), (3, vec![2]));
     }
 
     #[test]
     fn distinct_indices_reports_each_repeat_once() {
         let mut v = vec![5, 1, 5, 5, 2, 9, 2, 0];
-        assert_eq!(distinct_indices(&mut v, 10), (5, vec![2, 5]));
-        assert_eq!(distinct_indices(&mut v, 1), (5, vec![2]));
-        assert_eq!(distinct_indices(&mut [], 3), (0, vec![]));
+        assert_eq!(distinct_ids(&mut v, 10), (5, vec![2, 5]));
+        assert_eq!(distinct_ids(&mut v, 1), (5, vec![2]));
+        assert_eq!(distinct_ids(&mut [], 3), (0, vec![]));
     }
 }

@@ -15,45 +15,38 @@ pub struct Report {
     pub mode: &'static str,
     pub concurrency: usize,
     pub rate: Option<f64>,
-    pub keys: usize,
+    /// What one accepted request is: "entries", "timestamps".
+    pub unit: &'static str,
+    /// What the service hands out that must be unique: "log indices", "serial numbers".
+    pub ids: &'static str,
+    /// The workload's own figures (keys, pre-signing, verification), as `name: value` lines.
+    pub details: Vec<(String, String)>,
     pub warmup_s: f64,
     pub measured_s: f64,
-    pub presign: PresignReport,
-    /// Entries accepted with completion in the measured window.
+    /// Requests accepted with completion in the measured window.
     pub accepted_in_window: u64,
-    /// Entries accepted over the whole run: warmup, window and drain.
+    /// Requests accepted over the whole run: warmup, window and drain.
     pub accepted_total: u64,
-    pub entries_per_s: f64,
-    /// Entries accepted in each whole second of the measured window.
+    pub per_s: f64,
+    /// Requests accepted in each whole second of the measured window.
     pub per_second: Vec<u64>,
     pub per_second_min: Option<u64>,
     pub per_second_max: Option<u64>,
-    /// Time to integration of accepted entries sent (open loop: scheduled) in the window.
+    /// Latency of accepted requests sent (open loop: scheduled) in the window.
     pub latency_ms: LatencyReport,
     /// Open loop only: how late requests were sent after their scheduled time.
     pub send_lag_ms: Option<LatencyReport>,
     pub errors: Vec<ErrorReport>,
-    /// Acknowledged entries with a log index, over the whole run.
+    /// Accepted requests with an id, over the whole run.
     pub acknowledged: u64,
-    pub distinct_indices: u64,
-    /// Some log indices acknowledged more than once.
-    pub repeated_indices: Vec<u64>,
+    pub distinct_ids: u64,
+    /// Some ids handed out more than once.
+    pub repeated_ids: Vec<u64>,
     pub server: Option<ServerReport>,
     /// CPU time of the load generator itself during the measured window.
     pub client_cpu_s: Option<f64>,
     /// Why the run failed; empty if it passed.
     pub failures: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PresignReport {
-    pub entries: u64,
-    pub seconds: f64,
-    /// Entries signed by the background thread once the pool ran low.
-    pub signed_during_run: u64,
-    /// Seconds after the start of the warmup at which the background signer started (negative:
-    /// before the clock started, the pool being smaller than its lead).
-    pub background_started_at_s: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -124,14 +117,14 @@ impl Report {
         };
         let mode = match self.rate {
             Some(rate) => format!(
-                "open loop, {rate} entries/s, at most {} in flight",
+                "open loop, {rate} requests/s, at most {} in flight",
                 self.concurrency
             ),
             None => format!("closed loop, {} in flight", self.concurrency),
         };
         line("mode", mode);
         line(
-            "log",
+            "target",
             format!(
                 "{}{}",
                 self.target,
@@ -142,19 +135,22 @@ impl Report {
                 }
             ),
         );
-        line("keys", self.keys.to_string());
+        for (name, value) in &self.details {
+            line(name, value.clone());
+        }
         line("warmup (excluded)", format!("{:.1} s", self.warmup_s));
         line("measured window", format!("{:.1} s", self.measured_s));
+        let unit = self.unit;
         line(
-            "entries accepted",
+            &format!("{unit} accepted"),
             format!(
                 "{} in window ({} over the whole run)",
                 self.accepted_in_window, self.accepted_total
             ),
         );
-        line("entries/s sustained", format!("{:.1}", self.entries_per_s));
+        line(&format!("{unit}/s sustained"), format!("{:.1}", self.per_s));
         line(
-            "entries/s per second",
+            &format!("{unit}/s per second"),
             match (self.per_second_min, self.per_second_max) {
                 (Some(min), Some(max)) => format!("min {min}, max {max}"),
                 _ => "n/a".into(),
@@ -187,17 +183,11 @@ impl Report {
             }
         }
         line(
-            "unique log indices",
-            format!(
-                "{} of {} acknowledged entries",
-                self.distinct_indices, self.acknowledged
-            ),
+            &format!("unique {}", self.ids),
+            format!("{} of {} accepted {unit}", self.distinct_ids, self.acknowledged),
         );
-        if !self.repeated_indices.is_empty() {
-            line(
-                "  repeated indices (FAIL)",
-                format!("{:?}", self.repeated_indices),
-            );
+        if !self.repeated_ids.is_empty() {
+            line("  repeated (FAIL)", format!("{:?}", self.repeated_ids));
         }
         match &self.server {
             Some(s) => {
@@ -226,27 +216,6 @@ impl Report {
                 "load generator CPU in window",
                 format!("{c:.2} s ({:.2} cores)", c / self.measured_s),
             );
-        }
-        line(
-            "pre-signed entries",
-            format!("{} in {:.1} s", self.presign.entries, self.presign.seconds),
-        );
-        match self.presign.background_started_at_s {
-            None => line("signed during the run", "none".into()),
-            Some(at) => line(
-                "signed during the run",
-                format!(
-                    "{} by a background thread started {}: the pre-signed pool ran low, and \
-                     from then on the load generator's signing shared the CPU with the server \
-                     (raise --presign)",
-                    self.presign.signed_during_run,
-                    if at < 0.0 {
-                        "before the clock started".to_owned()
-                    } else {
-                        format!("at {at:.1} s")
-                    }
-                ),
-            ),
         }
         if self.failures.is_empty() {
             line("verdict", "PASS".into());

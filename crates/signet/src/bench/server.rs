@@ -17,8 +17,8 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct SpawnedServer {
     child: Child,
     dir: PathBuf,
-    /// The log's base URL: `http://127.0.0.1:PORT/rekor`.
-    pub base_url: String,
+    /// The server's URL: `http://127.0.0.1:PORT`; services are mounted below it.
+    pub root_url: String,
 }
 
 impl SpawnedServer {
@@ -56,7 +56,7 @@ impl SpawnedServer {
         let mut server = SpawnedServer {
             child,
             dir,
-            base_url: String::new(),
+            root_url: String::new(),
         };
         let stdout = stdout.ok_or_else(|| anyhow!("the server's stdout was not captured"))?;
 
@@ -80,7 +80,7 @@ impl SpawnedServer {
 
         match tokio::time::timeout(STARTUP_TIMEOUT, rx).await {
             Ok(Ok(url)) => {
-                server.base_url = format!("{}/rekor", url.trim_end_matches('/'));
+                server.root_url = url.trim_end_matches('/').to_owned();
                 Ok(server)
             }
             Ok(Err(_)) => {
@@ -99,6 +99,11 @@ impl SpawnedServer {
                 server.log_tail(20)
             ),
         }
+    }
+
+    /// The server's data directory (trusted_root.json and the rest).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
     }
 
     pub fn pid(&self) -> u32 {

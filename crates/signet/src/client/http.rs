@@ -1,0 +1,270 @@
+//! The client's HTTP: blocking `ureq` (no async runtime in client commands), TLS by rustls on
+//! the workspace's aws-lc-rs provider, Mozilla's roots plus `$SSL_CERT_FILE`. Every failure
+//! is one line naming the URL, the status and the server's JSON `message`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use rustls::pki_types::{CertificateDer, ServerName};
+
+/// Connecting may take this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A whole request (connect, send, read the answer) may take this long.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest answer read from any service: chains, log entries and tokens are a few KiB.
+pub const MAX_RESPONSE_BYTES: u64 = 4 << 20;
+
+/// A blocking HTTP client with the client's timeouts and limits.
+pub struct Http {
+    agent: ureq::Agent,
+}
+
+impl Http {
+    pub fn new() -> anyhow::Result<Self> {
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .redirects(0)
+            .user_agent(concat!("signet/", env!("CARGO_PKG_VERSION")))
+            .tls_connector(Arc::new(RustlsConnector::new()?))
+            .build();
+        Ok(Http { agent })
+    }
+
+    /// POSTs JSON and parses a JSON answer.
+    pub fn post_json(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        bearer: Option<&str>,
+    ) -> anyhow::Result<serde_json::Value> {
+        check_scheme(url)?;
+        let mut req = self
+            .agent
+            .post(url)
+            .set("Content-Type", "application/json")
+            .set("Accept", "application/json");
+        if let Some(token) = bearer {
+            req = req.set("Authorization", &format!("Bearer {token}"));
+        }
+        let bytes = finish(url, req.send_bytes(body.to_string().as_bytes()))?;
+        parse_json(url, &bytes)
+    }
+
+    /// POSTs raw bytes of `content_type` and returns the raw answer.
+    pub fn post_bytes(&self, url: &str, content_type: &str, body: &[u8]) -> anyhow::Result<Vec<u8>> {
+        check_scheme(url)?;
+        let req = self.agent.post(url).set("Content-Type", content_type);
+        finish(url, req.send_bytes(body))
+    }
+
+    /// POSTs an `application/x-www-form-urlencoded` form and parses a JSON answer.
+    pub fn post_form(&self, url: &str, form: &[(&str, &str)]) -> anyhow::Result<serde_json::Value> {
+        check_scheme(url)?;
+        let req = self.agent.post(url).set("Accept", "application/json");
+        let bytes = finish(url, req.send_form(form))?;
+        parse_json(url, &bytes)
+    }
+
+    /// GETs a JSON document, with an optional `Authorization` header value.
+    pub fn get_json(&self, url: &str, authorization: Option<&str>) -> anyhow::Result<serde_json::Value> {
+        check_scheme(url)?;
+        let mut req = self.agent.get(url).set("Accept", "application/json");
+        if let Some(auth) = authorization {
+            req = req.set("Authorization", auth);
+        }
+        let bytes = finish(url, req.call())?;
+        parse_json(url, &bytes)
+    }
+}
+
+/// https anywhere; plain http only to this machine (a local `signet server`), since tokens and
+/// certificates would otherwise cross the network in the clear.
+pub(crate) fn check_scheme(url: &str) -> anyhow::Result<()> {
+    let parsed = url::Url::parse(url).with_context(|| format!("{url:?} is not a URL"))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&parsed) => Ok(()),
+        "http" => Err(anyhow!(
+            "refusing plain http to {url}: only loopback addresses may use http; use https"
+        )),
+        other => Err(anyhow!("{url}: unsupported URL scheme {other:?}; use https")),
+    }
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+fn parse_json(url: &str, bytes: &[u8]) -> anyhow::Result<serde_json::Value> {
+    serde_json::from_slice(bytes).with_context(|| format!("{url} answered with a body that is not JSON"))
+}
+
+/// Reads the answer (at most [`MAX_RESPONSE_BYTES`]) or turns the failure into one line.
+fn finish(url: &str, result: Result<ureq::Response, ureq::Error>) -> anyhow::Result<Vec<u8>> {
+    match result {
+        Ok(resp) => read_capped(url, resp),
+        Err(ureq::Error::Status(status, resp)) => {
+            let body = read_capped(url, resp).unwrap_or_default();
+            Err(anyhow!("{url} answered HTTP {status}{}", server_message(&body)))
+        }
+        Err(ureq::Error::Transport(t)) => {
+            let mut detail = t.kind().to_string();
+            if let Some(m) = t.message() {
+                detail = format!("{detail}: {m}");
+            }
+            if let Some(source) = std::error::Error::source(&t) {
+                detail = format!("{detail}: {source}");
+            }
+            Err(anyhow!("cannot reach {url}: {}", one_line(&detail)))
+        }
+    }
+}
+
+fn read_capped(url: &str, resp: ureq::Response) -> anyhow::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    resp.into_reader()
+        .take(MAX_RESPONSE_BYTES + 1)
+        .read_to_end(&mut body)
+        .with_context(|| format!("reading the answer from {url}"))?;
+    if body.len() as u64 > MAX_RESPONSE_BYTES {
+        return Err(anyhow!(
+            "{url} answered with more than {MAX_RESPONSE_BYTES} bytes; refusing it"
+        ));
+    }
+    Ok(body)
+}
+
+/// `: <message>` from a JSON error body (`message`, or OAuth's `error_description`/`error`),
+/// else a short excerpt of the text, else nothing.
+pub(crate) fn server_message(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        for key in ["message", "error_description", "error"] {
+            if let Some(m) = v.get(key).and_then(|m| m.as_str()) {
+                return format!(": {}", one_line(m));
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = one_line(text.trim());
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", text.chars().take(200).collect::<String>())
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// rustls as ureq's TLS, so the binary has one crypto provider (aws-lc-rs).
+struct RustlsConnector {
+    config: Arc<rustls::ClientConfig>,
+}
+
+impl RustlsConnector {
+    fn new() -> anyhow::Result<Self> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        // A private instance's CA (e.g. `signet server`'s generated local CA), as curl,
+        // Python and Go honour it.
+        if let Some(path) = std::env::var_os("SSL_CERT_FILE") {
+            let text = std::fs::read(&path)
+                .with_context(|| format!("reading $SSL_CERT_FILE {}", path.to_string_lossy()))?;
+            let blocks = pem::parse_many(&text)
+                .with_context(|| format!("$SSL_CERT_FILE {} is not PEM", path.to_string_lossy()))?;
+            for block in blocks.iter().filter(|b| b.tag() == "CERTIFICATE") {
+                roots
+                    .add(CertificateDer::from(block.contents().to_vec()))
+                    .with_context(|| format!("a certificate in {}", path.to_string_lossy()))?;
+            }
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .context("configuring TLS")?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(RustlsConnector {
+            config: Arc::new(config),
+        })
+    }
+}
+
+impl ureq::TlsConnector for RustlsConnector {
+    fn connect(
+        &self,
+        dns_name: &str,
+        io: Box<dyn ureq::ReadWrite>,
+    ) -> Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
+        let name = ServerName::try_from(dns_name.to_string())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let conn = rustls::ClientConnection::new(self.config.clone(), name)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(Box::new(TlsStream(rustls::StreamOwned::new(conn, io))))
+    }
+}
+
+struct TlsStream(rustls::StreamOwned<rustls::ClientConnection, Box<dyn ureq::ReadWrite>>);
+
+impl std::fmt::Debug for TlsStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsStream")
+    }
+}
+
+impl Read for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for TlsStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl ureq::ReadWrite for TlsStream {
+    fn socket(&self) -> Option<&TcpStream> {
+        self.0.sock.socket()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_message_prefers_json_message() {
+        assert_eq!(server_message(br#"{"message":"bad\ntoken"}"#), ": bad token");
+        assert_eq!(
+            server_message(br#"{"error":"invalid_grant","error_description":"expired"}"#),
+            ": expired"
+        );
+        assert_eq!(server_message(b"  "), "");
+        assert_eq!(server_message(b"oops"), ": oops");
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_scheme("https://fulcio.sigstore.dev").is_ok());
+        assert!(check_scheme("http://127.0.0.1:3000/api").is_ok());
+        assert!(check_scheme("http://[::1]:3000").is_ok());
+        assert!(check_scheme("http://localhost:8080").is_ok());
+        assert!(check_scheme("http://example.com").is_err());
+        assert!(check_scheme("ftp://127.0.0.1").is_err());
+    }
+}

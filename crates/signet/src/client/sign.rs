@@ -1,0 +1,445 @@
+//! Signing: a key (an ephemeral one certified by the CA for the token's identity, or the
+//! user's own), a signature over the artifact or a DSSE envelope, RFC 3161 timestamps over
+//! the signature, an entry in each chosen transparency log, and a v0.3 bundle of it all.
+//! The steps follow the Sigstore client specification's signing section.
+
+use anyhow::{anyhow, bail, Context};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::{json, Value};
+use signet_crypto::{HashAlgorithm, KeyKind, PublicKey, SigningKey};
+use signet_formats::bundle::{
+    Bundle, BundleContent, BundleVersion, MessageSignature, TimestampVerificationData, VerificationMaterial,
+    VerificationMaterialContent,
+};
+use signet_formats::common::{HashOutput, LogId};
+use signet_formats::dsse::{self, Envelope};
+use signet_formats::rekor_v2::{
+    Checkpoint, CreateEntryRequest, DsseRequestV002, HashedRekordRequestV002, InclusionPromise,
+    InclusionProof, KindVersion, Signature, TransparencyLogEntry, Verifier, VerifierKey,
+};
+use signet_formats::trust::Service;
+use signet_x509::{PkiStatus, TimestampRequest, TimestampResponse};
+
+use super::http::Http;
+use super::services::SigningServices;
+use super::token::IdentityToken;
+
+/// What is being signed.
+pub enum Payload {
+    /// An artifact, by its SHA-256 digest (the signature is ECDSA over the artifact).
+    Artifact { digest: [u8; 32] },
+    /// A DSSE envelope's payload (an in-toto statement); the signature is over its PAE.
+    Dsse { payload_type: String, payload: Vec<u8> },
+}
+
+/// Who signs.
+pub enum Credential {
+    /// Keyless: an ephemeral key certified by the CA for this token's identity.
+    Keyless(IdentityToken),
+    /// The user's own key; the bundle carries only a hint naming it.
+    Key(SigningKey),
+}
+
+/// Runs the whole signing flow and returns the bundle (not yet verified or written).
+pub fn sign(
+    http: &Http,
+    services: &SigningServices,
+    credential: Credential,
+    payload: Payload,
+) -> anyhow::Result<Bundle> {
+    let (key, verifier_key, material) = match credential {
+        Credential::Keyless(token) => {
+            let ca = services
+                .ca
+                .as_ref()
+                .ok_or_else(|| anyhow!("keyless signing needs a certificate authority"))?;
+            let key = SigningKey::generate(KeyKind::EcdsaP256)
+                .map_err(|e| anyhow!("generating the ephemeral signing key: {e}"))?;
+            let chain = request_certificate(http, &ca.url, &token, &key)?;
+            let leaf = chain[0].clone();
+            (
+                key,
+                VerifierKey::X509Certificate(leaf.clone()),
+                VerificationMaterialContent::Certificate(leaf),
+            )
+        }
+        Credential::Key(key) => {
+            let spki = key.public_key().spki_der().to_vec();
+            let hint = key_hint(key.public_key());
+            (
+                key,
+                VerifierKey::PublicKey(spki),
+                VerificationMaterialContent::PublicKey { hint },
+            )
+        }
+    };
+    let verifier = Verifier {
+        key: verifier_key,
+        key_details: key.public_key().default_details(),
+    };
+
+    let content = match payload {
+        Payload::Artifact { digest } => {
+            if key.public_key().default_details().hash_algorithm() != HashAlgorithm::Sha2_256 {
+                bail!(
+                    "signing blobs needs an ECDSA P-256 key (the artifact digest is SHA-256); this key is {}",
+                    key.public_key().kind()
+                );
+            }
+            let signature = key
+                .sign_digest(&digest)
+                .map_err(|e| anyhow!("signing the artifact: {e}"))?;
+            BundleContent::MessageSignature(MessageSignature {
+                message_digest: Some(HashOutput {
+                    algorithm: HashAlgorithm::Sha2_256,
+                    digest: digest.to_vec(),
+                }),
+                signature,
+            })
+        }
+        Payload::Dsse {
+            payload_type,
+            payload,
+        } => {
+            let sig = key
+                .sign(&dsse::pae(&payload_type, &payload))
+                .map_err(|e| anyhow!("signing the DSSE envelope: {e}"))?;
+            BundleContent::DsseEnvelope(Envelope {
+                payload,
+                payload_type,
+                signatures: vec![dsse::Signature {
+                    sig,
+                    keyid: String::new(),
+                }],
+            })
+        }
+    };
+
+    let signature = content
+        .signature_bytes()
+        .expect("the content was just signed")
+        .to_vec();
+    let rfc3161_timestamps = services
+        .tsas
+        .iter()
+        .map(|tsa| timestamp(http, &tsa.url, &signature))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let tlog_entries = services
+        .tlogs
+        .iter()
+        .map(|log| log_entry(http, log, &content, &verifier))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    Ok(Bundle {
+        media_type: BundleVersion::V0_3.media_type().to_string(),
+        version: BundleVersion::V0_3,
+        verification_material: VerificationMaterial {
+            content: material,
+            tlog_entries,
+            timestamp_verification_data: TimestampVerificationData { rfc3161_timestamps },
+        },
+        content,
+    })
+}
+
+/// The unauthenticated hint naming a user's key in a bundle: base64 of SHA-256 of its SPKI.
+pub fn key_hint(key: &PublicKey) -> String {
+    B64.encode(signet_crypto::sha256(key.spki_der()))
+}
+
+/// Fulcio's `POST /api/v2/signingCert` with a public key and a proof of possession (a
+/// signature over the token's subject). The URL is joined as an absolute path on the CA URL's
+/// origin, as sigstore-python does. Returns the chain as DER, leaf first.
+pub fn request_certificate(
+    http: &Http,
+    ca_url: &str,
+    token: &IdentityToken,
+    key: &SigningKey,
+) -> anyhow::Result<Vec<Vec<u8>>> {
+    let url = url::Url::parse(ca_url)
+        .and_then(|u| u.join("/api/v2/signingCert"))
+        .with_context(|| format!("CA URL {ca_url:?}"))?;
+    let proof = key
+        .sign(token.subject().as_bytes())
+        .map_err(|e| anyhow!("signing the proof of possession: {e}"))?;
+    let body = json!({
+        "credentials": { "oidcIdentityToken": token.as_str() },
+        "publicKeyRequest": {
+            "publicKey": { "algorithm": "ECDSA", "content": key.public_key().to_pem() },
+            "proofOfPossession": B64.encode(proof),
+        }
+    });
+    let answer = http.post_json(url.as_str(), &body, None)?;
+    let chain = parse_certificate_chain(&answer).with_context(|| format!("the answer from {url}"))?;
+    let leaf_key = PublicKey::from_certificate_der(&chain[0])
+        .map_err(|e| anyhow!("the certificate from {url} does not parse: {e}"))?;
+    if leaf_key.spki_der() != key.public_key().spki_der() {
+        bail!("the certificate from {url} certifies a different key than the one signet sent");
+    }
+    Ok(chain)
+}
+
+/// The chain of a `SigningCertificate` answer (embedded or detached SCT), PEM → DER.
+fn parse_certificate_chain(answer: &Value) -> anyhow::Result<Vec<Vec<u8>>> {
+    let certs = ["signedCertificateEmbeddedSct", "signedCertificateDetachedSct"]
+        .iter()
+        .find_map(|k| answer.get(k))
+        .and_then(|v| v.pointer("/chain/certificates"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| anyhow!("no signedCertificateEmbeddedSct.chain.certificates"))?;
+    let chain = certs
+        .iter()
+        .map(|c| {
+            let text = c
+                .as_str()
+                .ok_or_else(|| anyhow!("a certificate is not a string"))?;
+            let block = pem::parse(text).map_err(|e| anyhow!("a certificate is not PEM: {e}"))?;
+            Ok(block.into_contents())
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if chain.is_empty() {
+        bail!("the certificate chain is empty");
+    }
+    Ok(chain)
+}
+
+/// An RFC 3161 timestamp over `signature` from the TSA at `url` (used exactly as written).
+/// Returns the `TimeStampResp` DER as the bundle stores it.
+pub fn timestamp(http: &Http, url: &str, signature: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let digest = signet_crypto::sha256(signature);
+    let mut nonce = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut nonce).map_err(|_| anyhow!("the system random number generator failed"))?;
+    // A positive INTEGER with no leading zero octet, so it round-trips byte for byte.
+    nonce[0] = (nonce[0] & 0x7f) | 0x01;
+    let mut request = TimestampRequest::new(HashAlgorithm::Sha2_256, digest.to_vec())
+        .map_err(|e| anyhow!("building the timestamp request: {e}"))?;
+    request.nonce = Some(nonce.to_vec());
+    request.cert_req = true;
+    let der = request
+        .to_der()
+        .map_err(|e| anyhow!("encoding the timestamp request: {e}"))?;
+    let answer = http.post_bytes(url, "application/timestamp-query", &der)?;
+    let response = TimestampResponse::from_der(&answer)
+        .map_err(|e| anyhow!("the timestamp from {url} does not parse: {e}"))?;
+    let token = match (response.status, response.token) {
+        (PkiStatus::Granted | PkiStatus::GrantedWithMods, Some(token)) => token,
+        (status, _) => bail!(
+            "{url} refused the timestamp request ({status:?}{})",
+            response
+                .status_text
+                .first()
+                .map(|t| format!(": {t}"))
+                .unwrap_or_default()
+        ),
+    };
+    if token.tst_info.message_imprint.hashed_message.as_bytes() != digest {
+        bail!("the timestamp from {url} is over a different digest than the signature's");
+    }
+    let their_nonce = token.tst_info.nonce.as_ref().map(|n| strip_zeros(n.as_bytes()));
+    if their_nonce != Some(strip_zeros(&nonce)) {
+        bail!("the timestamp from {url} does not carry the request's nonce");
+    }
+    Ok(answer)
+}
+
+fn strip_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+/// Adds the signature to the log `log` and returns its entry.
+fn log_entry(
+    http: &Http,
+    log: &Service,
+    content: &BundleContent,
+    verifier: &Verifier,
+) -> anyhow::Result<TransparencyLogEntry> {
+    let base = log.url.trim_end_matches('/');
+    match log.major_api_version {
+        2 => {
+            let url = format!("{base}/api/v2/log/entries");
+            let request = match content {
+                BundleContent::MessageSignature(m) => {
+                    CreateEntryRequest::HashedRekordRequestV002(HashedRekordRequestV002 {
+                        digest: m
+                            .message_digest
+                            .as_ref()
+                            .map(|d| d.digest.clone())
+                            .unwrap_or_default(),
+                        signature: Signature {
+                            content: m.signature.clone(),
+                            verifier: verifier.clone(),
+                        },
+                    })
+                }
+                BundleContent::DsseEnvelope(e) => CreateEntryRequest::DsseRequestV002(DsseRequestV002 {
+                    envelope: e.clone(),
+                    verifiers: vec![verifier.clone()],
+                }),
+            };
+            let body: Value = serde_json::from_slice(&request.to_json())?;
+            let answer = http.post_json(&url, &body, None)?;
+            TransparencyLogEntry::from_json(answer.to_string().as_bytes())
+                .with_context(|| format!("the log entry from {url} does not parse"))
+        }
+        1 => {
+            let url = format!("{base}/api/v1/log/entries");
+            let body = rekor_v1_request(content, verifier)?;
+            let answer = http.post_json(&url, &body, None)?;
+            rekor_v1_entry(&answer).with_context(|| format!("the log entry from {url}"))
+        }
+        v => bail!("{}: Rekor API version {v} is not supported", log.url),
+    }
+}
+
+/// The verifier as Rekor v1 wants it: base64 of PEM (a certificate or a public key).
+fn v1_verifier_pem(verifier: &Verifier) -> anyhow::Result<String> {
+    let pem_text = match &verifier.key {
+        VerifierKey::X509Certificate(der) => pem::encode(&pem::Pem::new("CERTIFICATE", der.clone())),
+        VerifierKey::PublicKey(der) => PublicKey::from_spki_der(der)
+            .map_err(|e| anyhow!("{e}"))?
+            .to_pem(),
+    };
+    Ok(B64.encode(pem_text))
+}
+
+/// A Rekor v1 proposed entry: hashedrekord 0.0.1 or dsse 0.0.1.
+fn rekor_v1_request(content: &BundleContent, verifier: &Verifier) -> anyhow::Result<Value> {
+    let verifier_pem = v1_verifier_pem(verifier)?;
+    Ok(match content {
+        BundleContent::MessageSignature(m) => {
+            let digest = m
+                .message_digest
+                .as_ref()
+                .ok_or_else(|| anyhow!("a message signature without a digest"))?;
+            json!({
+                "kind": "hashedrekord",
+                "apiVersion": "0.0.1",
+                "spec": {
+                    "signature": {
+                        "content": B64.encode(&m.signature),
+                        "publicKey": { "content": verifier_pem },
+                    },
+                    "data": { "hash": { "algorithm": "sha256", "value": hex::encode(&digest.digest) } },
+                }
+            })
+        }
+        BundleContent::DsseEnvelope(e) => {
+            let envelope = String::from_utf8(serde_json::to_vec(e)?)?;
+            json!({
+                "kind": "dsse",
+                "apiVersion": "0.0.1",
+                "spec": { "proposedContent": { "envelope": envelope, "verifiers": [verifier_pem] } }
+            })
+        }
+    })
+}
+
+/// A Rekor v1 `LogEntry` answer (`{uuid: {body, integratedTime, logID, logIndex,
+/// verification}}`) as a bundle's TransparencyLogEntry.
+pub fn rekor_v1_entry(answer: &Value) -> anyhow::Result<TransparencyLogEntry> {
+    let entry = answer
+        .as_object()
+        .and_then(|m| m.values().next())
+        .ok_or_else(|| anyhow!("the answer is not a {{uuid: entry}} object"))?;
+    let field = |name: &str| entry.get(name).ok_or_else(|| anyhow!("no `{name}`"));
+    let str_field = |v: &Value, name: &str| -> anyhow::Result<String> {
+        v.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("no string `{name}`"))
+    };
+    let u64_field = |v: &Value, name: &str| -> anyhow::Result<u64> {
+        v.get(name)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| anyhow!("no non-negative integer `{name}`"))
+    };
+    let body = B64
+        .decode(str_field(entry, "body")?)
+        .context("`body` is not base64")?;
+    let body_json: Value = serde_json::from_slice(&body).context("`body` is not JSON")?;
+    let kind_version = KindVersion {
+        kind: str_field(&body_json, "kind")?,
+        version: str_field(&body_json, "apiVersion")?,
+    };
+    let log_id = hex::decode(str_field(entry, "logID")?).context("`logID` is not hex")?;
+    let integrated_time = field("integratedTime")?
+        .as_i64()
+        .ok_or_else(|| anyhow!("`integratedTime` is not an integer"))?;
+    let verification = field("verification")?;
+    let set = B64
+        .decode(str_field(verification, "signedEntryTimestamp")?)
+        .context("`signedEntryTimestamp` is not base64")?;
+    let proof = verification
+        .get("inclusionProof")
+        .ok_or_else(|| anyhow!("no `verification.inclusionProof`"))?;
+    let hashes = proof
+        .get("hashes")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|h| {
+                    h.as_str()
+                        .and_then(|h| hex::decode(h).ok())
+                        .ok_or_else(|| anyhow!("an inclusion proof hash is not hex"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    Ok(TransparencyLogEntry {
+        log_index: u64_field(entry, "logIndex")?,
+        log_id: LogId { key_id: log_id },
+        kind_version,
+        integrated_time: Some(integrated_time),
+        inclusion_promise: Some(InclusionPromise {
+            signed_entry_timestamp: set,
+        }),
+        inclusion_proof: Some(InclusionProof {
+            log_index: u64_field(proof, "logIndex")?,
+            root_hash: hex::decode(str_field(proof, "rootHash")?).context("`rootHash` is not hex")?,
+            tree_size: u64_field(proof, "treeSize")?,
+            hashes,
+            checkpoint: Some(Checkpoint {
+                envelope: str_field(proof, "checkpoint")?,
+            }),
+        }),
+        canonicalized_body: body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rekor_v1_answer_becomes_an_entry() {
+        let body = B64.encode(br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}"#);
+        let answer = json!({ "24296fb2": {
+            "body": body, "integratedTime": 1700000000, "logID": "c0d23d6a", "logIndex": 7,
+            "verification": {
+                "signedEntryTimestamp": "AAEC",
+                "inclusionProof": { "logIndex": 7, "rootHash": "00ff", "treeSize": 8,
+                    "hashes": ["0102"], "checkpoint": "origin\n8\nAP8=\n\n— x y\n" }
+            }
+        }});
+        let e = rekor_v1_entry(&answer).unwrap();
+        assert_eq!(e.log_index, 7);
+        assert_eq!(e.log_id.key_id, [0xc0, 0xd2, 0x3d, 0x6a]);
+        assert_eq!(e.kind_version.kind, "hashedrekord");
+        assert_eq!(e.kind_version.version, "0.0.1");
+        assert_eq!(e.integrated_time, Some(1_700_000_000));
+        let p = e.inclusion_proof.unwrap();
+        assert_eq!((p.tree_size, p.hashes), (8, vec![vec![1, 2]]));
+        assert_eq!(e.inclusion_promise.unwrap().signed_entry_timestamp, [0, 1, 2]);
+    }
+
+    #[test]
+    fn chain_from_embedded_sct_answer() {
+        let pem_text = pem::encode(&pem::Pem::new("CERTIFICATE", vec![1, 2, 3]));
+        let answer = json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": [pem_text]}}});
+        assert_eq!(parse_certificate_chain(&answer).unwrap(), vec![vec![1, 2, 3]]);
+        assert!(parse_certificate_chain(&json!({})).is_err());
+    }
+}

@@ -1,0 +1,385 @@
+//! The signer's OpenID Connect identity token: where it comes from (a flag, `$SIGSTORE_ID_TOKEN`,
+//! GitHub Actions' ambient credentials, or an interactive browser login with PKCE) and what it
+//! says. The token is decoded without checking its signature: the CA verifies it against the
+//! issuer's keys; the client only needs the identity (for the proof of possession and to show
+//! the user) and refuses a token that has already expired.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+use serde::Deserialize;
+
+use super::http::Http;
+
+/// The OAuth client id Sigstore's public instance (and `signet server`) expect.
+pub const DEFAULT_CLIENT_ID: &str = "sigstore";
+/// The audience GitHub Actions tokens are requested for.
+const GITHUB_AUDIENCE: &str = "sigstore";
+/// How long the browser login may take.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The claims signet reads. Unknown claims are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    #[serde(default)]
+    pub sub: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: Option<bool>,
+    #[serde(default)]
+    pub exp: Option<i64>,
+    #[serde(default)]
+    pub nonce: Option<String>,
+    #[serde(default, deserialize_with = "audience")]
+    pub aud: Vec<String>,
+}
+
+/// `aud` is a string or an array of strings (RFC 7519 §4.1.3).
+fn audience<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Aud {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<Aud>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Aud::One(a)) => vec![a],
+        Some(Aud::Many(a)) => a,
+    })
+}
+
+/// A JWT identity token and its (unverified) claims.
+#[derive(Clone)]
+pub struct IdentityToken {
+    raw: String,
+    pub claims: Claims,
+}
+
+impl std::fmt::Debug for IdentityToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a bearer credential: never print it.
+        f.debug_struct("IdentityToken")
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdentityToken {
+    /// Decodes a compact JWS's claims (no signature check: the CA does that).
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        let raw = raw.trim();
+        let parts: Vec<&str> = raw.split('.').collect();
+        if parts.len() != 3 {
+            bail!(
+                "the identity token is not a JWT (expected 3 dot-separated parts, found {})",
+                parts.len()
+            );
+        }
+        // Tolerate padding, which some issuers leave in.
+        let payload = URL_SAFE_NO_PAD
+            .decode(parts[1].trim_end_matches('='))
+            .or_else(|_| URL_SAFE.decode(parts[1]))
+            .map_err(|e| anyhow!("the identity token's claims are not base64url: {e}"))?;
+        let claims: Claims = serde_json::from_slice(&payload)
+            .map_err(|e| anyhow!("the identity token's claims do not parse: {e}"))?;
+        if claims.email.is_none() && claims.sub.is_none() {
+            bail!("the identity token has neither an `email` nor a `sub` claim");
+        }
+        Ok(IdentityToken {
+            raw: raw.to_string(),
+            claims,
+        })
+    }
+
+    /// The compact token, for the CA.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// The identity the CA certifies and the proof of possession signs: `email` when the token
+    /// has one, else `sub` (Fulcio's challenge rule).
+    pub fn subject(&self) -> &str {
+        self.claims
+            .email
+            .as_deref()
+            .or(self.claims.sub.as_deref())
+            .expect("parse requires email or sub")
+    }
+
+    /// Refuses a token whose `exp` is at or before `now` (Unix seconds).
+    pub fn check_not_expired(&self, now: i64) -> anyhow::Result<()> {
+        match self.claims.exp {
+            Some(exp) if exp <= now => bail!(
+                "the identity token for {} expired {} s ago (exp {exp}); get a fresh token",
+                self.subject(),
+                now - exp
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Where to get a token when none was given on the command line.
+pub struct TokenOptions<'a> {
+    /// `--identity-token` or `$SIGSTORE_ID_TOKEN` (clap reads both).
+    pub token: Option<&'a str>,
+    /// The OpenID issuer for an interactive login (`--oidc-issuer`, else the signing config's).
+    pub issuer: Option<&'a str>,
+    pub client_id: &'a str,
+    pub client_secret: Option<&'a str>,
+}
+
+/// Finds the identity token: the flag or environment, then GitHub Actions' ambient token,
+/// then an interactive browser login. Refuses an expired token.
+pub fn obtain(options: &TokenOptions, http: &Http, now: i64) -> anyhow::Result<IdentityToken> {
+    let token = if let Some(raw) = options.token {
+        IdentityToken::parse(raw)?
+    } else if let Some(raw) = github_actions_token(http)? {
+        IdentityToken::parse(&raw).context("GitHub Actions' identity token")?
+    } else {
+        let issuer = options.issuer.ok_or_else(|| {
+            anyhow!("no identity token: pass --identity-token, set $SIGSTORE_ID_TOKEN, or give --oidc-issuer for a browser login")
+        })?;
+        interactive_login(http, issuer, options.client_id, options.client_secret)?
+    };
+    token.check_not_expired(now)?;
+    Ok(token)
+}
+
+/// GitHub Actions' ambient OIDC token (when the workflow has `id-token: write`).
+fn github_actions_token(http: &Http) -> anyhow::Result<Option<String>> {
+    let (Ok(url), Ok(bearer)) = (
+        std::env::var("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        std::env::var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    ) else {
+        return Ok(None);
+    };
+    let url = github_token_url(&url);
+    let answer = http.get_json(&url, Some(&format!("bearer {bearer}")))?;
+    let value = answer
+        .get("value")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| anyhow!("{url} answered without a `value` token"))?;
+    Ok(Some(value.to_string()))
+}
+
+/// The token request URL with `audience=sigstore` appended.
+pub fn github_token_url(request_url: &str) -> String {
+    let sep = if request_url.contains('?') { '&' } else { '?' };
+    format!("{request_url}{sep}audience={GITHUB_AUDIENCE}")
+}
+
+/// RFC 7636 PKCE: a code verifier from 32 random bytes, and its S256 challenge.
+pub mod pkce {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    /// The code verifier for `entropy` (43 characters for 32 bytes, RFC 7636 §4.1).
+    pub fn verifier(entropy: &[u8; 32]) -> String {
+        URL_SAFE_NO_PAD.encode(entropy)
+    }
+
+    /// `BASE64URL(SHA256(ASCII(code_verifier)))` (RFC 7636 §4.2).
+    pub fn challenge_s256(verifier: &str) -> String {
+        URL_SAFE_NO_PAD.encode(signet_crypto::sha256(verifier.as_bytes()))
+    }
+}
+
+/// 32 random bytes, base64url.
+fn random_token() -> anyhow::Result<String> {
+    Ok(URL_SAFE_NO_PAD.encode(random32()?))
+}
+
+fn random32() -> anyhow::Result<[u8; 32]> {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow!("the system random number generator failed"))?;
+    Ok(bytes)
+}
+
+/// OpenID Connect discovery's two endpoints signet uses.
+struct Endpoints {
+    authorization: String,
+    token: String,
+}
+
+fn discover(http: &Http, issuer: &str) -> anyhow::Result<Endpoints> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let doc = http.get_json(&url, None)?;
+    let field = |name: &str| {
+        doc.get(name)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("{url} has no {name}"))
+    };
+    Ok(Endpoints {
+        authorization: field("authorization_endpoint")?,
+        token: field("token_endpoint")?,
+    })
+}
+
+/// The authorization code flow with PKCE and a loopback redirect (RFC 8252 §7.3).
+fn interactive_login(
+    http: &Http,
+    issuer: &str,
+    client_id: &str,
+    client_secret: Option<&str>,
+) -> anyhow::Result<IdentityToken> {
+    let endpoints = discover(http, issuer)?;
+    let listener =
+        TcpListener::bind("127.0.0.1:0").context("opening a loopback port for the login redirect")?;
+    let redirect_uri = format!("http://127.0.0.1:{}/auth/callback", listener.local_addr()?.port());
+    let verifier = pkce::verifier(&random32()?);
+    let state = random_token()?;
+    let nonce = random_token()?;
+    let mut auth_url = url::Url::parse(&endpoints.authorization)
+        .with_context(|| format!("authorization endpoint {:?}", endpoints.authorization))?;
+    auth_url
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", &redirect_uri)
+        .append_pair("scope", "openid email")
+        .append_pair("code_challenge", &pkce::challenge_s256(&verifier))
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("state", &state)
+        .append_pair("nonce", &nonce);
+    eprintln!("Opening your browser to sign in. If it does not open, visit:\n\n  {auth_url}\n");
+    let _ = std::process::Command::new("xdg-open")
+        .arg(auth_url.as_str())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    let code = wait_for_code(&listener, &state)?;
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect_uri.as_str()),
+        ("client_id", client_id),
+        ("code_verifier", verifier.as_str()),
+    ];
+    if let Some(secret) = client_secret {
+        form.push(("client_secret", secret));
+    }
+    let answer = http.post_form(&endpoints.token, &form)?;
+    let raw = answer
+        .get("id_token")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| anyhow!("{} answered without an id_token", endpoints.token))?;
+    let token = IdentityToken::parse(raw)?;
+    if token.claims.nonce.as_deref() != Some(nonce.as_str()) {
+        bail!("the identity token's nonce does not match the login request; try again");
+    }
+    eprintln!("Signed in as {} (issuer {})", token.subject(), token.claims.iss);
+    Ok(token)
+}
+
+/// Serves the loopback redirect until the browser brings the code (or the login times out).
+fn wait_for_code(listener: &TcpListener, state: &str) -> anyhow::Result<String> {
+    let deadline = Instant::now() + LOGIN_TIMEOUT;
+    listener.set_nonblocking(true)?;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if let Some(result) = handle_callback(stream, state)? {
+                    return result;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if Instant::now() > deadline {
+                    bail!(
+                        "the browser login did not finish within {} s",
+                        LOGIN_TIMEOUT.as_secs()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e).context("waiting for the login redirect"),
+        }
+    }
+}
+
+/// One request to the redirect listener: `None` if it was not the callback (a favicon, say).
+fn handle_callback(mut stream: TcpStream, state: &str) -> anyhow::Result<Option<anyhow::Result<String>>> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut line = String::new();
+    // The request line only, at most 8 KiB.
+    BufReader::new((&stream).take(8192)).read_line(&mut line)?;
+    let target = line.split_whitespace().nth(1).unwrap_or("");
+    let url = url::Url::parse(&format!("http://127.0.0.1{target}"))?;
+    if url.path() != "/auth/callback" {
+        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return Ok(None);
+    }
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let result = if param("state").as_deref() != Some(state) {
+        Err(anyhow!("the login redirect carried the wrong state; try again"))
+    } else if let Some(error) = param("error") {
+        Err(anyhow!(
+            "the login was refused: {error}{}",
+            param("error_description")
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        ))
+    } else {
+        param("code").ok_or_else(|| anyhow!("the login redirect carried no code"))
+    };
+    let page = if result.is_ok() {
+        "Signed in to signet. You may close this window."
+    } else {
+        "signet could not sign you in; see the terminal."
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+        page.len()
+    );
+    Ok(Some(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: &str) -> String {
+        format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(claims)
+        )
+    }
+
+    #[test]
+    fn subject_prefers_email() {
+        let t =
+            IdentityToken::parse(&jwt(r#"{"iss":"i","sub":"s","email":"a@b.c","aud":"sigstore"}"#)).unwrap();
+        assert_eq!(t.subject(), "a@b.c");
+        let t = IdentityToken::parse(&jwt(r#"{"iss":"i","sub":"s","aud":["x","sigstore"]}"#)).unwrap();
+        assert_eq!(t.subject(), "s");
+        assert_eq!(t.claims.aud, ["x", "sigstore"]);
+    }
+
+    #[test]
+    fn github_url_appends_audience() {
+        assert_eq!(github_token_url("http://h/t"), "http://h/t?audience=sigstore");
+        assert_eq!(
+            github_token_url("http://h/t?a=1"),
+            "http://h/t?a=1&audience=sigstore"
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! Verification commands' inputs (the artifact, the expected signer from flags) turned into a
+//! `signet_verify` policy, and the call to the pure verifier.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+use clap::Args;
+use signet_crypto::PublicKey;
+use signet_formats::bundle::{Bundle, BundleContent};
+use signet_formats::intoto::Statement;
+use signet_formats::trust::TrustedRoot;
+use signet_verify::{
+    Artifact, ArtifactDigest, ExtensionField, IdentityPolicy, Matcher, Policy, PreparedTrust, SignerPolicy,
+};
+
+use super::files;
+
+/// Files at most this large are verified from their bytes; larger ones by their SHA-256
+/// (streamed), which every signature scheme signet signs with supports.
+const MAX_ARTIFACT_IN_MEMORY: u64 = 64 << 20;
+
+/// The expected signer, as cosign's flags give it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct IdentityArgs {
+    /// The identity the signing certificate must state (its SAN: an email, a URI).
+    #[arg(long, value_name = "IDENTITY", conflicts_with = "certificate_identity_regexp")]
+    pub certificate_identity: Option<String>,
+    /// A regular expression the certificate identity must match (anchor it with ^…$).
+    #[arg(long, value_name = "REGEX")]
+    pub certificate_identity_regexp: Option<String>,
+    /// The OpenID issuer the signing certificate must name.
+    #[arg(long, value_name = "URL", conflicts_with = "certificate_oidc_issuer_regexp")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// A regular expression the certificate's OpenID issuer must match.
+    #[arg(long, value_name = "REGEX")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+    /// The GitHub repository (owner/name) the signing workflow ran in.
+    #[arg(long, value_name = "REPO")]
+    pub certificate_github_workflow_repository: Option<String>,
+    /// The git ref the signing workflow ran for (e.g. refs/heads/main).
+    #[arg(long, value_name = "REF")]
+    pub certificate_github_workflow_ref: Option<String>,
+    /// The event that triggered the signing workflow (e.g. push).
+    #[arg(long, value_name = "EVENT")]
+    pub certificate_github_workflow_trigger: Option<String>,
+    /// The commit the signing workflow ran at.
+    #[arg(long, value_name = "SHA")]
+    pub certificate_github_workflow_sha: Option<String>,
+    /// The name of the signing workflow.
+    #[arg(long, value_name = "NAME")]
+    pub certificate_github_workflow_name: Option<String>,
+    /// Verify with this public key (PEM) instead of a certificate identity.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["certificate_identity", "certificate_identity_regexp", "certificate_oidc_issuer", "certificate_oidc_issuer_regexp"]
+    )]
+    pub key: Option<PathBuf>,
+}
+
+impl IdentityArgs {
+    /// The signer policy these flags ask for; identity and issuer are both required unless a
+    /// key is given.
+    pub fn signer_policy(&self) -> anyhow::Result<SignerPolicy> {
+        if let Some(path) = &self.key {
+            return Ok(SignerPolicy::PublicKey(files::load_public_key(path)?));
+        }
+        let matcher = |exact: &Option<String>, regex: &Option<String>| -> anyhow::Result<Option<Matcher>> {
+            Ok(match (exact, regex) {
+                (Some(e), _) => Some(Matcher::Exact(e.clone())),
+                (None, Some(r)) => Some(Matcher::regex(r)?),
+                (None, None) => None,
+            })
+        };
+        let san = matcher(&self.certificate_identity, &self.certificate_identity_regexp)?.ok_or_else(|| {
+            anyhow!("give the expected signer: --certificate-identity or --certificate-identity-regexp (or --key)")
+        })?;
+        let issuer = matcher(
+            &self.certificate_oidc_issuer,
+            &self.certificate_oidc_issuer_regexp,
+        )?
+        .ok_or_else(|| {
+            anyhow!("give the expected issuer: --certificate-oidc-issuer or --certificate-oidc-issuer-regexp")
+        })?;
+        let mut policy = IdentityPolicy {
+            subject_alternative_name: san,
+            issuer,
+            extensions: Vec::new(),
+        };
+        for (field, value) in [
+            (
+                ExtensionField::GithubWorkflowRepository,
+                &self.certificate_github_workflow_repository,
+            ),
+            (
+                ExtensionField::GithubWorkflowRef,
+                &self.certificate_github_workflow_ref,
+            ),
+            (
+                ExtensionField::GithubWorkflowTrigger,
+                &self.certificate_github_workflow_trigger,
+            ),
+            (
+                ExtensionField::GithubWorkflowSha,
+                &self.certificate_github_workflow_sha,
+            ),
+            (
+                ExtensionField::GithubWorkflowName,
+                &self.certificate_github_workflow_name,
+            ),
+        ] {
+            if let Some(v) = value {
+                policy = policy.with_extension(field, Matcher::Exact(v.clone()));
+            }
+        }
+        Ok(SignerPolicy::Identity(policy))
+    }
+}
+
+/// The artifact argument: a file, or `sha256:<64 hex>` that is not a path on disk (the
+/// conformance protocol's rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArtifactInput {
+    Path(PathBuf),
+    Digest(ArtifactDigest),
+}
+
+impl ArtifactInput {
+    pub fn parse(arg: &str) -> Self {
+        if arg.starts_with("sha256:") && !Path::new(arg).exists() {
+            if let Ok(d) = ArtifactDigest::parse(arg) {
+                return ArtifactInput::Digest(d);
+            }
+        }
+        ArtifactInput::Path(PathBuf::from(arg))
+    }
+}
+
+/// Verifies `bundle` over `artifact` for `signer` against `root` at `now`.
+pub fn verify(
+    bundle: &Bundle,
+    artifact: &ArtifactInput,
+    signer: SignerPolicy,
+    root: &TrustedRoot,
+    now: i64,
+) -> anyhow::Result<()> {
+    let bytes;
+    let artifact = match artifact {
+        ArtifactInput::Digest(d) => Artifact::Digest(d.clone()),
+        ArtifactInput::Path(path) => {
+            let size = std::fs::metadata(path)
+                .map_err(|e| anyhow!("cannot read artifact {}: {e}", path.display()))?
+                .len();
+            if size <= MAX_ARTIFACT_IN_MEMORY {
+                bytes = files::read_limited(path, "artifact", MAX_ARTIFACT_IN_MEMORY)?;
+                Artifact::Bytes(&bytes)
+            } else {
+                Artifact::Digest(ArtifactDigest::sha256(files::sha256_file(path)?))
+            }
+        }
+    };
+    let trust = PreparedTrust::from_trusted_root(root);
+    signet_verify::verify(bundle, &Policy::new(artifact, signer), &trust, now)
+        .map_err(|e| anyhow!("verification failed: {e}"))?;
+    Ok(())
+}
+
+/// What a freshly made bundle must be signed by.
+pub enum SelfCheck {
+    /// The user's key.
+    Key(PublicKey),
+    /// A certificate from a trusted CA. The CA certified the identity in the token it was
+    /// given; which identity that is (email, workflow URI) is the CA's mapping, not ours.
+    AnyCertificate,
+}
+
+/// Verifies a bundle signet just made, before it is written. The artifact was bound when
+/// signing (its digest, or the statement naming it, is what was signed), so the digest the
+/// bundle records stands for it here.
+pub fn verify_own(bundle: &Bundle, root: &TrustedRoot, expected: SelfCheck, now: i64) -> anyhow::Result<()> {
+    let signer = match expected {
+        SelfCheck::Key(k) => SignerPolicy::PublicKey(k),
+        SelfCheck::AnyCertificate => SignerPolicy::UnsafeAnyCertificateIdentity,
+    };
+    let digest = match &bundle.content {
+        BundleContent::MessageSignature(m) => {
+            let d = m
+                .message_digest
+                .as_ref()
+                .ok_or_else(|| anyhow!("the bundle has no message digest"))?;
+            ArtifactDigest {
+                algorithm: d.algorithm,
+                digest: d.digest.clone(),
+            }
+        }
+        BundleContent::DsseEnvelope(env) => {
+            let statement = Statement::from_json(&env.payload)
+                .map_err(|e| anyhow!("the payload is not an in-toto statement: {e}"))?;
+            let hex = statement
+                .subject
+                .iter()
+                .find_map(|s| s.digest.get("sha256"))
+                .ok_or_else(|| anyhow!("the statement has no sha256 subject"))?;
+            ArtifactDigest::parse(&format!("sha256:{hex}")).map_err(|e| anyhow!("{e}"))?
+        }
+    };
+    let trust = PreparedTrust::from_trusted_root(root);
+    signet_verify::verify(
+        bundle,
+        &Policy::new(Artifact::Digest(digest), signer),
+        &trust,
+        now,
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
