@@ -2,8 +2,6 @@
 //! `signet server --dev-oidc`, printed on stdout for scripts and tests. The provider hands out
 //! tokens for any identity, so a CA that trusts it proves nothing: never in production.
 
-use std::time::Duration;
-
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
@@ -36,32 +34,9 @@ pub struct DevTokenArgs {
 pub fn run(args: DevTokenArgs) -> anyhow::Result<()> {
     let (path, body) = request(&args)?;
     let url = format!("{}/oidc{path}/dev/token", args.server.trim_end_matches('/'));
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
-        .build();
-    let reply = match agent
-        .post(&url)
-        .set("Content-Type", "application/json")
-        .send_string(&body.to_string())
-    {
-        Ok(r) => r,
-        Err(ureq::Error::Status(404, _)) => {
-            bail!("{url} answered 404: is the server running with --dev-oidc? (development only)")
-        }
-        Err(ureq::Error::Status(code, r)) => {
-            let message = r
-                .into_json::<Value>()
-                .ok()
-                .and_then(|v| v["message"].as_str().map(String::from))
-                .unwrap_or_default();
-            bail!("{url} refused the request ({code}): {message}")
-        }
-        Err(e) => bail!("cannot reach {url}: {e}"),
-    };
-    let answer: Value = reply
-        .into_json()
-        .with_context(|| format!("{url} did not answer JSON"))?;
+    let answer = signet_client::http::Http::new()?
+        .post_json(&url, &body, None)
+        .context("minting a development token (is the server running with --dev-oidc?)")?;
     let token = answer["id_token"]
         .as_str()
         .with_context(|| format!("{url} answered without an id_token"))?;

@@ -34,6 +34,8 @@ use signet_log::storage::LogStore;
 use signet_log::{Appender, AppenderConfig};
 use signet_tlog::NoteSigner;
 
+mod tls;
+
 /// Path prefix of the transparency log on the shared listener.
 pub const LOG_PREFIX: &str = "/rekor";
 /// Path prefix of the timestamp authority.
@@ -67,125 +69,203 @@ pub struct ServerArgs {
     /// (`{"OIDCIssuers": {...}, "MetaIssuers": {...}}`).
     #[arg(long, env = "SIGNET_OIDC_CONFIG")]
     pub oidc_config: Option<PathBuf>,
+    /// Run only these services (comma-separated: ca, ct, log, tsa), for deployments where each
+    /// runs apart. The CA submits to its CT log in process, so `ca` needs `ct` beside it. The
+    /// trust files written then list only the services this process runs.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub only: Vec<ServiceName>,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first).
+    #[arg(long, requires = "tls_key", env = "SIGNET_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, requires = "tls_cert", env = "SIGNET_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// A service `--only` can pick.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceName {
+    Ca,
+    Ct,
+    Log,
+    Tsa,
+}
+
+/// Which services this process runs.
+struct Selected {
+    ca: bool,
+    ct: bool,
+    log: bool,
+    tsa: bool,
+}
+
+impl Selected {
+    fn from_args(only: &[ServiceName]) -> anyhow::Result<Selected> {
+        let all = only.is_empty();
+        let has = |s| all || only.contains(&s);
+        let selected = Selected {
+            ca: has(ServiceName::Ca),
+            ct: has(ServiceName::Ct),
+            log: has(ServiceName::Log),
+            tsa: has(ServiceName::Tsa),
+        };
+        if selected.ca && !selected.ct {
+            bail!("--only ca needs ct too (--only ca,ct): the CA logs every certificate in its CT log in process");
+        }
+        Ok(selected)
+    }
 }
 
 const DB_FILE: &str = "signet.db";
 const LOG_KEY_FILE: &str = "keys/log-ed25519.pem";
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let selected = Selected::from_args(&args.only)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::config(cert, key)?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let public_url = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
     let public_url = public_url.trim_end_matches('/').to_string();
     let log_url = format!("{public_url}{LOG_PREFIX}");
 
     let dir = DataDir::open(&args.data_dir, &log_url)?;
-    let signer = NoteSigner::new(&dir.origin, SigningKey::from_pkcs8_der(dir.log_key.pkcs8_der())?)
-        .map_err(|e| anyhow::anyhow!("log key cannot sign checkpoints: {e}"))?;
+    let mut app = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok\n" }));
+    let mut trust = TrustFiles {
+        public_url: &public_url,
+        log: None,
+        tsa: None,
+        ca: None,
+        ct: None,
+        dev_oidc: None,
+    };
+
+    let mut appender = None;
     let log_id = signet_tlog::rekor_log_id(&dir.origin, dir.log_key.public_key());
-    let writer = dir.store(false)?;
-    let appender = Appender::start(
-        Box::new(writer),
-        dir.origin.clone(),
-        signer,
-        AppenderConfig {
-            max_batch: args.max_batch,
-            ..Default::default()
-        },
-    )
-    .context("cannot start the transparency log")?;
-    let readers = (0..4)
-        .map(|_| dir.store(false).map(|s| Box::new(s) as Box<dyn LogStore>))
-        .collect::<Result<_, _>>()?;
-    let log_state = Arc::new(signet_log::http::LogState::new(appender.clone(), readers, log_id));
+    if selected.log {
+        let signer = NoteSigner::new(&dir.origin, SigningKey::from_pkcs8_der(dir.log_key.pkcs8_der())?)
+            .map_err(|e| anyhow::anyhow!("log key cannot sign checkpoints: {e}"))?;
+        let started = Appender::start(
+            Box::new(dir.store(false)?),
+            dir.origin.clone(),
+            signer,
+            AppenderConfig {
+                max_batch: args.max_batch,
+                ..Default::default()
+            },
+        )
+        .context("cannot start the transparency log")?;
+        let readers = (0..4)
+            .map(|_| dir.store(false).map(|s| Box::new(s) as Box<dyn LogStore>))
+            .collect::<Result<_, _>>()?;
+        let state = Arc::new(signet_log::http::LogState::new(started.clone(), readers, log_id));
+        app = app.nest(LOG_PREFIX, signet_log::http::router(state));
+        appender = Some(started);
+        trust.log = Some((log_url.clone(), log_id));
+        eprintln!("signet: transparency log at {log_url} (origin {})", dir.origin);
+    }
 
-    let tsa = Arc::new(dir.service("tsa", "tsa-leaf.pem", |path| {
-        signet_tsa::Tsa::open_or_create(path, unix_now()).context("cannot open the timestamp authority")
-    })?);
-    let tsa_url = format!("{public_url}{TSA_PREFIX}/api/v1/timestamp");
-
-    let ca_chain = dir.service("ca", "ca-intermediate.pem", |path| {
-        signet_ca::CaChain::open_or_create(path, unix_now()).context("cannot open the certificate authority")
-    })?;
-    let ct_url = format!("{public_url}{CT_PREFIX}");
-    let ct_origin = dir.fixed_origin("ct.origin", &ct_url)?;
-    let ca_root = ca_chain.chain.last().cloned().context("the CA chain is empty")?;
-    let ct = Arc::new(dir.service("ct", "ct-key.pem", |path| {
-        signet_ct::CtLog::open_or_create(path, &ct_origin, vec![ca_root], unix_now())
-            .context("cannot open the certificate transparency log")
-    })?);
+    if selected.tsa {
+        let tsa = Arc::new(dir.service("tsa", "tsa-leaf.pem", |path| {
+            signet_tsa::Tsa::open_or_create(path, unix_now()).context("cannot open the timestamp authority")
+        })?);
+        let tsa_url = format!("{public_url}{TSA_PREFIX}/api/v1/timestamp");
+        app = app.nest(TSA_PREFIX, signet_tsa::router(tsa.clone()));
+        eprintln!("signet: timestamp authority at {tsa_url}");
+        trust.tsa = Some((tsa, tsa_url));
+    }
 
     let dev_oidc = if args.dev_oidc {
         let issuer_url = format!("{public_url}{DEV_OIDC_PREFIX}");
-        let provider = dir.service("oidc-dev", "jwks.json", |path| {
+        let provider = Arc::new(dir.service("oidc-dev", "jwks.json", |path| {
             signet_devoidc::DevProvider::open_or_create(path, &issuer_url)
                 .context("cannot open the development OpenID provider")
-        })?;
-        Some(Arc::new(provider))
+        })?);
+        app = app.nest(DEV_OIDC_PREFIX, signet_devoidc::router(provider.clone()));
+        eprintln!(
+            "signet: WARNING: development OpenID provider at {issuer_url} issues tokens for ANY identity; development only"
+        );
+        Some(provider)
     } else {
         None
     };
-    let tokens = token_verifier(args.oidc_config.as_deref(), dev_oidc.as_deref())?;
-    let ca = Arc::new(signet_ca::Ca::new(ca_chain, tokens, ct.clone()));
+    trust.dev_oidc = dev_oidc.clone();
 
-    dir.write_trust_files(&TrustFiles {
-        public_url: &public_url,
-        log_url: &log_url,
-        log_id: &log_id,
-        tsa: &tsa,
-        tsa_url: &tsa_url,
-        ca: &ca,
-        ct: &ct,
-        ct_url: &ct_url,
-        dev_oidc: dev_oidc.as_deref(),
-    })?;
-
-    let mut app = axum::Router::new()
-        .merge(signet_ca::router(ca))
-        .nest(LOG_PREFIX, signet_log::http::router(log_state))
-        .nest(TSA_PREFIX, signet_tsa::router(tsa))
-        .nest(CT_PREFIX, signet_ct::router(ct))
-        .route("/healthz", axum::routing::get(|| async { "ok\n" }));
-    if let Some(provider) = &dev_oidc {
-        app = app.nest(DEV_OIDC_PREFIX, signet_devoidc::router(provider.clone()));
+    if selected.ct {
+        // The CT log accepts chains to the CA's root, so the CA's chain comes first.
+        let ca_chain = dir.service("ca", "ca-intermediate.pem", |path| {
+            signet_ca::CaChain::open_or_create(path, unix_now())
+                .context("cannot open the certificate authority")
+        })?;
+        let ct_url = format!("{public_url}{CT_PREFIX}");
+        let ct_origin = dir.fixed_origin("ct.origin", &ct_url)?;
+        let ca_root = ca_chain.chain.last().cloned().context("the CA chain is empty")?;
+        let ct = Arc::new(dir.service("ct", "ct-key.pem", |path| {
+            signet_ct::CtLog::open_or_create(path, &ct_origin, vec![ca_root], unix_now())
+                .context("cannot open the certificate transparency log")
+        })?);
+        app = app.nest(CT_PREFIX, signet_ct::router(ct.clone()));
+        eprintln!("signet: certificate transparency log at {ct_url}");
+        if selected.ca {
+            let tokens = token_verifier(args.oidc_config.as_deref(), dev_oidc.as_deref())?;
+            let ca = Arc::new(signet_ca::Ca::new(ca_chain, tokens, ct.clone()));
+            app = app.merge(signet_ca::router(ca.clone()));
+            eprintln!("signet: certificate authority at {public_url} (Fulcio API v2)");
+            trust.ca = Some(ca);
+        }
+        trust.ct = Some((ct, ct_url));
     }
+
+    dir.write_trust_files(&trust)?;
     let app = app.layer(tower_http::timeout::TimeoutLayer::with_status_code(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
         std::time::Duration::from_secs(60),
     ));
 
-    println!("listening on http://{addr}");
-    eprintln!("signet: certificate authority at {public_url} (Fulcio API v2)");
-    eprintln!("signet: transparency log at {log_url} (origin {})", dir.origin);
-    eprintln!("signet: certificate transparency log at {ct_url}");
-    eprintln!("signet: timestamp authority at {tsa_url}");
-    if dev_oidc.is_some() {
-        eprintln!(
-            "signet: WARNING: development OpenID provider at {public_url}{DEV_OIDC_PREFIX} issues tokens for ANY identity; development only"
-        );
-    }
-    eprintln!(
-        "signet: trusted root {}",
-        dir.path.join("trusted_root.json").display()
-    );
-    eprintln!(
-        "signet: signing config {}",
-        dir.path.join("signing_config.json").display()
-    );
+    println!("listening on {scheme}://{addr}");
+    print_next_steps(&dir.path, &public_url, trust.ca.is_some() && dev_oidc.is_some());
     let _ = std::io::stdout().flush();
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
-    appender.close();
+    match tls {
+        Some(config) => tls::serve(listener, config, app, shutdown_signal()).await?,
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("server failed")?,
+    }
+    if let Some(appender) = appender {
+        appender.close();
+    }
     eprintln!("signet: stopped");
     Ok(())
+}
+
+/// What a user needs next: where the trust material is, and commands to copy.
+fn print_next_steps(dir: &Path, public_url: &str, keyless_ready: bool) {
+    let trust_config = dir.join("trust_config.json");
+    eprintln!("signet: trust config for clients: {}", trust_config.display());
+    if keyless_ready {
+        eprintln!("signet: sign and verify a file keylessly against this server:");
+        eprintln!(
+            "  export SIGSTORE_ID_TOKEN=$(signet dev-token --server {public_url} --email you@example.com)"
+        );
+        eprintln!(
+            "  signet sign-blob --trust-config {} --bundle FILE.sigstore.json FILE",
+            trust_config.display()
+        );
+        eprintln!(
+            "  signet verify-blob --trust-config {} --bundle FILE.sigstore.json --certificate-identity you@example.com --certificate-oidc-issuer {public_url}{DEV_OIDC_PREFIX} FILE",
+            trust_config.display()
+        );
+    }
 }
 
 async fn shutdown_signal() {
@@ -329,58 +409,67 @@ impl DataDir {
     fn write_trust_files(&self, t: &TrustFiles<'_>) -> anyhow::Result<()> {
         let created = Timestamp::parse(&self.created)
             .map_err(|e| anyhow::anyhow!("stored creation time {:?} is damaged: {e:?}", self.created))?;
-        let mut trusted_root = TrustedRoot::new();
-        trusted_root.tlogs.push(TransparencyLogInstance {
-            base_url: t.log_url.to_string(),
-            hash_algorithm: "SHA2_256".into(),
-            public_key: trust_key(self.log_key.public_key(), created.clone()),
-            log_id: LogId {
-                key_id: t.log_id.to_vec(),
-            },
-            checkpoint_key_id: None,
-            operator: None,
-        });
-        let mut ca_entry = t.ca.chain().trusted_root_entry();
-        ca_entry.uri = Some(t.public_url.to_string());
-        let ca_start = ca_entry.valid_for.start.clone();
-        trusted_root.certificate_authorities.push(ca_entry);
-        let mut ct_entry = t.ct.trusted_root_entry();
-        ct_entry.base_url = t.ct_url.to_string();
-        trusted_root.ctlogs.push(ct_entry);
-        let mut tsa_entry = t.tsa.trusted_root_entry();
-        tsa_entry.uri = Some(t.tsa_url.to_string());
-        let tsa_start = tsa_entry.valid_for.start.clone();
-        trusted_root.timestamp_authorities.push(tsa_entry);
-
         let service = |url: &str, version: u32, start: Option<Timestamp>| Service {
             url: url.to_string(),
             major_api_version: version,
             valid_for: start.map(TimeRange::starting),
             operator: "signet".into(),
         };
+        let mut trusted_root = TrustedRoot::new();
         let mut signing_config = SigningConfig::new();
-        // Clients join `/api/v2/signingCert` to the CA URL's origin, so it is the root URL.
-        signing_config.ca_urls.push(service(t.public_url, 1, ca_start));
-        if let Some(dev) = t.dev_oidc {
+        if let Some((log_url, log_id)) = &t.log {
+            trusted_root.tlogs.push(TransparencyLogInstance {
+                base_url: log_url.clone(),
+                hash_algorithm: "SHA2_256".into(),
+                public_key: trust_key(self.log_key.public_key(), created.clone()),
+                log_id: LogId {
+                    key_id: log_id.to_vec(),
+                },
+                checkpoint_key_id: None,
+                operator: None,
+            });
+            signing_config
+                .rekor_tlog_urls
+                .push(service(log_url, 2, Some(created.clone())));
+            signing_config.rekor_tlog_config = Some(ServiceConfiguration {
+                selector: ServiceSelector::Any,
+                count: None,
+            });
+        }
+        if let Some(ca) = &t.ca {
+            let mut entry = ca.chain().trusted_root_entry();
+            entry.uri = Some(t.public_url.to_string());
+            // Clients join `/api/v2/signingCert` to the CA URL's origin, so it is the root URL.
+            signing_config
+                .ca_urls
+                .push(service(t.public_url, 1, entry.valid_for.start.clone()));
+            trusted_root.certificate_authorities.push(entry);
+        }
+        if let Some((ct, ct_url)) = &t.ct {
+            let mut entry = ct.trusted_root_entry();
+            entry.base_url = ct_url.clone();
+            trusted_root.ctlogs.push(entry);
+        }
+        if let Some((tsa, tsa_url)) = &t.tsa {
+            let mut entry = tsa.trusted_root_entry();
+            entry.uri = Some(tsa_url.clone());
+            // Clients use a TSA URL exactly as written, so it is the full endpoint.
+            signing_config
+                .tsa_urls
+                .push(service(tsa_url, 1, entry.valid_for.start.clone()));
+            signing_config.tsa_config = Some(ServiceConfiguration {
+                selector: ServiceSelector::Any,
+                count: None,
+            });
+            trusted_root.timestamp_authorities.push(entry);
+        }
+        if let Some(dev) = &t.dev_oidc {
             signing_config.oidc_urls.push(service(
                 &dev.issuer_url(signet_devoidc::Issuer::Email),
                 1,
-                Some(created.clone()),
+                Some(created),
             ));
         }
-        signing_config
-            .rekor_tlog_urls
-            .push(service(t.log_url, 2, Some(created)));
-        // Clients use a TSA URL exactly as written, so it is the full endpoint.
-        signing_config.tsa_urls.push(service(t.tsa_url, 1, tsa_start));
-        signing_config.rekor_tlog_config = Some(ServiceConfiguration {
-            selector: ServiceSelector::Any,
-            count: None,
-        });
-        signing_config.tsa_config = Some(ServiceConfiguration {
-            selector: ServiceSelector::Any,
-            count: None,
-        });
         write_atomic(
             &self.path.join("trusted_root.json"),
             &trusted_root.to_json(),
@@ -396,17 +485,17 @@ impl DataDir {
     }
 }
 
-/// What the trust files describe.
+/// What the trust files describe: the services this process runs.
 struct TrustFiles<'a> {
     public_url: &'a str,
-    log_url: &'a str,
-    log_id: &'a [u8; 32],
-    tsa: &'a signet_tsa::Tsa,
-    tsa_url: &'a str,
-    ca: &'a signet_ca::Ca,
-    ct: &'a signet_ct::CtLog,
-    ct_url: &'a str,
-    dev_oidc: Option<&'a signet_devoidc::DevProvider>,
+    /// The log's URL and log ID.
+    log: Option<(String, [u8; 32])>,
+    /// The TSA and its full endpoint URL.
+    tsa: Option<(Arc<signet_tsa::Tsa>, String)>,
+    ca: Option<Arc<signet_ca::Ca>>,
+    /// The CT log and its base URL.
+    ct: Option<(Arc<signet_ct::CtLog>, String)>,
+    dev_oidc: Option<Arc<signet_devoidc::DevProvider>>,
 }
 
 /// The CA's token verifier: the issuers of `--oidc-config`, plus the development provider's
