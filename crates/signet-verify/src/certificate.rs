@@ -113,6 +113,22 @@ pub fn verify_chain(
     authorities: &[CertificateAuthority],
     times: &[SigningTime],
 ) -> Result<VerifiedChain, CertificateError> {
+    verify_chain_with(leaf, authorities, times, |_, ca| verify_leaf_signature(leaf, ca))
+}
+
+/// The leaf's signature verifies with the authority's issuing key.
+pub fn verify_leaf_signature(leaf: &ParsedCertificate, ca: &CertificateAuthority) -> Result<(), String> {
+    leaf.verify_signature_by(ca.issuer_key.as_ref()?)
+}
+
+/// [`verify_chain`], with the signature check (a pure function of the leaf and the authority
+/// at `index`) supplied by the caller, so a verifier can answer it from a cache.
+pub(crate) fn verify_chain_with(
+    leaf: &ParsedCertificate,
+    authorities: &[CertificateAuthority],
+    times: &[SigningTime],
+    mut leaf_signature: impl FnMut(usize, &CertificateAuthority) -> Result<(), String>,
+) -> Result<VerifiedChain, CertificateError> {
     if authorities.is_empty() {
         return Err(CertificateError::NoAuthorities);
     }
@@ -121,25 +137,19 @@ pub fn verify_chain(
     // The most telling failure: one from an authority whose key did sign the leaf.
     let mut signed_by_failure = None;
     for (index, ca) in authorities.iter().enumerate() {
-        let issuer = &ca.chain[0];
-        if issuer.cert.tbs_certificate.subject != *issuer_name {
+        if ca.chain[0].cert.tbs_certificate.subject != *issuer_name {
             continue;
         }
-        if let Err(e) = leaf.verify_issued_by(issuer) {
+        if let Err(e) = leaf_signature(index, ca) {
             reasons.push(format!("{}: {e}", ca.name));
             continue;
         }
         match check_path_at_times(leaf, ca, times) {
             Ok(()) => {
-                let issuer_spki = der::Encode::to_der(&issuer.cert.tbs_certificate.subject_public_key_info)
-                    .map_err(|e| CertificateError::Parse {
-                    what: "the issuer's public key",
-                    reason: e.to_string(),
-                })?;
                 return Ok(VerifiedChain {
                     authority: index,
                     authority_name: ca.name.clone(),
-                    issuer_spki,
+                    issuer_spki: ca.issuer_spki.clone(),
                 });
             }
             Err(e) => {
@@ -164,10 +174,10 @@ fn check_path_at_times(
     ca: &CertificateAuthority,
     times: &[SigningTime],
 ) -> Result<(), CertificateError> {
-    if let Some(reason) = &ca.chain_error {
+    if let Some(reason) = ca.chain_error() {
         return Err(CertificateError::AuthorityChain {
             authority: ca.name.clone(),
-            reason: reason.clone(),
+            reason: reason.to_string(),
         });
     }
     for t in times {

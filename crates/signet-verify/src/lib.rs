@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+mod cache;
 pub mod certificate;
 pub mod entry_body;
 pub mod identity;
@@ -36,4 +37,5 @@ pub use timestamps::{SigningTime, TimeSource};
 pub use trust::{CertificateAuthority, PreparedTrust, TransparencyLog, TrustedMaterial};
 pub use verifier::{
     verify, verify_json, MaterialError, VerificationError, VerifiedBundle, VerifiedLogEntry, VerifiedSigner,
+    Verifier,
 };

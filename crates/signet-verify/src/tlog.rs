@@ -182,6 +182,20 @@ pub fn verify_inclusion_proof(
     log: &TransparencyLog,
     required: Option<&'static str>,
 ) -> Result<Option<VerifiedInclusion>, TlogError> {
+    verify_inclusion_proof_with(entry, log, required, |envelope| {
+        verify_log_checkpoint(envelope, log)
+    })
+}
+
+/// [`verify_inclusion_proof`], with the checkpoint check ([`verify_log_checkpoint`], a pure
+/// function of the envelope and the log) supplied by the caller, so a verifier can answer it
+/// from a cache.
+pub(crate) fn verify_inclusion_proof_with(
+    entry: &TransparencyLogEntry,
+    log: &TransparencyLog,
+    required: Option<&'static str>,
+    verify_checkpoint: impl FnOnce(&str) -> Result<Checkpoint, TlogError>,
+) -> Result<Option<VerifiedInclusion>, TlogError> {
     let name = || log.base_url.clone();
     let Some(proof) = &entry.inclusion_proof else {
         return match required {
@@ -211,7 +225,7 @@ pub fn verify_inclusion_proof(
         .checkpoint
         .as_ref()
         .ok_or_else(|| TlogError::MissingCheckpoint { log: name() })?;
-    let checkpoint = verify_log_checkpoint(&checkpoint_text.envelope, log)?;
+    let checkpoint = verify_checkpoint(&checkpoint_text.envelope)?;
 
     let root_hash: Hash = proof
         .root_hash

@@ -9,15 +9,21 @@ use signet_x509::sct::VerifiedSct;
 use signet_x509::{CertificateIdentity, ParsedCertificate};
 use thiserror::Error;
 
+use crate::cache::{self, BoundedCache};
+use crate::certificate::VerifiedChain;
 use crate::certificate::{self, CertificateError};
 use crate::entry_body::{self, BodyError, SignerMaterial};
 use crate::identity::{self, IdentityError};
 use crate::policy::{Policy, SignerPolicy};
 use crate::sct::{self, SctCheckError};
 use crate::signature::{self, ArtifactDigests, SignatureError};
+use crate::timestamps::PreparedTsas;
 use crate::timestamps::{self, SigningTime, TimeSource, TimestampCheckError};
 use crate::tlog::{self, TlogError};
-use crate::trust::TrustedMaterial;
+use crate::trust::{CertificateAuthority, PreparedTrust, TransparencyLog, TrustedMaterial};
+use signet_tlog::Checkpoint;
+use signet_x509::sct::CtLogKey;
+use std::sync::OnceLock;
 
 /// Why a bundle did not verify: which check failed, and (inside) why.
 #[derive(Debug, Error)]
@@ -124,10 +130,23 @@ pub fn verify_json(
 ///    records this signature, signer and artifact;
 /// 5. signature (§4.5) over the artifact or its digest, or over the DSSE PAE with the artifact
 ///    among the in-toto subjects.
+///
+/// One-shot: nothing is remembered between calls. To verify many bundles, build a
+/// [`Verifier`] once and use its methods.
 pub fn verify(
     bundle: &Bundle,
     policy: &Policy<'_>,
     trust: &impl TrustedMaterial,
+    now: i64,
+) -> Result<VerifiedBundle, VerificationError> {
+    verify_inner(bundle, policy, trust, None, now)
+}
+
+fn verify_inner(
+    bundle: &Bundle,
+    policy: &Policy<'_>,
+    trust: &impl TrustedMaterial,
+    caches: Option<&Caches>,
     now: i64,
 ) -> Result<VerifiedBundle, VerificationError> {
     let material = &bundle.verification_material;
@@ -175,13 +194,22 @@ pub fn verify(
         log_of_entry.push(log);
         integrated_times.push(integrated);
     }
-    let tsas = trust.timestamp_authorities();
-    signing_times.extend(timestamps::verify_rfc3161_timestamps(
-        &material.timestamp_verification_data.rfc3161_timestamps,
-        signature_bytes,
-        &tsas,
-        now,
-    )?);
+    let tokens = &material.timestamp_verification_data.rfc3161_timestamps;
+    signing_times.extend(match caches {
+        Some(c) if !tokens.is_empty() => timestamps::verify_rfc3161_timestamps_prepared(
+            tokens,
+            signature_bytes,
+            c.tsas
+                .get_or_init(|| PreparedTsas::new(&trust.timestamp_authorities())),
+            now,
+        )?,
+        _ => timestamps::verify_rfc3161_timestamps(
+            tokens,
+            signature_bytes,
+            &trust.timestamp_authorities(),
+            now,
+        )?,
+    });
     timestamps::check_threshold(&signing_times)?;
 
     // 3. Certificate, SCT, identity.
@@ -193,8 +221,16 @@ pub fn verify(
                 certificate::check_bundle_chain(&chain[1..])?;
             }
             let cas = trust.certificate_authorities();
-            let chain = certificate::verify_chain(leaf, &cas, &signing_times)?;
-            scts = sct::verify_scts(&leaf.der, &chain.issuer_spki, &trust.ct_logs())?;
+            let (chain, verified_scts) = match caches {
+                None => {
+                    let chain = certificate::verify_chain(leaf, &cas, &signing_times)?;
+                    let scts = sct::verify_scts(&leaf.der, &chain.issuer_spki, &trust.ct_logs())?;
+                    (chain, scts)
+                }
+                Some(c) => c.verify_chain_and_scts(leaf, &cas, &signing_times, &trust.ct_logs())?,
+            };
+            scts = verified_scts;
+            let authority_name = chain.authority_name;
             let identity = signet_x509::fulcio::read_identity_from_certificate(&leaf.cert)
                 .map_err(|e| IdentityError::Certificate(e.to_string()))?;
             if let SignerPolicy::Identity(p) = &policy.signer {
@@ -203,7 +239,7 @@ pub fn verify(
             VerifiedSigner::Certificate {
                 identity: Box::new(identity),
                 certificate: leaf.der.clone(),
-                authority: chain.authority_name,
+                authority: authority_name,
             }
         }
         None => VerifiedSigner::PublicKey(signer_key.clone()),
@@ -231,7 +267,13 @@ pub fn verify(
         } else {
             None
         };
-        let checkpoint = tlog::verify_inclusion_proof(entry, log, required).map_err(tlog_err)?;
+        let checkpoint = match caches {
+            None => tlog::verify_inclusion_proof(entry, log, required),
+            Some(c) => tlog::verify_inclusion_proof_with(entry, log, required, |envelope| {
+                c.verify_checkpoint(envelope, log, &logs)
+            }),
+        }
+        .map_err(tlog_err)?;
         if rekor_v2 {
             tlog::check_log_valid_at_times(log, &signing_times).map_err(tlog_err)?;
         }
@@ -263,4 +305,148 @@ pub fn verify(
         scts,
         statement,
     })
+}
+
+/// A verifier for many bundles: the trust material, prepared once, and bounded memos of the
+/// checks that bundles genuinely share.
+///
+/// Many bundles carry the same inputs to a costly check: every entry of one Rekor v2 batch
+/// carries the same signed checkpoint, every artifact a release job signs with one
+/// certificate carries the same leaf, and every token from one TSA the same trusted chain.
+/// Those checks are pure functions of their input bytes and of the trust material, which a
+/// `Verifier` owns and never changes, so it remembers their successes (why that is sound:
+/// `cache.rs`): the checkpoint signature, keyed by the log and the exact signed note; the
+/// leaf's signature by its CA and its embedded SCTs, keyed by the CA and the exact leaf DER;
+/// the TSA's trusted chain, once. Everything that depends on the bundle or the time — the
+/// inclusion proof, validity at the signing times, identity, log entry body, the artifact
+/// signature, each timestamp's own signature — is checked for every bundle.
+///
+/// `Sync`: share one between threads (the memos take a lock only to look up and insert).
+#[derive(Debug)]
+pub struct Verifier {
+    trust: PreparedTrust,
+    caches: Caches,
+}
+
+impl Verifier {
+    /// Checkpoints remembered by default: one per log batch, a few hundred bytes each.
+    pub const DEFAULT_CHECKPOINTS: usize = 1024;
+    /// Leaf certificates remembered by default, about 1.5 KiB each.
+    pub const DEFAULT_LEAVES: usize = 4096;
+
+    /// A verifier for `trust`, with the default memo sizes.
+    pub fn new(trust: PreparedTrust) -> Self {
+        Self::with_capacity(trust, Self::DEFAULT_CHECKPOINTS, Self::DEFAULT_LEAVES)
+    }
+
+    /// A verifier remembering at most `checkpoints` verified checkpoints and `leaves` verified
+    /// leaf certificates (0 turns a memo off).
+    pub fn with_capacity(trust: PreparedTrust, checkpoints: usize, leaves: usize) -> Self {
+        Verifier {
+            trust,
+            caches: Caches {
+                checkpoints: BoundedCache::new(checkpoints),
+                leaves: BoundedCache::new(leaves),
+                tsas: OnceLock::new(),
+            },
+        }
+    }
+
+    /// The trust material.
+    pub fn trust(&self) -> &PreparedTrust {
+        &self.trust
+    }
+
+    /// Verifies `bundle` as [`verify`] does, with the same checks and the same errors.
+    pub fn verify(
+        &self,
+        bundle: &Bundle,
+        policy: &Policy<'_>,
+        now: i64,
+    ) -> Result<VerifiedBundle, VerificationError> {
+        verify_inner(bundle, policy, &self.trust, Some(&self.caches), now)
+    }
+
+    /// Parses `bundle_json` and verifies it.
+    pub fn verify_json(
+        &self,
+        bundle_json: &[u8],
+        policy: &Policy<'_>,
+        now: i64,
+    ) -> Result<VerifiedBundle, VerificationError> {
+        let bundle = Bundle::from_json(bundle_json)?;
+        self.verify(&bundle, policy, now)
+    }
+
+    /// How many checkpoints and leaf certificates are remembered now.
+    pub fn cached(&self) -> (usize, usize) {
+        (self.caches.checkpoints.len(), self.caches.leaves.len())
+    }
+}
+
+/// The memos of a [`Verifier`].
+#[derive(Debug)]
+struct Caches {
+    /// Key: the log's position in the trust material, then the checkpoint envelope (note text
+    /// and every signature line). Value: the checkpoint [`tlog::verify_log_checkpoint`]
+    /// returned for exactly those bytes and that log.
+    checkpoints: BoundedCache<Checkpoint>,
+    /// Key: the authority's position in the trust material, then the leaf's DER. Present only
+    /// when the leaf's signature verified with that authority's issuing key AND its embedded
+    /// SCTs verified (issuer and CT logs fixed): the value is what the SCT check returned.
+    leaves: BoundedCache<Vec<VerifiedSct>>,
+    tsas: OnceLock<PreparedTsas>,
+}
+
+impl Caches {
+    fn verify_checkpoint(
+        &self,
+        envelope: &str,
+        log: &TransparencyLog,
+        logs: &[TransparencyLog],
+    ) -> Result<Checkpoint, TlogError> {
+        let index = logs
+            .iter()
+            .position(|l| std::ptr::eq(l, log))
+            .expect("the log comes from the trust material");
+        let key = cache::key(index, envelope.as_bytes());
+        if let Some(checkpoint) = self.checkpoints.get(&key) {
+            return Ok(checkpoint);
+        }
+        let checkpoint = tlog::verify_log_checkpoint(envelope, log)?;
+        self.checkpoints.insert(key, checkpoint.clone());
+        Ok(checkpoint)
+    }
+
+    /// [`certificate::verify_chain`] then [`sct::verify_scts`], each signature check answered
+    /// from the leaf memo when this leaf verified under the same authority before. The
+    /// validity of every certificate at the signing times is checked every time.
+    fn verify_chain_and_scts(
+        &self,
+        leaf: &ParsedCertificate,
+        cas: &[CertificateAuthority],
+        times: &[SigningTime],
+        ct_logs: &[CtLogKey],
+    ) -> Result<(VerifiedChain, Vec<VerifiedSct>), VerificationError> {
+        let mut remembered = None;
+        let chain = certificate::verify_chain_with(leaf, cas, times, |index, ca| {
+            let key = cache::key(index, &leaf.der);
+            match self.leaves.get(&key) {
+                Some(scts) => {
+                    remembered = Some((index, scts));
+                    Ok(())
+                }
+                None => certificate::verify_leaf_signature(leaf, ca),
+            }
+        })?;
+        // A hit at an authority the path then failed under (validity at the signing times)
+        // does not count: only the authority the chain verified under names the SCT issuer.
+        if let Some((_, scts)) = remembered.filter(|(i, _)| *i == chain.authority) {
+            return Ok((chain, scts));
+        }
+        let scts = sct::verify_scts(&leaf.der, &chain.issuer_spki, ct_logs)?;
+        self.leaves
+            .insert(cache::key(chain.authority, &leaf.der), scts.clone());
+        Ok((chain, scts))
+    }
 }

@@ -10,7 +10,7 @@ use signet_crypto::PublicKey;
 use signet_formats::trust::TrustedRoot;
 use signet_verify::{
     verify_json, Artifact, ArtifactDigest, IdentityPolicy, Policy, PreparedTrust, SignerPolicy,
-    VerificationError,
+    VerificationError, Verifier,
 };
 
 /// The identity and issuer the conformance harness uses when a case gives none
@@ -33,6 +33,8 @@ struct Case {
     name: String,
     bundle: Vec<u8>,
     trust: PreparedTrust,
+    /// Whether the case brings its own trusted root (else the public instance's).
+    own_root: bool,
     artifact: Vec<u8>,
     signer: SignerPolicy,
 }
@@ -41,6 +43,7 @@ fn load_case(dir: &Path, suite: &Path, public_root: &PreparedTrust) -> Case {
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
     let read = |f: &str| std::fs::read(dir.join(f)).ok();
     let bundle = read("bundle.sigstore.json").expect("bundle.sigstore.json");
+    let own_root = dir.join("trusted_root.json").is_file();
     let trust = match read("trusted_root.json") {
         Some(json) => PreparedTrust::from_trusted_root(
             &TrustedRoot::from_json(&json).unwrap_or_else(|e| panic!("{name}: trusted_root.json: {e}")),
@@ -64,6 +67,7 @@ fn load_case(dir: &Path, suite: &Path, public_root: &PreparedTrust) -> Case {
         name,
         bundle,
         trust,
+        own_root,
         artifact,
         signer,
     }
@@ -72,6 +76,22 @@ fn load_case(dir: &Path, suite: &Path, public_root: &PreparedTrust) -> Case {
 fn run(case: &Case, artifact: Artifact<'_>) -> Result<(), VerificationError> {
     let policy = Policy::new(artifact, case.signer.clone());
     verify_json(&case.bundle, &policy, &case.trust, now()).map(|_| ())
+}
+
+/// The same through a `Verifier` whose memos other cases (and this one, twice) have filled:
+/// the outcome must not change.
+fn run_cached(verifier: &Verifier, case: &Case, artifact: Artifact<'_>) -> Result<(), String> {
+    let policy = Policy::new(artifact, case.signer.clone());
+    let first = verifier.verify_json(&case.bundle, &policy, now()).map(|_| ());
+    let second = verifier.verify_json(&case.bundle, &policy, now()).map(|_| ());
+    match (first, second) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(a), Err(b)) if a.to_string() == b.to_string() => Err(a.to_string()),
+        (a, b) => panic!(
+            "{}: a cached second run changed the outcome: {a:?} then {b:?}",
+            case.name
+        ),
+    }
 }
 
 #[test]
@@ -97,6 +117,9 @@ fn sigstore_conformance_bundle_verify() {
     dirs.sort();
     assert!(!dirs.is_empty(), "no cases in {}", suite.display());
 
+    // One verifier for every case on the public root, so memos from happy paths are warm when
+    // the crafted failures (same certificates, same logs) come.
+    let shared = Verifier::new(public_root.clone());
     let mut wrong = Vec::new();
     let mut passed = 0;
     let mut errors = std::collections::BTreeMap::new();
@@ -108,7 +131,29 @@ fn sigstore_conformance_bundle_verify() {
             ("bytes", Artifact::Bytes(&case.artifact)),
             ("digest", Artifact::Digest(digest)),
         ] {
+            let own;
+            let verifier = if case.own_root {
+                own = Verifier::new(case.trust.clone());
+                &own
+            } else {
+                &shared
+            };
+            let cached = run_cached(verifier, &case, artifact.clone());
             let result = run(&case, artifact);
+            if let (Err(one_shot), Err(cached)) = (&result, &cached) {
+                assert_eq!(
+                    &one_shot.to_string(),
+                    cached,
+                    "{}: the Verifier refused for another reason",
+                    case.name
+                );
+            }
+            assert_eq!(
+                result.is_ok(),
+                cached.is_ok(),
+                "{} ({mode}): Verifier and verify disagree",
+                case.name
+            );
             let ok = result.is_ok() == expect_ok;
             let outcome = match &result {
                 Ok(()) => "verified".to_string(),

@@ -100,6 +100,15 @@ impl ParsedCertificate {
             .map(|v| (ext.critical, v))
     }
 
+    /// The DER TBSCertificate exactly as it appears in [`Self::der`]: the bytes the issuer
+    /// signed (RFC 5280 §4.1.1.3), sliced out rather than re-encoded from the parsed form.
+    pub fn tbs_der(&self) -> Result<&[u8], der::Error> {
+        use der::Reader as _;
+        let mut reader = der::SliceReader::new(&self.der)?;
+        der::Header::decode(&mut reader)?;
+        reader.tlv_bytes()
+    }
+
     /// Checks this certificate's signature with `issuer`'s key, and that the names chain.
     pub fn verify_issued_by(&self, issuer: &ParsedCertificate) -> Result<(), String> {
         if self.cert.tbs_certificate.issuer != issuer.cert.tbs_certificate.subject {
@@ -109,17 +118,24 @@ impl ParsedCertificate {
                 issuer.subject()
             ));
         }
-        let tbs = self.cert.tbs_certificate.to_der().map_err(|e| e.to_string())?;
+        self.verify_signature_by(&issuer.public_key()?)
+    }
+
+    /// Checks this certificate's signature with an issuer key the caller has already parsed
+    /// (a verifier parses each trusted CA's key once). Names are not compared here: callers
+    /// pair a certificate with its issuer first, as [`Self::verify_issued_by`] does.
+    pub fn verify_signature_by(&self, issuer_key: &PublicKey) -> Result<(), String> {
+        let tbs = self.tbs_der().map_err(|e| e.to_string())?;
         let signature = self
             .cert
             .signature
             .as_bytes()
             .ok_or("signature bit string is not octet aligned")?;
         verify_signature(
-            &issuer.public_key()?,
+            issuer_key,
             &self.cert.signature_algorithm.oid,
             None,
-            &tbs,
+            tbs,
             signature,
         )
     }
