@@ -34,7 +34,7 @@ use signet_log::storage::LogStore;
 use signet_log::{Appender, AppenderConfig};
 use signet_tlog::NoteSigner;
 
-mod tls;
+mod serve;
 
 /// Path prefix of the transparency log on the shared listener.
 pub const LOG_PREFIX: &str = "/rekor";
@@ -122,7 +122,7 @@ const LOG_KEY_FILE: &str = "keys/log-ed25519.pem";
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let selected = Selected::from_args(&args.only)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(tls::config(cert, key)?),
+        (Some(cert), Some(key)) => Some(serve::config(cert, key)?),
         _ => None,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -234,13 +234,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     print_next_steps(&dir.path, &public_url, trust.ca.is_some() && dev_oidc.is_some());
     let _ = std::io::stdout().flush();
 
-    match tls {
-        Some(config) => tls::serve(listener, config, app, shutdown_signal()).await?,
-        None => axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("server failed")?,
-    }
+    serve::serve(listener, tls, app, shutdown_signal()).await?;
     if let Some(appender) = appender {
         appender.close();
     }

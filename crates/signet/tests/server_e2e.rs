@@ -124,3 +124,23 @@ fn keyless_sign_and_verify_over_https() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn a_client_trickling_its_request_head_is_disconnected() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--only", "tsa"]);
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+    // The rest of the head never comes; the server must close the connection (the header read
+    // timeout is 10 s), not hold it open forever.
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let result = stream.read_to_end(&mut buf);
+    assert!(result.is_ok(), "connection still open after 30 s: {result:?}");
+    // A normal request on a new connection is still served.
+    assert_eq!(get(&format!("{}/healthz", server.url)).status, 200);
+}

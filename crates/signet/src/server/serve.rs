@@ -1,6 +1,8 @@
-//! HTTPS for `signet server --tls-cert/--tls-key`: rustls (aws-lc-rs provider, TLS 1.2 and
-//! 1.3) in front of the same axum app, with the same graceful shutdown as plain HTTP: stop
-//! accepting, let in-flight requests finish (at most 30 s), then return.
+//! The listener of `signet server`: HTTP/1.1 and HTTP/2 over plain TCP, or over TLS with
+//! `--tls-cert/--tls-key` (rustls, aws-lc-rs provider, TLS 1.2 and 1.3). Slow clients are bounded:
+//! the TLS handshake and the request head must each arrive within 10 s (a slowloris client
+//! cannot hold connections open by trickling headers), and the app's own layer bounds each
+//! request at 60 s. Shutdown: stop accepting, let in-flight requests finish (at most 30 s).
 
 use std::future::Future;
 use std::path::Path;
@@ -8,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -18,6 +20,8 @@ use rustls::ServerConfig;
 
 /// A client that has not finished its TLS handshake in this long is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request's head (request line and headers) must arrive within this long.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// In-flight requests get this long to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -43,16 +47,23 @@ pub fn config(cert: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig>> {
     Ok(Arc::new(config))
 }
 
-/// Serves `app` over TLS on `listener` until `shutdown` completes, then drains.
+/// Serves `app` on `listener` (over TLS when `tls` is given) until `shutdown` completes, then
+/// drains in-flight requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    config: Arc<ServerConfig>,
+    tls: Option<Arc<ServerConfig>>,
     app: axum::Router,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let service = TowerToHyperService::new(app);
     let graceful = GracefulShutdown::new();
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -66,21 +77,31 @@ pub async fn serve(
                         continue;
                     }
                 };
+                let _ = tcp.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let service = service.clone();
+                let builder = builder.clone();
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => stream,
-                        Ok(Err(e)) => {
-                            tracing::debug!(error = %e, "TLS handshake failed");
-                            return;
+                    let result = match acceptor {
+                        None => {
+                            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+                            watcher.watch(connection.into_owned()).await
                         }
-                        Err(_) => return,
+                        Some(acceptor) => {
+                            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                                Ok(Ok(stream)) => stream,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(error = %e, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => return,
+                            };
+                            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                            watcher.watch(connection.into_owned()).await
+                        }
                     };
-                    let builder = Builder::new(TokioExecutor::new());
-                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    if let Err(e) = watcher.watch(connection.into_owned()).await {
+                    if let Err(e) = result {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
                 });
@@ -93,7 +114,7 @@ pub async fn serve(
         .await
         .is_err()
     {
-        tracing::warn!("in-flight TLS connections did not finish within {DRAIN_TIMEOUT:?}");
+        tracing::warn!("in-flight connections did not finish within {DRAIN_TIMEOUT:?}");
     }
     Ok(())
 }

@@ -1,0 +1,80 @@
+//! The README's quick start, run as written against a fresh `signet server --dev-oidc`: the
+//! commands between `<!-- quickstart -->` and `<!-- /quickstart -->` go to bash unchanged except
+//! for what differs in a test — the server's port (the README assumes the default 3000, a test
+//! takes a free one, given to `signet dev-token` through `$SIGNET_SERVER`) and where the built
+//! binary is (`cargo build --release` is skipped; the test's own build of `signet` is used).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::Server;
+
+fn quickstart_script() -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    let start = readme.find("<!-- quickstart -->").expect("quickstart marker");
+    let end = readme
+        .find("<!-- /quickstart -->")
+        .expect("end of quickstart marker");
+    readme[start..end]
+        .lines()
+        .filter(|l| !l.starts_with("```") && !l.starts_with("<!--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn readme_quickstart_signs_and_verifies() {
+    let script = quickstart_script();
+    assert!(
+        script.contains("signet sign-blob") && script.contains("signet verify-blob"),
+        "{script}"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let server = Server::start_with(&work.path().join("signet-data"), &["--dev-oidc"]);
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_signet")).parent().unwrap();
+    let script = script
+        .lines()
+        .filter(|l| l.trim() != "cargo build --release")
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("$PWD/target/release", bin_dir.to_str().unwrap())
+        .replace("http://127.0.0.1:3000", &server.url);
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(work.path())
+        .env("SIGNET_SERVER", &server.url)
+        .env_remove("SIGNET_TRUST_CONFIG")
+        .env_remove("SIGSTORE_ID_TOKEN")
+        .output()
+        .expect("bash");
+    assert!(
+        out.status.success(),
+        "quick start failed:\n{script}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(work.path().join("hello.txt.sigstore.json").exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Verified OK"));
+
+    // The same bundle does not verify for another identity.
+    let out = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .current_dir(work.path())
+        .args([
+            "verify-blob",
+            "hello.txt",
+            "--bundle",
+            "hello.txt.sigstore.json",
+            "--trust-config",
+            "signet-data/trust_config.json",
+            "--certificate-identity",
+            "someone-else@example.com",
+            "--certificate-oidc-issuer",
+            &format!("{}/oidc", server.url),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
