@@ -489,6 +489,31 @@ fn python_attests_slsa_provenance() {
         ]);
         assert_ok(&out, "signet verify-bundle (attestation)");
     }
+
+    // The other way: an attestation made by `signet attest-blob` (logged on Rekor v2 as
+    // hashedrekord over the PAE, as sigstore-python logs them) verifies in sigstore-python.
+    if signet_has("attest-blob", "sigstore-python verifying a signet attestation") {
+        let ours = stack.path("a.signet.intoto.sigstore.json");
+        let out = stack.signet(&[
+            "attest-blob",
+            s(&artifact),
+            "--predicate",
+            s(&predicate),
+            "--type",
+            "slsaprovenance1",
+            "--bundle",
+            s(&ours),
+            "--identity-token",
+            &token,
+            "--trust-config",
+            s(&stack.trust_config),
+        ]);
+        assert_ok(&out, "signet attest-blob");
+        let out = py.verify_identity(&stack, &ours, "alice@example.com", &issuer, &artifact);
+        assert_verified(&out, &artifact, "sigstore verify identity (signet attestation)");
+        let out = py.verify_identity(&stack, &ours, "alice@example.com", &issuer, &other);
+        assert_rejected(&out, "subject", "a signet attestation about another artifact");
+    }
 }
 
 /// Claims of a JWT, unverified.

@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Context};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::{json, Value};
-use signet_crypto::{HashAlgorithm, KeyKind, PublicKey, SigningKey};
+use signet_crypto::{HashAlgorithm, KeyKind, PublicKey, PublicKeyDetails, SigningKey};
 use signet_formats::bundle::{
     Bundle, BundleContent, BundleVersion, MessageSignature, TimestampVerificationData, VerificationMaterial,
     VerificationMaterialContent,
@@ -273,10 +273,30 @@ fn log_entry(
                         },
                     })
                 }
-                BundleContent::DsseEnvelope(e) => CreateEntryRequest::DsseRequestV002(DsseRequestV002 {
-                    envelope: e.clone(),
-                    verifiers: vec![verifier.clone()],
-                }),
+                // sigstore-python, the reference client, logs DSSE on Rekor v2 as a hashedrekord
+                // over SHA-256(PAE) and rejects dsse 0.0.2 entries; sigstore-js v5 accepts both.
+                // So envelopes signed with a prehash-capable key are logged as Python does; an
+                // Ed25519 signature (pure, no prehash) can only be checked by the log as dsse.
+                BundleContent::DsseEnvelope(e) => match (e.signatures.first(), verifier.key_details) {
+                    (Some(sig), details)
+                        if !matches!(
+                            details,
+                            PublicKeyDetails::PKIX_ED25519 | PublicKeyDetails::PKIX_ED25519_PH
+                        ) && details.hash_algorithm() == HashAlgorithm::Sha2_256 =>
+                    {
+                        CreateEntryRequest::HashedRekordRequestV002(HashedRekordRequestV002 {
+                            digest: signet_crypto::sha256(&dsse::pae(&e.payload_type, &e.payload)).to_vec(),
+                            signature: Signature {
+                                content: sig.sig.clone(),
+                                verifier: verifier.clone(),
+                            },
+                        })
+                    }
+                    _ => CreateEntryRequest::DsseRequestV002(DsseRequestV002 {
+                        envelope: e.clone(),
+                        verifiers: vec![verifier.clone()],
+                    }),
+                },
             };
             let body: Value = serde_json::from_slice(&request.to_json())?;
             let answer = http.post_json(&url, &body, None)?;
