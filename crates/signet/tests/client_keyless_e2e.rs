@@ -235,9 +235,10 @@ fn key_based_sign_and_verify_against_signet_server() {
         json["dsseEnvelope"]["payloadType"],
         "application/vnd.in-toto+json"
     );
+    // Logged as sigstore-python logs attestations on Rekor v2: hashedrekord over the PAE.
     assert_eq!(
         json["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"],
-        "dsse"
+        "hashedrekord"
     );
     let verify_att = |kind: &str| {
         signet(&[
