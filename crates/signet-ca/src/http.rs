@@ -17,18 +17,20 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::pop::KeyProof;
-use crate::{Ca, CaError};
+use crate::{Ca, CaError, RejectReason};
 
 /// Larger request bodies are refused: a request is a token, a key and a signature.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// The CA's routes, at the root of its URL (the Python client drops any path prefix from the
-/// CA URL): `POST /api/v2/signingCert`, `GET /api/v2/trustBundle`, `GET /api/v2/configuration`.
+/// CA URL): `POST /api/v2/signingCert`, `GET /api/v2/trustBundle`, `GET /api/v2/configuration`,
+/// and `GET /metrics` (Prometheus text).
 pub fn router(ca: Arc<Ca>) -> Router {
     Router::new()
         .route("/api/v2/signingCert", post(signing_cert))
         .route("/api/v2/trustBundle", get(trust_bundle))
         .route("/api/v2/configuration", get(configuration))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(ca)
 }
@@ -80,7 +82,10 @@ async fn signing_cert(
 ) -> Response {
     let body = match body {
         Ok(b) => b,
-        Err(e) => return error_response(e.status(), &e.body_text()),
+        Err(e) => {
+            ca.stats.rejected(RejectReason::Request);
+            return error_response(e.status(), &e.body_text());
+        }
     };
     match parse_request(&headers, &body) {
         Ok((token, proof)) => match ca.issue(&token, &proof, unix_now()).await {
@@ -96,9 +101,7 @@ async fn signing_cert(
             Err(e) => ca_error(&e),
         },
         Err(e) => {
-            ca.stats
-                .rejected
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ca.stats.error(&e);
             ca_error(&e)
         }
     }
@@ -159,6 +162,10 @@ async fn trust_bundle(State(ca): State<Arc<Ca>>) -> Response {
         .map(|der| signet_keyfile::certificate_pem(der))
         .collect();
     Json(json!({ "chains": [ { "certificates": certificates } ] })).into_response()
+}
+
+async fn metrics(State(ca): State<Arc<Ca>>) -> signet_ct::metrics::MetricsWriter {
+    crate::metrics::write(&ca)
 }
 
 async fn configuration(State(ca): State<Arc<Ca>>) -> Response {

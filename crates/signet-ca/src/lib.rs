@@ -6,20 +6,22 @@
 //! Layers: token verification is `signet-oidc`, the certificate profile and CSRs are
 //! `signet-x509` (pure), the CT log is `signet-ct`, key files are `signet-keyfile`. This crate
 //! joins them and serves Fulcio's REST API v2 (`POST /api/v2/signingCert`,
-//! `GET /api/v2/trustBundle`, `GET /api/v2/configuration`). The clock is read only at the
-//! HTTP edge.
+//! `GET /api/v2/trustBundle`, `GET /api/v2/configuration`) and its metrics (`GET /metrics`).
+//! The clock is read only at the HTTP edge.
 
 #![forbid(unsafe_code)]
 
 mod chain;
 mod http;
+mod metrics;
 mod pop;
 mod service;
 
 pub use chain::CaChain;
 pub use http::{router, MAX_REQUEST_BYTES};
+pub use metrics::{CaStats, RejectReason};
 pub use pop::KeyProof;
-pub use service::{Ca, CaKeys, CaStats, LEAF_LIFETIME_SECS};
+pub use service::{Ca, CaKeys, LEAF_LIFETIME_SECS};
 
 use axum::http::StatusCode;
 use thiserror::Error;

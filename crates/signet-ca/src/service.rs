@@ -1,8 +1,8 @@
 //! Issuing: identity token → proof of possession → precertificate → SCT from the CT log →
 //! final certificate with the SCT embedded.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use signet_ct::CtLog;
 use signet_oidc::{HttpKeySource, KeySet, KeySource, KeySourceError, StaticKeys, TokenVerifier};
@@ -10,6 +10,7 @@ use signet_x509::fulcio::FulcioLeaf;
 use signet_x509::sct::encode_sct_list;
 
 use crate::chain::CaChain;
+use crate::metrics::CaStats;
 use crate::pop::{self, KeyProof};
 use crate::{random_serial, CaError};
 
@@ -36,6 +37,11 @@ impl CaKeys {
         self
     }
 
+    /// Key-set fetches (discovery plus JWK Set) started for remote issuers; 0 without remote.
+    pub fn remote_fetch_count(&self) -> u64 {
+        self.remote.as_ref().map_or(0, HttpKeySource::fetch_count)
+    }
+
     /// Adds an in-process issuer's key set.
     pub fn with_local_issuer(mut self, issuer: impl Into<String>, keys: KeySet) -> Self {
         self.local = self.local.with_issuer(issuer, keys);
@@ -59,14 +65,6 @@ impl KeySource for CaKeys {
             (Err(e), None) => Err(e),
         }
     }
-}
-
-/// Counters for `/metrics`.
-#[derive(Debug, Default)]
-pub struct CaStats {
-    pub issued: AtomicU64,
-    pub rejected: AtomicU64,
-    pub failed: AtomicU64,
 }
 
 /// The certificate authority: its chain, the token verifier and the CT log it logs to.
@@ -106,13 +104,12 @@ impl Ca {
     /// Issues a certificate for the key `proof` proves, to the identity `token` proves, at
     /// `now` (Unix seconds). Returns the chain [leaf, intermediate, root], DER.
     pub async fn issue(&self, token: &str, proof: &KeyProof, now: i64) -> Result<Vec<Vec<u8>>, CaError> {
+        let started = Instant::now();
         let result = self.issue_inner(token, proof, now).await;
-        let counter = match &result {
-            Ok(_) => &self.stats.issued,
-            Err(e) if e.status().is_client_error() => &self.stats.rejected,
-            Err(_) => &self.stats.failed,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        match &result {
+            Ok(_) => self.stats.issued(started.elapsed()),
+            Err(e) => self.stats.error(e),
+        }
         result
     }
 

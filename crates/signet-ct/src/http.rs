@@ -5,6 +5,7 @@
 //! `GET ct/v1/get-sth-consistency`, `GET ct/v1/get-proof-by-hash`, `GET ct/v1/get-entries`,
 //! `GET ct/v1/get-roots`. c2sp.org/static-ct-api read path: `GET checkpoint`,
 //! `GET tile/<L>/<N>[.p/<W>]`, `GET tile/data/<N>[.p/<W>]`, `GET issuer/<fingerprint>`.
+//! Operations: `GET metrics` (Prometheus text).
 //! Errors are JSON `{"message": "..."}`: 400 for a bad request (nothing is logged), 404,
 //! 413 for an oversized body, 503 (with Retry-After) when the log is overloaded.
 
@@ -26,7 +27,7 @@ use signet_log::LogError;
 use signet_tlog::{Hash, TilePath};
 use signet_x509::sct::SignedCertificateTimestamp;
 
-use crate::{CtError, CtLog};
+use crate::{CtError, CtLog, Submission};
 
 /// Largest add-(pre-)chain request body accepted.
 pub const MAX_REQUEST_BYTES: usize = 256 << 10;
@@ -50,6 +51,7 @@ pub fn router(log: Arc<CtLog>) -> Router {
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*path}", get(tile))
         .route("/issuer/{fingerprint}", get(issuer))
+        .route("/metrics", get(metrics))
         .with_state(log)
 }
 
@@ -154,7 +156,7 @@ async fn add_chain(
     State(log): State<Arc<CtLog>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let chain = parse_chain(body)?;
+    let chain = parse_chain(body).inspect_err(|_| log.stats().rejected(Submission::AddChain))?;
     Ok(sct_json(&log.add_chain(chain).await?))
 }
 
@@ -162,7 +164,7 @@ async fn add_pre_chain(
     State(log): State<Arc<CtLog>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let chain = parse_chain(body)?;
+    let chain = parse_chain(body).inspect_err(|_| log.stats().rejected(Submission::AddPreChain))?;
     Ok(sct_json(&log.add_pre_chain(chain).await?))
 }
 
@@ -235,6 +237,11 @@ async fn get_entries(State(log): State<Arc<CtLog>>, Query(params): Params) -> Re
         })
         .collect();
     Ok(Json(json!({ "entries": entries })).into_response())
+}
+
+/// Prometheus text: the appender's figures and the submission counters.
+async fn metrics(State(log): State<Arc<CtLog>>) -> signet_log::metrics::MetricsWriter {
+    crate::metrics::write(&log)
 }
 
 async fn get_roots(State(log): State<Arc<CtLog>>) -> Response {

@@ -12,12 +12,14 @@
 pub mod chain;
 pub mod http;
 mod log;
+pub mod metrics;
 pub mod sth;
 pub mod tile_leaf;
 
 pub use chain::{validate_chain, ChainError, ValidatedChain};
 pub use http::{router, MAX_REQUEST_BYTES};
 pub use log::{CtLog, MAX_GET_ENTRIES};
+pub use metrics::{CtStats, Submission};
 pub use sth::{SignedTreeHead, SthError};
 
 use signet_keyfile::KeyFileError;

@@ -30,6 +30,7 @@ use signet_x509::sct::{sign_sct, SignedCertificateTimestamp, TimestampedEntry};
 use signet_x509::ParsedCertificate;
 
 use crate::chain::{validate_chain, ValidatedChain};
+use crate::metrics::{CtStats, Submission};
 use crate::sth::{Rfc6962NoteSigner, SignedTreeHead};
 use crate::tile_leaf::TileLeaf;
 use crate::{now_millis, CtError};
@@ -60,6 +61,7 @@ pub struct CtLog {
     issuer_writer: Arc<Mutex<Box<dyn LogStore>>>,
     /// Issuers known to be durably stored, by SHA-256 fingerprint.
     issuers: RwLock<HashMap<[u8; 32], Arc<Vec<u8>>>>,
+    stats: CtStats,
 }
 
 impl std::fmt::Debug for CtLog {
@@ -169,6 +171,7 @@ impl CtLog {
             next_reader: AtomicUsize::new(0),
             issuer_writer: Arc::new(Mutex::new(open()?)),
             issuers: RwLock::new(HashMap::new()),
+            stats: CtStats::default(),
         })
     }
 
@@ -184,6 +187,16 @@ impl CtLog {
     }
 
     async fn add(&self, chain: Vec<Vec<u8>>, precert: bool) -> Result<SignedCertificateTimestamp, CtError> {
+        let result = self.add_inner(chain, precert).await;
+        self.stats.record(Submission::of(precert), &result);
+        result
+    }
+
+    async fn add_inner(
+        &self,
+        chain: Vec<Vec<u8>>,
+        precert: bool,
+    ) -> Result<SignedCertificateTimestamp, CtError> {
         let chain = validate_chain(&chain, precert, &self.roots)?;
         self.store_issuers(&chain).await?;
         let timestamp = now_millis();
@@ -246,6 +259,16 @@ impl CtLog {
         })
         .await
         .map_err(|e| CtError::Internal(format!("issuer writer task failed: {e}")))?
+    }
+
+    /// Submission counters, for metrics.
+    pub fn stats(&self) -> &CtStats {
+        &self.stats
+    }
+
+    /// The appender (its figures are part of the metrics).
+    pub(crate) fn appender(&self) -> &Appender {
+        &self.appender
     }
 
     /// The log's public key.

@@ -604,3 +604,97 @@ fn chain_der_round_trip_helper_is_sane() {
     let int = x509_cert::Certificate::from_der(&ca.intermediate).unwrap();
     assert_eq!(int.to_der().unwrap(), ca.intermediate);
 }
+
+/// The sample named exactly `sample` in a Prometheus text exposition.
+fn metric(text: &str, sample: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {sample} in:\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_entries_and_submissions() {
+    let dir = scratch("metrics");
+    let ca = Ca::new("metrics");
+    let log = open(&dir, &ca);
+    let scrape = || async {
+        let (status, body) = get(&log, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        String::from_utf8(body).unwrap()
+    };
+    let text = scrape().await;
+    for family in [
+        "signet_ct_tree_size",
+        "signet_ct_pending_entries",
+        "signet_ct_entries_total",
+        "signet_ct_duplicates_total",
+        "signet_ct_batches_total",
+        "signet_ct_commit_seconds_total",
+        "signet_ct_accepted_total",
+        "signet_ct_rejected_total",
+        "signet_ct_failed_total",
+    ] {
+        assert!(text.contains(&format!("# HELP {family} ")), "{family}:\n{text}");
+        assert!(text.contains(&format!("# TYPE {family} ")), "{family}:\n{text}");
+    }
+    assert_eq!(metric(&text, "signet_ct_tree_size"), 0);
+
+    // One precertificate over HTTP, one in process (as the CA submits).
+    let key = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+    let identity = identity();
+    let precert = |serial: &[u8]| {
+        ca.leaf(key.public_key(), &identity, serial)
+            .precertificate(&ca.intermediate_key)
+            .unwrap()
+    };
+    let first = precert(&[1]);
+    let (status, v) = post(
+        &log,
+        "/ct/v1/add-pre-chain",
+        chain_json(&[&first, &ca.intermediate]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    log.add_pre_chain(vec![precert(&[2]), ca.intermediate.clone()])
+        .await
+        .unwrap();
+    // Refusals: a precertificate at add-chain, a body that is no chain.
+    let (status, _) = post(
+        &log,
+        "/ct/v1/add-chain",
+        chain_json(&[&precert(&[3]), &ca.intermediate]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = post(&log, "/ct/v1/add-pre-chain", "{\"chain\": 1}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let text = scrape().await;
+    assert_eq!(metric(&text, "signet_ct_tree_size"), 2);
+    assert_eq!(metric(&text, "signet_ct_entries_total"), 2);
+    assert_eq!(metric(&text, "signet_ct_duplicates_total"), 0);
+    assert!(metric(&text, "signet_ct_batches_total") >= 2);
+    assert_eq!(
+        metric(&text, "signet_ct_accepted_total{endpoint=\"add-pre-chain\"}"),
+        2
+    );
+    assert_eq!(
+        metric(&text, "signet_ct_accepted_total{endpoint=\"add-chain\"}"),
+        0
+    );
+    assert_eq!(
+        metric(&text, "signet_ct_rejected_total{endpoint=\"add-chain\"}"),
+        1
+    );
+    assert_eq!(
+        metric(&text, "signet_ct_rejected_total{endpoint=\"add-pre-chain\"}"),
+        1
+    );
+    assert_eq!(
+        metric(&text, "signet_ct_failed_total{endpoint=\"add-pre-chain\"}"),
+        0
+    );
+    assert_eq!(log.stats().accepted(signet_ct::Submission::AddPreChain), 2);
+}

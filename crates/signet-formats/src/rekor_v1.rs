@@ -3,6 +3,8 @@
 //! 0.0.2. Fields a verifier does not compare are ignored on input (Rekor has added optional
 //! ones over time); the ones it compares are typed, decoded and checked here.
 //!
+//! [`entry_from_proposed`] turns what a client proposes into the body the log stores.
+//!
 //! Encoding quirks kept from Rekor: keys and certificates are base64 of PEM; intoto 0.0.2
 //! stores envelope signatures and the payload base64-encoded twice; digests are hex.
 
@@ -12,6 +14,9 @@ use signet_crypto::HashAlgorithm;
 use thiserror::Error;
 
 use crate::protojson;
+
+mod proposed;
+pub use proposed::{entry_from_proposed, ProposedEntry, Verifier, MAX_SIGNATURES};
 
 /// Why a Rekor v1 body was refused.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -23,10 +28,15 @@ pub enum RekorV1Error {
         api_version: String,
         detail: String,
     },
-    #[error("unknown Rekor v1 entry kind {kind:?} version {api_version:?}; expected hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.1 or 0.0.2")]
+    #[error("unsupported Rekor v1 entry kind {kind:?} version {api_version:?}")]
     UnknownKind { kind: String, api_version: String },
     #[error("{field}: {reason}")]
     InvalidValue { field: &'static str, reason: String },
+    /// A field of a proposed entry, named with its index (`...signatures[1].sig`).
+    #[error("{field}: {reason}")]
+    InvalidField { field: String, reason: String },
+    #[error("{field}: signature does not verify with the given key or certificate")]
+    UnverifiedSignature { field: String },
 }
 
 /// A parsed Rekor v1 entry body.
@@ -271,6 +281,17 @@ impl RawHash {
         }
         Ok(HexDigest { algorithm, digest })
     }
+}
+
+/// Lowercase hex, as Rekor v1 writes digests, log IDs and entry UUIDs.
+pub fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {

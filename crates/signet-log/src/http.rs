@@ -16,6 +16,7 @@ use axum::Router;
 use signet_formats::rekor_v2;
 use signet_tlog::{TileId, TilePath};
 
+use crate::metrics::MetricsWriter;
 use crate::storage::LogStore;
 use crate::{Appender, LogError};
 
@@ -191,61 +192,17 @@ async fn add_entry(state: &Arc<LogState>, body: Result<Bytes, BytesRejection>) -
     Ok(resp)
 }
 
-/// Prometheus text exposition of the log's counters.
-async fn metrics(State(state): State<Arc<LogState>>) -> Response {
-    use std::fmt::Write;
-    use std::sync::atomic::Ordering::Relaxed;
-    let stats = &state.appender.stats;
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
-        let _ = write!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-        );
-    };
-    metric(
-        "signet_log_tree_size",
-        "gauge",
-        "Entries in the latest checkpoint.",
-        state.appender.checkpoint().size as f64,
-    );
-    metric(
-        "signet_log_pending_entries",
-        "gauge",
-        "Entries waiting for integration.",
-        state.appender.pending() as f64,
-    );
-    metric(
-        "signet_log_entries_total",
-        "counter",
-        "Entries integrated.",
-        stats.entries.load(Relaxed) as f64,
-    );
-    metric(
-        "signet_log_duplicates_total",
-        "counter",
-        "Submissions of entries already logged.",
-        stats.duplicates.load(Relaxed) as f64,
-    );
-    metric(
-        "signet_log_batches_total",
-        "counter",
-        "Integration batches committed.",
-        stats.batches.load(Relaxed) as f64,
-    );
-    metric(
-        "signet_log_commit_seconds_total",
-        "counter",
-        "Time spent committing batches to storage.",
-        stats.commit_micros.load(Relaxed) as f64 / 1e6,
-    );
-    metric(
+/// Prometheus text exposition of the log's counters: the appender's figures
+/// ([`MetricsWriter::appender`]) and the entry requests refused.
+async fn metrics(State(state): State<Arc<LogState>>) -> MetricsWriter {
+    let mut out = MetricsWriter::new();
+    out.appender("signet_log", &state.appender);
+    out.counter(
         "signet_log_rejected_total",
-        "counter",
         "Entry requests refused as invalid (4xx).",
-        state.rejected.load(Relaxed) as f64,
+        state.rejected.load(std::sync::atomic::Ordering::Relaxed),
     );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+    out
 }
 
 async fn checkpoint(State(state): State<Arc<LogState>>) -> Response {

@@ -10,8 +10,10 @@
 
 pub mod appender;
 pub mod http;
+pub mod metrics;
 pub mod sqlite;
 pub mod storage;
+pub mod v1;
 
 pub use appender::{Appender, AppenderConfig, CheckpointSigner, Integrated, SignedCheckpoint};
 pub use storage::{LogStore, StorageError};

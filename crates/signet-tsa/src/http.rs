@@ -26,11 +26,13 @@ const TIMESTAMP_REPLY: &str = "application/timestamp-reply";
 
 /// The TSA's routes, relative to its base (mount with `.nest("/tsa", router(tsa))`):
 /// `POST /api/v1/timestamp` (DER `application/timestamp-query`, or the JSON form sigstore-js
-/// sends) and `GET /api/v1/timestamp/certchain` (PEM chain, leaf first).
+/// sends), `GET /api/v1/timestamp/certchain` (PEM chain, leaf first) and `GET /metrics`
+/// (Prometheus text).
 pub fn router(tsa: Arc<Tsa>) -> Router {
     Router::new()
         .route("/api/v1/timestamp", post(timestamp))
         .route("/api/v1/timestamp/certchain", get(certchain))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(tsa)
 }
@@ -56,7 +58,10 @@ async fn timestamp(
 ) -> Response {
     let body = match body {
         Ok(b) => b,
-        Err(e) => return json_error(e.status(), &e.body_text()),
+        Err(e) => {
+            tsa.stats.rejected(FailureInfo::BadDataFormat);
+            return json_error(e.status(), &e.body_text());
+        }
     };
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -66,7 +71,10 @@ async fn timestamp(
     let result = if is_json {
         match json_request(&body) {
             Ok(request) => tsa.respond(&request, now),
-            Err(message) => return json_error(StatusCode::BAD_REQUEST, &message),
+            Err((failure, message)) => {
+                tsa.stats.rejected(failure);
+                return json_error(StatusCode::BAD_REQUEST, &message);
+            }
         }
     } else {
         tsa.respond_der(&body, now)
@@ -84,22 +92,26 @@ async fn timestamp(
     }
 }
 
-fn json_request(body: &[u8]) -> Result<TimestampRequest, String> {
-    let req: JsonRequest = serde_json::from_slice(body).map_err(|e| format!("request JSON: {e}"))?;
+/// The request, or why it is refused: the failure bit it counts under and the message.
+fn json_request(body: &[u8]) -> Result<TimestampRequest, (FailureInfo, String)> {
+    let bad_data = |message: String| (FailureInfo::BadDataFormat, message);
+    let req: JsonRequest =
+        serde_json::from_slice(body).map_err(|e| bad_data(format!("request JSON: {e}")))?;
     let hash = match req.hash_algorithm.to_ascii_lowercase().as_str() {
         "sha256" | "sha2_256" => HashAlgorithm::Sha2_256,
         "sha384" | "sha2_384" => HashAlgorithm::Sha2_384,
         "sha512" | "sha2_512" => HashAlgorithm::Sha2_512,
         other => {
-            return Err(format!(
-                "hashAlgorithm {other:?}: expected sha256, sha384 or sha512"
+            return Err((
+                FailureInfo::BadAlg,
+                format!("hashAlgorithm {other:?}: expected sha256, sha384 or sha512"),
             ))
         }
     };
     let digest = B64
         .decode(req.artifact_hash.trim())
-        .map_err(|e| format!("artifactHash is not base64: {e}"))?;
-    let mut request = TimestampRequest::new(hash, digest).map_err(|e| e.to_string())?;
+        .map_err(|e| bad_data(format!("artifactHash is not base64: {e}")))?;
+    let mut request = TimestampRequest::new(hash, digest).map_err(|e| (e.failure_info(), e.to_string()))?;
     request.cert_req = req.certificates;
     request.nonce = req.nonce.map(|n| {
         let bytes = n.to_be_bytes();
@@ -110,10 +122,18 @@ fn json_request(body: &[u8]) -> Result<TimestampRequest, String> {
         request.policy = Some(
             policy
                 .parse()
-                .map_err(|_| format!("tsaPolicyOID {policy:?} is not an OID"))?,
+                .map_err(|_| bad_data(format!("tsaPolicyOID {policy:?} is not an OID")))?,
         );
     }
     Ok(request)
+}
+
+async fn metrics(State(tsa): State<Arc<Tsa>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        tsa.stats.exposition(),
+    )
+        .into_response()
 }
 
 async fn certchain(State(tsa): State<Arc<Tsa>>) -> Response {

@@ -15,6 +15,7 @@ use signet_x509::{
 };
 use thiserror::Error;
 
+use crate::metrics::TsaStats;
 use crate::TsaSigner;
 use signet_keyfile::{
     inspect_dir, read_certificate, write_certificate, write_private_key, DirState, FileKeySigner,
@@ -58,6 +59,8 @@ pub struct Tsa {
     chain: Vec<Vec<u8>>,
     subject: DistinguishedName,
     valid_from: i64,
+    /// Granted and rejected counts, for metrics.
+    pub stats: TsaStats,
 }
 
 impl Tsa {
@@ -93,6 +96,7 @@ impl Tsa {
             valid_from: leaf.validity().0,
             issuer,
             chain,
+            stats: TsaStats::default(),
         })
     }
 
@@ -132,14 +136,29 @@ impl Tsa {
     /// Answers a DER `TimeStampReq`: `Ok` holds a granted `TimeStampResp`, `Err` a rejection
     /// (also a DER `TimeStampResp`) with its PKIFailureInfo.
     pub fn respond_der(&self, request_der: &[u8], now_unix: i64) -> Result<Vec<u8>, Rejected> {
-        match TimestampRequest::from_der(request_der) {
-            Ok(request) => self.respond(&request, now_unix),
+        let result = match TimestampRequest::from_der(request_der) {
+            Ok(request) => self.answer(&request, now_unix),
             Err(e) => Err(rejection(&e)),
-        }
+        };
+        self.count(&result);
+        result
     }
 
     /// Answers a parsed request (the JSON form ends up here too).
     pub fn respond(&self, request: &TimestampRequest, now_unix: i64) -> Result<Vec<u8>, Rejected> {
+        let result = self.answer(request, now_unix);
+        self.count(&result);
+        result
+    }
+
+    fn count(&self, result: &Result<Vec<u8>, Rejected>) {
+        match result {
+            Ok(_) => self.stats.granted(),
+            Err(rejected) => self.stats.rejected(rejected.failure),
+        }
+    }
+
+    fn answer(&self, request: &TimestampRequest, now_unix: i64) -> Result<Vec<u8>, Rejected> {
         if let Some(policy) = request.policy.filter(|p| *p != oid::SIGSTORE_TSA_POLICY) {
             return Err(rejection(&RequestError::UnacceptedPolicy {
                 requested: policy.to_string(),

@@ -290,3 +290,46 @@ async fn router_serves_both_request_forms_and_refuses_bad_input() {
     assert!(status.is_client_error(), "{status}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn metrics_count_grants_and_rejections_by_failure() {
+    let dir = scratch("metrics");
+    let tsa = Arc::new(Tsa::open_or_create(&dir, now()).unwrap());
+    let send = |req| call(router(tsa.clone()), req);
+    let der = "application/timestamp-query";
+
+    let (status, _, _) = send(post(der, request_der(b"granted", true))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = send(post(der, b"not DER".to_vec())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let json = br#"{"artifactHash":"AAAA","hashAlgorithm":"md5"}"#.to_vec();
+    let (status, _, _) = send(post("application/json", json)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let mut policy = TimestampRequest::from_der(&request_der(b"x", false)).unwrap();
+    policy.policy = Some("1.2.3.4".parse().unwrap());
+    assert!(
+        tsa.respond(&policy, now()).is_err(),
+        "in-process requests count too"
+    );
+
+    let (status, content_type, body) = send(Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type.as_deref(), Some("text/plain; version=0.0.4"));
+    let text = String::from_utf8(body).unwrap();
+    for line in [
+        "# HELP signet_tsa_granted_total ",
+        "# TYPE signet_tsa_granted_total counter\n",
+        "# HELP signet_tsa_rejected_total ",
+        "# TYPE signet_tsa_rejected_total counter\n",
+        "\nsignet_tsa_granted_total 1\n",
+        "\nsignet_tsa_rejected_total{reason=\"badDataFormat\"} 1\n",
+        "\nsignet_tsa_rejected_total{reason=\"badAlg\"} 1\n",
+        "\nsignet_tsa_rejected_total{reason=\"unacceptedPolicy\"} 1\n",
+        "\nsignet_tsa_rejected_total{reason=\"systemFailure\"} 0\n",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+    assert_eq!(tsa.stats.granted_count(), 1);
+    assert_eq!(tsa.stats.rejected_count(FailureInfo::BadAlg), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -38,6 +38,8 @@ mod serve;
 
 /// Path prefix of the transparency log on the shared listener.
 pub const LOG_PREFIX: &str = "/rekor";
+/// Path prefix of the Rekor v1 log (a separate log, for clients that predate Rekor v2).
+pub const LOG_V1_PREFIX: &str = "/rekor1";
 /// Path prefix of the timestamp authority.
 pub const TSA_PREFIX: &str = "/tsa";
 /// Path prefix of the certificate transparency log (its RFC 6962 API is under `/ct/ct/v1/`,
@@ -142,6 +144,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let mut trust = TrustFiles {
         public_url: &public_url,
         log: None,
+        log_v1: None,
         tsa: None,
         ca: None,
         ct: None,
@@ -171,6 +174,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         appender = Some(started);
         trust.log = Some((log_url.clone(), log_id));
         eprintln!("signet: transparency log at {log_url} (origin {})", dir.origin);
+
+        // The Rekor v1 API, for clients that predate Rekor v2, is a log of its own.
+        let v1_url = format!("{public_url}{LOG_V1_PREFIX}");
+        let v1_origin = dir.fixed_origin("rekor1.origin", &v1_url)?;
+        let v1 = Arc::new(dir.service("rekor1", "rekor-v1-key.pem", |path| {
+            signet_log::v1::RekorV1::open_or_create(path, &v1_origin, unix_now())
+                .context("cannot open the Rekor v1 log")
+        })?);
+        app = app.nest(LOG_V1_PREFIX, signet_log::v1::router_v1(v1.clone()));
+        eprintln!("signet: Rekor v1 log at {v1_url}");
+        trust.log_v1 = Some((v1, v1_url));
     }
 
     if selected.tsa {
@@ -225,10 +239,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
 
     dir.write_trust_files(&trust)?;
-    let app = app.layer(tower_http::timeout::TimeoutLayer::with_status_code(
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        std::time::Duration::from_secs(60),
-    ));
+    let app = app
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            std::time::Duration::from_secs(60),
+        ))
+        .layer(request_tracing());
 
     println!("listening on {scheme}://{addr}");
     print_next_steps(&dir.path, &public_url, trust.ca.is_some() && dev_oidc.is_some());
@@ -240,6 +256,62 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     eprintln!("signet: stopped");
     Ok(())
+}
+
+type HttpRequest = axum::http::Request<axum::body::Body>;
+type HttpResponse = axum::http::Response<axum::body::Body>;
+/// The layer [`request_tracing`] builds: `TraceLayer` with plain functions, so the type can
+/// be named and nothing is boxed.
+type RequestTracing = tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    fn(&HttpRequest) -> tracing::Span,
+    (),
+    fn(&HttpResponse, std::time::Duration, &tracing::Span),
+    (),
+    (),
+    (),
+>;
+
+/// One `request` span per HTTP request, with `method`, `path` (the route template, e.g.
+/// `/rekor/tile/{*path}`, or `unmatched`; never the raw path or query, which carry whatever a
+/// client sends), and, once answered, `status` and `latency_us` (microseconds). Headers and
+/// bodies are never recorded (tokens, keys). The span is INFO so that its fields show on the
+/// completion event, which is DEBUG for 1xx-3xx, INFO for 4xx and WARN for 5xx: at the default
+/// filter a busy log prints nothing per successful request.
+fn request_tracing() -> RequestTracing {
+    fn make_span(request: &HttpRequest) -> tracing::Span {
+        let path = request
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map_or("unmatched", |p| p.as_str());
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path,
+            status = tracing::field::Empty,
+            latency_us = tracing::field::Empty,
+        )
+    }
+    fn on_response(response: &HttpResponse, latency: std::time::Duration, span: &tracing::Span) {
+        let status = response.status().as_u16();
+        span.record("status", status);
+        span.record(
+            "latency_us",
+            u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+        );
+        match status {
+            500.. => tracing::warn!("request failed"),
+            400..=499 => tracing::info!("request refused"),
+            _ => tracing::debug!("request served"),
+        }
+    }
+    tower_http::trace::TraceLayer::new_for_http()
+        .make_span_with(make_span as fn(&_) -> _)
+        .on_request(())
+        .on_response(on_response as fn(&_, _, &_))
+        .on_body_chunk(())
+        .on_eos(())
+        .on_failure(())
 }
 
 /// What a user needs next: where the trust material is, and commands to copy.
@@ -430,6 +502,18 @@ impl DataDir {
                 count: None,
             });
         }
+        if let Some((v1, v1_url)) = &t.log_v1 {
+            let mut entry = v1.trusted_root_entry();
+            entry.base_url = v1_url.clone();
+            // Same operator as the v2 log: clients that keep one log per operator take the
+            // highest API version (v2) unless told to use v1 (`--rekor-version 1`).
+            signing_config.rekor_tlog_urls.push(service(
+                v1_url,
+                1,
+                entry.public_key.valid_for.as_ref().and_then(|v| v.start.clone()),
+            ));
+            trusted_root.tlogs.push(entry);
+        }
         if let Some(ca) = &t.ca {
             let mut entry = ca.chain().trusted_root_entry();
             entry.uri = Some(t.public_url.to_string());
@@ -484,6 +568,8 @@ struct TrustFiles<'a> {
     public_url: &'a str,
     /// The log's URL and log ID.
     log: Option<(String, [u8; 32])>,
+    /// The Rekor v1 log and its base URL.
+    log_v1: Option<(Arc<signet_log::v1::RekorV1>, String)>,
     /// The TSA and its full endpoint URL.
     tsa: Option<(Arc<signet_tsa::Tsa>, String)>,
     ca: Option<Arc<signet_ca::Ca>>,

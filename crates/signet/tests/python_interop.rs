@@ -746,3 +746,56 @@ fn python_signs_after_an_interactive_login() {
     let out = py.verify_identity(&stack, &bundle, "alice@example.com", &issuer, &artifact);
     assert_verified(&out, &artifact, "sigstore verify identity (interactive login)");
 }
+
+#[test]
+fn python_signs_on_the_rekor_v1_log() {
+    let Some(py) = python() else { return };
+    let stack = Stack::start();
+    let issuer = stack.issuer();
+    let token = stack.token("alice@example.com");
+    let artifact = stack.file("v1.txt", b"logged the old way\n");
+    let bundle = stack.path("v1.sigstore.json");
+    let out = py.run(
+        &stack,
+        &[
+            "sign",
+            "--rekor-version",
+            "1",
+            "--identity-token",
+            &token,
+            "--bundle",
+            s(&bundle),
+            s(&artifact),
+        ],
+        &[],
+    );
+    assert_ok(&out, "sigstore sign --rekor-version 1");
+    let written = read_json(&bundle);
+    let entry = &written["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(entry["kindVersion"]["version"], "0.0.1", "{entry}");
+    assert!(
+        entry["inclusionPromise"]["signedEntryTimestamp"].is_string(),
+        "{entry}"
+    );
+    assert!(entry["integratedTime"].is_string(), "{entry}");
+
+    let out = py.verify_identity(&stack, &bundle, "alice@example.com", &issuer, &artifact);
+    assert_verified(&out, &artifact, "sigstore verify identity (Rekor v1)");
+    let other = stack.file("v1-other.txt", b"something else\n");
+    let out = py.verify_identity(&stack, &bundle, "alice@example.com", &issuer, &other);
+    assert_rejected(&out, "digest", "a Rekor v1 bundle over another file");
+
+    let out = stack.signet(&[
+        "verify-bundle",
+        "--bundle",
+        s(&bundle),
+        "--certificate-identity",
+        "alice@example.com",
+        "--certificate-oidc-issuer",
+        &issuer,
+        "--trusted-root",
+        s(&stack.trusted_root),
+        s(&artifact),
+    ]);
+    assert_ok(&out, "signet verify-bundle (Rekor v1 bundle)");
+}

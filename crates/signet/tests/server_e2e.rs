@@ -32,10 +32,17 @@ fn only_log_and_ct_without_ca() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with(dir.path(), &["--only", "log,ct"]);
     assert_eq!(get(&format!("{}/rekor/checkpoint", server.url)).status, 200);
+    assert_eq!(get(&format!("{}/rekor1/api/v1/log", server.url)).status, 200);
     assert_eq!(get(&format!("{}/ct/ct/v1/get-sth", server.url)).status, 200);
     assert_eq!(get(&format!("{}/api/v2/trustBundle", server.url)).status, 404);
     let root = trusted_root(&server);
-    assert_eq!((root.tlogs.len(), root.ctlogs.len()), (1, 1));
+    // The Rekor v2 log and the Rekor v1 log, and the CT log.
+    assert_eq!((root.tlogs.len(), root.ctlogs.len()), (2, 1));
+    let urls: Vec<&str> = root.tlogs.iter().map(|t| t.base_url.as_str()).collect();
+    assert_eq!(
+        urls,
+        vec![format!("{}/rekor", server.url), format!("{}/rekor1", server.url)]
+    );
     assert!(root.certificate_authorities.is_empty());
 }
 
