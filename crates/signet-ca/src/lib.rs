@@ -56,8 +56,6 @@ pub enum CaError {
     Files(#[from] signet_keyfile::KeyFileError),
     #[error("the CA certificate chain: {0}")]
     Chain(String),
-    #[error("generating the CA chain: {0}")]
-    Generate(String),
 }
 
 impl CaError {
@@ -75,22 +73,9 @@ impl CaError {
             | CaError::BadProof(_)
             | CaError::BadCsr(_)
             | CaError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            CaError::Ct(_)
-            | CaError::Issue(_)
-            | CaError::Files(_)
-            | CaError::Chain(_)
-            | CaError::Generate(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            CaError::Ct(_) | CaError::Issue(_) | CaError::Files(_) | CaError::Chain(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
-}
-
-/// 16 random bytes with the top bit clear and the first byte non-zero: a positive serial,
-/// unique per certificate without shared state (RFC 5280 §4.1.2.2 allows up to 20 bytes).
-pub(crate) fn random_serial() -> [u8; 16] {
-    let mut serial = [0u8; 16];
-    // SystemRandom does not fail on supported platforms; if it ever did, the zero-filled
-    // serial is still valid DER, and uniqueness monitoring (not a panic) would catch it.
-    let _ = aws_lc_rs::rand::fill(&mut serial);
-    serial[0] = (serial[0] & 0x7f) | 0x01;
-    serial
 }

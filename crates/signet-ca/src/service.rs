@@ -12,7 +12,8 @@ use signet_x509::sct::encode_sct_list;
 use crate::chain::CaChain;
 use crate::metrics::CaStats;
 use crate::pop::{self, KeyProof};
-use crate::{random_serial, CaError};
+use crate::CaError;
+use signet_crypto::random_serial;
 
 /// How long a leaf certificate is valid, as Fulcio issues them.
 pub const LEAF_LIFETIME_SECS: i64 = 600;

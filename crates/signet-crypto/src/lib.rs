@@ -24,4 +24,4 @@ pub use cosign_key::{decrypt_private_key, encrypt_private_key, CosignKeyError};
 pub use digest::{sha256, HashAlgorithm};
 pub use error::CryptoError;
 pub use keys::{KeyKind, PublicKey, PublicKeyDetails};
-pub use signing::SigningKey;
+pub use signing::{random_serial, SigningKey};

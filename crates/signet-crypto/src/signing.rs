@@ -134,6 +134,18 @@ impl SigningKey {
     }
 }
 
+/// 16 random bytes that make a positive, non-zero certificate or token serial number (top bit
+/// clear, first byte non-zero): unique without shared state, so several front ends can issue
+/// at once (RFC 5280 §4.1.2.2 allows up to 20 bytes; RFC 3161 §2.4.2 wants them unique).
+pub fn random_serial() -> [u8; 16] {
+    let mut serial = [0u8; 16];
+    // SystemRandom does not fail on supported platforms; if it ever did, the zero-filled
+    // serial is still valid DER, and uniqueness monitoring (not a panic) would catch it.
+    let _ = aws_lc_rs::rand::fill(&mut serial);
+    serial[0] = (serial[0] & 0x7f) | 0x01;
+    serial
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

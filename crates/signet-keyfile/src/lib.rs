@@ -10,6 +10,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod chain;
+
+pub use chain::{open_or_create_chain, ChainFiles, LoadedChain, NewChain};
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +38,8 @@ pub enum KeyFileError {
     },
     #[error("{}: {reason}", path.display())]
     BadFile { path: PathBuf, reason: String },
+    #[error("generating {0}")]
+    Generate(String),
 }
 
 impl KeyFileError {

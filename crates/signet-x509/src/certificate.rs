@@ -150,3 +150,36 @@ fn unix(d: std::time::Duration) -> i64 {
 pub fn certificate_validity(cert_der: &[u8]) -> Result<(i64, i64), der::Error> {
     Ok(ParsedCertificate::from_der(cert_der)?.validity())
 }
+
+/// Checks a chain [issuing, …, root] (each certificate issued by the next, the root
+/// self-signed) and makes its `certificateAuthorities` / `timestampAuthorities` entry for a
+/// trusted root: subject from the root, `validFor` starting at the latest notBefore (when every
+/// certificate is valid), `uri` left for the caller, who knows where it is served.
+pub fn authority_entry(chain: &[Vec<u8>]) -> Result<signet_formats::trust::CertificateAuthority, String> {
+    use signet_formats::common::{TimeRange, Timestamp, X509Certificate, X509CertificateChain};
+    let parsed = chain
+        .iter()
+        .map(|c| ParsedCertificate::from_der(c).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let root = parsed.last().ok_or("empty chain")?;
+    for pair in parsed.windows(2) {
+        pair[0].verify_issued_by(&pair[1])?;
+    }
+    root.verify_issued_by(root)
+        .map_err(|e| format!("the root is not self-signed: {e}"))?;
+    let valid_from = parsed.iter().map(|c| c.validity().0).max().unwrap_or(0);
+    Ok(signet_formats::trust::CertificateAuthority {
+        subject: root.subject_dn(),
+        uri: None,
+        cert_chain: X509CertificateChain {
+            certificates: chain
+                .iter()
+                .map(|der| X509Certificate {
+                    raw_bytes: der.clone(),
+                })
+                .collect(),
+        },
+        valid_for: TimeRange::starting(Timestamp::from_unix(valid_from)),
+        operator: None,
+    })
+}
