@@ -5,6 +5,10 @@
 //! - `signet bench log` ([`log`]): Rekor v2 `hashedRekordRequestV002` entries; an answer comes
 //!   only once the entry is integrated, so latency is time to integration.
 //! - `signet bench tsa` ([`tsa`]): RFC 3161 `TimeStampReq`s to the timestamp authority.
+//! - `signet bench ca` ([`ca`]): Fulcio `signingCert` requests with fresh keys to the CA of a
+//!   `--dev-oidc` server (token verification, proof of possession, CT submission included).
+//! - `signet bench sign` ([`sign`]): keyless sign-blob round trips end to end, in process, as
+//!   `signet sign-blob` processes, and as sigstore-python processes against the same server.
 //!
 //! This module is what they share: the flags, the spawned server, and the driver that runs the
 //! workers. Two ways to drive a service:
@@ -20,6 +24,7 @@
 //! arrive after it, during the drain). Errors and the uniqueness of what the service hands out
 //! (log indices, timestamp serial numbers) cover the whole run.
 
+mod ca;
 mod entries;
 mod histogram;
 mod log;
@@ -27,6 +32,7 @@ mod record;
 mod report;
 mod run_id;
 mod server;
+mod sign;
 mod tsa;
 
 use std::future::Future;
@@ -43,10 +49,12 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+pub use ca::{run_ca, BenchCaArgs};
 pub use log::{run_log, BenchLogArgs};
 use record::{distinct_ids, Failure, Outcome, Recorder, Window};
 use report::{ErrorReport, LatencyReport, Report, ServerReport};
 use server::{sample_proc, ProcSample, SpawnedServer};
+pub use sign::{run_sign, BenchSignArgs};
 pub use tsa::{run_tsa, BenchTsaArgs};
 
 /// Largest response body read; a TransparencyLogEntry or a TimeStampResp is a few KiB.

@@ -44,6 +44,10 @@ enum BenchCommand {
     Log(bench::BenchLogArgs),
     /// Drive the timestamp authority with many concurrent clients sending RFC 3161 requests.
     Tsa(bench::BenchTsaArgs),
+    /// Drive the certificate authority (with a --dev-oidc server) with Fulcio signingCert requests.
+    Ca(bench::BenchCaArgs),
+    /// Keyless sign-blob round trips per second: signet in process, signet processes, sigstore-python.
+    Sign(bench::BenchSignArgs),
 }
 
 fn main() {
@@ -82,6 +86,8 @@ fn main() {
             Command::GenerateKeyPair(args) => keys::generate_key_pair(args),
             Command::Bench(BenchCommand::Log(args)) => bench::run_log(args).await,
             Command::Bench(BenchCommand::Tsa(args)) => bench::run_tsa(args).await,
+            Command::Bench(BenchCommand::Ca(args)) => bench::run_ca(args).await,
+            Command::Bench(BenchCommand::Sign(args)) => bench::run_sign(args).await,
         }
     });
     if let Err(e) = result {

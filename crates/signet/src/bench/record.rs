@@ -44,6 +44,16 @@ pub enum Failure {
     TimestampMismatch,
     /// A sampled token that does not verify against the TSA's trusted chain.
     TimestampUnverified,
+    /// 2xx, but not a `SigningCertificate` with a chain of three PEM certificates.
+    CertificateUnparsable,
+    /// A certificate for another key or another identity than the request's.
+    CertificateMismatch,
+    /// A sampled certificate whose chain or embedded SCT does not verify.
+    CertificateUnverified,
+    /// A signing round trip (token, certificate, timestamp, log entry, bundle) failed.
+    SignFailed,
+    /// A bundle the signing client produced that does not verify.
+    BundleUnverified,
 }
 
 impl Failure {
@@ -59,6 +69,10 @@ impl Failure {
                 | Failure::TimestampNotGranted
                 | Failure::TimestampMismatch
                 | Failure::TimestampUnverified
+                | Failure::CertificateUnparsable
+                | Failure::CertificateMismatch
+                | Failure::CertificateUnverified
+                | Failure::BundleUnverified
         )
     }
 }
@@ -84,6 +98,15 @@ impl std::fmt::Display for Failure {
                 f.write_str("timestamp for another imprint or nonce than requested")
             }
             Failure::TimestampUnverified => f.write_str("sampled timestamp failed verification"),
+            Failure::CertificateUnparsable => f.write_str("2xx without a chain of three PEM certificates"),
+            Failure::CertificateMismatch => {
+                f.write_str("certificate for another key or identity than requested")
+            }
+            Failure::CertificateUnverified => {
+                f.write_str("sampled certificate failed chain or SCT verification")
+            }
+            Failure::SignFailed => f.write_str("signing round trip failed"),
+            Failure::BundleUnverified => f.write_str("bundle failed verification"),
         }
     }
 }

@@ -25,6 +25,12 @@ impl SpawnedServer {
     /// Runs `<this executable> server --listen 127.0.0.1:0 --data-dir <temp>/data` with stderr
     /// going to `<temp>/server.log`, and waits for its `listening on http://…` line.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with_flags(&[]).await
+    }
+
+    /// [`Self::start`] with more `signet server` flags, e.g. `--dev-oidc` for the CA and
+    /// signing benches, which need identity tokens.
+    pub async fn start_with_flags(flags: &[&str]) -> anyhow::Result<Self> {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -41,6 +47,7 @@ impl SpawnedServer {
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(&data)
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -167,16 +174,30 @@ pub fn sample_proc(pid: &str) -> Option<ProcSample> {
     })
 }
 
-/// utime + stime (fields 14 and 15 of `/proc/<pid>/stat`), in clock ticks. The command name
-/// (field 2) is in parentheses and may itself contain spaces and parentheses, so fields are
-/// counted from the last `)`.
+/// CPU time (user + system, seconds) of this process's children that have exited and been
+/// waited for: the client processes a load generator runs.
+pub fn children_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let ticks = parse_stat_tick_pair(&stat, 16)?;
+    Some(ticks as f64 / clock_ticks_per_second() as f64)
+}
+
+/// utime + stime (fields 14 and 15 of `/proc/<pid>/stat`), in clock ticks.
 fn parse_stat_cpu_ticks(stat: &str) -> Option<u64> {
+    parse_stat_tick_pair(stat, 14)
+}
+
+/// The sum of fields `first` and `first + 1` of `/proc/<pid>/stat` (14: utime + stime; 16:
+/// cutime + cstime, the waited-for children's). The command name (field 2) is in
+/// parentheses and may itself contain spaces and parentheses, so fields are counted from the
+/// last `)`.
+fn parse_stat_tick_pair(stat: &str, first: usize) -> Option<u64> {
     let after_comm = &stat[stat.rfind(')')? + 1..];
     // after_comm starts with field 3 (state).
-    let mut fields = after_comm.split_whitespace().skip(11);
-    let utime: u64 = fields.next()?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some(utime + stime)
+    let mut fields = after_comm.split_whitespace().skip(first.checked_sub(3)?);
+    let a: u64 = fields.next()?.parse().ok()?;
+    let b: u64 = fields.next()?.parse().ok()?;
+    Some(a + b)
 }
 
 /// A `Name:   1234 kB` line of `/proc/<pid>/status`, in KiB.
@@ -213,6 +234,7 @@ mod tests {
         let stat = "4242 (my (odd) srv) S 1 4242 4242 0 -1 4194560 9000 0 3 0 1234 567 0 0 20 \
                     0 9 0 100 200000000 5000 18446744073709551615";
         assert_eq!(parse_stat_cpu_ticks(stat), Some(1234 + 567));
+        assert_eq!(parse_stat_tick_pair(stat, 16), Some(0));
         assert_eq!(parse_stat_cpu_ticks("garbage"), None);
         assert_eq!(parse_stat_cpu_ticks("1 (x) S 1 2"), None);
     }
