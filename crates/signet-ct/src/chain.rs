@@ -11,6 +11,46 @@ use thiserror::Error;
 /// Longest chain accepted, root included. Sigstore's chains are two or three long.
 pub const MAX_CHAIN_LEN: usize = 8;
 
+/// Issuer links (a CA certificate and the certificate that issued it) whose signature has
+/// been verified. Sound to remember: whether `child` is signed by `issuer` is a pure function
+/// of the two certificates' bytes, and the key is the SHA-256 of both whole DER encodings, so
+/// any other certificate — a forged one included — misses and is verified in full. Leaves are
+/// never cached (each is new). Bounded: when full it is emptied and refills.
+#[derive(Debug, Default)]
+pub struct LinkCache {
+    verified: std::sync::Mutex<std::collections::HashSet<([u8; 32], [u8; 32])>>,
+}
+
+impl LinkCache {
+    const CAPACITY: usize = 256;
+
+    fn contains(&self, child: &[u8], issuer: &[u8]) -> bool {
+        let key = (sha256(child), sha256(issuer));
+        self.verified
+            .lock()
+            .map(|set| set.contains(&key))
+            .unwrap_or(false)
+    }
+
+    fn insert(&self, child: &[u8], issuer: &[u8]) {
+        if let Ok(mut set) = self.verified.lock() {
+            if set.len() >= Self::CAPACITY {
+                set.clear();
+            }
+            set.insert((sha256(child), sha256(issuer)));
+        }
+    }
+
+    /// How many links are remembered (for tests).
+    pub fn len(&self) -> usize {
+        self.verified.lock().map(|set| set.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// RFC 6962 §3.1: the Precertificate Signing Certificate EKU. signet's CA signs its
 /// precertificates directly, so the log does not accept the indirect form.
 const PRECERT_SIGNING_EKU: der::asn1::ObjectIdentifier =
@@ -73,6 +113,7 @@ pub fn validate_chain(
     chain: &[Vec<u8>],
     precert: bool,
     accepted_roots: &[ParsedCertificate],
+    links: &LinkCache,
 ) -> Result<ValidatedChain, ChainError> {
     if chain.is_empty() {
         return Err(ChainError::Empty);
@@ -115,9 +156,17 @@ pub fn validate_chain(
         {
             return Err(ChainError::PrecertSigningCertificate(issuer_index));
         }
-        pair[0]
-            .verify_issued_by(&pair[1])
-            .map_err(|reason| ChainError::NotSignedByNext { index, reason })?;
+        // The links above the leaf (intermediate → root) are the same in every submission
+        // from a CA; each is verified once and remembered.
+        let cacheable = index > 0;
+        if !(cacheable && links.contains(&pair[0].der, &pair[1].der)) {
+            pair[0]
+                .verify_issued_by(&pair[1])
+                .map_err(|reason| ChainError::NotSignedByNext { index, reason })?;
+            if cacheable {
+                links.insert(&pair[0].der, &pair[1].der);
+            }
+        }
     }
 
     let last = parsed.last().expect("chain is not empty");

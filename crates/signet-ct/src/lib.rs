@@ -16,7 +16,7 @@ pub mod metrics;
 pub mod sth;
 pub mod tile_leaf;
 
-pub use chain::{validate_chain, ChainError, ValidatedChain};
+pub use chain::{validate_chain, ChainError, LinkCache, ValidatedChain};
 pub use http::{router, MAX_REQUEST_BYTES};
 pub use log::{CtLog, MAX_GET_ENTRIES};
 pub use metrics::{CtStats, Submission};

@@ -29,7 +29,7 @@ use signet_tlog::{Hash, Prover, TileError, TileId, TileSource};
 use signet_x509::sct::{sign_sct, SignedCertificateTimestamp, TimestampedEntry};
 use signet_x509::ParsedCertificate;
 
-use crate::chain::{validate_chain, ValidatedChain};
+use crate::chain::{validate_chain, LinkCache, ValidatedChain};
 use crate::metrics::{CtStats, Submission};
 use crate::sth::{Rfc6962NoteSigner, SignedTreeHead};
 use crate::tile_leaf::TileLeaf;
@@ -55,6 +55,8 @@ pub struct CtLog {
     origin: String,
     created: i64,
     roots: Vec<ParsedCertificate>,
+    /// Issuer links already verified (intermediate → root), see [`LinkCache`].
+    links: LinkCache,
     readers: Vec<Mutex<Box<dyn LogStore>>>,
     next_reader: AtomicUsize,
     /// The connection issuer certificates are written with (rarely: once per new issuer).
@@ -167,6 +169,7 @@ impl CtLog {
             origin: origin.to_string(),
             created,
             roots,
+            links: LinkCache::default(),
             readers,
             next_reader: AtomicUsize::new(0),
             issuer_writer: Arc::new(Mutex::new(open()?)),
@@ -197,7 +200,7 @@ impl CtLog {
         chain: Vec<Vec<u8>>,
         precert: bool,
     ) -> Result<SignedCertificateTimestamp, CtError> {
-        let chain = validate_chain(&chain, precert, &self.roots)?;
+        let chain = validate_chain(&chain, precert, &self.roots, &self.links)?;
         self.store_issuers(&chain).await?;
         let timestamp = now_millis();
         let ValidatedChain { leaf, entry, .. } = &chain;

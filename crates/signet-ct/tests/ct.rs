@@ -698,3 +698,34 @@ async fn metrics_count_entries_and_submissions() {
     );
     assert_eq!(log.stats().accepted(signet_ct::Submission::AddPreChain), 2);
 }
+
+#[test]
+fn issuer_links_are_verified_once_and_a_forged_link_still_fails() {
+    let ca = Ca::new("links");
+    let other = Ca::new("other");
+    let roots = vec![signet_x509::ParsedCertificate::from_der(&ca.root).unwrap()];
+    let links = signet_ct::LinkCache::default();
+    let identity = identity();
+    let key = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+    for serial in [[1u8], [2u8]] {
+        let precert = ca
+            .leaf(key.public_key(), &identity, &serial)
+            .precertificate(&ca.intermediate_key)
+            .unwrap();
+        let chain = vec![precert, ca.intermediate.clone(), ca.root.clone()];
+        signet_ct::validate_chain(&chain, true, &roots, &links).unwrap();
+        assert_eq!(links.len(), 1, "only the intermediate → root link is remembered");
+    }
+    // Another CA's intermediate presented under our root: a different link, verified in full.
+    let precert = other
+        .leaf(key.public_key(), &identity, &[3])
+        .precertificate(&other.intermediate_key)
+        .unwrap();
+    let chain = vec![precert, other.intermediate.clone(), ca.root.clone()];
+    let err = signet_ct::validate_chain(&chain, true, &roots, &links).unwrap_err();
+    assert!(
+        matches!(err, signet_ct::ChainError::NotSignedByNext { index: 1, .. }),
+        "{err}"
+    );
+    assert_eq!(links.len(), 1);
+}
