@@ -3,7 +3,7 @@
 //! [`crate::tlog::verify_inclusion_promise`]). At least one time is required; Rekor v2 entries
 //! carry no integrated time, so bundles from it need a timestamp.
 
-use signet_x509::{verify_timestamp, TimestampError, TsaTrust, VerifiedTimestamp};
+use signet_x509::{verify_timestamp, TimestampError, TsaTrust};
 use thiserror::Error;
 
 /// Where a signing time came from.
@@ -49,29 +49,6 @@ pub fn verify_rfc3161_timestamps(
     authorities: &[TsaTrust],
     now: i64,
 ) -> Result<Vec<SigningTime>, TimestampCheckError> {
-    verify_tokens(tokens, authorities, now, |token| {
-        verify_timestamp(token, signature, authorities)
-    })
-}
-
-/// [`verify_rfc3161_timestamps`] against authorities prepared once (see [`PreparedTsas`]).
-pub(crate) fn verify_rfc3161_timestamps_prepared(
-    tokens: &[Vec<u8>],
-    signature: &[u8],
-    prepared: &PreparedTsas,
-    now: i64,
-) -> Result<Vec<SigningTime>, TimestampCheckError> {
-    verify_tokens(tokens, &prepared.full, now, |token| {
-        prepared.verify(token, signature)
-    })
-}
-
-fn verify_tokens(
-    tokens: &[Vec<u8>],
-    authorities: &[TsaTrust],
-    now: i64,
-    verify_one: impl Fn(&[u8]) -> Result<VerifiedTimestamp, TimestampError>,
-) -> Result<Vec<SigningTime>, TimestampCheckError> {
     if tokens.is_empty() {
         return Ok(Vec::new());
     }
@@ -82,7 +59,8 @@ fn verify_tokens(
         .iter()
         .enumerate()
         .map(|(index, token)| {
-            let v = verify_one(token).map_err(|source| TimestampCheckError::Rfc3161 { index, source })?;
+            let v = verify_timestamp(token, signature, authorities)
+                .map_err(|source| TimestampCheckError::Rfc3161 { index, source })?;
             if v.gen_time > now {
                 return Err(TimestampCheckError::InFuture {
                     index,
@@ -99,84 +77,6 @@ fn verify_tokens(
             })
         })
         .collect()
-}
-
-/// Timestamp authorities prepared for many tokens.
-///
-/// `verify_timestamp` checks, for every token, that the TSA certificate is issued by the next
-/// certificate of the trusted chain, and so on up: one or two signature verifications (P-384
-/// for the public instance: 370 µs) whose inputs are all trust material when the trusted root
-/// names the TSA's leaf — the signer is then always that leaf (an embedded certificate must
-/// equal it). Here that chain is verified once, exactly as `verify_timestamp` would (each
-/// issuer a CA, each certificate issued by the next), and such an authority is also kept cut
-/// to its leaf (`fast`), with the window in which all its CA certificates are valid.
-///
-/// A token is verified against `fast` first. The cut authority runs a subset of the full
-/// checks, so a token it refuses is refused by the full one too; one it accepts is accepted
-/// by the full one exactly when genTime lies in the CA certificates' window (the only checks
-/// left out, the chain signatures, were done at preparation). Every other outcome — any
-/// error, or an acceptance outside the window — is decided by verifying again against `full`,
-/// so results and error messages are those of `verify_timestamp` on the trusted root itself.
-#[derive(Debug)]
-pub(crate) struct PreparedTsas {
-    full: Vec<TsaTrust>,
-    fast: Vec<TsaTrust>,
-    /// For each cut authority, `[max notBefore, min notAfter]` of its CA certificates.
-    windows: Vec<Option<(i64, i64)>>,
-}
-
-impl PreparedTsas {
-    pub(crate) fn new(authorities: &[TsaTrust]) -> Self {
-        let (fast, windows) = authorities.iter().map(cut_to_leaf).unzip();
-        PreparedTsas {
-            full: authorities.to_vec(),
-            fast,
-            windows,
-        }
-    }
-
-    fn verify(&self, token: &[u8], signature: &[u8]) -> Result<VerifiedTimestamp, TimestampError> {
-        match verify_timestamp(token, signature, &self.fast) {
-            Ok(v)
-                if self.windows[v.authority].is_none_or(|(not_before, not_after)| {
-                    not_before <= v.gen_time && v.gen_time <= not_after
-                }) =>
-            {
-                Ok(v)
-            }
-            _ => verify_timestamp(token, signature, &self.full),
-        }
-    }
-}
-
-/// The authority cut to its trusted leaf if its chain names one and verifies, with its CA
-/// certificates' common validity window; else the authority as it is.
-fn cut_to_leaf(authority: &TsaTrust) -> (TsaTrust, Option<(i64, i64)>) {
-    let uncut = || (authority.clone(), None);
-    let Some((leaf, anchors)) = authority.chain.split_first() else {
-        return uncut();
-    };
-    if leaf.is_ca() || anchors.is_empty() {
-        return uncut();
-    }
-    // As `verify_timestamp`'s chain check on the path [leaf, anchors…].
-    let chain_ok = authority
-        .chain
-        .windows(2)
-        .all(|pair| pair[1].is_ca() && pair[0].verify_issued_by(&pair[1]).is_ok());
-    if !chain_ok {
-        return uncut();
-    }
-    let window = anchors
-        .iter()
-        .map(|c| c.validity())
-        .fold((i64::MIN, i64::MAX), |(nb, na), (b, a)| (nb.max(b), na.min(a)));
-    let cut = TsaTrust {
-        chain: vec![leaf.clone()],
-        valid_for: authority.valid_for.clone(),
-        name: authority.name.clone(),
-    };
-    (cut, Some(window))
 }
 
 /// Checks the threshold over all verified times.

@@ -17,13 +17,11 @@ use crate::identity::{self, IdentityError};
 use crate::policy::{Policy, SignerPolicy};
 use crate::sct::{self, SctCheckError};
 use crate::signature::{self, ArtifactDigests, SignatureError};
-use crate::timestamps::PreparedTsas;
 use crate::timestamps::{self, SigningTime, TimeSource, TimestampCheckError};
 use crate::tlog::{self, TlogError};
 use crate::trust::{CertificateAuthority, PreparedTrust, TransparencyLog, TrustedMaterial};
 use signet_tlog::Checkpoint;
 use signet_x509::sct::CtLogKey;
-use std::sync::OnceLock;
 
 /// Why a bundle did not verify: which check failed, and (inside) why.
 #[derive(Debug, Error)]
@@ -195,21 +193,13 @@ fn verify_inner(
         integrated_times.push(integrated);
     }
     let tokens = &material.timestamp_verification_data.rfc3161_timestamps;
-    signing_times.extend(match caches {
-        Some(c) if !tokens.is_empty() => timestamps::verify_rfc3161_timestamps_prepared(
-            tokens,
-            signature_bytes,
-            c.tsas
-                .get_or_init(|| PreparedTsas::new(&trust.timestamp_authorities())),
-            now,
-        )?,
-        _ => timestamps::verify_rfc3161_timestamps(
-            tokens,
-            signature_bytes,
-            &trust.timestamp_authorities(),
-            now,
-        )?,
-    });
+    // The TSA chains are checked once per `TsaTrust`, which `PreparedTrust` keeps.
+    signing_times.extend(timestamps::verify_rfc3161_timestamps(
+        tokens,
+        signature_bytes,
+        &trust.timestamp_authorities(),
+        now,
+    )?);
     timestamps::check_threshold(&signing_times)?;
 
     // 3. Certificate, SCT, identity.
@@ -347,7 +337,6 @@ impl Verifier {
             caches: Caches {
                 checkpoints: BoundedCache::new(checkpoints),
                 leaves: BoundedCache::new(leaves),
-                tsas: OnceLock::new(),
             },
         }
     }
@@ -395,7 +384,6 @@ struct Caches {
     /// when the leaf's signature verified with that authority's issuing key AND its embedded
     /// SCTs verified (issuer and CT logs fixed): the value is what the SCT check returned.
     leaves: BoundedCache<Vec<VerifiedSct>>,
-    tsas: OnceLock<PreparedTsas>,
 }
 
 impl Caches {

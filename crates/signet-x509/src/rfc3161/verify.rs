@@ -3,11 +3,14 @@
 //! `VerifyTimestampResponse` do. One function per check, run in the order below; each failure
 //! has its own [`TimestampError`] variant.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use cms::cert::CertificateChoices;
 use cms::signed_data::{SignerIdentifier, SignerInfo};
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
-use signet_crypto::HashAlgorithm;
+use signet_crypto::{HashAlgorithm, PublicKey};
 use signet_formats::common::TimeRange;
 use signet_formats::trust::{CertificateAuthority, TrustedRoot};
 use thiserror::Error;
@@ -76,13 +79,20 @@ pub enum TimestampError {
     NoAuthorityVerified(Vec<TimestampError>),
 }
 
-/// One `timestampAuthorities` entry of a trusted root, parsed.
+/// One `timestampAuthorities` entry of a trusted root, parsed, with what verification needs
+/// from it worked out once: the trusted leaf's key, extended key usage and hash, the first CA
+/// certificate's key, and (on first use) the trusted chain's own signatures. A verifier keeps
+/// its `TsaTrust`s and pays per token only for what the token brings.
 #[derive(Debug, Clone)]
 pub struct TsaTrust {
-    /// As the trusted root lists it: [leaf, …, root], or CA certificates only.
-    pub chain: Vec<ParsedCertificate>,
+    /// Private: what is derived from it below must not go stale.
+    chain: Vec<ParsedCertificate>,
     pub valid_for: TimeRange,
     pub name: String,
+    signer: TrustedSigner,
+    /// [`check_chain`] over `chain`: the links between trusted certificates, the same for
+    /// every token; checked once, on first use (each link is a signature verification).
+    chain_check: OnceLock<Result<(), TimestampError>>,
 }
 
 impl TsaTrust {
@@ -98,16 +108,25 @@ impl TsaTrust {
                 authority: name.clone(),
                 reason: format!("certificate does not parse: {e}"),
             })?;
-        if chain.is_empty() {
+        let Some(first) = chain.first() else {
             return Err(TimestampError::TrustedChain {
                 authority: name,
                 reason: "empty certChain".into(),
             });
-        }
+        };
+        let signer = if first.is_ca() {
+            TrustedSigner::Embedded {
+                issuer_key: first.public_key(),
+            }
+        } else {
+            TrustedSigner::Leaf(Box::new(SignerCertificate::new(first.clone())))
+        };
         Ok(TsaTrust {
+            signer,
             chain,
             valid_for: ca.valid_for.clone(),
             name,
+            chain_check: OnceLock::new(),
         })
     }
 
@@ -116,6 +135,62 @@ impl TsaTrust {
             .iter()
             .map(Self::from_authority)
             .collect()
+    }
+
+    /// The certificates as the trusted root lists them: [leaf, …, root], or CA certificates only.
+    pub fn chain(&self) -> &[ParsedCertificate] {
+        &self.chain
+    }
+
+    fn chain_check(&self) -> Result<(), TimestampError> {
+        self.chain_check
+            .get_or_init(|| check_chain(&self.chain.iter().collect::<Vec<_>>()))
+            .clone()
+    }
+}
+
+/// Which certificate may sign a token, by what the trusted chain starts with.
+#[derive(Debug, Clone)]
+enum TrustedSigner {
+    /// A non-CA certificate: the trusted root names the TSA's own certificate, and every token
+    /// must be signed by it.
+    Leaf(Box<SignerCertificate>),
+    /// A CA certificate: the token must embed its signer, issued by this first certificate,
+    /// whose key is kept here.
+    Embedded { issuer_key: Result<PublicKey, String> },
+}
+
+impl TrustedSigner {
+    fn leaf(&self) -> Option<&SignerCertificate> {
+        match self {
+            TrustedSigner::Leaf(leaf) => Some(leaf),
+            TrustedSigner::Embedded { .. } => None,
+        }
+    }
+}
+
+/// A TSA certificate with what the per-token checks read from it, parsed once.
+#[derive(Debug, Clone)]
+struct SignerCertificate {
+    cert: ParsedCertificate,
+    key: Result<PublicKey, String>,
+    extended_key_usage: Result<(), TimestampError>,
+    /// SHA-256 of the DER, the default ESSCertIDv2 hash.
+    sha256: Vec<u8>,
+    /// Whether encoding the parsed form gives back `cert.der`: only then may an embedded
+    /// certificate be compared to this one in parsed form instead of as bytes.
+    round_trips: bool,
+}
+
+impl SignerCertificate {
+    fn new(cert: ParsedCertificate) -> Self {
+        SignerCertificate {
+            key: cert.public_key(),
+            extended_key_usage: check_extended_key_usage(&cert),
+            sha256: HashAlgorithm::Sha2_256.digest(&cert.der),
+            round_trips: cert.cert.to_der().is_ok_and(|der| der == cert.der),
+            cert,
+        }
     }
 }
 
@@ -160,7 +235,7 @@ pub fn verify_timestamp(
                     nonce: token.tst_info.nonce.as_ref().and_then(unsigned_bytes),
                     policy: token.tst_info.policy,
                     authority: index,
-                    signer_certificate: signer.der,
+                    signer_certificate: signer,
                 })
             }
             Err(e) => errors.push(e),
@@ -233,36 +308,51 @@ fn check_signed_attributes(token: &TimestampToken, signer_info: &SignerInfo) -> 
     Ok(())
 }
 
-/// Everything that depends on which TSA is trusted; returns the signer certificate.
+/// Everything that depends on which TSA is trusted; returns the signer certificate's DER. The
+/// checks run in this order whether their result was worked out for this token or once for
+/// the authority, so a token meets the same error either way.
 fn verify_with_authority(
     token: &TimestampToken,
     signer_info: &SignerInfo,
     authority: &TsaTrust,
-) -> Result<ParsedCertificate, TimestampError> {
-    let (trusted_leaf, anchors) = match authority.chain.split_first() {
-        Some((first, rest)) if !first.is_ca() => (Some(first), rest),
-        _ => (None, authority.chain.as_slice()),
-    };
-    let signer = select_signer_certificate(token, trusted_leaf)?;
-    check_signer_identifier(signer_info, &signer)?;
+) -> Result<Vec<u8>, TimestampError> {
+    let signer = select_signer_certificate(token, authority)?;
+    check_signer_identifier(signer_info, &signer.cert)?;
     check_signature(signer_info, &signer)?;
-    check_extended_key_usage(&signer)?;
-    let path: Vec<&ParsedCertificate> = std::iter::once(&signer).chain(anchors.iter()).collect();
-    check_chain(&path)?;
+    signer.extended_key_usage.clone()?;
+    // The path is the trusted chain when the signer is its leaf, else [signer, chain…]: then
+    // the first link depends on the token and is checked here, the rest once per authority.
+    let path: Vec<&ParsedCertificate> = match &signer {
+        Cow::Borrowed(_) => authority.chain.iter().collect(),
+        Cow::Owned(embedded) => {
+            let issuer = &authority.chain[0];
+            match &authority.signer {
+                TrustedSigner::Embedded { issuer_key } => {
+                    check_issued_by(&embedded.cert, issuer, issuer_key)?
+                }
+                TrustedSigner::Leaf(_) => check_issued_by(&embedded.cert, issuer, &issuer.public_key())?,
+            }
+            std::iter::once(&embedded.cert)
+                .chain(authority.chain.iter())
+                .collect()
+        }
+    };
+    authority.chain_check()?;
     let gen_time = token.gen_time();
     check_validity(&path, gen_time)?;
     check_authority_validity(authority, gen_time)?;
     check_signing_certificate(signer_info, &signer)?;
-    Ok(signer)
+    Ok(signer.cert.der.clone())
 }
 
 /// The signer is the embedded non-CA certificate if there is one (and then it must be the
-/// trusted leaf, when the trusted root names a leaf), else the trusted leaf.
-fn select_signer_certificate(
+/// trusted leaf, when the trusted root names a leaf), else the trusted leaf. Borrowed exactly
+/// when it is the trusted leaf.
+fn select_signer_certificate<'a>(
     token: &TimestampToken,
-    trusted_leaf: Option<&ParsedCertificate>,
-) -> Result<ParsedCertificate, TimestampError> {
-    let embedded = token
+    authority: &'a TsaTrust,
+) -> Result<Cow<'a, SignerCertificate>, TimestampError> {
+    let mut embedded = token
         .signed_data
         .certificates
         .iter()
@@ -271,17 +361,29 @@ fn select_signer_certificate(
             CertificateChoices::Certificate(cert) => Some(cert),
             CertificateChoices::Other(_) => None,
         })
+        .peekable();
+    // The common case without re-encoding: no embedded certificate, or the trusted leaf first.
+    // Equal parsed forms encode alike, so this is the byte comparison below.
+    let trusted_leaf = authority.signer.leaf();
+    if let Some(leaf) = trusted_leaf {
+        match embedded.peek() {
+            None => return Ok(Cow::Borrowed(leaf)),
+            Some(&first) if leaf.round_trips && *first == leaf.cert.cert => return Ok(Cow::Borrowed(leaf)),
+            Some(_) => {}
+        }
+    }
+    let embedded = embedded
         .filter_map(|cert| {
             let der = cert.to_der().ok()?;
             ParsedCertificate::from_der(&der).ok()
         })
         .find(|c| !c.is_ca());
     match (embedded, trusted_leaf) {
-        (Some(e), Some(t)) if e.der != t.der => {
+        (Some(e), Some(t)) if e.der != t.cert.der => {
             Err(TimestampError::EmbeddedCertificateNotTrusted { subject: e.subject() })
         }
-        (Some(e), _) => Ok(e),
-        (None, Some(t)) => Ok(t.clone()),
+        (_, Some(t)) => Ok(Cow::Borrowed(t)),
+        (Some(e), None) => Ok(Cow::Owned(SignerCertificate::new(e))),
         (None, None) => Err(TimestampError::NoSignerCertificate),
     }
 }
@@ -313,16 +415,19 @@ fn check_signer_identifier(
 }
 
 /// RFC 5652 §5.4: the signature is over the DER of the signed attributes as a SET OF.
-fn check_signature(signer_info: &SignerInfo, signer: &ParsedCertificate) -> Result<(), TimestampError> {
+fn check_signature(signer_info: &SignerInfo, signer: &SignerCertificate) -> Result<(), TimestampError> {
     let attrs = signer_info
         .signed_attrs
         .as_ref()
         .ok_or(TimestampError::MissingSignedAttributes)?
         .to_der()
         .map_err(|e| TimestampError::Malformed(e.to_string()))?;
-    let key = signer.public_key().map_err(TimestampError::Signature)?;
+    let key = signer
+        .key
+        .as_ref()
+        .map_err(|e| TimestampError::Signature(e.clone()))?;
     verify_signature(
-        &key,
+        key,
         &signer_info.signature_algorithm.oid,
         hash_from_oid(&signer_info.digest_alg.oid),
         &attrs,
@@ -351,19 +456,34 @@ fn check_extended_key_usage(signer: &ParsedCertificate) -> Result<(), TimestampE
 fn check_chain(path: &[&ParsedCertificate]) -> Result<(), TimestampError> {
     for pair in path.windows(2) {
         let (cert, issuer) = (pair[0], pair[1]);
-        if !issuer.is_ca() {
-            return Err(TimestampError::ChainSignature {
-                subject: cert.subject(),
-                reason: format!("issuer {} is not a CA", issuer.subject()),
-            });
-        }
-        cert.verify_issued_by(issuer)
-            .map_err(|reason| TimestampError::ChainSignature {
-                subject: cert.subject(),
-                reason,
-            })?;
+        check_issued_by(cert, issuer, &issuer.public_key())?;
     }
     Ok(())
+}
+
+/// One link of [`check_chain`], with the issuer's key parsed by the caller.
+fn check_issued_by(
+    cert: &ParsedCertificate,
+    issuer: &ParsedCertificate,
+    issuer_key: &Result<PublicKey, String>,
+) -> Result<(), TimestampError> {
+    let fail = |reason| TimestampError::ChainSignature {
+        subject: cert.subject(),
+        reason,
+    };
+    if !issuer.is_ca() {
+        return Err(fail(format!("issuer {} is not a CA", issuer.subject())));
+    }
+    // As `ParsedCertificate::verify_issued_by`: names first, then the signature.
+    if cert.cert.tbs_certificate.issuer != issuer.cert.tbs_certificate.subject {
+        return Err(fail(format!(
+            "issuer {} is not the subject {}",
+            cert.cert.tbs_certificate.issuer,
+            issuer.subject()
+        )));
+    }
+    let key = issuer_key.as_ref().map_err(|e| fail(e.clone()))?;
+    cert.verify_signature_by(key).map_err(fail)
 }
 
 /// The chain must be valid when the timestamp was made (not now: TSA certificates may have
@@ -408,7 +528,7 @@ fn check_authority_validity(authority: &TsaTrust, gen_time: i64) -> Result<(), T
 /// RFC 5035 / RFC 2634: if the token names its signing certificate, it must be this one.
 fn check_signing_certificate(
     signer_info: &SignerInfo,
-    signer: &ParsedCertificate,
+    signer: &SignerCertificate,
 ) -> Result<(), TimestampError> {
     let mismatch = |what: &str| Err(TimestampError::SigningCertificateMismatch(what.to_string()));
     if let Some(value) = attribute(signer_info, oid::ID_AA_SIGNING_CERTIFICATE_V2) {
@@ -425,10 +545,14 @@ fn check_signing_certificate(
                 oid: alg.oid.to_string(),
             })?,
         };
-        if hash.digest(&signer.der) != first.cert_hash.as_bytes() {
+        let digest = match hash {
+            HashAlgorithm::Sha2_256 => Cow::Borrowed(&signer.sha256),
+            other => Cow::Owned(other.digest(&signer.cert.der)),
+        };
+        if digest.as_slice() != first.cert_hash.as_bytes() {
             return mismatch("ESSCertIDv2 certHash is not the hash of the TSA certificate");
         }
-        return check_issuer_serial(first.issuer_serial.as_ref(), signer);
+        return check_issuer_serial(first.issuer_serial.as_ref(), &signer.cert);
     }
     if let Some(value) = attribute(signer_info, oid::ID_AA_SIGNING_CERTIFICATE) {
         let sc: SigningCertificate = value
@@ -437,11 +561,11 @@ fn check_signing_certificate(
         let Some(first) = sc.certs.first() else {
             return mismatch("SigningCertificate lists no certificate");
         };
-        let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &signer.der);
+        let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &signer.cert.der);
         if sha1.as_ref() != first.cert_hash.as_bytes() {
             return mismatch("ESSCertID certHash is not the SHA-1 of the TSA certificate");
         }
-        return check_issuer_serial(first.issuer_serial.as_ref(), signer);
+        return check_issuer_serial(first.issuer_serial.as_ref(), &signer.cert);
     }
     Ok(())
 }
