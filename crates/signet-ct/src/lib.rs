@@ -53,6 +53,16 @@ pub enum CtError {
     Internal(String),
 }
 
+impl From<signet_log::keyed::KeyedLogError> for CtError {
+    fn from(e: signet_log::keyed::KeyedLogError) -> Self {
+        match e {
+            signet_log::keyed::KeyedLogError::Files(e) => CtError::Files(e),
+            signet_log::keyed::KeyedLogError::Storage(e) => CtError::Storage(e),
+            other => CtError::Setup(other.to_string()),
+        }
+    }
+}
+
 impl CtError {
     /// True for errors caused by the request, not the log.
     pub fn is_client_error(&self) -> bool {

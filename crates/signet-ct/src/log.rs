@@ -18,10 +18,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use signet_crypto::{sha256, KeyKind, PublicKey, PublicKeyDetails, SigningKey};
+use signet_crypto::{PublicKey, PublicKeyDetails, SigningKey};
 use signet_formats::common::{self, LogId, TimeRange, Timestamp};
 use signet_formats::trust::TransparencyLogInstance;
-use signet_keyfile::{inspect_dir, read_private_key, write_private_key, DirState};
+use signet_log::keyed::{KeyedLog, KeyedLogLayout};
 use signet_log::sqlite::SqliteStore;
 use signet_log::storage::{read_hash_tile, LogStore};
 use signet_log::{Appender, AppenderConfig, SignedCheckpoint};
@@ -42,9 +42,6 @@ const READERS: usize = 4;
 /// Most entries one get-entries answer holds (RFC 6962 §4.6 lets the log return fewer).
 pub const MAX_GET_ENTRIES: u64 = 256;
 
-const META_ORIGIN: &str = "ct.origin";
-const META_CREATED: &str = "ct.created";
-const META_LOG_ID: &str = "ct.log_id";
 const META_ISSUER: &str = "ct.issuer/";
 
 /// A running CT log.
@@ -100,45 +97,25 @@ impl CtLog {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
-        let db_path = dir.join(DB_FILE);
-        let key_path = dir.join(KEY_FILE);
-        let (key, mut store) = match inspect_dir(dir, &[KEY_FILE, DB_FILE])? {
-            DirState::Empty => {
-                let key = SigningKey::generate(KeyKind::EcdsaP256)
-                    .map_err(|e| CtError::Setup(format!("generating the log key: {e}")))?;
-                let mut store = SqliteStore::open(&db_path, true)?;
-                store.set_meta(META_ORIGIN, origin)?;
-                store.set_meta(META_CREATED, &now.to_string())?;
-                store.set_meta(META_LOG_ID, &B64.encode(sha256(key.public_key().spki_der())))?;
-                // The key is written last: with it present, the directory is complete.
-                write_private_key(&key_path, &key)?;
-                tracing::info!(dir = %dir.display(), origin, "created a new CT log");
-                (key, store)
-            }
-            DirState::Complete => (read_private_key(&key_path)?, SqliteStore::open(&db_path, false)?),
-        };
-        let log_id = sha256(key.public_key().spki_der());
-        let meta = |store: &mut SqliteStore, name: &str| -> Result<String, CtError> {
-            store
-                .meta(name)?
-                .ok_or_else(|| CtError::Setup(format!("{} lacks {name}: half-written", db_path.display())))
-        };
-        let stored_origin = meta(&mut store, META_ORIGIN)?;
-        if stored_origin != origin {
-            return Err(CtError::Setup(format!(
-                "the log in {} has origin {stored_origin:?}, not {origin:?}; a log's origin cannot change",
-                dir.display()
-            )));
-        }
-        if meta(&mut store, META_LOG_ID)? != B64.encode(log_id) {
-            return Err(CtError::Setup(format!(
-                "{} is not the key this log was created with",
-                key_path.display()
-            )));
-        }
-        let created = meta(&mut store, META_CREATED)?
-            .parse()
-            .map_err(|_| CtError::Setup(format!("{} has a damaged creation time", db_path.display())))?;
+        let KeyedLog {
+            key,
+            store,
+            db_path,
+            log_id,
+            created,
+            ..
+        } = KeyedLog::open_or_create(
+            dir,
+            KeyedLogLayout {
+                what: "CT log",
+                key_file: KEY_FILE,
+                db_file: DB_FILE,
+                meta_prefix: "ct",
+            },
+            origin,
+            now,
+        )?;
+        let mut store = store;
 
         // STH timestamps must not go backwards across a restart.
         let last_timestamp = match store.latest_checkpoint()? {

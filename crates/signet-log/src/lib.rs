@@ -10,6 +10,7 @@
 
 pub mod appender;
 pub mod http;
+pub mod keyed;
 pub mod metrics;
 pub mod sqlite;
 pub mod storage;

@@ -19,15 +19,15 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use signet_crypto::{sha256, KeyKind, PublicKey, PublicKeyDetails, SigningKey};
+use signet_crypto::{PublicKey, PublicKeyDetails, SigningKey};
 use signet_formats::common::{self, LogId, TimeRange, Timestamp};
 use signet_formats::rekor_v1::entry_from_proposed;
 use signet_formats::trust::TransparencyLogInstance;
-use signet_keyfile::{inspect_dir, read_private_key, write_private_key, DirState};
 use signet_tlog::{leaf_hash, FnTileSource, Hash, NoteSigner, Prover, TileId};
 
 use super::entry::{decode_stored, encode_stored, set_payload, to_hex, InclusionProofV1, LogEntryV1};
 use super::V1Error;
+use crate::keyed::{KeyedLog, KeyedLogLayout};
 use crate::sqlite::SqliteStore;
 use crate::storage::{read_hash_tile, LogStore};
 use crate::{Appender, AppenderConfig, SignedCheckpoint};
@@ -37,10 +37,7 @@ const DB_FILE: &str = "rekor-v1.db";
 /// Read connections for the routes.
 const READERS: usize = 4;
 
-const META_ORIGIN: &str = "rekor1.origin";
 const META_TREE_ID: &str = "rekor1.tree_id";
-const META_CREATED: &str = "rekor1.created";
-const META_LOG_ID: &str = "rekor1.log_id";
 
 /// A running Rekor v1 log.
 pub struct RekorV1 {
@@ -85,58 +82,32 @@ impl RekorV1 {
     pub fn open_or_create(dir: &Path, origin: &str, now: i64) -> Result<RekorV1, V1Error> {
         signet_tlog::check_key_name(origin)
             .map_err(|e| V1Error::Setup(format!("origin {origin:?} cannot name a note key: {e}")))?;
-        let db_path = dir.join(DB_FILE);
-        let key_path = dir.join(KEY_FILE);
-        let (key, mut store) = match inspect_dir(dir, &[KEY_FILE, DB_FILE])? {
-            DirState::Empty => {
-                let key = SigningKey::generate(KeyKind::EcdsaP256)
-                    .map_err(|e| V1Error::Setup(format!("generating the log key: {e}")))?;
-                let log_id = sha256(key.public_key().spki_der());
-                let mut store = SqliteStore::open(&db_path, true)?;
-                store.set_meta(META_ORIGIN, origin)?;
-                store.set_meta(META_TREE_ID, &tree_id_for(&log_id).to_string())?;
-                store.set_meta(META_CREATED, &now.to_string())?;
-                store.set_meta(META_LOG_ID, &to_hex(&log_id))?;
-                // The key is written last: with it present, the directory is complete.
-                write_private_key(&key_path, &key)?;
-                tracing::info!(dir = %dir.display(), origin, "created a new Rekor v1 log");
-                (key, store)
-            }
-            DirState::Complete => (read_private_key(&key_path)?, SqliteStore::open(&db_path, false)?),
-        };
-        if key.public_key().kind() != KeyKind::EcdsaP256 {
-            return Err(V1Error::Setup(format!(
-                "{} is a {} key; the log signs with ECDSA P-256",
-                key_path.display(),
-                key.public_key().kind()
-            )));
+        let opened = KeyedLog::open_or_create(
+            dir,
+            KeyedLogLayout {
+                what: "Rekor v1 log",
+                key_file: KEY_FILE,
+                db_file: DB_FILE,
+                meta_prefix: "rekor1",
+            },
+            origin,
+            now,
+        )?;
+        let KeyedLog {
+            key,
+            mut store,
+            log_id,
+            created,
+            new,
+            ..
+        } = opened;
+        if new {
+            store.set_meta(META_TREE_ID, &tree_id_for(&log_id).to_string())?;
         }
-        let log_id = sha256(key.public_key().spki_der());
-        let meta = |store: &mut SqliteStore, name: &str| -> Result<String, V1Error> {
-            store
-                .meta(name)?
-                .ok_or_else(|| V1Error::Setup(format!("{} lacks {name}: half-written", db_path.display())))
-        };
-        let stored_origin = meta(&mut store, META_ORIGIN)?;
-        if stored_origin != origin {
-            return Err(V1Error::Setup(format!(
-                "the log in {} has origin {stored_origin:?}, not {origin:?}; a log's origin cannot change",
-                dir.display()
-            )));
-        }
-        if meta(&mut store, META_LOG_ID)? != to_hex(&log_id) {
-            return Err(V1Error::Setup(format!(
-                "{} is not the key this log was created with",
-                key_path.display()
-            )));
-        }
-        let number = |store: &mut SqliteStore, name: &str| -> Result<i64, V1Error> {
-            meta(store, name)?
-                .parse()
-                .map_err(|_| V1Error::Setup(format!("{} has a damaged {name}", db_path.display())))
-        };
-        let tree_id = number(&mut store, META_TREE_ID)?;
-        let created = number(&mut store, META_CREATED)?;
+        let tree_id = store
+            .meta(META_TREE_ID)?
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| V1Error::Setup(format!("{} has no tree id: half-written", dir.display())))?;
 
         let note_key = SigningKey::from_pkcs8_der(key.pkcs8_der())
             .map_err(|e| V1Error::Internal(format!("copying the log key: {e}")))?;
@@ -148,6 +119,7 @@ impl RekorV1 {
             signer,
             AppenderConfig::default(),
         )?;
+        let db_path = dir.join(DB_FILE);
         let readers = (0..READERS)
             .map(|_| -> Result<_, V1Error> {
                 let store: Box<dyn LogStore> = Box::new(SqliteStore::open(&db_path, false)?);

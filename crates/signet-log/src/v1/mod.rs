@@ -58,6 +58,16 @@ pub enum V1Error {
     Internal(String),
 }
 
+impl From<crate::keyed::KeyedLogError> for V1Error {
+    fn from(e: crate::keyed::KeyedLogError) -> Self {
+        match e {
+            crate::keyed::KeyedLogError::Files(e) => V1Error::Files(e),
+            crate::keyed::KeyedLogError::Storage(e) => V1Error::Storage(e),
+            other => V1Error::Setup(other.to_string()),
+        }
+    }
+}
+
 impl V1Error {
     /// True for errors caused by the request, not the log.
     pub fn is_client_error(&self) -> bool {
