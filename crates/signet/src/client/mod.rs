@@ -68,6 +68,15 @@ pub struct SignOptions {
     /// The OAuth client secret for a browser login, if the provider wants one.
     #[arg(long, value_name = "SECRET", hide_env_values = true)]
     pub oidc_client_secret: Option<String>,
+    /// How long to wait for a browser login to finish, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "SIGNET_OIDC_LOGIN_TIMEOUT",
+        default_value_t = token::DEFAULT_LOGIN_TIMEOUT_SECS,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub oidc_login_timeout: u64,
     /// Do not ask for confirmation (signet never asks; accepted for cosign compatibility).
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -263,6 +272,7 @@ fn sign_bundle(a: SignBundleArgs) -> anyhow::Result<()> {
         oidc_issuer: None,
         oidc_client_id: token::DEFAULT_CLIENT_ID.to_string(),
         oidc_client_secret: None,
+        oidc_login_timeout: token::DEFAULT_LOGIN_TIMEOUT_SECS,
         yes: true,
     };
     run_signing(&options, payload, &a.bundle)
@@ -305,6 +315,7 @@ fn run_signing(options: &SignOptions, payload: Payload, out: &Path) -> anyhow::R
                             issuer: issuer.as_deref(),
                             client_id: &options.oidc_client_id,
                             client_secret: options.oidc_client_secret.as_deref(),
+                            login_timeout: std::time::Duration::from_secs(options.oidc_login_timeout),
                         },
                         &http,
                         now,

@@ -4,8 +4,9 @@
 //! issuer's keys; the client only needs the identity (for the proof of possession and to show
 //! the user) and refuses a token that has already expired.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
@@ -19,8 +20,16 @@ use super::http::Http;
 pub const DEFAULT_CLIENT_ID: &str = "sigstore";
 /// The audience GitHub Actions tokens are requested for.
 const GITHUB_AUDIENCE: &str = "sigstore";
-/// How long the browser login may take.
-const LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long the browser login may take, in seconds, unless `--oidc-login-timeout` says.
+pub const DEFAULT_LOGIN_TIMEOUT_SECS: u64 = 300;
+/// The path of the loopback redirect URI.
+const CALLBACK_PATH: &str = "/auth/callback";
+/// How long one connection to the redirect listener may take to send its request head; a
+/// silent connection (a browser's speculative pre-connect, a port scan) holds the listener
+/// this long at most.
+const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most of a request head the redirect listener reads.
+const MAX_REQUEST_HEAD: u64 = 8192;
 
 /// The claims signet reads. Unknown claims are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -134,6 +143,8 @@ pub struct TokenOptions<'a> {
     pub issuer: Option<&'a str>,
     pub client_id: &'a str,
     pub client_secret: Option<&'a str>,
+    /// How long the browser login may take before signet gives up.
+    pub login_timeout: Duration,
 }
 
 /// Finds the identity token: the flag or environment, then GitHub Actions' ambient token,
@@ -147,7 +158,7 @@ pub fn obtain(options: &TokenOptions, http: &Http, now: i64) -> anyhow::Result<I
         let issuer = options.issuer.ok_or_else(|| {
             anyhow!("no identity token: pass --identity-token, set $SIGSTORE_ID_TOKEN, or give --oidc-issuer for a browser login")
         })?;
-        interactive_login(http, issuer, options.client_id, options.client_secret)?
+        interactive_login(http, issuer, options)?
     };
     token.check_not_expired(now)?;
     Ok(token)
@@ -228,16 +239,14 @@ fn discover(http: &Http, issuer: &str) -> anyhow::Result<Endpoints> {
 }
 
 /// The authorization code flow with PKCE and a loopback redirect (RFC 8252 §7.3).
-fn interactive_login(
-    http: &Http,
-    issuer: &str,
-    client_id: &str,
-    client_secret: Option<&str>,
-) -> anyhow::Result<IdentityToken> {
+fn interactive_login(http: &Http, issuer: &str, options: &TokenOptions) -> anyhow::Result<IdentityToken> {
     let endpoints = discover(http, issuer)?;
     let listener =
         TcpListener::bind("127.0.0.1:0").context("opening a loopback port for the login redirect")?;
-    let redirect_uri = format!("http://127.0.0.1:{}/auth/callback", listener.local_addr()?.port());
+    let redirect_uri = format!(
+        "http://127.0.0.1:{}{CALLBACK_PATH}",
+        listener.local_addr()?.port()
+    );
     let verifier = pkce::verifier(&random32()?);
     let state = random_token()?;
     let nonce = random_token()?;
@@ -246,29 +255,34 @@ fn interactive_login(
     auth_url
         .query_pairs_mut()
         .append_pair("response_type", "code")
-        .append_pair("client_id", client_id)
+        .append_pair("client_id", options.client_id)
         .append_pair("redirect_uri", &redirect_uri)
         .append_pair("scope", "openid email")
         .append_pair("code_challenge", &pkce::challenge_s256(&verifier))
         .append_pair("code_challenge_method", "S256")
         .append_pair("state", &state)
         .append_pair("nonce", &nonce);
-    eprintln!("Opening your browser to sign in. If it does not open, visit:\n\n  {auth_url}\n");
-    let _ = std::process::Command::new("xdg-open")
-        .arg(auth_url.as_str())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
-    let code = wait_for_code(&listener, &state)?;
+    let mut opener = open_browser(auth_url.as_str());
+    if opener.is_some() {
+        eprintln!("Opening your browser to sign in. If it does not open, visit:\n\n  {auth_url}\n");
+    } else {
+        eprintln!("To sign in, visit this address in a browser on this machine:\n\n  {auth_url}\n");
+    }
+    let code = wait_for_code(&listener, &state, options.login_timeout);
+    // xdg-open usually exits at once; one still waiting on a browser it started is left to
+    // finish on its own (it is reparented when signet exits).
+    if let Some(child) = opener.as_mut() {
+        let _ = child.try_wait();
+    }
+    let code = code?;
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
         ("redirect_uri", redirect_uri.as_str()),
-        ("client_id", client_id),
+        ("client_id", options.client_id),
         ("code_verifier", verifier.as_str()),
     ];
-    if let Some(secret) = client_secret {
+    if let Some(secret) = options.client_secret {
         form.push(("client_secret", secret));
     }
     let answer = http.post_form(&endpoints.token, &form)?;
@@ -284,50 +298,124 @@ fn interactive_login(
     Ok(token)
 }
 
-/// Serves the loopback redirect until the browser brings the code (or the login times out).
-fn wait_for_code(listener: &TcpListener, state: &str) -> anyhow::Result<String> {
-    let deadline = Instant::now() + LOGIN_TIMEOUT;
+/// Starts `xdg-open URL` without waiting for it, when there is a display to open a browser
+/// on (as Python's `webbrowser` does): with none, xdg-open falls back to text browsers that
+/// would fight over the terminal. Waiting would be wrong too: with no desktop session
+/// xdg-open runs the browser in the foreground and returns when the browser exits, long
+/// after the redirect should have been answered.
+fn open_browser(url: &str) -> Option<Child> {
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+    if !has_display {
+        return None;
+    }
+    Command::new("xdg-open")
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+}
+
+/// Serves the loopback redirect until the browser brings the code, or `timeout` passes.
+fn wait_for_code(listener: &TcpListener, state: &str, timeout: Duration) -> anyhow::Result<String> {
+    let deadline = Instant::now() + timeout;
     listener.set_nonblocking(true)?;
     loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            bail!(
+                "the browser login did not finish within {} s (--oidc-login-timeout); run the command again to retry",
+                timeout.as_secs_f64()
+            );
+        }
         match listener.accept() {
             Ok((stream, _)) => {
-                if let Some(result) = handle_callback(stream, state)? {
+                if let Some(result) = serve_redirect(stream, state, left.min(REQUEST_READ_TIMEOUT)) {
                     return result;
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if Instant::now() > deadline {
-                    bail!(
-                        "the browser login did not finish within {} s",
-                        LOGIN_TIMEOUT.as_secs()
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(100));
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                std::thread::sleep(left.min(Duration::from_millis(100)));
             }
+            // A connection that went away before it was accepted is not the browser's.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Interrupted | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+                ) => {}
             Err(e) => return Err(e).context("waiting for the login redirect"),
         }
     }
 }
 
-/// One request to the redirect listener: `None` if it was not the callback (a favicon, say).
-fn handle_callback(mut stream: TcpStream, state: &str) -> anyhow::Result<Option<anyhow::Result<String>>> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut line = String::new();
-    // The request line only, at most 8 KiB.
-    BufReader::new((&stream).take(8192)).read_line(&mut line)?;
-    let target = line.split_whitespace().nth(1).unwrap_or("");
-    let url = url::Url::parse(&format!("http://127.0.0.1{target}"))?;
-    if url.path() != "/auth/callback" {
+/// One connection to the redirect listener: `None` when it did not bring the callback (a
+/// favicon request, a silent or malformed connection), and the login goes on waiting.
+fn serve_redirect(
+    mut stream: TcpStream,
+    state: &str,
+    read_timeout: Duration,
+) -> Option<anyhow::Result<String>> {
+    let target = read_request_target(&stream, read_timeout)?;
+    let Some(result) = callback_result(&target, state) else {
         let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        return Ok(None);
+        return None;
+    };
+    let (status, page) = match &result {
+        Ok(_) => ("200 OK", "Signed in to signet. You may close this window."),
+        Err(_) => (
+            "400 Bad Request",
+            "signet could not sign you in; see the terminal.",
+        ),
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{page}",
+        page.len()
+    );
+    Some(result)
+}
+
+/// The request target of one HTTP request, or `None` if none came in time. The whole head is
+/// read (up to [`MAX_REQUEST_HEAD`]): closing a socket with unread input resets the
+/// connection, and the browser would show an error instead of the answer.
+fn read_request_target(stream: &TcpStream, timeout: Duration) -> Option<String> {
+    stream.set_nonblocking(false).ok()?;
+    stream
+        .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+        .ok()?;
+    let mut reader = BufReader::new(stream.take(MAX_REQUEST_HEAD));
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).ok()?;
+    let mut header = String::new();
+    loop {
+        header.clear();
+        match reader.read_line(&mut header) {
+            Ok(n) if n > 0 && !header.trim_end_matches(['\r', '\n']).is_empty() => {}
+            _ => break,
+        }
+    }
+    request_line.split_whitespace().nth(1).map(str::to_string)
+}
+
+/// What a request for `target` (an origin-form request target, `/path?query`) means for a
+/// login waiting with `state`: `None` if it is not for the callback path, else the code or
+/// why the login failed (RFC 6749 §4.1.2, §4.1.2.1). The state is checked first: a redirect
+/// that does not carry this login's state did not come from this login (§10.12).
+fn callback_result(target: &str, state: &str) -> Option<anyhow::Result<String>> {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if path != CALLBACK_PATH {
+        return None;
     }
     let param = |name: &str| {
-        url.query_pairs()
+        url::form_urlencoded::parse(query.as_bytes())
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
     };
-    let result = if param("state").as_deref() != Some(state) {
+    Some(if param("state").as_deref() != Some(state) {
         Err(anyhow!("the login redirect carried the wrong state; try again"))
     } else if let Some(error) = param("error") {
         Err(anyhow!(
@@ -337,19 +425,10 @@ fn handle_callback(mut stream: TcpStream, state: &str) -> anyhow::Result<Option<
                 .unwrap_or_default()
         ))
     } else {
-        param("code").ok_or_else(|| anyhow!("the login redirect carried no code"))
-    };
-    let page = if result.is_ok() {
-        "Signed in to signet. You may close this window."
-    } else {
-        "signet could not sign you in; see the terminal."
-    };
-    let _ = write!(
-        stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
-        page.len()
-    );
-    Ok(Some(result))
+        param("code")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| anyhow!("the login redirect carried no code"))
+    })
 }
 
 #[cfg(test)]
@@ -372,6 +451,36 @@ mod tests {
         let t = IdentityToken::parse(&jwt(r#"{"iss":"i","sub":"s","aud":["x","sigstore"]}"#)).unwrap();
         assert_eq!(t.subject(), "s");
         assert_eq!(t.claims.aud, ["x", "sigstore"]);
+    }
+
+    #[test]
+    fn callback_gives_the_code_only_with_the_state() {
+        let ok = callback_result("/auth/callback?code=c%2B1&state=st", "st").unwrap();
+        assert_eq!(ok.unwrap(), "c+1");
+        for (target, why) in [
+            ("/auth/callback?code=c&state=other", "wrong state"),
+            ("/auth/callback?code=c", "wrong state"),
+            ("/auth/callback?error=access_denied&state=other", "wrong state"),
+            ("/auth/callback?state=st", "no code"),
+            ("/auth/callback?code=&state=st", "no code"),
+            (
+                "/auth/callback?error=access_denied&error_description=no+thanks&state=st",
+                "refused: access_denied: no thanks",
+            ),
+        ] {
+            let e = callback_result(target, "st").unwrap().unwrap_err();
+            assert!(e.to_string().contains(why), "{target}: {e}");
+        }
+        for other in [
+            "/favicon.ico",
+            "/",
+            "",
+            "*",
+            "/auth/callback/x?state=st",
+            "http://x/auth/callback",
+        ] {
+            assert!(callback_result(other, "st").is_none(), "{other}");
+        }
     }
 
     #[test]
