@@ -341,13 +341,22 @@ impl KeySet {
         struct Document {
             keys: Vec<serde_json::Value>,
         }
-        let doc: Document = serde_json::from_slice(bytes).map_err(|e| JwkError::NotAKeySet(e.to_string()))?;
+        // Read as a JSON object first: serde's derived structs also accept a JSON array of the
+        // members in order (`[[]]` would be a key set, `["EC", …]` a key), which RFC 7517 §4
+        // and §5 do not allow.
+        let not_a_set = |e: serde_json::Error| JwkError::NotAKeySet(e.to_string());
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(bytes).map_err(not_a_set)?;
+        let doc: Document = serde_json::from_value(serde_json::Value::Object(object)).map_err(not_a_set)?;
         let mut set = KeySet::default();
         for value in doc.keys.into_iter().take(MAX_JWKS_KEYS) {
             let kid = value.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
-            let parsed = serde_json::from_value::<Jwk>(value)
-                .map_err(|e| JwkError::Shape(e.to_string()))
-                .and_then(|jwk| VerificationKey::from_jwk(&jwk));
+            let parsed = if value.is_object() {
+                serde_json::from_value::<Jwk>(value).map_err(|e| JwkError::Shape(e.to_string()))
+            } else {
+                Err(JwkError::Shape("the key is not a JSON object".into()))
+            }
+            .and_then(|jwk| VerificationKey::from_jwk(&jwk));
             match parsed {
                 Ok(key) => set.keys.push(key),
                 Err(reason) => set.skipped.push(SkippedKey { kid, reason }),
@@ -491,5 +500,32 @@ mod tests {
         assert!(matches!(reasons[6], JwkError::Shape(_)));
         assert!(matches!(reasons[7], JwkError::Shape(_)));
         assert!(KeySet::from_jwks_json(b"[]").is_err());
+    }
+
+    /// Found by the `jwks` fuzz target: serde's derived structs read a JSON array of the
+    /// members in order, so `[[]]` was an empty key set and an array could be a key.
+    #[test]
+    fn key_sets_and_keys_are_json_objects() {
+        assert!(matches!(
+            KeySet::from_jwks_json(b"[[]]"),
+            Err(JwkError::NotAKeySet(_))
+        ));
+        assert!(matches!(
+            KeySet::from_jwks_json(br#"[["x"]]"#),
+            Err(JwkError::NotAKeySet(_))
+        ));
+        let good = serde_json::json!({"kty": "EC", "crv": "P-256", "kid": "k",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+        let as_array =
+            serde_json::json!(["EC", null, null, null, "k", null, null, "P-256", good["x"], good["y"]]);
+        let set = KeySet::from_jwks_json(
+            serde_json::json!({"keys": [good, as_array]})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(set.keys().len(), 1);
+        assert!(matches!(set.skipped()[0].reason, JwkError::Shape(_)));
     }
 }

@@ -702,11 +702,11 @@ impl TimestampedEntry {
         let timestamp = r.u64("TimestampedEntry timestamp")?;
         let entry = match r.u16("TimestampedEntry entry_type")? {
             X509_ENTRY => OwnedLogEntry::X509 {
-                certificate: r.u24_vec("ASN.1Cert")?.to_vec(),
+                certificate: non_empty(r.u24_vec("ASN.1Cert")?, "ASN.1Cert")?.to_vec(),
             },
             PRECERT_ENTRY => OwnedLogEntry::Precert {
                 issuer_key_hash: r.array::<32>("PreCert issuer_key_hash")?,
-                tbs_certificate: r.u24_vec("TBSCertificate")?.to_vec(),
+                tbs_certificate: non_empty(r.u24_vec("TBSCertificate")?, "TBSCertificate")?.to_vec(),
             },
             other => {
                 return Err(SctError::UnknownValue {
@@ -727,6 +727,16 @@ impl TimestampedEntry {
     pub fn merkle_tree_leaf(&self) -> Vec<u8> {
         merkle_tree_leaf(self.timestamp, &self.entry.as_entry(), &self.extensions)
     }
+}
+
+/// RFC 6962 §3.1 declares `ASN.1Cert<1..2^24-1>` and `TBSCertificate<1..2^24-1>`: an empty one
+/// is refused, as `put_u24_vec` refuses to write it (else a decoded entry would not encode,
+/// and its `merkle_tree_leaf` would be empty).
+fn non_empty<'a>(bytes: &'a [u8], what: &'static str) -> Result<&'a [u8], SctError> {
+    if bytes.is_empty() {
+        return Err(SctError::Empty { what });
+    }
+    Ok(bytes)
 }
 
 /// Reads a v1 `MerkleTreeLeaf` with a `timestamped_entry`, refusing trailing bytes.

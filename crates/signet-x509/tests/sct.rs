@@ -106,6 +106,28 @@ fn signed_struct_layout_matches_rfc6962() {
     }
 }
 
+/// Found by the `sct` fuzz target: a leaf with an empty certificate (or TBS) decoded, but could
+/// not be encoded again (RFC 6962 §3.1: `ASN.1Cert<1..2^24-1>`), so its `merkle_tree_leaf` was
+/// empty. 17 zero bytes were such a leaf.
+#[test]
+fn merkle_tree_leaf_with_an_empty_certificate_is_refused() {
+    assert!(matches!(
+        decode_merkle_tree_leaf(&[0; 17]),
+        Err(SctError::Empty { what: "ASN.1Cert" })
+    ));
+    // version, leaf_type, timestamp, then entry_type precert_entry (1).
+    let mut precert = vec![0u8; 11];
+    precert.push(1);
+    precert.extend_from_slice(&[0x11; 32]);
+    precert.extend_from_slice(&[0, 0, 0, 0, 0]); // empty TBSCertificate, no extensions
+    assert!(matches!(
+        decode_merkle_tree_leaf(&precert),
+        Err(SctError::Empty {
+            what: "TBSCertificate"
+        })
+    ));
+}
+
 proptest! {
     #[test]
     fn parsers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Writes seed corpora for the fuzz targets into fuzz/corpus/<target>/ (ignored by git).
+
+Seeds come from the Sigstore vectors at run time (never copied into the repository):
+$SIGNET_VECTORS, else ../../shared/vectors from this file. Each target gets the pieces of the
+vectors its parser reads (bundles, envelopes, trust material, checkpoints, certificates, SCT
+lists, RFC 3161 responses), plus a few hand-written seeds. Usage: python3 seed_corpus.py
+"""
+
+import base64
+import hashlib
+import json
+import os
+import pathlib
+
+HERE = pathlib.Path(__file__).resolve().parent
+VECTORS = pathlib.Path(os.environ.get("SIGNET_VECTORS", HERE / "../../shared/vectors")).resolve()
+CORPUS = HERE / "corpus"
+
+
+def seed(target, data):
+    if isinstance(data, str):
+        data = data.encode()
+    d = CORPUS / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / hashlib.sha1(data).hexdigest()).write_bytes(data)
+
+
+def der_tlv(data, offset):
+    """(tag, header length, content length) of the DER element at offset."""
+    tag, first = data[offset], data[offset + 1]
+    if first < 0x80:
+        return tag, 2, first
+    n = first & 0x7F
+    return tag, 2 + n, int.from_bytes(data[offset + 2 : offset + 2 + n], "big")
+
+
+def sct_lists(cert):
+    """The TLS SCT lists inside a certificate's SCT extension (OID 1.3.6.1.4.1.11129.2.4.2)."""
+    oid = bytes.fromhex("060a2b06010401d679020402")
+    i = cert.find(oid)
+    if i < 0:
+        return []
+    j = i + len(oid)
+    tag, hl, _ = der_tlv(cert, j)  # OCTET STRING extnValue
+    tag2, hl2, ln2 = der_tlv(cert, j + hl)  # inner OCTET STRING
+    return [cert[j + hl + hl2 : j + hl + hl2 + ln2]]
+
+
+def main():
+    if not VECTORS.is_dir():
+        raise SystemExit(f"no vectors at {VECTORS}; set SIGNET_VECTORS")
+    for path in sorted(VECTORS.rglob("*.json")):
+        raw = path.read_bytes()
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(doc, dict):
+            continue
+        media = str(doc.get("mediaType", ""))
+        if "trustedroot" in media or "signingconfig" in media or "clienttrustconfig" in media:
+            seed("trusted_root", raw)
+            continue
+        if "bundle" not in media:
+            continue
+        seed("bundle", raw)
+        seed("verify_bundle", b"\0" + raw)
+        if "dsseEnvelope" in doc:
+            seed("dsse_envelope", json.dumps(doc["dsseEnvelope"]))
+        material = doc.get("verificationMaterial", {})
+        certs = []
+        if "certificate" in material:
+            certs.append(material["certificate"]["rawBytes"])
+        for c in material.get("x509CertificateChain", {}).get("certificates", []):
+            certs.append(c["rawBytes"])
+        for c in certs:
+            der = base64.b64decode(c)
+            seed("certificate_identity", der)
+            for sl in sct_lists(der):
+                seed("sct", sl)
+        for entry in material.get("tlogEntries", []):
+            body = base64.b64decode(entry.get("canonicalizedBody", ""))
+            seed("rekor_v1_proposed", body)
+            envelope = entry.get("inclusionProof", {}).get("checkpoint", {}).get("envelope")
+            if envelope:
+                seed("note", envelope)
+                text = envelope[: envelope.rfind("\n\n") + 1]
+                seed("checkpoint", text)
+                seed("checkpoint", envelope)
+        for ts in material.get("timestampVerificationData", {}).get("rfc3161Timestamps", []):
+            seed("timestamp_response", b"\0" + base64.b64decode(ts["signedTimestamp"]))
+
+    # Edit mode with no edits: the target's own valid input, verified as is.
+    for target in ("timestamp_response", "verify_bundle", "cosign_key"):
+        seed(target, b"\1")
+    seed("tile_path", "tile/0/x001/x234/067.p/8")
+    seed("tile_path", "tile/entries/000")
+    seed("entry_bundle", b"\0\3abc\0\0")
+    seed("oidc_config", json.dumps({
+        "OIDCIssuers": {"https://accounts.example.com": {
+            "IssuerURL": "https://accounts.example.com", "ClientID": "sigstore", "Type": "email"}},
+        "MetaIssuers": {"https://oidc.eks.*.amazonaws.com/id/*": {
+            "ClientID": "sigstore", "Type": "kubernetes"}},
+    }))
+    seed("jwks", json.dumps({"keys": [
+        {"kty": "OKP", "crv": "Ed25519", "kid": "a", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+        {"kty": "EC", "crv": "P-256", "kid": "b",
+         "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
+    ]}))
+    now = 1_767_225_600
+    for iss, extra in [
+        ("https://accounts.example.com", {"email": "a@example.com", "email_verified": True}),
+        ("https://token.actions.githubusercontent.com", {"repository": "o/r", "workflow_ref": "o/r/.github/workflows/w.yml@refs/heads/main", "ref": "refs/heads/main", "sha": "0" * 40, "event_name": "push", "job_workflow_ref": "o/r/.github/workflows/w.yml@refs/heads/main", "run_id": "1", "run_attempt": "1", "repository_id": "1", "repository_owner": "o", "repository_owner_id": "1", "workflow": "w", "runner_environment": "github-hosted", "repository_visibility": "public"}),
+        ("https://kubernetes.default.svc", {"kubernetes.io": {"namespace": "ns", "serviceaccount": {"name": "sa"}}}),
+        ("https://spire.example.org", {}),
+    ]:
+        claims = {"iss": iss, "sub": "spiffe://example.org/x" if "spire" in iss else "user", "aud": "sigstore",
+                  "iat": now - 10, "exp": now + 600, **extra}
+        seed("jws", b"\1" + json.dumps(claims).encode())
+    print(f"seeds written under {CORPUS}")
+
+
+if __name__ == "__main__":
+    main()
