@@ -259,8 +259,13 @@ pub fn decrypt_pkcs8(pem: &str, password: &[u8]) -> Result<Zeroizing<Vec<u8>>, C
             found: block.tag().to_owned(),
         });
     }
-    let body: EncryptedKey =
+    // cosign writes a JSON object; serde's derived structs would also take an array of fields.
+    let body: serde_json::Value =
         serde_json::from_slice(block.contents()).map_err(|e| CosignKeyError::Json(e.to_string()))?;
+    if !body.is_object() {
+        return Err(CosignKeyError::Json("the key body is not a JSON object".into()));
+    }
+    let body: EncryptedKey = serde_json::from_value(body).map_err(|e| CosignKeyError::Json(e.to_string()))?;
     if body.kdf.name != KDF_NAME {
         return Err(CosignKeyError::UnsupportedKdf(body.kdf.name));
     }

@@ -275,3 +275,15 @@ fn openssl_reads_the_decrypted_pkcs8() {
         }
     }
 }
+
+#[test]
+fn a_key_body_that_is_an_array_is_refused() {
+    let pem = pem::encode(&pem::Pem::new(
+        "ENCRYPTED SIGSTORE PRIVATE KEY",
+        br#"[{}, {}, "AA=="]"#.to_vec(),
+    ));
+    let err = signet_crypto::decrypt_private_key(&pem, b"pw")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("JSON"), "{err}");
+}

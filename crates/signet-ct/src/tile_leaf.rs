@@ -50,7 +50,17 @@ impl TileLeaf {
     pub fn read(r: &mut Reader<'_>) -> Result<Self, SctError> {
         let timestamped_entry = TimestampedEntry::read(r)?;
         let pre_certificate = match timestamped_entry.entry {
-            OwnedLogEntry::Precert { .. } => Some(r.u24_vec("pre_certificate")?.to_vec()),
+            OwnedLogEntry::Precert { .. } => {
+                // ASN.1Cert is opaque<1..2^24-1> (RFC 6962 §3.1): an empty one is refused, as
+                // the encoder refuses to write it.
+                let pre = r.u24_vec("pre_certificate")?;
+                if pre.is_empty() {
+                    return Err(SctError::Empty {
+                        what: "pre_certificate",
+                    });
+                }
+                Some(pre.to_vec())
+            }
             OwnedLogEntry::X509 { .. } => None,
         };
         let chain = r.u16_vec("TileLeaf certificate_chain")?;

@@ -729,3 +729,19 @@ fn issuer_links_are_verified_once_and_a_forged_link_still_fails() {
     );
     assert_eq!(links.len(), 1);
 }
+
+#[test]
+fn a_tile_leaf_with_an_empty_precertificate_is_refused() {
+    // timestamp, entry_type precert_entry, issuer_key_hash, tbs_certificate<1..2^24-1>,
+    // extensions<0..2^16-1>, then pre_certificate<1..2^24-1> empty and an empty chain.
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&1_700_000_000_000u64.to_be_bytes());
+    bytes.extend_from_slice(&[0, 1]);
+    bytes.extend_from_slice(&[0xaa; 32]);
+    bytes.extend_from_slice(&[0, 0, 2, 0x30, 0x00]);
+    bytes.extend_from_slice(&[0, 0]);
+    bytes.extend_from_slice(&[0, 0, 0]);
+    bytes.extend_from_slice(&[0, 0]);
+    let err = TileLeaf::read(&mut Reader::new(&bytes)).unwrap_err();
+    assert!(err.to_string().contains("pre_certificate is empty"), "{err}");
+}

@@ -51,7 +51,7 @@ impl Envelope {
 
     /// Parses an envelope from JSON.
     pub fn from_json(json: &[u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(json)
+        crate::protojson::from_json_object(json)
     }
 
     /// Reads an envelope at `o`, refusing more than `max_signatures` signatures.

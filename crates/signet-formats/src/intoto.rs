@@ -70,7 +70,8 @@ impl Statement {
     /// Parses and checks a statement: a known `_type`, at least one subject, each with a
     /// digest, and a predicate type.
     pub fn from_json(json: &[u8]) -> Result<Self, StatementError> {
-        let s: Statement = serde_json::from_slice(json).map_err(|e| StatementError::Json(e.to_string()))?;
+        let s: Statement =
+            crate::protojson::from_json_object(json).map_err(|e| StatementError::Json(e.to_string()))?;
         if s.type_ != STATEMENT_V1 && s.type_ != STATEMENT_V0_1 {
             return Err(StatementError::Type { found: s.type_ });
         }

@@ -25,6 +25,20 @@ const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD
 const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
 
 /// Encodes `bytes` as protojson does: standard alphabet, padded.
+/// Deserialises a JSON message that must be a JSON object. serde's derived structs also
+/// accept a JSON array holding the fields in order; protobuf-JSON (and every JSON format these
+/// parsers read) does not, so the top level is checked first.
+pub fn from_json_object<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, serde_json::Error> {
+    let value: Value = serde_json::from_slice(json)?;
+    if !value.is_object() {
+        return Err(<serde_json::Error as serde::de::Error>::custom(format!(
+            "expected a JSON object, found {}",
+            type_name(&value)
+        )));
+    }
+    serde_json::from_value(value)
+}
+
 pub fn encode_bytes(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }

@@ -132,7 +132,7 @@ impl RekorV1Entry {
 
     /// Parses a stored entry body.
     pub fn from_json(body: &[u8]) -> Result<Self, RekorV1Error> {
-        let raw: RawEntry = serde_json::from_slice(body).map_err(|e| RekorV1Error::Json {
+        let raw: RawEntry = crate::protojson::from_json_object(body).map_err(|e| RekorV1Error::Json {
             kind: "a Rekor v1 entry".into(),
             api_version: String::new(),
             detail: e.to_string(),
@@ -142,6 +142,11 @@ impl RekorV1Entry {
             api_version: raw.api_version.clone(),
             detail: detail.to_string(),
         };
+        if !raw.spec.is_object() {
+            return Err(err(<serde_json::Error as serde::de::Error>::custom(
+                "spec must be a JSON object",
+            )));
+        }
         match (raw.kind.as_str(), raw.api_version.as_str()) {
             ("hashedrekord", "0.0.1") => {
                 let s: HashedRekordSpec = serde_json::from_value(raw.spec.clone()).map_err(err)?;

@@ -168,7 +168,7 @@ pub struct ClientTrustConfig {
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(what: &'static str, json: &[u8]) -> Result<T, TrustError> {
-    serde_json::from_slice(json).map_err(|source| TrustError::Json { what, source })
+    crate::protojson::from_json_object(json).map_err(|source| TrustError::Json { what, source })
 }
 
 fn check_media_type(what: &'static str, found: &str, accepted: &[&'static str]) -> Result<(), TrustError> {

@@ -214,7 +214,7 @@ impl IssuerSet {
 
     /// Reads Fulcio's JSON configuration.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
-        let raw: RawConfig = serde_json::from_slice(bytes)?;
+        let raw: RawConfig = crate::jws::json_object(bytes)?;
         let mut set = IssuerSet::new();
         for (key, raw) in raw.oidc_issuers {
             let url = if raw.issuer_url.is_empty() {

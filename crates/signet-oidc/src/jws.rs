@@ -127,10 +127,9 @@ impl UnverifiedToken {
         };
 
         let header_json = decode_part("header", header_b64)?;
-        let raw: RawHeader =
-            serde_json::from_slice(&header_json).map_err(|e| TokenError::MalformedHeader {
-                reason: e.to_string(),
-            })?;
+        let raw: RawHeader = json_object(&header_json).map_err(|e| TokenError::MalformedHeader {
+            reason: e.to_string(),
+        })?;
         let alg = Algorithm::parse(&raw.alg).ok_or(TokenError::UnsupportedAlgorithm { alg: raw.alg })?;
         if let Some(crit) = raw.crit {
             return Err(TokenError::CriticalHeader {
@@ -280,6 +279,18 @@ fn der_length(out: &mut Vec<u8>, len: usize) {
     } else {
         out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
     }
+}
+
+/// Deserialises a JSON object. serde's derived structs also accept a JSON array of the fields
+/// in order; a JOSE header (RFC 7515 §4) and the JSON documents this crate reads are objects.
+pub(crate) fn json_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)?;
+    if !value.is_object() {
+        return Err(<serde_json::Error as serde::de::Error>::custom(
+            "expected a JSON object",
+        ));
+    }
+    serde_json::from_value(value)
 }
 
 #[cfg(test)]

@@ -55,7 +55,7 @@ pub struct Verifier {
 /// Parses, validates and canonicalises a proposed entry. Nothing about the log is needed:
 /// the result is a pure function of the request.
 pub fn entry_from_proposed(body: &[u8]) -> Result<ProposedEntry, RekorV1Error> {
-    let raw: RawProposed = serde_json::from_slice(body).map_err(|e| RekorV1Error::Json {
+    let raw: RawProposed = crate::protojson::from_json_object(body).map_err(|e| RekorV1Error::Json {
         kind: "a proposed Rekor v1 entry".into(),
         api_version: String::new(),
         detail: e.to_string(),
@@ -65,6 +65,11 @@ pub fn entry_from_proposed(body: &[u8]) -> Result<ProposedEntry, RekorV1Error> {
         api_version: raw.api_version.clone(),
         detail: detail.to_string(),
     };
+    if !raw.spec.is_object() {
+        return Err(json_err(<serde_json::Error as serde::de::Error>::custom(
+            "spec must be a JSON object",
+        )));
+    }
     match (raw.kind.as_str(), raw.api_version.as_str()) {
         ("hashedrekord", "0.0.1") => hashedrekord(serde_json::from_value(raw.spec).map_err(json_err)?),
         ("dsse", "0.0.1") => dsse_v001(serde_json::from_value(raw.spec).map_err(json_err)?),

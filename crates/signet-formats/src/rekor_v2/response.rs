@@ -203,7 +203,7 @@ impl TransparencyLogEntry {
     }
 
     pub fn from_json(json: &[u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(json)
+        crate::protojson::from_json_object(json)
     }
 }
 
