@@ -13,7 +13,6 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -23,7 +22,7 @@ use signet_formats::common::{self, LogId, TimeRange, Timestamp};
 use signet_formats::trust::TransparencyLogInstance;
 use signet_log::keyed::{KeyedLog, KeyedLogLayout};
 use signet_log::sqlite::SqliteStore;
-use signet_log::storage::{read_hash_tile, LogStore};
+use signet_log::storage::{read_hash_tile, LogStore, ReaderPool};
 use signet_log::{Appender, AppenderConfig, SignedCheckpoint};
 use signet_tlog::{Hash, Prover, TileError, TileId, TileSource};
 use signet_x509::sct::{sign_sct, SignedCertificateTimestamp, TimestampedEntry};
@@ -54,8 +53,7 @@ pub struct CtLog {
     roots: Vec<ParsedCertificate>,
     /// Issuer links already verified (intermediate → root), see [`LinkCache`].
     links: LinkCache,
-    readers: Vec<Mutex<Box<dyn LogStore>>>,
-    next_reader: AtomicUsize,
+    readers: Arc<ReaderPool>,
     /// The connection issuer certificates are written with (rarely: once per new issuer).
     issuer_writer: Arc<Mutex<Box<dyn LogStore>>>,
     /// Issuers known to be durably stored, by SHA-256 fingerprint.
@@ -136,9 +134,7 @@ impl CtLog {
         )?;
         let open =
             || -> Result<Box<dyn LogStore>, CtError> { Ok(Box::new(SqliteStore::open(&db_path, false)?)) };
-        let readers = (0..READERS)
-            .map(|_| open().map(Mutex::new))
-            .collect::<Result<_, _>>()?;
+        let readers = SqliteStore::reader_pool(&db_path, READERS)?;
         Ok(CtLog {
             appender,
             key,
@@ -148,7 +144,6 @@ impl CtLog {
             roots,
             links: LinkCache::default(),
             readers,
-            next_reader: AtomicUsize::new(0),
             issuer_writer: Arc::new(Mutex::new(open()?)),
             issuers: RwLock::new(HashMap::new()),
             stats: CtStats::default(),
@@ -307,13 +302,10 @@ impl CtLog {
         f: impl FnOnce(&CtLog, &mut dyn LogStore) -> Result<T, CtError> + Send + 'static,
     ) -> Result<T, CtError> {
         let log = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let i = log.next_reader.fetch_add(1, Ordering::Relaxed) % log.readers.len();
-            let mut conn = log.readers[i].lock().unwrap_or_else(|p| p.into_inner());
-            f(&log, conn.as_mut())
-        })
-        .await
-        .map_err(|e| CtError::Internal(format!("reader task failed: {e}")))?
+        self.readers
+            .run(move |store| f(&log, store))
+            .await
+            .map_err(|e| CtError::Internal(format!("reader task failed: {e}")))?
     }
 
     /// RFC 6962 §4.4: the consistency proof between tree sizes `first` and `second`, both at

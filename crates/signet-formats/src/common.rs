@@ -10,9 +10,14 @@ use thiserror::Error;
 use crate::protojson::{self, FieldError, Object};
 
 /// A `google.protobuf.Timestamp` in its JSON form: an RFC 3339 UTC-or-offset date-time string.
-/// The text is kept as written, so a file round-trips byte for byte.
+/// The text is kept as written, so a file round-trips byte for byte; its value is parsed once,
+/// when the timestamp is made, so reading it never fails and never parses again.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Timestamp(String);
+pub struct Timestamp {
+    text: String,
+    /// Seconds since the Unix epoch and the nanoseconds within that second.
+    unix: (i64, u32),
+}
 
 /// Why a timestamp string was refused.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -25,7 +30,10 @@ pub struct TimestampError {
 impl Timestamp {
     /// Validates `text` as an RFC 3339 date-time.
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
-        parse_rfc3339(text).map(|_| Timestamp(text.to_string()))
+        parse_rfc3339(text).map(|unix| Timestamp {
+            text: text.to_string(),
+            unix,
+        })
     }
 
     /// The UTC second `unix_seconds`, written `YYYY-MM-DDTHH:MM:SSZ`.
@@ -33,21 +41,24 @@ impl Timestamp {
         let days = unix_seconds.div_euclid(86_400);
         let secs = unix_seconds.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        Timestamp(format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60
-        ))
+        Timestamp {
+            text: format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            ),
+            unix: (unix_seconds, 0),
+        }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// Seconds since the Unix epoch and the nanoseconds within that second.
     pub fn unix(&self) -> (i64, u32) {
-        parse_rfc3339(&self.0).expect("a Timestamp is validated when it is made")
+        self.unix
     }
 
     /// Seconds since the Unix epoch, the fraction dropped (rounded towards the past).
@@ -58,13 +69,13 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(&self.text)
     }
 }
 

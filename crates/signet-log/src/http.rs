@@ -4,7 +4,7 @@
 //! `GET /checkpoint`, `GET /tile/<L>/<N>[.p/<W>]`, `GET /tile/entries/<N>[.p/<W>]`.
 //! Every error is JSON `{"code": <gRPC code>, "message": "..."}` as Rekor's gateway writes.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -17,7 +17,7 @@ use signet_formats::rekor_v2;
 use signet_tlog::{TileId, TilePath};
 
 use crate::metrics::MetricsWriter;
-use crate::storage::LogStore;
+use crate::storage::{LogStore, ReaderPool};
 use crate::{Appender, LogError};
 
 /// Largest entry request accepted (a DSSE envelope with its certificates fits easily).
@@ -26,23 +26,20 @@ pub const MAX_REQUEST_BYTES: usize = 4 << 20;
 /// What the routes need: the appender, readers of the store, and the log's identity.
 pub struct LogState {
     pub appender: Appender,
-    /// Read-only connections for the tile routes; each is used by one request at a time.
-    pub readers: Vec<Mutex<Box<dyn LogStore>>>,
+    /// Read-only connections for the tile routes.
+    pub readers: Arc<ReaderPool>,
     pub log_id: [u8; 32],
     /// Entry requests refused as the client's mistake (4xx).
     pub rejected: std::sync::atomic::AtomicU64,
-    next_reader: std::sync::atomic::AtomicUsize,
 }
 
 impl LogState {
-    pub fn new(appender: Appender, readers: Vec<Box<dyn LogStore>>, log_id: [u8; 32]) -> Self {
-        assert!(!readers.is_empty(), "a log needs at least one reader connection");
+    pub fn new(appender: Appender, readers: Arc<ReaderPool>, log_id: [u8; 32]) -> Self {
         LogState {
             appender,
-            readers: readers.into_iter().map(Mutex::new).collect(),
+            readers,
             log_id,
             rejected: Default::default(),
-            next_reader: Default::default(),
         }
     }
 
@@ -51,18 +48,11 @@ impl LogState {
         self: &Arc<Self>,
         f: impl FnOnce(&mut dyn LogStore) -> Result<T, LogError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let state = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let i = state
-                .next_reader
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                % state.readers.len();
-            let mut conn = state.readers[i].lock().unwrap_or_else(|p| p.into_inner());
-            f(conn.as_mut())
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("reader task failed: {e}")))?
-        .map_err(ApiError::from)
+        self.readers
+            .run(f)
+            .await
+            .map_err(|e| ApiError::internal(format!("reader task failed: {e}")))?
+            .map_err(ApiError::from)
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use signet_tlog::Hash;
 
-use crate::storage::{Batch, LogStore, StorageError};
+use crate::storage::{Batch, LogStore, ReaderPool, StorageError};
 
 /// The schema this build writes. A database with a higher version is refused.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -25,6 +25,14 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// `count` read connections to the database at `path`, as a [`ReaderPool`].
+    pub fn reader_pool(path: &Path, count: usize) -> Result<std::sync::Arc<ReaderPool>, StorageError> {
+        let readers = (0..count)
+            .map(|_| SqliteStore::open(path, false).map(|s| Box::new(s) as Box<dyn LogStore>))
+            .collect::<Result<Vec<_>, _>>()?;
+        ReaderPool::new(readers)
+    }
+
     /// Opens (creating if `create`) the database at `path` and checks its schema.
     pub fn open(path: &Path, create: bool) -> Result<Self, StorageError> {
         let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;

@@ -74,3 +74,42 @@ pub fn read_hash_tile(store: &mut dyn LogStore, id: &TileId) -> Result<Vec<Hash>
     };
     Ok(Tile::from_bytes(stored, &bytes)?.hashes)
 }
+
+/// Read-only store connections shared by a log's read routes, used round-robin, each by one
+/// request at a time, on tokio's blocking pool (SQLite calls block).
+pub struct ReaderPool {
+    readers: Vec<std::sync::Mutex<Box<dyn LogStore>>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl ReaderPool {
+    /// A pool of `readers`; at least one is needed.
+    pub fn new(readers: Vec<Box<dyn LogStore>>) -> Result<std::sync::Arc<Self>, StorageError> {
+        if readers.is_empty() {
+            return Err(StorageError::Database(
+                "a log needs at least one reader connection".into(),
+            ));
+        }
+        Ok(std::sync::Arc::new(ReaderPool {
+            readers: readers.into_iter().map(std::sync::Mutex::new).collect(),
+            next: Default::default(),
+        }))
+    }
+
+    /// Runs `f` on the next reader connection, on the blocking pool. `Err` only when the task
+    /// itself failed (it panicked or the runtime is shutting down).
+    pub async fn run<T: Send + 'static>(
+        self: &std::sync::Arc<Self>,
+        f: impl FnOnce(&mut dyn LogStore) -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = pool.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % pool.readers.len();
+            // A panic in another reader cannot leave a connection half-used in a way that
+            // matters: each call is a self-contained read.
+            let mut conn = pool.readers[i].lock().unwrap_or_else(|p| p.into_inner());
+            f(conn.as_mut())
+        })
+        .await
+    }
+}

@@ -80,10 +80,12 @@ impl<V: Clone> BoundedCache<V> {
     }
 }
 
-/// A cache key: a small index (which trusted log or authority) followed by the input bytes.
-pub(crate) fn key(index: usize, bytes: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(8 + bytes.len());
-    k.extend_from_slice(&(index as u64).to_be_bytes());
+/// A cache key: what the input was checked against (a trusted log's ID, an authority's index),
+/// length-prefixed so two keys cannot run together, followed by the input bytes.
+pub(crate) fn key(against: &[u8], bytes: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + against.len() + bytes.len());
+    k.extend_from_slice(&(against.len() as u32).to_be_bytes());
+    k.extend_from_slice(against);
     k.extend_from_slice(bytes);
     k
 }
@@ -95,18 +97,23 @@ mod tests {
     #[test]
     fn exact_keys_bounded_fifo() {
         let c = BoundedCache::new(2);
-        c.insert(key(0, b"a"), 1);
-        c.insert(key(0, b"b"), 2);
-        assert_eq!(c.get(&key(0, b"a")), Some(1));
-        assert_eq!(c.get(&key(1, b"a")), None, "the index is part of the key");
-        assert_eq!(c.get(&key(0, b"a\0")), None, "a longer input is another key");
-        c.insert(key(0, b"c"), 3);
+        c.insert(key(b"0", b"a"), 1);
+        c.insert(key(b"0", b"b"), 2);
+        assert_eq!(c.get(&key(b"0", b"a")), Some(1));
+        assert_eq!(c.get(&key(b"1", b"a")), None, "the index is part of the key");
+        assert_eq!(c.get(&key(b"0", b"a\0")), None, "a longer input is another key");
+        assert_ne!(
+            key(b"0", b"1a"),
+            key(b"01", b"a"),
+            "the prefix is length-delimited"
+        );
+        c.insert(key(b"0", b"c"), 3);
         assert_eq!(c.len(), 2);
-        assert_eq!(c.get(&key(0, b"a")), None, "the oldest went first");
-        assert_eq!(c.get(&key(0, b"c")), Some(3));
+        assert_eq!(c.get(&key(b"0", b"a")), None, "the oldest went first");
+        assert_eq!(c.get(&key(b"0", b"c")), Some(3));
 
         let off = BoundedCache::new(0);
-        off.insert(key(0, b"a"), 1);
-        assert_eq!(off.get(&key(0, b"a")), None);
+        off.insert(key(b"0", b"a"), 1);
+        assert_eq!(off.get(&key(b"0", b"a")), None);
     }
 }

@@ -260,7 +260,7 @@ fn verify_inner(
         let checkpoint = match caches {
             None => tlog::verify_inclusion_proof(entry, log, required),
             Some(c) => tlog::verify_inclusion_proof_with(entry, log, required, |envelope| {
-                c.verify_checkpoint(envelope, log, &logs)
+                c.verify_checkpoint(envelope, log)
             }),
         }
         .map_err(tlog_err)?;
@@ -387,17 +387,9 @@ struct Caches {
 }
 
 impl Caches {
-    fn verify_checkpoint(
-        &self,
-        envelope: &str,
-        log: &TransparencyLog,
-        logs: &[TransparencyLog],
-    ) -> Result<Checkpoint, TlogError> {
-        let index = logs
-            .iter()
-            .position(|l| std::ptr::eq(l, log))
-            .expect("the log comes from the trust material");
-        let key = cache::key(index, envelope.as_bytes());
+    fn verify_checkpoint(&self, envelope: &str, log: &TransparencyLog) -> Result<Checkpoint, TlogError> {
+        // Keyed by the log's ID (unique in the trust material) and the exact note bytes.
+        let key = cache::key(&log.log_id, envelope.as_bytes());
         if let Some(checkpoint) = self.checkpoints.get(&key) {
             return Ok(checkpoint);
         }
@@ -418,7 +410,7 @@ impl Caches {
     ) -> Result<(VerifiedChain, Vec<VerifiedSct>), VerificationError> {
         let mut remembered = None;
         let chain = certificate::verify_chain_with(leaf, cas, times, |index, ca| {
-            let key = cache::key(index, &leaf.der);
+            let key = cache::key(&(index as u64).to_be_bytes(), &leaf.der);
             match self.leaves.get(&key) {
                 Some(scts) => {
                     remembered = Some((index, scts));
@@ -433,8 +425,10 @@ impl Caches {
             return Ok((chain, scts));
         }
         let scts = sct::verify_scts(&leaf.der, &chain.issuer_spki, ct_logs)?;
-        self.leaves
-            .insert(cache::key(chain.authority, &leaf.der), scts.clone());
+        self.leaves.insert(
+            cache::key(&(chain.authority as u64).to_be_bytes(), &leaf.der),
+            scts.clone(),
+        );
         Ok((chain, scts))
     }
 }

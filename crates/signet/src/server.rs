@@ -166,9 +166,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             },
         )
         .context("cannot start the transparency log")?;
-        let readers = (0..4)
-            .map(|_| dir.store(false).map(|s| Box::new(s) as Box<dyn LogStore>))
-            .collect::<Result<_, _>>()?;
+        let readers =
+            SqliteStore::reader_pool(&dir.path.join(DB_FILE), 4).context("cannot open the database")?;
         let state = Arc::new(signet_log::http::LogState::new(started.clone(), readers, log_id));
         app = app.nest(LOG_PREFIX, signet_log::http::router(state));
         appender = Some(started);

@@ -16,8 +16,7 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use signet_crypto::{PublicKey, PublicKeyDetails, SigningKey};
 use signet_formats::common::{self, LogId, TimeRange, Timestamp};
@@ -29,7 +28,7 @@ use super::entry::{decode_stored, encode_stored, set_payload, to_hex, InclusionP
 use super::V1Error;
 use crate::keyed::{KeyedLog, KeyedLogLayout};
 use crate::sqlite::SqliteStore;
-use crate::storage::{read_hash_tile, LogStore};
+use crate::storage::{read_hash_tile, LogStore, ReaderPool};
 use crate::{Appender, AppenderConfig, SignedCheckpoint};
 
 const KEY_FILE: &str = "rekor-v1-key.pem";
@@ -47,8 +46,7 @@ pub struct RekorV1 {
     origin: String,
     tree_id: i64,
     created: i64,
-    readers: Vec<Mutex<Box<dyn LogStore>>>,
-    next_reader: AtomicUsize,
+    readers: Arc<ReaderPool>,
 }
 
 impl std::fmt::Debug for RekorV1 {
@@ -120,12 +118,7 @@ impl RekorV1 {
             AppenderConfig::default(),
         )?;
         let db_path = dir.join(DB_FILE);
-        let readers = (0..READERS)
-            .map(|_| -> Result<_, V1Error> {
-                let store: Box<dyn LogStore> = Box::new(SqliteStore::open(&db_path, false)?);
-                Ok(Mutex::new(store))
-            })
-            .collect::<Result<_, _>>()?;
+        let readers = SqliteStore::reader_pool(&db_path, READERS)?;
         Ok(RekorV1 {
             appender,
             key,
@@ -134,7 +127,6 @@ impl RekorV1 {
             tree_id,
             created,
             readers,
-            next_reader: AtomicUsize::new(0),
         })
     }
 
@@ -351,13 +343,10 @@ impl RekorV1 {
         f: impl FnOnce(&RekorV1, &mut dyn LogStore) -> Result<T, V1Error> + Send + 'static,
     ) -> Result<T, V1Error> {
         let log = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let i = log.next_reader.fetch_add(1, Ordering::Relaxed) % log.readers.len();
-            let mut conn = log.readers[i].lock().unwrap_or_else(|p| p.into_inner());
-            f(&log, conn.as_mut())
-        })
-        .await
-        .map_err(|e| V1Error::Internal(format!("reader task failed: {e}")))?
+        self.readers
+            .run(move |store| f(&log, store))
+            .await
+            .map_err(|e| V1Error::Internal(format!("reader task failed: {e}")))?
     }
 }
 
