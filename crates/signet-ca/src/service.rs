@@ -7,7 +7,6 @@ use std::time::Instant;
 use signet_ct::CtLog;
 use signet_oidc::{HttpKeySource, KeySet, KeySource, KeySourceError, StaticKeys, TokenVerifier};
 use signet_x509::fulcio::FulcioLeaf;
-use signet_x509::sct::encode_sct_list;
 
 use crate::chain::CaChain;
 use crate::metrics::CaStats;
@@ -139,7 +138,7 @@ impl Ca {
             .await
             .map_err(|e| CaError::Ct(e.to_string()))?;
         let leaf = template
-            .certificate(signer, &encode_sct_list(&[sct]))
+            .certificate(signer, &[sct])
             .map_err(|e| CaError::Issue(e.to_string()))?;
         let mut chain = Vec::with_capacity(1 + self.chain.chain.len());
         chain.push(leaf);

@@ -141,15 +141,15 @@ fn parse_chain(body: Result<Bytes, BytesRejection>) -> Result<Vec<Vec<u8>>, ApiE
 }
 
 /// RFC 6962 §4.1 response.
-fn sct_json(sct: &SignedCertificateTimestamp) -> Response {
-    Json(json!({
+fn sct_json(sct: &SignedCertificateTimestamp) -> Result<Response, ApiError> {
+    Ok(Json(json!({
         "sct_version": sct.version,
         "id": B64.encode(sct.log_id),
         "timestamp": sct.timestamp,
         "extensions": B64.encode(&sct.extensions),
-        "signature": B64.encode(sct.signature.encode()),
+        "signature": B64.encode(sct.signature.encode().map_err(|e| CtError::Internal(e.to_string()))?),
     }))
-    .into_response()
+    .into_response())
 }
 
 async fn add_chain(
@@ -157,7 +157,7 @@ async fn add_chain(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let chain = parse_chain(body).inspect_err(|_| log.stats().rejected(Submission::AddChain))?;
-    Ok(sct_json(&log.add_chain(chain).await?))
+    sct_json(&log.add_chain(chain).await?)
 }
 
 async fn add_pre_chain(
@@ -165,7 +165,7 @@ async fn add_pre_chain(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let chain = parse_chain(body).inspect_err(|_| log.stats().rejected(Submission::AddPreChain))?;
-    Ok(sct_json(&log.add_pre_chain(chain).await?))
+    sct_json(&log.add_pre_chain(chain).await?)
 }
 
 async fn get_sth(State(log): State<Arc<CtLog>>) -> Result<Response, ApiError> {
@@ -174,7 +174,7 @@ async fn get_sth(State(log): State<Arc<CtLog>>) -> Result<Response, ApiError> {
         "tree_size": sth.tree_size,
         "timestamp": sth.timestamp,
         "sha256_root_hash": B64.encode(sth.sha256_root_hash),
-        "tree_head_signature": B64.encode(sth.tree_head_signature.encode()),
+        "tree_head_signature": B64.encode(sth.tree_head_signature.encode().map_err(|e| CtError::Internal(e.to_string()))?),
     }))
     .into_response())
 }

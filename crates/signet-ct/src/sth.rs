@@ -137,7 +137,7 @@ impl CheckpointSigner for Rfc6962NoteSigner {
         let message = tree_head_signature_input(timestamp, checkpoint.size, &checkpoint.root_hash);
         let signed = sign_digitally_signed(self.key.as_ref(), &message).map_err(|e| e.to_string())?;
         let mut body = timestamp.to_be_bytes().to_vec();
-        body.extend_from_slice(&signed.encode());
+        body.extend_from_slice(&signed.encode().map_err(|e| e.to_string())?);
         let mut note = Note::new(&checkpoint.to_note_text()).map_err(|e| e.to_string())?;
         note.add_signature(NoteSignature {
             name: self.origin.clone(),

@@ -23,8 +23,8 @@ use signet_x509::fulcio::{fulcio_intermediate_certificate, fulcio_root_certifica
 use signet_x509::profile::CertificateParams;
 use signet_x509::sct::tls::Reader;
 use signet_x509::sct::{
-    decode_merkle_tree_leaf, encode_sct_list, verify_embedded_scts, CtLogKey, DigitallySigned, LogEntry,
-    OwnedLogEntry, SignedCertificateTimestamp,
+    decode_merkle_tree_leaf, verify_embedded_scts, CtLogKey, DigitallySigned, LogEntry, OwnedLogEntry,
+    SignedCertificateTimestamp,
 };
 use signet_x509::{CertificateIdentity, FulcioExtensions, SubjectAlternativeName};
 use tower::ServiceExt;
@@ -216,7 +216,7 @@ async fn sct_from_add_pre_chain_verifies_in_the_final_certificate() {
     );
 
     let final_cert = leaf
-        .certificate(&ca.intermediate_key, &encode_sct_list(std::slice::from_ref(&sct)))
+        .certificate(&ca.intermediate_key, std::slice::from_ref(&sct))
         .unwrap();
     let logs = [CtLogKey::new(log.public_key().clone())];
     let verified = verify_embedded_scts(&final_cert, &ca.intermediate_spki(), &logs).unwrap();
@@ -290,7 +290,7 @@ async fn http_add_pre_chain_sth_proofs_and_entries() {
         let serial = [9, i as u8];
         let leaf = ca.leaf(key.public_key(), &identity, &serial);
         let cert = leaf
-            .certificate(&ca.intermediate_key, &encode_sct_list(std::slice::from_ref(sct)))
+            .certificate(&ca.intermediate_key, std::slice::from_ref(sct))
             .unwrap();
         verify_embedded_scts(&cert, &ca.intermediate_spki(), &logs).unwrap();
     }
@@ -443,9 +443,7 @@ async fn bad_submissions_are_refused_and_nothing_is_logged() {
         .add_pre_chain(vec![precert.clone(), ca.intermediate.clone()])
         .await
         .unwrap();
-    let final_cert = leaf
-        .certificate(&ca.intermediate_key, &encode_sct_list(&[good]))
-        .unwrap();
+    let final_cert = leaf.certificate(&ca.intermediate_key, &[good]).unwrap();
     let other_precert = other
         .leaf(key.public_key(), &identity, &[2])
         .precertificate(&other.intermediate_key)

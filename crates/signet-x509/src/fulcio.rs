@@ -346,13 +346,14 @@ impl FulcioLeaf<'_> {
     }
 
     /// The final leaf: the precertificate's TBS with the poison replaced by the RFC 6962 §3.3
-    /// SCT list extension (not critical), whose extnValue holds an OCTET STRING wrapping
-    /// `sct_list_tls`, the TLS-encoded `SignedCertificateTimestampList`.
-    pub fn certificate(&self, signer: &dyn Signer, sct_list_tls: &[u8]) -> Result<Vec<u8>, FulcioError> {
-        // Decoded (so a bare SCT or a truncated list is refused here, not by every client) and
-        // re-encoded by `sct`: TLS vectors have one encoding, so the bytes are the caller's.
-        let scts = sct::decode_sct_list(sct_list_tls).map_err(FulcioError::SctList)?;
-        let extension = sct::sct_list_extension(&scts).map_err(FulcioError::SctList)?;
+    /// SCT list extension (not critical), whose extnValue holds an OCTET STRING wrapping the
+    /// TLS-encoded `SignedCertificateTimestampList` of `scts` (at least one).
+    pub fn certificate(
+        &self,
+        signer: &dyn Signer,
+        scts: &[sct::SignedCertificateTimestamp],
+    ) -> Result<Vec<u8>, FulcioError> {
+        let extension = sct::sct_list_extension(scts).map_err(FulcioError::SctList)?;
         Ok(sign_tbs(signer, self.tbs(signer, extension)?)?)
     }
 

@@ -121,19 +121,16 @@ pub struct SignedCertificateTimestamp {
 }
 
 impl SignedCertificateTimestamp {
-    /// The TLS encoding.
-    ///
-    /// # Panics
-    /// If `extensions` or the signature exceed 65535 bytes, which no SCT read by
-    /// [`Self::decode`] or made by [`sign_sct`] does.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The TLS encoding; `extensions` and the signature must each fit in 65535 bytes (every
+    /// SCT read by [`Self::decode`] or made by [`sign_sct`] does).
+    pub fn encode(&self) -> Result<Vec<u8>, SctError> {
         let mut out = Vec::with_capacity(47 + self.extensions.len() + self.signature.signature.len());
         out.push(self.version);
         out.extend_from_slice(&self.log_id);
         out.extend_from_slice(&self.timestamp.to_be_bytes());
-        put_u16_vec(&mut out, &self.extensions).expect("SCT extensions exceed 65535 bytes");
-        out.extend_from_slice(&self.signature.encode());
-        out
+        put_u16_checked(&mut out, &self.extensions, "SCT extensions")?;
+        out.extend_from_slice(&self.signature.encode()?);
+        Ok(out)
     }
 
     /// Reads one TLS-encoded v1 SCT, refusing trailing bytes.
@@ -163,18 +160,28 @@ impl SignedCertificateTimestamp {
     }
 }
 
-/// RFC 6962 §3.3 `SignedCertificateTimestampList`: a u16-length list of u16-length SCTs.
-///
-/// # Panics
-/// If the list exceeds 65535 bytes (some 500 SCTs).
-pub fn encode_sct_list(scts: &[SignedCertificateTimestamp]) -> Vec<u8> {
+/// RFC 6962 §3.3 `SignedCertificateTimestampList`: a u16-length list of u16-length SCTs. The
+/// list must hold at least one SCT (as [`decode_sct_list`] requires) and fit in 65535 bytes.
+pub fn encode_sct_list(scts: &[SignedCertificateTimestamp]) -> Result<Vec<u8>, SctError> {
+    if scts.is_empty() {
+        return Err(SctError::Empty { what: "SCT list" });
+    }
     let mut body = Vec::new();
     for sct in scts {
-        put_u16_vec(&mut body, &sct.encode()).expect("SCT exceeds 65535 bytes");
+        put_u16_checked(&mut body, &sct.encode()?, "SCT")?;
     }
     let mut out = Vec::with_capacity(body.len() + 2);
-    put_u16_vec(&mut out, &body).expect("SCT list exceeds 65535 bytes");
-    out
+    put_u16_checked(&mut out, &body, "SCT list")?;
+    Ok(out)
+}
+
+/// `opaque<0..2^16-1>`, or [`SctError::TooLong`] naming `what`.
+fn put_u16_checked(out: &mut Vec<u8>, body: &[u8], what: &'static str) -> Result<(), SctError> {
+    put_u16_vec(out, body).ok_or(SctError::TooLong {
+        what,
+        len: body.len(),
+        max: 0xffff,
+    })
 }
 
 /// Reads a `SignedCertificateTimestampList`; the list and each SCT must be non-empty.
@@ -363,15 +370,12 @@ pub fn sign_digitally_signed(signer: &dyn Signer, message: &[u8]) -> Result<Digi
 }
 
 impl DigitallySigned {
-    /// The TLS encoding: hash and signature algorithm bytes, then `opaque signature<0..2^16-1>`.
-    ///
-    /// # Panics
-    /// If the signature exceeds 65535 bytes, which none read by [`Self::read`] or made by
-    /// [`sign_digitally_signed`] does.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The TLS encoding: hash and signature algorithm bytes, then `opaque signature<0..2^16-1>`
+    /// (every signature read by [`Self::read`] or made by [`sign_digitally_signed`] fits).
+    pub fn encode(&self) -> Result<Vec<u8>, SctError> {
         let mut out = vec![self.hash_algorithm, self.signature_algorithm];
-        put_u16_vec(&mut out, &self.signature).expect("signature exceeds 65535 bytes");
-        out
+        put_u16_checked(&mut out, &self.signature, "signature")?;
+        Ok(out)
     }
 
     /// Reads one from the front of `r`.
@@ -523,7 +527,7 @@ pub fn poison_extension() -> Extension {
 
 /// The non-critical SCT list extension for a final certificate (RFC 6962 §3.3).
 pub fn sct_list_extension(scts: &[SignedCertificateTimestamp]) -> Result<Extension, SctError> {
-    let list = encode_sct_list(scts);
+    let list = encode_sct_list(scts)?;
     let inner = OctetString::new(list)
         .and_then(|o| o.to_der())
         .map_err(|e| SctError::Certificate(e.to_string()))?;

@@ -33,17 +33,17 @@ fn sample_sct() -> SignedCertificateTimestamp {
 #[test]
 fn sct_round_trips() {
     let sct = sample_sct();
-    let bytes = sct.encode();
+    let bytes = sct.encode().unwrap();
     assert_eq!(bytes.len(), 1 + 32 + 8 + 2 + 3 + 2 + 2 + 8);
     assert_eq!(SignedCertificateTimestamp::decode(&bytes).unwrap(), sct);
-    let list = encode_sct_list(&[sct.clone(), sample_sct()]);
+    let list = encode_sct_list(&[sct.clone(), sample_sct()]).unwrap();
     assert_eq!(&list[..2], &((bytes.len() as u16 + 2) * 2).to_be_bytes());
     assert_eq!(decode_sct_list(&list).unwrap(), vec![sct.clone(), sct]);
 }
 
 #[test]
 fn decode_rejects_truncation_and_trailing_bytes() {
-    let bytes = sample_sct().encode();
+    let bytes = sample_sct().encode().unwrap();
     for n in 0..bytes.len() {
         assert!(
             SignedCertificateTimestamp::decode(&bytes[..n]).is_err(),
@@ -63,7 +63,7 @@ fn decode_rejects_truncation_and_trailing_bytes() {
         Err(SctError::UnsupportedVersion(1))
     ));
 
-    let list = encode_sct_list(&[sample_sct()]);
+    let list = encode_sct_list(&[sample_sct()]).unwrap();
     for n in 0..list.len() {
         assert!(decode_sct_list(&list[..n]).is_err(), "list prefix {n}");
     }
@@ -151,8 +151,8 @@ proptest! {
             version: 0, log_id, timestamp, extensions,
             signature: DigitallySigned { hash_algorithm, signature_algorithm, signature },
         };
-        prop_assert_eq!(SignedCertificateTimestamp::decode(&sct.encode()).unwrap(), sct.clone());
-        prop_assert_eq!(decode_sct_list(&encode_sct_list(std::slice::from_ref(&sct))).unwrap(), vec![sct]);
+        prop_assert_eq!(SignedCertificateTimestamp::decode(&sct.encode().unwrap()).unwrap(), sct.clone());
+        prop_assert_eq!(decode_sct_list(&encode_sct_list(std::slice::from_ref(&sct)).unwrap()).unwrap(), vec![sct]);
     }
 }
 

@@ -23,7 +23,7 @@ use signet_formats::rekor_v2::{
 use signet_formats::trust::{CertificateAuthority as RootCa, TransparencyLogInstance, TrustedRoot};
 use signet_tlog::{rekor_log_id, sign_checkpoint, Checkpoint, MemoryTree, NoteSigner};
 use signet_x509::profile::{tsa_leaf_certificate, tsa_root_certificate, CertificateParams};
-use signet_x509::sct::{encode_sct_list, precert_tbs, sign_sct, LogEntry};
+use signet_x509::sct::{precert_tbs, sign_sct, LogEntry};
 use signet_x509::{
     fulcio_intermediate_certificate, fulcio_root_certificate, oid, CertificateIdentity, FulcioExtensions,
     FulcioLeaf, ParsedCertificate, SubjectAlternativeName, TimestampRequest, TokenIssuer,
@@ -163,7 +163,7 @@ pub fn build_corpus(n: usize, prefill: u64) -> Corpus {
             tbs_certificate: &tbs,
         };
         let sct = sign_sct(&ct_key, ct_log_id, (t * 1000) as u64, &entry, &[]).unwrap();
-        let leaf = template.certificate(&ca_key, &encode_sct_list(&[sct])).unwrap();
+        let leaf = template.certificate(&ca_key, &[sct]).unwrap();
 
         // The artifact, its signature, a timestamp over the signature, the log entry.
         let artifact = format!("release artifact {i}\n").repeat(40).into_bytes();
