@@ -49,6 +49,31 @@ pub enum VerificationError {
     Signature(#[from] SignatureError),
 }
 
+impl VerificationError {
+    /// True when the bundle relies on a certificate authority, log or timestamp authority the
+    /// trust material does not hold (or not for that time). Such a failure may mean the trust
+    /// material is older than the bundle, so a caller can say how to refresh it; every other
+    /// failure is about the bundle itself.
+    pub fn is_unknown_to_trust_material(&self) -> bool {
+        use signet_x509::rfc3161::TimestampError as Tsa;
+        use signet_x509::sct::SctError;
+        match self {
+            VerificationError::Certificate(e) => matches!(
+                e,
+                CertificateError::UntrustedIssuer { .. } | CertificateError::AuthorityNotValidAt { .. }
+            ),
+            VerificationError::Tlog { source, .. } | VerificationError::TlogThreshold(source) => {
+                matches!(source, TlogError::UnknownLog { .. })
+            }
+            VerificationError::Sct(SctCheckError::Sct(SctError::NoVerifiedSct { .. })) => true,
+            VerificationError::SigningTime(TimestampCheckError::Rfc3161 { source, .. }) => {
+                matches!(source, Tsa::NoAuthorityVerified(_))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Why the bundle's signer material does not fit the policy.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]

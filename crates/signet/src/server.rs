@@ -12,6 +12,7 @@
 //! trusted_root.json      trust material for clients (rewritten at each start with the URL)
 //! signing_config.json    which services clients should use (v0.2)
 //! trust_config.json      both, as a ClientTrustConfig for `--trust-config`
+//! tuf/                   the TUF repository publishing those files at /tuf (server/tuf_repo.rs)
 //! ```
 
 use std::fs::{self, File, OpenOptions};
@@ -35,6 +36,7 @@ use signet_log::{Appender, AppenderConfig};
 use signet_tlog::NoteSigner;
 
 mod serve;
+mod tuf_repo;
 
 /// Path prefix of the transparency log on the shared listener.
 pub const LOG_PREFIX: &str = "/rekor";
@@ -47,6 +49,8 @@ pub const TSA_PREFIX: &str = "/tsa";
 pub const CT_PREFIX: &str = "/ct";
 /// Path prefix of the development OpenID provider.
 pub const DEV_OIDC_PREFIX: &str = "/oidc";
+/// Path prefix of the instance's TUF repository (trusted root and signing config for clients).
+pub const TUF_PREFIX: &str = "/tuf";
 
 #[derive(clap::Args, Debug)]
 pub struct ServerArgs {
@@ -238,6 +242,40 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
 
     dir.write_trust_files(&trust)?;
+    // The same trust files, published over TUF for clients that bootstrap from a root.json.
+    let tuf = Arc::new(dir.service("tuf", "keys/root.pem", tuf_repo::TufRepo::open_or_create)?);
+    let publish = {
+        let tuf = tuf.clone();
+        let data = dir.path.clone();
+        move || -> anyhow::Result<()> {
+            let trusted_root =
+                fs::read(data.join("trusted_root.json")).context("reading trusted_root.json")?;
+            let signing_config =
+                fs::read(data.join("signing_config.json")).context("reading signing_config.json")?;
+            tuf.publish(&trusted_root, &signing_config, unix_now())
+                .context("cannot publish the TUF repository")
+        }
+    };
+    publish()?;
+    app = app.nest(TUF_PREFIX, tuf_repo::router(tuf.clone()));
+    eprintln!(
+        "signet: TUF repository at {public_url}{TUF_PREFIX} (root: {})",
+        tuf.root_path().display()
+    );
+    // The timestamp lives a week: re-sign it while the server runs.
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(tuf_repo::REFRESH_INTERVAL);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let publish = publish.clone();
+            match tokio::task::spawn_blocking(publish).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!("{e:#}"),
+                Err(e) => tracing::error!("the TUF publisher failed: {e}"),
+            }
+        }
+    });
     let app = app
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

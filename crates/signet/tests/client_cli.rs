@@ -191,21 +191,16 @@ fn malformed_token_is_one_line() {
 }
 
 #[test]
-fn missing_trust_root_names_the_flags() {
+fn no_trust_flags_use_the_builtin_root_and_a_custom_instance_needs_init() {
+    let Some(v) = vectors() else { return };
+    let case = v.join("sigstore-conformance/bundle-verify/happy-path-v0.3");
     let tmp = tempfile::tempdir().unwrap();
-    let artifact = tmp.path().join("a.txt");
-    std::fs::write(&artifact, b"hello").unwrap();
-    let bundle = tmp.path().join("b.json");
-    std::fs::write(&bundle, br#"{"mediaType":"x"}"#).unwrap();
-    // A valid-looking bundle is not needed: the trust root is looked for after parsing, so use
-    // a conformance bundle when there is one.
-    let bundle = vectors()
-        .map(|v| v.join("sigstore-conformance/bundle-verify/happy-path-v0.3/bundle.sigstore.json"))
-        .unwrap_or(bundle);
-    let out = signet(
-        tmp.path(),
-        &[
-            "verify-bundle",
+    let run = |extra: &[&str]| {
+        let mut args = vec!["verify-bundle"];
+        args.extend(extra);
+        let bundle = case.join("bundle.sigstore.json");
+        let artifact = case.parent().unwrap().join("a.txt");
+        args.extend([
             "--bundle",
             bundle.to_str().unwrap(),
             "--certificate-identity",
@@ -213,28 +208,19 @@ fn missing_trust_root_names_the_flags() {
             "--certificate-oidc-issuer",
             CONFORMANCE_ISSUER,
             artifact.to_str().unwrap(),
-        ],
+        ]);
+        signet(tmp.path(), &args)
+    };
+    // An empty configuration directory: the built-in public-good root verifies.
+    let out = run(&[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The built-in staging root does not know the public instance's CA.
+    assert_one_line_failure(&run(&["--staging"]), "signet trust update");
+    // A private instance has no built-in root.
+    assert_one_line_failure(
+        &run(&["--instance", "https://tuf.example.com"]),
+        "signet trust init --instance https://tuf.example.com",
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("malformed") {
-        return; // no vectors: the placeholder bundle failed first, which is also one line
-    }
-    assert_one_line_failure(&out, "--trusted-root");
-    assert!(stderr.contains("public-good"), "{stderr}");
-    // And --staging looks for the staging instance.
-    let mut args = vec!["verify-bundle", "--staging"];
-    let rest = [
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--certificate-identity",
-        CONFORMANCE_IDENTITY,
-        "--certificate-oidc-issuer",
-        CONFORMANCE_ISSUER,
-        artifact.to_str().unwrap(),
-    ];
-    args.extend(rest);
-    let out = signet(tmp.path(), &args);
-    assert_one_line_failure(&out, "staging");
 }
 
 #[test]
@@ -360,7 +346,17 @@ fn verify_missing_artifact_and_bundle() {
 fn verify_bundle_conformance_vectors() {
     let Some(v) = vectors() else { return };
     let dir = v.join("sigstore-conformance/bundle-verify");
-    let public_good = v.join("public-good/trusted_root.json");
+    // The built-in public-good root is the one the vectors were made against, so the cases
+    // that rely on it test the default path.
+    let public_good = std::fs::read(v.join("public-good/trusted_root.json")).unwrap();
+    let builtin =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("trust/public-good/trusted_root.json"))
+            .unwrap();
+    assert_eq!(
+        signet_formats::trust::TrustedRoot::from_json(&public_good).unwrap(),
+        signet_formats::trust::TrustedRoot::from_json(&builtin).unwrap(),
+        "the vectors' public-good trusted root differs from signet's built-in copy; run the cases with --trusted-root"
+    );
     let tmp = tempfile::tempdir().unwrap();
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -387,11 +383,13 @@ fn verify_bundle_conformance_vectors() {
         } else {
             dir.join("a.txt")
         };
-        let root = if case.join("trusted_root.json").exists() {
-            case.join("trusted_root.json")
-        } else {
-            public_good.clone()
-        };
+        // Cases without a trusted root of their own are the public-good instance's bundles:
+        // they run with no trust flags, so signet's built-in copy of that instance's root is
+        // what verifies them (the vectors' copy is checked to be the same below).
+        let root = case
+            .join("trusted_root.json")
+            .exists()
+            .then(|| case.join("trusted_root.json"));
         let identity = read("identity").unwrap_or_else(|| CONFORMANCE_IDENTITY.into());
         let issuer = read("issuer").unwrap_or_else(|| CONFORMANCE_ISSUER.into());
         let bundle = case.join("bundle.sigstore.json");
@@ -412,7 +410,10 @@ fn verify_bundle_conformance_vectors() {
                     issuer.as_str(),
                 ]);
             }
-            args.extend(["--trusted-root", root.to_str().unwrap(), artifact_arg]);
+            if let Some(root) = &root {
+                args.extend(["--trusted-root", root.to_str().unwrap()]);
+            }
+            args.push(artifact_arg);
             signet(tmp.path(), &args)
         };
         let out = run(artifact.to_str().unwrap());

@@ -282,6 +282,7 @@ mod trust_precedence {
             trusted_root: root.map(Path::to_path_buf),
             signing_config: sc.map(Path::to_path_buf),
             staging,
+            instance: None,
         };
 
         let m = load(&args(Some(&flag_config), None, None, false), &env).unwrap();
@@ -307,13 +308,39 @@ mod trust_precedence {
         );
         assert!(m.signing_config.is_none());
 
+        // Nothing configured: signet's built-in copy of the public instances.
         let empty = TrustEnv {
             trust_config: None,
             home: Some(tmp.path().join("nowhere")),
         };
-        let err = load(&args(None, None, None, false), &empty)
-            .unwrap_err()
-            .to_string();
+        let m = load(&args(None, None, None, false), &empty).unwrap();
+        assert!(matches!(
+            m.source,
+            signet_client::trust::TrustSource::Builtin { .. }
+        ));
+        assert_eq!(ca(&m).as_deref(), Some("https://fulcio.sigstore.dev"));
+        let m = load(&args(None, None, None, true), &empty).unwrap();
+        assert_eq!(ca(&m).as_deref(), Some("https://fulcio.sigstage.dev"));
+
+        // An update made by an older signet (its TUF targets older than the built-in copy's)
+        // does not shadow the built-in copy; a newer one does.
+        let tuf = home.join("public-good/tuf");
+        std::fs::create_dir_all(&tuf).unwrap();
+        std::fs::write(tuf.join("targets.json"), br#"{"signed":{"version":3}}"#).unwrap();
+        let m = load(&args(None, None, None, false), &no_env).unwrap();
+        assert_eq!(ca(&m).as_deref(), Some("https://fulcio.sigstore.dev"));
+        std::fs::write(tuf.join("targets.json"), br#"{"signed":{"version":9999}}"#).unwrap();
+        let m = load(&args(None, None, None, false), &no_env).unwrap();
+        assert_eq!(ca(&m).as_deref(), Some("https://home"));
+
+        // A private instance has no built-in copy.
+        let mut custom = args(None, None, None, false);
+        custom.instance = Some("https://tuf.example.com".into());
+        let err = load(&custom, &empty).unwrap_err().to_string();
+        assert!(
+            err.contains("signet trust init --instance https://tuf.example.com"),
+            "{err}"
+        );
         assert!(
             err.contains("--trusted-root") && err.contains("--trust-config"),
             "{err}"

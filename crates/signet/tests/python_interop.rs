@@ -11,9 +11,7 @@
 //! either the tests print one skip line, unless `SIGNET_REQUIRE_INTEROP=1` (CI), which makes
 //! a missing client a failure.
 //!
-//! Not covered, because signet does not offer it: `sigstore sign --rekor-version 1` (signet has
-//! no Rekor v1 API, so the signing config lists only a v2 log and the client stops with "No
-//! valid Rekor transparency log found"). `sigstore verify github` pins the issuer to
+//! Not covered: `sigstore verify github` pins the issuer to
 //! `https://token.actions.githubusercontent.com`, which the development provider's GitHub
 //! issuer is not; the GitHub test checks the same policies through the library instead.
 
@@ -798,4 +796,194 @@ fn python_signs_on_the_rekor_v1_log() {
         s(&artifact),
     ]);
     assert_ok(&out, "signet verify-bundle (Rekor v1 bundle)");
+}
+
+/// sigstore-python (python-tuf underneath) bootstraps from the server's TUF repository with
+/// nothing but its root.json, as it does for the public instance: `trust-instance`, then sign
+/// and verify with `--instance`. signet's client does the same and verifies Python's bundle.
+#[test]
+fn python_bootstraps_from_the_servers_tuf_repository() {
+    let Some(py) = python() else { return };
+    let stack = Stack::start();
+    let data = stack.trust_config.parent().unwrap().to_path_buf();
+    let tuf = format!("{}/tuf", stack.server.url);
+    let root = data.join("tuf/root.json");
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(&py.sigstore);
+        clean_env(&mut cmd, &stack.work);
+        cmd.arg("--instance").arg(&tuf).args(args);
+        cmd.current_dir(&stack.work).output().expect("run sigstore")
+    };
+    assert_ok(&run(&["trust-instance", s(&root)]), "sigstore trust-instance");
+
+    let token = stack.token("tuf@example.com");
+    let artifact = stack.file("tuf.txt", b"trusted over TUF\n");
+    let bundle = stack.path("tuf.sigstore.json");
+    assert_ok(
+        &run(&[
+            "sign",
+            "--identity-token",
+            &token,
+            "--bundle",
+            s(&bundle),
+            s(&artifact),
+        ]),
+        "sigstore --instance sign",
+    );
+    assert_python_bundle(&read_json(&bundle));
+    let issuer = stack.issuer();
+    let verify = |file: &Path| {
+        run(&[
+            "verify",
+            "identity",
+            "--bundle",
+            s(&bundle),
+            "--cert-identity",
+            "tuf@example.com",
+            "--cert-oidc-issuer",
+            &issuer,
+            s(file),
+        ])
+    };
+    assert_verified(&verify(&artifact), &artifact, "sigstore --instance verify");
+    let other = stack.file("tuf-other.txt", b"not it\n");
+    assert_rejected(
+        &verify(&other),
+        "digest",
+        "a TUF-instance bundle over another file",
+    );
+
+    let out = stack.signet(&["trust", "init", "--instance", &tuf, "--root", s(&root)]);
+    assert_ok(&out, "signet trust init");
+    let out = stack.signet(&[
+        "verify-blob",
+        "--instance",
+        &tuf,
+        "--bundle",
+        s(&bundle),
+        "--certificate-identity",
+        "tuf@example.com",
+        "--certificate-oidc-issuer",
+        &issuer,
+        s(&artifact),
+    ]);
+    assert_ok(&out, "signet verify-blob --instance (Python's bundle)");
+}
+
+/// The other direction: signet's TUF client against a repository written by python-tuf, the
+/// reference implementation (`tests/tuf_peer/python_repo.py`): bootstrap from its root, follow
+/// a root rotation that replaces a root key and the timestamp key, and refuse a replayed
+/// (rolled-back) and an expired timestamp while keeping what it had.
+#[test]
+fn signet_follows_a_python_tuf_repository() {
+    let Some(py) = python() else { return };
+    let Some(interpreter) = py.interpreter() else {
+        panic!("no Python interpreter beside {}", py.sigstore.display());
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tuf_peer/python_repo.py");
+    let builtin = Path::new(env!("CARGO_MANIFEST_DIR")).join("trust");
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let python = |args: &[&str]| {
+        let mut cmd = Command::new(&interpreter);
+        clean_env(&mut cmd, tmp.path());
+        let out = cmd
+            .arg(&script)
+            .arg(&repo)
+            .args(args)
+            .output()
+            .expect("run python");
+        assert_ok(&out, &format!("python_repo.py {args:?}"));
+    };
+    let first_root = builtin.join("staging/trusted_root.json");
+    let second_root = builtin.join("public-good/trusted_root.json");
+    python(&[
+        "init",
+        s(&first_root),
+        s(&builtin.join("staging/signing_config.v0.2.json")),
+    ]);
+
+    let mut cmd = Command::new(&interpreter);
+    clean_env(&mut cmd, tmp.path());
+    /// Kills the repository's server however the test ends.
+    struct Serving(std::process::Child);
+    impl Drop for Serving {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Serving(
+        cmd.arg(&script)
+            .arg(&repo)
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("serve"),
+    );
+    let mut port = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}", port.trim());
+    let signet = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_signet"))
+            .args(args)
+            .env("SIGNET_HOME", &home)
+            .output()
+            .expect("run signet")
+    };
+    let instance_file = |name: &str| {
+        let dirs: Vec<PathBuf> = std::fs::read_dir(home.join("instances"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        std::fs::read(dirs[0].join(name)).unwrap()
+    };
+    let root_version = || -> u64 {
+        let root: Value = serde_json::from_slice(&instance_file("tuf/root.json")).unwrap();
+        root["signed"]["version"].as_u64().unwrap()
+    };
+
+    let out = signet(&[
+        "trust",
+        "init",
+        "--instance",
+        &url,
+        "--root",
+        s(&repo.join("1.root.json")),
+    ]);
+    assert_ok(&out, "signet trust init (python-tuf repository)");
+    assert_eq!(
+        instance_file("trusted_root.json"),
+        std::fs::read(&first_root).unwrap()
+    );
+    assert_eq!(root_version(), 1);
+
+    python(&["rotate", s(&second_root)]);
+    assert_ok(
+        &signet(&["trust", "update", "--instance", &url]),
+        "update across a root rotation",
+    );
+    assert_eq!(
+        instance_file("trusted_root.json"),
+        std::fs::read(&second_root).unwrap()
+    );
+    assert_eq!(root_version(), 2);
+
+    for (attack, why) in [("replay-timestamp", "timestamp"), ("expire-timestamp", "expired")] {
+        python(&[attack]);
+        let out = signet(&["trust", "update", "--instance", &url]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{attack} was accepted: {stderr}");
+        assert!(stderr.contains(why), "{attack}: {stderr}");
+        assert_eq!(
+            instance_file("trusted_root.json"),
+            std::fs::read(&second_root).unwrap(),
+            "{attack} changed the trusted root"
+        );
+    }
+    drop(server);
 }

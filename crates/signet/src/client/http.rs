@@ -81,6 +81,41 @@ impl Http {
     }
 }
 
+impl Http {
+    /// GETs raw bytes, reading at most `max_len` of them. `Ok(None)` when the file does not
+    /// exist: HTTP 404, or 403 as S3 and GCS answer for a missing object (TUF repositories
+    /// are often served from one).
+    pub fn get_limited(&self, url: &str, max_len: u64) -> Result<Option<Vec<u8>>, GetError> {
+        check_scheme(url).map_err(|e| GetError::Other(format!("{e:#}")))?;
+        match self.agent.get(url).call() {
+            Err(ureq::Error::Status(404 | 403, _)) => Ok(None),
+            Ok(resp) => {
+                let mut body = Vec::new();
+                resp.into_reader()
+                    .take(max_len.saturating_add(1))
+                    .read_to_end(&mut body)
+                    .map_err(|e| GetError::Other(format!("reading the answer from {url}: {e}")))?;
+                if body.len() as u64 > max_len {
+                    return Err(GetError::TooLong);
+                }
+                Ok(Some(body))
+            }
+            other => finish(url, other)
+                .map(Some)
+                .map_err(|e| GetError::Other(format!("{e:#}"))),
+        }
+    }
+}
+
+/// Why [`Http::get_limited`] failed.
+#[derive(Debug)]
+pub enum GetError {
+    /// The answer was longer than the caller allowed.
+    TooLong,
+    /// Anything else, as one line naming the URL.
+    Other(String),
+}
+
 /// https anywhere; plain http only to this machine (a local `signet server`), since tokens and
 /// certificates would otherwise cross the network in the clear.
 pub(crate) fn check_scheme(url: &str) -> anyhow::Result<()> {

@@ -14,6 +14,7 @@ pub mod services;
 pub mod sign;
 pub mod token;
 pub mod trust;
+pub mod tuf;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,9 @@ pub enum ClientCommand {
     SignBundle(SignBundleArgs),
     /// sigstore-conformance CLI protocol: verify a bundle over FILE or sha256:HEX.
     VerifyBundle(VerifyBundleArgs),
+    /// The trust material: update it over TUF, trust a private instance, show it.
+    #[command(subcommand)]
+    Trust(tuf::TrustCommand),
 }
 
 /// Options every signing command takes.
@@ -207,6 +211,7 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::VerifyBundle(a) => {
             verify_command(&a.trust, &a.bundle, &a.file_or_digest, &a.identity, None)
         }
+        ClientCommand::Trust(command) => tuf::run(command),
     }
 }
 
@@ -367,11 +372,19 @@ fn verify_command(
     identity: &IdentityArgs,
     predicate_type: Option<Option<String>>,
 ) -> anyhow::Result<()> {
+    let material = trust::load(trust_args, &TrustEnv::from_process())?;
     let artifact = ArtifactInput::parse(artifact);
     let signer = identity.signer_policy()?;
     let bundle = files::read_bundle(bundle_path)?;
-    let material = trust::load(trust_args, &TrustEnv::from_process())?;
-    verify::verify(&bundle, &artifact, signer, &material.trusted_root, unix_now())?;
+    let hint = material.source.staleness_hint();
+    verify::verify(
+        &bundle,
+        &artifact,
+        signer,
+        &material.trusted_root,
+        unix_now(),
+        hint.as_deref(),
+    )?;
     if let Some(expected) = predicate_type {
         check_attestation(&bundle, expected.as_deref())?;
     }

@@ -1,12 +1,14 @@
 //! Where the client's trust material comes from. Precedence: flags (`--trust-config`, or
 //! `--trusted-root` with `--signing-config`), then `$SIGNET_TRUST_CONFIG`, then the instance
-//! files under `$SIGNET_HOME` (default `~/.config/signet`): `public-good/` or, with
-//! `--staging`, `staging/`, each holding `trusted_root.json` and `signing_config.v0.2.json`.
-//! Nothing is fetched over the network and nothing is compiled in.
+//! chosen by `--staging` or `--instance URL` (default: Sigstore's public-good instance):
+//! its files under `$SIGNET_HOME` (default `~/.config/signet`), which `signet trust update`
+//! writes after verifying them over TUF, and for the two public instances, the copy compiled
+//! into signet (see `crates/signet/trust/README.md`). Nothing is fetched over the network here;
+//! `signet trust update` does that (module [`super::tuf`]).
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use signet_formats::trust::{ClientTrustConfig, SigningConfig, TrustedRoot};
 
@@ -28,8 +30,139 @@ pub struct TrustArgs {
     #[arg(long, value_name = "FILE")]
     pub signing_config: Option<PathBuf>,
     /// Use Sigstore's staging instance instead of the public-good one.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "instance")]
     pub staging: bool,
+    /// Use the instance whose TUF repository is at URL (set up with `signet trust init`).
+    #[arg(long, value_name = "URL")]
+    pub instance: Option<String>,
+}
+
+/// A Sigstore instance whose trust material comes from a TUF repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Instance {
+    PublicGood,
+    Staging,
+    /// Any other instance, by the URL of its TUF repository.
+    Custom(String),
+}
+
+/// Trust material compiled into signet: the TUF metadata and two targets of a public instance.
+#[derive(Debug, Clone, Copy)]
+pub struct Builtin {
+    /// The date of the copy (the commit of Sigstore's root-signing repository it came from).
+    pub date: &'static str,
+    pub root: &'static [u8],
+    pub timestamp: &'static [u8],
+    pub snapshot: &'static [u8],
+    pub targets: &'static [u8],
+    pub trusted_root: &'static [u8],
+    pub signing_config: &'static [u8],
+}
+
+macro_rules! builtin {
+    ($dir:literal, $date:literal) => {
+        Builtin {
+            date: $date,
+            root: include_bytes!(concat!("../../trust/", $dir, "/root.json")),
+            timestamp: include_bytes!(concat!("../../trust/", $dir, "/timestamp.json")),
+            snapshot: include_bytes!(concat!("../../trust/", $dir, "/snapshot.json")),
+            targets: include_bytes!(concat!("../../trust/", $dir, "/targets.json")),
+            trusted_root: include_bytes!(concat!("../../trust/", $dir, "/trusted_root.json")),
+            signing_config: include_bytes!(concat!("../../trust/", $dir, "/signing_config.v0.2.json")),
+        }
+    };
+}
+
+const PUBLIC_GOOD: Builtin = builtin!("public-good", "2026-08-21");
+const STAGING: Builtin = builtin!("staging", "2026-08-21");
+
+/// The TUF target names of the trust material.
+pub const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
+pub const SIGNING_CONFIG_TARGET: &str = "signing_config.v0.2.json";
+
+impl Instance {
+    /// The instance the flags choose. A custom instance must be an http(s) URL.
+    pub fn from_args(args: &TrustArgs) -> anyhow::Result<Self> {
+        Ok(match (&args.instance, args.staging) {
+            (Some(url), _) => {
+                let parsed =
+                    url::Url::parse(url).map_err(|e| anyhow!("--instance {url:?} is not a URL: {e}"))?;
+                if !matches!(parsed.scheme(), "https" | "http") || parsed.host().is_none() {
+                    bail!("--instance {url:?}: the TUF repository must be an http(s) URL with a host");
+                }
+                Instance::Custom(url.trim_end_matches('/').to_string())
+            }
+            (None, true) => Instance::Staging,
+            (None, false) => Instance::PublicGood,
+        })
+    }
+
+    /// The URL of the instance's TUF repository (no trailing slash).
+    pub fn tuf_url(&self) -> &str {
+        match self {
+            Instance::PublicGood => "https://tuf-repo-cdn.sigstore.dev",
+            Instance::Staging => "https://tuf-repo-cdn.sigstage.dev",
+            Instance::Custom(url) => url,
+        }
+    }
+
+    /// A name for messages.
+    pub fn name(&self) -> String {
+        match self {
+            Instance::PublicGood => "public-good".into(),
+            Instance::Staging => "staging".into(),
+            Instance::Custom(url) => url.clone(),
+        }
+    }
+
+    /// The instance's directory under `$SIGNET_HOME`: `public-good/`, `staging/`, or
+    /// `instances/<the URL, percent-encoded>/`.
+    pub fn dir(&self, home: &Path) -> PathBuf {
+        match self {
+            Instance::PublicGood => home.join("public-good"),
+            Instance::Staging => home.join("staging"),
+            Instance::Custom(url) => {
+                let name: String = url::form_urlencoded::byte_serialize(url.as_bytes()).collect();
+                home.join("instances").join(name)
+            }
+        }
+    }
+
+    /// The copy compiled into signet, for the public instances.
+    pub fn builtin(&self) -> Option<&'static Builtin> {
+        match self {
+            Instance::PublicGood => Some(&PUBLIC_GOOD),
+            Instance::Staging => Some(&STAGING),
+            Instance::Custom(_) => None,
+        }
+    }
+}
+
+/// Where a command's trust material came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustSource {
+    /// Files named by flags or `$SIGNET_TRUST_CONFIG`.
+    Given,
+    /// The instance's files under `$SIGNET_HOME`.
+    Home(PathBuf),
+    /// The copy compiled into signet, of this date.
+    Builtin { instance: String, date: &'static str },
+}
+
+impl TrustSource {
+    /// A hint to add to a verification failure that may come from stale trust material.
+    pub fn staleness_hint(&self) -> Option<String> {
+        match self {
+            TrustSource::Given => None,
+            TrustSource::Home(dir) => Some(format!(
+                "the trust material is the copy in {}; `signet trust update` fetches the current one",
+                dir.display()
+            )),
+            TrustSource::Builtin { instance, date } => Some(format!(
+                "the trust material is signet's built-in copy of the {instance} instance's, of {date}; `signet trust update` fetches the current one"
+            )),
+        }
+    }
 }
 
 /// The trust material a command runs with.
@@ -38,6 +171,7 @@ pub struct TrustMaterial {
     pub trusted_root: TrustedRoot,
     /// Absent when only a trusted root was given; signing then fails with a clear message.
     pub signing_config: Option<SigningConfig>,
+    pub source: TrustSource,
 }
 
 impl TrustMaterial {
@@ -90,6 +224,7 @@ pub fn load(args: &TrustArgs, env: &TrustEnv) -> anyhow::Result<TrustMaterial> {
         return Ok(TrustMaterial {
             trusted_root,
             signing_config,
+            source: TrustSource::Given,
         });
     }
     if let Some(path) = &env.trust_config {
@@ -99,38 +234,66 @@ pub fn load(args: &TrustArgs, env: &TrustEnv) -> anyhow::Result<TrustMaterial> {
         }
         return Ok(material);
     }
-    let instance = if args.staging { "staging" } else { "public-good" };
-    let dir = env
-        .home
-        .as_ref()
-        .map(|h| h.join(instance))
-        .ok_or_else(|| no_trust_root(instance, None))?;
-    let root_path = dir.join("trusted_root.json");
-    if !root_path.exists() {
-        return Err(no_trust_root(instance, Some(&root_path)));
+    let instance = Instance::from_args(args)?;
+    let dir = env.home.as_ref().map(|h| instance.dir(h));
+    let root_path = dir.as_ref().map(|d| d.join(TRUSTED_ROOT_TARGET));
+    let signing_config_given = args
+        .signing_config
+        .as_deref()
+        .map(load_signing_config)
+        .transpose()?;
+    if let (Some(dir), Some(root_path)) = (&dir, &root_path) {
+        // An update made by an older signet must not shadow a newer built-in copy.
+        let superseded = match (instance.builtin(), super::tuf::persisted_targets_version(dir)) {
+            (Some(b), Some(v)) => super::tuf::builtin_targets_version(b.targets) > v,
+            _ => false,
+        };
+        if root_path.exists() && !superseded {
+            let trusted_root = load_trusted_root(root_path)?;
+            let signing_config = match signing_config_given {
+                Some(sc) => Some(sc),
+                None => [SIGNING_CONFIG_TARGET, "signing_config.json"]
+                    .iter()
+                    .map(|name| dir.join(name))
+                    .find(|p| p.exists())
+                    .map(|p| load_signing_config(&p))
+                    .transpose()?,
+            };
+            return Ok(TrustMaterial {
+                trusted_root,
+                signing_config,
+                source: TrustSource::Home(dir.clone()),
+            });
+        }
     }
-    let trusted_root = load_trusted_root(&root_path)?;
-    let signing_config = match &args.signing_config {
-        Some(path) => Some(load_signing_config(path)?),
-        None => ["signing_config.v0.2.json", "signing_config.json"]
-            .iter()
-            .map(|name| dir.join(name))
-            .find(|p| p.exists())
-            .map(|p| load_signing_config(&p))
-            .transpose()?,
+    let Some(builtin) = instance.builtin() else {
+        return Err(no_trust_root(&instance, root_path.as_deref()));
+    };
+    let trusted_root = TrustedRoot::from_json(builtin.trusted_root)
+        .context("signet's built-in trusted root does not parse")?;
+    let signing_config = match signing_config_given {
+        Some(sc) => sc,
+        None => SigningConfig::from_json(builtin.signing_config)
+            .context("signet's built-in signing config does not parse")?,
     };
     Ok(TrustMaterial {
         trusted_root,
-        signing_config,
+        signing_config: Some(signing_config),
+        source: TrustSource::Builtin {
+            instance: instance.name(),
+            date: builtin.date,
+        },
     })
 }
 
-fn no_trust_root(instance: &str, looked_at: Option<&Path>) -> anyhow::Error {
+fn no_trust_root(instance: &Instance, looked_at: Option<&Path>) -> anyhow::Error {
     let where_ = looked_at
         .map(|p| format!(" ({} is absent)", p.display()))
         .unwrap_or_default();
     anyhow!(
-        "no trusted root for the {instance} instance{where_}; pass --trusted-root FILE or --trust-config FILE, or set ${TRUST_CONFIG_ENV}"
+        "no trusted root for the instance {}{where_}; run `signet trust init --instance {} --root ROOT.json` first, or pass --trusted-root FILE or --trust-config FILE",
+        instance.name(),
+        instance.tuf_url()
     )
 }
 
@@ -152,5 +315,6 @@ fn load_client_config(path: &Path) -> anyhow::Result<TrustMaterial> {
     Ok(TrustMaterial {
         trusted_root: config.trusted_root,
         signing_config: Some(config.signing_config),
+        source: TrustSource::Given,
     })
 }

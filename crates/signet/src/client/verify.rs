@@ -137,12 +137,15 @@ impl ArtifactInput {
 }
 
 /// Verifies `bundle` over `artifact` for `signer` against `root` at `now`.
+/// `stale_hint` is added to a failure that newer trust material might fix (a CA, log or TSA
+/// the trusted root does not hold).
 pub fn verify(
     bundle: &Bundle,
     artifact: &ArtifactInput,
     signer: SignerPolicy,
     root: &TrustedRoot,
     now: i64,
+    stale_hint: Option<&str>,
 ) -> anyhow::Result<()> {
     let bytes;
     let artifact = match artifact {
@@ -160,8 +163,12 @@ pub fn verify(
         }
     };
     let trust = PreparedTrust::from_trusted_root(root);
-    signet_verify::verify(bundle, &Policy::new(artifact, signer), &trust, now)
-        .map_err(|e| anyhow!("verification failed: {e}"))?;
+    signet_verify::verify(bundle, &Policy::new(artifact, signer), &trust, now).map_err(
+        |e| match stale_hint {
+            Some(hint) if e.is_unknown_to_trust_material() => anyhow!("verification failed: {e} ({hint})"),
+            _ => anyhow!("verification failed: {e}"),
+        },
+    )?;
     Ok(())
 }
 
