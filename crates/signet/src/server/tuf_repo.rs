@@ -12,6 +12,11 @@
 //!     N.targets.json, targets/<sha256>.trusted_root.json, targets/<sha256>.signing_config.v0.2.json
 //! ```
 //!
+//! All four keys are online, in the data directory beside the other services' keys: this
+//! repository is as trustworthy as that directory, which suits one machine's instance. An
+//! instance whose clients must survive the loss of that machine keeps its root key offline
+//! and signs roots elsewhere (as Sigstore's root-signing ceremonies do).
+//!
 //! Lifetimes: root 365 days, targets and snapshot 90 days, timestamp 7 days. At every start,
 //! and hourly while running, a role closer to its expiry than a quarter of its lifetime is
 //! re-signed as a new version (a new root is signed by the same root key, so it chains), and
@@ -49,7 +54,8 @@ pub struct TufRepo {
 struct Published {
     root: Option<(u64, i64)>,
     targets: Option<(u64, i64, serde_json::Value)>,
-    snapshot: Option<(u64, i64)>,
+    /// Version, expiry, and the targets version it lists.
+    snapshot: Option<(u64, i64, u64)>,
     timestamp: Option<(u64, i64, u64)>,
 }
 
@@ -168,10 +174,14 @@ impl TufRepo {
             None => (current.targets.as_ref().map_or(0, |t| t.0), None),
         };
 
-        // Snapshot: new with new targets, or near expiry.
+        // Snapshot: new with new targets (also targets a crash left unlisted), or near expiry.
         let snapshot_version = match (&targets_bytes, current.snapshot) {
-            (None, Some((_, expires))) if !due(expires, TARGETS_LIFETIME) => None,
-            (_, Some((v, _))) => Some(v + 1),
+            (None, Some((_, expires, listed)))
+                if !due(expires, TARGETS_LIFETIME) && listed == targets_version =>
+            {
+                None
+            }
+            (_, Some((v, ..))) => Some(v + 1),
             (_, None) => Some(1),
         };
         let (snapshot_version, snapshot_bytes) = match snapshot_version {
@@ -257,8 +267,9 @@ impl TufRepo {
             published.targets = Some((v, expires, signed["targets"].clone()));
         }
         if let Some(v) = newest[2] {
-            let (_, expires, _) = read(format!("{v}.snapshot.json"))?;
-            published.snapshot = Some((v, expires));
+            let (_, expires, signed) = read(format!("{v}.snapshot.json"))?;
+            let listed = signed["meta"]["targets.json"]["version"].as_u64().unwrap_or(0);
+            published.snapshot = Some((v, expires, listed));
         }
         if repo.join("timestamp.json").exists() {
             let (v, expires, signed) = read("timestamp.json".into())?;
@@ -346,4 +357,135 @@ fn not_found(file: &str) -> Response {
         axum::Json(serde_json::json!({"code": 404, "message": format!("no TUF file {file:?}")})),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signet_tuf::{FetchError, Fetcher, LocalMetadata, MetadataStore, StoreError, Updater, UpdaterConfig};
+
+    /// Serves the repository directory as the HTTP routes would.
+    struct DirFetcher(PathBuf);
+
+    impl Fetcher for DirFetcher {
+        fn fetch(&mut self, url: &str, max_len: u64) -> Result<Option<Vec<u8>>, FetchError> {
+            let path = url.strip_prefix("https://tuf.test/").unwrap_or(url);
+            match std::fs::read(self.0.join(path)) {
+                Ok(b) if b.len() as u64 > max_len => Err(FetchError::TooLong {
+                    url: url.into(),
+                    max_len,
+                }),
+                Ok(b) => Ok(Some(b)),
+                Err(_) => Ok(None),
+            }
+        }
+    }
+
+    #[derive(Default)]
+    struct MemStore;
+
+    impl MetadataStore for MemStore {
+        fn persist(&mut self, _: &str, _: &[u8]) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn remove(&mut self, _: &str) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    fn versions(repo: &TufRepo) -> (u64, u64, u64, u64) {
+        let p = repo.published().unwrap();
+        (
+            p.root.unwrap().0,
+            p.targets.unwrap().0,
+            p.snapshot.unwrap().0,
+            p.timestamp.unwrap().0,
+        )
+    }
+
+    /// A client holding the first root reaches the published state and gets `trusted_root`.
+    fn client_sees(repo: &TufRepo, now: i64, trusted_root: &[u8]) {
+        let root = std::fs::read(repo.repo_dir().join("1.root.json")).unwrap();
+        let mut updater = Updater::new(
+            &LocalMetadata {
+                root,
+                ..LocalMetadata::default()
+            },
+            "https://tuf.test/",
+            "https://tuf.test/targets/",
+            UpdaterConfig::default(),
+        )
+        .unwrap();
+        let mut fetcher = DirFetcher(repo.repo_dir());
+        updater.refresh(&mut fetcher, &mut MemStore, now).unwrap();
+        let got = updater
+            .download_target(&mut fetcher, "trusted_root.json")
+            .unwrap();
+        assert_eq!(got, trusted_root);
+    }
+
+    #[test]
+    fn publishes_only_what_is_due_and_clients_follow() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = TufRepo::open_or_create(tmp.path()).unwrap();
+        let t0 = 1_800_000_000;
+        repo.publish(b"{\"a\":1}", b"{}", t0).unwrap();
+        assert_eq!(versions(&repo), (1, 1, 1, 1));
+        client_sees(&repo, t0, b"{\"a\":1}");
+
+        // Nothing changed, nothing due.
+        repo.publish(b"{\"a\":1}", b"{}", t0 + 3600).unwrap();
+        assert_eq!(versions(&repo), (1, 1, 1, 1));
+        // The timestamp (7 days) is due with less than a quarter of its life left.
+        repo.publish(b"{\"a\":1}", b"{}", t0 + 6 * DAY).unwrap();
+        assert_eq!(versions(&repo), (1, 1, 1, 2));
+        client_sees(&repo, t0 + 6 * DAY, b"{\"a\":1}");
+        // New trust files: targets, snapshot and timestamp move together.
+        repo.publish(b"{\"a\":2}", b"{}", t0 + 6 * DAY).unwrap();
+        assert_eq!(versions(&repo), (1, 2, 2, 3));
+        client_sees(&repo, t0 + 6 * DAY, b"{\"a\":2}");
+        // Targets and snapshot (90 days) near expiry; then the root (365 days).
+        repo.publish(b"{\"a\":2}", b"{}", t0 + 80 * DAY).unwrap();
+        assert_eq!(versions(&repo), (1, 3, 3, 4));
+        repo.publish(b"{\"a\":2}", b"{}", t0 + 300 * DAY).unwrap();
+        assert_eq!(versions(&repo), (2, 4, 4, 5));
+        client_sees(&repo, t0 + 300 * DAY, b"{\"a\":2}");
+        assert_eq!(
+            std::fs::read(repo.root_path()).unwrap(),
+            std::fs::read(repo.repo_dir().join("2.root.json")).unwrap()
+        );
+
+        // A crash after new targets were written but before the snapshot: the disk holds
+        // the new targets.json, the old snapshot and the old timestamp. The next start lists
+        // the new targets even though the trust files it is given are the same.
+        let saved_timestamp = std::fs::read(repo.repo_dir().join("timestamp.json")).unwrap();
+        let (_, _, snapshot_before, timestamp_before) = versions(&repo);
+        repo.publish(b"{\"a\":3}", b"{}", t0 + 300 * DAY).unwrap();
+        std::fs::remove_file(
+            repo.repo_dir()
+                .join(format!("{}.snapshot.json", snapshot_before + 1)),
+        )
+        .unwrap();
+        std::fs::write(repo.repo_dir().join("timestamp.json"), &saved_timestamp).unwrap();
+        assert_eq!(versions(&repo), (2, 5, 4, timestamp_before));
+        repo.publish(b"{\"a\":3}", b"{}", t0 + 300 * DAY).unwrap();
+        assert_eq!(versions(&repo), (2, 5, 5, timestamp_before + 1));
+        client_sees(&repo, t0 + 300 * DAY, b"{\"a\":3}");
+    }
+
+    #[test]
+    fn keys_are_private_and_half_written_key_dirs_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        TufRepo::open_or_create(tmp.path()).unwrap();
+        for role in ROLES {
+            let mode = std::fs::metadata(tmp.path().join(format!("keys/{role}.pem")))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{role}");
+        }
+        std::fs::remove_file(tmp.path().join("keys/snapshot.pem")).unwrap();
+        assert!(TufRepo::open_or_create(tmp.path()).is_err());
+    }
 }
