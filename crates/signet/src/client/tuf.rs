@@ -152,6 +152,7 @@ pub fn init(
         &targets_url(url),
         UpdaterConfig::default(),
     )
+    .map_err(one_message)
     .context("the given root.json is not a usable TUF root")?;
     std::fs::create_dir_all(&tuf_dir).with_context(|| format!("creating {}", tuf_dir.display()))?;
     // A fresh start: metadata from an earlier init of the same URL must not be mixed in.
@@ -175,23 +176,27 @@ pub fn update(instance: &Instance, home: &Path, http: &Http, now: i64) -> anyhow
         &targets_url(url),
         UpdaterConfig::default(),
     )
+    .map_err(one_message)
     .context("the trusted TUF root does not verify")?;
     let mut fetcher = HttpFetcher { http };
     let mut store = DirStore { dir: &tuf_dir };
     updater
         .refresh(&mut fetcher, &mut store, now)
+        .map_err(one_message)
         .with_context(|| format!("updating from the TUF repository {url}"))?;
 
     // Both targets are fetched and parsed before either is written, so the pair on disk always
     // comes from one snapshot.
     let trusted_root = updater
         .download_target(&mut fetcher, TRUSTED_ROOT_TARGET)
+        .map_err(one_message)
         .with_context(|| format!("fetching {TRUSTED_ROOT_TARGET} from {url}"))?;
     TrustedRoot::from_json(&trusted_root)
         .with_context(|| format!("the repository's {TRUSTED_ROOT_TARGET} does not parse"))?;
     let signing_config = if updater.trusted().target(SIGNING_CONFIG_TARGET).is_some() {
         let bytes = updater
             .download_target(&mut fetcher, SIGNING_CONFIG_TARGET)
+            .map_err(one_message)
             .with_context(|| format!("fetching {SIGNING_CONFIG_TARGET} from {url}"))?;
         SigningConfig::from_json(&bytes)
             .with_context(|| format!("the repository's {SIGNING_CONFIG_TARGET} does not parse"))?;
@@ -316,9 +321,12 @@ pub fn show(instance: &Instance, home: &Path) -> anyhow::Result<String> {
         },
     };
     out.push_str(&format!("source: {origin}\n"));
-    let trusted = TrustedSet::verify_offline(&local).context("the TUF metadata does not verify")?;
+    let trusted = TrustedSet::verify_offline(&local)
+        .map_err(one_message)
+        .context("the TUF metadata does not verify")?;
     trusted
         .check_target(TRUSTED_ROOT_TARGET, &trusted_root_bytes)
+        .map_err(one_message)
         .context("trusted_root.json is not the one the TUF targets metadata lists")?;
     let (expires, role) = trusted.expires();
     let fresh = if expires > super::unix_now() {
@@ -357,6 +365,12 @@ pub fn show(instance: &Instance, home: &Path) -> anyhow::Result<String> {
         ));
     }
     Ok(out)
+}
+
+/// A TUF error as one message: its Display already names its cause, so the cause is not
+/// chained again (anyhow's `{:#}` would print it twice).
+fn one_message(e: signet_tuf::TufError) -> anyhow::Error {
+    anyhow!("{e}")
 }
 
 fn metadata_url(base: &str) -> String {
