@@ -19,6 +19,7 @@ pub mod intoto;
 pub mod protojson;
 pub mod rekor_v1;
 pub mod rekor_v2;
+mod strict_value;
 pub mod trust;
 
 pub use rekor_v2::{entry_from_request, EntryError, LogEntry};

@@ -27,7 +27,8 @@ const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE
 /// Encodes `bytes` as protojson does: standard alphabet, padded.
 /// Deserialises a JSON message that must be a JSON object. serde's derived structs also
 /// accept a JSON array holding the fields in order; protobuf-JSON (and every JSON format these
-/// parsers read) does not, so the top level is checked first.
+/// parsers read) does not, so the top level is checked first, and every message nested inside
+/// is held to the same rule ([`crate::strict_value`]).
 pub fn from_json_object<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, serde_json::Error> {
     let value: Value = serde_json::from_slice(json)?;
     if !value.is_object() {
@@ -36,7 +37,7 @@ pub fn from_json_object<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T
             type_name(&value)
         )));
     }
-    serde_json::from_value(value)
+    crate::strict_value::from_value(&value)
 }
 
 pub fn encode_bytes(bytes: &[u8]) -> String {

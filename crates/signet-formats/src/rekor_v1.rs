@@ -149,7 +149,7 @@ impl RekorV1Entry {
         }
         match (raw.kind.as_str(), raw.api_version.as_str()) {
             ("hashedrekord", "0.0.1") => {
-                let s: HashedRekordSpec = serde_json::from_value(raw.spec.clone()).map_err(err)?;
+                let s: HashedRekordSpec = crate::strict_value::from_value(&raw.spec).map_err(err)?;
                 Ok(RekorV1Entry::HashedRekordV001(HashedRekordV001 {
                     data_hash: s.data.hash.decode("spec.data.hash")?,
                     signature: s.signature.content,
@@ -157,7 +157,7 @@ impl RekorV1Entry {
                 }))
             }
             ("dsse", "0.0.1") => {
-                let s: DsseSpec = serde_json::from_value(raw.spec.clone()).map_err(err)?;
+                let s: DsseSpec = crate::strict_value::from_value(&raw.spec).map_err(err)?;
                 Ok(RekorV1Entry::DsseV001(DsseV001 {
                     envelope_hash: s
                         .envelope_hash
@@ -175,7 +175,7 @@ impl RekorV1Entry {
                 }))
             }
             ("intoto", "0.0.1") => {
-                let s: IntotoV001Spec = serde_json::from_value(raw.spec.clone()).map_err(err)?;
+                let s: IntotoV001Spec = crate::strict_value::from_value(&raw.spec).map_err(err)?;
                 Ok(RekorV1Entry::IntotoV001(IntotoV001 {
                     hash: s
                         .content
@@ -191,7 +191,7 @@ impl RekorV1Entry {
                 }))
             }
             ("intoto", "0.0.2") => {
-                let s: IntotoV002Spec = serde_json::from_value(raw.spec.clone()).map_err(err)?;
+                let s: IntotoV002Spec = crate::strict_value::from_value(&raw.spec).map_err(err)?;
                 let env = s.content.envelope;
                 let payload = env.payload.map(decode_inner);
                 let signatures = env

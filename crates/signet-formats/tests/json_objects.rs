@@ -24,3 +24,22 @@ fn arrays_of_fields_are_not_messages() {
     assert!(RekorV1Entry::from_json(body).is_err());
     assert!(entry_from_proposed(body).is_err());
 }
+
+/// The same at any depth: a message nested inside another is an object too.
+#[test]
+fn nested_arrays_of_fields_are_not_messages() {
+    // A hashedrekord whose signature (content, publicKey) is an array of its fields: serde's
+    // derived struct alone would take it.
+    let ok = br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"signature":{"content":"AA==","publicKey":{"content":"AA=="}},"data":{"hash":{"algorithm":"sha256","value":"0000000000000000000000000000000000000000000000000000000000000000"}}}}"#;
+    let nested = br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"signature":["AA==",{"content":"AA=="}],"data":{"hash":{"algorithm":"sha256","value":"0000000000000000000000000000000000000000000000000000000000000000"}}}}"#;
+    let deeper = br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"signature":{"content":"AA==","publicKey":["AA=="]},"data":{"hash":{"algorithm":"sha256","value":"0000000000000000000000000000000000000000000000000000000000000000"}}}}"#;
+    assert!(RekorV1Entry::from_json(ok).is_ok());
+    for body in [&nested[..], &deeper[..]] {
+        let err = RekorV1Entry::from_json(body).unwrap_err().to_string();
+        assert!(err.contains("expected a JSON object"), "{err}");
+    }
+    // A trusted root whose log instance is an array.
+    let root = br#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[["https://rekor.example","SHA2_256"]]}"#;
+    let err = TrustedRoot::from_json(root).unwrap_err().to_string();
+    assert!(err.contains("expected a JSON object"), "{err}");
+}

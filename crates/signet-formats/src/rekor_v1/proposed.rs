@@ -71,9 +71,11 @@ pub fn entry_from_proposed(body: &[u8]) -> Result<ProposedEntry, RekorV1Error> {
         )));
     }
     match (raw.kind.as_str(), raw.api_version.as_str()) {
-        ("hashedrekord", "0.0.1") => hashedrekord(serde_json::from_value(raw.spec).map_err(json_err)?),
-        ("dsse", "0.0.1") => dsse_v001(serde_json::from_value(raw.spec).map_err(json_err)?),
-        ("intoto", "0.0.2") => intoto_v002(serde_json::from_value(raw.spec).map_err(json_err)?),
+        ("hashedrekord", "0.0.1") => {
+            hashedrekord(crate::strict_value::from_value(&raw.spec).map_err(json_err)?)
+        }
+        ("dsse", "0.0.1") => dsse_v001(crate::strict_value::from_value(&raw.spec).map_err(json_err)?),
+        ("intoto", "0.0.2") => intoto_v002(crate::strict_value::from_value(&raw.spec).map_err(json_err)?),
         _ => Err(RekorV1Error::UnknownKind {
             kind: raw.kind,
             api_version: raw.api_version,
