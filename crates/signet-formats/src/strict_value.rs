@@ -22,16 +22,7 @@ pub(crate) fn from_value<'a, T: de::Deserialize<'a>>(value: &'a Value) -> Result
 
 struct Strict<'a>(&'a Value);
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+use crate::protojson::type_name as kind;
 
 impl<'a> Deserializer<'a> for Strict<'a> {
     type Error = Error;
