@@ -1,7 +1,9 @@
-//! The client against Sigstore's real TUF metadata (tests/data/sigstore, see SOURCE there):
-//! the public-good root history chains from version 1 to 15, the HEAD metadata verifies
-//! offline for public-good and staging, and a full refresh against an in-memory copy of the
-//! CDN's layout downloads trusted_root.json.
+//! The client against Sigstore's real TUF metadata: the public-good root history
+//! (tests/data/sigstore, see SOURCE there) chains from version 1 to 15, the HEAD metadata
+//! verifies offline for public-good and staging, and a full refresh against an in-memory copy
+//! of the CDN's layout downloads trusted_root.json. The HEAD metadata and targets are the one
+//! copy the `signet` binary compiles in (crates/signet/trust, see its README), read from there
+//! so that the two can never drift apart.
 
 mod common;
 
@@ -9,18 +11,26 @@ use common::{MemFetcher, MemStore};
 use serde_json::Value;
 use signet_tuf::{Expires, LocalMetadata, RoleType, TrustedSet, TufError, Updater, UpdaterConfig};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/sigstore/");
+/// The root history, kept for these tests only.
+const HISTORY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/sigstore/");
+/// HEAD metadata and targets per instance: the copy built into `signet`.
+const HEAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../signet/trust/");
 const METADATA_URL: &str = "https://tuf-repo-cdn.sigstore.dev/";
 const TARGETS_URL: &str = "https://tuf-repo-cdn.sigstore.dev/targets/";
 /// sha256 of public-good's trusted_root.json, as targets.json v14 lists it.
 const TRUSTED_ROOT_SHA256: &str = "6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66";
 
+fn read_from(dir: &str, path: &str) -> Vec<u8> {
+    std::fs::read(format!("{dir}{path}")).unwrap_or_else(|e| panic!("{dir}{path}: {e}"))
+}
+
+/// `<instance>/<file>` of the HEAD metadata.
 fn read(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{DATA}{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
+    read_from(HEAD, path)
 }
 
 fn history(version: u64) -> Vec<u8> {
-    read(&format!("public-good/root_history/{version}.root.json"))
+    read_from(HISTORY, &format!("public-good/root_history/{version}.root.json"))
 }
 
 fn head(instance: &str) -> LocalMetadata {
