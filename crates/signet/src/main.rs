@@ -6,7 +6,6 @@
 
 mod bench;
 mod dev_token;
-mod keys;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -31,7 +30,7 @@ enum Command {
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Generate a password-encrypted key pair in cosign's format (<prefix>.key, <prefix>.pub).
-    GenerateKeyPair(keys::GenerateKeyPairArgs),
+    GenerateKeyPair(signet_client::keys::GenerateKeyPairArgs),
     /// DEVELOPMENT ONLY: print a fresh identity token from a `signet server --dev-oidc`.
     DevToken(dev_token::DevTokenArgs),
     #[command(flatten)]
@@ -83,7 +82,7 @@ fn main() {
         match command {
             Command::Client(_) | Command::DevToken(_) => unreachable!("client commands return above"),
             Command::Server(args) => server::run(args).await,
-            Command::GenerateKeyPair(args) => keys::generate_key_pair(args),
+            Command::GenerateKeyPair(args) => signet_client::keys::generate_key_pair(args),
             Command::Bench(BenchCommand::Log(args)) => bench::run_log(args).await,
             Command::Bench(BenchCommand::Tsa(args)) => bench::run_tsa(args).await,
             Command::Bench(BenchCommand::Ca(args)) => bench::run_ca(args).await,

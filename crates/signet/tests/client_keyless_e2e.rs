@@ -169,7 +169,8 @@ fn key_based_sign_and_verify_against_signet_server() {
     std::fs::write(&other, b"something else").unwrap();
     assert!(!verify(&other, &bundle).status.success());
 
-    // The same key as cosign's encrypted key file, its password in $COSIGN_PASSWORD.
+    // The same key as cosign's encrypted key file, its password in $SIGNET_PASSWORD or
+    // $COSIGN_PASSWORD (signet's own variable first), as generate-key-pair reads it.
     let encrypted = signet_crypto::cosign_key::encrypt_private_key_with(
         &key,
         b"correct horse",
@@ -183,8 +184,9 @@ fn key_based_sign_and_verify_against_signet_server() {
     let enc_path = f.dir.join("encrypted.key");
     std::fs::write(&enc_path, encrypted).unwrap();
     let enc_bundle = f.dir.join("enc.sigstore.json");
-    let sign_encrypted = |password: &str| {
-        Command::new(env!("CARGO_BIN_EXE_signet"))
+    let sign_encrypted = |passwords: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_signet"));
+        command
             .args([
                 "sign-blob",
                 s(&f.artifact),
@@ -194,22 +196,39 @@ fn key_based_sign_and_verify_against_signet_server() {
                 s(&enc_path),
             ])
             .args(["--trust-config", s(&f.trust)])
-            .env("COSIGN_PASSWORD", password)
-            .output()
-            .unwrap()
+            .env_remove("SIGNET_PASSWORD")
+            .env_remove("COSIGN_PASSWORD")
+            .stdin(std::process::Stdio::null());
+        for (name, value) in passwords {
+            command.env(name, value);
+        }
+        command.output().unwrap()
     };
-    let wrong = sign_encrypted("wrong");
-    assert!(!wrong.status.success());
-    assert!(String::from_utf8_lossy(&wrong.stderr).contains("password"));
-    assert!(!enc_bundle.exists());
-    assert_ok(
-        &sign_encrypted("correct horse"),
-        "sign-blob with an encrypted key",
+    let refused = |out: &std::process::Output, needle: &str| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+        assert!(!enc_bundle.exists());
+    };
+    refused(&sign_encrypted(&[("COSIGN_PASSWORD", "wrong")]), "wrong password");
+    refused(
+        &sign_encrypted(&[("SIGNET_PASSWORD", "wrong"), ("COSIGN_PASSWORD", "correct horse")]),
+        "wrong password",
     );
-    assert_ok(
-        &verify(&f.artifact, &enc_bundle),
-        "verify-blob of the encrypted key's bundle",
-    );
+    // No variable and no terminal: the empty password is tried, and the error says what to set.
+    refused(&sign_encrypted(&[]), "set $SIGNET_PASSWORD or $COSIGN_PASSWORD");
+    for password in [
+        ("COSIGN_PASSWORD", "correct horse"),
+        ("SIGNET_PASSWORD", "correct horse"),
+    ] {
+        std::fs::remove_file(&enc_bundle).ok();
+        assert_ok(&sign_encrypted(&[password]), "sign-blob with an encrypted key");
+        assert_ok(
+            &verify(&f.artifact, &enc_bundle),
+            "verify-blob of the encrypted key's bundle",
+        );
+    }
 
     // An attestation about the same artifact, as a DSSE envelope logged with dsseRequestV002.
     let predicate = f.dir.join("predicate.json");

@@ -1,14 +1,14 @@
 //! The files client commands read and write: artifacts (hashed as they stream), bundles
 //! (written atomically: a temporary file in the same directory, fsync, rename, so a failure
-//! leaves nothing behind), and keys (cosign's encrypted files, or PKCS#8 PEM).
+//! leaves nothing behind). Key files are [`super::keys`]'.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use sha2::{Digest, Sha256};
-use signet_crypto::{cosign_key, PublicKey, SigningKey};
 use signet_formats::bundle::Bundle;
 
 /// The largest bundle signet reads: real bundles are a few KiB, attestations rarely 1 MiB.
@@ -53,6 +53,22 @@ pub fn read_bundle(path: &Path) -> anyhow::Result<Bundle> {
 /// Writes `data` to `path` atomically: readers see the old file or the whole new one, and a
 /// failure leaves no file (not even a temporary one).
 pub fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    write_file_atomic(path, data, 0o666, Existing::Replace)
+}
+
+/// What [`write_file_atomic`] does when `path` already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    Replace,
+    /// Fail, also when the file appears while this write is under way.
+    Refuse,
+}
+
+/// Writes `data` to a new temporary file beside `path`, created with `mode` (before the
+/// umask), fsyncs it and moves it to `path`: by `rename` to replace, by `link` to refuse (which
+/// fails if `path` exists, so no file is ever silently replaced). The directory is synced so
+/// that the move is durable; a failure removes the temporary file.
+pub fn write_file_atomic(path: &Path, data: &[u8], mode: u32, existing: Existing) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -64,12 +80,22 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     aws_lc_rs::rand::fill(&mut random).map_err(|_| anyhow!("the system random number generator failed"))?;
     let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), hex::encode(random)));
     let result = (|| -> std::io::Result<()> {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
         drop(f);
-        fs::rename(&tmp, path)?;
-        // The rename itself is durable once the directory is synced.
+        match existing {
+            Existing::Replace => fs::rename(&tmp, path)?,
+            Existing::Refuse => {
+                fs::hard_link(&tmp, path)?;
+                fs::remove_file(&tmp)?;
+            }
+        }
+        // The move itself is durable once the directory is synced.
         if let Ok(d) = File::open(&dir) {
             let _ = d.sync_all();
         }
@@ -77,43 +103,10 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            bail!("{} already exists", path.display());
+        }
         return Err(e).with_context(|| format!("writing {}", path.display()));
     }
     Ok(())
-}
-
-/// The environment variable holding an encrypted key's password, as cosign names it.
-pub const PASSWORD_ENV: &str = "COSIGN_PASSWORD";
-
-/// A private key file: cosign's encrypted format (`ENCRYPTED SIGSTORE PRIVATE KEY`, password
-/// from `$COSIGN_PASSWORD`, empty if unset, as cosign allows), or PKCS#8 PEM (`PRIVATE KEY`).
-pub fn load_signing_key(path: &Path) -> anyhow::Result<SigningKey> {
-    let data = read_limited(path, "key", 1 << 20)?;
-    let text = String::from_utf8(data).map_err(|_| anyhow!("key {} is not PEM text", path.display()))?;
-    let block = pem::parse(&text).map_err(|e| anyhow!("key {} is not PEM: {e}", path.display()))?;
-    if [
-        cosign_key::SIGSTORE_PRIVATE_KEY_PEM_TYPE,
-        cosign_key::COSIGN_PRIVATE_KEY_PEM_TYPE,
-    ]
-    .contains(&block.tag())
-    {
-        let password = std::env::var(PASSWORD_ENV).unwrap_or_default();
-        return cosign_key::decrypt_private_key(&text, password.as_bytes()).map_err(|e| {
-            let hint = if std::env::var_os(PASSWORD_ENV).is_none() {
-                format!(" (set ${PASSWORD_ENV} to the key's password)")
-            } else {
-                String::new()
-            };
-            anyhow!("key {}: {e}{hint}", path.display())
-        });
-    }
-    SigningKey::from_pkcs8_pem(&text).map_err(|e| anyhow!("key {}: {e}", path.display()))
-}
-
-/// A public key file: PEM SubjectPublicKeyInfo (`PUBLIC KEY`).
-pub fn load_public_key(path: &Path) -> anyhow::Result<PublicKey> {
-    let data = read_limited(path, "public key", 1 << 20)?;
-    let text =
-        String::from_utf8(data).map_err(|_| anyhow!("public key {} is not PEM text", path.display()))?;
-    PublicKey::from_pem(&text).map_err(|e| anyhow!("public key {}: {e}", path.display()))
 }

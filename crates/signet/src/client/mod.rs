@@ -10,6 +10,7 @@
 pub mod attest;
 pub mod files;
 pub mod http;
+pub mod keys;
 pub mod services;
 pub mod sign;
 pub mod token;
@@ -57,7 +58,8 @@ pub struct SignOptions {
     #[command(flatten)]
     pub trust: TrustArgs,
     /// Sign with this private key (cosign's encrypted key file, password from
-    /// $COSIGN_PASSWORD, or PKCS#8 PEM) instead of a keyless certificate.
+    /// $SIGNET_PASSWORD, $COSIGN_PASSWORD or a prompt; or PKCS#8 PEM) instead of a keyless
+    /// certificate.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// The OpenID Connect identity token (keyless signing).
@@ -296,7 +298,7 @@ fn run_signing(options: &SignOptions, payload: Payload, out: &Path) -> anyhow::R
         }
         _ => None,
     };
-    let key = options.key.as_deref().map(files::load_signing_key).transpose()?;
+    let key = options.key.as_deref().map(keys::load_signing_key).transpose()?;
     let material = trust::load(&options.trust, &TrustEnv::from_process())?;
     let config = material.signing_config()?;
     let services = services::signing_services(config, key.is_none(), now)?;

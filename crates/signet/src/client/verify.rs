@@ -13,7 +13,7 @@ use signet_verify::{
     Artifact, ArtifactDigest, ExtensionField, IdentityPolicy, Matcher, Policy, PreparedTrust, SignerPolicy,
 };
 
-use super::files;
+use super::{files, keys};
 
 /// Files at most this large are verified from their bytes; larger ones by their SHA-256
 /// (streamed), which every signature scheme signet signs with supports.
@@ -63,7 +63,7 @@ impl IdentityArgs {
     /// key is given.
     pub fn signer_policy(&self) -> anyhow::Result<SignerPolicy> {
         if let Some(path) = &self.key {
-            return Ok(SignerPolicy::PublicKey(files::load_public_key(path)?));
+            return Ok(SignerPolicy::PublicKey(keys::load_public_key(path)?));
         }
         let matcher = |exact: &Option<String>, regex: &Option<String>| -> anyhow::Result<Option<Matcher>> {
             Ok(match (exact, regex) {
