@@ -29,8 +29,8 @@ struct Verifier {
     raw: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Algorithm {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Algorithm {
     EcdsaP256Sha256,
     EcdsaP384Sha384,
     Ed25519,
@@ -92,6 +92,15 @@ impl Key {
     /// Why the key cannot be used, if it cannot.
     pub fn unusable_reason(&self) -> Option<&str> {
         self.verifier.as_ref().err().map(String::as_str)
+    }
+
+    /// The key itself, for telling whether two keyids name one key: the algorithm and the raw
+    /// public key bytes, the same for any encoding of the key (PEM or hex). None when unusable.
+    pub(crate) fn identity(&self) -> Option<(Algorithm, &[u8])> {
+        self.verifier
+            .as_ref()
+            .ok()
+            .map(|v| (v.algorithm, v.raw.as_slice()))
     }
 
     /// Checks `signature` (raw bytes, hex-decoded from `sig`) over `message`. False for an

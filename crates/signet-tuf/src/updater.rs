@@ -171,7 +171,7 @@ impl Updater {
         store: &mut dyn MetadataStore,
         now: i64,
     ) -> Result<(), TufError> {
-        let before: Root = self.trusted.root.signed.clone();
+        let before_version = self.trusted.root_version();
         for _ in 0..self.config.max_root_rotations {
             let Some(next) = self.trusted.root_version().checked_add(1) else {
                 break;
@@ -181,23 +181,26 @@ impl Updater {
             let Some(bytes) = fetch(fetcher, &url, self.config.root_max_len)? else {
                 break;
             };
+            let previous: Root = self.trusted.root.signed.clone();
             self.trusted.update_root(&bytes)?;
-            persist(store, RoleType::Root, &bytes)?;
-        }
-        // §5.3.10
-        check_not_expired(&self.trusted.root, now)?;
-        let after = &self.trusted.root.signed;
-        if after.version != before.version {
             // §5.3.11: new timestamp or snapshot keys mean the old files may be a fast-forward
             // attack's leftovers: forget both, so they cannot block the repository's recovery.
-            if role_keys_changed(&before, after, RoleType::Timestamp)
-                || role_keys_changed(&before, after, RoleType::Snapshot)
+            // Decided at every hop and done before the new root is persisted: were it decided
+            // once at the end, a refresh cut off after persisting a rotated root would leave
+            // the next refresh starting from that root, seeing no rotation, and keeping them.
+            if role_keys_changed(&previous, &self.trusted.root.signed, RoleType::Timestamp)
+                || role_keys_changed(&previous, &self.trusted.root.signed, RoleType::Snapshot)
             {
                 self.trusted.timestamp = None;
                 self.trusted.snapshot = None;
                 remove(store, RoleType::Timestamp)?;
                 remove(store, RoleType::Snapshot)?;
             }
+            persist(store, RoleType::Root, &bytes)?;
+        }
+        // §5.3.10
+        check_not_expired(&self.trusted.root, now)?;
+        if self.trusted.root_version() != before_version {
             // Whatever else no longer verifies under the new root is dropped (not deleted:
             // the next verified file overwrites it).
             self.trusted.reverify_against_root();

@@ -10,13 +10,16 @@ use crate::keys::Key;
 use crate::metadata::{Metadata, Role, Root, Signature, Signed};
 use crate::TufError;
 
-/// The number of distinct keyids of `role` that have a valid signature over `canonical`.
+/// The number of distinct keys of `role` that have a valid signature over `canonical`.
 ///
 /// - Only keyids the role lists count; a keyid outside it counts zero, even if `keys` holds it.
 /// - Keyids are compared as given: they are never recomputed from the keys (Sigstore's
 ///   keyids are not the hashes TUF §4.2 describes, and the spec does not require it).
 /// - A keyid counts once however many entries carry it. Only its first entry is checked, so
 ///   repeated entries cannot make a verifier check more signatures than the role has keys.
+/// - A key counts once however many keyids name it ("each KEY MUST only contribute one
+///   SIGNATURE", §5.3.4): a root listing one key under two keyids, in the same or another
+///   encoding, does not lower the role's threshold.
 /// - An unusable key (unknown type or scheme, bad public value) or a `sig` that is not hex
 ///   counts zero; neither is an error.
 pub(crate) fn count_valid(
@@ -26,7 +29,7 @@ pub(crate) fn count_valid(
     keys: &BTreeMap<String, Key>,
 ) -> usize {
     let mut seen: BTreeSet<&str> = BTreeSet::new();
-    let mut valid = 0;
+    let mut counted = BTreeSet::new();
     for signature in signatures {
         if !role.keyids.contains(&signature.keyid) || !seen.insert(&signature.keyid) {
             continue;
@@ -34,14 +37,20 @@ pub(crate) fn count_valid(
         let Some(key) = keys.get(&signature.keyid) else {
             continue;
         };
+        let Some(identity) = key.identity() else {
+            continue;
+        };
+        if counted.contains(&identity) {
+            continue;
+        }
         let Ok(bytes) = hex::decode(&signature.sig) else {
             continue;
         };
         if key.verifies(canonical, &bytes) {
-            valid += 1;
+            counted.insert(identity);
         }
     }
-    valid
+    counted.len()
 }
 
 /// Checks that `metadata` is signed by the threshold of keys `root` gives its role.

@@ -8,8 +8,8 @@ use common::{MemFetcher, MemStore};
 use serde_json::{json, Value};
 use signet_crypto::{HashAlgorithm, KeyKind, SigningKey};
 use signet_tuf::repo::{
-    root_signed, snapshot_signed, targets_signed, timestamp_signed, JsonFormat, MetaFileSpec, RepoBuilder,
-    RoleKeys, SignedMetadata, TargetSpec, Versions,
+    key_json, root_signed, snapshot_signed, targets_signed, timestamp_signed, JsonFormat, MetaFileSpec,
+    RepoBuilder, RoleKeys, SignedMetadata, TargetSpec, Versions,
 };
 use signet_tuf::{FetchError, Fetcher, LocalMetadata, RoleType, TufError, Updater, UpdaterConfig};
 
@@ -893,13 +893,14 @@ fn fast_forward_recovery_after_timestamp_key_rotation() {
     let mut store = MemStore::default();
     store.files.insert("timestamp.json".into(), ff);
     u.refresh(&mut recovered, &mut store, NOW).unwrap();
-    // §5.3.11: the old timestamp and snapshot were deleted before the new ones came in.
+    // §5.3.11: the old timestamp and snapshot were deleted before the rotated root was
+    // persisted, and before the new ones came in.
     assert_eq!(
         store.log[..5],
         [
-            "persist root.json",
             "remove timestamp.json",
             "remove snapshot.json",
+            "persist root.json",
             "persist timestamp.json",
             "persist snapshot.json",
         ]
@@ -928,6 +929,97 @@ fn fast_forward_recovery_after_timestamp_key_rotation() {
     u.refresh(&mut widened_repo, &mut MemStore::default(), NOW)
         .unwrap();
     assert_eq!(u.trusted().timestamp_version(), Some(2));
+}
+
+/// A fetcher whose one URL fails as a network error would.
+struct FailingAt(MemFetcher, String);
+
+impl Fetcher for FailingAt {
+    fn fetch(&mut self, url: &str, max_len: u64) -> Result<Option<Vec<u8>>, FetchError> {
+        if url == self.1 {
+            return Err(FetchError::Transport("connection reset".into()));
+        }
+        self.0.fetch(url, max_len)
+    }
+}
+
+#[test]
+fn fast_forward_recovery_survives_an_interrupted_refresh() {
+    // The client holds a fast-forwarded timestamp v1000; the repository then widens the
+    // timestamp role (the old key stays, so the fast-forwarded file still verifies).
+    let b = builder(KeyKind::EcdsaP256);
+    let mut fetcher = serve(&b, versions(1, 1, 1, 1), &[]);
+    let local = persisted_after(&mut fetcher);
+    let mut store = MemStore::default();
+    store.files.insert("root.json".into(), local.root.clone());
+    let ff = b.timestamp(1000, &MetaFileSpec::version(1000)).unwrap();
+    store.files.insert("timestamp.json".into(), ff);
+    let mut widened = RepoBuilder::new(
+        RoleKeys {
+            root: copies(&b.keys.root),
+            timestamp: vec![copy(&b.keys.timestamp[0]), key(KeyKind::EcdsaP256)],
+            snapshot: copies(&b.keys.snapshot),
+            targets: copies(&b.keys.targets),
+        },
+        NOW + YEAR,
+    );
+    widened.thresholds = [None, Some(1), None, None];
+    let repo = serve(&widened, versions(2, 2, 2, 1), &[]);
+    let stored = |s: &MemStore| LocalMetadata {
+        root: s.files["root.json"].clone(),
+        timestamp: s.files.get("timestamp.json").cloned(),
+        snapshot: s.files.get("snapshot.json").cloned(),
+        targets: s.files.get("targets.json").cloned(),
+    };
+
+    // The first refresh persists root 2, then the network fails on the probe for root 3.
+    let mut cut = FailingAt(repo.clone(), format!("{BASE}3.root.json"));
+    let r = updater(&stored(&store)).refresh(&mut cut, &mut store, NOW);
+    assert!(matches!(r, Err(TufError::Fetch { .. })), "{r:?}");
+    assert_eq!(store.files["root.json"], file(&repo, "2.root.json"));
+    // The rotation was acted on before root 2 was persisted, so the next refresh (from root
+    // 2, seeing no rotation of its own) is not blocked by the fast-forwarded timestamp.
+    assert!(!store.files.contains_key("timestamp.json"));
+    let mut u = updater(&stored(&store));
+    u.refresh(&mut repo.clone(), &mut store, NOW).unwrap();
+    assert_eq!(u.trusted().timestamp_version(), Some(2));
+}
+
+#[test]
+fn one_key_under_two_keyids_counts_once() {
+    // Root 1 lists the timestamp key twice, under its own keyid and an alias, and asks for
+    // two signatures: one key signing under both keyids must not meet it.
+    let b = builder(KeyKind::Ed25519);
+    let mut fetcher = serve(&b, versions(1, 1, 1, 1), &[]);
+    let timestamp_key = &b.keys.timestamp[0];
+    let (keyid, key_value) = key_json(timestamp_key.public_key()).unwrap();
+    let alias = format!("ffff{}", &keyid[4..]);
+    let mut root = root_signed(&b.root_spec(1)).unwrap();
+    root["keys"][&alias] = key_value;
+    root["roles"]["timestamp"] = json!({"keyids": [keyid, alias], "threshold": 2});
+    let root = signed_by(root, &[&b.keys.root[0]]);
+    let meta = MetaFileSpec::describing(1, &file(&fetcher, "1.snapshot.json"));
+    let signed = SignedMetadata::new(timestamp_signed(1, NOW + YEAR, &meta))
+        .sign(timestamp_key)
+        .unwrap();
+    let sig = signed.signatures[0].1.clone();
+    fetcher.put(
+        &format!("{BASE}timestamp.json"),
+        signed.with_signature(alias, sig).to_bytes(JsonFormat::Pretty),
+    );
+    let (r, _, _) = refresh(root, &mut fetcher, NOW);
+    assert!(
+        matches!(
+            r,
+            Err(TufError::ThresholdNotMet {
+                role: RoleType::Timestamp,
+                valid: 1,
+                threshold: 2,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
 }
 
 #[test]
