@@ -333,7 +333,7 @@ impl CaWorkload {
             }
         }
         if in_full {
-            if let Err(e) = self.verify_in_full(&chain, signet_client::unix_now()) {
+            if let Err(e) = signet_client::unix_now().and_then(|now| self.verify_in_full(&chain, now)) {
                 return Outcome::failed(Failure::CertificateUnverified, format!("request {id}: {e:#}"));
             }
             self.verified.fetch_add(1, Ordering::Relaxed);

@@ -127,7 +127,7 @@ impl Signer for LibrarySigner {
 
     fn sign(&self, http: &mut Http, data: &[u8], identity: &DevIdentity) -> anyhow::Result<Vec<u8>> {
         let token = IdentityToken::parse(&identity.token)?;
-        token.check_not_expired(unix_now())?;
+        token.check_not_expired(unix_now()?)?;
         let payload = Payload::Artifact {
             digest: signet_crypto::sha256(data),
         };
@@ -137,7 +137,7 @@ impl Signer for LibrarySigner {
             &bundle,
             &self.material.trusted_root,
             SelfCheck::AnyCertificate,
-            unix_now(),
+            unix_now()?,
         )?;
         Ok(bundle.to_json())
     }
@@ -346,8 +346,8 @@ fn verify_kept<S: Signer>(
     kept: &[(u64, Vec<u8>)],
     trust: &PreparedTrust,
     issuer: &str,
+    now: i64,
 ) -> Verification {
-    let now = unix_now();
     let mut v = Verification::default();
     for (i, json) in kept {
         let data = phase.run_id.data(*i);
@@ -474,7 +474,8 @@ async fn run_phase<S: Signer>(
     eprintln!("[bench] verifying {} bundles", kept.len());
     let verification = {
         let (phase, trust, issuer) = (phase.clone(), cx.trust.clone(), cx.issuer.to_owned());
-        tokio::task::spawn_blocking(move || verify_kept(&phase, &kept, &trust, &issuer))
+        let now = unix_now()?;
+        tokio::task::spawn_blocking(move || verify_kept(&phase, &kept, &trust, &issuer, now))
             .await
             .context("the verification task failed")?
     };
@@ -648,7 +649,7 @@ pub async fn run_sign(args: BenchSignArgs) -> anyhow::Result<()> {
         },
         &TrustEnv::default(),
     )?;
-    let services = signing_services(material.signing_config()?, true, unix_now())?;
+    let services = signing_services(material.signing_config()?, true, unix_now()?)?;
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())

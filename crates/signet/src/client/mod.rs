@@ -218,11 +218,13 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
 }
 
 /// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
+pub fn unix_now() -> anyhow::Result<i64> {
+    // A clock before 1970 would make every expiry and validity window pass: refuse it.
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .ok_or_else(|| anyhow::anyhow!("the system clock reads before 1970; set it right and try again"))
 }
 
 struct Attestation<'a> {
@@ -287,7 +289,7 @@ fn sign_bundle(a: SignBundleArgs) -> anyhow::Result<()> {
 
 /// Token or key → services → sign → verify what was made → write it.
 fn run_signing(options: &SignOptions, payload: Payload, out: &Path) -> anyhow::Result<()> {
-    let now = unix_now();
+    let now = unix_now()?;
     check_output_dir(out)?;
     // A token given on the command line is checked before anything else happens.
     let given_token = match (&options.key, options.identity_token.as_deref()) {
@@ -344,7 +346,7 @@ fn check_own_bundle(
     material: &TrustMaterial,
     expected: verify::SelfCheck,
 ) -> anyhow::Result<()> {
-    verify::verify_own(bundle, &material.trusted_root, expected, unix_now()).context(
+    verify::verify_own(bundle, &material.trusted_root, expected, unix_now()?).context(
         "the bundle signet just made does not verify against the trusted root, so it was not written",
     )
 }
@@ -384,7 +386,7 @@ fn verify_command(
         &artifact,
         signer,
         &material.trusted_root,
-        unix_now(),
+        unix_now()?,
         hint.as_deref(),
     )?;
     if let Some(expected) = predicate_type {

@@ -76,6 +76,10 @@ macro_rules! builtin {
 const PUBLIC_GOOD: Builtin = builtin!("public-good", "2026-08-21");
 const STAGING: Builtin = builtin!("staging", "2026-08-21");
 
+/// A signing config beside a trusted root under the name `signet server` gives it, read when
+/// the TUF target name is absent (`signet trust update` removes it).
+pub const LEGACY_SIGNING_CONFIG: &str = "signing_config.json";
+
 /// The TUF target names of the trust material.
 pub const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
 pub const SIGNING_CONFIG_TARGET: &str = "signing_config.v0.2.json";
@@ -252,7 +256,7 @@ pub fn load(args: &TrustArgs, env: &TrustEnv) -> anyhow::Result<TrustMaterial> {
             let trusted_root = load_trusted_root(root_path)?;
             let signing_config = match signing_config_given {
                 Some(sc) => Some(sc),
-                None => [SIGNING_CONFIG_TARGET, "signing_config.json"]
+                None => [SIGNING_CONFIG_TARGET, LEGACY_SIGNING_CONFIG]
                     .iter()
                     .map(|name| dir.join(name))
                     .find(|p| p.exists())

@@ -76,7 +76,7 @@ pub fn run(command: TrustCommand) -> anyhow::Result<()> {
         .home
         .clone()
         .ok_or_else(|| anyhow!("no configuration directory: set $SIGNET_HOME or $HOME"))?;
-    let now = super::unix_now();
+    let now = super::unix_now()?;
     match command {
         TrustCommand::Update(args) => {
             let report = update(&args.instance()?, &home, &Http::new()?, now)?;
@@ -184,6 +184,16 @@ pub fn update(instance: &Instance, home: &Path, http: &Http, now: i64) -> anyhow
         .refresh(&mut fetcher, &mut store, now)
         .map_err(one_message)
         .with_context(|| format!("updating from the TUF repository {url}"))?;
+    // The updater persists a root only when it fetches a newer one; a start from the built-in
+    // root with no newer one published must still leave that root as the next start, or every
+    // later update would begin from the built-in copy again.
+    let root = updater
+        .trusted()
+        .raw(signet_tuf::RoleType::Root)
+        .unwrap_or_default();
+    if std::fs::read(tuf_dir.join("root.json")).ok().as_deref() != Some(root) {
+        files::write_atomic(&tuf_dir.join("root.json"), root)?;
+    }
 
     // Both targets are fetched and parsed before either is written, so the pair on disk always
     // comes from one snapshot.
@@ -212,6 +222,8 @@ pub fn update(instance: &Instance, home: &Path, http: &Http, now: i64) -> anyhow
             let _ = std::fs::remove_file(dir.join(SIGNING_CONFIG_TARGET));
         }
     }
+    // Nor may a signing config placed by hand under the name `load` also reads.
+    let _ = std::fs::remove_file(dir.join(super::trust::LEGACY_SIGNING_CONFIG));
     let trusted = updater.trusted();
     let (expires, _) = trusted.expires();
     Ok(UpdateReport {
@@ -225,7 +237,11 @@ pub fn update(instance: &Instance, home: &Path, http: &Http, now: i64) -> anyhow
 }
 
 /// The metadata an update starts from: what the instance's directory holds, unless signet's
-/// built-in copy is newer (a newer signet than the one that last updated).
+/// built-in root is newer (a newer signet than the one that last updated). Then the built-in
+/// root is the start, and of each other role the higher version of the two copies is kept as
+/// the rollback baseline: a persisted timestamp newer than the built-in one must not be
+/// forgotten because the root came from elsewhere. Versions are read unverified, only to
+/// choose; the updater verifies whatever is chosen against the root and drops what fails.
 fn starting_point(instance: &Instance, tuf_dir: &Path) -> anyhow::Result<LocalMetadata> {
     let persisted = read_persisted(tuf_dir)?;
     let builtin = instance.builtin().map(|b| LocalMetadata {
@@ -235,7 +251,19 @@ fn starting_point(instance: &Instance, tuf_dir: &Path) -> anyhow::Result<LocalMe
         targets: Some(b.targets.to_vec()),
     });
     match (persisted, builtin) {
-        (Some(p), Some(b)) if signed_version(&b.root) > signed_version(&p.root) => Ok(b),
+        (Some(p), Some(b)) if signed_version(&b.root) > signed_version(&p.root) => {
+            let newer = |ours: Option<Vec<u8>>, theirs: Option<Vec<u8>>| match (ours, theirs) {
+                (Some(o), Some(t)) if signed_version(&t) > signed_version(&o) => Some(t),
+                (Some(o), _) => Some(o),
+                (None, t) => t,
+            };
+            Ok(LocalMetadata {
+                root: b.root,
+                timestamp: newer(b.timestamp, p.timestamp),
+                snapshot: newer(b.snapshot, p.snapshot),
+                targets: newer(b.targets, p.targets),
+            })
+        }
         (Some(p), _) => Ok(p),
         (None, Some(b)) => Ok(b),
         (None, None) => bail!(
@@ -329,7 +357,7 @@ pub fn show(instance: &Instance, home: &Path) -> anyhow::Result<String> {
         .map_err(one_message)
         .context("trusted_root.json is not the one the TUF targets metadata lists")?;
     let (expires, role) = trusted.expires();
-    let fresh = if expires > super::unix_now() {
+    let fresh = if expires > super::unix_now()? {
         "valid"
     } else {
         "EXPIRED; run `signet trust update`"
@@ -465,5 +493,36 @@ mod tests {
             };
             assert!(Instance::from_args(&args).is_err(), "{bad}");
         }
+    }
+
+    /// A persisted update from an older root than the built-in one: the built-in root is the
+    /// start, but a persisted timestamp newer than the built-in one stays the baseline.
+    #[test]
+    fn a_newer_builtin_root_keeps_the_newer_persisted_roles() {
+        let builtin = Instance::PublicGood.builtin().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let with_version = |bytes: &[u8], version: u64| {
+            let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+            v["signed"]["version"] = version.into();
+            serde_json::to_vec(&v).unwrap()
+        };
+        let older_root = with_version(builtin.root, signed_version(builtin.root) - 1);
+        let newer_timestamp = with_version(builtin.timestamp, signed_version(builtin.timestamp) + 5);
+        let older_snapshot = with_version(builtin.snapshot, signed_version(builtin.snapshot) - 1);
+        std::fs::write(dir.path().join("root.json"), &older_root).unwrap();
+        std::fs::write(dir.path().join("timestamp.json"), &newer_timestamp).unwrap();
+        std::fs::write(dir.path().join("snapshot.json"), &older_snapshot).unwrap();
+
+        let start = starting_point(&Instance::PublicGood, dir.path()).unwrap();
+        assert_eq!(start.root, builtin.root);
+        assert_eq!(start.timestamp.as_deref(), Some(&newer_timestamp[..]));
+        assert_eq!(start.snapshot.as_deref(), Some(builtin.snapshot));
+        assert_eq!(start.targets.as_deref(), Some(builtin.targets));
+
+        // A persisted root at least as new as the built-in one is the start, with its roles.
+        std::fs::write(dir.path().join("root.json"), builtin.root).unwrap();
+        let start = starting_point(&Instance::PublicGood, dir.path()).unwrap();
+        assert_eq!(start.snapshot.as_deref(), Some(&older_snapshot[..]));
+        assert_eq!(start.targets, None);
     }
 }
