@@ -420,22 +420,23 @@ fn signet_corpus(timer: &Timer, n: usize) {
             }
         }),
     ));
+    let keys: Vec<PublicKey> = leaves.iter().map(|l| l.public_key().unwrap()).collect();
     parts.push((
         "entry body matches the bundle",
         timer.run("entry body matches the bundle", n, || {
-            for ((b, p), leaf) in bundles.iter().zip(&policies).zip(&leaves) {
+            for (((b, p), leaf), key) in bundles.iter().zip(&policies).zip(&leaves).zip(&keys) {
                 let artifact = ArtifactDigests::new(&p.artifact);
                 entry_body::check_entry_body(
                     &b.verification_material.tlog_entries[0],
                     &b.content,
                     SignerMaterial::Certificate(&leaf.der),
+                    key,
                     &artifact,
                 )
                 .unwrap();
             }
         }),
     ));
-    let keys: Vec<PublicKey> = leaves.iter().map(|l| l.public_key().unwrap()).collect();
     parts.push((
         "artifact signature",
         timer.run("artifact signature", n, || {

@@ -4,24 +4,32 @@
 //!
 //! | body | content | compared |
 //! |---|---|---|
-//! | hashedrekord 0.0.1 / 0.0.2 | message signature | digest, signature, key or certificate |
-//! | hashedrekord 0.0.2 | DSSE envelope | SHA-256(PAE) (sigstore-python's Rekor v2 encoding), signature, verifier |
-//! | dsse 0.0.1 / 0.0.2 | DSSE envelope | payload hash, every signature and its verifier |
-//! | intoto 0.0.2 | DSSE envelope | payload type, payload hash (and payload if kept), every signature and its key |
+//! | hashedrekord 0.0.1 | message signature | digest and its algorithm, signature, key or certificate |
+//! | hashedrekord 0.0.2 | message signature | digest, signature, verifier, and the key's own scheme as `keyDetails` and digest algorithm |
+//! | hashedrekord 0.0.2 | DSSE envelope | Hash(PAE) under the key's scheme (client spec §4.4; sigstore-python's Rekor v2 encoding), signature, verifier, `keyDetails` |
+//! | dsse 0.0.1 / 0.0.2 | DSSE envelope | SHA-256 payload hash, every signature and its verifier |
+//! | intoto 0.0.2 | DSSE envelope | payload type, SHA-256 payload hash (and payload if kept), every signature and its key |
 //!
 //! dsse 0.0.1's `envelopeHash` and intoto's `hash` are hashes of the envelope JSON exactly as
 //! the client submitted it, which the bundle does not keep; they cannot be recomputed, and the
 //! fields they cover are compared one by one instead (as sigstore-go and sigstore-python do).
+//!
+//! A Rekor v2 hashedrekord is held to exactly the body the bundle implies (Rekor v2 spec
+//! §6.1.4; sigstore-go rebuilds it from the bundle and hashes that): `keyDetails` is the
+//! signer key's default scheme (Ed25519: Ed25519ph) and the digest is under that scheme's hash.
+//! intoto 0.0.1 entries are refused: they record no signature, so the entry cannot be shown to
+//! record this one (client spec §4.4 check 1; neither sigstore-go nor sigstore-python accepts
+//! them). Payload hashes are SHA-256, the only algorithm either reference accepts.
 
-use signet_crypto::HashAlgorithm;
+use signet_crypto::{HashAlgorithm, KeyKind, PublicKey, PublicKeyDetails};
 use signet_formats::bundle::{BundleContent, MessageSignature};
 use signet_formats::dsse::Envelope;
-use signet_formats::rekor_v1::{HexDigest, RekorV1Entry};
+use signet_formats::rekor_v1::RekorV1Entry;
 use signet_formats::rekor_v2::{self, Entry, Spec, TransparencyLogEntry, VerifierKey};
 use thiserror::Error;
 
 use crate::policy::to_hex;
-use crate::signature::ArtifactDigests;
+use crate::signature::{signing_hashes, ArtifactDigests};
 
 /// Who the bundle says signed: a certificate (DER) or a key (DER SPKI).
 #[derive(Debug, Clone, Copy)]
@@ -74,13 +82,35 @@ pub enum BodyError {
     PayloadType { expected: String, found: String },
     #[error("{what}: the entry records no {field}")]
     Missing { what: &'static str, field: &'static str },
+    #[error("{what}: the entry records keyDetails {found}; a {key} signer's entry records {expected}")]
+    KeyDetails {
+        what: &'static str,
+        key: String,
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("{what}: the entry records a {found} digest; a {key} signer's is {expected}")]
+    EntryDigestAlgorithm {
+        what: &'static str,
+        key: String,
+        expected: String,
+        found: &'static str,
+    },
+    #[error("{kind} {version} entries are not accepted: {why}")]
+    Unsupported {
+        kind: &'static str,
+        version: &'static str,
+        why: &'static str,
+    },
 }
 
-/// Checks that `entry`'s body records this bundle's signature by `signer` over the artifact.
+/// Checks that `entry`'s body records this bundle's signature by `signer` (whose public key is
+/// `key`) over the artifact.
 pub fn check_entry_body(
     entry: &TransparencyLogEntry,
     content: &BundleContent,
     signer: SignerMaterial<'_>,
+    key: &PublicKey,
     artifact: &ArtifactDigests<'_>,
 ) -> Result<(), BodyError> {
     let (kind, version) = (&entry.kind_version.kind, &entry.kind_version.version);
@@ -99,18 +129,24 @@ pub fn check_entry_body(
         check_kind(kind, version, parsed.kind(), parsed.api_version())?;
         return match (&parsed.spec, content) {
             (Spec::HashedRekordV002(h), BundleContent::MessageSignature(m)) => {
-                check_digest("hashedrekord data", &h.data, artifact)?;
+                let what = "hashedrekord data";
+                check_v2_scheme(what, &h.signature.verifier.key_details, &h.data, key)?;
+                check_digest(what, &h.data, artifact)?;
                 check_message_digest_hint(m, &h.data)?;
                 same_signature("hashedrekord signature", &h.signature.content, &m.signature)?;
                 same_v2_verifier("hashedrekord verifier", &h.signature.verifier.key, signer)
             }
             (Spec::HashedRekordV002(h), BundleContent::DsseEnvelope(env)) => {
-                // sigstore-python logs DSSE on Rekor v2 as a hashedrekord over SHA-256(PAE).
+                // Client spec §4.4: a DSSE envelope on Rekor v2 is a hashedrekord over
+                // Hash(PAE), the hash being that of the key's signing scheme (how
+                // sigstore-python logs attestations).
+                let what = "hashedrekord data (the DSSE PAE's digest)";
+                check_v2_scheme(what, &h.signature.verifier.key_details, &h.data, key)?;
                 let sig = single_signature(env)?;
                 let pae_digest = h.data.algorithm.digest(&env.pae());
                 if pae_digest != h.data.digest {
                     return Err(BodyError::DigestMismatch {
-                        what: "hashedrekord data (the DSSE PAE's digest)",
+                        what,
                         expected: to_hex(&pae_digest),
                         found: to_hex(&h.data.digest),
                     });
@@ -119,13 +155,20 @@ pub fn check_entry_body(
                 same_v2_verifier("hashedrekord verifier", &h.signature.verifier.key, signer)
             }
             (Spec::DsseV002(d), BundleContent::DsseEnvelope(env)) => {
-                let payload_digest = d.payload_hash.algorithm.digest(&env.payload);
-                if payload_digest != d.payload_hash.digest {
-                    return Err(BodyError::DigestMismatch {
-                        what: "dsse payloadHash",
-                        expected: to_hex(&payload_digest),
-                        found: to_hex(&d.payload_hash.digest),
-                    });
+                check_payload_hash(
+                    "dsse payloadHash",
+                    d.payload_hash.algorithm,
+                    &d.payload_hash.digest,
+                    env,
+                )?;
+                for s in &d.signatures {
+                    key.check_details(s.verifier.key_details)
+                        .map_err(|_| BodyError::KeyDetails {
+                            what: "dsse verifier",
+                            key: key.kind().to_string(),
+                            expected: key.default_details().as_str(),
+                            found: s.verifier.key_details.as_str(),
+                        })?;
                 }
                 same_signature_set(
                     "dsse signatures",
@@ -149,6 +192,26 @@ pub fn check_entry_body(
                 algorithm: h.data_hash.algorithm,
                 digest: h.data_hash.digest.clone(),
             };
+            // The signature is checked under the bundle's digest algorithm, which must be the
+            // one the log recorded (sigstore-go compares them) and one the key signs with.
+            if !signing_hashes(key).contains(&recorded.algorithm) {
+                return Err(BodyError::EntryDigestAlgorithm {
+                    what: "hashedrekord data.hash",
+                    key: key.kind().to_string(),
+                    expected: scheme_names(signing_hashes(key)),
+                    found: hash_label(recorded.algorithm),
+                });
+            }
+            if let Some(hint) = m
+                .message_digest
+                .as_ref()
+                .filter(|d| d.algorithm != recorded.algorithm)
+            {
+                return Err(BodyError::DigestAlgorithm {
+                    given: hash_label(hint.algorithm),
+                    found: hash_label(recorded.algorithm),
+                });
+            }
             check_digest("hashedrekord data.hash", &recorded, artifact)?;
             check_message_digest_hint(m, &recorded)?;
             same_signature("hashedrekord signature", &h.signature, &m.signature)?;
@@ -159,7 +222,12 @@ pub fn check_entry_body(
                 what: "dsse 0.0.1",
                 field: "payloadHash",
             })?;
-            check_payload_hash("dsse payloadHash", payload_hash, env)?;
+            check_payload_hash(
+                "dsse payloadHash",
+                payload_hash.algorithm,
+                &payload_hash.digest,
+                env,
+            )?;
             same_signature_set(
                 "dsse signatures",
                 env,
@@ -181,7 +249,12 @@ pub fn check_entry_body(
                 what: "intoto 0.0.2",
                 field: "payloadHash",
             })?;
-            check_payload_hash("intoto payloadHash", payload_hash, env)?;
+            check_payload_hash(
+                "intoto payloadHash",
+                payload_hash.algorithm,
+                &payload_hash.digest,
+                env,
+            )?;
             if i.payload.as_ref().is_some_and(|p| *p != env.payload) {
                 return Err(BodyError::DigestMismatch {
                     what: "intoto envelope payload",
@@ -199,14 +272,11 @@ pub fn check_entry_body(
                 signer,
             )
         }
-        (RekorV1Entry::IntotoV001(i), BundleContent::DsseEnvelope(env)) => {
-            let payload_hash = i.payload_hash.as_ref().ok_or(BodyError::Missing {
-                what: "intoto 0.0.1",
-                field: "payloadHash",
-            })?;
-            check_payload_hash("intoto payloadHash", payload_hash, env)?;
-            same_pem_verifier("intoto publicKey", &i.public_key_pem, signer)
-        }
+        (RekorV1Entry::IntotoV001(_), BundleContent::DsseEnvelope(_)) => Err(BodyError::Unsupported {
+            kind: "intoto",
+            version: "0.0.1",
+            why: "the entry records no signature, so it cannot be shown to record this one",
+        }),
         _ => Err(mismatch()),
     }
 }
@@ -271,16 +341,73 @@ fn check_message_digest_hint(
     }
 }
 
-fn check_payload_hash(what: &'static str, recorded: &HexDigest, env: &Envelope) -> Result<(), BodyError> {
-    let actual = recorded.algorithm.digest(&env.payload);
-    if actual != recorded.digest {
+/// A DSSE payload hash: SHA-256 of the payload (the only algorithm sigstore-go and
+/// sigstore-python compare against).
+fn check_payload_hash(
+    what: &'static str,
+    algorithm: HashAlgorithm,
+    recorded: &[u8],
+    env: &Envelope,
+) -> Result<(), BodyError> {
+    if algorithm != HashAlgorithm::Sha2_256 {
+        return Err(BodyError::DigestAlgorithm {
+            given: hash_label(HashAlgorithm::Sha2_256),
+            found: hash_label(algorithm),
+        });
+    }
+    let actual = algorithm.digest(&env.payload);
+    if actual != recorded {
         return Err(BodyError::DigestMismatch {
             what,
             expected: to_hex(&actual),
-            found: to_hex(&recorded.digest),
+            found: to_hex(recorded),
         });
     }
     Ok(())
+}
+
+/// The scheme a Rekor v2 hashedrekord entry by `key` records: the key's default, with Ed25519
+/// prehashed (Ed25519ph), the only Ed25519 scheme a hashedrekord can carry.
+fn v2_scheme(key: &PublicKey) -> PublicKeyDetails {
+    match key.kind() {
+        KeyKind::Ed25519 => PublicKeyDetails::PKIX_ED25519_PH,
+        _ => key.default_details(),
+    }
+}
+
+/// A Rekor v2 hashedrekord records the signer key's scheme and a digest under its hash.
+fn check_v2_scheme(
+    what: &'static str,
+    recorded_details: &PublicKeyDetails,
+    data: &signet_formats::common::HashOutput,
+    key: &PublicKey,
+) -> Result<(), BodyError> {
+    let expected = v2_scheme(key);
+    if *recorded_details != expected {
+        return Err(BodyError::KeyDetails {
+            what,
+            key: key.kind().to_string(),
+            expected: expected.as_str(),
+            found: recorded_details.as_str(),
+        });
+    }
+    if data.algorithm != expected.hash_algorithm() {
+        return Err(BodyError::EntryDigestAlgorithm {
+            what,
+            key: key.kind().to_string(),
+            expected: hash_label(expected.hash_algorithm()).to_string(),
+            found: hash_label(data.algorithm),
+        });
+    }
+    Ok(())
+}
+
+fn scheme_names(hashes: &[HashAlgorithm]) -> String {
+    hashes
+        .iter()
+        .map(|h| h.proto_name())
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn same_signature(what: &'static str, recorded: &[u8], given: &[u8]) -> Result<(), BodyError> {
@@ -447,11 +574,17 @@ mod tests {
         let signer = SignerMaterial::PublicKey(&spki);
         let a = Artifact::Bytes(b"artifact");
         let content = BundleContent::MessageSignature(m.clone());
-        check_entry_body(&e, &content, signer, &ArtifactDigests::new(&a)).unwrap();
+        check_entry_body(&e, &content, signer, k.public_key(), &ArtifactDigests::new(&a)).unwrap();
 
         let other = Artifact::Bytes(b"other");
         assert!(matches!(
-            check_entry_body(&e, &content, signer, &ArtifactDigests::new(&other)),
+            check_entry_body(
+                &e,
+                &content,
+                signer,
+                k.public_key(),
+                &ArtifactDigests::new(&other)
+            ),
             Err(BodyError::DigestMismatch { .. })
         ));
         let mut tampered = m.clone();
@@ -461,6 +594,7 @@ mod tests {
                 &e,
                 &BundleContent::MessageSignature(tampered),
                 signer,
+                k.public_key(),
                 &ArtifactDigests::new(&a)
             ),
             Err(BodyError::SignatureMismatch { .. })
@@ -472,6 +606,7 @@ mod tests {
                 &e,
                 &content,
                 SignerMaterial::PublicKey(&spki2),
+                k2.public_key(),
                 &ArtifactDigests::new(&a)
             ),
             Err(BodyError::VerifierMismatch { .. })
@@ -481,6 +616,7 @@ mod tests {
                 &e,
                 &content,
                 SignerMaterial::Certificate(&spki),
+                k.public_key(),
                 &ArtifactDigests::new(&a)
             ),
             Err(BodyError::VerifierMismatch { .. })
@@ -488,7 +624,13 @@ mod tests {
         let mut wrong_kind = e.clone();
         wrong_kind.kind_version.kind = "dsse".into();
         assert!(matches!(
-            check_entry_body(&wrong_kind, &content, signer, &ArtifactDigests::new(&a)),
+            check_entry_body(
+                &wrong_kind,
+                &content,
+                signer,
+                k.public_key(),
+                &ArtifactDigests::new(&a)
+            ),
             Err(BodyError::KindVersionMismatch { .. })
         ));
         let envelope = BundleContent::DsseEnvelope(signet_formats::dsse::Envelope {
@@ -500,7 +642,7 @@ mod tests {
             }],
         });
         assert!(matches!(
-            check_entry_body(&e, &envelope, signer, &ArtifactDigests::new(&a)),
+            check_entry_body(&e, &envelope, signer, k.public_key(), &ArtifactDigests::new(&a)),
             Err(BodyError::DigestMismatch { .. })
         ));
     }

@@ -103,17 +103,28 @@ impl<'a> ArtifactDigests<'a> {
 
 /// The digest a key signs with when nothing says otherwise.
 fn default_hash(key: &PublicKey) -> HashAlgorithm {
+    signing_hashes(key)[0]
+}
+
+/// The digests a key's signatures may be over, its default first. As sigstore-go verifies
+/// bundles v0.1-v0.3: the key's default scheme (P-256 with SHA-256, P-384 with SHA-384, P-521
+/// with SHA-512, RSA with SHA-256, Ed25519 with SHA-512 as Ed25519ph), and for P-384 and P-521
+/// also SHA-256, which older clients signed with. Any other pairing is refused, whatever the
+/// bundle's `messageDigest` says: that field is an unauthenticated hint (protobuf-specs: "Clients
+/// MUST NOT attempt to use this digest to verify the associated signature").
+pub fn signing_hashes(key: &PublicKey) -> &'static [HashAlgorithm] {
+    use HashAlgorithm::*;
     match key.kind() {
-        KeyKind::EcdsaP384 => HashAlgorithm::Sha2_384,
-        KeyKind::EcdsaP521 | KeyKind::Ed25519 => HashAlgorithm::Sha2_512,
-        KeyKind::EcdsaP256 | KeyKind::Rsa(_) => HashAlgorithm::Sha2_256,
+        KeyKind::EcdsaP256 | KeyKind::Rsa(_) => &[Sha2_256],
+        KeyKind::EcdsaP384 => &[Sha2_384, Sha2_256],
+        KeyKind::EcdsaP521 => &[Sha2_512, Sha2_256],
+        KeyKind::Ed25519 => &[Sha2_512],
     }
 }
 
-/// Verifies `signature` over a message of which `digest` (under `hash`) is known. ECDSA and RSA
-/// PKCS#1 v1.5 pair any curve with any SHA-2 here: sigstore-python's older P-384 certificates
-/// signed SHA-256 digests, a pairing no `PublicKeyDetails` names.
-pub fn verify_prehashed(
+/// Verifies `signature` over a message of which `digest` (under `hash`) is known. Any curve
+/// pairs with any SHA-2 here; the callers allow only the key's [`signing_hashes`].
+fn verify_prehashed(
     key: &PublicKey,
     hash: HashAlgorithm,
     digest: &[u8],
@@ -162,8 +173,8 @@ pub fn verify_prehashed(
         .map_err(|_| invalid())
 }
 
-/// Verifies a signature over a whole message: pure Ed25519 over the bytes, anything else over
-/// the message's digest under the key's usual hash.
+/// Verifies a signature over a whole message (a DSSE PAE): pure Ed25519 over the bytes,
+/// anything else over the message's digest under one of the key's [`signing_hashes`].
 fn verify_message(key: &PublicKey, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
     if key.kind() == KeyKind::Ed25519 {
         return key
@@ -173,12 +184,21 @@ fn verify_message(key: &PublicKey, message: &[u8], signature: &[u8]) -> Result<(
                 scheme: "Ed25519".into(),
             });
     }
-    let hash = default_hash(key);
-    verify_prehashed(key, hash, &hash.digest(message), signature)
+    let mut result = Ok(());
+    for &hash in signing_hashes(key) {
+        result = verify_prehashed(key, hash, &hash.digest(message), signature);
+        if result.is_ok() {
+            break;
+        }
+    }
+    result
 }
 
-/// A message signature: the `messageDigest` hint, if present, must be the artifact's digest;
-/// the signature must verify over the artifact with `key`.
+/// A message signature: the `messageDigest` hint, if present, must be the artifact's digest
+/// under one of the key's [`signing_hashes`]; the signature must verify over the artifact's
+/// digest under that algorithm (the key's default without a hint). Ed25519 message signatures
+/// are Ed25519ph over SHA-512, as hashedrekord entries carry them (sigstore-go verifies them
+/// so too; a pure Ed25519 signature over a blob cannot be logged as a hashedrekord).
 pub fn verify_message_signature(
     key: &PublicKey,
     message: &MessageSignature,
@@ -188,29 +208,23 @@ pub fn verify_message_signature(
         .message_digest
         .as_ref()
         .map_or_else(|| default_hash(key), |d| d.algorithm);
+    if !signing_hashes(key).contains(&hash) {
+        return Err(SignatureError::UnsupportedScheme {
+            key: key.kind().to_string(),
+            hash: hash.proto_name(),
+        });
+    }
+    let digest = artifact.digest_or_err(hash)?;
     if let Some(hint) = &message.message_digest {
-        let actual = artifact.digest_or_err(hint.algorithm)?;
-        if actual != hint.digest.as_slice() {
+        if digest != hint.digest.as_slice() {
             return Err(SignatureError::MessageDigestMismatch {
                 algorithm: hint.algorithm.proto_name(),
-                expected: to_hex(actual),
+                expected: to_hex(digest),
                 found: to_hex(&hint.digest),
             });
         }
     }
-    if key.kind() == KeyKind::Ed25519 {
-        // Pure Ed25519 signs the message itself; with only a digest, try Ed25519ph.
-        return match artifact.bytes() {
-            Some(bytes) => verify_message(key, bytes, &message.signature),
-            None => verify_prehashed(
-                key,
-                HashAlgorithm::Sha2_512,
-                artifact.digest_or_err(HashAlgorithm::Sha2_512)?,
-                &message.signature,
-            ),
-        };
-    }
-    verify_prehashed(key, hash, artifact.digest_or_err(hash)?, &message.signature)
+    verify_prehashed(key, hash, digest, &message.signature)
 }
 
 /// A DSSE envelope: its one signature verifies over the PAE with `key`; the payload is an
@@ -230,15 +244,41 @@ pub fn verify_dsse(
         });
     }
     let statement = Statement::from_json(&envelope.payload).map_err(SignatureError::Statement)?;
-    let algorithm = artifact.given_algorithm().unwrap_or(HashAlgorithm::Sha2_256);
-    let digest = to_hex(artifact.digest_or_err(algorithm)?);
-    if !statement.has_subject_digest(hash_name(algorithm), &digest) {
-        return Err(SignatureError::SubjectNotFound {
-            algorithm: hash_name(algorithm),
-            digest,
-        });
-    }
+    check_subject(&statement, artifact)?;
     Ok(statement)
+}
+
+/// The artifact must be a subject of the statement (client spec §4.5: "the artifact's
+/// digest/algorithm tuple is present in the list of subjects"). Given the artifact's bytes,
+/// every SHA-2 algorithm the subjects use is tried, as sigstore-go does, so a statement naming
+/// its subjects by SHA-512 alone verifies; given a digest, only its algorithm can be.
+fn check_subject(statement: &Statement, artifact: &ArtifactDigests<'_>) -> Result<(), SignatureError> {
+    use HashAlgorithm::*;
+    let algorithms: &[HashAlgorithm] = match artifact.given_algorithm() {
+        Some(given) => &[given][..],
+        None => &[Sha2_256, Sha2_384, Sha2_512],
+    };
+    let mut tried = None;
+    for &algorithm in algorithms {
+        let used = statement
+            .subject
+            .iter()
+            .any(|s| s.digest.contains_key(hash_name(algorithm)));
+        if !used && artifact.given_algorithm().is_none() {
+            continue;
+        }
+        let digest = to_hex(artifact.digest_or_err(algorithm)?);
+        if statement.has_subject_digest(hash_name(algorithm), &digest) {
+            return Ok(());
+        }
+        tried.get_or_insert((algorithm, digest));
+    }
+    let (algorithm, digest) =
+        tried.unwrap_or_else(|| (Sha2_256, to_hex(artifact.digest(Sha2_256).unwrap_or_default())));
+    Err(SignatureError::SubjectNotFound {
+        algorithm: hash_name(algorithm),
+        digest,
+    })
 }
 
 #[cfg(test)]

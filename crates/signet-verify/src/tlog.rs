@@ -47,7 +47,9 @@ pub enum TlogError {
     NoCheckpointVerifier { log: String },
     #[error("log {log}: checkpoint: {source}")]
     Checkpoint { log: String, source: CheckpointError },
-    #[error("log {log}: checkpoint origin {found:?}; expected {expected:?} (or \"{expected} - <tree id>\")")]
+    #[error(
+        "log {log}: checkpoint origin {found:?}; expected {expected} (or a Rekor v1 \"<host> - <tree id>\")"
+    )]
     CheckpointOrigin {
         log: String,
         found: String,
@@ -77,6 +79,15 @@ pub enum TlogError {
     },
     #[error("no transparency log entry: at least {required} needed")]
     Threshold { required: usize },
+    #[error("log {log}: the bundle carries entry {log_index} more than once")]
+    DuplicateEntry { log: String, log_index: u64 },
+    #[error("log {log}: integratedTime {integrated_time} is outside the signing certificate's validity [{not_before}, {not_after}]")]
+    IntegratedTimeOutsideCertificate {
+        log: String,
+        integrated_time: i64,
+        not_before: i64,
+        not_after: i64,
+    },
 }
 
 /// The fewest verified log entries a bundle must carry.
@@ -86,6 +97,50 @@ pub const TLOG_THRESHOLD: usize = 1;
 pub fn is_rekor_v2(entry: &TransparencyLogEntry) -> bool {
     entry.kind_version.version == "0.0.2"
         && matches!(entry.kind_version.kind.as_str(), "hashedrekord" | "dsse")
+}
+
+/// Refuses a bundle carrying one entry of one log twice: "multiple entries in the same log"
+/// must not count twice towards the threshold (client spec §4.6), and sigstore-go refuses
+/// such bundles outright.
+pub fn check_no_duplicates(
+    entries: &[TransparencyLogEntry],
+    logs: &[&TransparencyLog],
+) -> Result<(), TlogError> {
+    for (i, (a, log)) in entries.iter().zip(logs).enumerate() {
+        if entries[..i]
+            .iter()
+            .any(|b| b.log_id.key_id == a.log_id.key_id && b.log_index == a.log_index)
+        {
+            return Err(TlogError::DuplicateEntry {
+                log: log.base_url.clone(),
+                log_index: a.log_index,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// An entry's integrated time, when it has one, must fall within the signing certificate's
+/// validity, SET or not: sigstore-go refuses an entry whose (even unsigned) integrated time
+/// lies outside it. Rekor v2 entries have none.
+pub fn check_integrated_time_in_validity(
+    entry: &TransparencyLogEntry,
+    log: &TransparencyLog,
+    validity: (i64, i64),
+) -> Result<(), TlogError> {
+    let Some(t) = entry.integrated_time.filter(|t| *t != 0) else {
+        return Ok(());
+    };
+    let (not_before, not_after) = validity;
+    if t < not_before || t > not_after {
+        return Err(TlogError::IntegratedTimeOutsideCertificate {
+            log: log.base_url.clone(),
+            integrated_time: t,
+            not_before,
+            not_after,
+        });
+    }
+    Ok(())
 }
 
 /// The trusted log an entry names, by `logId.keyId`.
@@ -273,17 +328,22 @@ pub(crate) fn verify_inclusion_proof_with(
     }))
 }
 
-/// Verifies a checkpoint signed note with the log's key under the log's name: a signature line
-/// with that name and key hint must verify; lines by other keys (witness cosignatures, other
-/// origins) are ignored. The origin line is the log's name, or for Rekor v1 `"<name> - <tree
-/// id>"`.
+/// Verifies a checkpoint signed note with the log's key. Two kinds of checkpoint exist, told
+/// apart by the origin line as sigstore-go tells them apart:
+///
+/// - Rekor v1's, whose origin is `"<host> - <tree id>"`: a signature line whose key hint is
+///   Rekor v1's for the log key (the first 4 bytes of SHA-256 over its DER
+///   SubjectPublicKeyInfo) must verify with the key; the line's name and the origin's host are
+///   not checked, as neither rekor's `VerifyCheckpointSignature` nor sigstore-python checks
+///   them (a Rekor v1 log names itself by its server's hostname, which need not be the host
+///   clients reach it by).
+/// - C2SP checkpoints (Rekor v2): the origin must be a name of the log (see
+///   [`TransparencyLog::note_verifiers`]) and a signature line under that name and the key's
+///   C2SP key hint must verify.
+///
+/// Either way, a signature line with the log's name and hint that does not verify refuses the
+/// note; lines by other keys (witness cosignatures) are ignored.
 pub fn verify_log_checkpoint(envelope: &str, log: &TransparencyLog) -> Result<Checkpoint, TlogError> {
-    let verifier = log
-        .note_verifier
-        .as_ref()
-        .ok_or_else(|| TlogError::NoCheckpointVerifier {
-            log: log.base_url.clone(),
-        })?;
     let note = signet_tlog::Note::parse(envelope).map_err(|e| TlogError::Checkpoint {
         log: log.base_url.clone(),
         source: e.into(),
@@ -292,24 +352,80 @@ pub fn verify_log_checkpoint(envelope: &str, log: &TransparencyLog) -> Result<Ch
         log: log.base_url.clone(),
         source,
     })?;
-    let origin_ok = checkpoint.origin == log.origin
-        || checkpoint
-            .origin
-            .strip_prefix(log.origin.as_str())
-            .is_some_and(|rest| rest.starts_with(" - "));
-    if !origin_ok {
-        return Err(TlogError::CheckpointOrigin {
+    if is_rekor_v1_origin(&checkpoint.origin) {
+        verify_rekor_v1_note(&note, log)?;
+        return Ok(checkpoint);
+    }
+    if log.note_verifiers.is_empty() {
+        return Err(TlogError::NoCheckpointVerifier {
             log: log.base_url.clone(),
-            found: checkpoint.origin,
-            expected: log.origin.clone(),
         });
     }
+    let verifier = log
+        .note_verifiers
+        .iter()
+        .find(|v| v.name() == checkpoint.origin)
+        .ok_or_else(|| TlogError::CheckpointOrigin {
+            log: log.base_url.clone(),
+            found: checkpoint.origin.clone(),
+            expected: log
+                .note_verifiers
+                .iter()
+                .map(|v| format!("{:?}", v.name()))
+                .collect::<Vec<_>>()
+                .join(" or "),
+        })?;
     note.verify(std::slice::from_ref(verifier))
         .map_err(|e| TlogError::Checkpoint {
             log: log.base_url.clone(),
             source: e.into(),
         })?;
     Ok(checkpoint)
+}
+
+/// A Rekor v1 checkpoint origin: `"<anything> - <decimal tree id>"` (sigstore-go's
+/// `hasRekorV1STH`).
+fn is_rekor_v1_origin(origin: &str) -> bool {
+    origin
+        .rsplit_once(" - ")
+        .is_some_and(|(_, tree)| !tree.is_empty() && tree.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A Rekor v1 checkpoint's signatures: the log key signs the note text under its trusted-root
+/// scheme (as it signs SETs), hinted by the first 4 bytes of SHA-256 of its SPKI.
+fn verify_rekor_v1_note(note: &signet_tlog::Note, log: &TransparencyLog) -> Result<(), TlogError> {
+    let spki_hash = signet_crypto::sha256(log.key.spki_der());
+    let hint = u32::from_be_bytes([spki_hash[0], spki_hash[1], spki_hash[2], spki_hash[3]]);
+    let mut verified = false;
+    for signature in note.signatures().iter().filter(|s| s.key_hash == hint) {
+        log.key
+            .verify(log.key_details, note.text().as_bytes(), &signature.signature)
+            .map_err(|_| TlogError::Checkpoint {
+                log: log.base_url.clone(),
+                source: signet_tlog::NoteError::BadSignature {
+                    name: signature.name.clone(),
+                    key_hash: signature.key_hash,
+                }
+                .into(),
+            })?;
+        verified = true;
+    }
+    if !verified {
+        return Err(TlogError::Checkpoint {
+            log: log.base_url.clone(),
+            source: signet_tlog::NoteError::NoKnownSignature {
+                found: note
+                    .signatures()
+                    .iter()
+                    .map(|s| format!("{} {:08x}", s.name, s.key_hash))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                known: format!("{hint:08x} (the log key's Rekor v1 hint)"),
+            }
+            .into(),
+        });
+    }
+    Ok(())
 }
 
 /// Ties signing times to a Rekor v2 log: with no integrated time, the log key must have been
@@ -329,15 +445,13 @@ mod tests {
     pub(crate) fn log_for(signer: &SigningKey, origin: &str) -> TransparencyLog {
         let key = signer.public_key().clone();
         let log_id = signet_crypto::sha256(key.spki_der()).to_vec();
-        TransparencyLog {
-            base_url: format!("https://{origin}"),
-            origin: origin.into(),
+        TransparencyLog::new(
+            &format!("https://{origin}"),
             log_id,
-            key: key.clone(),
-            key_details: PublicKeyDetails::PKIX_ECDSA_P256_SHA_256,
-            valid_for: TimeRange::starting(Timestamp::from_unix(0)),
-            note_verifier: signet_tlog::NoteVerifier::new(origin, key).ok(),
-        }
+            key,
+            PublicKeyDetails::PKIX_ECDSA_P256_SHA_256,
+            TimeRange::starting(Timestamp::from_unix(0)),
+        )
     }
 
     /// A Rekor-v1-style entry at index 1 of a 3-leaf tree, with SET and signed checkpoint.

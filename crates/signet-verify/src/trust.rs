@@ -81,16 +81,49 @@ impl CertificateAuthority {
 #[derive(Debug, Clone)]
 pub struct TransparencyLog {
     pub base_url: String,
-    /// The log's signed-note name: the base URL without its scheme (`rekor.sigstore.dev`,
-    /// `log2025-1.rekor.sigstore.dev`). Checkpoint signatures must carry this name.
+    /// The base URL without its scheme (`rekor.sigstore.dev`, `127.0.0.1:3000/rekor`).
     pub origin: String,
     /// `logId.keyId`, as bundles name the log.
     pub log_id: Vec<u8>,
     pub key: PublicKey,
     pub key_details: PublicKeyDetails,
     pub valid_for: TimeRange,
-    /// The checkpoint verifier (none for keys signed notes cannot use, e.g. RSA).
-    pub note_verifier: Option<NoteVerifier>,
+    /// The signed-note verifiers of the log's C2SP (Rekor v2) checkpoints, one per name the
+    /// checkpoint origin may have: the base URL's host name, as sigstore-go requires
+    /// (`url.Hostname()`: `log2025-1.rekor.sigstore.dev`, `127.0.0.1`), then, if it differs,
+    /// the whole base URL without its scheme, which earlier signet servers named their logs
+    /// by. Empty for keys signed notes cannot use (e.g. RSA).
+    pub note_verifiers: Vec<NoteVerifier>,
+}
+
+impl TransparencyLog {
+    /// A log at `base_url` with `key`, as a trusted root describes it.
+    pub fn new(
+        base_url: &str,
+        log_id: Vec<u8>,
+        key: PublicKey,
+        key_details: PublicKeyDetails,
+        valid_for: TimeRange,
+    ) -> Self {
+        let origin = origin_from_base_url(base_url).to_string();
+        let mut names = vec![host_name(base_url)];
+        if names[0] != origin {
+            names.push(origin.clone());
+        }
+        let note_verifiers = names
+            .iter()
+            .filter_map(|name| NoteVerifier::new(name, key.clone()).ok())
+            .collect();
+        TransparencyLog {
+            base_url: base_url.to_string(),
+            origin,
+            log_id,
+            key,
+            key_details,
+            valid_for,
+            note_verifiers,
+        }
+    }
 }
 
 /// Trust material parsed once, for verifying many bundles.
@@ -200,7 +233,7 @@ fn timestamp_authorities(root: &TrustedRoot) -> Vec<TsaTrust> {
         .collect()
 }
 
-/// The signed-note name of a log: its base URL without scheme or trailing slash.
+/// A log's base URL without scheme or trailing slash.
 pub fn origin_from_base_url(base_url: &str) -> &str {
     let rest = base_url
         .strip_prefix("https://")
@@ -209,23 +242,32 @@ pub fn origin_from_base_url(base_url: &str) -> &str {
     rest.trim_end_matches('/')
 }
 
+/// The host of a base URL without port, path or user information, as Go's `url.Hostname()`
+/// gives it (IPv6 addresses without their brackets): the name sigstore-go requires of a Rekor
+/// v2 checkpoint's origin and signature.
+pub fn host_name(base_url: &str) -> String {
+    let rest = origin_from_base_url(base_url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = host_port.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or_default().to_string();
+    }
+    host_port.split(':').next().unwrap_or_default().to_string()
+}
+
 fn transparency_logs(root: &TrustedRoot) -> Vec<TransparencyLog> {
     root.tlogs
         .iter()
         .filter_map(|t| {
             let key = PublicKey::from_spki_der(t.public_key.raw_bytes.as_deref()?).ok()?;
             let key_details = t.public_key.details().unwrap_or_else(|| key.default_details());
-            let origin = origin_from_base_url(&t.base_url).to_string();
-            let note_verifier = NoteVerifier::new(&origin, key.clone()).ok();
-            Some(TransparencyLog {
-                base_url: t.base_url.clone(),
-                origin,
-                log_id: t.log_id.key_id.clone(),
+            Some(TransparencyLog::new(
+                &t.base_url,
+                t.log_id.key_id.clone(),
                 key,
                 key_details,
-                valid_for: t.public_key.valid_for.clone().unwrap_or_default(),
-                note_verifier,
-            })
+                t.public_key.valid_for.clone().unwrap_or_default(),
+            ))
         })
         .collect()
 }
@@ -248,4 +290,26 @@ fn ct_logs(root: &TrustedRoot) -> Vec<CtLogKey> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_as_go_gives_them() {
+        for (url, host) in [
+            ("https://rekor.sigstore.dev", "rekor.sigstore.dev"),
+            (
+                "https://log2025-1.rekor.sigstore.dev/",
+                "log2025-1.rekor.sigstore.dev",
+            ),
+            ("http://127.0.0.1:3000/rekor", "127.0.0.1"),
+            ("http://user:pw@example.com:8080/a/b?q#f", "example.com"),
+            ("http://[::1]:3000/rekor", "::1"),
+            ("example.com/log", "example.com"),
+        ] {
+            assert_eq!(host_name(url), host, "{url}");
+        }
+    }
 }

@@ -266,6 +266,8 @@ fn verify_inner(
             required: tlog::TLOG_THRESHOLD,
         }));
     }
+    tlog::check_no_duplicates(&material.tlog_entries, &log_of_entry)
+        .map_err(VerificationError::TlogThreshold)?;
     let artifact = ArtifactDigests::new(&policy.artifact);
     let signer_material = match &leaf {
         Some(leaf) => SignerMaterial::Certificate(&leaf.der),
@@ -292,7 +294,10 @@ fn verify_inner(
         if rekor_v2 {
             tlog::check_log_valid_at_times(log, &signing_times).map_err(tlog_err)?;
         }
-        entry_body::check_entry_body(entry, &bundle.content, signer_material, &artifact)
+        if let Some(leaf) = &leaf {
+            tlog::check_integrated_time_in_validity(entry, log, leaf.validity()).map_err(tlog_err)?;
+        }
+        entry_body::check_entry_body(entry, &bundle.content, signer_material, &signer_key, &artifact)
             .map_err(|source| VerificationError::EntryBody { index, source })?;
         log_entries.push(VerifiedLogEntry {
             log_base_url: log.base_url.clone(),

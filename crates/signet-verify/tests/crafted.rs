@@ -236,7 +236,8 @@ fn rekor_v2_checkpoint_by_a_wrong_key() {
     let mut wrong = trust.clone();
     let stranger = SigningKey::generate(KeyKind::Ed25519).unwrap();
     for l in &mut wrong.transparency_logs {
-        l.note_verifier = signet_tlog::NoteVerifier::new(&l.origin, stranger.public_key().clone()).ok();
+        l.note_verifiers =
+            vec![signet_tlog::NoteVerifier::new(&l.origin, stranger.public_key().clone()).unwrap()];
     }
     assert!(matches!(
         f.verify(&b, exact(), &wrong),

@@ -175,7 +175,7 @@ fn a_remembered_leaf_does_not_pass_a_tampered_one_or_skip_the_per_bundle_checks(
     let signature = late.content.signature_bytes().unwrap().to_vec();
     late.verification_material
         .timestamp_verification_data
-        .rfc3161_timestamps = vec![corpus::timestamp(&f.corpus.tsa, &signature, 99, T0 + 10_000)];
+        .rfc3161_timestamps = vec![f.corpus.pki.token(&signature, T0 + 10_000)];
     let err = f.check(&verifier, &late, 0).unwrap_err();
     assert!(
         matches!(

@@ -1,38 +1,30 @@
-//! A corpus of bundles as signet's own stack makes them, for the benchmark and the tests: a
-//! P-256 Fulcio root and intermediate, a CT log's SCT embedded in each leaf, a Rekor v2 tree
-//! of [`PREFILL`] leaves plus the corpus with one signed checkpoint per [`BATCH`] entries (so
-//! the bundles of a batch share it, as a real log's do), and an RFC 3161 token from a TSA
-//! whose trusted chain names its leaf. Every bundle has its own signing key, certificate and
-//! artifact.
+//! A corpus of bundles as signet's own stack makes them, for the benchmark and the tests: on
+//! the private instance of [`pki`] (a P-256 Fulcio root and intermediate, a CT log's SCT
+//! embedded in each leaf, an RFC 3161 TSA), a Rekor v2 tree of [`PREFILL`] leaves plus the
+//! corpus with one signed checkpoint per [`BATCH`] entries (so the bundles of a batch share
+//! it, as a real log's do). Every bundle has its own signing key, certificate and artifact.
 
 #![allow(dead_code)] // each including target uses part of it
 
-use std::sync::Arc;
+#[path = "pki.rs"]
+pub mod pki;
 
-use signet_crypto::{sha256, HashAlgorithm, KeyKind, PublicKey, PublicKeyDetails, SigningKey};
+use der::Encode as _;
+use signet_crypto::{sha256, HashAlgorithm, PublicKeyDetails};
 use signet_formats::bundle::{
     Bundle, BundleContent, BundleVersion, MessageSignature, TimestampVerificationData, VerificationMaterial,
     VerificationMaterialContent,
 };
-use signet_formats::common::{
-    DistinguishedName, HashOutput, LogId, TimeRange, Timestamp, X509Certificate, X509CertificateChain,
-};
+use signet_formats::common::{HashOutput, LogId};
 use signet_formats::rekor_v2::{
     self, HashedRekordRequestV002, InclusionProof, KindVersion, TransparencyLogEntry, VerifierKey,
 };
-use signet_formats::trust::{CertificateAuthority as RootCa, TransparencyLogInstance, TrustedRoot};
-use signet_tlog::{rekor_log_id, sign_checkpoint, Checkpoint, MemoryTree, NoteSigner};
-use signet_x509::profile::{tsa_leaf_certificate, tsa_root_certificate, CertificateParams};
+use signet_tlog::{sign_checkpoint, Checkpoint, MemoryTree, NoteSigner};
 use signet_x509::sct::{precert_tbs, sign_sct, LogEntry};
-use signet_x509::{
-    fulcio_intermediate_certificate, fulcio_root_certificate, oid, CertificateIdentity, FulcioExtensions,
-    FulcioLeaf, ParsedCertificate, SubjectAlternativeName, TimestampRequest, TokenIssuer,
-};
+use signet_x509::{FulcioLeaf, ParsedCertificate};
 
-pub const T0: i64 = 1_767_225_600; // 2026-01-01
-pub const ORIGIN: &str = "log.signet.example";
-pub const IDENTITY: &str = "https://github.com/example/release/.github/workflows/release.yml@refs/heads/main";
-pub const ISSUER: &str = "https://token.actions.githubusercontent.com";
+pub use pki::{Pki, IDENTITY, ISSUER, T0};
+
 /// Entries per signed checkpoint: bundles of one batch share it, as a Rekor v2 log's do.
 pub const BATCH: usize = 64;
 /// Leaves already in the log before the corpus in the benchmark, so proofs have a realistic
@@ -43,94 +35,34 @@ pub struct Corpus {
     pub root_json: Vec<u8>,
     pub bundles: Vec<Vec<u8>>,
     pub artifacts: Vec<Vec<u8>>,
-    /// The TSA, to stamp a signature at another time.
-    pub tsa: TokenIssuer,
-}
-
-fn dn(cn: &str) -> DistinguishedName {
-    DistinguishedName {
-        organization: "signet".into(),
-        common_name: cn.into(),
-    }
-}
-
-fn chain(certs: &[&[u8]]) -> X509CertificateChain {
-    X509CertificateChain {
-        certificates: certs
-            .iter()
-            .map(|c| X509Certificate {
-                raw_bytes: c.to_vec(),
-            })
-            .collect(),
-    }
+    /// The instance, to stamp a signature at another time.
+    pub pki: Pki,
 }
 
 pub fn build_corpus(n: usize, prefill: u64) -> Corpus {
-    let p256 = || SigningKey::generate(KeyKind::EcdsaP256).unwrap();
-    let params = |subject, serial| CertificateParams {
-        subject,
-        serial,
-        not_before: T0 - 86_400,
-        not_after: T0 + 365 * 86_400,
-    };
-    let since = TimeRange::starting(Timestamp::from_unix(T0 - 86_400));
-
-    // Fulcio: root and intermediate, P-256.
-    let (ca_root_key, ca_key) = (p256(), p256());
-    let (root_dn, inter_dn) = (dn("signet-ca-root"), dn("signet-ca"));
-    let ca_root = fulcio_root_certificate(&ca_root_key, &params(&root_dn, &[1; 16])).unwrap();
-    let ca_inter = fulcio_intermediate_certificate(
-        &ca_root_key,
-        &ca_root,
-        ca_key.public_key(),
-        &params(&inter_dn, &[2; 16]),
-    )
-    .unwrap();
+    let pki = Pki::new();
+    let (ca_inter, ca_key) = (&pki.ca_inter, &pki.ca_key);
     let inter_spki_hash = sha256(
-        &der::Encode::to_der(
-            &ParsedCertificate::from_der(&ca_inter)
-                .unwrap()
-                .cert
-                .tbs_certificate
-                .subject_public_key_info,
-        )
-        .unwrap(),
+        &ParsedCertificate::from_der(ca_inter)
+            .unwrap()
+            .cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .unwrap(),
     );
-
-    // CT log.
-    let ct_key = p256();
+    let ct_key = &pki.ct_keys[0];
     let ct_log_id = sha256(ct_key.public_key().spki_der());
 
-    // TSA: root and leaf, P-256; tokens embed the leaf.
-    let (tsa_root_key, tsa_key) = (p256(), Arc::new(p256()));
-    let (tsa_root_dn, tsa_dn) = (dn("signet-tsa-root"), dn("signet-tsa"));
-    let tsa_root = tsa_root_certificate(&tsa_root_key, &params(&tsa_root_dn, &[3; 16])).unwrap();
-    let tsa_leaf = tsa_leaf_certificate(
-        &tsa_root_key,
-        &tsa_root,
-        tsa_key.public_key(),
-        &params(&tsa_dn, &[4; 16]),
-    )
-    .unwrap();
-    let tsa = TokenIssuer::new(tsa_key, &tsa_leaf, oid::SIGSTORE_TSA_POLICY, 1).unwrap();
-
     // Rekor v2 log: a tree of `prefill` leaves, then the corpus in batches.
-    let log_key = p256();
-    let log_public = log_key.public_key().clone();
-    let log_id = rekor_log_id(ORIGIN, &log_public).to_vec();
-    let note_signer = NoteSigner::new(ORIGIN, log_key).unwrap();
+    let log_id = pki.v2_log_id();
+    let note_signer = NoteSigner::new(&pki.v2_origin, pki::copy(&pki.v2_key)).unwrap();
     let mut tree = MemoryTree::new();
     for i in 0..prefill {
         tree.push_leaf_hash(sha256(&i.to_be_bytes()));
     }
 
-    let identity = CertificateIdentity {
-        san: SubjectAlternativeName::Uri(IDENTITY.into()),
-        extensions: FulcioExtensions {
-            issuer: Some(ISSUER.into()),
-            ..Default::default()
-        },
-    };
+    let identity = pki::identity();
 
     struct Pending {
         leaf: Vec<u8>,
@@ -146,30 +78,30 @@ pub fn build_corpus(n: usize, prefill: u64) -> Corpus {
     for i in 0..n {
         let t = T0 + i as i64;
         // The signer: a fresh key and a 10-minute certificate with an embedded SCT.
-        let key = p256();
+        let key = pki::p256();
         let serial: Vec<u8> = sha256(&(i as u64).to_be_bytes())[..16].to_vec();
         let template = FulcioLeaf {
-            issuer_cert_der: &ca_inter,
+            issuer_cert_der: ca_inter,
             subject_key: key.public_key(),
             identity: &identity,
             serial: &serial,
             not_before: t,
             not_after: t + 600,
         };
-        let precert = template.precertificate(&ca_key).unwrap();
+        let precert = template.precertificate(ca_key).unwrap();
         let tbs = precert_tbs(&precert).unwrap();
         let entry = LogEntry::Precert {
             issuer_key_hash: inter_spki_hash,
             tbs_certificate: &tbs,
         };
-        let sct = sign_sct(&ct_key, ct_log_id, (t * 1000) as u64, &entry, &[]).unwrap();
-        let leaf = template.certificate(&ca_key, &[sct]).unwrap();
+        let sct = sign_sct(ct_key, ct_log_id, (t * 1000) as u64, &entry, &[]).unwrap();
+        let leaf = template.certificate(ca_key, &[sct]).unwrap();
 
         // The artifact, its signature, a timestamp over the signature, the log entry.
         let artifact = format!("release artifact {i}\n").repeat(40).into_bytes();
         let digest = sha256(&artifact);
         let signature = key.sign(&artifact).unwrap();
-        let token = timestamp(&tsa, &signature, i as u64 + 1, t + 1);
+        let token = pki.token(&signature, t + 1);
         let body = HashedRekordRequestV002 {
             digest: digest.to_vec(),
             signature: rekor_v2::Signature {
@@ -198,7 +130,7 @@ pub fn build_corpus(n: usize, prefill: u64) -> Corpus {
         if batch.len() == BATCH || i + 1 == n {
             let size = tree.size();
             let checkpoint = Checkpoint {
-                origin: ORIGIN.into(),
+                origin: pki.v2_origin.clone(),
                 size,
                 root_hash: tree.root(),
                 extensions: vec![],
@@ -251,57 +183,10 @@ pub fn build_corpus(n: usize, prefill: u64) -> Corpus {
         }
     }
 
-    let key_entry = |key: &PublicKey| {
-        signet_formats::common::PublicKey::new(
-            key.spki_der().to_vec(),
-            PublicKeyDetails::PKIX_ECDSA_P256_SHA_256,
-            since.clone(),
-        )
-    };
-    let mut root = TrustedRoot::new();
-    root.tlogs.push(TransparencyLogInstance {
-        base_url: format!("https://{ORIGIN}"),
-        hash_algorithm: "SHA2_256".into(),
-        public_key: key_entry(&log_public),
-        log_id: LogId { key_id: log_id },
-        checkpoint_key_id: None,
-        operator: None,
-    });
-    root.ctlogs.push(TransparencyLogInstance {
-        base_url: "https://ct.signet.example".into(),
-        hash_algorithm: "SHA2_256".into(),
-        public_key: key_entry(ct_key.public_key()),
-        log_id: LogId {
-            key_id: ct_log_id.to_vec(),
-        },
-        checkpoint_key_id: None,
-        operator: None,
-    });
-    root.certificate_authorities.push(RootCa {
-        subject: inter_dn.clone(),
-        uri: Some("https://ca.signet.example".into()),
-        cert_chain: chain(&[&ca_inter, &ca_root]),
-        valid_for: since.clone(),
-        operator: None,
-    });
-    root.timestamp_authorities.push(RootCa {
-        subject: tsa_dn.clone(),
-        uri: Some("https://tsa.signet.example".into()),
-        cert_chain: chain(&[&tsa_leaf, &tsa_root]),
-        valid_for: since,
-        operator: None,
-    });
     Corpus {
-        root_json: root.to_json(),
+        root_json: pki.root().to_json(),
         bundles,
         artifacts,
-        tsa,
+        pki,
     }
-}
-
-/// An RFC 3161 response over `signature`, embedding the TSA certificate, as the bundle keeps it.
-pub fn timestamp(tsa: &TokenIssuer, signature: &[u8], serial: u64, gen_time: i64) -> Vec<u8> {
-    let mut request = TimestampRequest::new(HashAlgorithm::Sha2_256, sha256(signature).to_vec()).unwrap();
-    request.cert_req = true;
-    tsa.issue(&request, &serial.to_be_bytes(), gen_time).unwrap()
 }
