@@ -35,6 +35,7 @@ use signet_log::storage::LogStore;
 use signet_log::{Appender, AppenderConfig};
 use signet_tlog::NoteSigner;
 
+mod linger;
 mod serve;
 mod tuf_repo;
 
@@ -277,6 +278,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         }
     });
     let app = app
+        .layer(axum::middleware::from_fn(linger::drain_unread_body))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             std::time::Duration::from_secs(60),
@@ -422,7 +424,7 @@ impl DataDir {
                 let key = SigningKey::generate(KeyKind::Ed25519)?;
                 write_secret(&key_path, key.to_pkcs8_pem().as_bytes())?;
                 let mut store = SqliteStore::open(&db_path, true)?;
-                let origin = origin_from_url(log_url)?;
+                let origin = log_origin_from_url(log_url)?;
                 store.set_meta("log.origin", &origin)?;
                 store.set_meta("log.created", Timestamp::from_unix(unix_now()).as_str())?;
                 (key, store)
@@ -684,6 +686,19 @@ fn origin_from_url(url: &str) -> anyhow::Result<String> {
         bail!("public URL {url} does not make a valid checkpoint origin");
     }
     Ok(origin.to_string())
+}
+
+/// The checkpoint origin (and signed-note name) of the Rekor v2 log at `url`: the URL's host
+/// name, without port or path. sigstore-go (so cosign) verifies a Rekor v2 checkpoint under
+/// `url.Hostname()` of the log's base URL and nothing else, as rekor-tiles deployments name
+/// their logs (`log2025-1.rekor.sigstore.dev`). Data directories created before this kept the
+/// whole URL without its scheme, which signet's verifier still accepts.
+fn log_origin_from_url(url: &str) -> anyhow::Result<String> {
+    origin_from_url(url)?;
+    let host = signet_verify::trust::host_name(url);
+    signet_tlog::check_key_name(&host)
+        .map_err(|e| anyhow::anyhow!("public URL {url} has no host usable as a checkpoint origin: {e}"))?;
+    Ok(host)
 }
 
 /// Writes a secret file with mode 0600, atomically.
