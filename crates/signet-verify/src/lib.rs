@@ -20,6 +20,7 @@
 mod cache;
 pub mod certificate;
 pub mod entry_body;
+mod go_regex;
 pub mod identity;
 pub mod policy;
 pub mod sct;

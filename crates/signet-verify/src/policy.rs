@@ -159,8 +159,11 @@ pub enum Matcher {
 }
 
 impl Matcher {
-    /// A regular expression matcher. As Go's `MatchString` (cosign, sigstore-go), it matches
-    /// anywhere in the value: anchor it with `^…$` to match the whole value.
+    /// A regular expression matcher with the meaning cosign and sigstore-go give it: Go's
+    /// `regexp` syntax, whose `\d \w \s \b` are ASCII-only, matched as `MatchString` does,
+    /// anywhere in the value (anchor it with `^…$` to match the whole value). Syntax Go reads
+    /// differently, or only one of the two accepts, is refused; the module `go_regex` says what
+    /// is rewritten, what is refused and what still differs.
     pub fn regex(pattern: &str) -> Result<Self, PolicyError> {
         IdentityRegex::new(pattern).map(Matcher::Regex)
     }
@@ -182,7 +185,7 @@ impl std::fmt::Display for Matcher {
     }
 }
 
-/// A compiled regular expression with its source.
+/// A compiled regular expression with its source, matching as Go's `regexp` does.
 #[derive(Debug, Clone)]
 pub struct IdentityRegex {
     pattern: String,
@@ -190,10 +193,11 @@ pub struct IdentityRegex {
 }
 
 impl IdentityRegex {
+    /// Compiles `pattern` with Go's meaning (see [`Matcher::regex`]).
     pub fn new(pattern: &str) -> Result<Self, PolicyError> {
-        let re = regex_automata::meta::Regex::new(pattern).map_err(|e| PolicyError::Regex {
+        let re = crate::go_regex::compile(pattern).map_err(|reason| PolicyError::Regex {
             pattern: pattern.to_string(),
-            reason: e.to_string(),
+            reason,
         })?;
         Ok(IdentityRegex {
             pattern: pattern.to_string(),
