@@ -147,7 +147,13 @@ pub fn validate_chain(
 
     for (index, pair) in parsed.windows(2).enumerate() {
         let issuer_index = index + 1;
-        if !pair[1].is_ca() {
+        // A BasicConstraints that does not decode is refused, not read as "not a CA" (Go's
+        // parser refuses such a certificate).
+        let issuer_is_ca = pair[1].is_ca().map_err(|e| ChainError::Malformed {
+            index: issuer_index,
+            reason: e.to_string(),
+        })?;
+        if !issuer_is_ca {
             return Err(ChainError::IssuerNotCa(issuer_index));
         }
         if pair[1]
@@ -174,7 +180,7 @@ pub fn validate_chain(
     if !accepted_roots.iter().any(|r| r.der == last.der) {
         let root = accepted_roots
             .iter()
-            .find(|r| r.is_ca() && last.verify_issued_by(r).is_ok())
+            .find(|r| r.is_ca() == Ok(true) && last.verify_issued_by(r).is_ok())
             .ok_or_else(|| {
                 ChainError::UnknownRoot(format!(
                     "the last certificate's issuer is {}",

@@ -2,24 +2,23 @@
 //! every certificate on the path — and the authority's `validFor` in the trusted root — valid
 //! at every verified signing time (the "hybrid model"), and the leaf is a code-signing leaf.
 //!
+//! The leaf's extensions are read as Go's `crypto/x509` reads them (sigstore-go verifies with
+//! `Certificate.Verify`): one that signet relies on and cannot decode, or a critical one it does
+//! not process, refuses the certificate (RFC 5280 §4.2); the same in a certificate of an
+//! authority's chain makes the authority unusable.
+//!
 //! The path is built from the trusted root only. Certificates a bundle carries after its leaf
-//! (v0.1/v0.2 chains) are not trusted for anything (§4.6: the verifier "MUST remove
-//! certificates from the certificate chain that are not also found in the out-of-band list");
-//! a bundle that ships a root certificate is refused outright, as protobuf-specs forbids it and
-//! the conformance suite (`bundle-with-root-cert_fail`) expects.
+//! (v0.1/v0.2 chains) are not trusted for anything (§4.6: the verifier "MUST remove certificates from the certificate chain that are
+//! not also found in the out-of-band list"); a bundle that ships a root certificate is refused
+//! outright, as protobuf-specs forbids it and the conformance suite
+//! (`bundle-with-root-cert_fail`) expects.
 
-use der::asn1::ObjectIdentifier;
-use der::Decode;
-use signet_x509::ParsedCertificate;
+use signet_x509::{oid, CertificateRole, ExtensionError, ParsedCertificate};
 use thiserror::Error;
-use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
+use x509_cert::ext::pkix::KeyUsages;
 
 use crate::timestamps::SigningTime;
 use crate::trust::CertificateAuthority;
-
-const ID_CE_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
-const ID_CE_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
-const ID_KP_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
 
 /// Why the certificate was refused.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -27,6 +26,8 @@ const ID_KP_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6
 pub enum CertificateError {
     #[error("{what} does not parse as DER X.509: {reason}")]
     Parse { what: &'static str, reason: String },
+    #[error("the signing certificate's extensions are refused: {0}")]
+    LeafExtension(#[source] ExtensionError),
     #[error("the signing certificate is a CA (BasicConstraints cA); expected a leaf")]
     LeafIsCa,
     #[error("the signing certificate's key usage {0}")]
@@ -66,24 +67,29 @@ pub struct VerifiedChain {
     pub issuer_spki: Vec<u8>,
 }
 
-/// Checks the leaf's profile: not a CA, key usage digitalSignature, extended key usage
-/// codeSigning (Fulcio's leaf profile; sigstore-go's `VerifyLeafCertificate`).
+/// Checks the leaf's profile: its extensions as Go's parser and `Verify` accept them on an
+/// end-entity certificate (no duplicate, BasicConstraints / keyUsage / extKeyUsage that
+/// decode, no critical extension the verifier does not process: RFC 5280 §4.2), not a CA,
+/// key usage digitalSignature, extended key usage codeSigning (Fulcio's leaf profile;
+/// sigstore-go's `VerifyLeafCertificate`).
 pub fn check_leaf_profile(leaf: &ParsedCertificate) -> Result<(), CertificateError> {
-    if leaf.is_ca() {
+    leaf.check_extensions(CertificateRole::EndEntity)
+        .map_err(CertificateError::LeafExtension)?;
+    if leaf.is_ca().map_err(CertificateError::LeafExtension)? {
         return Err(CertificateError::LeafIsCa);
     }
-    let extensions = leaf.cert.tbs_certificate.extensions.as_deref().unwrap_or(&[]);
-    let find = |id: ObjectIdentifier| extensions.iter().find(|e| e.extn_id == id);
-    let ku = find(ID_CE_KEY_USAGE).ok_or(CertificateError::KeyUsage("is missing"))?;
-    let ku = KeyUsage::from_der(ku.extn_value.as_bytes())
-        .map_err(|_| CertificateError::KeyUsage("does not parse"))?;
+    let (_, ku) = leaf
+        .key_usage()
+        .map_err(CertificateError::LeafExtension)?
+        .ok_or(CertificateError::KeyUsage("is missing"))?;
     if !ku.0.contains(KeyUsages::DigitalSignature) {
         return Err(CertificateError::KeyUsage("lacks digitalSignature"));
     }
-    let eku = find(ID_CE_EXT_KEY_USAGE).ok_or(CertificateError::ExtendedKeyUsage("is missing"))?;
-    let eku = ExtendedKeyUsage::from_der(eku.extn_value.as_bytes())
-        .map_err(|_| CertificateError::ExtendedKeyUsage("does not parse"))?;
-    if !eku.0.contains(&ID_KP_CODE_SIGNING) {
+    let (_, eku) = leaf
+        .extended_key_usages()
+        .map_err(CertificateError::LeafExtension)?
+        .ok_or(CertificateError::ExtendedKeyUsage("is missing"))?;
+    if !eku.contains(&oid::ID_KP_CODE_SIGNING) {
         return Err(CertificateError::ExtendedKeyUsage("lacks codeSigning"));
     }
     Ok(())

@@ -19,7 +19,7 @@ use signet_formats::common::TimeRange;
 use signet_formats::trust::TrustedRoot;
 use signet_tlog::NoteVerifier;
 use signet_x509::sct::CtLogKey;
-use signet_x509::{ParsedCertificate, TsaTrust};
+use signet_x509::{CertificateRole, ParsedCertificate, TsaTrust};
 
 /// The trust material a verification consults.
 pub trait TrustedMaterial {
@@ -47,7 +47,7 @@ pub struct CertificateAuthority {
     /// The issuing certificate's DER SubjectPublicKeyInfo: SCTs name their issuer by its hash.
     pub issuer_spki: Vec<u8>,
     /// Whether the chain itself verifies (each certificate a CA issued by the next, the last
-    /// self-signed): checked once, on first use, since a root lists authorities that most
+    /// self-signed, extensions as Go's parser and `Verify` accept them): checked once, on first use, since a root lists authorities that most
     /// runs never meet and each check is a signature verification (185 µs for P-384).
     chain_check: OnceLock<Option<String>>,
 }
@@ -213,10 +213,16 @@ fn certificate_authorities(root: &TrustedRoot) -> Vec<CertificateAuthority> {
         .collect()
 }
 
-/// Each certificate is a CA issued by the next; the last is self-signed.
+/// Each certificate is a CA issued by the next, and its extensions are ones Go's parser and
+/// `Verify` accept on a CA (no duplicate, BasicConstraints, keyUsage and extKeyUsage that
+/// decode, no critical extension left unprocessed: RFC 5280 §4.2); the last is self-signed.
+/// Go checks only the certificates on the path it builds; the whole chain is checked here, as
+/// trust material that lists a certificate no verifier accepts is broken as a whole.
 fn check_ca_chain(chain: &[ParsedCertificate]) -> Result<(), String> {
     for (i, cert) in chain.iter().enumerate() {
-        if !cert.is_ca() {
+        cert.check_extensions(CertificateRole::Authority)
+            .map_err(|e| format!("{}: {e}", cert.subject()))?;
+        if !cert.is_ca().map_err(|e| format!("{}: {e}", cert.subject()))? {
             return Err(format!("{} is not a CA (BasicConstraints cA)", cert.subject()));
         }
         let issuer = chain.get(i + 1).unwrap_or(cert);

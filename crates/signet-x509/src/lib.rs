@@ -25,7 +25,10 @@ pub mod rfc3161;
 pub mod sct;
 mod signer;
 
-pub use certificate::{authority_entry, certificate_validity, ParsedCertificate};
+pub use certificate::{
+    authority_entry, certificate_validity, BasicConstraintsValue, CertificateRole, ExtensionError,
+    ParsedCertificate,
+};
 pub use csr::{verify_csr, CsrError};
 pub use fulcio::{
     check_leaf_key, fulcio_intermediate_certificate, fulcio_root_certificate, read_identity,

@@ -50,6 +50,20 @@ pub const ID_CE_SUBJECT_KEY_IDENTIFIER: Oid = Oid::new_unwrap("2.5.29.14");
 pub const ID_CE_AUTHORITY_KEY_IDENTIFIER: Oid = Oid::new_unwrap("2.5.29.35");
 /// RFC 5280 §4.2.1.3 `id-ce-keyUsage`.
 pub const ID_CE_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.15");
+/// RFC 5280 §4.2.1.10 `id-ce-nameConstraints`.
+pub const ID_CE_NAME_CONSTRAINTS: Oid = Oid::new_unwrap("2.5.29.30");
+/// RFC 5280 §4.2.1.13 `id-ce-cRLDistributionPoints`.
+pub const ID_CE_CRL_DISTRIBUTION_POINTS: Oid = Oid::new_unwrap("2.5.29.31");
+/// RFC 5280 §4.2.1.4 `id-ce-certificatePolicies`.
+pub const ID_CE_CERTIFICATE_POLICIES: Oid = Oid::new_unwrap("2.5.29.32");
+/// RFC 5280 §4.2.1.5 `id-ce-policyMappings`.
+pub const ID_CE_POLICY_MAPPINGS: Oid = Oid::new_unwrap("2.5.29.33");
+/// RFC 5280 §4.2.1.11 `id-ce-policyConstraints`.
+pub const ID_CE_POLICY_CONSTRAINTS: Oid = Oid::new_unwrap("2.5.29.36");
+/// RFC 5280 §4.2.1.14 `id-ce-inhibitAnyPolicy`.
+pub const ID_CE_INHIBIT_ANY_POLICY: Oid = Oid::new_unwrap("2.5.29.54");
+/// RFC 5280 §4.2.2.1 `id-pe-authorityInfoAccess`.
+pub const ID_PE_AUTHORITY_INFO_ACCESS: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.1.1");
 /// RFC 5280 §4.2.1.12 `id-kp-codeSigning`.
 pub const ID_KP_CODE_SIGNING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.3");
 

@@ -56,6 +56,11 @@ pub enum TimestampError {
     NoSignerCertificate,
     #[error("the token's embedded certificate {subject} is not the trusted TSA leaf")]
     EmbeddedCertificateNotTrusted { subject: String },
+    #[error("the token's embedded certificate {subject} cannot be classed as signer or CA: {source}")]
+    EmbeddedCertificateExtension {
+        subject: String,
+        source: Box<crate::certificate::ExtensionError>,
+    },
     #[error("SignerInfo's signer identifier does not name the TSA certificate {subject}")]
     SignerIdentifierMismatch { subject: String },
     #[error("CMS signature over the signed attributes: {0}")]
@@ -114,7 +119,13 @@ impl TsaTrust {
                 reason: "empty certChain".into(),
             });
         };
-        let signer = if first.is_ca() {
+        // A malformed BasicConstraints says neither "CA" nor "TSA leaf": the authority is
+        // unusable (Go's parser refuses the certificate).
+        let first_is_ca = first.is_ca().map_err(|e| TimestampError::TrustedChain {
+            authority: name.clone(),
+            reason: format!("{}: {e}", first.subject()),
+        })?;
+        let signer = if first_is_ca {
             TrustedSigner::Embedded {
                 issuer_key: first.public_key(),
             }
@@ -372,12 +383,25 @@ fn select_signer_certificate<'a>(
             Some(_) => {}
         }
     }
-    let embedded = embedded
-        .filter_map(|cert| {
-            let der = cert.to_der().ok()?;
-            ParsedCertificate::from_der(&der).ok()
-        })
-        .find(|c| !c.is_ca());
+    let mut signer = None;
+    for cert in embedded.filter_map(|cert| {
+        let der = cert.to_der().ok()?;
+        ParsedCertificate::from_der(&der).ok()
+    }) {
+        // An embedded certificate whose BasicConstraints does not decode could be the signer
+        // or a CA; it is refused rather than guessed at.
+        let is_ca = cert
+            .is_ca()
+            .map_err(|source| TimestampError::EmbeddedCertificateExtension {
+                subject: cert.subject(),
+                source: Box::new(source),
+            })?;
+        if !is_ca {
+            signer = Some(cert);
+            break;
+        }
+    }
+    let embedded = signer;
     match (embedded, trusted_leaf) {
         (Some(e), Some(t)) if e.der != t.cert.der => {
             Err(TimestampError::EmbeddedCertificateNotTrusted { subject: e.subject() })
@@ -471,7 +495,10 @@ fn check_issued_by(
         subject: cert.subject(),
         reason,
     };
-    if !issuer.is_ca() {
+    if !issuer
+        .is_ca()
+        .map_err(|e| fail(format!("issuer {}: {e}", issuer.subject())))?
+    {
         return Err(fail(format!("issuer {} is not a CA", issuer.subject())));
     }
     // As `ParsedCertificate::verify_issued_by`: names first, then the signature.
