@@ -7,8 +7,11 @@
 //! not process, refuses the certificate (RFC 5280 §4.2); the same in a certificate of an
 //! authority's chain makes the authority unusable.
 //!
-//! The path is built from the trusted root only. Certificates a bundle carries after its leaf
-//! (v0.1/v0.2 chains) are not trusted for anything (§4.6: the verifier "MUST remove certificates from the certificate chain that are
+//! The path is built from the trusted root only: the leaf, the certificate of an authority's
+//! chain that issued it (any of them, as Go's `Verify` with the chain's last certificate as
+//! root and the others as intermediates finds it), and the chain from there to the root.
+//! Certificates a bundle carries after its leaf (v0.1/v0.2 chains) are not trusted for
+//! anything (§4.6: the verifier "MUST remove certificates from the certificate chain that are
 //! not also found in the out-of-band list"); a bundle that ships a root certificate is refused
 //! outright, as protobuf-specs forbids it and the conformance suite
 //! (`bundle-with-root-cert_fail`) expects.
@@ -63,6 +66,9 @@ pub struct VerifiedChain {
     /// Index of the authority in the trust material.
     pub authority: usize,
     pub authority_name: String,
+    /// Position in the authority's chain of the certificate that issued the leaf (0 for the
+    /// first, the usual Fulcio intermediate); the path runs from there to the chain's end.
+    pub issuer: usize,
     /// DER SubjectPublicKeyInfo of the certificate that issued the leaf (for SCTs).
     pub issuer_spki: Vec<u8>,
 }
@@ -112,54 +118,78 @@ pub fn check_bundle_chain(extra: &[Vec<u8>]) -> Result<(), CertificateError> {
     Ok(())
 }
 
-/// Finds a trusted authority that issued `leaf` and under which the whole path is valid at
-/// every time in `times`.
+/// Finds a trusted authority and a certificate of its chain that issued `leaf`, such that the
+/// path from the leaf through that certificate to the chain's root is valid at every time in
+/// `times`.
 pub fn verify_chain(
     leaf: &ParsedCertificate,
     authorities: &[CertificateAuthority],
     times: &[SigningTime],
 ) -> Result<VerifiedChain, CertificateError> {
-    verify_chain_with(leaf, authorities, times, |_, ca| verify_leaf_signature(leaf, ca))
+    verify_chain_with(leaf, authorities, times, |_, issuer, ca| {
+        verify_leaf_signature(leaf, ca, issuer)
+    })
 }
 
-/// The leaf's signature verifies with the authority's issuing key.
-pub fn verify_leaf_signature(leaf: &ParsedCertificate, ca: &CertificateAuthority) -> Result<(), String> {
-    leaf.verify_signature_by(ca.issuer_key.as_ref()?)
+/// The leaf's signature verifies with the key of the certificate at position `issuer` of the
+/// authority's chain.
+pub fn verify_leaf_signature(
+    leaf: &ParsedCertificate,
+    ca: &CertificateAuthority,
+    issuer: usize,
+) -> Result<(), String> {
+    let key = ca
+        .keys
+        .get(issuer)
+        .ok_or_else(|| format!("the chain has no certificate at position {issuer}"))?;
+    leaf.verify_signature_by(key.as_ref()?)
 }
 
-/// [`verify_chain`], with the signature check (a pure function of the leaf and the authority
-/// at `index`) supplied by the caller, so a verifier can answer it from a cache.
+/// [`verify_chain`], with the signature check (a pure function of the leaf, the authority at
+/// `index` and the position of the candidate issuer in its chain) supplied by the caller, so a
+/// verifier can answer it from a cache.
+///
+/// Every certificate of every authority whose subject is the leaf's issuer name is a
+/// candidate, in trust-material then chain order: Go's `Certificate.Verify`, which
+/// sigstore-go calls with the chain's last certificate as root and the others as
+/// intermediates, accepts a leaf issued by any of them (by the root of an [intermediate,
+/// root] chain, say). The path is the leaf, then the chain from its issuer to the end.
 pub(crate) fn verify_chain_with(
     leaf: &ParsedCertificate,
     authorities: &[CertificateAuthority],
     times: &[SigningTime],
-    mut leaf_signature: impl FnMut(usize, &CertificateAuthority) -> Result<(), String>,
+    mut leaf_signature: impl FnMut(usize, usize, &CertificateAuthority) -> Result<(), String>,
 ) -> Result<VerifiedChain, CertificateError> {
     if authorities.is_empty() {
         return Err(CertificateError::NoAuthorities);
     }
     let issuer_name = &leaf.cert.tbs_certificate.issuer;
     let mut reasons = Vec::new();
-    // The most telling failure: one from an authority whose key did sign the leaf.
+    // The most telling failure: one from a path whose issuer did sign the leaf.
     let mut signed_by_failure = None;
     for (index, ca) in authorities.iter().enumerate() {
-        if ca.chain[0].cert.tbs_certificate.subject != *issuer_name {
-            continue;
-        }
-        if let Err(e) = leaf_signature(index, ca) {
-            reasons.push(format!("{}: {e}", ca.name));
-            continue;
-        }
-        match check_path_at_times(leaf, ca, times) {
-            Ok(()) => {
-                return Ok(VerifiedChain {
-                    authority: index,
-                    authority_name: ca.name.clone(),
-                    issuer_spki: ca.issuer_spki.clone(),
-                });
+        for (position, candidate) in ca.chain.iter().enumerate() {
+            if candidate.cert.tbs_certificate.subject != *issuer_name {
+                continue;
             }
-            Err(e) => {
-                signed_by_failure.get_or_insert(e);
+            if let Err(e) = leaf_signature(index, position, ca) {
+                reasons.push(format!("{} (chain certificate {position}): {e}", ca.name));
+                continue;
+            }
+            match check_path_at_times(leaf, ca, position, times) {
+                Ok(()) => {
+                    return Ok(VerifiedChain {
+                        authority: index,
+                        authority_name: ca.name.clone(),
+                        issuer: position,
+                        // `new` makes one SPKI per chain certificate; were the public fields
+                        // changed since, an empty one fails the SCT check rather than panics.
+                        issuer_spki: ca.spkis.get(position).cloned().unwrap_or_default(),
+                    });
+                }
+                Err(e) => {
+                    signed_by_failure.get_or_insert(e);
+                }
             }
         }
     }
@@ -175,9 +205,14 @@ pub(crate) fn verify_chain_with(
     })
 }
 
+/// The path leaf → `ca.chain[issuer..]`: the authority's chain verifies, and every certificate
+/// on the path and the authority's `validFor` cover every signing time (the hybrid model).
+/// Certificates before `issuer` are not on the path, so their validity does not matter (Go
+/// checks only the certificates of the chain it builds).
 fn check_path_at_times(
     leaf: &ParsedCertificate,
     ca: &CertificateAuthority,
+    issuer: usize,
     times: &[SigningTime],
 ) -> Result<(), CertificateError> {
     if let Some(reason) = ca.chain_error() {
@@ -187,7 +222,7 @@ fn check_path_at_times(
         });
     }
     for t in times {
-        for cert in std::iter::once(leaf).chain(ca.chain.iter()) {
+        for cert in std::iter::once(leaf).chain(ca.chain[issuer..].iter()) {
             let (not_before, not_after) = cert.validity();
             if t.unix < not_before || t.unix > not_after {
                 return Err(CertificateError::NotValidAt {

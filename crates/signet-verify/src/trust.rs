@@ -38,31 +38,40 @@ pub trait TrustedMaterial {
 pub struct CertificateAuthority {
     /// `organization/commonName` from the trusted root, for messages.
     pub name: String,
-    /// `certChain` as listed: the certificate that issues leaves first, the root last.
+    /// `certChain` as listed: the certificate that issues leaves first, the root last. A leaf
+    /// may be issued by any of them (Go's `Verify` with the chain as intermediates and root
+    /// accepts that too); the path then runs from its issuer to the root.
     pub chain: Vec<ParsedCertificate>,
     /// The trusted root's `validFor`: leaves are accepted only for signing times inside it.
     pub valid_for: TimeRange,
-    /// The issuing certificate's key, parsed once (`Err` says why it cannot verify anything).
-    pub issuer_key: Result<PublicKey, String>,
-    /// The issuing certificate's DER SubjectPublicKeyInfo: SCTs name their issuer by its hash.
-    pub issuer_spki: Vec<u8>,
+    /// Each chain certificate's key, parsed once, in chain order (`Err` says why that
+    /// certificate cannot verify anything).
+    pub keys: Vec<Result<PublicKey, String>>,
+    /// Each chain certificate's DER SubjectPublicKeyInfo, in chain order: an SCT names the
+    /// leaf's issuer by the hash of this (RFC 6962 §3.2 `issuer_key_hash`).
+    pub spkis: Vec<Vec<u8>>,
     /// Whether the chain itself verifies (each certificate a CA issued by the next, the last
-    /// self-signed, extensions as Go's parser and `Verify` accept them): checked once, on first use, since a root lists authorities that most
-    /// runs never meet and each check is a signature verification (185 µs for P-384).
+    /// self-signed, extensions as Go's parser and `Verify` accept them): checked once, on
+    /// first use, since a root lists authorities that most runs never meet and each check is
+    /// a signature verification (185 µs for P-384).
     chain_check: OnceLock<Option<String>>,
 }
 
 impl CertificateAuthority {
     /// An authority from its chain (issuing certificate first); `None` for an empty chain.
     pub fn new(name: String, chain: Vec<ParsedCertificate>, valid_for: TimeRange) -> Option<Self> {
-        let issuer = chain.first()?;
-        let issuer_spki =
-            der::Encode::to_der(&issuer.cert.tbs_certificate.subject_public_key_info).unwrap_or_default();
-        let issuer_key = issuer.public_key();
+        if chain.is_empty() {
+            return None;
+        }
+        let spkis = chain
+            .iter()
+            .map(|c| der::Encode::to_der(&c.cert.tbs_certificate.subject_public_key_info).unwrap_or_default())
+            .collect();
+        let keys = chain.iter().map(ParsedCertificate::public_key).collect();
         Some(CertificateAuthority {
             name,
-            issuer_key,
-            issuer_spki,
+            keys,
+            spkis,
             chain,
             valid_for,
             chain_check: OnceLock::new(),

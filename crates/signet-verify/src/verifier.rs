@@ -336,7 +336,8 @@ fn verify_inner(
 /// Those checks are pure functions of their input bytes and of the trust material, which a
 /// `Verifier` owns and never changes, so it remembers their successes (why that is sound:
 /// `cache.rs`): the checkpoint signature, keyed by the log and the exact signed note; the
-/// leaf's signature by its CA and its embedded SCTs, keyed by the CA and the exact leaf DER;
+/// leaf's signature by the CA certificate that issued it and its embedded SCTs, keyed by that
+/// certificate (authority and chain position) and the exact leaf DER;
 /// the TSA's trusted chain, once. Everything that depends on the bundle or the time — the
 /// inclusion proof, validity at the signing times, identity, log entry body, the artifact
 /// signature, each timestamp's own signature — is checked for every bundle.
@@ -410,9 +411,14 @@ struct Caches {
     /// and every signature line). Value: the checkpoint [`tlog::verify_log_checkpoint`]
     /// returned for exactly those bytes and that log.
     checkpoints: BoundedCache<Checkpoint>,
-    /// Key: the authority's position in the trust material, then the leaf's DER. Present only
-    /// when the leaf's signature verified with that authority's issuing key AND its embedded
-    /// SCTs verified (issuer and CT logs fixed): the value is what the SCT check returned.
+    /// Key: the authority's position in the trust material and the position in its chain of
+    /// the certificate that issued the leaf, then the leaf's DER. Present only when the leaf's
+    /// signature verified with that certificate's key AND its embedded SCTs verified with that
+    /// certificate as their issuer (CT logs fixed): the value is what the SCT check returned.
+    /// The chain position is part of the key because a leaf may be issued by any certificate
+    /// of the chain and two of them may share a subject (a re-keyed CA): without it, a success
+    /// under one would answer the signature check for the other, and the path and SCT issuer
+    /// reported would be those of a certificate that never signed the leaf.
     leaves: BoundedCache<Vec<VerifiedSct>>,
 }
 
@@ -439,26 +445,100 @@ impl Caches {
         ct_logs: &[CtLogKey],
     ) -> Result<(VerifiedChain, Vec<VerifiedSct>), VerificationError> {
         let mut remembered = None;
-        let chain = certificate::verify_chain_with(leaf, cas, times, |index, ca| {
-            let key = cache::key(&(index as u64).to_be_bytes(), &leaf.der);
-            match self.leaves.get(&key) {
+        let chain = certificate::verify_chain_with(leaf, cas, times, |index, issuer, ca| {
+            match self.leaves.get(&leaf_key(index, issuer, &leaf.der)) {
                 Some(scts) => {
-                    remembered = Some((index, scts));
+                    remembered = Some((index, issuer, scts));
                     Ok(())
                 }
-                None => certificate::verify_leaf_signature(leaf, ca),
+                None => certificate::verify_leaf_signature(leaf, ca, issuer),
             }
         })?;
-        // A hit at an authority the path then failed under (validity at the signing times)
-        // does not count: only the authority the chain verified under names the SCT issuer.
-        if let Some((_, scts)) = remembered.filter(|(i, _)| *i == chain.authority) {
+        // A hit on a path that then failed (validity at the signing times) does not count:
+        // only the issuer the chain verified under names the SCT issuer.
+        if let Some((_, _, scts)) =
+            remembered.filter(|(index, issuer, _)| (*index, *issuer) == (chain.authority, chain.issuer))
+        {
             return Ok((chain, scts));
         }
         let scts = sct::verify_scts(&leaf.der, &chain.issuer_spki, ct_logs)?;
-        self.leaves.insert(
-            cache::key(&(chain.authority as u64).to_be_bytes(), &leaf.der),
-            scts.clone(),
-        );
+        self.leaves
+            .insert(leaf_key(chain.authority, chain.issuer, &leaf.der), scts.clone());
         Ok((chain, scts))
+    }
+}
+
+/// The leaf memo's key: the authority's index and the issuing certificate's position in its
+/// chain (8 bytes each, big-endian), then the leaf's DER.
+fn leaf_key(authority: usize, issuer: usize, leaf_der: &[u8]) -> Vec<u8> {
+    let mut against = [0u8; 16];
+    against[..8].copy_from_slice(&(authority as u64).to_be_bytes());
+    against[8..].copy_from_slice(&(issuer as u64).to_be_bytes());
+    cache::key(&against, leaf_der)
+}
+
+#[cfg(test)]
+#[path = "../tests/support/cas.rs"]
+mod pki;
+
+#[cfg(test)]
+mod tests {
+    use super::pki::{intermediate, leaf, parse_chain, root, since, CtLog};
+    use super::*;
+
+    const T0: i64 = 1_767_225_600;
+
+    fn at(t: i64) -> Vec<SigningTime> {
+        vec![SigningTime {
+            unix: t,
+            source: TimeSource::IntegratedTime {
+                log_base_url: "https://log.example".into(),
+                log_index: 0,
+            },
+        }]
+    }
+
+    fn caches() -> Caches {
+        Caches {
+            checkpoints: BoundedCache::new(4),
+            leaves: BoundedCache::new(4),
+        }
+    }
+
+    /// A re-keyed CA: the intermediate has the root's subject under its own key, and the leaf
+    /// is issued by the root. A memo keyed by the authority alone would answer the
+    /// intermediate's signature check with the root's remembered success and report the
+    /// intermediate as the issuer (and SCT issuer) on every later bundle.
+    #[test]
+    fn the_leaf_memo_remembers_which_chain_certificate_issued_the_leaf() {
+        let root = root("signet-ca", T0 - 86_400, T0 + 86_400);
+        let rekeyed = intermediate(&root, "signet-ca", T0 - 86_400, T0 + 86_400);
+        let ct = CtLog::new();
+        let cas = [CertificateAuthority::new(
+            "signet.test/ca".into(),
+            parse_chain(&[&rekeyed.der, &root.der]),
+            since(T0 - 86_400),
+        )
+        .unwrap()];
+        let ct_logs = [ct.trusted()];
+        let by_root = leaf(&root, &ct, T0, 1);
+        let by_rekeyed = leaf(&rekeyed, &ct, T0, 2);
+
+        let c = caches();
+        for round in ["cold", "warm"] {
+            let (chain, scts) = c
+                .verify_chain_and_scts(&by_root, &cas, &at(T0), &ct_logs)
+                .unwrap();
+            assert_eq!(chain.issuer, 1, "{round}");
+            assert_eq!(chain.issuer_spki, root.spki(), "{round}");
+            assert_eq!(scts.len(), 1);
+            let (chain, _) = c
+                .verify_chain_and_scts(&by_rekeyed, &cas, &at(T0), &ct_logs)
+                .unwrap();
+            assert_eq!(chain.issuer, 0, "{round}");
+        }
+        assert_eq!(c.leaves.len(), 2);
+        assert!(c.leaves.get(&leaf_key(0, 1, &by_root.der)).is_some());
+        assert!(c.leaves.get(&leaf_key(0, 0, &by_root.der)).is_none());
     }
 }

@@ -2,18 +2,23 @@
 //! sigstore-go runs (with an authority's last certificate as root and the others as
 //! intermediates): critical extensions nothing processes are refused on the leaf and on the
 //! authority's chain (RFC 5280 §4.2), a BasicConstraints / keyUsage / extKeyUsage that does not
-//! decode is an error rather than "absent". Certificates are built here.
+//! decode is an error rather than "absent", and a leaf may be issued by any certificate of the
+//! chain, the path then running from that certificate to the root. Certificates are built here.
 
 #[path = "support/cas.rs"]
 mod cas;
 
 use std::path::{Path, PathBuf};
 
+use cas::{
+    extension, intermediate, leaf, leaf_with_sct_issuer, parse_chain, replace, resign, root, since, tamper,
+    Ca, CtLog,
+};
 use der::asn1::{Ia5String, ObjectIdentifier};
 use der::{Any, Encode, Tag};
-use cas::{extension, intermediate, leaf, parse_chain, replace, resign, root, since, tamper, Ca, CtLog};
 use signet_formats::trust::TrustedRoot;
 use signet_verify::certificate::{check_leaf_profile, verify_chain, CertificateError};
+use signet_verify::sct::verify_scts;
 use signet_verify::{CertificateAuthority, PreparedTrust, SigningTime, TimeSource};
 use signet_x509::ExtensionError;
 use x509_cert::ext::pkix::constraints::name::GeneralSubtree;
@@ -353,6 +358,80 @@ fn a_ca_with_a_critical_extension_nothing_processes_or_malformed_constraints_doe
     }));
     let inter = changed_intermediate(&p, |e| e.push(extension("2.5.29.17", true, &other)));
     assert!(refused(&inter, &p.root.der).contains("subjectAltName"));
+}
+
+#[test]
+fn a_leaf_issued_by_the_root_of_the_chain_verifies_with_the_root_as_its_sct_issuer() {
+    let p = pki();
+    let cas = [authority(&[&p.inter.der, &p.root.der], T0 - DAY)];
+    let by_root = leaf(&p.root, &p.ct, T0, 1);
+    check_leaf_profile(&by_root).unwrap();
+    let chain = verify_chain(&by_root, &cas, &at(T0)).unwrap();
+    assert_eq!((chain.authority, chain.issuer), (0, 1));
+    assert_eq!(chain.issuer_spki, p.root.spki());
+    verify_scts(&by_root.der, &chain.issuer_spki, &[p.ct.trusted()]).unwrap();
+
+    // The SCT must name the certificate that issued the leaf: one logged with the
+    // intermediate as issuer does not verify.
+    let wrong_sct = leaf_with_sct_issuer(&p.root, &p.inter.spki(), &p.ct, T0, 2);
+    let chain = verify_chain(&wrong_sct, &cas, &at(T0)).unwrap();
+    assert!(verify_scts(&wrong_sct.der, &chain.issuer_spki, &[p.ct.trusted()]).is_err());
+
+    // The usual leaf still names the intermediate.
+    let by_inter = leaf(&p.inter, &p.ct, T0, 3);
+    let chain = verify_chain(&by_inter, &cas, &at(T0)).unwrap();
+    assert_eq!((chain.issuer, chain.issuer_spki), (0, p.inter.spki()));
+}
+
+#[test]
+fn the_path_from_a_later_issuer_checks_only_the_certificates_on_it() {
+    let root = root("signet-root", T0 - 10 * DAY, T0 + 365 * DAY);
+    // An intermediate that expired before T0.
+    let expired = intermediate(&root, "signet-intermediate", T0 - 10 * DAY, T0 - DAY);
+    let ct = CtLog::new();
+    let cas = [authority(&[&expired.der, &root.der], T0 - 10 * DAY)];
+
+    // Issued by the root, the leaf's path is [leaf, root]: the expired intermediate is not on it.
+    let by_root = leaf(&root, &ct, T0, 1);
+    assert_eq!(verify_chain(&by_root, &cas, &at(T0)).unwrap().issuer, 1);
+    // Issued by the intermediate, the path includes it.
+    let by_inter = leaf(&expired, &ct, T0, 2);
+    assert!(matches!(
+        verify_chain(&by_inter, &cas, &at(T0)),
+        Err(CertificateError::NotValidAt { subject, .. }) if subject.contains("signet-intermediate")
+    ));
+
+    // The root itself must be valid at every signing time, and the authority's validFor must
+    // cover it.
+    let short_root = cas::root("signet-root", T0 - 10 * DAY, T0 + 300);
+    let inter = intermediate(&short_root, "signet-intermediate", T0 - 10 * DAY, T0 + 365 * DAY);
+    let by_short_root = leaf(&short_root, &ct, T0 + 200, 3);
+    let cas = [authority(&[&inter.der, &short_root.der], T0 - 10 * DAY)];
+    verify_chain(&by_short_root, &cas, &at(T0 + 200)).unwrap();
+    assert!(matches!(
+        verify_chain(&by_short_root, &cas, &[at(T0 + 200), at(T0 + 400)].concat()),
+        Err(CertificateError::NotValidAt { subject, .. }) if subject.contains("signet-root")
+    ));
+    let late = [authority(&[&inter.der, &short_root.der], T0 + 250)];
+    assert!(matches!(
+        verify_chain(&by_short_root, &late, &at(T0 + 200)),
+        Err(CertificateError::AuthorityNotValidAt { .. })
+    ));
+}
+
+#[test]
+fn two_chain_certificates_with_one_subject_are_told_apart_by_signature() {
+    // A re-keyed CA: the intermediate has the root's subject, under another key.
+    let root = root("signet-ca", T0 - DAY, T0 + 365 * DAY);
+    let rekeyed = intermediate(&root, "signet-ca", T0 - DAY, T0 + 365 * DAY);
+    let ct = CtLog::new();
+    let cas = [authority(&[&rekeyed.der, &root.der], T0 - DAY)];
+    let by_root = leaf(&root, &ct, T0, 1);
+    let chain = verify_chain(&by_root, &cas, &at(T0)).unwrap();
+    assert_eq!((chain.issuer, chain.issuer_spki.clone()), (1, root.spki()));
+    verify_scts(&by_root.der, &chain.issuer_spki, &[ct.trusted()]).unwrap();
+    let by_rekeyed = leaf(&rekeyed, &ct, T0, 2);
+    assert_eq!(verify_chain(&by_rekeyed, &cas, &at(T0)).unwrap().issuer, 0);
 }
 
 fn vectors_dir() -> PathBuf {

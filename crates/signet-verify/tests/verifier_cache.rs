@@ -7,7 +7,7 @@ mod corpus;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use corpus::{build_corpus, Corpus, IDENTITY, ISSUER, T0};
+use corpus::{build_corpus, build_corpus_issued_by, Corpus, LeafIssuer, IDENTITY, ISSUER, T0};
 use signet_formats::bundle::{Bundle, BundleContent, VerificationMaterialContent};
 use signet_formats::trust::TrustedRoot;
 use signet_verify::certificate::CertificateError;
@@ -26,7 +26,10 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     // Four bundles of one log batch: they share a checkpoint.
-    let corpus = build_corpus(4, 0);
+    fixture_of(build_corpus(4, 0))
+}
+
+fn fixture_of(corpus: Corpus) -> Fixture {
     let trust = PreparedTrust::from_trusted_root(&TrustedRoot::from_json(&corpus.root_json).unwrap());
     let bundles = corpus
         .bundles
@@ -222,4 +225,30 @@ fn one_verifier_serves_many_threads() {
         }
     });
     assert_eq!(verifier.cached(), (1, 4));
+}
+
+#[test]
+fn leaves_issued_by_the_root_of_the_chain_verify_and_are_remembered() {
+    // The trusted chain is [intermediate, root] and the root signs the leaves (and is named as
+    // the SCTs' issuer): Go's Verify, so sigstore-go, accepts that path.
+    let f = fixture_of(build_corpus_issued_by(4, 0, LeafIssuer::Root));
+    let verifier = Verifier::new(f.trust.clone());
+    for (i, b) in f.bundles.iter().enumerate() {
+        f.check(&verifier, b, i).unwrap();
+    }
+    assert_eq!(verifier.cached(), (1, 4));
+    for (i, b) in f.bundles.iter().enumerate() {
+        f.check(&verifier, b, i).unwrap();
+    }
+    // Remembered or not, a leaf whose CA signature is broken is refused.
+    let mut tampered = f.bundles[0].clone();
+    *leaf(&mut tampered).last_mut().unwrap() ^= 1;
+    let err = f.check(&verifier, &tampered, 0).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VerificationError::Certificate(CertificateError::UntrustedIssuer { .. })
+        ),
+        "{err}"
+    );
 }

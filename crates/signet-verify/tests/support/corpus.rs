@@ -39,11 +39,28 @@ pub struct Corpus {
     pub pki: Pki,
 }
 
+/// Which certificate of the trusted [intermediate, root] chain issues the corpus's leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeafIssuer {
+    /// The intermediate, as Fulcio does.
+    Intermediate,
+    /// The root directly (Go's `Verify`, hence sigstore-go, accepts that too).
+    Root,
+}
+
 pub fn build_corpus(n: usize, prefill: u64) -> Corpus {
+    build_corpus_issued_by(n, prefill, LeafIssuer::Intermediate)
+}
+
+/// [`build_corpus`], with the leaves issued by `issuer`.
+pub fn build_corpus_issued_by(n: usize, prefill: u64, issuer: LeafIssuer) -> Corpus {
     let pki = Pki::new();
-    let (ca_inter, ca_key) = (&pki.ca_inter, &pki.ca_key);
-    let inter_spki_hash = sha256(
-        &ParsedCertificate::from_der(ca_inter)
+    let (leaf_issuer_der, leaf_issuer_key) = match issuer {
+        LeafIssuer::Intermediate => (&pki.ca_inter, &pki.ca_key),
+        LeafIssuer::Root => (&pki.ca_root, &pki.ca_root_key),
+    };
+    let issuer_spki_hash = sha256(
+        &ParsedCertificate::from_der(leaf_issuer_der)
             .unwrap()
             .cert
             .tbs_certificate
@@ -81,21 +98,21 @@ pub fn build_corpus(n: usize, prefill: u64) -> Corpus {
         let key = pki::p256();
         let serial: Vec<u8> = sha256(&(i as u64).to_be_bytes())[..16].to_vec();
         let template = FulcioLeaf {
-            issuer_cert_der: ca_inter,
+            issuer_cert_der: leaf_issuer_der,
             subject_key: key.public_key(),
             identity: &identity,
             serial: &serial,
             not_before: t,
             not_after: t + 600,
         };
-        let precert = template.precertificate(ca_key).unwrap();
+        let precert = template.precertificate(leaf_issuer_key).unwrap();
         let tbs = precert_tbs(&precert).unwrap();
         let entry = LogEntry::Precert {
-            issuer_key_hash: inter_spki_hash,
+            issuer_key_hash: issuer_spki_hash,
             tbs_certificate: &tbs,
         };
         let sct = sign_sct(ct_key, ct_log_id, (t * 1000) as u64, &entry, &[]).unwrap();
-        let leaf = template.certificate(ca_key, &[sct]).unwrap();
+        let leaf = template.certificate(leaf_issuer_key, &[sct]).unwrap();
 
         // The artifact, its signature, a timestamp over the signature, the log entry.
         let artifact = format!("release artifact {i}\n").repeat(40).into_bytes();
