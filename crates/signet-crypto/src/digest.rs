@@ -53,7 +53,43 @@ impl HashAlgorithm {
     }
 }
 
+/// A digest computed over data given in pieces (a file read in chunks).
+pub struct Hasher(aws_lc_rs::digest::Context);
+
+impl Hasher {
+    pub fn new(algorithm: HashAlgorithm) -> Self {
+        Hasher(aws_lc_rs::digest::Context::new(algorithm.aws()))
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.0.finish().as_ref().to_vec()
+    }
+}
+
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hasher_fed_in_pieces_gives_the_one_shot_digest() {
+        for algorithm in [
+            HashAlgorithm::Sha2_256,
+            HashAlgorithm::Sha2_384,
+            HashAlgorithm::Sha2_512,
+        ] {
+            let mut hasher = Hasher::new(algorithm);
+            hasher.update(b"hello, ");
+            hasher.update(b"signet");
+            assert_eq!(hasher.finish(), algorithm.digest(b"hello, signet"));
+        }
+    }
 }

@@ -111,7 +111,8 @@ impl SigningKey {
         }
     }
 
-    /// Signs a precomputed digest (ECDSA only), as a hashedrekord signer does.
+    /// Signs a precomputed digest, as a hashedrekord signer does: ECDSA over a digest under the
+    /// key's hash (SHA-256 for P-256, SHA-384 for P-384), Ed25519ph over a SHA-512 digest.
     pub fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
         match &self.inner {
             Inner::Ecdsa(k) => {
@@ -127,9 +128,9 @@ impl SigningKey {
                     .map(|s| s.as_ref().to_vec())
                     .map_err(|_| CryptoError::KeyGeneration)
             }
-            Inner::Ed25519(_) => Err(CryptoError::UnsupportedKey(
-                "pure Ed25519 over a prehashed digest".into(),
-            )),
+            // Ed25519 cannot sign a digest; its prehashed variant, Ed25519ph, signs a SHA-512
+            // one (what Rekor's hashedrekord entries carry for Ed25519 keys).
+            Inner::Ed25519(_) => crate::ed25519ph::sign_prehashed(&self.pkcs8, digest),
         }
     }
 }

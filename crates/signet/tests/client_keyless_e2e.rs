@@ -279,6 +279,97 @@ fn key_based_sign_and_verify_against_signet_server() {
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("predicate type"));
 }
 
+/// Keys of every type `generate-key-pair` makes sign blobs and attestations on both of the
+/// server's logs, and the bundles verify: P-384 signs SHA-384 digests, Ed25519 signs blobs as
+/// Ed25519ph over SHA-512 (hashedrekord's Ed25519 scheme) and envelopes in pure Ed25519.
+#[test]
+fn every_key_type_signs_blobs_and_attestations_on_rekor_v2_and_v1() {
+    let data = tempfile::tempdir().unwrap();
+    let _server = common::Server::start(data.path());
+    let f = files(data.path());
+    // The same instance with only its Rekor v1 log to sign with.
+    let mut v1_only: serde_json::Value = serde_json::from_slice(&std::fs::read(&f.trust).unwrap()).unwrap();
+    let logs = v1_only["signingConfig"]["rekorTlogUrls"].as_array_mut().unwrap();
+    logs.retain(|l| l["majorApiVersion"] == 1);
+    assert_eq!(logs.len(), 1, "the server lists one Rekor v1 log");
+    let v1_trust = f.dir.join("v1-trust.json");
+    std::fs::write(&v1_trust, serde_json::to_vec(&v1_only).unwrap()).unwrap();
+    let predicate = f.dir.join("predicate.json");
+    std::fs::write(&predicate, br#"{"buildType":"https://example.com/build/v1"}"#).unwrap();
+
+    for kind in [KeyKind::EcdsaP256, KeyKind::EcdsaP384, KeyKind::Ed25519] {
+        let key = SigningKey::generate(kind).unwrap();
+        let key_path = f.dir.join(format!("{kind}.key"));
+        let pub_path = f.dir.join(format!("{kind}.pub"));
+        std::fs::write(&key_path, key.to_pkcs8_pem()).unwrap();
+        std::fs::write(&pub_path, key.public_key().to_pem()).unwrap();
+        for (log, trust) in [("Rekor v2", &f.trust), ("Rekor v1", &v1_trust)] {
+            let what = format!("{kind} on {log}");
+            let bundle = f.dir.join(format!("{kind}-{log}.sigstore.json"));
+            let out = signet(&[
+                "sign-blob",
+                s(&f.artifact),
+                "--bundle",
+                s(&bundle),
+                "--key",
+                s(&key_path),
+                "--trust-config",
+                s(trust),
+            ]);
+            assert_ok(&out, &format!("sign-blob, {what}"));
+            let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+            let expected = match kind {
+                KeyKind::EcdsaP384 => "SHA2_384",
+                KeyKind::Ed25519 => "SHA2_512",
+                _ => "SHA2_256",
+            };
+            assert_eq!(
+                json["messageSignature"]["messageDigest"]["algorithm"], expected,
+                "{what}"
+            );
+            let out = signet(&[
+                "verify-blob",
+                s(&f.artifact),
+                "--bundle",
+                s(&bundle),
+                "--key",
+                s(&pub_path),
+                "--trust-config",
+                s(&f.trust),
+            ]);
+            assert_ok(&out, &format!("verify-blob, {what}"));
+
+            let att = f.dir.join(format!("{kind}-{log}.att.json"));
+            let out = signet(&[
+                "attest-blob",
+                s(&f.artifact),
+                "--predicate",
+                s(&predicate),
+                "--type",
+                "slsaprovenance1",
+                "--bundle",
+                s(&att),
+                "--key",
+                s(&key_path),
+                "--trust-config",
+                s(trust),
+            ]);
+            assert_ok(&out, &format!("attest-blob, {what}"));
+            let out = signet(&[
+                "verify-blob-attestation",
+                s(&f.artifact),
+                "--bundle",
+                s(&att),
+                "--key",
+                s(&pub_path),
+                "--trust-config",
+                s(&f.trust),
+            ]);
+            assert_ok(&out, &format!("verify-blob-attestation, {what}"));
+        }
+    }
+}
+
 /// Mints a token from the development provider, or `None` when the server has none (404).
 fn dev_token(server: &str, email: &str) -> Option<String> {
     let reply = common::post(

@@ -128,9 +128,7 @@ impl Signer for LibrarySigner {
     fn sign(&self, http: &mut Http, data: &[u8], identity: &DevIdentity) -> anyhow::Result<Vec<u8>> {
         let token = IdentityToken::parse(&identity.token)?;
         token.check_not_expired(unix_now()?)?;
-        let payload = Payload::Artifact {
-            digest: signet_crypto::sha256(data),
-        };
+        let payload = Payload::Artifact(sign::Artifact::Bytes(data));
         let bundle = sign::sign(http, &self.services, Credential::Keyless(token), payload)?;
         // The clock is read again, as sign-blob does: the timestamp is later than the start.
         verify::verify_own(

@@ -8,16 +8,37 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
-use sha2::{Digest, Sha256};
+use signet_crypto::{HashAlgorithm, Hasher};
 use signet_formats::bundle::Bundle;
 
 /// The largest bundle signet reads: real bundles are a few KiB, attestations rarely 1 MiB.
 pub const MAX_BUNDLE_BYTES: u64 = 32 << 20;
 
+/// Fails unless `path` is a file that can be opened for reading: checked before any network
+/// step, so a mistyped artifact name costs no certificate or log entry.
+pub fn check_artifact(path: &Path) -> anyhow::Result<()> {
+    let file = File::open(path).with_context(|| format!("cannot read artifact {}", path.display()))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read artifact {}", path.display()))?;
+    if meta.is_dir() {
+        bail!("artifact {} is a directory", path.display());
+    }
+    Ok(())
+}
+
 /// SHA-256 of a file, read in chunks.
 pub fn sha256_file(path: &Path) -> anyhow::Result<[u8; 32]> {
+    let digest = digest_file(path, HashAlgorithm::Sha2_256)?;
+    digest
+        .try_into()
+        .map_err(|_| anyhow!("SHA-256 gave a digest that is not 32 bytes"))
+}
+
+/// The digest of a file under `algorithm`, read in chunks.
+pub fn digest_file(path: &Path, algorithm: HashAlgorithm) -> anyhow::Result<Vec<u8>> {
     let mut file = File::open(path).with_context(|| format!("cannot read artifact {}", path.display()))?;
-    let mut hasher = Sha256::new();
+    let mut hasher = Hasher::new(algorithm);
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = file
@@ -28,7 +49,7 @@ pub fn sha256_file(path: &Path) -> anyhow::Result<[u8; 32]> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().into())
+    Ok(hasher.finish())
 }
 
 /// Reads a small file (a bundle, a predicate, a key) of at most `max` bytes.

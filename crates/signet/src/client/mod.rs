@@ -239,10 +239,11 @@ fn sign_file(
     out: &Path,
     attestation: Option<Attestation>,
 ) -> anyhow::Result<()> {
-    let digest = files::sha256_file(file)?;
+    files::check_artifact(file)?;
     let payload = match attestation {
-        None => Payload::Artifact { digest },
+        None => Payload::Artifact(sign::Artifact::File(file)),
         Some(a) => {
+            let digest = files::sha256_file(file)?;
             let predicate = files::read_limited(a.predicate, "predicate", files::MAX_BUNDLE_BYTES)?;
             let name = file
                 .file_name()
@@ -270,9 +271,8 @@ fn sign_bundle(a: SignBundleArgs) -> anyhow::Result<()> {
             payload: json,
         }
     } else {
-        Payload::Artifact {
-            digest: files::sha256_file(&a.file)?,
-        }
+        files::check_artifact(&a.file)?;
+        Payload::Artifact(sign::Artifact::File(&a.file))
     };
     let options = SignOptions {
         trust: a.trust,

@@ -3,6 +3,8 @@
 //! the signature, an entry in each chosen transparency log, and a v0.3 bundle of it all.
 //! The steps follow the Sigstore client specification's signing section.
 
+use std::path::Path;
+
 use anyhow::{anyhow, bail, Context};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -26,11 +28,42 @@ use super::services::SigningServices;
 use super::token::IdentityToken;
 
 /// What is being signed.
-pub enum Payload {
-    /// An artifact, by its SHA-256 digest (the signature is ECDSA over the artifact).
-    Artifact { digest: [u8; 32] },
+pub enum Payload<'a> {
+    /// An artifact, signed as a hashedrekord signs it: over its digest under the signing key's
+    /// hash ([`message_hash`]).
+    Artifact(Artifact<'a>),
     /// A DSSE envelope's payload (an in-toto statement); the signature is over its PAE.
     Dsse { payload_type: String, payload: Vec<u8> },
+}
+
+/// Where an artifact's bytes are.
+pub enum Artifact<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+impl Artifact<'_> {
+    fn digest(&self, algorithm: HashAlgorithm) -> anyhow::Result<Vec<u8>> {
+        match self {
+            Artifact::File(path) => super::files::digest_file(path, algorithm),
+            Artifact::Bytes(bytes) => Ok(algorithm.digest(bytes)),
+        }
+    }
+}
+
+/// The digest a key's message signature is over, and the scheme its log entry names: the
+/// key's own (P-256: SHA-256, P-384: SHA-384), and for Ed25519, whose pure form cannot sign a
+/// digest, Ed25519ph over SHA-512, the scheme Rekor's hashedrekord entries take for Ed25519.
+pub fn message_scheme(key: &PublicKey) -> PublicKeyDetails {
+    match key.kind() {
+        KeyKind::Ed25519 => PublicKeyDetails::PKIX_ED25519_PH,
+        _ => key.default_details(),
+    }
+}
+
+/// The hash of [`message_scheme`].
+pub fn message_hash(key: &PublicKey) -> HashAlgorithm {
+    message_scheme(key).hash_algorithm()
 }
 
 /// Who signs.
@@ -74,27 +107,24 @@ pub fn sign(
             )
         }
     };
+    let details = match payload {
+        Payload::Artifact(_) => message_scheme(key.public_key()),
+        Payload::Dsse { .. } => key.public_key().default_details(),
+    };
     let verifier = Verifier {
         key: verifier_key,
-        key_details: key.public_key().default_details(),
+        key_details: details,
     };
 
     let content = match payload {
-        Payload::Artifact { digest } => {
-            if key.public_key().default_details().hash_algorithm() != HashAlgorithm::Sha2_256 {
-                bail!(
-                    "signing blobs needs an ECDSA P-256 key (the artifact digest is SHA-256); this key is {}",
-                    key.public_key().kind()
-                );
-            }
+        Payload::Artifact(artifact) => {
+            let algorithm = details.hash_algorithm();
+            let digest = artifact.digest(algorithm)?;
             let signature = key
                 .sign_digest(&digest)
                 .map_err(|e| anyhow!("signing the artifact: {e}"))?;
             BundleContent::MessageSignature(MessageSignature {
-                message_digest: Some(HashOutput {
-                    algorithm: HashAlgorithm::Sha2_256,
-                    digest: digest.to_vec(),
-                }),
+                message_digest: Some(HashOutput { algorithm, digest }),
                 signature,
             })
         }
@@ -274,18 +304,21 @@ fn log_entry(
                     })
                 }
                 // sigstore-python, the reference client, logs DSSE on Rekor v2 as a hashedrekord
-                // over SHA-256(PAE) and rejects dsse 0.0.2 entries; sigstore-js v5 accepts both.
-                // So envelopes signed with a prehash-capable key are logged as Python does; an
-                // Ed25519 signature (pure, no prehash) can only be checked by the log as dsse.
+                // over Hash(PAE) and rejects dsse 0.0.2 entries; sigstore-js v5 accepts both.
+                // So envelopes signed with a prehash-capable key are logged as Python does, the
+                // PAE hashed with the key's own hash (client spec §4.4); an Ed25519 signature
+                // (pure, no prehash) can only be checked by the log as dsse.
                 BundleContent::DsseEnvelope(e) => match (e.signatures.first(), verifier.key_details) {
                     (Some(sig), details)
                         if !matches!(
                             details,
                             PublicKeyDetails::PKIX_ED25519 | PublicKeyDetails::PKIX_ED25519_PH
-                        ) && details.hash_algorithm() == HashAlgorithm::Sha2_256 =>
+                        ) =>
                     {
                         CreateEntryRequest::HashedRekordRequestV002(HashedRekordRequestV002 {
-                            digest: signet_crypto::sha256(&dsse::pae(&e.payload_type, &e.payload)).to_vec(),
+                            digest: details
+                                .hash_algorithm()
+                                .digest(&dsse::pae(&e.payload_type, &e.payload)),
                             signature: Signature {
                                 content: sig.sig.clone(),
                                 verifier: verifier.clone(),
@@ -310,6 +343,15 @@ fn log_entry(
             rekor_v1_entry(&answer).with_context(|| format!("the log entry from {url}"))
         }
         v => bail!("{}: Rekor API version {v} is not supported", log.url),
+    }
+}
+
+/// A hash algorithm as Rekor v1's hashedrekord names it.
+fn rekor_v1_hash_name(algorithm: HashAlgorithm) -> &'static str {
+    match algorithm {
+        HashAlgorithm::Sha2_256 => "sha256",
+        HashAlgorithm::Sha2_384 => "sha384",
+        HashAlgorithm::Sha2_512 => "sha512",
     }
 }
 
@@ -341,7 +383,7 @@ fn rekor_v1_request(content: &BundleContent, verifier: &Verifier) -> anyhow::Res
                         "content": B64.encode(&m.signature),
                         "publicKey": { "content": verifier_pem },
                     },
-                    "data": { "hash": { "algorithm": "sha256", "value": hex::encode(&digest.digest) } },
+                    "data": { "hash": { "algorithm": rekor_v1_hash_name(digest.algorithm), "value": hex::encode(&digest.digest) } },
                 }
             })
         }
