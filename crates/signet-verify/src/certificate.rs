@@ -21,6 +21,10 @@ use thiserror::Error;
 use x509_cert::ext::pkix::KeyUsages;
 
 use crate::timestamps::SigningTime;
+
+/// anyExtendedKeyUsage (RFC 5280 §4.2.1.12).
+const ANY_EXTENDED_KEY_USAGE: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("2.5.29.37.0");
 use crate::trust::CertificateAuthority;
 
 /// Why the certificate was refused.
@@ -58,6 +62,14 @@ pub enum CertificateError {
     },
     #[error("certificate authority {authority}'s own chain does not verify: {reason}")]
     AuthorityChain { authority: String, reason: String },
+    #[error("certificate authority certificate {subject} restricts its extended key usage to {usages}, without code signing")]
+    AuthorityKeyUsage { subject: String, usages: String },
+    #[error("certificate {subject} allows {path_len} intermediate certificate(s) below it (BasicConstraints pathLenConstraint), but the path has {below}")]
+    PathLength {
+        subject: String,
+        path_len: u64,
+        below: usize,
+    },
 }
 
 /// The path that verified.
@@ -220,6 +232,37 @@ fn check_path_at_times(
             authority: ca.name.clone(),
             reason: reason.to_string(),
         });
+    }
+    // RFC 5280 §4.2.1.9 (and Go's Verify): a CA's pathLenConstraint bounds the intermediate
+    // certificates below it on the path, the leaf not counted. And as Go's Verify, asked by
+    // sigstore-go for code signing, checks: a CA certificate that carries an extended key usage
+    // must allow code signing (or any usage). The chain's extensions decoded when
+    // `chain_error` checked them, so a decode failure cannot reach here unrefused.
+    for (below, cert) in ca.chain[issuer..].iter().enumerate() {
+        if let Some((_, usages)) = cert.extended_key_usage() {
+            if !usages.contains(&oid::ID_KP_CODE_SIGNING) && !usages.contains(&ANY_EXTENDED_KEY_USAGE) {
+                return Err(CertificateError::AuthorityKeyUsage {
+                    subject: cert.subject(),
+                    usages: usages
+                        .iter()
+                        .map(|u| u.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+        let path_len = cert
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .and_then(|bc| bc.path_len_constraint);
+        if let Some(path_len) = path_len.filter(|n| (below as u64) > *n) {
+            return Err(CertificateError::PathLength {
+                subject: cert.subject(),
+                path_len,
+                below,
+            });
+        }
     }
     for t in times {
         for cert in std::iter::once(leaf).chain(ca.chain[issuer..].iter()) {

@@ -476,3 +476,58 @@ fn every_vector_authority_chain_still_verifies() {
     println!("{authorities} authority chains in {} trusted roots", roots.len());
     assert!(authorities >= 2, "only {authorities} authorities found");
 }
+
+#[test]
+fn a_path_longer_than_a_ca_allows_is_refused() {
+    // The root allows no intermediate below it (BasicConstraints cA TRUE, pathLen 0).
+    let p = pki();
+    let root_der = resign(&p.root.der, &p.root.key, |e| {
+        replace(
+            e,
+            "2.5.29.19",
+            extension(
+                "2.5.29.19",
+                true,
+                &[0x30, 0x06, 0x01, 0x01, 0xFF, 0x02, 0x01, 0x00],
+            ),
+        )
+    });
+    let ca = authority(&[&p.inter.der, &root_der], T0 - DAY);
+    let through_intermediate = leaf(&p.inter, &p.ct, T0, 3);
+    let r = verify_chain(&through_intermediate, std::slice::from_ref(&ca), &at(T0));
+    assert!(
+        matches!(
+            r,
+            Err(CertificateError::PathLength {
+                path_len: 0,
+                below: 1,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    // A leaf the root issued itself has no intermediate on its path.
+    let root = p.root.with_certificate(root_der.clone());
+    let direct = leaf(&root, &p.ct, T0, 4);
+    verify_chain(&direct, &[ca], &at(T0)).unwrap();
+}
+
+#[test]
+fn a_ca_restricted_to_other_usages_cannot_issue_code_signing_certificates() {
+    // An intermediate whose extended key usage is timeStamping only (Go's Verify, asked for
+    // code signing as sigstore-go asks, refuses the chain).
+    let p = pki();
+    let time_stamping_only = [
+        0x30, 0x0A, 0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08,
+    ];
+    let inter = changed_intermediate(&p, |e| {
+        e.retain(|x| x.extn_id != oid("2.5.29.37"));
+        e.push(extension("2.5.29.37", false, &time_stamping_only));
+    });
+    let leaf = leaf(&inter, &p.ct, T0, 5);
+    let r = verify_chain(&leaf, &[authority(&[&inter.der, &p.root.der], T0 - DAY)], &at(T0));
+    assert!(
+        matches!(r, Err(CertificateError::AuthorityKeyUsage { .. })),
+        "{r:?}"
+    );
+}
