@@ -479,11 +479,11 @@ fn leaf_key(authority: usize, issuer: usize, leaf_der: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 #[path = "../tests/support/cas.rs"]
-mod pki;
+mod cas;
 
 #[cfg(test)]
 mod tests {
-    use super::pki::{intermediate, leaf, parse_chain, root, since, CtLog};
+    use super::cas::{intermediate, leaf, parse_chain, root, since, CtLog};
     use super::*;
 
     const T0: i64 = 1_767_225_600;
