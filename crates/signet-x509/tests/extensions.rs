@@ -230,3 +230,55 @@ fn a_tsa_chain_starting_with_a_malformed_basic_constraints_is_refused() {
         "{err}"
     );
 }
+
+/// A TSA leaf with an extension nothing processes marked critical, re-signed by its root so
+/// that only the extension is wrong: tokens it signs do not verify (Go's `Verify`, which
+/// sigstore-go's timestamp verification calls, refuses the chain).
+#[test]
+fn a_tsa_certificate_with_an_unprocessed_critical_extension_is_refused() {
+    use signet_crypto::HashAlgorithm;
+    use signet_x509::{oid, verify_timestamp, TimestampRequest, TokenIssuer};
+    let dn = |cn: &str| DistinguishedName {
+        organization: "signet.test".into(),
+        common_name: cn.into(),
+    };
+    let params = |subject, serial| CertificateParams {
+        subject,
+        serial,
+        not_before: NOW - 3600,
+        not_after: NOW + 86_400,
+    };
+    let root_key = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+    let leaf_key = std::sync::Arc::new(SigningKey::generate(KeyKind::EcdsaP256).unwrap());
+    let (root_dn, leaf_dn) = (dn("tsa root"), dn("tsa"));
+    let root = tsa_root_certificate(&root_key, &params(&root_dn, &[1; 16])).unwrap();
+    let leaf = tsa_leaf_certificate(
+        &root_key,
+        &root,
+        leaf_key.public_key(),
+        &params(&leaf_dn, &[2; 16]),
+    )
+    .unwrap();
+    let mut cert = Certificate::from_der(&leaf).unwrap();
+    cert.tbs_certificate
+        .extensions
+        .get_or_insert_with(Vec::new)
+        .push(extension("1.2.3.4.5", true, &[0x05, 0x00]));
+    let tbs = cert.tbs_certificate.to_der().unwrap();
+    cert.signature = der::asn1::BitString::from_bytes(&root_key.sign(&tbs).unwrap()).unwrap();
+    let bad_leaf = cert.to_der().unwrap();
+
+    let signature = b"the bundle's signature";
+    let token = |leaf_der: &[u8]| {
+        let issuer = TokenIssuer::new(leaf_key.clone(), leaf_der, oid::SIGSTORE_TSA_POLICY, 1).unwrap();
+        let request =
+            TimestampRequest::new(HashAlgorithm::Sha2_256, signet_crypto::sha256(signature).to_vec())
+                .unwrap();
+        issuer.issue(&request, &[1; 8], NOW).unwrap()
+    };
+    let good = trusted(&[&leaf, &root]).unwrap();
+    verify_timestamp(&token(&leaf), signature, std::slice::from_ref(&good)).unwrap();
+    let bad = trusted(&[&bad_leaf, &root]).unwrap();
+    let err = verify_timestamp(&token(&bad_leaf), signature, std::slice::from_ref(&bad)).unwrap_err();
+    assert!(format!("{err}").contains("1.2.3.4.5"), "{err}");
+}

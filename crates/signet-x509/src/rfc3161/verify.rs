@@ -21,7 +21,7 @@ use super::request::unsigned_bytes;
 use super::token::TimestampToken;
 use super::PkiStatus;
 use crate::algorithm::{hash_from_oid, verify_signature};
-use crate::certificate::ParsedCertificate;
+use crate::certificate::{CertificateRole, ParsedCertificate};
 use crate::oid;
 
 /// Why a timestamp was not accepted.
@@ -58,6 +58,11 @@ pub enum TimestampError {
     EmbeddedCertificateNotTrusted { subject: String },
     #[error("the token's embedded certificate {subject} cannot be classed as signer or CA: {source}")]
     EmbeddedCertificateExtension {
+        subject: String,
+        source: Box<crate::certificate::ExtensionError>,
+    },
+    #[error("TSA certificate {subject}'s extensions are refused: {source}")]
+    CertificateExtension {
         subject: String,
         source: Box<crate::certificate::ExtensionError>,
     },
@@ -402,6 +407,9 @@ fn select_signer_certificate<'a>(
         }
     }
     let embedded = signer;
+    if let Some(cert) = &embedded {
+        check_certificate_extensions(cert)?;
+    }
     match (embedded, trusted_leaf) {
         (Some(e), Some(t)) if e.der != t.cert.der => {
             Err(TimestampError::EmbeddedCertificateNotTrusted { subject: e.subject() })
@@ -478,11 +486,32 @@ fn check_extended_key_usage(signer: &ParsedCertificate) -> Result<(), TimestampE
 
 /// Each certificate is signed by the next; the last is the trust anchor, trusted as listed.
 fn check_chain(path: &[&ParsedCertificate]) -> Result<(), TimestampError> {
+    // Each certificate's extensions as Go's x509 reads them (the TSA chain is verified with
+    // `Certificate.Verify` by sigstore-go's timestamp verification): a critical extension
+    // nothing processes, or a constraint that does not decode, refuses the chain.
+    for cert in path {
+        check_certificate_extensions(cert)?;
+    }
     for pair in path.windows(2) {
         let (cert, issuer) = (pair[0], pair[1]);
         check_issued_by(cert, issuer, &issuer.public_key())?;
     }
     Ok(())
+}
+
+/// [`ParsedCertificate::check_extensions`] for a TSA certificate: an authority's if it is a
+/// CA, an end entity's otherwise.
+fn check_certificate_extensions(cert: &ParsedCertificate) -> Result<(), TimestampError> {
+    let refused = |source| TimestampError::CertificateExtension {
+        subject: cert.subject(),
+        source: Box::new(source),
+    };
+    let role = if cert.is_ca().map_err(refused)? {
+        CertificateRole::Authority
+    } else {
+        CertificateRole::EndEntity
+    };
+    cert.check_extensions(role).map_err(refused)
 }
 
 /// One link of [`check_chain`], with the issuer's key parsed by the caller.
