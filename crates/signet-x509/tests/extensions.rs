@@ -23,6 +23,8 @@ const BASIC_CONSTRAINTS: &str = "2.5.29.19";
 struct Tsa {
     root: Vec<u8>,
     leaf: Vec<u8>,
+    root_key: SigningKey,
+    leaf_key: std::sync::Arc<SigningKey>,
 }
 
 fn tsa() -> Tsa {
@@ -38,7 +40,7 @@ fn tsa() -> Tsa {
     };
     let (root_key, leaf_key) = (
         SigningKey::generate(KeyKind::EcdsaP256).unwrap(),
-        SigningKey::generate(KeyKind::EcdsaP256).unwrap(),
+        std::sync::Arc::new(SigningKey::generate(KeyKind::EcdsaP256).unwrap()),
     );
     let (root_dn, leaf_dn) = (dn("tsa root"), dn("tsa"));
     let root = tsa_root_certificate(&root_key, &params(&root_dn, &[1; 16])).unwrap();
@@ -49,7 +51,12 @@ fn tsa() -> Tsa {
         &params(&leaf_dn, &[2; 16]),
     )
     .unwrap();
-    Tsa { root, leaf }
+    Tsa {
+        root,
+        leaf,
+        root_key,
+        leaf_key,
+    }
 }
 
 fn extension(oid: &str, critical: bool, value: &[u8]) -> Extension {
@@ -238,27 +245,12 @@ fn a_tsa_chain_starting_with_a_malformed_basic_constraints_is_refused() {
 fn a_tsa_certificate_with_an_unprocessed_critical_extension_is_refused() {
     use signet_crypto::HashAlgorithm;
     use signet_x509::{oid, verify_timestamp, TimestampRequest, TokenIssuer};
-    let dn = |cn: &str| DistinguishedName {
-        organization: "signet.test".into(),
-        common_name: cn.into(),
-    };
-    let params = |subject, serial| CertificateParams {
-        subject,
-        serial,
-        not_before: NOW - 3600,
-        not_after: NOW + 86_400,
-    };
-    let root_key = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
-    let leaf_key = std::sync::Arc::new(SigningKey::generate(KeyKind::EcdsaP256).unwrap());
-    let (root_dn, leaf_dn) = (dn("tsa root"), dn("tsa"));
-    let root = tsa_root_certificate(&root_key, &params(&root_dn, &[1; 16])).unwrap();
-    let leaf = tsa_leaf_certificate(
-        &root_key,
-        &root,
-        leaf_key.public_key(),
-        &params(&leaf_dn, &[2; 16]),
-    )
-    .unwrap();
+    let Tsa {
+        root,
+        leaf,
+        root_key,
+        leaf_key,
+    } = tsa();
     let mut cert = Certificate::from_der(&leaf).unwrap();
     cert.tbs_certificate
         .extensions

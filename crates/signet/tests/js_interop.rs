@@ -19,8 +19,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{add_entry, hashedrekord, post, Server};
-use serde_json::{json, Value};
+use common::{add_entry, hashedrekord, Server};
+use serde_json::Value;
 use signet_crypto::{KeyKind, SigningKey};
 
 /// The npm prefix with node and the verifiers, or `None` (after a skip line) when absent and
@@ -123,12 +123,7 @@ impl Stack {
     }
 
     fn token(&self, email: &str) -> String {
-        let reply = post(
-            &format!("{}/dev/token", self.issuer()),
-            json!({ "email": email }).to_string().as_bytes(),
-        );
-        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
-        reply.json()["id_token"].as_str().expect("id_token").to_string()
+        common::dev_token(&self.server.url, email)
     }
 
     /// A ClientTrustConfig naming only the server's Rekor v1 log to sign with.

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use common::{add_entry, hashedrekord, post, Server};
+use common::{add_entry, hashedrekord, Server};
 use serde_json::{json, Value};
 use signet_crypto::{KeyKind, SigningKey};
 
@@ -174,12 +174,7 @@ impl Stack {
 
     /// A fresh identity token for `email` from the development provider.
     fn token(&self, email: &str) -> String {
-        let reply = post(
-            &format!("{}/dev/token", self.issuer()),
-            json!({ "email": email }).to_string().as_bytes(),
-        );
-        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
-        reply.json()["id_token"].as_str().expect("id_token").to_string()
+        common::dev_token(&self.server.url, email)
     }
 
     fn file(&self, name: &str, contents: &[u8]) -> PathBuf {

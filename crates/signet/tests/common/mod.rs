@@ -210,6 +210,17 @@ pub fn hashedrekord(key: &SigningKey, data: &[u8]) -> serde_json::Value {
     })
 }
 
+/// A fresh identity token for `email` from the development provider of the `signet server
+/// --dev-oidc` at `server`.
+pub fn dev_token(server: &str, email: &str) -> String {
+    let reply = post(
+        &format!("{server}/oidc/dev/token"),
+        serde_json::json!({ "email": email }).to_string().as_bytes(),
+    );
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    reply.json()["id_token"].as_str().expect("id_token").to_string()
+}
+
 pub fn b64(s: &str) -> Vec<u8> {
     B64.decode(s).unwrap_or_else(|e| panic!("bad base64 {s:?}: {e}"))
 }
