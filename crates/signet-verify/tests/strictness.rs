@@ -61,28 +61,20 @@ fn the_good_bundle_verifies() {
 #[test]
 fn rekor_v2_message_signature_entry_with_another_scheme_is_refused() {
     let pki = Pki::new();
-    let t = T0 + 100;
-    let (key, leaf) = pki.leaf(t);
-    let signature = key.sign(ARTIFACT).unwrap();
-    let digest = sha256(ARTIFACT);
-    let content = || message(&digest, HashAlgorithm::Sha2_256, signature.clone());
+    let signed = pki.sign_blob(ARTIFACT);
+    let (leaf, digest, signature) = (&signed.leaf, &signed.digest, &signed.signature);
     let verify_body = |body: Vec<u8>| {
         let entry = pki.v2_entry("hashedrekord", body);
-        let b = bundle(
-            leaf.clone(),
-            vec![entry],
-            vec![pki.token(&signature, t + 1)],
-            content(),
-        );
+        let b = signed.bundle(vec![entry], vec![signed.token(&pki)]);
         verify(&b, &policy(ARTIFACT), &pki.trust(), NOW)
     };
     // P-384 keyDetails for a P-256 certificate.
     let e = body_error(verify_body(hashedrekord_v2_raw(
-        &leaf,
+        leaf,
         "SHA2_256",
         "PKIX_ECDSA_P384_SHA_384",
-        &digest,
-        &signature,
+        digest,
+        signature,
     )));
     assert!(
         matches!(
@@ -97,11 +89,11 @@ fn rekor_v2_message_signature_entry_with_another_scheme_is_refused() {
     );
     // The right keyDetails, but the artifact's SHA-512 recorded.
     let e = body_error(verify_body(hashedrekord_v2_raw(
-        &leaf,
+        leaf,
         "SHA2_512",
         "PKIX_ECDSA_P256_SHA_256",
         &HashAlgorithm::Sha2_512.digest(ARTIFACT),
-        &signature,
+        signature,
     )));
     assert!(
         matches!(
@@ -114,13 +106,7 @@ fn rekor_v2_message_signature_entry_with_another_scheme_is_refused() {
         "{e}"
     );
     // The canonical body verifies.
-    verify_body(hashedrekord_v2(
-        &leaf,
-        PublicKeyDetails::PKIX_ECDSA_P256_SHA_256,
-        &digest,
-        &signature,
-    ))
-    .unwrap();
+    verify_body(signed.v2_body()).unwrap();
 }
 
 #[test]
@@ -336,19 +322,11 @@ fn p384_keys_sign_with_sha384_or_sha256() {
 fn an_integrated_time_outside_the_certificate_is_refused_even_without_a_set() {
     // sigstore-go: "integrated time outside certificate validity".
     let pki = Pki::new();
-    let t = T0 + 100;
-    let (key, leaf) = pki.leaf(t);
-    let digest = sha256(ARTIFACT);
-    let signature = key.sign(ARTIFACT).unwrap();
-    let body = hashedrekord_v1(&leaf, "sha256", &digest, &signature);
+    let signed = pki.sign_blob(ARTIFACT);
+    let t = Signed::TIME;
     let build = |integrated: i64| {
-        let entry = pki.v1_entry("hashedrekord", "0.0.1", body.clone(), Some(integrated), false);
-        bundle(
-            leaf.clone(),
-            vec![entry],
-            vec![pki.token(&signature, t + 1)],
-            message(&digest, HashAlgorithm::Sha2_256, signature.clone()),
-        )
+        let entry = pki.v1_entry("hashedrekord", "0.0.1", signed.v1_body(), Some(integrated), false);
+        signed.bundle(vec![entry], vec![signed.token(&pki)])
     };
     let r = verify(&build(t + 5_000), &policy(ARTIFACT), &pki.trust(), NOW);
     assert!(
@@ -387,25 +365,17 @@ fn rekor_v1_checkpoints_are_verified_by_key_not_by_name() {
     // os.Hostname()); rekor's VerifyCheckpointSignature and sigstore-python check only the
     // key hint and signature.
     let pki = Pki::new();
-    let t = T0 + 100;
-    let (key, leaf) = pki.leaf(t);
-    let digest = sha256(ARTIFACT);
-    let signature = key.sign(ARTIFACT).unwrap();
-    let body = hashedrekord_v1(&leaf, "sha256", &digest, &signature);
+    let signed = pki.sign_blob(ARTIFACT);
+    let t = Signed::TIME;
     let entry = pki.v1_entry_named(
         "rekor-server-7f9c",
         "hashedrekord",
         "0.0.1",
-        body,
+        signed.v1_body(),
         Some(t + 2),
         true,
     );
-    let b = bundle(
-        leaf.clone(),
-        vec![entry.clone()],
-        vec![],
-        message(&digest, HashAlgorithm::Sha2_256, signature.clone()),
-    );
+    let b = signed.bundle(vec![entry.clone()], vec![]);
     verify(&b, &policy(ARTIFACT), &pki.trust(), NOW).unwrap();
 
     // The same checkpoint signed by another key under the log's name is refused.
@@ -420,12 +390,7 @@ fn rekor_v1_checkpoints_are_verified_by_key_not_by_name() {
         false,
     );
     forged.inclusion_proof = other.inclusion_proof;
-    let b = bundle(
-        leaf,
-        vec![forged],
-        vec![],
-        message(&digest, HashAlgorithm::Sha2_256, signature),
-    );
+    let b = signed.bundle(vec![forged], vec![]);
     let r = verify(&b, &policy(ARTIFACT), &pki.trust(), NOW);
     assert!(
         matches!(
@@ -456,23 +421,9 @@ fn rekor_v2_checkpoint_origin_is_the_host_name() {
     .unwrap();
 
     // Any other origin is refused, even signed by the log's key.
-    let t = T0 + 100;
-    let (key, leaf) = pki.leaf(t);
-    let signature = key.sign(ARTIFACT).unwrap();
-    let digest = sha256(ARTIFACT);
-    let body = hashedrekord_v2(
-        &leaf,
-        PublicKeyDetails::PKIX_ECDSA_P256_SHA_256,
-        &digest,
-        &signature,
-    );
-    let entry = pki.v2_entry_signed_as("127.0.0.1:3000", "hashedrekord", body);
-    let b = bundle(
-        leaf,
-        vec![entry],
-        vec![pki.token(&signature, t + 1)],
-        message(&digest, HashAlgorithm::Sha2_256, signature),
-    );
+    let signed = pki.sign_blob(ARTIFACT);
+    let entry = pki.v2_entry_signed_as("127.0.0.1:3000", "hashedrekord", signed.v2_body());
+    let b = signed.bundle(vec![entry], vec![signed.token(&pki)]);
     let r = verify(&b, &policy(ARTIFACT), &pki.trust(), NOW);
     assert!(
         matches!(

@@ -19,9 +19,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{add_entry, hashedrekord, Server};
+use common::Server;
 use serde_json::Value;
-use signet_crypto::{KeyKind, SigningKey};
 
 /// The npm prefix with node and the verifiers, or `None` (after a skip line) when absent and
 /// not required.
@@ -102,14 +101,7 @@ impl Stack {
         let work = tmp.path().join("work");
         std::fs::create_dir_all(&work).unwrap();
         let server = Server::start_with(&data, &["--dev-oidc"]);
-        let key = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
-        for i in 0..3 {
-            let reply = add_entry(
-                &server.log_url(),
-                &hashedrekord(&key, format!("throwaway {i}").as_bytes()),
-            );
-            assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
-        }
+        common::log_throwaway_entries(&server, 3);
         Stack {
             server,
             data,

@@ -25,9 +25,8 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use common::{add_entry, hashedrekord, Server};
+use common::Server;
 use serde_json::{json, Value};
-use signet_crypto::{KeyKind, SigningKey};
 
 const REQUIRED_MAJOR: &str = "sigstore 4.";
 /// Entries logged before any client signs (see `Stack::start`).
@@ -151,13 +150,7 @@ impl Stack {
         let work = tmp.path().join("work");
         std::fs::create_dir_all(&work).unwrap();
         let server = Server::start_with(&data, &["--dev-oidc"]);
-        let key = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
-        for i in 0..THROWAWAY_ENTRIES {
-            let entry = hashedrekord(&key, format!("throwaway {i}").as_bytes());
-            let reply = add_entry(&server.log_url(), &entry);
-            assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
-            assert_eq!(reply.json()["logIndex"], i.to_string());
-        }
+        common::log_throwaway_entries(&server, THROWAWAY_ENTRIES);
         Stack {
             trust_config: data.join("trust_config.json"),
             trusted_root: data.join("trusted_root.json"),

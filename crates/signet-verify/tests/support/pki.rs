@@ -531,24 +531,67 @@ pub fn policy(artifact: &[u8]) -> Policy<'_> {
     )
 }
 
-/// A good Rekor v2 + TSA bundle over `artifact`, signed at T0 + 100.
+/// A blob signed with a fresh P-256 key at [`Signed::TIME`], and its leaf: what a test then logs
+/// and bundles in the way it examines.
+pub struct Signed {
+    pub leaf: Vec<u8>,
+    /// SHA-256 of the artifact.
+    pub digest: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+impl Signed {
+    /// When [`Pki::sign_blob`] signs (T0 + 100; the leaf is valid for ten minutes from then).
+    pub const TIME: i64 = T0 + 100;
+
+    /// The hashedrekord 0.0.1 body a Rekor v1 log records for it.
+    pub fn v1_body(&self) -> Vec<u8> {
+        hashedrekord_v1(&self.leaf, "sha256", &self.digest, &self.signature)
+    }
+
+    /// The hashedrekord 0.0.2 body a Rekor v2 log records for it.
+    pub fn v2_body(&self) -> Vec<u8> {
+        hashedrekord_v2(
+            &self.leaf,
+            PublicKeyDetails::PKIX_ECDSA_P256_SHA_256,
+            &self.digest,
+            &self.signature,
+        )
+    }
+
+    /// A timestamp over the signature, a second after it was made.
+    pub fn token(&self, pki: &Pki) -> Vec<u8> {
+        pki.token(&self.signature, Self::TIME + 1)
+    }
+
+    /// A v0.3 bundle of the signature with `entries` and `tokens`.
+    pub fn bundle(&self, entries: Vec<TransparencyLogEntry>, tokens: Vec<Vec<u8>>) -> Bundle {
+        bundle(
+            self.leaf.clone(),
+            entries,
+            tokens,
+            message(&self.digest, HashAlgorithm::Sha2_256, self.signature.clone()),
+        )
+    }
+}
+
+impl Pki {
+    /// Signs `artifact` at [`Signed::TIME`].
+    pub fn sign_blob(&self, artifact: &[u8]) -> Signed {
+        let (key, leaf) = self.leaf(Signed::TIME);
+        Signed {
+            leaf,
+            digest: sha256(artifact).to_vec(),
+            signature: key.sign(artifact).unwrap(),
+        }
+    }
+}
+
+/// A good Rekor v2 + TSA bundle over `artifact`, signed at [`Signed::TIME`].
 pub fn good_v2(pki: &Pki, artifact: &[u8]) -> Bundle {
-    let t = T0 + 100;
-    let (key, leaf) = pki.leaf(t);
-    let digest = sha256(artifact);
-    let signature = key.sign(artifact).unwrap();
-    let body = hashedrekord_v2(
-        &leaf,
-        PublicKeyDetails::PKIX_ECDSA_P256_SHA_256,
-        &digest,
-        &signature,
-    );
-    let entry = pki.v2_entry("hashedrekord", body);
-    let token = pki.token(&signature, t + 1);
-    bundle(
-        leaf,
-        vec![entry],
-        vec![token],
-        message(&digest, HashAlgorithm::Sha2_256, signature),
+    let signed = pki.sign_blob(artifact);
+    signed.bundle(
+        vec![pki.v2_entry("hashedrekord", signed.v2_body())],
+        vec![signed.token(pki)],
     )
 }

@@ -210,6 +210,21 @@ pub fn hashedrekord(key: &SigningKey, data: &[u8]) -> serde_json::Value {
     })
 }
 
+/// Logs `n` throwaway entries on the server's Rekor v2 log, so that what a test logs next has
+/// log index ≥ `n` (INTEROP.md §14: some clients drop a zero `logIndex`, which others then
+/// refuse) and an inclusion proof of more than one level.
+pub fn log_throwaway_entries(server: &Server, n: u64) {
+    let key = SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap();
+    for i in 0..n {
+        let reply = add_entry(
+            &server.log_url(),
+            &hashedrekord(&key, format!("throwaway {i}").as_bytes()),
+        );
+        assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
+        assert_eq!(reply.json()["logIndex"], i.to_string());
+    }
+}
+
 /// A fresh identity token for `email` from the development provider of the `signet server
 /// --dev-oidc` at `server`.
 pub fn dev_token(server: &str, email: &str) -> String {
