@@ -56,6 +56,15 @@ impl BundleVersion {
         }
     }
 
+    /// The version as people write it (`v0.3`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BundleVersion::V0_1 => "v0.1",
+            BundleVersion::V0_2 => "v0.2",
+            BundleVersion::V0_3 => "v0.3",
+        }
+    }
+
     /// The media type signet writes for this version.
     pub fn media_type(self) -> &'static str {
         match self {
@@ -63,6 +72,12 @@ impl BundleVersion {
             BundleVersion::V0_2 => MEDIA_TYPE_V0_2,
             BundleVersion::V0_3 => MEDIA_TYPE_V0_3,
         }
+    }
+}
+
+impl std::fmt::Display for BundleVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -77,7 +92,7 @@ pub enum BundleError {
     Field(#[from] FieldError),
     #[error("unknown bundle mediaType {found:?}; expected {MEDIA_TYPE_V0_1}, {MEDIA_TYPE_V0_2}, {MEDIA_TYPE_V0_3_LEGACY} or {MEDIA_TYPE_V0_3}")]
     MediaType { found: String },
-    #[error("{field}: {found} in a {version:?} bundle; expected {expected}")]
+    #[error("{field}: a {version} bundle carries {expected}, but this one carries {found}")]
     VersionShape {
         field: String,
         version: BundleVersion,
@@ -225,8 +240,8 @@ fn read_material(mut o: Object, version: BundleVersion) -> Result<VerificationMa
                 return Err(BundleError::VersionShape {
                     field: "verificationMaterial.x509CertificateChain".into(),
                     version,
-                    found: "x509CertificateChain",
-                    expected: "certificate (v0.3 carries the leaf alone)",
+                    found: "a certificate chain",
+                    expected: "the signing certificate alone (certificate)",
                 });
             }
             let path = c.path("certificates");
@@ -247,8 +262,8 @@ fn read_material(mut o: Object, version: BundleVersion) -> Result<VerificationMa
                 return Err(BundleError::VersionShape {
                     field: "verificationMaterial.certificate".into(),
                     version,
-                    found: "certificate",
-                    expected: "x509CertificateChain (certificate is new in v0.3)",
+                    found: "a single certificate (certificate, new in v0.3)",
+                    expected: "a certificate chain (x509CertificateChain)",
                 });
             }
             VerificationMaterialContent::Certificate(read_certificate(c)?)
@@ -660,6 +675,21 @@ mod tests {
         for c in cases {
             assert!(Bundle::from_json(c.as_bytes()).is_err(), "{c}");
         }
+    }
+
+    #[test]
+    fn a_shape_the_version_does_not_allow_is_named_in_words() {
+        let ok = v3(r#""messageSignature":{"signature":"AAE="}"#);
+        let chain = ok.replace(
+            r#""certificate":{"rawBytes":"MIIBAg=="}"#,
+            r#""x509CertificateChain":{"certificates":[{"rawBytes":"MIIBAg=="}]}"#,
+        );
+        let e = Bundle::from_json(chain.as_bytes()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "verificationMaterial.x509CertificateChain: a v0.3 bundle carries the signing \
+             certificate alone (certificate), but this one carries a certificate chain"
+        );
     }
 
     proptest::proptest! {

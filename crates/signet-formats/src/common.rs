@@ -28,6 +28,9 @@ pub struct TimestampError {
 }
 
 impl Timestamp {
+    /// 0001-01-01T00:00:00Z, the earliest time a `google.protobuf.Timestamp` can hold.
+    pub const MIN_UNIX_SECONDS: i64 = -62_135_596_800;
+
     /// Validates `text` as an RFC 3339 date-time.
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
         parse_rfc3339(text).map(|unix| Timestamp {
@@ -198,8 +201,9 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 /// `TimeRange`: a closed interval `[start, end]`; no `end` means still valid.
 ///
-/// `start` is required by the clients, but one conformance trust root leaves it out (to test
-/// that verifiers refuse it), so reading tolerates its absence and verification must check.
+/// `start` is required (protobuf-specs `sigstore_common.proto` marks only `end` optional), but
+/// one conformance trust root leaves it out (to test that verifiers refuse it), so reading
+/// tolerates its absence and a range without a start contains no time at all.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TimeRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -209,6 +213,23 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
+    /// The whole time line a `google.protobuf.Timestamp` can express: from
+    /// 0001-01-01T00:00:00Z on, with no end. What a certificate or timestamp authority whose
+    /// trusted-root entry has no `validFor` at all is trusted for (see
+    /// [`crate::trust::CertificateAuthority::valid_for`]).
+    pub fn unbounded() -> Self {
+        TimeRange::starting(Timestamp::from_unix(Timestamp::MIN_UNIX_SECONDS))
+    }
+
+    /// Whether this is [`TimeRange::unbounded`].
+    pub fn is_unbounded(&self) -> bool {
+        self.end.is_none()
+            && self
+                .start
+                .as_ref()
+                .is_some_and(|s| s.unix() == (Timestamp::MIN_UNIX_SECONDS, 0))
+    }
+
     /// Valid from `start` on, with no end.
     pub fn starting(start: Timestamp) -> Self {
         TimeRange {
@@ -367,6 +388,14 @@ mod tests {
             "2022-04-13T20:06:15Z"
         );
         assert_eq!(Timestamp::from_unix(-1).as_str(), "1969-12-31T23:59:59Z");
+        assert_eq!(
+            Timestamp::from_unix(Timestamp::MIN_UNIX_SECONDS).as_str(),
+            "0001-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            Timestamp::parse("0001-01-01T00:00:00Z").unwrap().unix(),
+            (Timestamp::MIN_UNIX_SECONDS, 0)
+        );
         for bad in [
             "2022-02-30T00:00:00Z",
             "2022-04-13 20:06:15Z",
@@ -395,5 +424,8 @@ mod tests {
         };
         assert!(r.contains(10) && r.contains(20) && !r.contains(9) && !r.contains(21));
         assert!(!TimeRange::default().contains(0));
+        let all = TimeRange::unbounded();
+        assert!(all.is_unbounded() && all.contains(i64::from(i32::MIN)) && all.contains(i64::MAX));
+        assert!(!TimeRange::default().is_unbounded() && !r.is_unbounded());
     }
 }

@@ -17,6 +17,11 @@ pub const TRUSTED_ROOT_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.trustedr
 pub const TRUSTED_ROOT_MEDIA_TYPE_V0_2: &str = "application/vnd.dev.sigstore.trustedroot.v0.2+json";
 /// The signing config media type (v0.2: services carry an API version and validity).
 pub const SIGNING_CONFIG_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.signingconfig.v0.2+json";
+
+/// The TUF target name under which a Sigstore instance publishes its `TrustedRoot`.
+pub const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
+/// The TUF target name under which a Sigstore instance publishes its `SigningConfig` (v0.2).
+pub const SIGNING_CONFIG_TARGET: &str = "signing_config.v0.2.json";
 /// The client trust config media type.
 pub const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
 
@@ -84,10 +89,27 @@ pub struct CertificateAuthority {
     pub uri: Option<String>,
     #[serde(rename = "certChain", alias = "cert_chain", default)]
     pub cert_chain: X509CertificateChain,
-    #[serde(rename = "validFor", alias = "valid_for", default)]
+    /// When the authority is trusted. protobuf-specs (`sigstore_trustroot.proto`) does not
+    /// require `validFor` here, and sigstore-go (`ParseCertificateAuthority`,
+    /// `ParseTimestampingAuthority`), sigstore-python, sigstore-java and sigstore-js trust an
+    /// authority without one at any time: absent (or `null`), it reads as
+    /// [`TimeRange::unbounded`] and is written back as absent. A `validFor` without a `start`
+    /// is kept as it is and contains no time.
+    #[serde(
+        rename = "validFor",
+        alias = "valid_for",
+        default = "TimeRange::unbounded",
+        deserialize_with = "absent_is_unbounded",
+        skip_serializing_if = "TimeRange::is_unbounded"
+    )]
     pub valid_for: TimeRange,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
+}
+
+/// A `validFor` that is `null` means what an absent one means (protojson: `null` is "not set").
+fn absent_is_unbounded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TimeRange, D::Error> {
+    Ok(Option::<TimeRange>::deserialize(d)?.unwrap_or_else(TimeRange::unbounded))
 }
 
 /// `SigningConfig` v0.2.

@@ -170,3 +170,45 @@ fn wrong_media_type_and_bad_timestamp_are_refused() {
     assert!(matches!(err, TrustError::Json { .. }), "{err}");
     assert!(err.to_string().contains("yesterday"), "{err}");
 }
+
+#[test]
+fn an_authority_without_valid_for_is_trusted_at_any_time() {
+    // protobuf-specs leaves `validFor` optional on a certificate or timestamp authority, and
+    // sigstore-go trusts one without it at any time; one without a `start` trusts no time.
+    let root = |valid_for: &str| {
+        let json = format!(
+            r#"{{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "certificateAuthorities":[{{"subject":{{"organization":"o","commonName":"ca"}},
+                "uri":"https://ca.example","certChain":{{"certificates":[{{"rawBytes":"AAE="}}]}}{valid_for}}}],
+            "timestampAuthorities":[{{"subject":{{"organization":"o","commonName":"tsa"}},
+                "certChain":{{"certificates":[{{"rawBytes":"AAE="}}]}}{valid_for}}}]}}"#
+        );
+        TrustedRoot::from_json(json.as_bytes()).unwrap()
+    };
+    for absent in ["", r#","validFor":null"#] {
+        let r = root(absent);
+        for authority in [&r.certificate_authorities[0], &r.timestamp_authorities[0]] {
+            assert!(authority.valid_for.is_unbounded(), "{absent:?}");
+            assert!(authority.valid_for.contains(0) && authority.valid_for.contains(4_000_000_000));
+        }
+        // Written back as it was read: without `validFor`.
+        let out = String::from_utf8(r.to_json()).unwrap();
+        assert!(!out.contains("validFor"), "{out}");
+        assert_eq!(TrustedRoot::from_json(out.as_bytes()).unwrap(), r);
+    }
+    for no_start in [
+        r#","validFor":{}"#,
+        r#","validFor":{"end":"2030-01-01T00:00:00Z"}"#,
+    ] {
+        let r = root(no_start);
+        for authority in [&r.certificate_authorities[0], &r.timestamp_authorities[0]] {
+            assert!(authority.valid_for.start.is_none(), "{no_start}");
+            assert!(!authority.valid_for.contains(1_700_000_000), "{no_start}");
+        }
+        assert_eq!(TrustedRoot::from_json(&r.to_json()).unwrap(), r);
+    }
+    let bounded = root(r#","validFor":{"start":"2024-01-01T00:00:00Z"}"#);
+    let range = &bounded.certificate_authorities[0].valid_for;
+    assert!(!range.is_unbounded() && !range.contains(1_600_000_000) && range.contains(1_800_000_000));
+    assert!(String::from_utf8(bounded.to_json()).unwrap().contains("validFor"));
+}

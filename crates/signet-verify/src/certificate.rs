@@ -20,6 +20,7 @@ use signet_x509::{oid, CertificateRole, ExtensionError, ParsedCertificate};
 use thiserror::Error;
 use x509_cert::ext::pkix::KeyUsages;
 
+use crate::describe;
 use crate::timestamps::SigningTime;
 
 /// anyExtendedKeyUsage (RFC 5280 §4.2.1.12).
@@ -43,28 +44,30 @@ pub enum CertificateError {
     ExtendedKeyUsage(&'static str),
     #[error("the bundle's certificate chain contains the root certificate {subject}; roots come only from the trusted root")]
     RootInBundleChain { subject: String },
-    #[error("the trust material has no certificate authority")]
+    #[error("the trusted root lists no certificate authority")]
     NoAuthorities,
-    #[error("no trusted certificate authority issued the signing certificate (issuer {issuer}): {reasons}")]
+    #[error("no certificate authority in the trusted root issued the signing certificate (its issuer is {issuer}): {reasons}")]
     UntrustedIssuer { issuer: String, reasons: String },
-    #[error("certificate {subject} is not valid at signing time {time} (valid {not_before} to {not_after})")]
+    #[error("{} is not valid at the signing time {}: it is valid from {} to {}", if *.is_leaf { "the signing certificate".to_string() } else { format!("the certificate authority's certificate {}", .subject) }, describe::time(*.time), describe::time(*.not_before), describe::time(*.not_after))]
     NotValidAt {
+        /// Whether it is the signing certificate (else a certificate of the authority's chain).
+        is_leaf: bool,
         subject: String,
         time: i64,
         not_before: i64,
         not_after: i64,
     },
-    #[error("certificate authority {authority} is not trusted at signing time {time} (trusted root validFor {valid_for})")]
+    #[error("the certificate authority {authority} is not trusted at the signing time {}: the trusted root trusts it {valid_for}", describe::time(*.time))]
     AuthorityNotValidAt {
         authority: String,
         time: i64,
         valid_for: String,
     },
-    #[error("certificate authority {authority}'s own chain does not verify: {reason}")]
+    #[error("the certificate authority {authority} in the trusted root cannot be used: {reason}")]
     AuthorityChain { authority: String, reason: String },
-    #[error("certificate authority certificate {subject} restricts its extended key usage to {usages}, without code signing")]
+    #[error("the certificate authority's certificate {subject} restricts its extended key usage to {usages}, without code signing")]
     AuthorityKeyUsage { subject: String, usages: String },
-    #[error("certificate {subject} allows {path_len} intermediate certificate(s) below it (BasicConstraints pathLenConstraint), but the path has {below}")]
+    #[error("the certificate {subject} allows {path_len} intermediate certificate(s) below it (BasicConstraints pathLenConstraint), but the path has {below}")]
     PathLength {
         subject: String,
         path_len: u64,
@@ -185,7 +188,11 @@ pub(crate) fn verify_chain_with(
                 continue;
             }
             if let Err(e) = leaf_signature(index, position, ca) {
-                reasons.push(format!("{} (chain certificate {position}): {e}", ca.name));
+                reasons.push(format!(
+                    "the signing certificate's signature does not verify with the key of {} in the chain of {}: {e}",
+                    candidate.subject(),
+                    ca.name
+                ));
                 continue;
             }
             match check_path_at_times(leaf, ca, position, times) {
@@ -209,7 +216,7 @@ pub(crate) fn verify_chain_with(
         return Err(e);
     }
     if reasons.is_empty() {
-        reasons.push("no authority's certificate has that subject".into());
+        reasons.push("no certificate authority's certificate has that subject".into());
     }
     Err(CertificateError::UntrustedIssuer {
         issuer: issuer_name.to_string(),
@@ -265,10 +272,11 @@ fn check_path_at_times(
         }
     }
     for t in times {
-        for cert in std::iter::once(leaf).chain(ca.chain[issuer..].iter()) {
+        for (on_path, cert) in std::iter::once(leaf).chain(ca.chain[issuer..].iter()).enumerate() {
             let (not_before, not_after) = cert.validity();
             if t.unix < not_before || t.unix > not_after {
                 return Err(CertificateError::NotValidAt {
+                    is_leaf: on_path == 0,
                     subject: cert.subject(),
                     time: t.unix,
                     not_before,
@@ -280,14 +288,7 @@ fn check_path_at_times(
             return Err(CertificateError::AuthorityNotValidAt {
                 authority: ca.name.clone(),
                 time: t.unix,
-                valid_for: format!(
-                    "[{}, {}]",
-                    ca.valid_for
-                        .start
-                        .as_ref()
-                        .map_or("missing start", |s| s.as_str()),
-                    ca.valid_for.end.as_ref().map_or("open", |s| s.as_str())
-                ),
+                valid_for: describe::trusted_for(&ca.valid_for),
             });
         }
     }

@@ -23,13 +23,16 @@
 
 use signet_crypto::{HashAlgorithm, KeyKind, PublicKey, PublicKeyDetails};
 use signet_formats::bundle::{BundleContent, MessageSignature};
+use signet_formats::common::HashOutput;
 use signet_formats::dsse::Envelope;
 use signet_formats::rekor_v1::RekorV1Entry;
 use signet_formats::rekor_v2::{self, Entry, Spec, TransparencyLogEntry, VerifierKey};
 use thiserror::Error;
 
+use crate::artifact::ArtifactDigests;
+use crate::describe;
 use crate::policy::to_hex;
-use crate::signature::{signing_hashes, ArtifactDigests};
+use crate::signature::signing_hashes;
 
 /// Who the bundle says signed: a certificate (DER) or a key (DER SPKI).
 #[derive(Debug, Clone, Copy)]
@@ -42,9 +45,9 @@ pub enum SignerMaterial<'a> {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BodyError {
-    #[error("entry body does not parse: {0}")]
+    #[error("the entry body does not parse: {0}")]
     Parse(String),
-    #[error("kindVersion says {entry_kind} {entry_version} but the body is {body_kind} {body_version}")]
+    #[error("the entry's kindVersion says {entry_kind} {entry_version}, but its body is {body_kind} {body_version}")]
     KindVersionMismatch {
         entry_kind: String,
         entry_version: String,
@@ -63,7 +66,7 @@ pub enum BodyError {
         expected: String,
         found: String,
     },
-    #[error("the entry records a {found} digest; the artifact is given as {given}")]
+    #[error("the entry records a {found} digest, but the artifact is given as a {given} digest")]
     DigestAlgorithm {
         given: &'static str,
         found: &'static str,
@@ -188,7 +191,7 @@ pub fn check_entry_body(
     check_kind(kind, version, parsed.kind(), parsed.api_version())?;
     match (&parsed, content) {
         (RekorV1Entry::HashedRekordV001(h), BundleContent::MessageSignature(m)) => {
-            let recorded = signet_formats::common::HashOutput {
+            let recorded = HashOutput {
                 algorithm: h.data_hash.algorithm,
                 digest: h.data_hash.digest.clone(),
             };
@@ -281,6 +284,30 @@ pub fn check_entry_body(
     }
 }
 
+/// The artifact digest a hashedrekord entry records (0.0.1 `data.hash`, 0.0.2 `data`), for
+/// [`crate::artifact::check_signed_digest`]; `None` for other kinds and for bodies that do not
+/// parse, which [`check_entry_body`] refuses.
+pub(crate) fn recorded_artifact_digest(entry: &TransparencyLogEntry) -> Option<HashOutput> {
+    let body = &entry.canonicalized_body;
+    match (
+        entry.kind_version.kind.as_str(),
+        entry.kind_version.version.as_str(),
+    ) {
+        ("hashedrekord", "0.0.2") => match Entry::from_json(body).ok()?.spec {
+            Spec::HashedRekordV002(h) => Some(h.data),
+            _ => None,
+        },
+        ("hashedrekord", "0.0.1") => match RekorV1Entry::from_json(body).ok()? {
+            RekorV1Entry::HashedRekordV001(h) => Some(HashOutput {
+                algorithm: h.data_hash.algorithm,
+                digest: h.data_hash.digest,
+            }),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn check_kind(
     entry_kind: &str,
     entry_version: &str,
@@ -299,13 +326,13 @@ fn check_kind(
 }
 
 fn hash_label(a: HashAlgorithm) -> &'static str {
-    a.proto_name()
+    describe::hash(a)
 }
 
 /// The recorded artifact digest must be the artifact's.
 fn check_digest(
     what: &'static str,
-    recorded: &signet_formats::common::HashOutput,
+    recorded: &HashOutput,
     artifact: &ArtifactDigests<'_>,
 ) -> Result<(), BodyError> {
     let actual = artifact
@@ -325,10 +352,7 @@ fn check_digest(
 }
 
 /// The bundle's `messageDigest` (a hint) must agree with what the log recorded.
-fn check_message_digest_hint(
-    m: &MessageSignature,
-    recorded: &signet_formats::common::HashOutput,
-) -> Result<(), BodyError> {
+fn check_message_digest_hint(m: &MessageSignature, recorded: &HashOutput) -> Result<(), BodyError> {
     match &m.message_digest {
         Some(d) if d.algorithm == recorded.algorithm && d.digest != recorded.digest => {
             Err(BodyError::DigestMismatch {
@@ -379,7 +403,7 @@ fn v2_scheme(key: &PublicKey) -> PublicKeyDetails {
 fn check_v2_scheme(
     what: &'static str,
     recorded_details: &PublicKeyDetails,
-    data: &signet_formats::common::HashOutput,
+    data: &HashOutput,
     key: &PublicKey,
 ) -> Result<(), BodyError> {
     let expected = v2_scheme(key);
@@ -405,7 +429,7 @@ fn check_v2_scheme(
 fn scheme_names(hashes: &[HashAlgorithm]) -> String {
     hashes
         .iter()
-        .map(|h| h.proto_name())
+        .map(|h| describe::hash(*h))
         .collect::<Vec<_>>()
         .join(" or ")
 }

@@ -11,13 +11,13 @@ use crate::policy::{ExtensionField, IdentityPolicy};
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IdentityError {
-    #[error("the certificate's identity does not parse: {0}")]
+    #[error("the signing certificate's identity cannot be read: {0}")]
     Certificate(String),
-    #[error("subject alternative name is {found:?}; the policy expects {expected}")]
+    #[error("the signing certificate's identity is {found:?}; expected {expected}")]
     SubjectAlternativeName { expected: String, found: String },
-    #[error("OIDC issuer is {}; the policy expects {expected}", found.as_deref().map_or("absent".to_string(), |f| format!("{f:?}")))]
+    #[error("the signing certificate's OIDC issuer is {}; expected {expected}", found.as_deref().map_or("absent".to_string(), |f| format!("{f:?}")))]
     Issuer { expected: String, found: Option<String> },
-    #[error("certificate extension {field:?} is {}; the policy expects {expected}", found.as_deref().map_or("absent".to_string(), |f| format!("{f:?}")))]
+    #[error("the signing certificate's {} extension is {}; expected {expected}", field.name(), found.as_deref().map_or("absent".to_string(), |f| format!("{f:?}")))]
     Extension {
         field: ExtensionField,
         expected: String,

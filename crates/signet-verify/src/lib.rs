@@ -11,14 +11,17 @@
 //! | [`certificate`] | leaf profile, path to a trusted CA at every signing time | §4.3 |
 //! | [`sct`] | embedded SCT from a trusted CT log | §4.3 |
 //! | [`identity`] | SAN, issuer and extensions against the policy | §4.3 |
+//! | [`artifact`] | the artifact is the one signed: a digest the bundle names, an in-toto subject | §4.4, §4.5 |
 //! | [`entry_body`] | the log entry records this signature, signer and artifact | §4.4 |
-//! | [`signature`] | the signature over the artifact or DSSE PAE; in-toto subjects | §4.5 |
+//! | [`signature`] | the signature over the artifact or DSSE PAE | §4.5 |
 //! | [`verifier`] | the orchestrator | §4 |
 
 #![forbid(unsafe_code)]
 
+pub mod artifact;
 mod cache;
 pub mod certificate;
+mod describe;
 pub mod entry_body;
 mod go_regex;
 pub mod identity;
@@ -30,6 +33,12 @@ pub mod tlog;
 pub mod trust;
 pub mod verifier;
 
+/// Certificate authorities and leaves for the unit tests (shared with the integration tests).
+#[cfg(test)]
+#[path = "../tests/support/cas.rs"]
+mod cas;
+
+pub use artifact::ArtifactError;
 pub use policy::{
     Artifact, ArtifactDigest, ExtensionField, ExtensionMatch, IdentityPolicy, Matcher, Policy, PolicyError,
     SignerPolicy,

@@ -12,8 +12,17 @@ use thiserror::Error;
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PolicyError {
-    #[error("artifact digest {found:?} is not `sha256:<64 hex>` (or sha384:/sha512:)")]
+    #[error("artifact digest {found:?} is not <algorithm>:<hex digits>, e.g. sha256:<64 hex digits>")]
     Digest { found: String },
+    #[error("unsupported digest algorithm {found:?}; supported: {SUPPORTED_DIGESTS}")]
+    DigestAlgorithm { found: String },
+    #[error("a {algorithm} digest is {expected} hex digits; {found:?} has {found_len}")]
+    DigestLength {
+        algorithm: &'static str,
+        expected: usize,
+        found: String,
+        found_len: usize,
+    },
     #[error("regular expression {pattern:?} does not compile: {reason}")]
     Regex { pattern: String, reason: String },
 }
@@ -48,17 +57,26 @@ pub struct ArtifactDigest {
     pub digest: Vec<u8>,
 }
 
+/// The digest algorithms an [`ArtifactDigest`] may name, as written before the colon.
+pub const SUPPORTED_DIGESTS: &str = "sha256, sha384, sha512";
+
 impl ArtifactDigest {
-    /// Parses `sha256:<hex>` (also `sha384:`, `sha512:`); the hex must have the digest's length.
+    /// Parses `sha256:<64 hex>`, `sha384:<96 hex>` or `sha512:<128 hex>` (npm provenance names
+    /// its subjects by SHA-512).
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
-        let err = || PolicyError::Digest {
-            found: text.chars().take(140).collect(),
-        };
-        let (name, hex) = text.split_once(':').ok_or_else(err)?;
-        let algorithm = hash_from_name(name).ok_or_else(err)?;
-        let digest = decode_hex(hex).ok_or_else(err)?;
+        let shown = |s: &str| s.chars().take(140).collect::<String>();
+        let malformed = || PolicyError::Digest { found: shown(text) };
+        let (name, hex) = text.split_once(':').ok_or_else(malformed)?;
+        let algorithm =
+            hash_from_name(name).ok_or_else(|| PolicyError::DigestAlgorithm { found: shown(name) })?;
+        let digest = decode_hex(hex).ok_or_else(malformed)?;
         if digest.len() != algorithm.output_len() {
-            return Err(err());
+            return Err(PolicyError::DigestLength {
+                algorithm: hash_name(algorithm),
+                expected: 2 * algorithm.output_len(),
+                found: shown(text),
+                found_len: hex.len(),
+            });
         }
         Ok(ArtifactDigest { algorithm, digest })
     }
@@ -180,7 +198,8 @@ impl std::fmt::Display for Matcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Matcher::Exact(s) => write!(f, "{s:?}"),
-            Matcher::Regex(r) => write!(f, "regex {:?}", r.pattern),
+            // As written: Debug would double every backslash of the pattern.
+            Matcher::Regex(r) => write!(f, "a match for regex \"{}\"", r.pattern),
         }
     }
 }
@@ -244,6 +263,35 @@ pub enum ExtensionField {
 }
 
 impl ExtensionField {
+    /// The extension's name and OID as Fulcio's `docs/oid-info.md` gives them, for messages.
+    pub fn name(self) -> &'static str {
+        use ExtensionField::*;
+        match self {
+            GithubWorkflowTrigger => "GitHub Workflow Trigger (1.3.6.1.4.1.57264.1.2)",
+            GithubWorkflowSha => "GitHub Workflow SHA (1.3.6.1.4.1.57264.1.3)",
+            GithubWorkflowName => "GitHub Workflow Name (1.3.6.1.4.1.57264.1.4)",
+            GithubWorkflowRepository => "GitHub Workflow Repository (1.3.6.1.4.1.57264.1.5)",
+            GithubWorkflowRef => "GitHub Workflow Ref (1.3.6.1.4.1.57264.1.6)",
+            BuildSignerUri => "Build Signer URI (1.3.6.1.4.1.57264.1.9)",
+            BuildSignerDigest => "Build Signer Digest (1.3.6.1.4.1.57264.1.10)",
+            RunnerEnvironment => "Runner Environment (1.3.6.1.4.1.57264.1.11)",
+            SourceRepositoryUri => "Source Repository URI (1.3.6.1.4.1.57264.1.12)",
+            SourceRepositoryDigest => "Source Repository Digest (1.3.6.1.4.1.57264.1.13)",
+            SourceRepositoryRef => "Source Repository Ref (1.3.6.1.4.1.57264.1.14)",
+            SourceRepositoryIdentifier => "Source Repository Identifier (1.3.6.1.4.1.57264.1.15)",
+            SourceRepositoryOwnerUri => "Source Repository Owner URI (1.3.6.1.4.1.57264.1.16)",
+            SourceRepositoryOwnerIdentifier => "Source Repository Owner Identifier (1.3.6.1.4.1.57264.1.17)",
+            BuildConfigUri => "Build Config URI (1.3.6.1.4.1.57264.1.18)",
+            BuildConfigDigest => "Build Config Digest (1.3.6.1.4.1.57264.1.19)",
+            BuildTrigger => "Build Trigger (1.3.6.1.4.1.57264.1.20)",
+            RunInvocationUri => "Run Invocation URI (1.3.6.1.4.1.57264.1.21)",
+            SourceRepositoryVisibilityAtSigning => {
+                "Source Repository Visibility At Signing (1.3.6.1.4.1.57264.1.22)"
+            }
+            DeploymentEnvironment => "Deployment Environment (1.3.6.1.4.1.57264.1.23)",
+        }
+    }
+
     /// The value `extensions` holds for this field.
     pub fn value(self, e: &FulcioExtensions) -> Option<&str> {
         use ExtensionField::*;
@@ -282,14 +330,39 @@ mod tests {
         let d = ArtifactDigest::parse(&format!("sha256:{}", "ab".repeat(32))).unwrap();
         assert_eq!(d.algorithm, HashAlgorithm::Sha2_256);
         assert_eq!(d.digest, vec![0xab; 32]);
+        let d = ArtifactDigest::parse(&format!("sha512:{}", "cd".repeat(64))).unwrap();
+        assert_eq!(d.algorithm, HashAlgorithm::Sha2_512);
+        assert_eq!(d.digest, vec![0xcd; 64]);
+        let d = ArtifactDigest::parse(&format!("sha384:{}", "EF".repeat(48))).unwrap();
+        assert_eq!((d.algorithm, d.digest), (HashAlgorithm::Sha2_384, vec![0xef; 48]));
         for bad in [
             "sha256:ab",
             "md5:00",
             "sha256",
             &format!("sha256:{}", "zz".repeat(32)),
+            &format!("sha512:{}", "ab".repeat(32)),
         ] {
             assert!(ArtifactDigest::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn digest_errors_say_what_is_supported() {
+        let e = ArtifactDigest::parse("md5:d41d8cd98f00b204e9800998ecf8427e").unwrap_err();
+        assert_eq!(e, PolicyError::DigestAlgorithm { found: "md5".into() });
+        assert_eq!(
+            e.to_string(),
+            "unsupported digest algorithm \"md5\"; supported: sha256, sha384, sha512"
+        );
+        let short = format!("sha512:{}", "ab".repeat(32));
+        assert_eq!(
+            ArtifactDigest::parse(&short).unwrap_err().to_string(),
+            format!("a sha512 digest is 128 hex digits; {short:?} has 64")
+        );
+        assert!(matches!(
+            ArtifactDigest::parse("0123abcd"),
+            Err(PolicyError::Digest { .. })
+        ));
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! Client spec §4.5: the signature over the artifact (or its digest), or over the DSSE PAE,
-//! verifies with the signer's key; for an in-toto attestation, the artifact is one of the
-//! statement's subjects.
-
-use std::cell::OnceCell;
+//! verifies with the signer's key. That the artifact is the one signed (a digest the bundle
+//! names, a subject of the in-toto statement) is [`crate::artifact`]'s check.
 
 use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
 use signet_crypto::{HashAlgorithm, KeyKind, PublicKey, PublicKeyDetails};
@@ -11,94 +9,56 @@ use signet_formats::dsse::Envelope;
 use signet_formats::intoto::{self, Statement, StatementError};
 use thiserror::Error;
 
-use crate::policy::{hash_name, to_hex, Artifact};
+pub use crate::artifact::ArtifactDigests;
+use crate::artifact::{check_subject, ArtifactError};
+use crate::describe;
+use crate::policy::to_hex;
 
 /// Why the signature check failed.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SignatureError {
-    #[error("messageDigest is {found} but the artifact's {algorithm} digest is {expected}")]
+    #[error("the bundle's message digest {found} is not the artifact's {algorithm} digest {expected}")]
     MessageDigestMismatch {
         algorithm: &'static str,
         expected: String,
         found: String,
     },
-    #[error("the artifact is given as a {given} digest, but the signature needs its {needed} digest")]
+    #[error("the artifact is given as a {given} digest, but the signature is over its {needed} digest: verify against the file itself, or against its {needed} digest")]
     DigestAlgorithm {
         given: &'static str,
         needed: &'static str,
     },
     #[error("a {key} signature over an artifact needs the artifact's bytes, not its digest")]
     NeedsArtifactBytes { key: String },
-    #[error("signature does not verify with the {key} key ({scheme})")]
+    #[error("the signature does not verify with the signer's {key} key ({scheme})")]
     Invalid { key: String, scheme: String },
-    #[error("no signature scheme for a {key} key with {hash}")]
+    #[error("a {key} key does not sign {hash} digests")]
     UnsupportedScheme { key: String, hash: &'static str },
-    #[error("DSSE envelope has {0} signatures; a Sigstore bundle's has exactly one")]
+    #[error("the DSSE envelope has {0} signatures; a Sigstore bundle's has exactly one")]
     DsseSignatureCount(usize),
-    #[error("DSSE payloadType is {found:?}; only {expected} payloads can be matched to an artifact", expected = intoto::PAYLOAD_TYPE)]
+    #[error("the DSSE envelope's payloadType is {found:?}; only {expected} payloads can be matched to an artifact", expected = intoto::PAYLOAD_TYPE)]
     PayloadType { found: String },
-    #[error("DSSE payload: {0}")]
+    #[error("the DSSE payload is not an in-toto statement: {0}")]
     Statement(StatementError),
-    #[error("the artifact's {algorithm} digest {digest} is not a subject of the in-toto statement")]
-    SubjectNotFound { algorithm: &'static str, digest: String },
+    /// The artifact is not a subject of the statement ([`verify_dsse`] only; the verifier
+    /// reports it as [`crate::VerificationError::Artifact`]).
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
 }
 
-/// The artifact's digests, computed at most once per algorithm: the signature check, the
-/// `messageDigest` hint and every log entry compare against the same values.
-#[derive(Debug)]
-pub struct ArtifactDigests<'a> {
-    artifact: &'a Artifact<'a>,
-    computed: [OnceCell<Vec<u8>>; 3],
-}
-
-impl<'a> ArtifactDigests<'a> {
-    pub fn new(artifact: &'a Artifact<'a>) -> Self {
-        ArtifactDigests {
-            artifact,
-            computed: Default::default(),
-        }
-    }
-
-    /// The digest under `algorithm`, or `None` when only a digest under another algorithm was
-    /// given.
-    pub fn digest(&self, algorithm: HashAlgorithm) -> Option<&[u8]> {
-        match self.artifact {
-            Artifact::Bytes(bytes) => {
-                let slot = match algorithm {
-                    HashAlgorithm::Sha2_256 => 0,
-                    HashAlgorithm::Sha2_384 => 1,
-                    HashAlgorithm::Sha2_512 => 2,
-                };
-                Some(self.computed[slot].get_or_init(|| algorithm.digest(bytes)))
-            }
-            Artifact::Digest(d) => (d.algorithm == algorithm).then_some(d.digest.as_slice()),
-        }
-    }
-
-    /// The algorithm of a given digest (`None` for artifact bytes).
-    pub fn given_algorithm(&self) -> Option<HashAlgorithm> {
-        match self.artifact {
-            Artifact::Bytes(_) => None,
-            Artifact::Digest(d) => Some(d.algorithm),
-        }
-    }
-
-    /// The bytes, when the caller gave them.
-    pub fn bytes(&self) -> Option<&[u8]> {
-        match self.artifact {
-            Artifact::Bytes(b) => Some(b),
-            Artifact::Digest(_) => None,
-        }
-    }
-
-    fn digest_or_err(&self, algorithm: HashAlgorithm) -> Result<&[u8], SignatureError> {
-        self.digest(algorithm)
-            .ok_or_else(|| SignatureError::DigestAlgorithm {
-                given: self.given_algorithm().map_or("none", HashAlgorithm::proto_name),
-                needed: algorithm.proto_name(),
-            })
-    }
+/// The artifact's digest under `algorithm`, or why there is none (only a digest under another
+/// algorithm was given).
+fn digest_or_err<'d>(
+    artifact: &'d ArtifactDigests<'_>,
+    algorithm: HashAlgorithm,
+) -> Result<&'d [u8], SignatureError> {
+    artifact
+        .digest(algorithm)
+        .ok_or_else(|| SignatureError::DigestAlgorithm {
+            given: artifact.given_algorithm().map_or("unknown", describe::hash),
+            needed: describe::hash(algorithm),
+        })
 }
 
 /// The digest a key signs with when nothing says otherwise.
@@ -154,7 +114,7 @@ fn verify_prehashed(
         (kind, hash) => {
             return Err(SignatureError::UnsupportedScheme {
                 key: kind.to_string(),
-                hash: hash.proto_name(),
+                hash: describe::hash(hash),
             })
         }
     };
@@ -165,7 +125,7 @@ fn verify_prehashed(
     };
     let invalid = || SignatureError::Invalid {
         key: key.kind().to_string(),
-        scheme: format!("{} over {}", key.kind(), hash.proto_name()),
+        scheme: format!("{} with {}", key.kind(), describe::hash(hash)),
     };
     let digest = aws_lc_rs::digest::Digest::import_less_safe(digest, aws_hash).map_err(|_| invalid())?;
     UnparsedPublicKey::new(alg, key.raw_bytes())
@@ -211,14 +171,14 @@ pub fn verify_message_signature(
     if !signing_hashes(key).contains(&hash) {
         return Err(SignatureError::UnsupportedScheme {
             key: key.kind().to_string(),
-            hash: hash.proto_name(),
+            hash: describe::hash(hash),
         });
     }
-    let digest = artifact.digest_or_err(hash)?;
+    let digest = digest_or_err(artifact, hash)?;
     if let Some(hint) = &message.message_digest {
         if digest != hint.digest.as_slice() {
             return Err(SignatureError::MessageDigestMismatch {
-                algorithm: hint.algorithm.proto_name(),
+                algorithm: describe::hash(hint.algorithm),
                 expected: to_hex(digest),
                 found: to_hex(&hint.digest),
             });
@@ -227,13 +187,23 @@ pub fn verify_message_signature(
     verify_prehashed(key, hash, digest, &message.signature)
 }
 
-/// A DSSE envelope: its one signature verifies over the PAE with `key`; the payload is an
-/// in-toto statement with the artifact among its subjects. Returns the statement.
+/// A DSSE envelope: its one signature verifies over the PAE with `key`, and the payload is an
+/// in-toto statement with the artifact among its subjects ([`crate::artifact::check_subject`]).
+/// Returns the statement.
 pub fn verify_dsse(
     key: &PublicKey,
     envelope: &Envelope,
     artifact: &ArtifactDigests<'_>,
 ) -> Result<Statement, SignatureError> {
+    let statement = verify_dsse_envelope(key, envelope)?;
+    check_subject(&statement, artifact)?;
+    Ok(statement)
+}
+
+/// [`verify_dsse`] without the subjects: the signature and the statement, which the verifier
+/// then matches against the artifact as its own step (so that a wrong file is reported as
+/// [`crate::VerificationError::Artifact`], as it is for a message signature).
+pub fn verify_dsse_envelope(key: &PublicKey, envelope: &Envelope) -> Result<Statement, SignatureError> {
     let [signature] = envelope.signatures.as_slice() else {
         return Err(SignatureError::DsseSignatureCount(envelope.signatures.len()));
     };
@@ -243,48 +213,13 @@ pub fn verify_dsse(
             found: envelope.payload_type.clone(),
         });
     }
-    let statement = Statement::from_json(&envelope.payload).map_err(SignatureError::Statement)?;
-    check_subject(&statement, artifact)?;
-    Ok(statement)
-}
-
-/// The artifact must be a subject of the statement (client spec §4.5: "the artifact's
-/// digest/algorithm tuple is present in the list of subjects"). Given the artifact's bytes,
-/// every SHA-2 algorithm the subjects use is tried, as sigstore-go does, so a statement naming
-/// its subjects by SHA-512 alone verifies; given a digest, only its algorithm can be.
-fn check_subject(statement: &Statement, artifact: &ArtifactDigests<'_>) -> Result<(), SignatureError> {
-    use HashAlgorithm::*;
-    let algorithms: &[HashAlgorithm] = match artifact.given_algorithm() {
-        Some(given) => &[given][..],
-        None => &[Sha2_256, Sha2_384, Sha2_512],
-    };
-    let mut tried = None;
-    for &algorithm in algorithms {
-        let used = statement
-            .subject
-            .iter()
-            .any(|s| s.digest.contains_key(hash_name(algorithm)));
-        if !used && artifact.given_algorithm().is_none() {
-            continue;
-        }
-        let digest = to_hex(artifact.digest_or_err(algorithm)?);
-        if statement.has_subject_digest(hash_name(algorithm), &digest) {
-            return Ok(());
-        }
-        tried.get_or_insert((algorithm, digest));
-    }
-    let (algorithm, digest) =
-        tried.unwrap_or_else(|| (Sha2_256, to_hex(artifact.digest(Sha2_256).unwrap_or_default())));
-    Err(SignatureError::SubjectNotFound {
-        algorithm: hash_name(algorithm),
-        digest,
-    })
+    Statement::from_json(&envelope.payload).map_err(SignatureError::Statement)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::ArtifactDigest;
+    use crate::policy::{Artifact, ArtifactDigest};
     use signet_crypto::SigningKey;
     use signet_formats::common::HashOutput;
     use signet_formats::intoto::ResourceDescriptor;
@@ -356,10 +291,11 @@ mod tests {
             verify_dsse(k.public_key(), &env, &ArtifactDigests::new(&a)).unwrap(),
             statement
         );
+        assert_eq!(verify_dsse_envelope(k.public_key(), &env).unwrap(), statement);
         let wrong = Artifact::Bytes(b"other");
         assert!(matches!(
             verify_dsse(k.public_key(), &env, &ArtifactDigests::new(&wrong)),
-            Err(SignatureError::SubjectNotFound { .. })
+            Err(SignatureError::Artifact(ArtifactError::NoSubject { .. }))
         ));
         let mut tampered = env.clone();
         tampered.payload_type = "text/plain".into();

@@ -3,8 +3,12 @@
 //! [`crate::tlog::verify_inclusion_promise`]). At least one time is required; Rekor v2 entries
 //! carry no integrated time, so bundles from it need a timestamp.
 
+use signet_crypto::HashAlgorithm;
+use signet_x509::rfc3161::PkiStatus;
 use signet_x509::{verify_timestamp, TimestampError, TsaTrust};
 use thiserror::Error;
+
+use crate::describe;
 
 /// Where a signing time came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,14 +32,60 @@ pub struct SigningTime {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TimestampCheckError {
-    #[error("RFC 3161 timestamp {index} does not verify: {source}")]
+    #[error("the bundle's RFC 3161 timestamp {index} does not verify: {}", describe_timestamp_error(.source))]
     Rfc3161 { index: usize, source: TimestampError },
-    #[error("RFC 3161 timestamp {index} has genTime {gen_time}, after the verification time {now}")]
+    #[error("the bundle's RFC 3161 timestamp {index} is dated {}, after the verification time {}", describe::time(*.gen_time), describe::time(*.now))]
     InFuture { index: usize, gen_time: i64, now: i64 },
-    #[error("the bundle has RFC 3161 timestamps but the trust material has no timestamp authority")]
+    #[error("the bundle has RFC 3161 timestamps, but the trusted root lists no timestamp authority")]
     NoAuthorities,
-    #[error("no verified signing time: {found} found, at least {required} needed (an RFC 3161 timestamp, or a Rekor v1 integrated time with a signed entry timestamp; Rekor v2 entries need a timestamp)")]
+    #[error("the bundle has no verified signing time ({found} found, {required} needed): it needs an RFC 3161 timestamp from a trusted timestamp authority, or a Rekor v1 log entry with a signed entry timestamp (Rekor v2 entries carry no time of their own)")]
     Threshold { required: usize, found: usize },
+}
+
+/// A timestamp failure in words, its times in RFC 3339 (signet-x509's own messages give
+/// Unix seconds).
+fn describe_timestamp_error(e: &TimestampError) -> String {
+    match e {
+        TimestampError::OutsideCertificateValidity {
+            subject,
+            gen_time,
+            not_before,
+            not_after,
+        } => format!(
+            "its time {} is outside the validity of the timestamp authority's certificate {subject} ({} to {})",
+            describe::time(*gen_time),
+            describe::time(*not_before),
+            describe::time(*not_after)
+        ),
+        TimestampError::OutsideAuthorityValidity { gen_time, valid_for } => format!(
+            "its time {} is outside the time the trusted root trusts the timestamp authority for ({valid_for})",
+            describe::time(*gen_time)
+        ),
+        TimestampError::ImprintMismatch { algorithm } => format!(
+            "its message imprint is not the {} digest of the bundle's signature",
+            HashAlgorithm::from_proto_name(algorithm).map_or(*algorithm, describe::hash)
+        ),
+        TimestampError::NotGranted { status } => format!(
+            "the timestamp authority did not grant it (status: {})",
+            match status {
+                PkiStatus::Granted => "granted",
+                PkiStatus::GrantedWithMods => "granted with modifications",
+                PkiStatus::Rejection => "rejection",
+                PkiStatus::Waiting => "waiting",
+                PkiStatus::RevocationWarning => "revocation warning",
+                PkiStatus::RevocationNotification => "revocation notification",
+            }
+        ),
+        TimestampError::NoAuthorityVerified(errors) => format!(
+            "no timestamp authority in the trusted root verified it: {}",
+            errors
+                .iter()
+                .map(describe_timestamp_error)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => other.to_string(),
+    }
 }
 
 /// The fewest verified signing times a bundle must carry.

@@ -9,67 +9,78 @@ use signet_formats::rekor_v2::TransparencyLogEntry;
 use signet_tlog::{leaf_hash, verify_inclusion, Checkpoint, CheckpointError, Hash, ProofError};
 use thiserror::Error;
 
+use crate::describe;
 use crate::policy::to_hex;
 use crate::timestamps::SigningTime;
 use crate::trust::TransparencyLog;
 
-/// Why a log entry was refused.
+/// Why a log entry was refused. Each message names the log by its base URL.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TlogError {
-    #[error("log id {log_id} is not a transparency log in the trust material")]
+    #[error(
+        "the bundle's log entry is from a transparency log the trusted root does not list (log ID {log_id})"
+    )]
     UnknownLog { log_id: String },
-    #[error("log {log}: integratedTime {integrated_time} is after the verification time {now}")]
+    #[error("the transparency log {log} integrated the entry at {}, after the verification time {}", describe::time(*.integrated_time), describe::time(*.now))]
     IntegratedTimeInFuture {
         log: String,
         integrated_time: i64,
         now: i64,
     },
-    #[error("log {log}: key not valid at {time} (validFor {valid_for})")]
+    #[error("the transparency log {log} is not trusted at {}: the trusted root trusts its key {valid_for}", describe::time(*.time))]
     LogKeyNotValid {
         log: String,
         time: i64,
         valid_for: String,
     },
-    #[error("log {log}: signed entry timestamp without an integratedTime")]
+    #[error("the entry in the transparency log {log} has a signed entry timestamp but no integrated time")]
     MissingIntegratedTime { log: String },
-    #[error("log {log}: signed entry timestamp does not verify over the entry (logIndex {log_index}, integratedTime {integrated_time})")]
+    #[error("the signed entry timestamp of the transparency log {log} does not verify over its entry {log_index}, integrated at {}", describe::time(*.integrated_time))]
     InvalidSignedEntryTimestamp {
         log: String,
         log_index: u64,
         integrated_time: i64,
     },
-    #[error("log {log}: no inclusion proof; {why}")]
+    #[error("the entry in the transparency log {log} has no inclusion proof; {why}")]
     MissingInclusionProof { log: String, why: &'static str },
-    #[error("log {log}: inclusion proof has no checkpoint (protobuf-specs requires one)")]
+    #[error(
+        "the inclusion proof from the transparency log {log} has no checkpoint (protobuf-specs requires one)"
+    )]
     MissingCheckpoint { log: String },
-    #[error("log {log}: the log key cannot verify checkpoints (signed notes need Ed25519 or ECDSA)")]
+    #[error(
+        "the transparency log {log}'s key cannot verify checkpoints (signed notes need Ed25519 or ECDSA)"
+    )]
     NoCheckpointVerifier { log: String },
-    #[error("log {log}: checkpoint: {source}")]
+    #[error("the checkpoint of the transparency log {log} does not verify: {source}")]
     Checkpoint { log: String, source: CheckpointError },
     #[error(
-        "log {log}: checkpoint origin {found:?}; expected {expected} (or a Rekor v1 \"<host> - <tree id>\")"
+        "the checkpoint of the transparency log {log} names the log {found:?}; expected {expected} (or a Rekor v1 \"<host> - <tree id>\")"
     )]
     CheckpointOrigin {
         log: String,
         found: String,
         expected: String,
     },
-    #[error("log {log}: checkpoint {what} is {checkpoint}, the inclusion proof says {proof}")]
+    #[error("the checkpoint of the transparency log {log} has {what} {checkpoint}, but the inclusion proof says {proof}")]
     CheckpointMismatch {
         log: String,
         what: &'static str,
         checkpoint: String,
         proof: String,
     },
-    #[error("log {log}: inclusion proof root hash is {got} bytes; expected 32")]
+    #[error(
+        "the inclusion proof from the transparency log {log} has a root hash of {got} bytes; expected 32"
+    )]
     RootHashLength { log: String, got: usize },
-    #[error("log {log}: inclusion proof hash {index} is {got} bytes; expected 32")]
+    #[error(
+        "the inclusion proof from the transparency log {log} has a hash {index} of {got} bytes; expected 32"
+    )]
     ProofHashLength { log: String, index: usize, got: usize },
-    #[error("log {log}: inclusion proof does not verify: {source}")]
+    #[error("the inclusion proof from the transparency log {log} does not verify: {source}")]
     InclusionProof { log: String, source: ProofError },
     #[error(
-        "log {log}: entry logIndex {entry} and inclusion proof logIndex {proof} are inconsistent ({why})"
+        "the entry in the transparency log {log} has logIndex {entry} and its inclusion proof {proof}, which are inconsistent ({why})"
     )]
     LogIndexMismatch {
         log: String,
@@ -77,11 +88,11 @@ pub enum TlogError {
         proof: u64,
         why: &'static str,
     },
-    #[error("no transparency log entry: at least {required} needed")]
+    #[error("the bundle has no transparency log entry; at least {required} is needed")]
     Threshold { required: usize },
-    #[error("log {log}: the bundle carries entry {log_index} more than once")]
+    #[error("the bundle carries entry {log_index} of the transparency log {log} more than once")]
     DuplicateEntry { log: String, log_index: u64 },
-    #[error("log {log}: integratedTime {integrated_time} is outside the signing certificate's validity [{not_before}, {not_after}]")]
+    #[error("the transparency log {log} integrated the entry at {}, outside the signing certificate's validity ({} to {})", describe::time(*.integrated_time), describe::time(*.not_before), describe::time(*.not_after))]
     IntegratedTimeOutsideCertificate {
         log: String,
         integrated_time: i64,
@@ -210,14 +221,7 @@ pub fn check_log_valid_at(log: &TransparencyLog, time: i64) -> Result<(), TlogEr
     Err(TlogError::LogKeyNotValid {
         log: log.base_url.clone(),
         time,
-        valid_for: format!(
-            "[{}, {}]",
-            log.valid_for
-                .start
-                .as_ref()
-                .map_or("missing start", |t| t.as_str()),
-            log.valid_for.end.as_ref().map_or("open", |t| t.as_str())
-        ),
+        valid_for: describe::trusted_for(&log.valid_for),
     })
 }
 

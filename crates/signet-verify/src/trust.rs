@@ -10,13 +10,44 @@
 //! Entries that cannot be used (a key signet cannot parse, such as a raw PKCS#1 RSA CT key, or
 //! an empty chain) are left out here rather than failing the whole root: they can verify
 //! nothing, and the rest of the root stays usable.
+//!
+//! # When an authority is trusted: `validFor`
+//!
+//! protobuf-specs (`sigstore_trustroot.proto`) gives every authority an optional `valid_for`
+//! (`PublicKey.valid_for` is `optional TimeRange`; `CertificateAuthority.valid_for` carries no
+//! requirement) and a `TimeRange` whose `start` is required and `end` optional
+//! (`sigstore_common.proto`). Where it is absent, each kind is read as sigstore-go reads it
+//! (`pkg/root/trusted_root.go`):
+//!
+//! | authority | no `validFor` | `validFor` without `start` |
+//! |---|---|---|
+//! | transparency log (Rekor) | trusted at no time (`ParseTransparencyLogs`: "tlog missing public key validity period") | trusted at no time (the same: "… validity period start time") |
+//! | CT log | left out (`ParseTransparencyLogs` parses `ctlogs` too) | left out |
+//! | certificate authority | trusted at any time (`ParseCertificateAuthority`: no bounds) | trusted at no time |
+//! | timestamp authority | trusted at any time (`ParseTimestampingAuthority`: no bounds) | trusted at no time |
+//!
+//! A `validFor` without a start is refused for every kind, more strictly than sigstore-go's
+//! certificate and timestamp authorities (which treat the missing start as unbounded): the
+//! spec requires the start, and sigstore-conformance's
+//! `trust-root-tlog-missing-validity-start_fail` expects the refusal. A certificate or
+//! timestamp authority without `validFor` arrives from signet-formats as
+//! [`TimeRange::unbounded`]; a log key without one, as a range with no start.
+//!
+//! # Chain order
+//!
+//! The certificates of an authority's `certChain` may be listed in any order that forms one
+//! chain: protobuf-specs requires the trust anchor to be the chain's last certificate, but an
+//! `X509CertificateChain` otherwise has "no guaranteed order", and trusted roots listing the
+//! root first exist. They are put leaf-to-root here, each certificate issued (by name) by the
+//! next; the signatures are checked on first use, as before. Certificates that form no one
+//! chain make the authority unusable, with an error naming it.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use signet_crypto::{PublicKey, PublicKeyDetails};
-use signet_formats::common::TimeRange;
-use signet_formats::trust::TrustedRoot;
+use signet_formats::common::{TimeRange, X509CertificateChain};
+use signet_formats::trust::{CertificateAuthority as RootAuthority, TrustedRoot};
 use signet_tlog::NoteVerifier;
 use signet_x509::sct::CtLogKey;
 use signet_x509::{CertificateRole, ParsedCertificate, TsaTrust};
@@ -36,13 +67,16 @@ pub trait TrustedMaterial {
 /// A certificate authority: its chain from the issuing certificate up to the root.
 #[derive(Debug, Clone)]
 pub struct CertificateAuthority {
-    /// `organization/commonName` from the trusted root, for messages.
+    /// The authority for messages: its `uri` and `organization/commonName` from the trusted
+    /// root (`https://fulcio.sigstore.dev (sigstore.dev/sigstore)`).
     pub name: String,
-    /// `certChain` as listed: the certificate that issues leaves first, the root last. A leaf
-    /// may be issued by any of them (Go's `Verify` with the chain as intermediates and root
-    /// accepts that too); the path then runs from its issuer to the root.
+    /// `certChain` leaf-to-root: the certificate that issues leaves first, the root last, in
+    /// whatever order the trusted root listed them (see the module documentation). A leaf may
+    /// be issued by any of them (Go's `Verify` with the chain as intermediates and root accepts
+    /// that too); the path then runs from its issuer to the root.
     pub chain: Vec<ParsedCertificate>,
-    /// The trusted root's `validFor`: leaves are accepted only for signing times inside it.
+    /// The trusted root's `validFor`: leaves are accepted only for signing times inside it
+    /// ([`TimeRange::unbounded`] when the root gives none).
     pub valid_for: TimeRange,
     /// Each chain certificate's key, parsed once, in chain order (`Err` says why that
     /// certificate cannot verify anything).
@@ -58,11 +92,17 @@ pub struct CertificateAuthority {
 }
 
 impl CertificateAuthority {
-    /// An authority from its chain (issuing certificate first); `None` for an empty chain.
+    /// An authority from its chain, in any order that forms one chain (put leaf-to-root here);
+    /// `None` for an empty chain. Certificates that form no one chain are kept as listed, and
+    /// [`CertificateAuthority::chain_error`] says why the authority cannot be used.
     pub fn new(name: String, chain: Vec<ParsedCertificate>, valid_for: TimeRange) -> Option<Self> {
         if chain.is_empty() {
             return None;
         }
+        let (chain, chain_check) = match chain_order(&chain) {
+            Ok(order) => (reorder(chain, &order), OnceLock::new()),
+            Err(e) => (chain, OnceLock::from(Some(e))),
+        };
         let spkis = chain
             .iter()
             .map(|c| der::Encode::to_der(&c.cert.tbs_certificate.subject_public_key_info).unwrap_or_default())
@@ -74,7 +114,7 @@ impl CertificateAuthority {
             spkis,
             chain,
             valid_for,
-            chain_check: OnceLock::new(),
+            chain_check,
         })
     }
 
@@ -96,6 +136,8 @@ pub struct TransparencyLog {
     pub log_id: Vec<u8>,
     pub key: PublicKey,
     pub key_details: PublicKeyDetails,
+    /// The key's `validFor`; with no start (none in the trusted root, or one without a
+    /// start), the log is trusted at no time.
     pub valid_for: TimeRange,
     /// The signed-note verifiers of the log's C2SP (Rekor v2) checkpoints, one per name the
     /// checkpoint origin may have: the base URL's host name, as sigstore-go requires
@@ -206,19 +248,80 @@ fn certificate_authorities(root: &TrustedRoot) -> Vec<CertificateAuthority> {
     root.certificate_authorities
         .iter()
         .filter_map(|ca| {
-            let chain = ca
-                .cert_chain
-                .certificates
-                .iter()
-                .map(|c| ParsedCertificate::from_der(&c.raw_bytes))
-                .collect::<Result<Vec<_>, _>>()
-                .ok()?;
-            CertificateAuthority::new(
-                format!("{}/{}", ca.subject.organization, ca.subject.common_name),
-                chain,
-                ca.valid_for.clone(),
-            )
+            let chain = parse_chain(ca).ok()?;
+            CertificateAuthority::new(authority_name(ca), chain, ca.valid_for.clone())
         })
+        .collect()
+}
+
+fn parse_chain(ca: &RootAuthority) -> Result<Vec<ParsedCertificate>, String> {
+    ca.cert_chain
+        .certificates
+        .iter()
+        .map(|c| ParsedCertificate::from_der(&c.raw_bytes).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// A certificate or timestamp authority as messages name it: its URI, then
+/// `organization/commonName` (the subject alone when it has no URI).
+fn authority_name(ca: &RootAuthority) -> String {
+    let subject = format!("{}/{}", ca.subject.organization, ca.subject.common_name);
+    match ca.uri.as_deref().filter(|u| !u.is_empty()) {
+        Some(uri) => format!("{uri} ({subject})"),
+        None => subject,
+    }
+}
+
+/// The order in which `certs` form one chain leaf-to-root, each certificate's issuer name the
+/// next one's subject: as listed if they do (this also keeps a re-keyed CA, two certificates of
+/// one name, in its listed order), else reversed (a root-first listing), else found link by
+/// link from the one certificate that issues none of the others. Names only: the signatures
+/// along the order are checked on first use ([`CertificateAuthority::chain_error`]).
+fn chain_order(certs: &[ParsedCertificate]) -> Result<Vec<usize>, String> {
+    let n = certs.len();
+    let issued_by =
+        |a: usize, b: usize| certs[a].cert.tbs_certificate.issuer == certs[b].cert.tbs_certificate.subject;
+    let links = |order: &[usize]| order.windows(2).all(|w| issued_by(w[0], w[1]));
+    let listed: Vec<usize> = (0..n).collect();
+    if links(&listed) {
+        return Ok(listed);
+    }
+    let reversed: Vec<usize> = (0..n).rev().collect();
+    if links(&reversed) {
+        return Ok(reversed);
+    }
+    let broken = || {
+        format!(
+            "its certificates ({}) do not form one chain, each issued by the next",
+            certs.iter().map(|c| c.subject()).collect::<Vec<_>>().join("; ")
+        )
+    };
+    let bottoms: Vec<usize> = (0..n)
+        .filter(|&b| !(0..n).any(|a| a != b && issued_by(a, b)))
+        .collect();
+    let [bottom] = bottoms[..] else {
+        return Err(broken());
+    };
+    let mut order = vec![bottom];
+    while order.len() < n {
+        let last = order[order.len() - 1];
+        let next: Vec<usize> = (0..n)
+            .filter(|c| !order.contains(c) && issued_by(last, *c))
+            .collect();
+        let [next] = next[..] else {
+            return Err(broken());
+        };
+        order.push(next);
+    }
+    Ok(order)
+}
+
+/// `items` in `order` (a permutation of their positions).
+fn reorder<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order
+        .iter()
+        .map(|&i| slots[i].take().expect("a permutation"))
         .collect()
 }
 
@@ -241,10 +344,26 @@ fn check_ca_chain(chain: &[ParsedCertificate]) -> Result<(), String> {
     Ok(())
 }
 
+/// The timestamp authorities, each chain put leaf-to-root first (as a certificate
+/// authority's is) and named by URI and subject.
 fn timestamp_authorities(root: &TrustedRoot) -> Vec<TsaTrust> {
     root.timestamp_authorities
         .iter()
-        .filter_map(|ca| TsaTrust::from_authority(ca).ok())
+        .filter_map(|ca| {
+            let ordered = parse_chain(ca)
+                .and_then(|chain| chain_order(&chain))
+                .ok()
+                .filter(|order| order.iter().enumerate().any(|(i, &at)| i != at))
+                .map(|order| RootAuthority {
+                    cert_chain: X509CertificateChain {
+                        certificates: reorder(ca.cert_chain.certificates.clone(), &order),
+                    },
+                    ..ca.clone()
+                });
+            let mut tsa = TsaTrust::from_authority(ordered.as_ref().unwrap_or(ca)).ok()?;
+            tsa.name = authority_name(ca);
+            Some(tsa)
+        })
         .collect()
 }
 
@@ -281,6 +400,8 @@ fn transparency_logs(root: &TrustedRoot) -> Vec<TransparencyLog> {
                 t.log_id.key_id.clone(),
                 key,
                 key_details,
+                // No validFor: a range without a start, trusted at no time (sigstore-go's
+                // ParseTransparencyLogs refuses such a log; see the module documentation).
                 t.public_key.valid_for.clone().unwrap_or_default(),
             ))
         })
@@ -294,8 +415,9 @@ fn ct_logs(root: &TrustedRoot) -> Vec<CtLogKey> {
             let key = PublicKey::from_spki_der(t.public_key.raw_bytes.as_deref()?).ok()?;
             // The SCT's log_id must equal the trusted root's logId exactly (sigstore-js).
             let log_id: [u8; 32] = t.log_id.key_id.as_slice().try_into().ok()?;
-            let range = t.public_key.valid_for.clone().unwrap_or_default();
-            // A CT key without a validity start is malformed trust material: unusable.
+            // A CT key without validFor, or without its start, is left out: sigstore-go parses
+            // CT logs with ParseTransparencyLogs, which refuses both (module documentation).
+            let range = t.public_key.valid_for.as_ref()?;
             let valid_from = Some(range.start.as_ref()?.unix_seconds());
             Some(CtLogKey {
                 log_id,
@@ -310,6 +432,43 @@ fn ct_logs(root: &TrustedRoot) -> Vec<CtLogKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cas::{intermediate, parse_chain, root};
+
+    const T0: i64 = 1_767_225_600;
+
+    #[test]
+    fn chains_are_put_leaf_to_root_from_any_order() {
+        let r = root("root", T0, T0 + 86_400);
+        let upper = intermediate(&r, "upper", T0, T0 + 86_400);
+        let lower = intermediate(&upper, "lower", T0, T0 + 86_400);
+        let (l, u, r) = (&lower.der[..], &upper.der[..], &r.der[..]);
+        for (listed, order) in [
+            (vec![l, u, r], vec![0, 1, 2]),
+            (vec![r, u, l], vec![2, 1, 0]),
+            (vec![u, r, l], vec![2, 0, 1]),
+            (vec![r, l, u], vec![1, 2, 0]),
+        ] {
+            assert_eq!(chain_order(&parse_chain(&listed)), Ok(order));
+        }
+        let stranger = root("stranger", T0, T0 + 86_400);
+        for listed in [vec![l, r], vec![l, u, &stranger.der[..]], vec![u, l, l]] {
+            let e = chain_order(&parse_chain(&listed)).unwrap_err();
+            assert!(e.contains("do not form one chain"), "{e}");
+        }
+        let ca =
+            CertificateAuthority::new("ca".into(), parse_chain(&[r, l, u]), TimeRange::unbounded()).unwrap();
+        let subjects: Vec<String> = ca.chain.iter().map(|c| c.subject()).collect();
+        assert_eq!(
+            subjects,
+            [
+                "CN=lower,O=signet.test",
+                "CN=upper,O=signet.test",
+                "CN=root,O=signet.test"
+            ]
+        );
+        assert_eq!(ca.chain_error(), None);
+        assert_eq!(ca.spkis[0], lower.spki());
+    }
 
     #[test]
     fn host_names_as_go_gives_them() {

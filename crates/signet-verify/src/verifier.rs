@@ -9,6 +9,7 @@ use signet_x509::sct::VerifiedSct;
 use signet_x509::{CertificateIdentity, ParsedCertificate};
 use thiserror::Error;
 
+use crate::artifact::{self, ArtifactDigests, ArtifactError};
 use crate::cache::{self, BoundedCache};
 use crate::certificate::VerifiedChain;
 use crate::certificate::{self, CertificateError};
@@ -16,36 +17,43 @@ use crate::entry_body::{self, BodyError, SignerMaterial};
 use crate::identity::{self, IdentityError};
 use crate::policy::{Policy, SignerPolicy};
 use crate::sct::{self, SctCheckError};
-use crate::signature::{self, ArtifactDigests, SignatureError};
+use crate::signature::{self, SignatureError};
 use crate::timestamps::{self, SigningTime, TimeSource, TimestampCheckError};
 use crate::tlog::{self, TlogError};
 use crate::trust::{CertificateAuthority, PreparedTrust, TransparencyLog, TrustedMaterial};
 use signet_tlog::Checkpoint;
 use signet_x509::sct::CtLogKey;
 
-/// Why a bundle did not verify: which check failed, and (inside) why.
+/// Why a bundle did not verify: which check failed, and (inside) why. The message is a sentence
+/// a user can act on: its first words say what failed (the file, the identity, an authority
+/// of the trusted root, a log, the signature), times are RFC 3339, and trust material is named
+/// by its URI or base URL.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum VerificationError {
-    #[error("bundle: {0}")]
+    #[error("the bundle is malformed: {0}")]
     Bundle(#[from] BundleError),
-    #[error("verification material: {0}")]
+    #[error(transparent)]
     Material(#[from] MaterialError),
-    #[error("signing time: {0}")]
+    #[error(transparent)]
     SigningTime(#[from] TimestampCheckError),
-    #[error("certificate: {0}")]
+    #[error(transparent)]
     Certificate(#[from] CertificateError),
-    #[error("certificate transparency: {0}")]
+    #[error(transparent)]
     Sct(#[from] SctCheckError),
-    #[error("identity: {0}")]
+    #[error(transparent)]
     Identity(#[from] IdentityError),
-    #[error("transparency log entry {index}: {source}")]
+    /// The artifact is not the one the bundle signs (checked before any log entry is compared
+    /// with the bundle, so a wrong file is reported as such).
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    #[error("{source}")]
     Tlog { index: usize, source: TlogError },
-    #[error("transparency log: {0}")]
+    #[error(transparent)]
     TlogThreshold(TlogError),
     #[error("transparency log entry {index} does not match the bundle: {source}")]
     EntryBody { index: usize, source: BodyError },
-    #[error("signature: {0}")]
+    #[error(transparent)]
     Signature(#[from] SignatureError),
 }
 
@@ -56,7 +64,6 @@ impl VerificationError {
     /// failure is about the bundle itself.
     pub fn is_unknown_to_trust_material(&self) -> bool {
         use signet_x509::rfc3161::TimestampError as Tsa;
-        use signet_x509::sct::SctError;
         match self {
             VerificationError::Certificate(e) => matches!(
                 e,
@@ -65,7 +72,7 @@ impl VerificationError {
             VerificationError::Tlog { source, .. } | VerificationError::TlogThreshold(source) => {
                 matches!(source, TlogError::UnknownLog { .. })
             }
-            VerificationError::Sct(SctCheckError::Sct(SctError::NoVerifiedSct { .. })) => true,
+            VerificationError::Sct(SctCheckError::NoTrustedSct { .. }) => true,
             VerificationError::SigningTime(TimestampCheckError::Rfc3161 { source, .. }) => {
                 matches!(source, Tsa::NoAuthorityVerified(_))
             }
@@ -78,9 +85,9 @@ impl VerificationError {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MaterialError {
-    #[error("the policy expects a certificate identity, but the bundle is signed with a public key (hint {hint:?})")]
+    #[error("the bundle is signed with a public key (hint {hint:?}), not a certificate: verify it with that key rather than a certificate identity")]
     KeyWhereCertificateExpected { hint: String },
-    #[error("the policy gives a public key, but the bundle is signed with a certificate")]
+    #[error("the bundle is signed with a certificate, not a public key: verify it with a certificate identity and issuer rather than a key")]
     CertificateWhereKeyExpected,
     #[error("the signing certificate does not parse: {0}")]
     Certificate(String),
@@ -148,10 +155,12 @@ pub fn verify_json(
 ///    key valid then); at least one time;
 /// 3. certificate (§4.3): leaf profile, no root in the bundle's chain, a path to a trusted CA
 ///    valid at every signing time, an embedded SCT from a trusted CT log, the identity policy;
-/// 4. log entries (§4.4): at least one; inclusion proof and signed checkpoint (required from
-///    bundle v0.2 and for Rekor v2), Rekor v2 log keys valid at the signing times, and the body
-///    records this signature, signer and artifact;
-/// 5. signature (§4.5) over the artifact or its digest, or over the DSSE PAE with the artifact
+/// 4. log entries (§4.4): first, for a message signature, the artifact's digest is one the
+///    bundle names (its `messageDigest` or a hashedrekord entry's), so that a wrong file is
+///    reported as a wrong file ([`crate::artifact`]); then at least one entry; inclusion proof
+///    and signed checkpoint (required from bundle v0.2 and for Rekor v2), Rekor v2 log keys
+///    valid at the signing times, and the body records this signature, signer and artifact;
+/// 5. signature (§4.5) over the artifact or its digest, or over the DSSE PAE, then the artifact
 ///    among the in-toto subjects.
 ///
 /// One-shot: nothing is remembered between calls. To verify many bundles, build a
@@ -260,7 +269,11 @@ fn verify_inner(
         None => VerifiedSigner::PublicKey(signer_key.clone()),
     };
 
-    // 4. Log entries.
+    // 4. Log entries, after the artifact's digest against those the bundle names.
+    let artifact = ArtifactDigests::new(&policy.artifact);
+    if let BundleContent::MessageSignature(m) = &bundle.content {
+        artifact::check_signed_digest(m, &material.tlog_entries, &artifact)?;
+    }
     if material.tlog_entries.len() < tlog::TLOG_THRESHOLD {
         return Err(VerificationError::TlogThreshold(TlogError::Threshold {
             required: tlog::TLOG_THRESHOLD,
@@ -268,7 +281,6 @@ fn verify_inner(
     }
     tlog::check_no_duplicates(&material.tlog_entries, &log_of_entry)
         .map_err(VerificationError::TlogThreshold)?;
-    let artifact = ArtifactDigests::new(&policy.artifact);
     let signer_material = match &leaf {
         Some(leaf) => SignerMaterial::Certificate(&leaf.der),
         None => SignerMaterial::PublicKey(signer_key.spki_der()),
@@ -315,7 +327,11 @@ fn verify_inner(
             signature::verify_message_signature(&signer_key, m, &artifact)?;
             None
         }
-        BundleContent::DsseEnvelope(env) => Some(signature::verify_dsse(&signer_key, env, &artifact)?),
+        BundleContent::DsseEnvelope(env) => {
+            let statement = signature::verify_dsse_envelope(&signer_key, env)?;
+            artifact::check_subject(&statement, &artifact)?;
+            Some(statement)
+        }
     };
 
     Ok(VerifiedBundle {
@@ -478,13 +494,9 @@ fn leaf_key(authority: usize, issuer: usize, leaf_der: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[path = "../tests/support/cas.rs"]
-mod cas;
-
-#[cfg(test)]
 mod tests {
-    use super::cas::{intermediate, leaf, parse_chain, root, since, CtLog};
     use super::*;
+    use crate::cas::{intermediate, leaf, parse_chain, root, since, CtLog};
 
     const T0: i64 = 1_767_225_600;
 

@@ -286,6 +286,13 @@ fn sigstore_conformance_bundle_verify() {
                 VerificationError::Certificate(CertificateError::NotValidAt { .. })
             )
         }),
+        // A valid bundle for another file: reported as a wrong file.
+        ("wrong-material_fail", |e| {
+            matches!(
+                e,
+                VerificationError::Artifact(signet_verify::ArtifactError::DigestMismatch { .. })
+            )
+        }),
         ("managed-key-no-key_fail", |e| {
             matches!(e, VerificationError::Material(_))
         }),

@@ -13,8 +13,8 @@ use signet_verify::entry_body::BodyError;
 use signet_verify::identity::IdentityError;
 use signet_verify::tlog::TlogError;
 use signet_verify::{
-    verify, Artifact, ArtifactDigest, IdentityPolicy, Matcher, Policy, PreparedTrust, SignerPolicy,
-    VerificationError, VerifiedSigner,
+    verify, Artifact, ArtifactDigest, ArtifactError, IdentityPolicy, Matcher, Policy, PreparedTrust,
+    SignerPolicy, VerificationError, VerifiedSigner,
 };
 
 const IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
@@ -127,23 +127,18 @@ fn identity_policies() {
 
 #[test]
 fn wrong_artifact_or_digest() {
+    // A wrong artifact is reported as one, before any log entry is compared with the bundle.
     let Some(f) = fixture() else { return };
     let b = f.bundle("happy-path-v0.3");
     let digest = Artifact::Digest(ArtifactDigest::sha256(signet_crypto::sha256(b"something else")));
     assert!(matches!(
         verify(&b, &Policy::new(digest, exact()), &f.public, NOW),
-        Err(VerificationError::EntryBody {
-            source: BodyError::DigestMismatch { .. },
-            ..
-        })
+        Err(VerificationError::Artifact(ArtifactError::DigestMismatch { .. }))
     ));
     let sha512 = Artifact::Digest(ArtifactDigest::parse(&format!("sha512:{}", "00".repeat(64))).unwrap());
     assert!(matches!(
         verify(&b, &Policy::new(sha512, exact()), &f.public, NOW),
-        Err(VerificationError::EntryBody {
-            source: BodyError::DigestAlgorithm { .. },
-            ..
-        })
+        Err(VerificationError::Artifact(ArtifactError::DigestAlgorithm { .. }))
     ));
 }
 

@@ -9,38 +9,15 @@ mod pki;
 use pki::*;
 use signet_crypto::{sha256, HashAlgorithm, KeyKind, PublicKeyDetails, SigningKey};
 use signet_formats::bundle::BundleContent;
-use signet_formats::dsse::{Envelope, Signature as DsseSignature};
 use signet_formats::intoto::{ResourceDescriptor, Statement};
 use signet_formats::rekor_v2::{self, DsseRequestV002, VerifierKey};
 use signet_verify::entry_body::BodyError;
 use signet_verify::signature::SignatureError;
 use signet_verify::tlog::TlogError;
+use signet_verify::ArtifactError;
 use signet_verify::{verify, VerificationError};
 
 const ARTIFACT: &[u8] = b"release artifact\n";
-
-fn statement_about(artifact: &[u8]) -> Statement {
-    Statement::new(
-        vec![ResourceDescriptor::sha256("artifact", &sha256(artifact))],
-        "https://example.com/predicate/v1",
-        None,
-    )
-}
-
-/// A DSSE envelope over `statement` signed by `key` (pure Ed25519, or ECDSA over the PAE).
-fn envelope(key: &SigningKey, statement: &Statement) -> Envelope {
-    let mut env = Envelope {
-        payload: statement.to_json(),
-        payload_type: "application/vnd.in-toto+json".into(),
-        signatures: vec![],
-    };
-    let sig = key.sign(&env.pae()).unwrap();
-    env.signatures.push(DsseSignature {
-        sig,
-        keyid: String::new(),
-    });
-    env
-}
 
 fn body_error(r: Result<signet_verify::VerifiedBundle, VerificationError>) -> BodyError {
     match r {
@@ -96,13 +73,7 @@ fn rekor_v2_message_signature_entry_with_another_scheme_is_refused() {
         signature,
     )));
     assert!(
-        matches!(
-            e,
-            BodyError::EntryDigestAlgorithm {
-                found: "SHA2_512",
-                ..
-            }
-        ),
+        matches!(e, BodyError::EntryDigestAlgorithm { found: "SHA-512", .. }),
         "{e}"
     );
     // The canonical body verifies.
@@ -196,13 +167,7 @@ fn rekor_v2_dsse_entries_are_accepted_with_a_sha256_payload_hash() {
         NOW,
     ));
     assert!(
-        matches!(
-            e,
-            BodyError::DigestAlgorithm {
-                found: "SHA2_384",
-                ..
-            }
-        ),
+        matches!(e, BodyError::DigestAlgorithm { found: "SHA-384", .. }),
         "{e}"
     );
 }
@@ -273,10 +238,7 @@ fn a_p256_signature_over_sha384_is_refused_whatever_messagedigest_says() {
         matches!(
             r,
             Err(VerificationError::EntryBody {
-                source: BodyError::EntryDigestAlgorithm {
-                    found: "SHA2_384",
-                    ..
-                },
+                source: BodyError::EntryDigestAlgorithm { found: "SHA-384", .. },
                 ..
             })
         ),
@@ -294,7 +256,7 @@ fn a_p256_signature_over_sha384_is_refused_whatever_messagedigest_says() {
     )
     .unwrap_err();
     assert!(
-        matches!(e, SignatureError::UnsupportedScheme { hash: "SHA2_384", .. }),
+        matches!(e, SignatureError::UnsupportedScheme { hash: "SHA-384", .. }),
         "{e}"
     );
     // SHA-256 verifies.
@@ -443,8 +405,6 @@ fn rekor_v2_checkpoint_origin_is_the_host_name() {
 fn subjects_named_by_sha512_match_the_artifact_bytes() {
     // sigstore-go hashes the artifact with every algorithm the subjects use.
     let pki = Pki::new();
-    let t = T0 + 100;
-    let (key, leaf) = pki.leaf(t);
     let subject = ResourceDescriptor {
         name: "artifact".into(),
         digest: [(
@@ -453,52 +413,74 @@ fn subjects_named_by_sha512_match_the_artifact_bytes() {
         )]
         .into(),
     };
-    let env = envelope(
-        &key,
+    let b = dsse_v2(
+        &pki,
         &Statement::new(vec![subject], "https://example.com/p", None),
     );
-    let sig = env.signatures[0].sig.clone();
-    let body = hashedrekord_v2(
-        &leaf,
-        PublicKeyDetails::PKIX_ECDSA_P256_SHA_256,
-        &sha256(&env.pae()),
-        &sig,
-    );
-    let b = bundle(
-        leaf,
-        vec![pki.v2_entry("hashedrekord", body)],
-        vec![pki.token(&sig, t + 1)],
-        BundleContent::DsseEnvelope(env),
-    );
+    let not_a_subject = |policy: &signet_verify::Policy<'_>, algorithm| {
+        let r = verify(&b, policy, &pki.trust(), NOW);
+        assert!(
+            matches!(
+                &r,
+                Err(VerificationError::Artifact(ArtifactError::NoSubject { artifact, .. }))
+                    if artifact.algorithm == algorithm
+            ),
+            "{r:?}"
+        );
+    };
     verify(&b, &policy(ARTIFACT), &pki.trust(), NOW).unwrap();
+    // Given its SHA-512 digest (as npm provenance names it), written or parsed, the artifact
+    // is that subject.
+    let sha512 = HashAlgorithm::Sha2_512;
+    verify(
+        &b,
+        &policy_by_digest(sha512, sha512.digest(ARTIFACT)),
+        &pki.trust(),
+        NOW,
+    )
+    .unwrap();
+    let parsed =
+        signet_verify::ArtifactDigest::parse(&format!("sha512:{}", hex(&sha512.digest(ARTIFACT)))).unwrap();
+    verify(
+        &b,
+        &policy_by_digest(parsed.algorithm, parsed.digest),
+        &pki.trust(),
+        NOW,
+    )
+    .unwrap();
+    not_a_subject(&policy_by_digest(sha512, sha512.digest(b"other")), sha512);
     // Another artifact is not a subject.
-    let r = verify(&b, &policy(b"other"), &pki.trust(), NOW);
-    assert!(
-        matches!(
-            r,
-            Err(VerificationError::Signature(SignatureError::SubjectNotFound {
-                algorithm: "sha512",
-                ..
-            }))
-        ),
-        "{r:?}"
-    );
+    not_a_subject(&policy(b"other"), sha512);
     // Given only its SHA-256 digest, the artifact cannot be matched to a SHA-512 subject.
-    let digest = signet_verify::ArtifactDigest::sha256(sha256(ARTIFACT));
-    let by_digest = signet_verify::Policy::new(
-        signet_verify::Artifact::Digest(digest),
-        signet_verify::SignerPolicy::Identity(signet_verify::IdentityPolicy::exact(IDENTITY, ISSUER)),
-    );
-    let r = verify(&b, &by_digest, &pki.trust(), NOW);
+    let sha256_digest = policy_by_digest(HashAlgorithm::Sha2_256, sha256(ARTIFACT).to_vec());
+    not_a_subject(&sha256_digest, HashAlgorithm::Sha2_256);
+}
+
+#[test]
+fn a_message_signature_given_a_digest_it_did_not_sign_says_which_it_signed() {
+    // The bundle signs the artifact's SHA-256 digest; its SHA-512 digest cannot be checked
+    // against it, and the error says which digest to give instead.
+    let pki = Pki::new();
+    let b = good_v2(&pki, ARTIFACT);
+    let p = policy_by_digest(HashAlgorithm::Sha2_512, HashAlgorithm::Sha2_512.digest(ARTIFACT));
+    let e = verify(&b, &p, &pki.trust(), NOW).unwrap_err();
     assert!(
         matches!(
-            r,
-            Err(VerificationError::Signature(SignatureError::SubjectNotFound {
-                algorithm: "sha256",
-                ..
-            }))
+            &e,
+            VerificationError::Artifact(ArtifactError::DigestAlgorithm {
+                artifact,
+                signed: HashAlgorithm::Sha2_256,
+            }) if artifact.algorithm == HashAlgorithm::Sha2_512
         ),
-        "{r:?}"
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "the artifact digest sha512:{} cannot be compared with the bundle, which signed the \
+             artifact's SHA-256 digest: verify against the file itself, or against its sha256:<hex> digest",
+            hex(&HashAlgorithm::Sha2_512.digest(ARTIFACT))
+        )
     );
 }
 

@@ -17,13 +17,15 @@ use signet_formats::bundle::{
 use signet_formats::common::{
     DistinguishedName, HashOutput, LogId, TimeRange, Timestamp, X509Certificate, X509CertificateChain,
 };
+use signet_formats::dsse::{Envelope, Signature as DsseSignature};
+use signet_formats::intoto::{ResourceDescriptor, Statement};
 use signet_formats::rekor_v2::{
     self, HashedRekordRequestV002, InclusionPromise, InclusionProof, KindVersion, TransparencyLogEntry,
     VerifierKey,
 };
 use signet_formats::trust::{CertificateAuthority as RootCa, TransparencyLogInstance, TrustedRoot};
 use signet_tlog::{rekor_log_id, sign_checkpoint, Checkpoint, MemoryTree, NoteSigner};
-use signet_verify::{Artifact, IdentityPolicy, Policy, PreparedTrust, SignerPolicy};
+use signet_verify::{Artifact, ArtifactDigest, IdentityPolicy, Policy, PreparedTrust, SignerPolicy};
 use signet_x509::profile::{tsa_leaf_certificate, tsa_root_certificate, CertificateParams};
 use signet_x509::sct::{precert_tbs, sct_list_extension, sign_sct, LogEntry, SignedCertificateTimestamp};
 use signet_x509::{
@@ -164,6 +166,15 @@ impl Pki {
 
     pub fn trust(&self) -> PreparedTrust {
         PreparedTrust::from_trusted_root(&self.root())
+    }
+
+    /// The trust material of [`Pki::root`] after `edit` changed its JSON: for what the typed
+    /// root cannot say, such as an authority without `validFor`.
+    pub fn trust_edited(&self, edit: impl FnOnce(&mut serde_json::Value)) -> PreparedTrust {
+        let mut json: serde_json::Value = serde_json::from_slice(&self.root().to_json()).unwrap();
+        edit(&mut json);
+        let root = TrustedRoot::from_json(&serde_json::to_vec(&json).unwrap()).unwrap();
+        PreparedTrust::from_trusted_root(&root)
     }
 
     /// The trusted root: both logs, both CT logs, the CA ([intermediate, root]) and the TSA.
@@ -531,6 +542,14 @@ pub fn policy(artifact: &[u8]) -> Policy<'_> {
     )
 }
 
+/// [`policy`] for an artifact given only as its digest under `algorithm`.
+pub fn policy_by_digest(algorithm: HashAlgorithm, digest: Vec<u8>) -> Policy<'static> {
+    Policy::new(
+        Artifact::Digest(ArtifactDigest { algorithm, digest }),
+        SignerPolicy::Identity(IdentityPolicy::exact(IDENTITY, ISSUER)),
+    )
+}
+
 /// A blob signed with a fresh P-256 key at [`Signed::TIME`], and its leaf: what a test then logs
 /// and bundles in the way it examines.
 pub struct Signed {
@@ -585,6 +604,55 @@ impl Pki {
             signature: key.sign(artifact).unwrap(),
         }
     }
+}
+
+/// An in-toto statement with `artifact` as its one subject (`artifact`, by SHA-256).
+pub fn statement_about(artifact: &[u8]) -> Statement {
+    Statement::new(
+        vec![ResourceDescriptor::sha256("artifact", &sha256(artifact))],
+        "https://example.com/predicate/v1",
+        None,
+    )
+}
+
+/// A DSSE envelope over `statement` signed by `key` (pure Ed25519, or ECDSA over the PAE).
+pub fn envelope(key: &SigningKey, statement: &Statement) -> Envelope {
+    let mut env = Envelope {
+        payload: statement.to_json(),
+        payload_type: "application/vnd.in-toto+json".into(),
+        signatures: vec![],
+    };
+    let sig = key.sign(&env.pae()).unwrap();
+    env.signatures.push(DsseSignature {
+        sig,
+        keyid: String::new(),
+    });
+    env
+}
+
+/// A Rekor v2 + TSA bundle of `statement`, signed at [`Signed::TIME`] and logged as
+/// sigstore-python logs an attestation (a hashedrekord over SHA-256(PAE)).
+pub fn dsse_v2(pki: &Pki, statement: &Statement) -> Bundle {
+    let (key, leaf) = pki.leaf(Signed::TIME);
+    let env = envelope(&key, statement);
+    let sig = env.signatures[0].sig.clone();
+    let body = hashedrekord_v2(
+        &leaf,
+        PublicKeyDetails::PKIX_ECDSA_P256_SHA_256,
+        &sha256(&env.pae()),
+        &sig,
+    );
+    bundle(
+        leaf,
+        vec![pki.v2_entry("hashedrekord", body)],
+        vec![pki.token(&sig, Signed::TIME + 1)],
+        BundleContent::DsseEnvelope(env),
+    )
+}
+
+/// A good [`dsse_v2`] bundle of an in-toto attestation about `artifact`.
+pub fn good_dsse_v2(pki: &Pki, artifact: &[u8]) -> Bundle {
+    dsse_v2(pki, &statement_about(artifact))
 }
 
 /// A good Rekor v2 + TSA bundle over `artifact`, signed at [`Signed::TIME`].
