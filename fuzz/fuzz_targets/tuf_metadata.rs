@@ -1,5 +1,5 @@
 //! TUF metadata (`signet-tuf`): arbitrary bytes as a trusted root, and the public-good
-//! instance's real metadata set (compiled into signet, `crates/signet/trust/`) with one file
+//! instance's real metadata set (compiled into signet, `crates/signet-client/trust/`) with one file
 //! edited by the fuzzer. An edited set may verify only if every edit left the signed meaning
 //! intact: the bytes of `signed` re-encode (canonical JSON) to exactly what was signed.
 
@@ -9,10 +9,10 @@ use libfuzzer_sys::fuzz_target;
 use signet_fuzz::apply_edits;
 use signet_tuf::{LocalMetadata, TrustedSet, Updater, UpdaterConfig};
 
-const ROOT: &[u8] = include_bytes!("../../crates/signet/trust/public-good/root.json");
-const TIMESTAMP: &[u8] = include_bytes!("../../crates/signet/trust/public-good/timestamp.json");
-const SNAPSHOT: &[u8] = include_bytes!("../../crates/signet/trust/public-good/snapshot.json");
-const TARGETS: &[u8] = include_bytes!("../../crates/signet/trust/public-good/targets.json");
+const ROOT: &[u8] = include_bytes!("../../crates/signet-client/trust/public-good/root.json");
+const TIMESTAMP: &[u8] = include_bytes!("../../crates/signet-client/trust/public-good/timestamp.json");
+const SNAPSHOT: &[u8] = include_bytes!("../../crates/signet-client/trust/public-good/snapshot.json");
+const TARGETS: &[u8] = include_bytes!("../../crates/signet-client/trust/public-good/targets.json");
 
 /// The canonical bytes of a metadata file's `signed`, if it is JSON with one.
 fn signed_bytes(file: &[u8]) -> Option<Vec<u8>> {

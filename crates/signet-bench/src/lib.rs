@@ -10,7 +10,8 @@
 //! - `signet bench sign` ([`sign`]): keyless sign-blob round trips end to end, in process, as
 //!   `signet sign-blob` processes, and as sigstore-python processes against the same server.
 //!
-//! This module is what they share: the flags, the spawned server, and the driver that runs the
+//! A crate of its own above both the client and the server (`signet bench sign` drives the
+//! client's signing flow in process). This file is what they share: the flags, the spawned server, and the driver that runs the
 //! workers. Two ways to drive a service:
 //! - closed loop (default): `--concurrency` workers each keep one request in flight, sending the
 //!   next as soon as the previous is answered; latency is measured from the actual send.

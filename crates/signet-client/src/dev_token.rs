@@ -5,6 +5,7 @@
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
+/// What `signet dev-token` asks the development OpenID provider for.
 #[derive(clap::Args, Debug)]
 pub struct DevTokenArgs {
     /// The signet server running with --dev-oidc.
@@ -34,7 +35,7 @@ pub struct DevTokenArgs {
 pub fn run(args: DevTokenArgs) -> anyhow::Result<()> {
     let (path, body) = request(&args)?;
     let url = format!("{}/oidc{path}/dev/token", args.server.trim_end_matches('/'));
-    let answer = signet_client::http::Http::new()?
+    let answer = crate::http::Http::new()?
         .post_json(&url, &body, None)
         .context("minting a development token (is the server running with --dev-oidc?)")?;
     let token = answer["id_token"]

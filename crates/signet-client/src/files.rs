@@ -80,6 +80,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
 /// What [`write_file_atomic`] does when `path` already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Existing {
+    /// Replace it (atomically: a reader sees the old file or the new one).
     Replace,
     /// Fail, also when the file appears while this write is under way.
     Refuse,

@@ -23,6 +23,8 @@ pub struct Http {
 }
 
 impl Http {
+    /// A client with the default timeouts, the response-size bound and rustls with Mozilla's
+    /// roots (plus `$SSL_CERT_FILE`).
     pub fn new() -> anyhow::Result<Self> {
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(CONNECT_TIMEOUT)

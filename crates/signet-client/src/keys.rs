@@ -42,8 +42,12 @@ pub struct GenerateKeyPairArgs {
 /// The key algorithms `generate-key-pair` makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum KeyType {
+    // No doc comments on the variants: clap would print them as help for each value.
+    #[allow(missing_docs)]
     EcdsaP256,
+    #[allow(missing_docs)]
     EcdsaP384,
+    #[allow(missing_docs)]
     Ed25519,
 }
 

@@ -1,13 +1,83 @@
-//! signet's client commands, cosign's job: sign and verify blobs and in-toto attestations as
-//! Sigstore bundles, plus the sigstore-conformance CLI protocol (`sign-bundle`,
-//! `verify-bundle`). A thin shell over the pure core (formats, x509, verify): it reads files,
-//! talks to the services over blocking HTTP and writes bundles. It must not start an async
-//! runtime or threads, so `verify-bundle` stays a few milliseconds per process, and it must
-//! not depend on the service crates.
+//! signet's client library, cosign's job: sign and verify files and in-toto attestations as
+//! Sigstore bundles, keylessly (an identity token, a certificate from the CA, the transparency
+//! log and a timestamp authority) or with a key, and keep the trust material current over TUF.
+//! The `signet` command is a thin shell over it; a Rust program can embed it the same way.
+//!
+//! It is blocking: no async runtime and no threads, so a verification costs milliseconds per
+//! process. It sits on signet's pure core (formats, x509, verify, tuf) and does the I/O around
+//! it: files, blocking HTTP to the services, the browser login. It must never depend on a
+//! server-side crate (axum, hyper's server, rusqlite, the service crates);
+//! `crates/signet/tests/layering.rs` fails the build when it does.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`trust`] | which trust material a command uses: files, `$SIGNET_TRUST_CONFIG`, an instance's TUF copy, or the built-in roots |
+//! | [`tuf`] | `signet trust update / init / show`: the TUF client workflow over HTTP |
+//! | [`services`] | choosing the CA, logs and TSAs from a signing config |
+//! | [`token`] | identity tokens: given, GitHub Actions' ambient token, or a browser login with PKCE |
+//! | [`keys`] | cosign key files: generate, load, passwords |
+//! | [`sign`] | the signing flow: certificate, signature, timestamps, log entries, bundle |
+//! | [`verify`] | flags to a verification policy, and the call to the verifier |
+//! | [`attest`] | in-toto statements and cosign's predicate type names |
+//! | [`http`], [`files`] | the HTTP client (timeouts, bounded answers) and atomic, bounded file I/O |
+//! | [`dev_token`] | DEVELOPMENT ONLY: tokens from a `signet server --dev-oidc` |
+//!
+//! The flows a command runs are the functions at the top: [`sign_file`], [`sign_bundle`] and
+//! [`verify_file`].
+//!
+//! # Example: sign with a key, then verify
+//!
+//! A key signs a file into a bundle with no service at all (no CA, log or TSA in the
+//! [`services::SigningServices`]). The signature verifies with the key. Such a bundle is not a
+//! Sigstore signature, though: nothing logged it and nothing vouches for when it was made, so
+//! Sigstore verification ([`verify::verify`]) refuses it, as the client specification requires.
+//!
+//! ```
+//! use signet_client::http::Http;
+//! use signet_client::services::SigningServices;
+//! use signet_client::sign::{self, Artifact, Credential, Payload};
+//! use signet_client::verify::{self, ArtifactInput};
+//! use signet_crypto::{KeyKind, SigningKey};
+//! use signet_formats::trust::TrustedRoot;
+//! use signet_verify::{ArtifactDigest, SignerPolicy};
+//!
+//! # fn main() -> anyhow::Result<()> {
+//! let key = SigningKey::generate(KeyKind::EcdsaP256)?;
+//! let public = key.public_key().clone();
+//! let artifact = b"hello, signet\n";
+//!
+//! let offline = SigningServices { ca: None, tlogs: vec![], tsas: vec![] };
+//! let bundle = sign::sign(
+//!     &Http::new()?,
+//!     &offline,
+//!     Credential::Key(key),
+//!     Payload::Artifact(Artifact::Bytes(artifact)),
+//! )?;
+//!
+//! // The key signed these bytes, and not others.
+//! verify::insecure_verify_signature_without_log(&bundle, artifact, &public)?;
+//! assert!(verify::insecure_verify_signature_without_log(&bundle, b"other bytes", &public).is_err());
+//!
+//! // Sigstore verification wants a log entry or a timestamp as well.
+//! let digest = ArtifactDigest::sha256(signet_crypto::sha256(artifact));
+//! let refused = verify::verify(
+//!     &bundle,
+//!     &ArtifactInput::Digest(digest),
+//!     SignerPolicy::PublicKey(public),
+//!     &TrustedRoot::default(),
+//!     1_800_000_000,
+//!     None,
+//! );
+//! assert!(refused.is_err());
+//! # Ok(())
+//! # }
+//! ```
 
+#![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod attest;
+pub mod dev_token;
 pub mod files;
 pub mod http;
 pub mod keys;
@@ -21,7 +91,7 @@ pub mod verify;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
-use clap::{Args, Subcommand};
+use clap::Args;
 use signet_formats::bundle::Bundle;
 use signet_formats::dsse::Envelope;
 use signet_formats::intoto::{Statement, PAYLOAD_TYPE};
@@ -32,30 +102,12 @@ use token::{IdentityToken, TokenOptions};
 use trust::{TrustArgs, TrustEnv, TrustMaterial};
 use verify::{ArtifactInput, IdentityArgs};
 
-/// The client subcommands, flattened into `signet`'s top level.
-#[derive(Debug, Subcommand)]
-pub enum ClientCommand {
-    /// Sign a file: writes a Sigstore bundle (keyless with an identity token, or --key).
-    SignBlob(SignBlobArgs),
-    /// Verify a file against a Sigstore bundle and an expected signer.
-    VerifyBlob(VerifyBlobArgs),
-    /// Attest to a file: an in-toto statement with a predicate, signed in a DSSE envelope.
-    AttestBlob(AttestBlobArgs),
-    /// Verify an attestation bundle about a file.
-    VerifyBlobAttestation(VerifyBlobAttestationArgs),
-    /// sigstore-conformance CLI protocol: sign FILE into a bundle.
-    SignBundle(SignBundleArgs),
-    /// sigstore-conformance CLI protocol: verify a bundle over FILE or sha256:HEX.
-    VerifyBundle(VerifyBundleArgs),
-    /// The trust material: update it over TUF, trust a private instance, show it.
-    #[command(subcommand)]
-    Trust(tuf::TrustCommand),
-}
-
 /// Options every signing command takes.
 #[derive(Debug, Clone, Args)]
 pub struct SignOptions {
+    // Which instance and trust files to sign with (a flattened flag group).
     #[command(flatten)]
+    #[allow(missing_docs)]
     pub trust: TrustArgs,
     /// Sign with this private key (cosign's encrypted key file, password from
     /// $SIGNET_PASSWORD, $COSIGN_PASSWORD or a prompt; or PKCS#8 PEM) instead of a keyless
@@ -88,135 +140,6 @@ pub struct SignOptions {
     pub yes: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct SignBlobArgs {
-    /// The file to sign.
-    pub file: PathBuf,
-    /// Where to write the bundle.
-    #[arg(long, value_name = "FILE")]
-    pub bundle: PathBuf,
-    #[command(flatten)]
-    pub options: SignOptions,
-}
-
-#[derive(Debug, Args)]
-pub struct AttestBlobArgs {
-    /// The file the attestation is about.
-    pub file: PathBuf,
-    /// The predicate (JSON) to attest.
-    #[arg(long, value_name = "FILE")]
-    pub predicate: PathBuf,
-    /// The predicate type: slsaprovenance, slsaprovenance02, slsaprovenance1, link, spdx,
-    /// spdxjson, cyclonedx, vuln, openvex, custom, or a URI.
-    #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
-    pub predicate_type: String,
-    /// Where to write the bundle.
-    #[arg(long, value_name = "FILE")]
-    pub bundle: PathBuf,
-    #[command(flatten)]
-    pub options: SignOptions,
-}
-
-#[derive(Debug, Args)]
-pub struct VerifyBlobArgs {
-    /// The signed file, or `sha256:<hex>` of it.
-    pub file: String,
-    /// The bundle to verify.
-    #[arg(long, value_name = "FILE")]
-    pub bundle: PathBuf,
-    #[command(flatten)]
-    pub identity: IdentityArgs,
-    #[command(flatten)]
-    pub trust: TrustArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct VerifyBlobAttestationArgs {
-    /// The file the attestation is about, or `sha256:<hex>` of it.
-    pub file: String,
-    /// The bundle to verify.
-    #[arg(long, value_name = "FILE")]
-    pub bundle: PathBuf,
-    /// Require this predicate type (a short name as for attest-blob, or a URI).
-    #[arg(long = "type", value_name = "TYPE")]
-    pub predicate_type: Option<String>,
-    #[command(flatten)]
-    pub identity: IdentityArgs,
-    #[command(flatten)]
-    pub trust: TrustArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct SignBundleArgs {
-    /// FILE is an in-toto statement to sign as a DSSE envelope.
-    #[arg(long)]
-    pub in_toto: bool,
-    /// The OpenID Connect identity token.
-    #[arg(long, value_name = "TOKEN", env = "SIGSTORE_ID_TOKEN", hide_env_values = true)]
-    pub identity_token: Option<String>,
-    /// Where to write the bundle.
-    #[arg(long, value_name = "FILE")]
-    pub bundle: PathBuf,
-    #[command(flatten)]
-    pub trust: TrustArgs,
-    /// The artifact to sign.
-    pub file: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub struct VerifyBundleArgs {
-    /// The bundle to verify.
-    #[arg(long, value_name = "FILE")]
-    pub bundle: PathBuf,
-    #[command(flatten)]
-    pub identity: IdentityArgs,
-    #[command(flatten)]
-    pub trust: TrustArgs,
-    /// The artifact, or `sha256:<hex>` of it.
-    pub file_or_digest: String,
-}
-
-/// Runs a client command. No async runtime, no threads. The error, if any, is one line.
-pub fn run(command: ClientCommand) -> anyhow::Result<()> {
-    run_command(command).map_err(|e| {
-        let text = format!("{e:#}");
-        anyhow!(text.split_whitespace().collect::<Vec<_>>().join(" "))
-    })
-}
-
-fn run_command(command: ClientCommand) -> anyhow::Result<()> {
-    match command {
-        ClientCommand::SignBlob(a) => {
-            sign_file(&a.options, &a.file, &a.bundle, None)?;
-            eprintln!("Wrote bundle to {}", a.bundle.display());
-            Ok(())
-        }
-        ClientCommand::AttestBlob(a) => {
-            let attestation = Attestation {
-                predicate: &a.predicate,
-                predicate_type: &a.predicate_type,
-            };
-            sign_file(&a.options, &a.file, &a.bundle, Some(attestation))?;
-            eprintln!("Wrote attestation bundle to {}", a.bundle.display());
-            Ok(())
-        }
-        ClientCommand::SignBundle(a) => sign_bundle(a),
-        ClientCommand::VerifyBlob(a) => verify_command(&a.trust, &a.bundle, &a.file, &a.identity, None),
-        ClientCommand::VerifyBlobAttestation(a) => {
-            let expected = a
-                .predicate_type
-                .as_deref()
-                .map(attest::predicate_type_uri)
-                .transpose()?;
-            verify_command(&a.trust, &a.bundle, &a.file, &a.identity, Some(expected))
-        }
-        ClientCommand::VerifyBundle(a) => {
-            verify_command(&a.trust, &a.bundle, &a.file_or_digest, &a.identity, None)
-        }
-        ClientCommand::Trust(command) => tuf::run(command),
-    }
-}
-
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> anyhow::Result<i64> {
     // A clock before 1970 would make every expiry and validity window pass: refuse it.
@@ -227,13 +150,21 @@ pub fn unix_now() -> anyhow::Result<i64> {
         .ok_or_else(|| anyhow::anyhow!("the system clock reads before 1970; set it right and try again"))
 }
 
-struct Attestation<'a> {
-    predicate: &'a Path,
-    predicate_type: &'a str,
+/// What an attestation says about the file it is made for: an in-toto Statement v1 whose
+/// subject is the file, with this predicate.
+#[derive(Debug, Clone, Copy)]
+pub struct Attestation<'a> {
+    /// The predicate, a JSON file.
+    pub predicate: &'a Path,
+    /// The predicate type: a short name as cosign takes it (`slsaprovenance1`, `spdxjson`,
+    /// `cyclonedx`, ...; see [`attest::predicate_type_uri`]) or a URI.
+    pub predicate_type: &'a str,
 }
 
-/// sign-blob and attest-blob.
-fn sign_file(
+/// Signs `file` (`sign-blob`), or with `attestation` makes and signs an in-toto statement about
+/// it (`attest-blob`), and writes the bundle to `out` atomically, once it verifies against the
+/// trusted root.
+pub fn sign_file(
     options: &SignOptions,
     file: &Path,
     out: &Path,
@@ -259,32 +190,51 @@ fn sign_file(
     run_signing(options, payload, out)
 }
 
-/// The conformance protocol's `sign-bundle`.
-fn sign_bundle(a: SignBundleArgs) -> anyhow::Result<()> {
-    let payload = if a.in_toto {
-        let json = files::read_limited(&a.file, "in-toto statement", files::MAX_BUNDLE_BYTES)?;
-        // Check it is a statement, then sign the bytes as given.
-        Statement::from_json(&json)
-            .map_err(|e| anyhow!("{} is not an in-toto statement: {e}", a.file.display()))?;
-        Payload::Dsse {
-            payload_type: PAYLOAD_TYPE.to_string(),
-            payload: json,
+/// What the sigstore-conformance protocol's `sign-bundle` signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConformanceInput {
+    /// The file is an artifact, signed as a message signature.
+    Artifact,
+    /// The file is an in-toto statement, signed as it is in a DSSE envelope.
+    InTotoStatement,
+}
+
+/// The sigstore-conformance protocol's `sign-bundle`: keyless, with the given token (or the
+/// usual sources of one), writing the bundle to `out`.
+pub fn sign_bundle(
+    trust: TrustArgs,
+    identity_token: Option<String>,
+    input: ConformanceInput,
+    file: &Path,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let payload = match input {
+        ConformanceInput::InTotoStatement => {
+            let json = files::read_limited(file, "in-toto statement", files::MAX_BUNDLE_BYTES)?;
+            // Check it is a statement, then sign the bytes as given.
+            Statement::from_json(&json)
+                .map_err(|e| anyhow!("{} is not an in-toto statement: {e}", file.display()))?;
+            Payload::Dsse {
+                payload_type: PAYLOAD_TYPE.to_string(),
+                payload: json,
+            }
         }
-    } else {
-        files::check_artifact(&a.file)?;
-        Payload::Artifact(sign::Artifact::File(&a.file))
+        ConformanceInput::Artifact => {
+            files::check_artifact(file)?;
+            Payload::Artifact(sign::Artifact::File(file))
+        }
     };
     let options = SignOptions {
-        trust: a.trust,
+        trust,
         key: None,
-        identity_token: a.identity_token,
+        identity_token,
         oidc_issuer: None,
         oidc_client_id: token::DEFAULT_CLIENT_ID.to_string(),
         oidc_client_secret: None,
         oidc_login_timeout: token::DEFAULT_LOGIN_TIMEOUT_SECS,
         yes: true,
     };
-    run_signing(&options, payload, &a.bundle)
+    run_signing(&options, payload, out)
 }
 
 /// Token or key → services → sign → verify what was made → write it.
@@ -366,15 +316,29 @@ fn check_output_dir(out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// verify-blob, verify-blob-attestation and verify-bundle. `predicate_type` is `Some` for
-/// attestations: then the bundle must hold a DSSE envelope, and, when given, its statement's
-/// predicate type must be that URI.
-fn verify_command(
+/// What a bundle must hold, beyond a valid signature by the expected signer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// Anything a bundle can hold: a message signature or a DSSE envelope (`verify-blob`,
+    /// `verify-bundle`).
+    AnySignature,
+    /// An in-toto attestation in a DSSE envelope (`verify-blob-attestation`), of this predicate
+    /// type (a URI) when one is given.
+    Attestation {
+        /// The predicate type URI the statement must state, if any.
+        predicate_type: Option<String>,
+    },
+}
+
+/// verify-blob, verify-blob-attestation and verify-bundle: verifies the bundle at `bundle_path`
+/// over `artifact` (a file, or `sha256:<hex>` / `sha512:<hex>` of one that is not a path on
+/// disk) for the expected signer, against the trust material `trust_args` selects.
+pub fn verify_file(
     trust_args: &TrustArgs,
     bundle_path: &Path,
     artifact: &str,
     identity: &IdentityArgs,
-    predicate_type: Option<Option<String>>,
+    expected: &Expected,
 ) -> anyhow::Result<()> {
     let material = trust::load(trust_args, &TrustEnv::from_process())?;
     let artifact = ArtifactInput::parse(artifact);
@@ -389,10 +353,9 @@ fn verify_command(
         unix_now()?,
         hint.as_deref(),
     )?;
-    if let Some(expected) = predicate_type {
-        check_attestation(&bundle, expected.as_deref())?;
+    if let Expected::Attestation { predicate_type } = expected {
+        check_attestation(&bundle, predicate_type.as_deref())?;
     }
-    eprintln!("Verified OK");
     Ok(())
 }
 

@@ -15,7 +15,9 @@ pub const V1: &[u32] = &[1];
 pub struct SigningServices {
     /// `None` for key-based signing.
     pub ca: Option<Service>,
+    /// The transparency logs to write to.
     pub tlogs: Vec<Service>,
+    /// The timestamp authorities to ask.
     pub tsas: Vec<Service>,
 }
 

@@ -33,12 +33,19 @@ pub enum Payload<'a> {
     /// hash ([`message_hash`]).
     Artifact(Artifact<'a>),
     /// A DSSE envelope's payload (an in-toto statement); the signature is over its PAE.
-    Dsse { payload_type: String, payload: Vec<u8> },
+    Dsse {
+        /// The payload type (`application/vnd.in-toto+json` for a statement).
+        payload_type: String,
+        /// The payload's bytes, signed as given.
+        payload: Vec<u8>,
+    },
 }
 
 /// Where an artifact's bytes are.
 pub enum Artifact<'a> {
+    /// A file, read in chunks.
     File(&'a Path),
+    /// Bytes in memory.
     Bytes(&'a [u8]),
 }
 

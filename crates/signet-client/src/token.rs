@@ -34,17 +34,24 @@ const MAX_REQUEST_HEAD: u64 = 8192;
 /// The claims signet reads. Unknown claims are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Claims {
+    /// The issuer (`iss`).
     pub iss: String,
+    /// The subject (`sub`).
     #[serde(default)]
     pub sub: Option<String>,
+    /// The email address (`email`), for issuers that state one.
     #[serde(default)]
     pub email: Option<String>,
+    /// Whether the issuer verified the email address (`email_verified`).
     #[serde(default)]
     pub email_verified: Option<bool>,
+    /// Expiry, seconds since the Unix epoch (`exp`).
     #[serde(default)]
     pub exp: Option<i64>,
+    /// The nonce of an interactive login (`nonce`).
     #[serde(default)]
     pub nonce: Option<String>,
+    /// The audiences (`aud`, a string or an array in the token).
     #[serde(default, deserialize_with = "audience")]
     pub aud: Vec<String>,
 }
@@ -68,6 +75,7 @@ fn audience<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
 #[derive(Clone)]
 pub struct IdentityToken {
     raw: String,
+    /// The claims, decoded but not verified (the CA verifies the token).
     pub claims: Claims,
 }
 
@@ -141,7 +149,9 @@ pub struct TokenOptions<'a> {
     pub token: Option<&'a str>,
     /// The OpenID issuer for an interactive login (`--oidc-issuer`, else the signing config's).
     pub issuer: Option<&'a str>,
+    /// The OAuth client id for an interactive login.
     pub client_id: &'a str,
+    /// The OAuth client secret, for providers that want one.
     pub client_secret: Option<&'a str>,
     /// How long the browser login may take before signet gives up.
     pub login_timeout: Duration,

@@ -3,7 +3,7 @@
 //! chosen by `--staging` or `--instance URL` (default: Sigstore's public-good instance):
 //! its files under `$SIGNET_HOME` (default `~/.config/signet`), which `signet trust update`
 //! writes after verifying them over TUF, and for the two public instances, the copy compiled
-//! into signet (see `crates/signet/trust/README.md`). Nothing is fetched over the network here;
+//! into signet (see `crates/signet-client/trust/README.md`). Nothing is fetched over the network here;
 //! `signet trust update` does that (module [`super::tuf`]).
 
 use std::path::{Path, PathBuf};
@@ -40,7 +40,9 @@ pub struct TrustArgs {
 /// A Sigstore instance whose trust material comes from a TUF repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Instance {
+    /// The public Sigstore instance (the default).
     PublicGood,
+    /// Sigstore's staging instance (`--staging`).
     Staging,
     /// Any other instance, by the URL of its TUF repository.
     Custom(String),
@@ -51,11 +53,17 @@ pub enum Instance {
 pub struct Builtin {
     /// The date of the copy (the commit of Sigstore's root-signing repository it came from).
     pub date: &'static str,
+    /// The TUF `root.json` the copy was verified from.
     pub root: &'static [u8],
+    /// The TUF `timestamp.json`.
     pub timestamp: &'static [u8],
+    /// The TUF `snapshot.json`.
     pub snapshot: &'static [u8],
+    /// The TUF `targets.json`.
     pub targets: &'static [u8],
+    /// The `trusted_root.json` target.
     pub trusted_root: &'static [u8],
+    /// The `signing_config.v0.2.json` target.
     pub signing_config: &'static [u8],
 }
 
@@ -63,12 +71,12 @@ macro_rules! builtin {
     ($dir:literal, $date:literal) => {
         Builtin {
             date: $date,
-            root: include_bytes!(concat!("../../trust/", $dir, "/root.json")),
-            timestamp: include_bytes!(concat!("../../trust/", $dir, "/timestamp.json")),
-            snapshot: include_bytes!(concat!("../../trust/", $dir, "/snapshot.json")),
-            targets: include_bytes!(concat!("../../trust/", $dir, "/targets.json")),
-            trusted_root: include_bytes!(concat!("../../trust/", $dir, "/trusted_root.json")),
-            signing_config: include_bytes!(concat!("../../trust/", $dir, "/signing_config.v0.2.json")),
+            root: include_bytes!(concat!("../trust/", $dir, "/root.json")),
+            timestamp: include_bytes!(concat!("../trust/", $dir, "/timestamp.json")),
+            snapshot: include_bytes!(concat!("../trust/", $dir, "/snapshot.json")),
+            targets: include_bytes!(concat!("../trust/", $dir, "/targets.json")),
+            trusted_root: include_bytes!(concat!("../trust/", $dir, "/trusted_root.json")),
+            signing_config: include_bytes!(concat!("../trust/", $dir, "/signing_config.v0.2.json")),
         }
     };
 }
@@ -81,8 +89,7 @@ const STAGING: Builtin = builtin!("staging", "2026-08-21");
 pub const LEGACY_SIGNING_CONFIG: &str = "signing_config.json";
 
 /// The TUF target names of the trust material.
-pub const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
-pub const SIGNING_CONFIG_TARGET: &str = "signing_config.v0.2.json";
+pub use signet_formats::trust::{SIGNING_CONFIG_TARGET, TRUSTED_ROOT_TARGET};
 
 impl Instance {
     /// The instance the flags choose. A custom instance must be an http(s) URL.
@@ -150,7 +157,12 @@ pub enum TrustSource {
     /// The instance's files under `$SIGNET_HOME`.
     Home(PathBuf),
     /// The copy compiled into signet, of this date.
-    Builtin { instance: String, date: &'static str },
+    Builtin {
+        /// The instance's name (`public-good`, `staging`).
+        instance: String,
+        /// The date of the copy.
+        date: &'static str,
+    },
 }
 
 impl TrustSource {
@@ -172,9 +184,11 @@ impl TrustSource {
 /// The trust material a command runs with.
 #[derive(Debug, Clone)]
 pub struct TrustMaterial {
+    /// What verification trusts.
     pub trusted_root: TrustedRoot,
     /// Absent when only a trusted root was given; signing then fails with a clear message.
     pub signing_config: Option<SigningConfig>,
+    /// Where the material came from (for hints when it may be stale).
     pub source: TrustSource,
 }
 
@@ -190,11 +204,14 @@ impl TrustMaterial {
 /// What the environment says, read once so the precedence can be tested without `set_var`.
 #[derive(Debug, Clone, Default)]
 pub struct TrustEnv {
+    /// `$SIGNET_TRUST_CONFIG`: a ClientTrustConfig file to use.
     pub trust_config: Option<PathBuf>,
+    /// signet's home for trust material (`$SIGNET_HOME`, else `~/.config/signet`).
     pub home: Option<PathBuf>,
 }
 
 impl TrustEnv {
+    /// Reads the variables of this process.
     pub fn from_process() -> Self {
         let var = |name: &str| {
             std::env::var_os(name)
@@ -305,10 +322,12 @@ fn read(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {what} {}", path.display()))
 }
 
+/// Reads and parses a `trusted_root.json`; errors name the file.
 pub fn load_trusted_root(path: &Path) -> anyhow::Result<TrustedRoot> {
     TrustedRoot::from_json(&read(path, "trusted root")?).with_context(|| path.display().to_string())
 }
 
+/// Reads and parses a signing config (v0.2); errors name the file.
 pub fn load_signing_config(path: &Path) -> anyhow::Result<SigningConfig> {
     SigningConfig::from_json(&read(path, "signing config")?).with_context(|| path.display().to_string())
 }

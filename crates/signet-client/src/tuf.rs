@@ -49,6 +49,7 @@ pub struct InstanceArgs {
     pub instance: Option<String>,
 }
 
+/// `signet trust init`: start trusting a private instance from a root obtained out of band.
 #[derive(Debug, Clone, Args)]
 pub struct InitArgs {
     /// The URL of the instance's TUF repository (e.g. `signet server`'s `http://HOST:PORT/tuf`).
@@ -103,12 +104,17 @@ pub fn run(command: TrustCommand) -> anyhow::Result<()> {
 /// What an update did, for the user.
 #[derive(Debug, Clone)]
 pub struct UpdateReport {
+    /// The instance (its name or TUF URL).
     pub instance: String,
+    /// Where the verified files were written.
     pub dir: PathBuf,
+    /// The version of the newest trusted root metadata.
     pub root_version: u64,
+    /// The version of the targets metadata.
     pub targets_version: u64,
     /// The earliest expiry of the verified metadata (RFC 3339).
     pub expires: String,
+    /// Whether the repository published a signing config.
     pub signing_config: bool,
 }
 

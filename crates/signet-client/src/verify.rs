@@ -117,23 +117,56 @@ impl IdentityArgs {
     }
 }
 
-/// The artifact argument: a file, or `sha256:<64 hex>` that is not a path on disk (the
-/// conformance protocol's rule).
+/// The artifact argument: a file, or `sha256:<64 hex>`, `sha384:<96 hex>` or `sha512:<128 hex>`
+/// that is not a path on disk (the conformance protocol's rule, with the SHA-2 digests in-toto
+/// subjects use: npm provenance names its subjects by SHA-512).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArtifactInput {
+    /// A file whose bytes are verified.
     Path(PathBuf),
+    /// The artifact's digest, when the file itself is not at hand.
     Digest(ArtifactDigest),
 }
 
+/// The digest forms the artifact argument takes, for messages.
+const DIGEST_FORMS: &str = "sha256:<64 hex digits>, sha384:<96 hex digits> or sha512:<128 hex digits>";
+
 impl ArtifactInput {
+    /// Reads the command-line argument: a digest when it has the form of one and names no
+    /// file, else a path.
     pub fn parse(arg: &str) -> Self {
-        if arg.starts_with("sha256:") && !Path::new(arg).exists() {
+        if looks_like_digest(arg) && !Path::new(arg).exists() {
             if let Ok(d) = ArtifactDigest::parse(arg) {
                 return ArtifactInput::Digest(d);
             }
         }
         ArtifactInput::Path(PathBuf::from(arg))
     }
+}
+
+/// `name:hex`, the shape of a digest argument (whether or not signet supports that name).
+fn looks_like_digest(arg: &str) -> bool {
+    arg.split_once(':').is_some_and(|(name, hex)| {
+        !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !hex.is_empty()
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// The error for an artifact argument that names no readable file.
+fn unreadable_artifact(path: &Path, e: std::io::Error) -> anyhow::Error {
+    let arg = path.to_string_lossy();
+    if e.kind() == std::io::ErrorKind::NotFound && looks_like_digest(&arg) {
+        let why = ArtifactDigest::parse(&arg)
+            .err()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        return anyhow!(
+            "the artifact {arg} is neither a file nor a digest signet supports{why}; give the file, or its digest as {DIGEST_FORMS}"
+        );
+    }
+    anyhow!("cannot read the artifact {}: {e}", path.display())
 }
 
 /// Verifies `bundle` over `artifact` for `signer` against `root` at `now`.
@@ -152,7 +185,7 @@ pub fn verify(
         ArtifactInput::Digest(d) => Artifact::Digest(d.clone()),
         ArtifactInput::Path(path) => {
             let size = std::fs::metadata(path)
-                .map_err(|e| anyhow!("cannot read artifact {}: {e}", path.display()))?
+                .map_err(|e| unreadable_artifact(path, e))?
                 .len();
             if size <= MAX_ARTIFACT_IN_MEMORY {
                 bytes = files::read_limited(path, "artifact", MAX_ARTIFACT_IN_MEMORY)?;
@@ -169,6 +202,28 @@ pub fn verify(
             _ => anyhow!("verification failed: {e}"),
         },
     )?;
+    Ok(())
+}
+
+/// INSECURE: checks only that `key` made the bundle's signature over `artifact` (for a DSSE
+/// envelope: over its payload, which must be an in-toto statement with `artifact` among its
+/// subjects). Nothing here shows the signature was logged or when it was made, so a stolen
+/// key signs undetected; this is cosign's `--insecure-ignore-tlog`, for bundles made offline.
+/// Sigstore verification is [`verify`].
+pub fn insecure_verify_signature_without_log(
+    bundle: &Bundle,
+    artifact: &[u8],
+    key: &PublicKey,
+) -> anyhow::Result<()> {
+    use signet_verify::signature::{verify_dsse, verify_message_signature, ArtifactDigests};
+    let artifact = Artifact::Bytes(artifact);
+    let digests = ArtifactDigests::new(&artifact);
+    match &bundle.content {
+        BundleContent::MessageSignature(message) => verify_message_signature(key, message, &digests)?,
+        BundleContent::DsseEnvelope(envelope) => {
+            verify_dsse(key, envelope, &digests)?;
+        }
+    }
     Ok(())
 }
 

@@ -195,6 +195,13 @@ fn artifact_argument() {
         ArtifactInput::Path(_)
     ));
     assert!(matches!(ArtifactInput::parse("a.txt"), ArtifactInput::Path(_)));
+    // SHA-384 and SHA-512 (npm provenance subjects) are digests too.
+    for (name, len) in [("sha384", 96), ("sha512", 128)] {
+        match ArtifactInput::parse(&format!("{name}:{}", "b".repeat(len))) {
+            ArtifactInput::Digest(d) => assert_eq!(d.digest.len() * 2, len, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
 }
 
 #[test]

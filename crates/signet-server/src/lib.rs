@@ -1,5 +1,9 @@
-//! `signet server`: opens (or on first start creates) the data directory, starts the
-//! services (transparency log under /rekor, timestamp authority under /tsa) on one listener and serves until SIGINT/SIGTERM, finishing in-flight entries.
+//! The composition behind `signet server`: opens (or on first start creates) the data
+//! directory, starts the services (CA at the root, transparency logs under /rekor and /rekor1,
+//! CT log under /ct, timestamp authority under /tsa, TUF under /tuf, the development OpenID
+//! provider under /oidc) on one listener, and serves until SIGINT/SIGTERM, finishing in-flight
+//! entries. A library so that the `signet` binary only parses flags; it sits above every
+//! service crate and below nothing but the binary and the load generators.
 //!
 //! Data directory layout (all created on first start; a later start reuses it and refuses a
 //! directory that is half-written, corrupt, from a newer signet, or in use by another server):
@@ -12,7 +16,7 @@
 //! trusted_root.json      trust material for clients (rewritten at each start with the URL)
 //! signing_config.json    which services clients should use (v0.2)
 //! trust_config.json      both, as a ClientTrustConfig for `--trust-config`
-//! tuf/                   the TUF repository publishing those files at /tuf (server/tuf_repo.rs)
+//! tuf/                   the TUF repository publishing those files at /tuf (tuf_repo.rs)
 //! ```
 
 use std::fs::{self, File, OpenOptions};

@@ -136,9 +136,9 @@ impl TufRepo {
 
         // Targets: new when the trust files differ from the listed ones, or near expiry.
         let targets = [
-            TargetSpec::new(signet_client::trust::TRUSTED_ROOT_TARGET, trusted_root.to_vec()),
+            TargetSpec::new(signet_formats::trust::TRUSTED_ROOT_TARGET, trusted_root.to_vec()),
             TargetSpec::new(
-                signet_client::trust::SIGNING_CONFIG_TARGET,
+                signet_formats::trust::SIGNING_CONFIG_TARGET,
                 signing_config.to_vec(),
             ),
         ];

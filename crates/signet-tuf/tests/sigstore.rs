@@ -2,7 +2,7 @@
 //! (tests/data/sigstore, see SOURCE there) chains from version 1 to 15, the HEAD metadata
 //! verifies offline for public-good and staging, and a full refresh against an in-memory copy
 //! of the CDN's layout downloads trusted_root.json. The HEAD metadata and targets are the one
-//! copy the `signet` binary compiles in (crates/signet/trust, see its README), read from there
+//! copy the `signet` binary compiles in (crates/signet-client/trust, see its README), read from there
 //! so that the two can never drift apart.
 
 mod common;
@@ -14,7 +14,7 @@ use signet_tuf::{Expires, LocalMetadata, RoleType, TrustedSet, TufError, Updater
 /// The root history, kept for these tests only.
 const HISTORY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/sigstore/");
 /// HEAD metadata and targets per instance: the copy built into `signet`.
-const HEAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../signet/trust/");
+const HEAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../signet-client/trust/");
 const METADATA_URL: &str = "https://tuf-repo-cdn.sigstore.dev/";
 const TARGETS_URL: &str = "https://tuf-repo-cdn.sigstore.dev/targets/";
 /// sha256 of public-good's trusted_root.json, as targets.json v14 lists it.

@@ -1,12 +1,15 @@
 //! `signet`: Sigstore signing and verification, and `signet server`, the whole Sigstore
-//! stack in one process. This binary is the outer shell: it parses flags, does I/O and calls
-//! the service and core crates; errors become one line on stderr and a non-zero exit.
+//! stack in one process. This binary is only the outer shell: it parses flags and dispatches to
+//! signet-client (client commands), signet-server (`signet server`) and signet-bench (`signet
+//! bench`); errors become one line on stderr and a non-zero exit.
 
 #![forbid(unsafe_code)]
 
-mod bench;
-mod dev_token;
-mod server;
+mod client;
+
+use signet_bench as bench;
+use signet_client::dev_token;
+use signet_server as server;
 
 use clap::{Parser, Subcommand};
 
@@ -34,7 +37,7 @@ enum Command {
     /// DEVELOPMENT ONLY: print a fresh identity token from a `signet server --dev-oidc`.
     DevToken(dev_token::DevTokenArgs),
     #[command(flatten)]
-    Client(Box<signet_client::ClientCommand>),
+    Client(Box<client::ClientCommand>),
 }
 
 #[derive(Subcommand)]
@@ -55,13 +58,19 @@ fn main() {
     // `verify-bundle` takes milliseconds.
     let command = match cli.command {
         Command::Client(command) => {
-            if let Err(e) = signet_client::run(*command) {
+            if let Err(e) = client::run(*command) {
                 fail(e);
             }
             return;
         }
         Command::DevToken(args) => {
             if let Err(e) = dev_token::run(args) {
+                fail(e);
+            }
+            return;
+        }
+        Command::GenerateKeyPair(args) => {
+            if let Err(e) = signet_client::keys::generate_key_pair(args) {
                 fail(e);
             }
             return;
@@ -80,9 +89,10 @@ fn main() {
     };
     let result = runtime.block_on(async {
         match command {
-            Command::Client(_) | Command::DevToken(_) => unreachable!("client commands return above"),
+            Command::Client(_) | Command::DevToken(_) | Command::GenerateKeyPair(_) => {
+                unreachable!("client commands return above")
+            }
             Command::Server(args) => server::run(args).await,
-            Command::GenerateKeyPair(args) => signet_client::keys::generate_key_pair(args),
             Command::Bench(BenchCommand::Log(args)) => bench::run_log(args).await,
             Command::Bench(BenchCommand::Tsa(args)) => bench::run_tsa(args).await,
             Command::Bench(BenchCommand::Ca(args)) => bench::run_ca(args).await,

@@ -1,4 +1,4 @@
-//! The trust material compiled into signet (`crates/signet/trust/`) is what Sigstore's TUF
+//! The trust material compiled into signet (`crates/signet-client/trust/`) is what Sigstore's TUF
 //! repositories signed, and it is what commands use when given no trust flags.
 
 use std::path::{Path, PathBuf};
@@ -8,7 +8,9 @@ use signet_formats::trust::{SigningConfig, TrustedRoot};
 use signet_tuf::{LocalMetadata, TrustedSet};
 
 fn trust_dir(instance: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("trust").join(instance)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../signet-client/trust")
+        .join(instance)
 }
 
 fn read(instance: &str, name: &str) -> Vec<u8> {

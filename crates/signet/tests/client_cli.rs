@@ -340,6 +340,64 @@ fn verify_missing_artifact_and_bundle() {
     assert_one_line_failure(&run(&bundle, other.to_str().unwrap()), "verification failed");
 }
 
+/// A wrong file or digest is reported as such, in the first words after "verification failed",
+/// not as a log entry that does not match; a digest argument signet cannot use says which
+/// forms it takes.
+#[test]
+fn wrong_artifacts_are_named_as_such() {
+    let Some(v) = vectors() else { return };
+    let dir = v.join("sigstore-conformance/bundle-verify");
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = dir.join("happy-path-v0.3/bundle.sigstore.json");
+    let run = |artifact: &str| {
+        signet(
+            tmp.path(),
+            &[
+                "verify-bundle",
+                "--bundle",
+                bundle.to_str().unwrap(),
+                "--certificate-identity",
+                CONFORMANCE_IDENTITY,
+                "--certificate-oidc-issuer",
+                CONFORMANCE_ISSUER,
+                artifact,
+            ],
+        )
+    };
+    let other = tmp.path().join("other.txt");
+    std::fs::write(&other, b"not the artifact").unwrap();
+    let out = run(other.to_str().unwrap());
+    assert_one_line_failure(&out, "does not match");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("signet: verification failed: the file's SHA-256 "),
+        "{stderr}"
+    );
+
+    let out = run(&format!("sha256:{}", "ab".repeat(32)));
+    assert_one_line_failure(&out, "does not match");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with("signet: verification failed: the artifact digest sha256:abab"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A SHA-512 digest where the bundle signed a SHA-256 one: the message names both.
+    let out = run(&format!("sha512:{}", "cd".repeat(64)));
+    assert_one_line_failure(&out, "sha512");
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .to_lowercase()
+        .contains("sha256"));
+
+    // Not a digest signet takes, and no such file.
+    for arg in ["sha512:abcd", "md5:0123456789abcdef0123456789abcdef"] {
+        let out = run(arg);
+        assert_one_line_failure(&out, "neither a file nor a digest signet supports");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("sha512:<128 hex digits>"));
+    }
+}
+
 /// Every conformance case whose name does not end in `_fail` verifies, from the file and from
 /// its `sha256:` digest; the `_fail` cases are refused with one line.
 #[test]
@@ -349,9 +407,10 @@ fn verify_bundle_conformance_vectors() {
     // The built-in public-good root is the one the vectors were made against, so the cases
     // that rely on it test the default path.
     let public_good = std::fs::read(v.join("public-good/trusted_root.json")).unwrap();
-    let builtin =
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("trust/public-good/trusted_root.json"))
-            .unwrap();
+    let builtin = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../signet-client/trust/public-good/trusted_root.json"),
+    )
+    .unwrap();
     assert_eq!(
         signet_formats::trust::TrustedRoot::from_json(&public_good).unwrap(),
         signet_formats::trust::TrustedRoot::from_json(&builtin).unwrap(),

@@ -1,0 +1,190 @@
+//! The client commands' flags (`sign-blob`, `verify-blob`, `attest-blob`,
+//! `verify-blob-attestation`, the conformance protocol's `sign-bundle` and `verify-bundle`, and
+//! `trust`), dispatched to signet-client's flows. No async runtime, no threads.
+
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use clap::{Args, Subcommand};
+use signet_client::trust::TrustArgs;
+use signet_client::verify::IdentityArgs;
+use signet_client::{attest, tuf, Attestation, ConformanceInput, Expected, SignOptions};
+
+/// The client subcommands, flattened into `signet`'s top level.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Sign a file: writes a Sigstore bundle (keyless with an identity token, or --key).
+    SignBlob(SignBlobArgs),
+    /// Verify a file against a Sigstore bundle and an expected signer.
+    VerifyBlob(VerifyBlobArgs),
+    /// Attest to a file: an in-toto statement with a predicate, signed in a DSSE envelope.
+    AttestBlob(AttestBlobArgs),
+    /// Verify an attestation bundle about a file.
+    VerifyBlobAttestation(VerifyBlobAttestationArgs),
+    /// sigstore-conformance CLI protocol: sign FILE into a bundle.
+    SignBundle(SignBundleArgs),
+    /// sigstore-conformance CLI protocol: verify a bundle over FILE or sha256:HEX.
+    VerifyBundle(VerifyBundleArgs),
+    /// The trust material: update it over TUF, trust a private instance, show it.
+    #[command(subcommand)]
+    Trust(tuf::TrustCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SignBlobArgs {
+    /// The file to sign.
+    pub file: PathBuf,
+    /// Where to write the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub options: SignOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestBlobArgs {
+    /// The file the attestation is about.
+    pub file: PathBuf,
+    /// The predicate (JSON) to attest.
+    #[arg(long, value_name = "FILE")]
+    pub predicate: PathBuf,
+    /// The predicate type: slsaprovenance, slsaprovenance02, slsaprovenance1, link, spdx,
+    /// spdxjson, cyclonedx, vuln, openvex, custom, or a URI.
+    #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
+    pub predicate_type: String,
+    /// Where to write the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub options: SignOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyBlobArgs {
+    /// The signed file, or `sha256:<hex>` of it.
+    pub file: String,
+    /// The bundle to verify.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyBlobAttestationArgs {
+    /// The file the attestation is about, or `sha256:<hex>` of it.
+    pub file: String,
+    /// The bundle to verify.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// Require this predicate type (a short name as for attest-blob, or a URI).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub predicate_type: Option<String>,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SignBundleArgs {
+    /// FILE is an in-toto statement to sign as a DSSE envelope.
+    #[arg(long)]
+    pub in_toto: bool,
+    /// The OpenID Connect identity token.
+    #[arg(long, value_name = "TOKEN", env = "SIGSTORE_ID_TOKEN", hide_env_values = true)]
+    pub identity_token: Option<String>,
+    /// Where to write the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// The artifact to sign.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyBundleArgs {
+    /// The bundle to verify.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// The artifact, or `sha256:<hex>` of it.
+    pub file_or_digest: String,
+}
+
+/// Runs a client command. The error, if any, is one line.
+pub fn run(command: ClientCommand) -> anyhow::Result<()> {
+    run_command(command).map_err(|e| {
+        let text = format!("{e:#}");
+        anyhow!(text.split_whitespace().collect::<Vec<_>>().join(" "))
+    })
+}
+
+fn run_command(command: ClientCommand) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::SignBlob(a) => {
+            signet_client::sign_file(&a.options, &a.file, &a.bundle, None)?;
+            eprintln!("Wrote bundle to {}", a.bundle.display());
+        }
+        ClientCommand::AttestBlob(a) => {
+            let attestation = Attestation {
+                predicate: &a.predicate,
+                predicate_type: &a.predicate_type,
+            };
+            signet_client::sign_file(&a.options, &a.file, &a.bundle, Some(attestation))?;
+            eprintln!("Wrote attestation bundle to {}", a.bundle.display());
+        }
+        ClientCommand::SignBundle(a) => {
+            let input = if a.in_toto {
+                ConformanceInput::InTotoStatement
+            } else {
+                ConformanceInput::Artifact
+            };
+            signet_client::sign_bundle(a.trust, a.identity_token, input, &a.file, &a.bundle)?;
+        }
+        ClientCommand::VerifyBlob(a) => {
+            verify(&a.trust, &a.bundle, &a.file, &a.identity, &Expected::AnySignature)?
+        }
+        ClientCommand::VerifyBlobAttestation(a) => {
+            let predicate_type = a
+                .predicate_type
+                .as_deref()
+                .map(attest::predicate_type_uri)
+                .transpose()?;
+            verify(
+                &a.trust,
+                &a.bundle,
+                &a.file,
+                &a.identity,
+                &Expected::Attestation { predicate_type },
+            )?
+        }
+        ClientCommand::VerifyBundle(a) => verify(
+            &a.trust,
+            &a.bundle,
+            &a.file_or_digest,
+            &a.identity,
+            &Expected::AnySignature,
+        )?,
+        ClientCommand::Trust(command) => tuf::run(command)?,
+    }
+    Ok(())
+}
+
+fn verify(
+    trust: &TrustArgs,
+    bundle: &std::path::Path,
+    artifact: &str,
+    identity: &IdentityArgs,
+    expected: &Expected,
+) -> anyhow::Result<()> {
+    signet_client::verify_file(trust, bundle, artifact, identity, expected)?;
+    eprintln!("Verified OK");
+    Ok(())
+}
