@@ -152,8 +152,8 @@ impl Instance {
 /// Where a command's trust material came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrustSource {
-    /// Files named by flags or `$SIGNET_TRUST_CONFIG`.
-    Given,
+    /// A file named by flags or `$SIGNET_TRUST_CONFIG` (a trusted root or a trust config).
+    Given(PathBuf),
     /// The instance's files under `$SIGNET_HOME`.
     Home(PathBuf),
     /// The copy compiled into signet, of this date.
@@ -166,10 +166,12 @@ pub enum TrustSource {
 }
 
 impl TrustSource {
-    /// A hint to add to a verification failure that may come from stale trust material.
+    /// A hint to add to a verification failure that the trust material may explain (a CA,
+    /// log or TSA it does not hold): which file it is, and for a copy signet keeps, how to
+    /// refresh it.
     pub fn staleness_hint(&self) -> Option<String> {
         match self {
-            TrustSource::Given => None,
+            TrustSource::Given(file) => Some(format!("the trusted root is the one in {}", file.display())),
             TrustSource::Home(dir) => Some(format!(
                 "the trust material is the copy in {}; `signet trust update` fetches the current one",
                 dir.display()
@@ -245,7 +247,7 @@ pub fn load(args: &TrustArgs, env: &TrustEnv) -> anyhow::Result<TrustMaterial> {
         return Ok(TrustMaterial {
             trusted_root,
             signing_config,
-            source: TrustSource::Given,
+            source: TrustSource::Given(root_path.clone()),
         });
     }
     if let Some(path) = &env.trust_config {
@@ -338,6 +340,6 @@ fn load_client_config(path: &Path) -> anyhow::Result<TrustMaterial> {
     Ok(TrustMaterial {
         trusted_root: config.trusted_root,
         signing_config: Some(config.signing_config),
-        source: TrustSource::Given,
+        source: TrustSource::Given(path.to_path_buf()),
     })
 }

@@ -340,6 +340,38 @@ fn verify_missing_artifact_and_bundle() {
     assert_one_line_failure(&run(&bundle, other.to_str().unwrap()), "verification failed");
 }
 
+/// A bundle from an instance the given trusted root does not hold: the message names the
+/// authority it lacks and the trusted-root file.
+#[test]
+fn unknown_authority_names_the_trust_root_file() {
+    let Some(v) = vectors() else { return };
+    let dir = v.join("sigstore-conformance/bundle-verify");
+    let staging = v.join("staging/trusted_root.json");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = signet(
+        tmp.path(),
+        &[
+            "verify-bundle",
+            "--bundle",
+            dir.join("happy-path-v0.3/bundle.sigstore.json").to_str().unwrap(),
+            "--certificate-identity",
+            CONFORMANCE_IDENTITY,
+            "--certificate-oidc-issuer",
+            CONFORMANCE_ISSUER,
+            "--trusted-root",
+            staging.to_str().unwrap(),
+            dir.join("a.txt").to_str().unwrap(),
+        ],
+    );
+    assert_one_line_failure(&out, "the trusted root does not list");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("the trusted root is the one in {}", staging.display())),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A wrong file or digest is reported as such, in the first words after "verification failed",
 /// not as a log entry that does not match; a digest argument signet cannot use says which
 /// forms it takes.
