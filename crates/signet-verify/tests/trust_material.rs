@@ -243,3 +243,27 @@ fn certificates_that_form_no_one_chain_make_the_authority_unusable() {
     });
     expect_unusable(&same_name, "CN=signet-ca,O=signet");
 }
+
+/// The chain's last certificate is the trust anchor: the trusted root lists it, so its own
+/// signature is not checked (RFC 5280 §6.1.1 (d); Go's `Verify`, and so sigstore-go, never
+/// checks a root's signature). Every certificate below it is still checked against the next.
+#[test]
+fn the_root_is_a_trust_anchor_and_the_rest_of_the_chain_is_checked() {
+    let pki = Pki::new();
+    // Flip a bit of the signature (the last byte of the DER, inside the signature BIT STRING).
+    let corrupt = |der: &[u8]| {
+        let mut der = der.to_vec();
+        *der.last_mut().unwrap() ^= 1;
+        json!({"rawBytes": b64(&der)})
+    };
+    let root_signature_broken = with_chain(&pki, "certificateAuthorities", |c| c[1] = corrupt(&pki.ca_root));
+    outcome(&pki, &root_signature_broken).unwrap();
+
+    let intermediate_signature_broken =
+        with_chain(&pki, "certificateAuthorities", |c| c[0] = corrupt(&pki.ca_inter));
+    let e = outcome(&pki, &intermediate_signature_broken).unwrap_err();
+    assert!(
+        matches!(&e, VerificationError::Certificate(_)),
+        "a broken intermediate signature must be refused: {e:?}"
+    );
+}
