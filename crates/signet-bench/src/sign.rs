@@ -578,6 +578,14 @@ fn progress(accepted: &AtomicU64, failed: &AtomicU64, window: &Window, done: &At
     }
 }
 
+/// The `signet` program users run: beside this one (`signet-server`, which `signet bench`
+/// runs in), else this very program when it is `signet` itself.
+fn signet_program() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("finding the signet executable")?;
+    let beside = exe.with_file_name("signet");
+    Ok(if beside.is_file() { beside } else { exe })
+}
+
 /// The sigstore-python executable: `$SIGNET_SIGSTORE_PYTHON`, else the interop virtual
 /// environment under this build's `target/` (or the working directory's), if it runs.
 fn find_python() -> Result<PathBuf, String> {
@@ -682,7 +690,7 @@ pub async fn run_sign(args: BenchSignArgs) -> anyhow::Result<()> {
                 run_phase(&cx, signer, args.concurrency, what).await?
             }
             SignClient::Cli => {
-                let exe = std::env::current_exe().context("finding the signet executable")?;
+                let exe = signet_program()?;
                 let what = format!("`{} sign-blob` processes", exe.display());
                 run_phase(&cx, process(SignClient::Cli, exe), args.process_concurrency, what).await?
             }

@@ -1,0 +1,103 @@
+//! The `signet` command line, shared by the two programs of this package: `signet` (client
+//! commands in process; `server` and `bench` handed to the program beside it) and
+//! `signet-server` (everything in process). Both parse the same flags, so help, usage errors and
+//! behaviour are one whatever program runs them.
+
+use signet_bench as bench;
+use signet_client::dev_token;
+use signet_server as server;
+
+use clap::{Parser, Subcommand};
+
+use crate::client;
+
+#[derive(Parser)]
+#[command(
+    name = "signet",
+    version,
+    about = "Sigstore signing, verification and servers, in Rust"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the signet services (CA, CT log, transparency log, TSA; a development OpenID
+    /// provider with --dev-oidc) on one listener with embedded storage.
+    Server(server::ServerArgs),
+    /// Load generators that measure the services over HTTP.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Generate a password-encrypted key pair in cosign's format (<prefix>.key, <prefix>.pub).
+    GenerateKeyPair(signet_client::keys::GenerateKeyPairArgs),
+    /// DEVELOPMENT ONLY: print a fresh identity token from a `signet server --dev-oidc`.
+    DevToken(dev_token::DevTokenArgs),
+    #[command(flatten)]
+    Client(Box<client::ClientCommand>),
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Drive the transparency log with many concurrent clients sending signed hashedrekord entries.
+    Log(bench::BenchLogArgs),
+    /// Drive the timestamp authority with many concurrent clients sending RFC 3161 requests.
+    Tsa(bench::BenchTsaArgs),
+    /// Drive the certificate authority (with a --dev-oidc server) with Fulcio signingCert requests.
+    Ca(bench::BenchCaArgs),
+    /// Keyless sign-blob round trips per second: signet in process, signet processes, sigstore-python.
+    Sign(bench::BenchSignArgs),
+}
+
+/// Parses the process's arguments; help and version print and exit, a usage error is one line
+/// and exit status 2.
+pub fn parse() -> Cli {
+    Cli::try_parse().unwrap_or_else(|e| usage_error(e))
+}
+
+/// Runs a client command in this process, without an async runtime, threads or a log
+/// subscriber (so that `verify-bundle` takes milliseconds), and exits; a command of the
+/// services (`server`, `bench`) is handed back.
+pub fn run_client(command: Command) -> Command {
+    let result = match command {
+        Command::Client(command) => client::run(*command),
+        Command::DevToken(args) => dev_token::run(args),
+        Command::GenerateKeyPair(args) => signet_client::keys::generate_key_pair(args),
+        other => return other,
+    };
+    if let Err(e) = result {
+        fail(e);
+    }
+    std::process::exit(0);
+}
+
+/// Help and version print as clap writes them; a usage error is one line, exit status 2.
+pub fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    // The message is the first paragraph (e.g. the missing arguments, one per line).
+    let text = e.to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    eprintln!(
+        "signet: {}; see `signet --help`",
+        message.join(" ").trim_start_matches("error: ")
+    );
+    std::process::exit(2);
+}
+
+pub fn fail(e: anyhow::Error) -> ! {
+    eprintln!("signet: {e:#}");
+    std::process::exit(1);
+}

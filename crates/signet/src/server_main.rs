@@ -1,0 +1,41 @@
+//! `signet-server`: the `signet` command with the services in process. `signet server` and
+//! `signet bench` become this program (see main.rs); it takes every `signet` command, so it
+//! can also be run on its own, e.g. as a container's entry point (`signet-server server ...`).
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod client;
+
+use cli::{BenchCommand, Command};
+use signet_bench as bench;
+use signet_server as server;
+
+fn main() {
+    let command = cli::run_client(cli::parse().command);
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => cli::fail(anyhow::anyhow!("cannot start the async runtime: {e}")),
+    };
+    let result = runtime.block_on(async {
+        match command {
+            Command::Server(args) => server::run(args).await,
+            Command::Bench(BenchCommand::Log(args)) => bench::run_log(args).await,
+            Command::Bench(BenchCommand::Tsa(args)) => bench::run_tsa(args).await,
+            Command::Bench(BenchCommand::Ca(args)) => bench::run_ca(args).await,
+            Command::Bench(BenchCommand::Sign(args)) => bench::run_sign(args).await,
+            Command::Client(_) | Command::DevToken(_) | Command::GenerateKeyPair(_) => {
+                unreachable!("run_client runs client commands and exits")
+            }
+        }
+    });
+    if let Err(e) = result {
+        cli::fail(e);
+    }
+}
