@@ -869,7 +869,7 @@ fn signet_follows_a_python_tuf_repository() {
         panic!("no Python interpreter beside {}", py.sigstore.display());
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tuf_peer/python_repo.py");
-    let builtin = Path::new(env!("CARGO_MANIFEST_DIR")).join("trust");
+    let builtin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../signet-client/trust");
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
     let home = tmp.path().join("home");
