@@ -1,5 +1,7 @@
 //! Trust material: `TrustedRoot`, `SigningConfig` and `ClientTrustConfig::from_json` on the
-//! same arbitrary bytes. What parses must survive `to_json` and parse to the same value.
+//! same arbitrary bytes. What parses must survive `to_json` and parse to the same value, and a
+//! trusted root that parses must prepare for verification (authorities' `validFor` read per
+//! kind, chains put in order, keys parsed) without panicking.
 
 #![no_main]
 
@@ -19,6 +21,12 @@ macro_rules! round_trip {
 }
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(root) = TrustedRoot::from_json(data) {
+        let trust = signet_verify::PreparedTrust::from_trusted_root(&root);
+        for ca in &trust.certificate_authorities {
+            let _ = ca.chain_error();
+        }
+    }
     round_trip!(TrustedRoot, data);
     round_trip!(SigningConfig, data);
     round_trip!(ClientTrustConfig, data);
