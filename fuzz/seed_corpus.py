@@ -118,6 +118,24 @@ def main():
         claims = {"iss": iss, "sub": "spiffe://example.org/x" if "spire" in iss else "user", "aud": "sigstore",
                   "iat": now - 10, "exp": now + 600, **extra}
         seed("jws", b"\1" + json.dumps(claims).encode())
+    # OCI: a cosign 3 bundle referrer, a multi-platform index, a legacy Rekor bundle annotation
+    # and a digest (signet-oci; shapes from ../shared/reference/OCI.md).
+    empty = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+    manifest_type = "application/vnd.oci.image.manifest.v1+json"
+    bundle_type = "application/vnd.dev.sigstore.bundle.v0.3+json"
+    seed("oci_manifest", json.dumps({
+        "schemaVersion": 2, "mediaType": manifest_type, "artifactType": bundle_type,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+        "layers": [{"mediaType": bundle_type, "digest": empty, "size": 2}],
+        "subject": {"mediaType": manifest_type, "digest": empty, "size": 2},
+        "annotations": {"dev.sigstore.bundle.content": "dsse-envelope"}}))
+    seed("oci_manifest", json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": manifest_type, "digest": empty, "size": 2,
+                       "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"}}]}))
+    seed("oci_manifest", json.dumps({"SignedEntryTimestamp": "MEUC", "Payload": {
+        "body": "e30=", "integratedTime": 1700000000, "logIndex": 7, "logID": "c0ffee"}}))
+    seed("oci_manifest", empty)
     print(f"seeds written under {CORPUS}")
 
 
