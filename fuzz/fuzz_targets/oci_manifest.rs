@@ -1,15 +1,17 @@
 //! OCI and cosign formats (signet-oci) on arbitrary bytes: `Manifest::parse` (with and without
-//! a content type), `SimpleSigning::parse_for`, `RekorBundle::from_json` and `Digest` parsing.
+//! a content type), `SimpleSigning::parse_for`, `RekorBundle::from_json`, `Digest` and
+//! `ImageReference` parsing.
 //! What parses survives signet's serialisation: a manifest or index signet writes back parses to
 //! the same value, a digest prints as the text it was read from, a payload accepted for an
-//! image names exactly that image, and a Rekor bundle round-trips with a canonical SET message.
+//! image names exactly that image, a Rekor bundle round-trips with a canonical SET message, and
+//! a reference prints as text that parses back to it.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use signet_oci::cosign::{RekorBundle, SimpleSigning};
 use signet_oci::manifest::{MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_MANIFEST};
-use signet_oci::{Digest, Manifest};
+use signet_oci::{Digest, ImageReference, Manifest};
 
 fuzz_target!(|data: &[u8]| {
     for content_type in [None, Some(MEDIA_TYPE_IMAGE_MANIFEST), Some(MEDIA_TYPE_IMAGE_INDEX)] {
@@ -29,6 +31,10 @@ fuzz_target!(|data: &[u8]| {
     if let Some(text) = signet_fuzz::text(data) {
         if let Ok(digest) = text.parse::<Digest>() {
             assert_eq!(digest.to_string(), text, "a digest is not canonical");
+        }
+        if let Ok(reference) = ImageReference::parse(text) {
+            let printed = reference.to_string();
+            assert_eq!(ImageReference::parse(&printed).as_ref(), Ok(&reference), "{printed}");
         }
         if let Ok(bundle) = RekorBundle::from_json(text) {
             assert_eq!(RekorBundle::from_json(&bundle.to_json()).unwrap(), bundle);

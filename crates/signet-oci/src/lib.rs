@@ -18,6 +18,7 @@
 //! | [`descriptor`] | descriptors and platforms | image-spec `descriptor.md`, `image-index.md` |
 //! | [`manifest`] | image manifests and indexes, the empty config | image-spec `manifest.md`, `image-index.md` |
 //! | [`cosign`] | cosign's tags, media types, annotations, the simple-signing payload and the legacy Rekor bundle annotation | cosign `pkg/oci`, sigstore `pkg/signature/payload` |
+//! | [`reference`] | image references as the docker CLI reads them (`registry/repo:tag@digest`) | distribution `reference` grammar |
 //! | [`referrers`] | a Sigstore bundle as a referrer manifest; the `sha256-<hex>` fallback index | image-spec 1.1 `manifest.md` §subject, distribution-spec §referrers |
 
 #![forbid(unsafe_code)]
@@ -26,8 +27,10 @@ pub mod cosign;
 pub mod descriptor;
 pub mod digest;
 pub mod manifest;
+pub mod reference;
 pub mod referrers;
 
 pub use descriptor::{Descriptor, Platform};
 pub use digest::{Digest, DigestAlgorithm, DigestError};
 pub use manifest::{ImageIndex, ImageManifest, Manifest, ManifestError};
+pub use reference::{ImageReference, ReferenceError};
