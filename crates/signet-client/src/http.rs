@@ -109,6 +109,69 @@ impl Http {
     }
 }
 
+/// One HTTP exchange whose status the caller judges (a registry's 401 challenge, 404 for
+/// an API it lacks): the status, the headers signet reads, and the body (bounded).
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// The HTTP status.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// `Docker-Content-Digest`.
+    pub docker_content_digest: Option<String>,
+    /// `WWW-Authenticate`.
+    pub www_authenticate: Option<String>,
+    /// `Location`.
+    pub location: Option<String>,
+    /// The body, at most the caller's bound.
+    pub body: Vec<u8>,
+}
+
+impl Http {
+    /// Sends a request and returns whatever status came back, reading at most `max_len` bytes
+    /// of the body (more is an error). Transport failures are one line naming the URL.
+    pub fn exchange(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        max_len: u64,
+    ) -> anyhow::Result<Exchange> {
+        let mut req = self.agent.request(method, url);
+        for (name, value) in headers {
+            req = req.set(name, value);
+        }
+        let sent = match body {
+            Some(b) => req.send_bytes(b),
+            None => req.call(),
+        };
+        let resp = match sent {
+            Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
+            Err(ureq::Error::Transport(t)) => return Err(transport_error(url, &t)),
+        };
+        let header = |name: &str| resp.header(name).map(str::to_string);
+        let mut exchange = Exchange {
+            status: resp.status(),
+            content_type: header("Content-Type"),
+            docker_content_digest: header("Docker-Content-Digest"),
+            www_authenticate: header("WWW-Authenticate"),
+            location: header("Location"),
+            body: Vec::new(),
+        };
+        resp.into_reader()
+            .take(max_len.saturating_add(1))
+            .read_to_end(&mut exchange.body)
+            .with_context(|| format!("reading the answer from {url}"))?;
+        if exchange.body.len() as u64 > max_len {
+            return Err(anyhow!(
+                "{url} answered with more than {max_len} bytes; refusing it"
+            ));
+        }
+        Ok(exchange)
+    }
+}
+
 /// Why [`Http::get_limited`] failed.
 #[derive(Debug)]
 pub enum GetError {
@@ -153,17 +216,20 @@ fn finish(url: &str, result: Result<ureq::Response, ureq::Error>) -> anyhow::Res
             let body = read_capped(url, resp).unwrap_or_default();
             Err(anyhow!("{url} answered HTTP {status}{}", server_message(&body)))
         }
-        Err(ureq::Error::Transport(t)) => {
-            let mut detail = t.kind().to_string();
-            if let Some(m) = t.message() {
-                detail = format!("{detail}: {m}");
-            }
-            if let Some(source) = std::error::Error::source(&t) {
-                detail = format!("{detail}: {source}");
-            }
-            Err(anyhow!("cannot reach {url}: {}", one_line(&detail)))
-        }
+        Err(ureq::Error::Transport(t)) => Err(transport_error(url, &t)),
     }
+}
+
+/// A connection, TLS or protocol failure as one line naming the URL.
+fn transport_error(url: &str, t: &ureq::Transport) -> anyhow::Error {
+    let mut detail = t.kind().to_string();
+    if let Some(m) = t.message() {
+        detail = format!("{detail}: {m}");
+    }
+    if let Some(source) = std::error::Error::source(t) {
+        detail = format!("{detail}: {source}");
+    }
+    anyhow!("cannot reach {url}: {}", one_line(&detail))
 }
 
 fn read_capped(url: &str, resp: ureq::Response) -> anyhow::Result<Vec<u8>> {

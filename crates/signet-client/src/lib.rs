@@ -16,6 +16,7 @@
 //! | [`services`] | choosing the CA, logs and TSAs from a signing config |
 //! | [`token`] | identity tokens: given, GitHub Actions' ambient token, or a browser login with PKCE |
 //! | [`keys`] | cosign key files: generate, load, passwords |
+//! | [`oci`] | a blocking OCI registry client: manifests, blobs, referrers, docker credentials and token auth |
 //! | [`sign`] | the signing flow: certificate, signature, timestamps, log entries, bundle |
 //! | [`verify`] | flags to a verification policy, and the call to the verifier |
 //! | [`attest`] | in-toto statements and cosign's predicate type names |
@@ -81,6 +82,7 @@ pub mod dev_token;
 pub mod files;
 pub mod http;
 pub mod keys;
+pub mod oci;
 pub mod services;
 pub mod sign;
 pub mod token;

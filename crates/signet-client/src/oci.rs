@@ -1,0 +1,743 @@
+//! A blocking client for OCI registries (the distribution spec's API), as image signing needs
+//! it: resolve a reference to a digest, read manifests and blobs (bounded, and checked against
+//! their digests before anything uses them), push blobs and manifests, list referrers. Auth is
+//! the docker CLI's: credentials from `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`
+//! (`auths`, `credHelpers`, `credsStore`), sent as Basic, or exchanged for a Bearer token when
+//! the registry's 401 challenge asks for one.
+//!
+//! Written on the client's blocking `ureq` rather than with the `oci-client` crate: that crate is
+//! async (tokio and reqwest), and the client library stays free of an async runtime
+//! (`crates/signet/tests/layering.rs`), which is also what keeps `signet verify` a few
+//! milliseconds. The formats are signet-oci's.
+//!
+//! Plain HTTP is used only for a registry on this machine (as go-containerregistry does for
+//! `localhost` and loopback addresses) or when the caller allows it explicitly.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use serde::Deserialize;
+use signet_oci::manifest::{
+    MAX_MANIFEST_BYTES, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_DOCKER_MANIFEST_LIST, MEDIA_TYPE_IMAGE_INDEX,
+    MEDIA_TYPE_IMAGE_MANIFEST,
+};
+use signet_oci::{Descriptor, Digest, ImageIndex, Manifest};
+
+use crate::http::{server_message, Exchange, Http};
+
+/// What `Accept` asks a registry for when reading a manifest.
+const MANIFEST_ACCEPT: &str = concat!(
+    "application/vnd.oci.image.manifest.v1+json, ",
+    "application/vnd.oci.image.index.v1+json, ",
+    "application/vnd.docker.distribution.manifest.v2+json, ",
+    "application/vnd.docker.distribution.manifest.list.v2+json"
+);
+
+/// The largest token answer read from an authorization server.
+const MAX_TOKEN_BYTES: u64 = 64 << 10;
+/// The largest error body read from a registry.
+const MAX_ERROR_BYTES: u64 = 64 << 10;
+
+/// Registry credentials for one host.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A user name and password (or personal access token).
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password or token.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Basic { username, .. } => write!(f, "Basic({username}, <password>)"),
+        }
+    }
+}
+
+/// How to reach a registry.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryOptions {
+    /// Allow plain HTTP to a registry that is not on this machine (`--allow-http-registry`).
+    pub allow_http: bool,
+    /// Credentials to use instead of the docker configuration's.
+    pub credential: Option<Credential>,
+}
+
+/// A manifest as the registry holds it.
+#[derive(Debug, Clone)]
+pub struct FetchedManifest {
+    /// Its digest (checked against its bytes).
+    pub digest: Digest,
+    /// Its media type, as the registry labelled it or the document states.
+    pub media_type: String,
+    /// The bytes, exactly as served.
+    pub bytes: Vec<u8>,
+    /// The parsed document.
+    pub manifest: Manifest,
+}
+
+impl FetchedManifest {
+    /// Its descriptor, for a `subject` or an index.
+    pub fn descriptor(&self) -> Descriptor {
+        Descriptor {
+            digest: self.digest.clone(),
+            ..Descriptor::of(self.media_type.clone(), &self.bytes)
+        }
+    }
+}
+
+/// One registry host.
+pub struct Registry<'h> {
+    http: &'h Http,
+    host: String,
+    base: String,
+    credential: Option<Credential>,
+    /// The Bearer token from the last challenge answered, and the scope it was asked for.
+    token: RefCell<Option<(String, String)>>,
+    requests: Cell<u32>,
+}
+
+impl<'h> Registry<'h> {
+    /// A client for the registry at `host` (`registry.example`, `127.0.0.1:5000`).
+    pub fn new(http: &'h Http, host: &str, options: &RegistryOptions) -> anyhow::Result<Registry<'h>> {
+        let scheme = if is_local(host) || options.allow_http {
+            "http"
+        } else {
+            "https"
+        };
+        let credential = match &options.credential {
+            Some(c) => Some(c.clone()),
+            None => docker_credential(host)?,
+        };
+        Ok(Registry {
+            http,
+            host: host.to_string(),
+            base: format!("{scheme}://{host}"),
+            credential,
+            token: RefCell::new(None),
+            requests: Cell::new(0),
+        })
+    }
+
+    /// How many HTTP requests this client has sent (token requests included).
+    pub fn requests(&self) -> u32 {
+        self.requests.get()
+    }
+
+    /// The registry's host.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The credential this client answers a challenge with, if any.
+    pub fn credential(&self) -> Option<&Credential> {
+        self.credential.as_ref()
+    }
+
+    /// Reads the manifest `reference` (a tag or a digest) of `repository`. By digest, the
+    /// bytes must have that digest; by tag, their digest is computed and must equal the one
+    /// the registry states, if it states one.
+    pub fn manifest(&self, repository: &str, reference: &str) -> anyhow::Result<FetchedManifest> {
+        let path = format!("/v2/{repository}/manifests/{reference}");
+        let answer = self.send(
+            "GET",
+            &path,
+            repository,
+            Access::Pull,
+            &[("Accept", MANIFEST_ACCEPT)],
+            None,
+            MAX_MANIFEST_BYTES as u64,
+        )?;
+        let what = format!("{}/{repository}:{reference}", self.host);
+        match answer.status {
+            200 => {}
+            404 => bail!("{what}: no such manifest (HTTP 404)"),
+            status => bail!(
+                "{what}: the registry answered HTTP {status}{}",
+                server_message(&answer.body)
+            ),
+        }
+        let computed = Digest::sha256(&answer.body);
+        if let Ok(asked) = reference.parse::<Digest>() {
+            if !asked.matches(&answer.body) {
+                bail!("{what}: the registry served a manifest whose digest is {computed}, not the {asked} asked for");
+            }
+        } else if let Some(stated) = answer.docker_content_digest.as_deref() {
+            let stated: Digest = stated
+                .parse()
+                .map_err(|e| anyhow!("{what}: the registry's Docker-Content-Digest: {e}"))?;
+            if !stated.matches(&answer.body) {
+                bail!("{what}: the registry says the manifest is {stated}, but its bytes are {computed}");
+            }
+        }
+        let content_type = answer.content_type.as_deref();
+        let manifest = Manifest::parse(content_type, &answer.body).with_context(|| what.clone())?;
+        let media_type = stated_media_type(&manifest)
+            .or(content_type.map(|c| c.split(';').next().unwrap_or(c).trim().to_string()))
+            .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
+        Ok(FetchedManifest {
+            digest: computed,
+            media_type,
+            bytes: answer.body,
+            manifest,
+        })
+    }
+
+    /// Reads the blob `descriptor` names (at most `max_len` bytes; its size and digest are
+    /// checked).
+    pub fn blob(&self, repository: &str, descriptor: &Descriptor, max_len: u64) -> anyhow::Result<Vec<u8>> {
+        let what = format!("{}/{repository}@{}", self.host, descriptor.digest);
+        if descriptor.size > max_len {
+            bail!(
+                "{what}: the blob is {} bytes, more than the {max_len} signet reads",
+                descriptor.size
+            );
+        }
+        let path = format!("/v2/{repository}/blobs/{}", descriptor.digest);
+        let answer = self.send("GET", &path, repository, Access::Pull, &[], None, max_len)?;
+        match answer.status {
+            200 => {}
+            404 => bail!("{what}: no such blob (HTTP 404)"),
+            status => bail!(
+                "{what}: the registry answered HTTP {status}{}",
+                server_message(&answer.body)
+            ),
+        }
+        if !descriptor.describes(&answer.body) {
+            bail!(
+                "{what}: the registry served {} bytes with digest {}, not the blob asked for",
+                answer.body.len(),
+                Digest::sha256(&answer.body)
+            );
+        }
+        Ok(answer.body)
+    }
+
+    /// Uploads `content` as a blob unless the registry has it already; returns its digest.
+    pub fn push_blob(&self, repository: &str, content: &[u8]) -> anyhow::Result<Digest> {
+        let digest = Digest::sha256(content);
+        let what = format!("{}/{repository}@{digest}", self.host);
+        let head = self.send(
+            "HEAD",
+            &format!("/v2/{repository}/blobs/{digest}"),
+            repository,
+            Access::Push,
+            &[],
+            None,
+            0,
+        )?;
+        if head.status == 200 {
+            return Ok(digest);
+        }
+        let start = self.send(
+            "POST",
+            &format!("/v2/{repository}/blobs/uploads/"),
+            repository,
+            Access::Push,
+            &[],
+            Some(b""),
+            MAX_ERROR_BYTES,
+        )?;
+        if start.status != 202 {
+            bail!(
+                "{what}: starting the upload: the registry answered HTTP {}{}",
+                start.status,
+                server_message(&start.body)
+            );
+        }
+        let location = start.location.ok_or_else(|| {
+            anyhow!("{what}: the registry started an upload without saying where (no Location)")
+        })?;
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let put_path = format!("{location}{separator}digest={digest}");
+        let put = self.send(
+            "PUT",
+            &put_path,
+            repository,
+            Access::Push,
+            &[("Content-Type", "application/octet-stream")],
+            Some(content),
+            MAX_ERROR_BYTES,
+        )?;
+        if put.status != 201 {
+            bail!(
+                "{what}: uploading: the registry answered HTTP {}{}",
+                put.status,
+                server_message(&put.body)
+            );
+        }
+        Ok(digest)
+    }
+
+    /// Pushes a manifest under `reference` (a tag, or its digest) in one PUT; returns its digest.
+    pub fn push_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> anyhow::Result<Digest> {
+        let digest = Digest::sha256(bytes);
+        let path = format!("/v2/{repository}/manifests/{reference}");
+        let answer = self.send(
+            "PUT",
+            &path,
+            repository,
+            Access::Push,
+            &[("Content-Type", media_type)],
+            Some(bytes),
+            MAX_ERROR_BYTES,
+        )?;
+        if answer.status != 201 {
+            bail!(
+                "{}/{repository}:{reference}: pushing the manifest: the registry answered HTTP {}{}",
+                self.host,
+                answer.status,
+                server_message(&answer.body)
+            );
+        }
+        Ok(digest)
+    }
+
+    /// The referrers of the manifest `digest` through the registry's referrers API, or `None`
+    /// when the registry has no such API (then the `sha256-<hex>` fallback tag is where they
+    /// are listed: [`signet_oci::referrers::fallback_tag`]).
+    pub fn referrers(&self, repository: &str, digest: &Digest) -> anyhow::Result<Option<ImageIndex>> {
+        let path = format!("/v2/{repository}/referrers/{digest}");
+        let answer = self.send(
+            "GET",
+            &path,
+            repository,
+            Access::Pull,
+            &[("Accept", MEDIA_TYPE_IMAGE_INDEX)],
+            None,
+            MAX_MANIFEST_BYTES as u64,
+        )?;
+        let is_index = answer
+            .content_type
+            .as_deref()
+            .is_some_and(|c| c.starts_with(MEDIA_TYPE_IMAGE_INDEX));
+        match answer.status {
+            200 if is_index => match Manifest::parse(Some(MEDIA_TYPE_IMAGE_INDEX), &answer.body)
+                .with_context(|| format!("{}/{repository}: the referrers of {digest}", self.host))?
+            {
+                Manifest::Index(index) => Ok(Some(*index)),
+                Manifest::Image(_) => bail!(
+                    "{}/{repository}: the referrers of {digest} are not an index",
+                    self.host
+                ),
+            },
+            // distribution 2.8 answers 404 text/plain; others 404 or 405 with a JSON error.
+            200 | 404 | 405 => Ok(None),
+            status => bail!(
+                "{}/{repository}: listing the referrers of {digest}: the registry answered HTTP {status}{}",
+                self.host,
+                server_message(&answer.body)
+            ),
+        }
+    }
+
+    /// One request, answering a 401 challenge once: Basic with the credential, or a Bearer
+    /// token fetched from the challenge's realm for this repository and access.
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        repository: &str,
+        access: Access,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        max_len: u64,
+    ) -> anyhow::Result<Exchange> {
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let scope = format!("repository:{repository}:{}", access.actions());
+        let mut answer = self.once(
+            method,
+            &url,
+            headers,
+            body,
+            max_len,
+            self.authorization(&scope).as_deref(),
+        )?;
+        if answer.status == 401 {
+            let challenge = answer.www_authenticate.clone().unwrap_or_default();
+            let authorization = self.answer_challenge(&challenge, &scope)?;
+            answer = self.once(method, &url, headers, body, max_len, Some(&authorization))?;
+            if answer.status == 401 {
+                bail!(
+                    "{}: the registry refused the credentials (HTTP 401){}",
+                    self.host,
+                    server_message(&answer.body)
+                );
+            }
+        }
+        if answer.status == 403 {
+            bail!(
+                "{}: access denied (HTTP 403){}",
+                self.host,
+                server_message(&answer.body)
+            );
+        }
+        if answer.status == 429 {
+            bail!(
+                "{}: the registry is rate-limiting requests (HTTP 429); try again later",
+                self.host
+            );
+        }
+        Ok(answer)
+    }
+
+    fn once(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        max_len: u64,
+        authorization: Option<&str>,
+    ) -> anyhow::Result<Exchange> {
+        self.requests.set(self.requests.get() + 1);
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(a) = authorization {
+            all.push(("Authorization", a));
+        }
+        // Errors bodies are read too, bounded, so a JSON error message can be shown.
+        self.http
+            .exchange(method, url, &all, body, max_len.max(MAX_ERROR_BYTES))
+    }
+
+    /// What to send before any challenge: the token already obtained for this scope, if any.
+    fn authorization(&self, scope: &str) -> Option<String> {
+        self.token
+            .borrow()
+            .as_ref()
+            .filter(|(s, _)| s == scope)
+            .map(|(_, token)| format!("Bearer {token}"))
+    }
+
+    fn answer_challenge(&self, challenge: &str, scope: &str) -> anyhow::Result<String> {
+        let (scheme, params) = parse_challenge(challenge);
+        match scheme.to_ascii_lowercase().as_str() {
+            "basic" => match &self.credential {
+                Some(Credential::Basic { username, password }) => {
+                    Ok(format!("Basic {}", B64.encode(format!("{username}:{password}"))))
+                }
+                None => bail!("{}: the registry wants credentials; run `docker login {}` (or give them in $DOCKER_CONFIG)", self.host, self.host),
+            },
+            "bearer" => {
+                let realm = params
+                    .get("realm")
+                    .ok_or_else(|| anyhow!("{}: the registry's Bearer challenge names no realm", self.host))?;
+                let mut url = url::Url::parse(realm).with_context(|| format!("{}: the Bearer realm {realm:?}", self.host))?;
+                {
+                    let mut query = url.query_pairs_mut();
+                    if let Some(service) = params.get("service") {
+                        query.append_pair("service", service);
+                    }
+                    query.append_pair("scope", scope);
+                }
+                let mut headers = Vec::new();
+                let basic;
+                if let Some(Credential::Basic { username, password }) = &self.credential {
+                    basic = format!("Basic {}", B64.encode(format!("{username}:{password}")));
+                    headers.push(("Authorization", basic.as_str()));
+                }
+                self.requests.set(self.requests.get() + 1);
+                let answer = self.http.exchange("GET", url.as_str(), &headers, None, MAX_TOKEN_BYTES)?;
+                if answer.status != 200 {
+                    bail!(
+                        "{}: the authorization server {} answered HTTP {}{}",
+                        self.host,
+                        url.origin().ascii_serialization(),
+                        answer.status,
+                        server_message(&answer.body)
+                    );
+                }
+                #[derive(Deserialize)]
+                struct TokenAnswer {
+                    token: Option<String>,
+                    access_token: Option<String>,
+                }
+                let parsed: TokenAnswer = serde_json::from_slice(&answer.body)
+                    .with_context(|| format!("{}: the authorization server's answer is not a token", self.host))?;
+                let token = parsed
+                    .token
+                    .or(parsed.access_token)
+                    .ok_or_else(|| anyhow!("{}: the authorization server's answer has no token", self.host))?;
+                *self.token.borrow_mut() = Some((scope.to_string(), token.clone()));
+                Ok(format!("Bearer {token}"))
+            }
+            _ => bail!("{}: the registry asks for authentication signet does not speak ({challenge:?})", self.host),
+        }
+    }
+}
+
+/// What a request needs of the registry, for a Bearer token's scope.
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    Pull,
+    Push,
+}
+
+impl Access {
+    fn actions(self) -> &'static str {
+        match self {
+            Access::Pull => "pull",
+            Access::Push => "pull,push",
+        }
+    }
+}
+
+fn stated_media_type(manifest: &Manifest) -> Option<String> {
+    match manifest {
+        Manifest::Image(m) => m.media_type.clone(),
+        Manifest::Index(i) => i.media_type.clone(),
+    }
+    .filter(|m| {
+        [
+            MEDIA_TYPE_IMAGE_MANIFEST,
+            MEDIA_TYPE_IMAGE_INDEX,
+            MEDIA_TYPE_DOCKER_MANIFEST,
+            MEDIA_TYPE_DOCKER_MANIFEST_LIST,
+        ]
+        .contains(&m.as_str())
+    })
+}
+
+/// A registry on this machine: `localhost`, a loopback address, with or without a port.
+fn is_local(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `Bearer realm="https://auth.example/token",service="registry.example"` → the scheme and
+/// its parameters (RFC 7235 §2.1, quoted strings unescaped).
+fn parse_challenge(challenge: &str) -> (String, BTreeMap<String, String>) {
+    let challenge = challenge.trim();
+    let (scheme, rest) = challenge.split_once(' ').unwrap_or((challenge, ""));
+    let mut params = BTreeMap::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let name: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        if name.is_empty() {
+            break;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.peek().copied().filter(|c| *c != ',') {
+                value.push(c);
+                chars.next();
+            }
+        }
+        params.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
+    }
+    (scheme.to_string(), params)
+}
+
+/// The docker CLI's configuration file: `$DOCKER_CONFIG/config.json`, else
+/// `~/.docker/config.json`.
+fn docker_config_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("config.json"));
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|home| PathBuf::from(home).join(".docker/config.json"))
+}
+
+/// The credential the docker configuration holds for `host`: a credential helper for it
+/// (`credHelpers`), else the inline `auths` entry, else the default store (`credsStore`).
+fn docker_credential(host: &str) -> anyhow::Result<Option<Credential>> {
+    let Some(path) = docker_config_path() else {
+        return Ok(None);
+    };
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(anyhow!("reading {}: {e}", path.display())),
+    };
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct DockerConfig {
+        #[serde(default)]
+        auths: BTreeMap<String, AuthEntry>,
+        #[serde(default)]
+        cred_helpers: BTreeMap<String, String>,
+        creds_store: Option<String>,
+    }
+    #[derive(Deserialize, Default)]
+    struct AuthEntry {
+        auth: Option<String>,
+        username: Option<String>,
+        password: Option<String>,
+    }
+    let config: DockerConfig = serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not a docker configuration", path.display()))?;
+    // Docker Hub is stored under its legacy index URL.
+    let keys: Vec<String> = if host == signet_oci::reference::DOCKER_HUB {
+        vec![
+            "https://index.docker.io/v1/".into(),
+            "docker.io".into(),
+            "index.docker.io".into(),
+        ]
+    } else {
+        vec![
+            host.to_string(),
+            format!("https://{host}"),
+            format!("http://{host}"),
+        ]
+    };
+    if let Some(helper) = keys.iter().find_map(|k| config.cred_helpers.get(k)) {
+        return credential_helper(helper, &keys[0]);
+    }
+    if let Some(entry) = keys.iter().find_map(|k| config.auths.get(k)) {
+        if let (Some(username), Some(password)) = (&entry.username, &entry.password) {
+            return Ok(Some(Credential::Basic {
+                username: username.clone(),
+                password: password.clone(),
+            }));
+        }
+        if let Some(auth) = entry.auth.as_deref().filter(|a| !a.is_empty()) {
+            let decoded = B64
+                .decode(auth)
+                .ok()
+                .and_then(|d| String::from_utf8(d).ok())
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{}: the auth for {host} is not base64 of user:password",
+                        path.display()
+                    )
+                })?;
+            let (username, password) = decoded.split_once(':').ok_or_else(|| {
+                anyhow!(
+                    "{}: the auth for {host} is not base64 of user:password",
+                    path.display()
+                )
+            })?;
+            return Ok(Some(Credential::Basic {
+                username: username.to_string(),
+                password: password.to_string(),
+            }));
+        }
+    }
+    match &config.creds_store {
+        Some(store) if !store.is_empty() => credential_helper(store, &keys[0]),
+        _ => Ok(None),
+    }
+}
+
+/// Runs `docker-credential-<helper> get` as the docker CLI does: the server on stdin, JSON
+/// `{"Username","Secret"}` on stdout; "credentials not found" means none.
+fn credential_helper(helper: &str, server: &str) -> anyhow::Result<Option<Credential>> {
+    use std::io::Write as _;
+    let program = format!("docker-credential-{helper}");
+    let mut child = std::process::Command::new(&program)
+        .arg("get")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running the docker credential helper {program}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(server.as_bytes())
+            .with_context(|| format!("writing to {program}"))?;
+    }
+    let output = child
+        .wait_with_output()
+        .with_context(|| format!("running {program}"))?;
+    if !output.status.success() {
+        let said =
+            String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+        if said.to_ascii_lowercase().contains("credentials not found") {
+            return Ok(None);
+        }
+        bail!("{program} get failed: {}", said.trim());
+    }
+    #[derive(Deserialize)]
+    struct HelperAnswer {
+        #[serde(rename = "Username")]
+        username: String,
+        #[serde(rename = "Secret")]
+        secret: String,
+    }
+    let answer: HelperAnswer = serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("{program} answered something that is not its JSON"))?;
+    Ok(Some(Credential::Basic {
+        username: answer.username,
+        password: answer.secret,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_parse_as_rfc_7235_says() {
+        let (scheme, params) = parse_challenge(
+            r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull""#,
+        );
+        assert_eq!(scheme, "Bearer");
+        assert_eq!(params["realm"], "https://auth.example/token");
+        assert_eq!(params["service"], "registry.example");
+        assert_eq!(params["scope"], "repository:a/b:pull");
+        let (scheme, params) = parse_challenge(r#"Basic realm="a \"quoted\" realm", charset=UTF-8"#);
+        assert_eq!(scheme, "Basic");
+        assert_eq!(params["realm"], r#"a "quoted" realm"#);
+        assert_eq!(params["charset"], "UTF-8");
+        assert!(parse_challenge("").1.is_empty());
+    }
+
+    #[test]
+    fn only_this_machine_is_local() {
+        for local in [
+            "localhost",
+            "localhost:5000",
+            "127.0.0.1:5055",
+            "127.1.2.3",
+            "[::1]:5000",
+        ] {
+            assert!(is_local(local), "{local}");
+        }
+        for remote in [
+            "registry.example",
+            "10.0.0.1:5000",
+            "ghcr.io",
+            "[2001:db8::1]:5000",
+            "localhost.example.com",
+        ] {
+            assert!(!is_local(remote), "{remote}");
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The registry client against a real registry: Debian's `docker-registry` (distribution
+//! 2.8), started on a free loopback port with a throwaway config and storage directory and
+//! stopped by pid. It has no referrers API, so referrers go through the `sha256-<hex>` tag
+//! schema, as they do for cosign on such registries. Skips with one line where the program is
+//! missing, unless `$SIGNET_REQUIRE_INTEROP` is set (CI installs it).
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use signet_client::http::Http;
+use signet_client::oci::{Registry, RegistryOptions};
+use signet_oci::manifest::{
+    ImageManifest, EMPTY_CONTENT, MEDIA_TYPE_EMPTY, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_MANIFEST,
+};
+use signet_oci::referrers::{
+    add_to_fallback_index, bundle_referrer, fallback_tag, may_be_bundle, BundleContent,
+};
+use signet_oci::{Descriptor, Digest, ImageReference, Manifest};
+
+struct RegistryProcess {
+    child: Child,
+    host: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for RegistryProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn program() -> Option<&'static str> {
+    let path = "/usr/bin/docker-registry";
+    if Path::new(path).exists() {
+        return Some(path);
+    }
+    if std::env::var_os("SIGNET_REQUIRE_INTEROP").is_some() {
+        panic!("{path} is missing and SIGNET_REQUIRE_INTEROP is set (apt-get install docker-registry)");
+    }
+    eprintln!("skipping: {path} not found (apt-get install docker-registry)");
+    None
+}
+
+fn start() -> Option<RegistryProcess> {
+    let program = program()?;
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let host = format!("127.0.0.1:{port}");
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: {host}}}\n",
+            dir.path().join("storage").display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(program)
+        .arg("serve")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start docker-registry");
+    let process = RegistryProcess {
+        child,
+        host,
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&process.host).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "docker-registry did not start on {}",
+            process.host
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(process)
+}
+
+/// Pushes a small image (a config and one layer) tagged `tag`; returns its manifest's bytes.
+fn push_image(registry: &Registry, repository: &str, tag: &str) -> Vec<u8> {
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let layer = b"not really a tarball, but a blob all the same";
+    registry.push_blob(repository, config).unwrap();
+    registry.push_blob(repository, layer).unwrap();
+    let manifest = ImageManifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_TYPE_IMAGE_MANIFEST.into()),
+        artifact_type: None,
+        config: Descriptor::of(MEDIA_TYPE_IMAGE_CONFIG, config),
+        layers: vec![Descriptor::of("application/vnd.oci.image.layer.v1.tar", layer)],
+        subject: None,
+        annotations: Default::default(),
+    }
+    .to_json();
+    registry
+        .push_manifest(repository, tag, MEDIA_TYPE_IMAGE_MANIFEST, &manifest)
+        .unwrap();
+    manifest
+}
+
+#[test]
+fn push_resolve_read_and_attach_a_bundle_through_the_fallback_index() {
+    let Some(process) = start() else { return };
+    let http = Http::new().unwrap();
+    let reference = ImageReference::parse(&format!("{}/team/app:1.0", process.host)).unwrap();
+    let registry = Registry::new(&http, &reference.registry, &RegistryOptions::default()).unwrap();
+    let repo = reference.repository.as_str();
+
+    let pushed = push_image(&registry, repo, "1.0");
+    // Pushing the same blob again is a HEAD, not an upload.
+    let before = registry.requests();
+    registry.push_blob(repo, EMPTY_CONTENT).unwrap();
+    registry.push_blob(repo, EMPTY_CONTENT).unwrap();
+    assert_eq!(
+        registry.requests() - before,
+        4,
+        "first push: HEAD, POST, PUT; second: HEAD"
+    );
+
+    // Resolve the tag once: the digest is of the bytes pushed.
+    let image = registry.manifest(repo, &reference.manifest_reference()).unwrap();
+    assert_eq!(image.digest, Digest::sha256(&pushed));
+    assert_eq!(image.bytes, pushed);
+    assert_eq!(image.media_type, MEDIA_TYPE_IMAGE_MANIFEST);
+    let Manifest::Image(m) = &image.manifest else {
+        panic!("an image")
+    };
+    let layer = registry.blob(repo, &m.layers[0], 1 << 20).unwrap();
+    assert_eq!(layer, b"not really a tarball, but a blob all the same");
+    let by_digest = registry.manifest(repo, &image.digest.to_string()).unwrap();
+    assert_eq!(by_digest.bytes, pushed);
+
+    // distribution 2.8 has no referrers API: the fallback tag is where referrers are listed.
+    assert!(registry.referrers(repo, &image.digest).unwrap().is_none());
+    let bundle = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#;
+    let referrer = bundle_referrer(
+        bundle,
+        image.descriptor(),
+        BundleContent::DsseEnvelope,
+        Some("https://sigstore.dev/cosign/sign/v1"),
+        "2026-12-07T16:00:00Z",
+    );
+    registry.push_blob(repo, EMPTY_CONTENT).unwrap();
+    registry.push_blob(repo, bundle).unwrap();
+    let referrer_digest = registry
+        .push_manifest(
+            repo,
+            &referrer.descriptor.digest.to_string(),
+            MEDIA_TYPE_IMAGE_MANIFEST,
+            &referrer.manifest,
+        )
+        .unwrap();
+    assert_eq!(referrer_digest, referrer.descriptor.digest);
+    let tag = fallback_tag(&image.digest);
+    assert!(registry.manifest(repo, &tag).is_err(), "no fallback index yet");
+    let index = add_to_fallback_index(None, referrer.descriptor.clone());
+    registry
+        .push_manifest(
+            repo,
+            &tag,
+            signet_oci::manifest::MEDIA_TYPE_IMAGE_INDEX,
+            &index.to_json(),
+        )
+        .unwrap();
+
+    // A reader finds the bundle: index, referrer manifest, bundle blob.
+    let listed = registry.manifest(repo, &tag).unwrap();
+    let Manifest::Index(listed) = listed.manifest else {
+        panic!("an index")
+    };
+    let candidates: Vec<&Descriptor> = listed.manifests.iter().filter(|d| may_be_bundle(d)).collect();
+    assert_eq!(candidates.len(), 1);
+    let fetched = registry
+        .manifest(repo, &candidates[0].digest.to_string())
+        .unwrap();
+    let Manifest::Image(artifact) = &fetched.manifest else {
+        panic!("an image manifest")
+    };
+    assert!(signet_oci::referrers::is_bundle_manifest(artifact));
+    assert_eq!(artifact.subject.as_ref().unwrap().digest, image.digest);
+    assert_eq!(artifact.config.media_type, MEDIA_TYPE_EMPTY);
+    assert_eq!(registry.blob(repo, &artifact.layers[0], 1 << 20).unwrap(), bundle);
+}
+
+#[test]
+fn what_a_registry_gets_wrong_is_one_clear_error() {
+    let Some(process) = start() else { return };
+    let http = Http::new().unwrap();
+    let registry = Registry::new(&http, &process.host, &RegistryOptions::default()).unwrap();
+    let image = push_image(&registry, "team/app", "1.0");
+
+    let missing = registry.manifest("team/app", "2.0").unwrap_err().to_string();
+    assert!(
+        missing.contains("no such manifest") && missing.contains("team/app:2.0"),
+        "{missing}"
+    );
+    let other = Digest::sha256(b"nothing");
+    let missing = registry
+        .manifest("team/app", &other.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("no such manifest"), "{missing}");
+
+    // A blob bigger than the caller reads is refused before it is fetched; a descriptor that
+    // does not describe what the registry serves is refused after.
+    let Manifest::Image(m) = Manifest::parse(None, &image).unwrap() else {
+        panic!()
+    };
+    let too_big = registry
+        .blob("team/app", &m.layers[0], 4)
+        .unwrap_err()
+        .to_string();
+    assert!(too_big.contains("45 bytes, more than the 4 signet reads"), "{too_big}");
+    let mut lying = m.layers[0].clone();
+    lying.size += 1;
+    let wrong = registry
+        .blob("team/app", &lying, 1 << 20)
+        .unwrap_err()
+        .to_string();
+    assert!(wrong.contains("not the blob asked for"), "{wrong}");
+
+    // A registry nobody listens on.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let nowhere = Registry::new(&http, &closed.to_string(), &RegistryOptions::default()).unwrap();
+    let refused = nowhere.manifest("team/app", "1.0").unwrap_err().to_string();
+    assert!(
+        refused.starts_with(&format!("cannot reach http://{closed}/v2/team/app/manifests/1.0")),
+        "{refused}"
+    );
+}
+
+#[test]
+fn credentials_come_from_the_docker_configuration() {
+    // Only the configuration is read here (docker-registry runs without auth in these tests):
+    // a Basic challenge is answered with the `auths` entry of $DOCKER_CONFIG/config.json.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        r#"{"auths":{"registry.example":{"auth":"dXNlcjpwYXNz"}}}"#,
+    )
+    .unwrap();
+    // The other tests read no docker configuration for their loopback registries, so setting
+    // the variable while they run changes nothing for them.
+    std::env::set_var("DOCKER_CONFIG", dir.path());
+    let http = Http::new().unwrap();
+    let registry = Registry::new(&http, "registry.example", &RegistryOptions::default()).unwrap();
+    assert_eq!(
+        format!("{:?}", registry_credential(&registry)),
+        "Some(Basic(user, <password>))"
+    );
+    let elsewhere = Registry::new(&http, "other.example", &RegistryOptions::default()).unwrap();
+    assert_eq!(format!("{:?}", registry_credential(&elsewhere)), "None");
+    std::env::remove_var("DOCKER_CONFIG");
+}
+
+fn registry_credential(registry: &Registry) -> Option<signet_client::oci::Credential> {
+    registry.credential().cloned()
+}
