@@ -81,6 +81,7 @@ pub mod attest;
 pub mod dev_token;
 pub mod files;
 pub mod http;
+pub mod image;
 pub mod keys;
 pub mod oci;
 pub mod services;
@@ -241,8 +242,15 @@ pub fn sign_bundle(
 
 /// Token or key → services → sign → verify what was made → write it.
 fn run_signing(options: &SignOptions, payload: Payload, out: &Path) -> anyhow::Result<()> {
-    let now = unix_now()?;
     check_output_dir(out)?;
+    let bundle = sign_payload(options, payload)?;
+    files::write_atomic(out, &bundle.to_json())
+}
+
+/// Signs `payload` as `options` say (keyless with a token, or with a key), and returns the
+/// bundle once it verifies against the trusted root.
+pub fn sign_payload(options: &SignOptions, payload: Payload) -> anyhow::Result<Bundle> {
+    let now = unix_now()?;
     // A token given on the command line is checked before anything else happens.
     let given_token = match (&options.key, options.identity_token.as_deref()) {
         (None, Some(raw)) => {
@@ -288,7 +296,7 @@ fn run_signing(options: &SignOptions, payload: Payload, out: &Path) -> anyhow::R
     };
     let bundle = sign::sign(&http, &services, credential, payload)?;
     check_own_bundle(&bundle, &material, expected)?;
-    files::write_atomic(out, &bundle.to_json())
+    Ok(bundle)
 }
 
 /// A client must not emit what it cannot verify: check the bundle just made against the

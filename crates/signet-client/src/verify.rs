@@ -196,13 +196,25 @@ pub fn verify(
         }
     };
     let trust = PreparedTrust::from_trusted_root(root);
-    signet_verify::verify(bundle, &Policy::new(artifact, signer), &trust, now).map_err(
-        |e| match stale_hint {
-            Some(hint) if e.is_unknown_to_trust_material() => anyhow!("verification failed: {e} ({hint})"),
-            _ => anyhow!("verification failed: {e}"),
-        },
-    )?;
+    verify_prepared(bundle, artifact, signer, &trust, now, stale_hint)?;
     Ok(())
+}
+
+/// [`verify`] with the trust material already prepared (one preparation for many bundles, as
+/// an image's signatures are), returning what was verified: the signer, the signing times and
+/// the statement of a DSSE bundle.
+pub fn verify_prepared(
+    bundle: &Bundle,
+    artifact: Artifact<'_>,
+    signer: SignerPolicy,
+    trust: &PreparedTrust,
+    now: i64,
+    stale_hint: Option<&str>,
+) -> anyhow::Result<signet_verify::VerifiedBundle> {
+    signet_verify::verify(bundle, &Policy::new(artifact, signer), trust, now).map_err(|e| match stale_hint {
+        Some(hint) if e.is_unknown_to_trust_material() => anyhow!("verification failed: {e} ({hint})"),
+        _ => anyhow!("verification failed: {e}"),
+    })
 }
 
 /// INSECURE: checks only that `key` made the bundle's signature over `artifact` (for a DSSE

@@ -4,10 +4,12 @@
 //! schema, as they do for cosign on such registries. Skips with one line where the program is
 //! missing, unless `$SIGNET_REQUIRE_INTEROP` is set (CI installs it).
 
+#[path = "support/registry.rs"]
+mod registry_support;
+
 use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+
+use registry_support::start;
 
 use signet_client::http::Http;
 use signet_client::oci::{Registry, RegistryOptions};
@@ -18,73 +20,6 @@ use signet_oci::referrers::{
     add_to_fallback_index, bundle_referrer, fallback_tag, may_be_bundle, BundleContent,
 };
 use signet_oci::{Descriptor, Digest, ImageReference, Manifest};
-
-struct RegistryProcess {
-    child: Child,
-    host: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for RegistryProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn program() -> Option<&'static str> {
-    let path = "/usr/bin/docker-registry";
-    if Path::new(path).exists() {
-        return Some(path);
-    }
-    if std::env::var_os("SIGNET_REQUIRE_INTEROP").is_some() {
-        panic!("{path} is missing and SIGNET_REQUIRE_INTEROP is set (apt-get install docker-registry)");
-    }
-    eprintln!("skipping: {path} not found (apt-get install docker-registry)");
-    None
-}
-
-fn start() -> Option<RegistryProcess> {
-    let program = program()?;
-    let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let host = format!("127.0.0.1:{port}");
-    let config = dir.path().join("config.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: {host}}}\n",
-            dir.path().join("storage").display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(program)
-        .arg("serve")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start docker-registry");
-    let process = RegistryProcess {
-        child,
-        host,
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(&process.host).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "docker-registry did not start on {}",
-            process.host
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(process)
-}
 
 /// Pushes a small image (a config and one layer) tagged `tag`; returns its manifest's bytes.
 fn push_image(registry: &Registry, repository: &str, tag: &str) -> Vec<u8> {
@@ -220,7 +155,10 @@ fn what_a_registry_gets_wrong_is_one_clear_error() {
         .blob("team/app", &m.layers[0], 4)
         .unwrap_err()
         .to_string();
-    assert!(too_big.contains("45 bytes, more than the 4 signet reads"), "{too_big}");
+    assert!(
+        too_big.contains("45 bytes, more than the 4 signet reads"),
+        "{too_big}"
+    );
     let mut lying = m.layers[0].clone();
     lying.size += 1;
     let wrong = registry

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
+use signet_client::oci::RegistryOptions;
 use signet_client::trust::TrustArgs;
 use signet_client::verify::IdentityArgs;
-use signet_client::{attest, tuf, Attestation, ConformanceInput, Expected, SignOptions};
+use signet_client::{attest, image, tuf, Attestation, ConformanceInput, Expected, SignOptions};
 
 /// The client subcommands, flattened into `signet`'s top level.
 #[derive(Debug, Subcommand)]
@@ -25,6 +26,10 @@ pub enum ClientCommand {
     SignBundle(SignBundleArgs),
     /// sigstore-conformance CLI protocol: verify a bundle over FILE or sha256:HEX.
     VerifyBundle(VerifyBundleArgs),
+    /// Sign a container image in its registry (cosign 3's bundle format, as an OCI referrer).
+    Sign(SignImageArgs),
+    /// Verify a container image's signatures against an expected signer.
+    Verify(VerifyImageArgs),
     /// The trust material: update it over TUF, trust a private instance, show it.
     #[command(subcommand)]
     Trust(tuf::TrustCommand),
@@ -118,6 +123,47 @@ pub struct VerifyBundleArgs {
     pub file_or_digest: String,
 }
 
+/// How to reach a registry, for the image commands.
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// Allow plain HTTP to a registry that is not on this machine (loopback registries use
+    /// HTTP anyway).
+    #[arg(long)]
+    pub allow_http_registry: bool,
+}
+
+impl RegistryArgs {
+    fn options(&self) -> RegistryOptions {
+        RegistryOptions {
+            allow_http: self.allow_http_registry,
+            credential: None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SignImageArgs {
+    /// The image (`registry/repository:tag` or `@sha256:...`); a tag is resolved once and the
+    /// digest is what is signed.
+    pub image: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub options: SignOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyImageArgs {
+    /// The image (`registry/repository:tag` or `@sha256:...`).
+    pub image: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
 /// Runs a client command. The error, if any, is one line.
 pub fn run(command: ClientCommand) -> anyhow::Result<()> {
     run_command(command).map_err(|e| {
@@ -173,6 +219,30 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
             &Expected::AnySignature,
         )?,
         ClientCommand::Trust(command) => tuf::run(command)?,
+        ClientCommand::Sign(a) => {
+            let signed = image::sign_image(&a.options, &a.image, &a.registry.options())?;
+            eprintln!("Pushing signature to: {}", signed.image);
+        }
+        ClientCommand::Verify(a) => {
+            let verified = image::verify_image(&a.trust, &a.image, &a.identity, &a.registry.options())?;
+            let by_key = a.identity.key.is_some();
+            eprintln!("\nVerification for {} --", verified.image);
+            eprintln!("The following checks were performed on each of these signatures:");
+            eprintln!("  - The cosign claims were validated: the signature is over the image's digest");
+            eprintln!("  - Existence of the claims in the transparency log was verified offline");
+            if by_key {
+                eprintln!("  - The signatures were verified against the specified public key");
+            } else {
+                eprintln!("  - The code-signing certificate was verified using trusted certificate authority certificates");
+                eprintln!("  - The certificate names the expected signer");
+            }
+            let claims: Vec<_> = verified
+                .signatures
+                .iter()
+                .map(|s| image::claims_json(&verified.image, s))
+                .collect();
+            println!("{}", serde_json::Value::Array(claims));
+        }
     }
     Ok(())
 }

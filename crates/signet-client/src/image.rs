@@ -1,0 +1,275 @@
+//! Container images, cosign's main job: `signet sign IMAGE` and `signet verify IMAGE` in the
+//! bundle format cosign 3 writes by default. The image is resolved once and its digest is what
+//! is signed: an in-toto v1 statement about that digest with predicate type
+//! `https://sigstore.dev/cosign/sign/v1`, in a DSSE envelope, in a Sigstore bundle v0.3 attached
+//! to the image as an OCI 1.1 referrer; where the registry has no referrers API, signet updates
+//! the `sha256-<hex>` fallback index itself, in one PUT of the whole new index.
+//!
+//! Verification finds the image's bundles (referrers API, else the fallback index), verifies
+//! each against the trusted root and the expected signer with the image's digest as the
+//! artifact, and tells "no signatures" apart from "signatures, none of which verify" (saying
+//! why the first one failed). The legacy `.sig` format is not read yet.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, bail, Context};
+use serde_json::{json, Value};
+use signet_formats::bundle::{Bundle, BundleContent as Content};
+use signet_formats::intoto::{ResourceDescriptor, Statement, PAYLOAD_TYPE};
+use signet_oci::manifest::{EMPTY_CONTENT, MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_MANIFEST};
+use signet_oci::referrers::{
+    add_to_fallback_index, bundle_referrer, fallback_tag, is_bundle_manifest, may_be_bundle, BundleContent,
+};
+use signet_oci::{Digest, ImageIndex, ImageReference, Manifest};
+use signet_verify::{Artifact, ArtifactDigest, PreparedTrust, VerifiedSigner};
+
+use crate::http::Http;
+use crate::oci::{FetchedManifest, Registry, RegistryOptions};
+use crate::sign::Payload;
+use crate::trust::{TrustArgs, TrustEnv};
+use crate::verify::IdentityArgs;
+use crate::{files, unix_now, SignOptions};
+
+/// The predicate type of cosign 3's image signatures.
+pub const COSIGN_SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
+
+/// What `sign_image` did.
+#[derive(Debug, Clone)]
+pub struct SignedImage {
+    /// The image, pinned to the digest that was signed.
+    pub image: ImageReference,
+    /// The digest of the referrer manifest holding the bundle.
+    pub referrer: Digest,
+    /// Whether the fallback index was written (the registry has no referrers API).
+    pub fallback_index: bool,
+}
+
+/// Signs the image `image` (cosign 3's `cosign sign`): resolves it once, signs its digest, and
+/// attaches the bundle as a referrer.
+pub fn sign_image(
+    options: &SignOptions,
+    image: &str,
+    registry_options: &RegistryOptions,
+) -> anyhow::Result<SignedImage> {
+    let reference = ImageReference::parse(image)?;
+    let http = Http::new()?;
+    let registry = Registry::new(&http, reference.api_host(), registry_options)?;
+    let repo = reference.repository.as_str();
+    let target = registry
+        .manifest(repo, &reference.manifest_reference())
+        .with_context(|| format!("resolving {reference}"))?;
+    let pinned = reference.with_digest(target.digest.clone());
+
+    let statement = Statement::new(
+        vec![ResourceDescriptor {
+            name: String::new(),
+            digest: BTreeMap::from([("sha256".to_string(), target.digest.hex())]),
+        }],
+        COSIGN_SIGN_PREDICATE_TYPE,
+        Some(json!({})),
+    );
+    let bundle = crate::sign_payload(
+        options,
+        Payload::Dsse {
+            payload_type: PAYLOAD_TYPE.to_string(),
+            payload: statement.to_json(),
+        },
+    )?;
+    let bundle_json = bundle.to_json();
+    let referrer = bundle_referrer(
+        &bundle_json,
+        target.descriptor(),
+        BundleContent::DsseEnvelope,
+        Some(COSIGN_SIGN_PREDICATE_TYPE),
+        &signet_formats::common::Timestamp::from_unix(unix_now()?).to_string(),
+    );
+    // Blobs, then the manifest by digest (unreferenced if anything after fails), then the
+    // index that lists it, whole, in one PUT.
+    let push = |what: &str, r: anyhow::Result<Digest>| {
+        r.with_context(|| format!("attaching the signature to {pinned}: {what}"))
+    };
+    push("the empty config", registry.push_blob(repo, EMPTY_CONTENT))?;
+    push("the bundle", registry.push_blob(repo, &bundle_json))?;
+    push(
+        "the referrer manifest",
+        registry.push_manifest(
+            repo,
+            &referrer.descriptor.digest.to_string(),
+            MEDIA_TYPE_IMAGE_MANIFEST,
+            &referrer.manifest,
+        ),
+    )?;
+    let has_api = registry.referrers(repo, &target.digest)?.is_some();
+    if !has_api {
+        let tag = fallback_tag(&target.digest);
+        let existing = fallback_index(&registry, repo, &tag)?;
+        let index = add_to_fallback_index(existing, referrer.descriptor.clone());
+        push(
+            "the fallback index",
+            registry.push_manifest(repo, &tag, MEDIA_TYPE_IMAGE_INDEX, &index.to_json()),
+        )?;
+    }
+    Ok(SignedImage {
+        image: pinned,
+        referrer: referrer.descriptor.digest,
+        fallback_index: !has_api,
+    })
+}
+
+/// The fallback index at `tag`, if there is one.
+fn fallback_index(registry: &Registry, repo: &str, tag: &str) -> anyhow::Result<Option<ImageIndex>> {
+    match registry.manifest(repo, tag) {
+        Ok(FetchedManifest {
+            manifest: Manifest::Index(index),
+            ..
+        }) => Ok(Some(*index)),
+        Ok(_) => bail!(
+            "{}/{repo}:{tag} should be the referrers fallback index, but is an image manifest",
+            registry.host()
+        ),
+        Err(e) if e.to_string().contains("no such manifest") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// One verified image signature.
+#[derive(Debug, Clone)]
+pub struct VerifiedImageSignature {
+    /// The referrer manifest it came from.
+    pub referrer: Digest,
+    /// Who signed.
+    pub signer: VerifiedSigner,
+}
+
+/// What `verify_image` found.
+#[derive(Debug, Clone)]
+pub struct VerifiedImage {
+    /// The image, pinned to the digest verified.
+    pub image: ImageReference,
+    /// The signatures that verified (at least one).
+    pub signatures: Vec<VerifiedImageSignature>,
+    /// Registry requests made (for the benchmark).
+    pub requests: u32,
+}
+
+/// Verifies the image's signatures (cosign 3's `cosign verify`): at least one bundle attached
+/// to it must verify for the expected signer, over the image's digest.
+pub fn verify_image(
+    trust_args: &TrustArgs,
+    image: &str,
+    identity: &IdentityArgs,
+    registry_options: &RegistryOptions,
+) -> anyhow::Result<VerifiedImage> {
+    let material = crate::trust::load(trust_args, &TrustEnv::from_process())?;
+    let signer = identity.signer_policy()?;
+    let reference = ImageReference::parse(image)?;
+    let http = Http::new()?;
+    let registry = Registry::new(&http, reference.api_host(), registry_options)?;
+    let repo = reference.repository.as_str();
+    // By digest, the digest is the image; by tag, the registry says which digest it is now.
+    let digest = match &reference.digest {
+        Some(d) => d.clone(),
+        None => {
+            registry
+                .manifest(repo, &reference.manifest_reference())
+                .with_context(|| format!("resolving {reference}"))?
+                .digest
+        }
+    };
+    let pinned = reference.with_digest(digest.clone());
+    let listed = match registry.referrers(repo, &digest)? {
+        Some(index) => index,
+        None => fallback_index(&registry, repo, &fallback_tag(&digest))?.unwrap_or_default(),
+    };
+    let trust = PreparedTrust::from_trusted_root(&material.trusted_root);
+    let hint = material.source.staleness_hint();
+    let now = unix_now()?;
+    let mut verified = Vec::new();
+    let mut failures = Vec::new();
+    let mut found = 0;
+    for candidate in listed.manifests.iter().filter(|d| may_be_bundle(d)) {
+        let manifest = registry.manifest(repo, &candidate.digest.to_string())?;
+        let Manifest::Image(artifact) = &manifest.manifest else {
+            continue;
+        };
+        if !is_bundle_manifest(artifact) || artifact.subject.as_ref().map(|s| &s.digest) != Some(&digest) {
+            continue;
+        }
+        found += 1;
+        let bytes = registry.blob(repo, &artifact.layers[0], files::MAX_BUNDLE_BYTES)?;
+        let outcome = Bundle::from_json(&bytes)
+            .map_err(|e| anyhow!("the bundle in referrer {} does not parse: {e}", candidate.digest))
+            .and_then(|bundle| {
+                check_image_statement(&bundle)?;
+                let artifact = Artifact::Digest(ArtifactDigest::sha256(
+                    digest.bytes().try_into().expect("a sha256 digest is 32 bytes"),
+                ));
+                crate::verify::verify_prepared(
+                    &bundle,
+                    artifact,
+                    signer.clone(),
+                    &trust,
+                    now,
+                    hint.as_deref(),
+                )
+            });
+        match outcome {
+            Ok(v) => verified.push(VerifiedImageSignature {
+                referrer: candidate.digest.clone(),
+                signer: v.signer,
+            }),
+            Err(e) => failures.push(format!("{e:#}")),
+        }
+    }
+    if verified.is_empty() {
+        if found == 0 {
+            bail!("no signatures found for {pinned}");
+        }
+        bail!(
+            "{found} signature(s) found for {pinned}, none of which verifies; the first: {}",
+            failures.first().map_or("", String::as_str)
+        );
+    }
+    Ok(VerifiedImage {
+        image: pinned,
+        signatures: verified,
+        requests: registry.requests(),
+    })
+}
+
+/// An image signature is a DSSE envelope over an in-toto statement with cosign's image
+/// signature predicate type (an attestation of another type is not a signature).
+fn check_image_statement(bundle: &Bundle) -> anyhow::Result<()> {
+    let Content::DsseEnvelope(envelope) = &bundle.content else {
+        bail!("the bundle holds a message signature, not cosign's signature of an image");
+    };
+    let statement = Statement::from_json(&envelope.payload)
+        .map_err(|e| anyhow!("the signature's payload is not an in-toto statement: {e}"))?;
+    if statement.predicate_type != COSIGN_SIGN_PREDICATE_TYPE {
+        bail!(
+            "the bundle is an attestation of type {:?}, not an image signature ({COSIGN_SIGN_PREDICATE_TYPE})",
+            statement.predicate_type
+        );
+    }
+    Ok(())
+}
+
+/// What `cosign verify` prints for each verified signature: the simple-signing claims, with
+/// the signer's identity among the optional fields.
+pub fn claims_json(image: &ImageReference, signature: &VerifiedImageSignature) -> Value {
+    let mut optional = serde_json::Map::new();
+    if let VerifiedSigner::Certificate { identity, .. } = &signature.signer {
+        optional.insert("Subject".into(), Value::String(identity.san.value().to_string()));
+        if let Some(issuer) = &identity.extensions.issuer {
+            optional.insert("Issuer".into(), Value::String(issuer.clone()));
+        }
+    }
+    json!({
+        "critical": {
+            "identity": {"docker-reference": image.repository_name()},
+            "image": {"docker-manifest-digest": image.digest.as_ref().map(ToString::to_string)},
+            "type": signet_oci::cosign::SIMPLE_SIGNING_TYPE,
+        },
+        "optional": optional,
+    })
+}

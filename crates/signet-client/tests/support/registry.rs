@@ -1,0 +1,79 @@
+//! A real registry for tests: Debian's `docker-registry` (distribution 2.8) on a free loopback
+//! port with a throwaway config and storage directory, stopped by pid when dropped. Shared by
+//! signet-client's registry tests and the `signet` image end-to-end tests (`#[path]`).
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct RegistryProcess {
+    child: Child,
+    pub host: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for RegistryProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn program() -> Option<&'static str> {
+    let path = "/usr/bin/docker-registry";
+    if Path::new(path).exists() {
+        return Some(path);
+    }
+    if std::env::var_os("SIGNET_REQUIRE_INTEROP").is_some() {
+        panic!("{path} is missing and SIGNET_REQUIRE_INTEROP is set (apt-get install docker-registry)");
+    }
+    eprintln!("skipping: {path} not found (apt-get install docker-registry)");
+    None
+}
+
+/// Starts a registry; `None` (after one line on stderr) where docker-registry is missing and
+/// `$SIGNET_REQUIRE_INTEROP` is not set.
+pub fn start() -> Option<RegistryProcess> {
+    let program = program()?;
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let host = format!("127.0.0.1:{port}");
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: {host}}}\n",
+            dir.path().join("storage").display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(program)
+        .arg("serve")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start docker-registry");
+    let process = RegistryProcess {
+        child,
+        host,
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&process.host).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "docker-registry did not start on {}",
+            process.host
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(process)
+}

@@ -1,0 +1,231 @@
+//! `signet sign IMAGE` and `signet verify IMAGE` end to end: a real registry (Debian's
+//! docker-registry, which has no referrers API, so the `sha256-<hex>` fallback index is written
+//! and read for real), a `signet server --dev-oidc` for the keyless certificate, the logs and
+//! the TSA, and the `signet` program as a user runs it.
+
+mod common;
+#[path = "../../signet-client/tests/support/registry.rs"]
+mod registry_support;
+
+use std::process::{Command, Output};
+
+use signet_client::http::Http;
+use signet_client::oci::{Registry, RegistryOptions};
+use signet_oci::manifest::{ImageManifest, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_MANIFEST};
+use signet_oci::{Descriptor, Digest, Manifest};
+
+fn signet(args: &[&str]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_signet"))
+        .args(args)
+        .env_remove("SIGNET_TRUST_CONFIG")
+        .env_remove("SIGSTORE_ID_TOKEN")
+        .env("SIGNET_HOME", home.path())
+        .env("HOME", home.path())
+        .output()
+        .expect("run signet")
+}
+
+/// Pushes a small image with `content` as its one layer under `tag`; returns its digest.
+fn push_image(registry: &Registry, repository: &str, tag: &str, content: &[u8]) -> Digest {
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    registry.push_blob(repository, config).unwrap();
+    registry.push_blob(repository, content).unwrap();
+    let manifest = ImageManifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_TYPE_IMAGE_MANIFEST.into()),
+        artifact_type: None,
+        config: Descriptor::of(MEDIA_TYPE_IMAGE_CONFIG, config),
+        layers: vec![Descriptor::of("application/vnd.oci.image.layer.v1.tar", content)],
+        subject: None,
+        annotations: Default::default(),
+    }
+    .to_json();
+    registry
+        .push_manifest(repository, tag, MEDIA_TYPE_IMAGE_MANIFEST, &manifest)
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn sign_and_verify_an_image_keylessly_through_the_fallback_index() {
+    let Some(registry_process) = registry_support::start() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let server = common::Server::start_with(&data.path().join("data"), &["--dev-oidc"]);
+    let trust_config = server.dir.join("trust_config.json");
+    let trust = trust_config.to_str().unwrap();
+    let issuer = format!("{}/oidc", server.url);
+    let token = common::dev_token(&server.url, "builder@example.com");
+
+    let http = Http::new().unwrap();
+    let registry = Registry::new(&http, &registry_process.host, &RegistryOptions::default()).unwrap();
+    let digest = push_image(&registry, "team/app", "1.0", b"layer one");
+    let unsigned = push_image(&registry, "team/app", "2.0", b"layer two");
+    let image = format!("{}/team/app:1.0", registry_process.host);
+
+    let signed = signet(&[
+        "sign",
+        &image,
+        "--trust-config",
+        trust,
+        "--identity-token",
+        &token,
+    ]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    assert!(
+        stderr(&signed).contains(&format!("{}/team/app@{digest}", registry_process.host)),
+        "the digest is what was signed: {}",
+        stderr(&signed)
+    );
+
+    let verify = |image: &str, identity: &str| {
+        signet(&[
+            "verify",
+            image,
+            "--trust-config",
+            trust,
+            "--certificate-identity",
+            identity,
+            "--certificate-oidc-issuer",
+            &issuer,
+        ])
+    };
+    let out = verify(&image, "builder@example.com");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(claims.as_array().unwrap().len(), 1, "{claims}");
+    assert_eq!(
+        claims[0]["critical"]["image"]["docker-manifest-digest"],
+        digest.to_string()
+    );
+    assert_eq!(claims[0]["critical"]["type"], "cosign container image signature");
+    assert_eq!(claims[0]["optional"]["Subject"], "builder@example.com");
+    assert_eq!(claims[0]["optional"]["Issuer"], issuer);
+    // By digest too, with no tag to resolve.
+    let by_digest = format!("{}/team/app@{digest}", registry_process.host);
+    assert!(verify(&by_digest, "builder@example.com").status.success());
+
+    // The signature is where cosign 3 looks on a registry without the referrers API: the
+    // fallback index lists a referrer whose one layer is a Sigstore bundle.
+    let fallback = registry
+        .manifest("team/app", &signet_oci::referrers::fallback_tag(&digest))
+        .unwrap();
+    let Manifest::Index(index) = fallback.manifest else {
+        panic!("an index")
+    };
+    assert_eq!(index.manifests.len(), 1);
+    assert_eq!(
+        index.manifests[0].artifact_type.as_deref(),
+        Some(signet_oci::referrers::BUNDLE_ARTIFACT_TYPE)
+    );
+
+    // A second signature is added to the same index, and both verify.
+    let again = signet(&[
+        "sign",
+        &image,
+        "--trust-config",
+        trust,
+        "--identity-token",
+        &token,
+    ]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let out = verify(&image, "builder@example.com");
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(claims.as_array().unwrap().len(), 2, "{claims}");
+
+    // Signatures for someone else: found, none verifies, and the message says why.
+    let out = verify(&image, "someone@example.com");
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains("2 signature(s) found"), "{message}");
+    assert!(message.contains("none of which verifies"), "{message}");
+    assert!(
+        message.contains("builder@example.com"),
+        "the identity the certificate holds: {message}"
+    );
+
+    // An image nobody signed.
+    let out = verify(
+        &format!("{}/team/app:2.0", registry_process.host),
+        "builder@example.com",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!(
+            "no signatures found for {}/team/app@{unsigned}",
+            registry_process.host
+        )),
+        "{}",
+        stderr(&out)
+    );
+
+    // With a key pair in cosign's format instead of a certificate.
+    let keys = tempfile::tempdir().unwrap();
+    let prefix = keys.path().join("cosign");
+    let generated = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .args([
+            "generate-key-pair",
+            "--output-key-prefix",
+            prefix.to_str().unwrap(),
+        ])
+        .env("SIGNET_PASSWORD", "pw")
+        .output()
+        .unwrap();
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let key_image = format!("{}/team/app:2.0", registry_process.host);
+    let key = keys.path().join("cosign.key");
+    let signed = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .args([
+            "sign",
+            &key_image,
+            "--trust-config",
+            trust,
+            "--key",
+            key.to_str().unwrap(),
+        ])
+        .env("SIGNET_PASSWORD", "pw")
+        .env("SIGNET_HOME", keys.path())
+        .output()
+        .unwrap();
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    let public = keys.path().join("cosign.pub");
+    let out = signet(&[
+        "verify",
+        &key_image,
+        "--trust-config",
+        trust,
+        "--key",
+        public.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("verified against the specified public key"),
+        "{}",
+        stderr(&out)
+    );
+    // The keyless signatures of the other image are not this key's.
+    let out = signet(&[
+        "verify",
+        &image,
+        "--trust-config",
+        trust,
+        "--key",
+        public.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+
+    // An image that does not exist.
+    let out = verify(
+        &format!("{}/team/app:9.9", registry_process.host),
+        "builder@example.com",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no such manifest"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
