@@ -4,44 +4,23 @@
 //! schema, as they do for cosign on such registries. Skips with one line where the program is
 //! missing, unless `$SIGNET_REQUIRE_INTEROP` is set (CI installs it).
 
+/// The one layer of the test image.
+const LAYER: &[u8] = b"not really a tarball, but a blob all the same";
+
 #[path = "support/registry.rs"]
 mod registry_support;
 
 use std::net::TcpListener;
 
-use registry_support::start;
+use registry_support::{push_image, start};
 
 use signet_client::http::Http;
 use signet_client::oci::{Registry, RegistryOptions};
-use signet_oci::manifest::{
-    ImageManifest, EMPTY_CONTENT, MEDIA_TYPE_EMPTY, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_MANIFEST,
-};
+use signet_oci::manifest::{EMPTY_CONTENT, MEDIA_TYPE_EMPTY, MEDIA_TYPE_IMAGE_MANIFEST};
 use signet_oci::referrers::{
     add_to_fallback_index, bundle_referrer, fallback_tag, may_be_bundle, BundleContent,
 };
 use signet_oci::{Descriptor, Digest, ImageReference, Manifest};
-
-/// Pushes a small image (a config and one layer) tagged `tag`; returns its manifest's bytes.
-fn push_image(registry: &Registry, repository: &str, tag: &str) -> Vec<u8> {
-    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-    let layer = b"not really a tarball, but a blob all the same";
-    registry.push_blob(repository, config).unwrap();
-    registry.push_blob(repository, layer).unwrap();
-    let manifest = ImageManifest {
-        schema_version: 2,
-        media_type: Some(MEDIA_TYPE_IMAGE_MANIFEST.into()),
-        artifact_type: None,
-        config: Descriptor::of(MEDIA_TYPE_IMAGE_CONFIG, config),
-        layers: vec![Descriptor::of("application/vnd.oci.image.layer.v1.tar", layer)],
-        subject: None,
-        annotations: Default::default(),
-    }
-    .to_json();
-    registry
-        .push_manifest(repository, tag, MEDIA_TYPE_IMAGE_MANIFEST, &manifest)
-        .unwrap();
-    manifest
-}
 
 #[test]
 fn push_resolve_read_and_attach_a_bundle_through_the_fallback_index() {
@@ -51,7 +30,7 @@ fn push_resolve_read_and_attach_a_bundle_through_the_fallback_index() {
     let registry = Registry::new(&http, &reference.registry, &RegistryOptions::default()).unwrap();
     let repo = reference.repository.as_str();
 
-    let pushed = push_image(&registry, repo, "1.0");
+    let pushed = push_image(&registry, repo, "1.0", LAYER);
     // Pushing the same blob again is a HEAD, not an upload.
     let before = registry.requests();
     registry.push_blob(repo, EMPTY_CONTENT).unwrap();
@@ -71,7 +50,7 @@ fn push_resolve_read_and_attach_a_bundle_through_the_fallback_index() {
         panic!("an image")
     };
     let layer = registry.blob(repo, &m.layers[0], 1 << 20).unwrap();
-    assert_eq!(layer, b"not really a tarball, but a blob all the same");
+    assert_eq!(layer, LAYER);
     let by_digest = registry.manifest(repo, &image.digest.to_string()).unwrap();
     assert_eq!(by_digest.bytes, pushed);
 
@@ -132,7 +111,7 @@ fn what_a_registry_gets_wrong_is_one_clear_error() {
     let Some(process) = start() else { return };
     let http = Http::new().unwrap();
     let registry = Registry::new(&http, &process.host, &RegistryOptions::default()).unwrap();
-    let image = push_image(&registry, "team/app", "1.0");
+    let image = push_image(&registry, "team/app", "1.0", LAYER);
 
     let missing = registry.manifest("team/app", "2.0").unwrap_err().to_string();
     assert!(

@@ -11,8 +11,7 @@ use std::process::{Command, Output};
 
 use signet_client::http::Http;
 use signet_client::oci::{Registry, RegistryOptions};
-use signet_oci::manifest::{ImageManifest, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_MANIFEST};
-use signet_oci::{Descriptor, Digest, Manifest};
+use signet_oci::{Digest, Manifest};
 
 fn signet(args: &[&str]) -> Output {
     let home = tempfile::tempdir().unwrap();
@@ -26,24 +25,9 @@ fn signet(args: &[&str]) -> Output {
         .expect("run signet")
 }
 
-/// Pushes a small image with `content` as its one layer under `tag`; returns its digest.
-fn push_image(registry: &Registry, repository: &str, tag: &str, content: &[u8]) -> Digest {
-    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-    registry.push_blob(repository, config).unwrap();
-    registry.push_blob(repository, content).unwrap();
-    let manifest = ImageManifest {
-        schema_version: 2,
-        media_type: Some(MEDIA_TYPE_IMAGE_MANIFEST.into()),
-        artifact_type: None,
-        config: Descriptor::of(MEDIA_TYPE_IMAGE_CONFIG, config),
-        layers: vec![Descriptor::of("application/vnd.oci.image.layer.v1.tar", content)],
-        subject: None,
-        annotations: Default::default(),
-    }
-    .to_json();
-    registry
-        .push_manifest(repository, tag, MEDIA_TYPE_IMAGE_MANIFEST, &manifest)
-        .unwrap()
+/// Pushes a small image with `layer` as its one layer under `tag`; returns its digest.
+fn push_image(registry: &Registry, repository: &str, tag: &str, layer: &[u8]) -> Digest {
+    Digest::sha256(&registry_support::push_image(registry, repository, tag, layer))
 }
 
 fn stderr(out: &Output) -> String {

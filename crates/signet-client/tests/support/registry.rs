@@ -9,6 +9,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use signet_client::oci::Registry;
+use signet_oci::manifest::{ImageManifest, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_MANIFEST};
+use signet_oci::Descriptor;
+
 pub struct RegistryProcess {
     child: Child,
     pub host: String,
@@ -76,4 +80,26 @@ pub fn start() -> Option<RegistryProcess> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Some(process)
+}
+
+/// Pushes a small image (a config and `layer` as its one layer) tagged `tag`; returns the
+/// manifest's bytes.
+pub fn push_image(registry: &Registry, repository: &str, tag: &str, layer: &[u8]) -> Vec<u8> {
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    registry.push_blob(repository, config).unwrap();
+    registry.push_blob(repository, layer).unwrap();
+    let manifest = ImageManifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_TYPE_IMAGE_MANIFEST.into()),
+        artifact_type: None,
+        config: Descriptor::of(MEDIA_TYPE_IMAGE_CONFIG, config),
+        layers: vec![Descriptor::of("application/vnd.oci.image.layer.v1.tar", layer)],
+        subject: None,
+        annotations: Default::default(),
+    }
+    .to_json();
+    registry
+        .push_manifest(repository, tag, MEDIA_TYPE_IMAGE_MANIFEST, &manifest)
+        .unwrap();
+    manifest
 }
