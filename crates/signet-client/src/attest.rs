@@ -37,6 +37,24 @@ pub fn predicate_type_uri(name: &str) -> anyhow::Result<String> {
     }
 }
 
+/// A predicate's bytes as the statement carries them: JSON, or for `--type spdx` (SPDX
+/// tag-value, which is text) a JSON string, as cosign embeds it.
+pub fn predicate_value(predicate: &[u8], type_name: &str) -> anyhow::Result<Value> {
+    match serde_json::from_slice(predicate) {
+        Ok(v) => Ok(v),
+        Err(_) if type_name == "spdx" => Ok(Value::String(
+            String::from_utf8(predicate.to_vec()).context("the SPDX predicate is not UTF-8 text")?,
+        )),
+        Err(e) => bail!("the predicate is not JSON: {e}"),
+    }
+}
+
+/// Reads a predicate file (bounded) as [`predicate_value`] takes it.
+pub fn read_predicate(path: &std::path::Path, type_name: &str) -> anyhow::Result<Value> {
+    let bytes = crate::files::read_limited(path, "predicate", crate::files::MAX_BUNDLE_BYTES)?;
+    predicate_value(&bytes, type_name).with_context(|| path.display().to_string())
+}
+
 /// The statement `attest-blob` signs: the artifact (its file name and SHA-256) as subject.
 pub fn statement(
     artifact_name: &str,
@@ -45,14 +63,7 @@ pub fn statement(
     predicate: &[u8],
 ) -> anyhow::Result<Statement> {
     let predicate_type = predicate_type_uri(type_name)?;
-    let predicate: Value = match serde_json::from_slice(predicate) {
-        Ok(v) => v,
-        // SPDX tag-value documents are text; cosign embeds them as a JSON string.
-        Err(_) if type_name == "spdx" => Value::String(
-            String::from_utf8(predicate.to_vec()).context("the SPDX predicate is not UTF-8 text")?,
-        ),
-        Err(e) => bail!("the predicate is not JSON: {e}"),
-    };
+    let predicate = predicate_value(predicate, type_name)?;
     Ok(Statement::new(
         vec![ResourceDescriptor::sha256(artifact_name, digest)],
         predicate_type,

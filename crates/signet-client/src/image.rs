@@ -1,5 +1,5 @@
-//! Container images, cosign's main job: `signet sign IMAGE` and `signet verify IMAGE` in the
-//! bundle format cosign 3 writes by default. The image is resolved once and its digest is what
+//! Container images, cosign's main job: `signet sign` / `verify` and `attest` /
+//! `verify-attestation` of images in the bundle format cosign 3 writes by default. The image is resolved once and its digest is what
 //! is signed: an in-toto v1 statement about that digest with predicate type
 //! `https://sigstore.dev/cosign/sign/v1`, in a DSSE envelope, in a Sigstore bundle v0.3 attached
 //! to the image as an OCI 1.1 referrer; where the registry has no referrers API, signet updates
@@ -7,8 +7,9 @@
 //!
 //! Verification finds the image's bundles (referrers API, else the fallback index), verifies
 //! each against the trusted root and the expected signer with the image's digest as the
-//! artifact, and tells "no signatures" apart from "signatures, none of which verify" (saying
-//! why the first one failed). The legacy `.sig` format is not read yet.
+//! artifact, and tells "no signatures" apart from "signatures, none of which verifies" (saying
+//! why the first one failed). Attestations are the same with the statement's own predicate
+//! type and predicate. cosign's legacy `.sig` / `.att` format is not read yet.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +34,16 @@ use crate::{files, unix_now, SignOptions};
 /// The predicate type of cosign 3's image signatures.
 pub const COSIGN_SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
 
+impl VerifiedImageSignature {
+    /// The DSSE envelope as JSON (what `cosign verify-attestation` prints, one per line).
+    pub fn envelope_json(&self) -> Option<String> {
+        match &self.bundle.content {
+            Content::DsseEnvelope(envelope) => serde_json::to_string(envelope).ok(),
+            Content::MessageSignature(_) => None,
+        }
+    }
+}
+
 /// What `sign_image` did.
 #[derive(Debug, Clone)]
 pub struct SignedImage {
@@ -51,6 +62,24 @@ pub fn sign_image(
     image: &str,
     registry_options: &RegistryOptions,
 ) -> anyhow::Result<SignedImage> {
+    attest_image(
+        options,
+        image,
+        registry_options,
+        COSIGN_SIGN_PREDICATE_TYPE,
+        json!({}),
+    )
+}
+
+/// Attests to the image `image` (cosign 3's `cosign attest`): an in-toto statement about its
+/// digest with `predicate` of `predicate_type`, signed and attached as a referrer.
+pub fn attest_image(
+    options: &SignOptions,
+    image: &str,
+    registry_options: &RegistryOptions,
+    predicate_type: &str,
+    predicate: Value,
+) -> anyhow::Result<SignedImage> {
     let reference = ImageReference::parse(image)?;
     let http = Http::new()?;
     let registry = Registry::new(&http, reference.api_host(), registry_options)?;
@@ -65,8 +94,8 @@ pub fn sign_image(
             name: String::new(),
             digest: BTreeMap::from([("sha256".to_string(), target.digest.hex())]),
         }],
-        COSIGN_SIGN_PREDICATE_TYPE,
-        Some(json!({})),
+        predicate_type,
+        Some(predicate),
     );
     let bundle = crate::sign_payload(
         options,
@@ -80,7 +109,7 @@ pub fn sign_image(
         &bundle_json,
         target.descriptor(),
         BundleContent::DsseEnvelope,
-        Some(COSIGN_SIGN_PREDICATE_TYPE),
+        Some(predicate_type),
         &signet_formats::common::Timestamp::from_unix(unix_now()?).to_string(),
     );
     // Blobs, then the manifest by digest (unreferenced if anything after fails), then the
@@ -132,13 +161,17 @@ fn fallback_index(registry: &Registry, repo: &str, tag: &str) -> anyhow::Result<
     }
 }
 
-/// One verified image signature.
+/// One verified image signature or attestation.
 #[derive(Debug, Clone)]
 pub struct VerifiedImageSignature {
     /// The referrer manifest it came from.
     pub referrer: Digest,
     /// Who signed.
     pub signer: VerifiedSigner,
+    /// The verified in-toto statement.
+    pub statement: Option<Statement>,
+    /// The bundle (its DSSE envelope is what `verify-attestation` prints).
+    pub bundle: Bundle,
 }
 
 /// What `verify_image` found.
@@ -160,6 +193,33 @@ pub fn verify_image(
     identity: &IdentityArgs,
     registry_options: &RegistryOptions,
 ) -> anyhow::Result<VerifiedImage> {
+    verify_image_attestations(
+        trust_args,
+        image,
+        identity,
+        registry_options,
+        COSIGN_SIGN_PREDICATE_TYPE,
+    )
+}
+
+/// Verifies the image's attestations of `predicate_type` (cosign 3's `cosign
+/// verify-attestation`): at least one must verify for the expected signer, about the image's
+/// digest. The verified statements are in the result.
+pub fn verify_image_attestations(
+    trust_args: &TrustArgs,
+    image: &str,
+    identity: &IdentityArgs,
+    registry_options: &RegistryOptions,
+    predicate_type: &str,
+) -> anyhow::Result<VerifiedImage> {
+    let (one, many) = if predicate_type == COSIGN_SIGN_PREDICATE_TYPE {
+        ("signature".to_string(), "signatures".to_string())
+    } else {
+        (
+            format!("attestation of type {predicate_type}"),
+            format!("attestations of type {predicate_type}"),
+        )
+    };
     let material = crate::trust::load(trust_args, &TrustEnv::from_process())?;
     let signer = identity.signer_policy()?;
     let reference = ImageReference::parse(image)?;
@@ -184,10 +244,29 @@ pub fn verify_image(
     let trust = PreparedTrust::from_trusted_root(&material.trusted_root);
     let hint = material.source.staleness_hint();
     let now = unix_now()?;
+    // The statement's subject names the image by its SHA-256, as cosign writes it.
+    let artifact_digest: [u8; 32] = digest.bytes().try_into().map_err(|_| {
+        anyhow!(
+            "{pinned}: signet verifies images named by their sha256 digest, not {}",
+            digest.algorithm().name()
+        )
+    })?;
     let mut verified = Vec::new();
     let mut failures = Vec::new();
     let mut found = 0;
-    for candidate in listed.manifests.iter().filter(|d| may_be_bundle(d)) {
+    // A listing that names the predicate type (the referrers API copies the annotations; the
+    // fallback index may not) spares fetching the others.
+    let listed_type = |d: &&signet_oci::Descriptor| {
+        d.annotations
+            .get(signet_oci::referrers::ANNOTATION_BUNDLE_PREDICATE_TYPE)
+            .is_none_or(|t| t == predicate_type)
+    };
+    for candidate in listed
+        .manifests
+        .iter()
+        .filter(|d| may_be_bundle(d))
+        .filter(listed_type)
+    {
         let manifest = registry.manifest(repo, &candidate.digest.to_string())?;
         let Manifest::Image(artifact) = &manifest.manifest else {
             continue;
@@ -195,38 +274,47 @@ pub fn verify_image(
         if !is_bundle_manifest(artifact) || artifact.subject.as_ref().map(|s| &s.digest) != Some(&digest) {
             continue;
         }
-        found += 1;
         let bytes = registry.blob(repo, &artifact.layers[0], files::MAX_BUNDLE_BYTES)?;
-        let outcome = Bundle::from_json(&bytes)
-            .map_err(|e| anyhow!("the bundle in referrer {} does not parse: {e}", candidate.digest))
-            .and_then(|bundle| {
-                check_image_statement(&bundle)?;
-                let artifact = Artifact::Digest(ArtifactDigest::sha256(
-                    digest.bytes().try_into().expect("a sha256 digest is 32 bytes"),
+        let bundle = match Bundle::from_json(&bytes) {
+            Ok(bundle) => bundle,
+            Err(e) => {
+                found += 1;
+                failures.push(format!(
+                    "the bundle in referrer {} does not parse: {e}",
+                    candidate.digest
                 ));
-                crate::verify::verify_prepared(
-                    &bundle,
-                    artifact,
-                    signer.clone(),
-                    &trust,
-                    now,
-                    hint.as_deref(),
-                )
-            });
-        match outcome {
+                continue;
+            }
+        };
+        // Other bundles attached to the image (an attestation of another type, a signature when
+        // attestations are asked for) are passed over, not counted as failures.
+        if !is_statement_of(&bundle, predicate_type) {
+            continue;
+        }
+        found += 1;
+        let artifact = Artifact::Digest(ArtifactDigest::sha256(artifact_digest));
+        match crate::verify::verify_prepared(&bundle, artifact, signer.clone(), &trust, now, hint.as_deref())
+        {
             Ok(v) => verified.push(VerifiedImageSignature {
                 referrer: candidate.digest.clone(),
                 signer: v.signer,
+                statement: v.statement,
+                bundle,
             }),
             Err(e) => failures.push(format!("{e:#}")),
         }
     }
     if verified.is_empty() {
         if found == 0 {
-            bail!("no signatures found for {pinned}");
+            bail!("no {many} found for {pinned}");
         }
+        let (what, verb) = if found == 1 {
+            (&one, "it does not verify")
+        } else {
+            (&many, "none of them verifies")
+        };
         bail!(
-            "{found} signature(s) found for {pinned}, none of which verifies; the first: {}",
+            "{found} {what} found for {pinned}, but {verb}; the first: {}",
             failures.first().map_or("", String::as_str)
         );
     }
@@ -237,21 +325,13 @@ pub fn verify_image(
     })
 }
 
-/// An image signature is a DSSE envelope over an in-toto statement with cosign's image
-/// signature predicate type (an attestation of another type is not a signature).
-fn check_image_statement(bundle: &Bundle) -> anyhow::Result<()> {
+/// Whether the bundle is a DSSE envelope whose in-toto statement has `predicate_type` (an
+/// image signature is cosign's sign type; an attestation, its own).
+fn is_statement_of(bundle: &Bundle, predicate_type: &str) -> bool {
     let Content::DsseEnvelope(envelope) = &bundle.content else {
-        bail!("the bundle holds a message signature, not cosign's signature of an image");
+        return false;
     };
-    let statement = Statement::from_json(&envelope.payload)
-        .map_err(|e| anyhow!("the signature's payload is not an in-toto statement: {e}"))?;
-    if statement.predicate_type != COSIGN_SIGN_PREDICATE_TYPE {
-        bail!(
-            "the bundle is an attestation of type {:?}, not an image signature ({COSIGN_SIGN_PREDICATE_TYPE})",
-            statement.predicate_type
-        );
-    }
-    Ok(())
+    Statement::from_json(&envelope.payload).is_ok_and(|s| s.predicate_type == predicate_type)
 }
 
 /// What `cosign verify` prints for each verified signature: the simple-signing claims, with

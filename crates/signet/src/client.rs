@@ -30,6 +30,10 @@ pub enum ClientCommand {
     Sign(SignImageArgs),
     /// Verify a container image's signatures against an expected signer.
     Verify(VerifyImageArgs),
+    /// Attest to a container image: an in-toto statement about its digest, signed, attached.
+    Attest(AttestImageArgs),
+    /// Verify a container image's attestations of a type against an expected signer.
+    VerifyAttestation(VerifyImageAttestationArgs),
     /// The trust material: update it over TUF, trust a private instance, show it.
     #[command(subcommand)]
     Trust(tuf::TrustCommand),
@@ -164,6 +168,38 @@ pub struct VerifyImageArgs {
     pub trust: TrustArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct AttestImageArgs {
+    /// The image (`registry/repository:tag` or `@sha256:...`); a tag is resolved once.
+    pub image: String,
+    /// The predicate (JSON; SPDX tag-value text for --type spdx).
+    #[arg(long, value_name = "FILE")]
+    pub predicate: PathBuf,
+    /// The predicate type: slsaprovenance, slsaprovenance02, slsaprovenance1, link, spdx,
+    /// spdxjson, cyclonedx, vuln, openvex, custom, or a URI.
+    #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
+    pub predicate_type: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub options: SignOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyImageAttestationArgs {
+    /// The image (`registry/repository:tag` or `@sha256:...`).
+    pub image: String,
+    /// The predicate type to verify (a short name as for attest, or a URI).
+    #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
+    pub predicate_type: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
 /// Runs a client command. The error, if any, is one line.
 pub fn run(command: ClientCommand) -> anyhow::Result<()> {
     run_command(command).map_err(|e| {
@@ -225,17 +261,12 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
         }
         ClientCommand::Verify(a) => {
             let verified = image::verify_image(&a.trust, &a.image, &a.identity, &a.registry.options())?;
-            let by_key = a.identity.key.is_some();
-            eprintln!("\nVerification for {} --", verified.image);
-            eprintln!("The following checks were performed on each of these signatures:");
-            eprintln!("  - The cosign claims were validated: the signature is over the image's digest");
-            eprintln!("  - Existence of the claims in the transparency log was verified offline");
-            if by_key {
-                eprintln!("  - The signatures were verified against the specified public key");
-            } else {
-                eprintln!("  - The code-signing certificate was verified using trusted certificate authority certificates");
-                eprintln!("  - The certificate names the expected signer");
-            }
+            print_checks(
+                &verified.image,
+                "signatures",
+                "The cosign claims were validated: the signature is over the image's digest",
+                a.identity.key.is_some(),
+            );
             let claims: Vec<_> = verified
                 .signatures
                 .iter()
@@ -243,8 +274,55 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 .collect();
             println!("{}", serde_json::Value::Array(claims));
         }
+        ClientCommand::Attest(a) => {
+            let predicate_type = attest::predicate_type_uri(&a.predicate_type)?;
+            let predicate = attest::read_predicate(&a.predicate, &a.predicate_type)?;
+            let signed = image::attest_image(
+                &a.options,
+                &a.image,
+                &a.registry.options(),
+                &predicate_type,
+                predicate,
+            )?;
+            eprintln!("Pushing attestation to: {}", signed.image);
+        }
+        ClientCommand::VerifyAttestation(a) => {
+            let predicate_type = attest::predicate_type_uri(&a.predicate_type)?;
+            let verified = image::verify_image_attestations(
+                &a.trust,
+                &a.image,
+                &a.identity,
+                &a.registry.options(),
+                &predicate_type,
+            )?;
+            print_checks(
+                &verified.image,
+                "attestations",
+                &format!("The statement is about the image's digest, of type {predicate_type}"),
+                a.identity.key.is_some(),
+            );
+            for envelope in verified.signatures.iter().filter_map(|a| a.envelope_json()) {
+                println!("{envelope}");
+            }
+        }
     }
     Ok(())
+}
+
+/// The checks `verify` and `verify-attestation` did, on stderr, as cosign lists them.
+fn print_checks(image: &impl std::fmt::Display, what: &str, claims: &str, by_key: bool) {
+    eprintln!("\nVerification for {image} --");
+    eprintln!("The following checks were performed on each of these {what}:");
+    eprintln!("  - {claims}");
+    eprintln!("  - Existence of the claims in the transparency log was verified offline");
+    if by_key {
+        eprintln!("  - The signatures were verified against the specified public key");
+    } else {
+        eprintln!(
+            "  - The code-signing certificate was verified using trusted certificate authority certificates"
+        );
+        eprintln!("  - The certificate names the expected signer");
+    }
 }
 
 fn verify(

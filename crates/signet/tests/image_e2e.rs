@@ -25,6 +25,32 @@ fn signet(args: &[&str]) -> Output {
         .expect("run signet")
 }
 
+/// A registry, a `signet server --dev-oidc` and a token for builder@example.com from it.
+struct Stack {
+    registry: registry_support::RegistryProcess,
+    _server: common::Server,
+    trust: String,
+    issuer: String,
+    token: String,
+    data: tempfile::TempDir,
+}
+
+impl Stack {
+    fn start() -> Option<Stack> {
+        let registry = registry_support::start()?;
+        let data = tempfile::tempdir().unwrap();
+        let server = common::Server::start_with(&data.path().join("data"), &["--dev-oidc"]);
+        Some(Stack {
+            registry,
+            trust: server.dir.join("trust_config.json").to_str().unwrap().to_string(),
+            issuer: format!("{}/oidc", server.url),
+            token: common::dev_token(&server.url, "builder@example.com"),
+            _server: server,
+            data,
+        })
+    }
+}
+
 /// Pushes a small image with `layer` as its one layer under `tag`; returns its digest.
 fn push_image(registry: &Registry, repository: &str, tag: &str, layer: &[u8]) -> Digest {
     Digest::sha256(&registry_support::push_image(registry, repository, tag, layer))
@@ -36,15 +62,17 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn sign_and_verify_an_image_keylessly_through_the_fallback_index() {
-    let Some(registry_process) = registry_support::start() else {
+    let Some(stack) = Stack::start() else {
         return;
     };
-    let data = tempfile::tempdir().unwrap();
-    let server = common::Server::start_with(&data.path().join("data"), &["--dev-oidc"]);
-    let trust_config = server.dir.join("trust_config.json");
-    let trust = trust_config.to_str().unwrap();
-    let issuer = format!("{}/oidc", server.url);
-    let token = common::dev_token(&server.url, "builder@example.com");
+    let Stack {
+        registry: registry_process,
+        trust,
+        issuer,
+        token,
+        ..
+    } = &stack;
+    let trust = trust.as_str();
 
     let http = Http::new().unwrap();
     let registry = Registry::new(&http, &registry_process.host, &RegistryOptions::default()).unwrap();
@@ -52,14 +80,7 @@ fn sign_and_verify_an_image_keylessly_through_the_fallback_index() {
     let unsigned = push_image(&registry, "team/app", "2.0", b"layer two");
     let image = format!("{}/team/app:1.0", registry_process.host);
 
-    let signed = signet(&[
-        "sign",
-        &image,
-        "--trust-config",
-        trust,
-        "--identity-token",
-        &token,
-    ]);
+    let signed = signet(&["sign", &image, "--trust-config", trust, "--identity-token", token]);
     assert!(signed.status.success(), "{}", stderr(&signed));
     assert!(
         stderr(&signed).contains(&format!("{}/team/app@{digest}", registry_process.host)),
@@ -76,7 +97,7 @@ fn sign_and_verify_an_image_keylessly_through_the_fallback_index() {
             "--certificate-identity",
             identity,
             "--certificate-oidc-issuer",
-            &issuer,
+            issuer,
         ])
     };
     let out = verify(&image, "builder@example.com");
@@ -89,7 +110,7 @@ fn sign_and_verify_an_image_keylessly_through_the_fallback_index() {
     );
     assert_eq!(claims[0]["critical"]["type"], "cosign container image signature");
     assert_eq!(claims[0]["optional"]["Subject"], "builder@example.com");
-    assert_eq!(claims[0]["optional"]["Issuer"], issuer);
+    assert_eq!(claims[0]["optional"]["Issuer"], *issuer);
     // By digest too, with no tag to resolve.
     let by_digest = format!("{}/team/app@{digest}", registry_process.host);
     assert!(verify(&by_digest, "builder@example.com").status.success());
@@ -109,14 +130,7 @@ fn sign_and_verify_an_image_keylessly_through_the_fallback_index() {
     );
 
     // A second signature is added to the same index, and both verify.
-    let again = signet(&[
-        "sign",
-        &image,
-        "--trust-config",
-        trust,
-        "--identity-token",
-        &token,
-    ]);
+    let again = signet(&["sign", &image, "--trust-config", trust, "--identity-token", token]);
     assert!(again.status.success(), "{}", stderr(&again));
     let out = verify(&image, "builder@example.com");
     let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -127,8 +141,8 @@ fn sign_and_verify_an_image_keylessly_through_the_fallback_index() {
     assert_eq!(out.status.code(), Some(1));
     let message = stderr(&out);
     assert_eq!(message.lines().count(), 1, "{message}");
-    assert!(message.contains("2 signature(s) found"), "{message}");
-    assert!(message.contains("none of which verifies"), "{message}");
+    assert!(message.contains("2 signatures found"), "{message}");
+    assert!(message.contains("but none of them verifies"), "{message}");
     assert!(
         message.contains("builder@example.com"),
         "the identity the certificate holds: {message}"
@@ -212,4 +226,92 @@ fn sign_and_verify_an_image_keylessly_through_the_fallback_index() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no such manifest"), "{}", stderr(&out));
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
+
+#[test]
+fn attest_an_sbom_to_an_image_and_verify_it_by_type() {
+    let Some(stack) = Stack::start() else {
+        return;
+    };
+    let Stack {
+        registry: registry_process,
+        trust,
+        issuer,
+        token,
+        data,
+        ..
+    } = &stack;
+    let trust = trust.as_str();
+    let http = Http::new().unwrap();
+    let registry = Registry::new(&http, &registry_process.host, &RegistryOptions::default()).unwrap();
+    let digest = push_image(&registry, "team/app", "1.0", b"layer one");
+    let image = format!("{}/team/app:1.0", registry_process.host);
+
+    let sbom = data.path().join("sbom.cdx.json");
+    std::fs::write(
+        &sbom,
+        br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"left-pad","version":"1.3.0"}]}"#,
+    )
+    .unwrap();
+    let attested = signet(&[
+        "attest",
+        &image,
+        "--predicate",
+        sbom.to_str().unwrap(),
+        "--type",
+        "cyclonedx",
+        "--trust-config",
+        trust,
+        "--identity-token",
+        token,
+    ]);
+    assert!(attested.status.success(), "{}", stderr(&attested));
+
+    let verify_attestation = |kind: &str| {
+        signet(&[
+            "verify-attestation",
+            &image,
+            "--type",
+            kind,
+            "--trust-config",
+            trust,
+            "--certificate-identity",
+            "builder@example.com",
+            "--certificate-oidc-issuer",
+            issuer,
+        ])
+    };
+    let out = verify_attestation("cyclonedx");
+    assert!(out.status.success(), "{}", stderr(&out));
+    // One DSSE envelope per line, its statement about the image's digest with the SBOM.
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let envelope: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(envelope["payloadType"], "application/vnd.in-toto+json");
+    let payload = common::b64(envelope["payload"].as_str().unwrap());
+    let statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(statement["predicateType"], "https://cyclonedx.org/bom");
+    assert_eq!(statement["subject"][0]["digest"]["sha256"], digest.hex());
+    assert_eq!(statement["predicate"]["components"][0]["name"], "left-pad");
+
+    // Another type: none of those; and an attestation is not a signature.
+    let out = verify_attestation("spdxjson");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no attestations of type https://spdx.dev/Document found"),
+        "{}",
+        stderr(&out)
+    );
+    let out = signet(&[
+        "verify",
+        &image,
+        "--trust-config",
+        trust,
+        "--certificate-identity",
+        "builder@example.com",
+        "--certificate-oidc-issuer",
+        issuer,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no signatures found"), "{}", stderr(&out));
 }
