@@ -334,6 +334,119 @@ fn is_statement_of(bundle: &Bundle, predicate_type: &str) -> bool {
     Statement::from_json(&envelope.payload).is_ok_and(|s| s.predicate_type == predicate_type)
 }
 
+/// What is attached to an image (`signet tree`): its Sigstore bundle referrers with what each
+/// holds, and cosign's legacy attachments with their layers' media types.
+#[derive(Debug, Clone)]
+pub struct ImageTree {
+    /// The image, pinned to its digest.
+    pub image: ImageReference,
+    /// Where the referrers were listed: the registry's referrers API, or the fallback tag.
+    pub listed_by: String,
+    /// Each referrer: its digest, artifact type and predicate type (if it says).
+    pub referrers: Vec<(Digest, Option<String>, Option<String>)>,
+    /// cosign's legacy attachments that exist: the tag and its layers' media types.
+    pub legacy: Vec<(String, Vec<String>)>,
+}
+
+/// Lists what is attached to `image`, without verifying any of it.
+pub fn tree_image(image: &str, registry_options: &RegistryOptions) -> anyhow::Result<ImageTree> {
+    use signet_oci::cosign::{attachment_tag, Attachment};
+    use signet_oci::referrers::ANNOTATION_BUNDLE_PREDICATE_TYPE;
+    let reference = ImageReference::parse(image)?;
+    let http = Http::new()?;
+    let registry = Registry::new(&http, reference.api_host(), registry_options)?;
+    let repo = reference.repository.as_str();
+    let digest = match &reference.digest {
+        Some(d) => d.clone(),
+        None => {
+            registry
+                .manifest(repo, &reference.manifest_reference())
+                .with_context(|| format!("resolving {reference}"))?
+                .digest
+        }
+    };
+    let (listed, listed_by) = match registry.referrers(repo, &digest)? {
+        Some(index) => (index, "the registry's referrers API".to_string()),
+        None => {
+            let tag = fallback_tag(&digest);
+            let index = fallback_index(&registry, repo, &tag)?.unwrap_or_default();
+            (
+                index,
+                format!("the fallback index {}/{repo}:{tag}", registry.host()),
+            )
+        }
+    };
+    let mut referrers = Vec::new();
+    for d in &listed.manifests {
+        // The fallback index may drop annotations and name the config's type: read the
+        // referrer itself for what it is.
+        let (artifact_type, predicate_type) = match (
+            &d.artifact_type,
+            d.annotations.get(ANNOTATION_BUNDLE_PREDICATE_TYPE),
+        ) {
+            (Some(t), Some(p)) if t != signet_oci::manifest::MEDIA_TYPE_EMPTY => {
+                (Some(t.clone()), Some(p.clone()))
+            }
+            _ => match registry.manifest(repo, &d.digest.to_string())?.manifest {
+                Manifest::Image(m) => (
+                    m.artifact_type.clone(),
+                    m.annotations.get(ANNOTATION_BUNDLE_PREDICATE_TYPE).cloned(),
+                ),
+                Manifest::Index(i) => (i.artifact_type.clone(), None),
+            },
+        };
+        referrers.push((d.digest.clone(), artifact_type, predicate_type));
+    }
+    let mut legacy = Vec::new();
+    for attachment in [Attachment::Signature, Attachment::Attestation, Attachment::Sbom] {
+        let Some(tag) = attachment_tag(&digest, attachment) else {
+            continue;
+        };
+        match registry.manifest(repo, &tag) {
+            Ok(fetched) => {
+                let layers = match fetched.manifest {
+                    Manifest::Image(m) => m.layers.iter().map(|l| l.media_type.clone()).collect(),
+                    Manifest::Index(_) => Vec::new(),
+                };
+                legacy.push((format!("{}/{repo}:{tag}", registry.host()), layers));
+            }
+            Err(e) if e.to_string().contains("no such manifest") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(ImageTree {
+        image: reference.with_digest(digest),
+        listed_by,
+        referrers,
+        legacy,
+    })
+}
+
+impl std::fmt::Display for ImageTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "Supply chain artifacts attached to {}", self.image)?;
+        writeln!(f, "  referrers ({}): {}", self.listed_by, self.referrers.len())?;
+        for (digest, artifact_type, predicate_type) in &self.referrers {
+            write!(
+                f,
+                "    {digest}  {}",
+                artifact_type.as_deref().unwrap_or("(no artifact type)")
+            )?;
+            match predicate_type {
+                Some(p) => writeln!(f, "  {p}")?,
+                None => writeln!(f)?,
+            }
+        }
+        for (tag, layers) in &self.legacy {
+            writeln!(f, "  {tag} (cosign's legacy format): {} layer(s)", layers.len())?;
+            for media_type in layers {
+                writeln!(f, "    {media_type}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What `cosign verify` prints for each verified signature: the simple-signing claims, with
 /// the signer's identity among the optional fields.
 pub fn claims_json(image: &ImageReference, signature: &VerifiedImageSignature) -> Value {

@@ -34,6 +34,8 @@ pub enum ClientCommand {
     Attest(AttestImageArgs),
     /// Verify a container image's attestations of a type against an expected signer.
     VerifyAttestation(VerifyImageAttestationArgs),
+    /// List what is attached to a container image (signatures, attestations, SBOMs), unverified.
+    Tree(TreeImageArgs),
     /// The trust material: update it over TUF, trust a private instance, show it.
     #[command(subcommand)]
     Trust(tuf::TrustCommand),
@@ -200,6 +202,14 @@ pub struct VerifyImageAttestationArgs {
     pub trust: TrustArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct TreeImageArgs {
+    /// The image (`registry/repository:tag` or `@sha256:...`).
+    pub image: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
 /// Runs a client command. The error, if any, is one line.
 pub fn run(command: ClientCommand) -> anyhow::Result<()> {
     run_command(command).map_err(|e| {
@@ -274,6 +284,7 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 .collect();
             println!("{}", serde_json::Value::Array(claims));
         }
+        ClientCommand::Tree(a) => print!("{}", image::tree_image(&a.image, &a.registry.options())?),
         ClientCommand::Attest(a) => {
             let predicate_type = attest::predicate_type_uri(&a.predicate_type)?;
             let predicate = attest::read_predicate(&a.predicate, &a.predicate_type)?;

@@ -294,6 +294,17 @@ fn attest_an_sbom_to_an_image_and_verify_it_by_type() {
     assert_eq!(statement["subject"][0]["digest"]["sha256"], digest.hex());
     assert_eq!(statement["predicate"]["components"][0]["name"], "left-pad");
 
+    // `tree` lists the attestation's referrer through the fallback index, with its type.
+    let out = signet(&["tree", &image]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listing = String::from_utf8(out.stdout).unwrap();
+    assert!(listing.contains(&format!("team/app@{digest}")), "{listing}");
+    assert!(listing.contains("referrers (the fallback index"), "{listing}");
+    assert!(
+        listing.contains("application/vnd.dev.sigstore.bundle.v0.3+json  https://cyclonedx.org/bom"),
+        "{listing}"
+    );
+
     // Another type: none of those; and an attestation is not a signature.
     let out = verify_attestation("spdxjson");
     assert_eq!(out.status.code(), Some(1));
