@@ -145,6 +145,18 @@ pub fn attest_image(
     })
 }
 
+/// The image's digest: the one in the reference (no request), else the one the registry
+/// serves for the tag now.
+fn image_digest(registry: &Registry, reference: &ImageReference) -> anyhow::Result<Digest> {
+    match &reference.digest {
+        Some(d) => Ok(d.clone()),
+        None => Ok(registry
+            .manifest(&reference.repository, &reference.manifest_reference())
+            .with_context(|| format!("resolving {reference}"))?
+            .digest),
+    }
+}
+
 /// The fallback index at `tag`, if there is one.
 fn fallback_index(registry: &Registry, repo: &str, tag: &str) -> anyhow::Result<Option<ImageIndex>> {
     match registry.manifest(repo, tag) {
@@ -226,16 +238,7 @@ pub fn verify_image_attestations(
     let http = Http::new()?;
     let registry = Registry::new(&http, reference.api_host(), registry_options)?;
     let repo = reference.repository.as_str();
-    // By digest, the digest is the image; by tag, the registry says which digest it is now.
-    let digest = match &reference.digest {
-        Some(d) => d.clone(),
-        None => {
-            registry
-                .manifest(repo, &reference.manifest_reference())
-                .with_context(|| format!("resolving {reference}"))?
-                .digest
-        }
-    };
+    let digest = image_digest(&registry, &reference)?;
     let pinned = reference.with_digest(digest.clone());
     let listed = match registry.referrers(repo, &digest)? {
         Some(index) => index,
@@ -356,15 +359,7 @@ pub fn tree_image(image: &str, registry_options: &RegistryOptions) -> anyhow::Re
     let http = Http::new()?;
     let registry = Registry::new(&http, reference.api_host(), registry_options)?;
     let repo = reference.repository.as_str();
-    let digest = match &reference.digest {
-        Some(d) => d.clone(),
-        None => {
-            registry
-                .manifest(repo, &reference.manifest_reference())
-                .with_context(|| format!("resolving {reference}"))?
-                .digest
-        }
-    };
+    let digest = image_digest(&registry, &reference)?;
     let (listed, listed_by) = match registry.referrers(repo, &digest)? {
         Some(index) => (index, "the registry's referrers API".to_string()),
         None => {
