@@ -7,6 +7,8 @@
 //! - `signet bench tsa` ([`tsa`]): RFC 3161 `TimeStampReq`s to the timestamp authority.
 //! - `signet bench ca` ([`ca`]): Fulcio `signingCert` requests with fresh keys to the CA of a
 //!   `--dev-oidc` server (token verification, proof of possession, CT submission included).
+//! - `signet bench image` ([`image`]): the registry requests and the per-process time of
+//!   `signet verify IMAGE` against a registry on this machine.
 //! - `signet bench sign` ([`sign`]): keyless sign-blob round trips end to end, in process, as
 //!   `signet sign-blob` processes, and as sigstore-python processes against the same server.
 //!
@@ -28,6 +30,7 @@
 mod ca;
 mod entries;
 mod histogram;
+mod image;
 mod log;
 mod record;
 mod report;
@@ -51,6 +54,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 pub use ca::{run_ca, BenchCaArgs};
+pub use image::{run_image, BenchImageArgs};
 pub use log::{run_log, BenchLogArgs};
 use record::{distinct_ids, Failure, Outcome, Recorder, Window};
 use report::{ErrorReport, LatencyReport, Report, ServerReport};

@@ -48,6 +48,8 @@ pub enum BenchCommand {
     Ca(bench::BenchCaArgs),
     /// Keyless sign-blob round trips per second: signet in process, signet processes, sigstore-python.
     Sign(bench::BenchSignArgs),
+    /// Registry requests and time per `signet verify IMAGE`, against a registry on this machine.
+    Image(bench::BenchImageArgs),
 }
 
 /// Parses the process's arguments; help and version print and exit, a usage error is one line

@@ -30,6 +30,7 @@ fn main() {
             Command::Bench(BenchCommand::Tsa(args)) => bench::run_tsa(args).await,
             Command::Bench(BenchCommand::Ca(args)) => bench::run_ca(args).await,
             Command::Bench(BenchCommand::Sign(args)) => bench::run_sign(args).await,
+            Command::Bench(BenchCommand::Image(args)) => bench::run_image(args).await,
             Command::Client(_) | Command::DevToken(_) | Command::GenerateKeyPair(_) => {
                 unreachable!("run_client runs client commands and exits")
             }

@@ -1,0 +1,160 @@
+//! `signet bench image`: what `signet verify IMAGE` costs a user, in registry requests and in
+//! wall time per process. It starts a `signet server --dev-oidc`, pushes a small image to the
+//! registry given (one on this machine, e.g. Debian's `docker-registry`), signs it keylessly as
+//! `signet sign` does, counts the registry requests of one verification in process, then times
+//! `--runs` `signet verify` processes, start-up included.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use signet_client::http::Http;
+use signet_client::image;
+use signet_client::oci::{Registry, RegistryOptions};
+use signet_client::trust::TrustArgs;
+use signet_client::verify::IdentityArgs;
+use signet_client::SignOptions;
+use signet_oci::manifest::{ImageManifest, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_MANIFEST};
+use signet_oci::Descriptor;
+
+use super::server::SpawnedServer;
+
+/// Flags of `signet bench image`.
+#[derive(clap::Args, Debug)]
+pub struct BenchImageArgs {
+    /// A registry on this machine to push the test image to (HOST:PORT).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub registry: String,
+    /// How many `signet verify` processes to time.
+    #[arg(long, default_value_t = 50)]
+    pub runs: usize,
+}
+
+const IDENTITY: &str = "bench-image@example.com";
+
+/// Runs the benchmark and prints its figures.
+pub async fn run_image(args: BenchImageArgs) -> anyhow::Result<()> {
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    eprintln!("[bench] starting signet server --dev-oidc");
+    let server = SpawnedServer::start_with_flags(&["--dev-oidc"]).await?;
+    let root = server.root_url.clone();
+    let data = server.data_dir();
+    let report = tokio::task::spawn_blocking(move || measure(&args, &root, &data))
+        .await
+        .context("the benchmark thread")??;
+    drop(server);
+    println!("{report}");
+    Ok(())
+}
+
+fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<String> {
+    let http = Http::new()?;
+    let token = http.post_json(
+        &format!("{root}/oidc/dev/token"),
+        &serde_json::json!({ "email": IDENTITY }),
+        None,
+    )?;
+    let token = token["id_token"]
+        .as_str()
+        .context("the development provider answered without an id_token")?
+        .to_string();
+    let registry = Registry::new(&http, &args.registry, &RegistryOptions::default())?;
+    let repository = "bench/app";
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let layer = format!("a layer of the benchmark image, {root}");
+    registry.push_blob(repository, config)?;
+    registry.push_blob(repository, layer.as_bytes())?;
+    let manifest = ImageManifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_TYPE_IMAGE_MANIFEST.into()),
+        artifact_type: None,
+        config: Descriptor::of(MEDIA_TYPE_IMAGE_CONFIG, config),
+        layers: vec![Descriptor::of(
+            "application/vnd.oci.image.layer.v1.tar",
+            layer.as_bytes(),
+        )],
+        subject: None,
+        annotations: Default::default(),
+    }
+    .to_json();
+    registry.push_manifest(repository, "1.0", MEDIA_TYPE_IMAGE_MANIFEST, &manifest)?;
+    let image = format!("{}/{repository}:1.0", args.registry);
+
+    let trust_config = data.join("trust_config.json");
+    let trust = TrustArgs {
+        trust_config: Some(trust_config.clone()),
+        ..TrustArgs::default()
+    };
+    let options = SignOptions {
+        trust: trust.clone(),
+        key: None,
+        identity_token: Some(token),
+        oidc_issuer: None,
+        oidc_client_id: signet_client::token::DEFAULT_CLIENT_ID.to_string(),
+        oidc_client_secret: None,
+        oidc_login_timeout: signet_client::token::DEFAULT_LOGIN_TIMEOUT_SECS,
+        yes: true,
+    };
+    let signed = image::sign_image(&options, &image, &RegistryOptions::default())?;
+    let issuer = format!("{root}/oidc");
+    let identity = IdentityArgs {
+        certificate_identity: Some(IDENTITY.to_string()),
+        certificate_oidc_issuer: Some(issuer.clone()),
+        ..IdentityArgs::default()
+    };
+    let by_tag = image::verify_image(&trust, &image, &identity, &RegistryOptions::default())?;
+    let pinned = signed.image.to_string();
+    let by_digest = image::verify_image(&trust, &pinned, &identity, &RegistryOptions::default())?;
+
+    let signet = std::env::current_exe()
+        .context("finding the signet executable")?
+        .with_file_name("signet");
+    let mut times = Vec::with_capacity(args.runs);
+    for _ in 0..args.runs {
+        let started = Instant::now();
+        let out = Command::new(&signet)
+            .args([
+                "verify",
+                &image,
+                "--certificate-identity",
+                IDENTITY,
+                "--certificate-oidc-issuer",
+                &issuer,
+            ])
+            .arg("--trust-config")
+            .arg(&trust_config)
+            .output()
+            .with_context(|| format!("running {}", signet.display()))?;
+        times.push(started.elapsed());
+        if !out.status.success() {
+            bail!(
+                "signet verify failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+    }
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    Ok(format!(
+        "signet bench image: {image} on {} ({})\n\
+         registry requests: verify by tag {}, verify by digest {}\n\
+         `signet verify` processes ({} runs, start-up included): min {}, p50 {}, p90 {}, max {}",
+        args.registry,
+        if signed.fallback_index {
+            "no referrers API: the sha256-<hex> fallback index"
+        } else {
+            "referrers API"
+        },
+        by_tag.requests,
+        by_digest.requests,
+        args.runs,
+        ms(times[0]),
+        ms(at(0.5)),
+        ms(at(0.9)),
+        ms(times[times.len() - 1]),
+    ))
+}
