@@ -9,7 +9,9 @@
 //! each against the trusted root and the expected signer with the image's digest as the
 //! artifact, and tells "no signatures" apart from "signatures, none of which verifies" (saying
 //! why the first one failed). Attestations are the same with the statement's own predicate
-//! type and predicate. cosign's legacy `.sig` / `.att` format is not read yet.
+//! type and predicate. An image with no bundle signature has its cosign 1/2 `sha256-<hex>.sig`
+//! signatures verified instead (cosign's fallback); legacy `.att` attestations are not read yet,
+//! and the legacy format is not written.
 
 use std::collections::BTreeMap;
 
@@ -307,6 +309,14 @@ pub fn verify_image_attestations(
             Err(e) => failures.push(format!("{e:#}")),
         }
     }
+    // No bundle signature: cosign 1 and 2's `sha256-<hex>.sig`, as cosign falls back to it.
+    if verified.is_empty() && predicate_type == COSIGN_SIGN_PREDICATE_TYPE {
+        let legacy =
+            verify_legacy_signatures(&registry, &pinned, &digest, &signer, &trust, now, hint.as_deref())?;
+        found += legacy.found;
+        verified.extend(legacy.verified);
+        failures.extend(legacy.failures);
+    }
     if verified.is_empty() {
         if found == 0 {
             bail!("no {many} found for {pinned}");
@@ -327,6 +337,82 @@ pub fn verify_image_attestations(
         requests: registry.requests(),
     })
 }
+
+/// What the legacy `.sig` attachment held.
+struct LegacyOutcome {
+    found: usize,
+    verified: Vec<VerifiedImageSignature>,
+    failures: Vec<String>,
+}
+
+/// Verifies the layers of the image's `sha256-<hex>.sig` (cosign's legacy format): each is read
+/// as the bundle it amounts to ([`signet_oci::cosign::legacy_signature_bundle`]) and verified
+/// over its simple-signing payload, which must then name this image's digest.
+#[allow(clippy::too_many_arguments)]
+fn verify_legacy_signatures(
+    registry: &Registry,
+    image: &ImageReference,
+    digest: &Digest,
+    signer: &signet_verify::SignerPolicy,
+    trust: &PreparedTrust,
+    now: i64,
+    hint: Option<&str>,
+) -> anyhow::Result<LegacyOutcome> {
+    use signet_oci::cosign::{
+        attachment_tag, legacy_signature_bundle, Attachment, SimpleSigning, SIMPLE_SIGNING_MEDIA_TYPE,
+    };
+    let mut outcome = LegacyOutcome {
+        found: 0,
+        verified: Vec::new(),
+        failures: Vec::new(),
+    };
+    let Some(tag) = attachment_tag(digest, Attachment::Signature) else {
+        return Ok(outcome);
+    };
+    let manifest = match registry.manifest(&image.repository, &tag) {
+        Ok(m) => m,
+        Err(e) if e.to_string().contains("no such manifest") => return Ok(outcome),
+        Err(e) => return Err(e),
+    };
+    let Manifest::Image(signatures) = manifest.manifest else {
+        return Ok(outcome);
+    };
+    for layer in signatures
+        .layers
+        .iter()
+        .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE)
+    {
+        outcome.found += 1;
+        let payload = registry.blob(&image.repository, layer, MAX_PAYLOAD_BYTES)?;
+        let result = legacy_signature_bundle(&payload, &layer.annotations)
+            .map_err(|e| anyhow!("the signature in {tag} ({}): {e}", layer.digest))
+            .and_then(|bundle| {
+                let verified = crate::verify::verify_prepared(
+                    &bundle,
+                    Artifact::Bytes(&payload),
+                    signer.clone(),
+                    trust,
+                    now,
+                    hint,
+                )?;
+                SimpleSigning::parse_for(&payload, digest).map_err(|e| anyhow!("{e}"))?;
+                Ok((verified, bundle))
+            });
+        match result {
+            Ok((v, bundle)) => outcome.verified.push(VerifiedImageSignature {
+                referrer: manifest.digest.clone(),
+                signer: v.signer,
+                statement: None,
+                bundle,
+            }),
+            Err(e) => outcome.failures.push(format!("{e:#}")),
+        }
+    }
+    Ok(outcome)
+}
+
+/// The largest simple-signing payload read (they are a few hundred bytes).
+const MAX_PAYLOAD_BYTES: u64 = 1 << 20;
 
 /// Whether the bundle is a DSSE envelope whose in-toto statement has `predicate_type` (an
 /// image signature is cosign's sign type; an attestation, its own).

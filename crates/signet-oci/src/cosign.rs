@@ -225,6 +225,122 @@ pub struct Rfc3161Annotation {
     pub signed_rfc3161_timestamp: String,
 }
 
+/// Why a legacy signature layer cannot be read as a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LegacyError {
+    /// No [`ANNOTATION_SIGNATURE`].
+    #[error("the layer has no {ANNOTATION_SIGNATURE} annotation")]
+    NoSignature,
+    /// An annotation that does not decode.
+    #[error("the layer's {annotation} annotation does not decode: {reason}")]
+    Annotation {
+        /// Which annotation.
+        annotation: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A legacy signature layer (its payload and annotations) as the Sigstore bundle v0.1 it
+/// amounts to, so that it is verified by the one verifier: a message signature over the payload,
+/// the signing certificate (the chain annotation is left out: it is unauthenticated, and the
+/// path is built from the trusted root, as cosign does), the Rekor entry the SET covers (v0.1
+/// needs no inclusion proof), and the RFC 3161 timestamp. A key-signed layer has no
+/// certificate; the verifier is given the key.
+pub fn legacy_signature_bundle(
+    payload: &[u8],
+    annotations: &BTreeMap<String, String>,
+) -> Result<signet_formats::bundle::Bundle, LegacyError> {
+    use base64::engine::general_purpose::STANDARD as B64;
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    use signet_crypto::HashAlgorithm;
+    use signet_formats::bundle::{
+        Bundle, BundleContent, BundleVersion, MessageSignature, TimestampVerificationData,
+        VerificationMaterial, VerificationMaterialContent,
+    };
+    use signet_formats::common::{HashOutput, LogId};
+    use signet_formats::rekor_v2::{InclusionPromise, KindVersion, TransparencyLogEntry};
+
+    let bad = |annotation: &'static str, reason: String| LegacyError::Annotation { annotation, reason };
+    let signature = annotations
+        .get(ANNOTATION_SIGNATURE)
+        .ok_or(LegacyError::NoSignature)?;
+    let signature = B64
+        .decode(signature.trim())
+        .map_err(|e| bad(ANNOTATION_SIGNATURE, e.to_string()))?;
+    let content = match annotations.get(ANNOTATION_CERTIFICATE).filter(|c| !c.is_empty()) {
+        Some(text) => {
+            let block = pem::parse(text).map_err(|e| bad(ANNOTATION_CERTIFICATE, e.to_string()))?;
+            VerificationMaterialContent::X509CertificateChain(vec![block.into_contents()])
+        }
+        None => VerificationMaterialContent::PublicKey { hint: String::new() },
+    };
+    let mut tlog_entries = Vec::new();
+    if let Some(text) = annotations.get(ANNOTATION_BUNDLE) {
+        let rekor = RekorBundle::from_json(text).map_err(|e| bad(ANNOTATION_BUNDLE, e.to_string()))?;
+        let set = B64
+            .decode(&rekor.signed_entry_timestamp)
+            .map_err(|e| bad(ANNOTATION_BUNDLE, format!("SignedEntryTimestamp: {e}")))?;
+        let body = B64
+            .decode(&rekor.payload.body)
+            .map_err(|e| bad(ANNOTATION_BUNDLE, format!("Payload.body: {e}")))?;
+        let kind: Value = serde_json::from_slice(&body)
+            .map_err(|e| bad(ANNOTATION_BUNDLE, format!("the entry body: {e}")))?;
+        let field = |name: &str| kind.get(name).and_then(Value::as_str).map(str::to_string);
+        let (Some(kind_name), Some(version)) = (field("kind"), field("apiVersion")) else {
+            return Err(bad(
+                ANNOTATION_BUNDLE,
+                "the entry body names no kind and apiVersion".into(),
+            ));
+        };
+        let log_id =
+            hex::decode(&rekor.payload.log_id).map_err(|e| bad(ANNOTATION_BUNDLE, format!("logID: {e}")))?;
+        let log_index = u64::try_from(rekor.payload.log_index)
+            .map_err(|_| bad(ANNOTATION_BUNDLE, "logIndex is negative".into()))?;
+        tlog_entries.push(TransparencyLogEntry {
+            log_index,
+            log_id: LogId { key_id: log_id },
+            kind_version: KindVersion {
+                kind: kind_name,
+                version,
+            },
+            integrated_time: Some(rekor.payload.integrated_time),
+            inclusion_promise: Some(InclusionPromise {
+                signed_entry_timestamp: set,
+            }),
+            inclusion_proof: None,
+            canonicalized_body: body,
+        });
+    }
+    let mut rfc3161_timestamps = Vec::new();
+    if let Some(text) = annotations.get(ANNOTATION_RFC3161_TIMESTAMP) {
+        let annotation: Rfc3161Annotation =
+            serde_json::from_str(text).map_err(|e| bad(ANNOTATION_RFC3161_TIMESTAMP, e.to_string()))?;
+        rfc3161_timestamps.push(
+            B64.decode(&annotation.signed_rfc3161_timestamp)
+                .map_err(|e| bad(ANNOTATION_RFC3161_TIMESTAMP, e.to_string()))?,
+        );
+    }
+    Ok(Bundle {
+        media_type: BundleVersion::V0_1.media_type().to_string(),
+        version: BundleVersion::V0_1,
+        verification_material: VerificationMaterial {
+            content,
+            tlog_entries,
+            timestamp_verification_data: TimestampVerificationData { rfc3161_timestamps },
+        },
+        content: BundleContent::MessageSignature(MessageSignature {
+            message_digest: Some(HashOutput {
+                algorithm: HashAlgorithm::Sha2_256,
+                digest: sha2::Sha256::digest(payload).to_vec(),
+            }),
+            signature,
+        }),
+    })
+}
+
 /// The media type of an SBOM attached with `attach sbom --type T`, by cosign's names; `json`
 /// picks the JSON form where a format has two.
 pub fn sbom_media_type(kind: &str, json: bool) -> Option<&'static str> {

@@ -51,6 +51,15 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// A registry client, and the image `team/app:1.0` (one layer) pushed with it; its digest.
+    fn push_app<'h>(&self, http: &'h Http) -> (Registry<'h>, Digest) {
+        let registry = Registry::new(http, &self.registry.host, &RegistryOptions::default()).unwrap();
+        let digest = push_image(&registry, "team/app", "1.0", b"layer one");
+        (registry, digest)
+    }
+}
+
 /// Pushes a small image with `layer` as its one layer under `tag`; returns its digest.
 fn push_image(registry: &Registry, repository: &str, tag: &str, layer: &[u8]) -> Digest {
     Digest::sha256(&registry_support::push_image(registry, repository, tag, layer))
@@ -73,10 +82,8 @@ fn sign_and_verify_an_image_keylessly_through_the_fallback_index() {
         ..
     } = &stack;
     let trust = trust.as_str();
-
     let http = Http::new().unwrap();
-    let registry = Registry::new(&http, &registry_process.host, &RegistryOptions::default()).unwrap();
-    let digest = push_image(&registry, "team/app", "1.0", b"layer one");
+    let (registry, digest) = stack.push_app(&http);
     let unsigned = push_image(&registry, "team/app", "2.0", b"layer two");
     let image = format!("{}/team/app:1.0", registry_process.host);
 
@@ -243,8 +250,7 @@ fn attest_an_sbom_to_an_image_and_verify_it_by_type() {
     } = &stack;
     let trust = trust.as_str();
     let http = Http::new().unwrap();
-    let registry = Registry::new(&http, &registry_process.host, &RegistryOptions::default()).unwrap();
-    let digest = push_image(&registry, "team/app", "1.0", b"layer one");
+    let (_registry, digest) = stack.push_app(&http);
     let image = format!("{}/team/app:1.0", registry_process.host);
 
     let sbom = data.path().join("sbom.cdx.json");
@@ -325,4 +331,164 @@ fn attest_an_sbom_to_an_image_and_verify_it_by_type() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no signatures found"), "{}", stderr(&out));
+}
+
+/// A signature in cosign 1/2's legacy format (`sha256-<hex>.sig`, the simple-signing payload
+/// as the layer, signature, certificate, Rekor bundle and RFC 3161 timestamp in its
+/// annotations), assembled from what `signet sign-blob` made against the Rekor v1 log, is
+/// verified when the image has no bundle signature, as cosign falls back to it.
+#[test]
+fn a_legacy_sig_signature_verifies() {
+    use signet_oci::cosign::{self, SimpleSigning};
+
+    let Some(stack) = Stack::start() else {
+        return;
+    };
+    let Stack {
+        registry: registry_process,
+        trust,
+        issuer,
+        token,
+        data,
+        ..
+    } = &stack;
+    let http = Http::new().unwrap();
+    let (registry, digest) = stack.push_app(&http);
+    let repository = format!("{}/team/app", registry_process.host);
+    let image = format!("{repository}:1.0");
+
+    // The payload cosign signs, signed by signet against the Rekor v1 log only.
+    let payload = SimpleSigning::new(&repository, &digest, Default::default()).to_json();
+    let payload_file = data.path().join("payload.json");
+    std::fs::write(&payload_file, &payload).unwrap();
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(trust).unwrap()).unwrap();
+    let mut signing = config["signingConfig"].clone();
+    signing["rekorTlogUrls"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|log| log["majorApiVersion"] == 1);
+    let (root_file, signing_file, bundle_file) = (
+        data.path().join("trusted_root.json"),
+        data.path().join("signing_config.json"),
+        data.path().join("payload.sigstore.json"),
+    );
+    std::fs::write(&root_file, config["trustedRoot"].to_string()).unwrap();
+    std::fs::write(&signing_file, signing.to_string()).unwrap();
+    let signed = signet(&[
+        "sign-blob",
+        payload_file.to_str().unwrap(),
+        "--bundle",
+        bundle_file.to_str().unwrap(),
+        "--trusted-root",
+        root_file.to_str().unwrap(),
+        "--signing-config",
+        signing_file.to_str().unwrap(),
+        "--identity-token",
+        token,
+    ]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+
+    // The bundle's pieces as cosign's layer annotations.
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle_file).unwrap()).unwrap();
+    let material = &bundle["verificationMaterial"];
+    let entry = &material["tlogEntries"][0];
+    assert_eq!(
+        entry["kindVersion"]["version"], "0.0.1",
+        "a Rekor v1 entry: {entry}"
+    );
+    let leaf = common::b64(material["certificate"]["rawBytes"].as_str().unwrap());
+    let rekor_bundle = cosign::RekorBundle {
+        signed_entry_timestamp: entry["inclusionPromise"]["signedEntryTimestamp"]
+            .as_str()
+            .unwrap()
+            .into(),
+        payload: cosign::RekorPayload {
+            body: entry["canonicalizedBody"].as_str().unwrap().into(),
+            integrated_time: entry["integratedTime"].as_str().unwrap().parse().unwrap(),
+            log_index: entry["logIndex"].as_str().unwrap().parse().unwrap(),
+            log_id: hex::encode(common::b64(entry["logId"]["keyId"].as_str().unwrap())),
+        },
+    };
+    let mut layer = signet_oci::Descriptor::of(cosign::SIMPLE_SIGNING_MEDIA_TYPE, &payload);
+    layer.annotations = [
+        (
+            cosign::ANNOTATION_SIGNATURE,
+            bundle["messageSignature"]["signature"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        ),
+        (
+            cosign::ANNOTATION_CERTIFICATE,
+            pem::encode(&pem::Pem::new("CERTIFICATE", leaf)),
+        ),
+        (cosign::ANNOTATION_BUNDLE, rekor_bundle.to_json()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    if let Some(ts) =
+        material["timestampVerificationData"]["rfc3161Timestamps"][0]["signedTimestamp"].as_str()
+    {
+        layer.annotations.insert(
+            cosign::ANNOTATION_RFC3161_TIMESTAMP.to_string(),
+            serde_json::json!({ "SignedRFC3161Timestamp": ts }).to_string(),
+        );
+    }
+    let config_blob = format!(
+        r#"{{"architecture":"","config":{{}},"os":"","rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#,
+        layer.digest
+    );
+    registry.push_blob("team/app", config_blob.as_bytes()).unwrap();
+    registry.push_blob("team/app", &payload).unwrap();
+    let manifest = signet_oci::ImageManifest {
+        schema_version: 2,
+        media_type: Some(signet_oci::manifest::MEDIA_TYPE_IMAGE_MANIFEST.into()),
+        artifact_type: None,
+        config: signet_oci::Descriptor::of(
+            signet_oci::manifest::MEDIA_TYPE_IMAGE_CONFIG,
+            config_blob.as_bytes(),
+        ),
+        layers: vec![layer],
+        subject: None,
+        annotations: Default::default(),
+    };
+    let tag = cosign::attachment_tag(&digest, cosign::Attachment::Signature).unwrap();
+    registry
+        .push_manifest(
+            "team/app",
+            &tag,
+            signet_oci::manifest::MEDIA_TYPE_IMAGE_MANIFEST,
+            &manifest.to_json(),
+        )
+        .unwrap();
+
+    let verify = |identity: &str| {
+        signet(&[
+            "verify",
+            &image,
+            "--trust-config",
+            trust,
+            "--certificate-identity",
+            identity,
+            "--certificate-oidc-issuer",
+            issuer,
+        ])
+    };
+    let out = verify("builder@example.com");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        claims[0]["critical"]["image"]["docker-manifest-digest"],
+        digest.to_string()
+    );
+    assert_eq!(claims[0]["optional"]["Subject"], "builder@example.com");
+
+    let out = verify("someone@example.com");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("1 signature found") && stderr(&out).contains("it does not verify"),
+        "{}",
+        stderr(&out)
+    );
 }
