@@ -4,6 +4,8 @@
 //! the TSA, and the `signet` program as a user runs it.
 
 mod common;
+#[path = "../../signet-client/tests/support/referrers_registry.rs"]
+mod referrers_registry;
 #[path = "../../signet-client/tests/support/registry.rs"]
 mod registry_support;
 
@@ -491,4 +493,65 @@ fn a_legacy_sig_signature_verifies() {
         "{}",
         stderr(&out)
     );
+}
+
+/// On a registry with the OCI 1.1 referrers API (an in-process one: Debian's registry has
+/// none), the signature is found through the API, no fallback index is written, and a
+/// verification by tag takes 4 requests: resolve, referrers, referrer manifest, bundle.
+#[test]
+fn the_referrers_api_is_used_where_the_registry_has_it() {
+    let Some(stack) = Stack::start() else {
+        return;
+    };
+    let registry_process = referrers_registry::ReferrersRegistry::start();
+    let http = Http::new().unwrap();
+    let registry = Registry::new(&http, &registry_process.host, &RegistryOptions::default()).unwrap();
+    let digest = push_image(&registry, "team/app", "1.0", b"layer one");
+    let image = format!("{}/team/app:1.0", registry_process.host);
+
+    let signed = signet(&[
+        "sign",
+        &image,
+        "--trust-config",
+        &stack.trust,
+        "--identity-token",
+        &stack.token,
+    ]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    let fallback = registry.manifest("team/app", &signet_oci::referrers::fallback_tag(&digest));
+    assert!(
+        fallback.is_err(),
+        "no fallback index where the registry has the API"
+    );
+
+    let identity = signet_client::verify::IdentityArgs {
+        certificate_identity: Some("builder@example.com".into()),
+        certificate_oidc_issuer: Some(stack.issuer.clone()),
+        ..Default::default()
+    };
+    let trust = signet_client::trust::TrustArgs {
+        trust_config: Some(stack.trust.clone().into()),
+        ..Default::default()
+    };
+    let before = registry_process.requests();
+    let verified =
+        signet_client::image::verify_image(&trust, &image, &identity, &RegistryOptions::default()).unwrap();
+    assert_eq!(verified.signatures.len(), 1);
+    assert_eq!(
+        verified.requests, 4,
+        "resolve, referrers, referrer manifest, bundle"
+    );
+    assert_eq!(registry_process.requests() - before, 4);
+
+    let out = signet(&[
+        "verify",
+        &image,
+        "--trust-config",
+        &stack.trust,
+        "--certificate-identity",
+        "builder@example.com",
+        "--certificate-oidc-issuer",
+        &stack.issuer,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
