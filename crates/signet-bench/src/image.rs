@@ -98,16 +98,33 @@ fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<Str
         oidc_login_timeout: signet_client::token::DEFAULT_LOGIN_TIMEOUT_SECS,
         yes: true,
     };
-    let signed = image::sign_image(&options, &image, &RegistryOptions::default())?;
+    let signed = image::sign_image(
+        &options,
+        &image,
+        &RegistryOptions::default(),
+        &image::Annotations::new(),
+    )?;
     let issuer = format!("{root}/oidc");
     let identity = IdentityArgs {
         certificate_identity: Some(IDENTITY.to_string()),
         certificate_oidc_issuer: Some(issuer.clone()),
         ..IdentityArgs::default()
     };
-    let by_tag = image::verify_image(&trust, &image, &identity, &RegistryOptions::default())?;
+    let by_tag = image::verify_image(
+        &trust,
+        &image,
+        &identity,
+        &RegistryOptions::default(),
+        &image::Annotations::new(),
+    )?;
     let pinned = signed.image.to_string();
-    let by_digest = image::verify_image(&trust, &pinned, &identity, &RegistryOptions::default())?;
+    let by_digest = image::verify_image(
+        &trust,
+        &pinned,
+        &identity,
+        &RegistryOptions::default(),
+        &image::Annotations::new(),
+    )?;
 
     let signet = std::env::current_exe()
         .context("finding the signet executable")?

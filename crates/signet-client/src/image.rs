@@ -63,6 +63,7 @@ pub fn sign_image(
     options: &SignOptions,
     image: &str,
     registry_options: &RegistryOptions,
+    annotations: &Annotations,
 ) -> anyhow::Result<SignedImage> {
     attest_image(
         options,
@@ -70,7 +71,24 @@ pub fn sign_image(
         registry_options,
         COSIGN_SIGN_PREDICATE_TYPE,
         json!({}),
+        annotations,
     )
+}
+
+/// `-a key=value` annotations: on the statement's subject when signing (as cosign 3 writes
+/// them), required of a signature when verifying.
+pub type Annotations = BTreeMap<String, String>;
+
+/// Reads `key=value` arguments.
+pub fn parse_annotations(args: &[String]) -> anyhow::Result<Annotations> {
+    args.iter()
+        .map(|a| {
+            a.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| anyhow!("annotation {a:?} is not key=value"))
+        })
+        .collect()
 }
 
 /// Attests to the image `image` (cosign 3's `cosign attest`): an in-toto statement about its
@@ -81,6 +99,7 @@ pub fn attest_image(
     registry_options: &RegistryOptions,
     predicate_type: &str,
     predicate: Value,
+    annotations: &Annotations,
 ) -> anyhow::Result<SignedImage> {
     let reference = ImageReference::parse(image)?;
     let http = Http::new()?;
@@ -95,6 +114,10 @@ pub fn attest_image(
         vec![ResourceDescriptor {
             name: String::new(),
             digest: BTreeMap::from([("sha256".to_string(), target.digest.hex())]),
+            annotations: annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
         }],
         predicate_type,
         Some(predicate),
@@ -206,6 +229,7 @@ pub fn verify_image(
     image: &str,
     identity: &IdentityArgs,
     registry_options: &RegistryOptions,
+    annotations: &Annotations,
 ) -> anyhow::Result<VerifiedImage> {
     verify_image_attestations(
         trust_args,
@@ -213,6 +237,7 @@ pub fn verify_image(
         identity,
         registry_options,
         COSIGN_SIGN_PREDICATE_TYPE,
+        annotations,
     )
 }
 
@@ -225,6 +250,7 @@ pub fn verify_image_attestations(
     identity: &IdentityArgs,
     registry_options: &RegistryOptions,
     predicate_type: &str,
+    annotations: &Annotations,
 ) -> anyhow::Result<VerifiedImage> {
     let (one, many) = if predicate_type == COSIGN_SIGN_PREDICATE_TYPE {
         ("signature".to_string(), "signatures".to_string())
@@ -298,8 +324,21 @@ pub fn verify_image_attestations(
         }
         found += 1;
         let artifact = Artifact::Digest(ArtifactDigest::sha256(artifact_digest));
-        match crate::verify::verify_prepared(&bundle, artifact, signer.clone(), &trust, now, hint.as_deref())
-        {
+        let result =
+            crate::verify::verify_prepared(&bundle, artifact, signer.clone(), &trust, now, hint.as_deref())
+                .and_then(|v| {
+                    let carried = v
+                        .statement
+                        .iter()
+                        .flat_map(|s| &s.subject)
+                        .filter(|s| s.digest.get("sha256") == Some(&digest.hex()))
+                        .flat_map(|s| &s.annotations)
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    check_annotations(annotations, &carried)?;
+                    Ok(v)
+                });
+        match result {
             Ok(v) => verified.push(VerifiedImageSignature {
                 referrer: candidate.digest.clone(),
                 signer: v.signer,
@@ -311,8 +350,16 @@ pub fn verify_image_attestations(
     }
     // No bundle signature: cosign 1 and 2's `sha256-<hex>.sig`, as cosign falls back to it.
     if verified.is_empty() && predicate_type == COSIGN_SIGN_PREDICATE_TYPE {
-        let legacy =
-            verify_legacy_signatures(&registry, &pinned, &digest, &signer, &trust, now, hint.as_deref())?;
+        let legacy = verify_legacy_signatures(
+            &registry,
+            &pinned,
+            &digest,
+            &signer,
+            &trust,
+            now,
+            hint.as_deref(),
+            annotations,
+        )?;
         found += legacy.found;
         verified.extend(legacy.verified);
         failures.extend(legacy.failures);
@@ -338,6 +385,31 @@ pub fn verify_image_attestations(
     })
 }
 
+/// Every required annotation must be among those the signature carries, with that value.
+fn check_annotations(required: &Annotations, carried: &BTreeMap<String, Value>) -> anyhow::Result<()> {
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|(k, v)| carried.get(*k).and_then(Value::as_str) != Some(v.as_str()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let has: Vec<String> = carried
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+        .collect();
+    bail!(
+        "the signature does not carry the annotation(s) {} (it carries {})",
+        missing.join(", "),
+        if has.is_empty() {
+            "none".to_string()
+        } else {
+            has.join(", ")
+        }
+    )
+}
+
 /// What the legacy `.sig` attachment held.
 struct LegacyOutcome {
     found: usize,
@@ -357,6 +429,7 @@ fn verify_legacy_signatures(
     trust: &PreparedTrust,
     now: i64,
     hint: Option<&str>,
+    annotations: &Annotations,
 ) -> anyhow::Result<LegacyOutcome> {
     use signet_oci::cosign::{
         attachment_tag, legacy_signature_bundle, Attachment, SimpleSigning, SIMPLE_SIGNING_MEDIA_TYPE,
@@ -395,7 +468,8 @@ fn verify_legacy_signatures(
                     now,
                     hint,
                 )?;
-                SimpleSigning::parse_for(&payload, digest).map_err(|e| anyhow!("{e}"))?;
+                let claims = SimpleSigning::parse_for(&payload, digest).map_err(|e| anyhow!("{e}"))?;
+                check_annotations(annotations, &claims.optional.unwrap_or_default())?;
                 Ok((verified, bundle))
             });
         match result {
@@ -532,6 +606,13 @@ impl std::fmt::Display for ImageTree {
 /// the signer's identity among the optional fields.
 pub fn claims_json(image: &ImageReference, signature: &VerifiedImageSignature) -> Value {
     let mut optional = serde_json::Map::new();
+    // The annotations signed with the image (cosign 3: on the statement's subject).
+    let digest_hex = image.digest.as_ref().map(Digest::hex);
+    for subject in signature.statement.iter().flat_map(|s| &s.subject) {
+        if subject.digest.get("sha256") == digest_hex.as_ref() {
+            optional.extend(subject.annotations.clone());
+        }
+    }
     if let VerifiedSigner::Certificate { identity, .. } = &signature.signer {
         optional.insert("Subject".into(), Value::String(identity.san.value().to_string()));
         if let Some(issuer) = &identity.extensions.issuer {

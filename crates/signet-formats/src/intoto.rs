@@ -43,13 +43,17 @@ pub struct Statement {
     pub predicate: Option<Value>,
 }
 
-/// A subject: a name and its digests by algorithm name (`sha256` → lowercase hex).
+/// A subject: a name, its digests by algorithm name (`sha256` → lowercase hex), and
+/// annotations (in-toto v1 `ResourceDescriptor.annotations`; cosign 3 puts `sign -a key=value`
+/// there).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ResourceDescriptor {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     #[serde(default)]
     pub digest: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, Value>,
 }
 
 impl Statement {
@@ -109,6 +113,7 @@ impl ResourceDescriptor {
         ResourceDescriptor {
             name: name.into(),
             digest: BTreeMap::from([("sha256".to_string(), hex)]),
+            annotations: BTreeMap::new(),
         }
     }
 }

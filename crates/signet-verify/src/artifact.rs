@@ -359,6 +359,7 @@ mod tests {
         subjects.push(ResourceDescriptor {
             name: String::new(),
             digest: [("sha512".to_string(), "ab".repeat(64))].into(),
+            ..Default::default()
         });
         let statement = Statement::new(subjects, "https://example.com/p", None);
         let a = Artifact::Bytes(b"x");

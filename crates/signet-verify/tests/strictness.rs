@@ -412,6 +412,7 @@ fn subjects_named_by_sha512_match_the_artifact_bytes() {
             hex(&HashAlgorithm::Sha2_512.digest(ARTIFACT)),
         )]
         .into(),
+        ..Default::default()
     };
     let b = dsse_v2(
         &pki,

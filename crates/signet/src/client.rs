@@ -152,6 +152,9 @@ pub struct SignImageArgs {
     /// The image (`registry/repository:tag` or `@sha256:...`); a tag is resolved once and the
     /// digest is what is signed.
     pub image: String,
+    /// An annotation to sign with the image, key=value (repeatable).
+    #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -162,6 +165,9 @@ pub struct SignImageArgs {
 pub struct VerifyImageArgs {
     /// The image (`registry/repository:tag` or `@sha256:...`).
     pub image: String,
+    /// An annotation the signature must carry, key=value (repeatable).
+    #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -266,11 +272,22 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
         )?,
         ClientCommand::Trust(command) => tuf::run(command)?,
         ClientCommand::Sign(a) => {
-            let signed = image::sign_image(&a.options, &a.image, &a.registry.options())?;
+            let annotations = image::parse_annotations(&a.annotations)?;
+            let signed = image::sign_image(&a.options, &a.image, &a.registry.options(), &annotations)?;
             eprintln!("Pushing signature to: {}", signed.image);
         }
         ClientCommand::Verify(a) => {
-            let verified = image::verify_image(&a.trust, &a.image, &a.identity, &a.registry.options())?;
+            let annotations = image::parse_annotations(&a.annotations)?;
+            let verified = image::verify_image(
+                &a.trust,
+                &a.image,
+                &a.identity,
+                &a.registry.options(),
+                &annotations,
+            )?;
+            if !annotations.is_empty() {
+                eprintln!("The specified annotations were verified.");
+            }
             print_checks(
                 &verified.image,
                 "signatures",
@@ -294,6 +311,7 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 &a.registry.options(),
                 &predicate_type,
                 predicate,
+                &image::Annotations::new(),
             )?;
             eprintln!("Pushing attestation to: {}", signed.image);
         }
@@ -305,6 +323,7 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 &a.identity,
                 &a.registry.options(),
                 &predicate_type,
+                &image::Annotations::new(),
             )?;
             print_checks(
                 &verified.image,

@@ -512,6 +512,10 @@ fn the_referrers_api_is_used_where_the_registry_has_it() {
     let signed = signet(&[
         "sign",
         &image,
+        "-a",
+        "env=prod",
+        "--annotations",
+        "team=core",
         "--trust-config",
         &stack.trust,
         "--identity-token",
@@ -534,8 +538,14 @@ fn the_referrers_api_is_used_where_the_registry_has_it() {
         ..Default::default()
     };
     let before = registry_process.requests();
-    let verified =
-        signet_client::image::verify_image(&trust, &image, &identity, &RegistryOptions::default()).unwrap();
+    let verified = signet_client::image::verify_image(
+        &trust,
+        &image,
+        &identity,
+        &RegistryOptions::default(),
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(verified.signatures.len(), 1);
     assert_eq!(
         verified.requests, 4,
@@ -543,15 +553,39 @@ fn the_referrers_api_is_used_where_the_registry_has_it() {
     );
     assert_eq!(registry_process.requests() - before, 4);
 
-    let out = signet(&[
-        "verify",
-        &image,
-        "--trust-config",
-        &stack.trust,
-        "--certificate-identity",
-        "builder@example.com",
-        "--certificate-oidc-issuer",
-        &stack.issuer,
-    ]);
+    // The annotations signed with the image: required with -a, printed among the claims.
+    let verify = |annotation: &str| {
+        signet(&[
+            "verify",
+            &image,
+            "-a",
+            annotation,
+            "--trust-config",
+            &stack.trust,
+            "--certificate-identity",
+            "builder@example.com",
+            "--certificate-oidc-issuer",
+            &stack.issuer,
+        ])
+    };
+    let out = verify("env=prod");
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("The specified annotations were verified."),
+        "{}",
+        stderr(&out)
+    );
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(claims[0]["optional"]["env"], "prod");
+    assert_eq!(claims[0]["optional"]["team"], "core");
+    let out = verify("env=dev");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("does not carry the annotation(s) env=dev (it carries env=prod, team=core)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = verify("no-equals-sign");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is not key=value"), "{}", stderr(&out));
 }
