@@ -363,7 +363,12 @@ impl<'h> Registry<'h> {
         } else {
             format!("{}{path}", self.base)
         };
-        let scope = format!("repository:{repository}:{}", access.actions());
+        // No repository (the login ping): a token for the registry alone, with no scope.
+        let scope = if repository.is_empty() {
+            String::new()
+        } else {
+            format!("repository:{repository}:{}", access.actions())
+        };
         let mut answer = self.once(
             method,
             &url,
@@ -447,7 +452,9 @@ impl<'h> Registry<'h> {
                     if let Some(service) = params.get("service") {
                         query.append_pair("service", service);
                     }
-                    query.append_pair("scope", scope);
+                    if !scope.is_empty() {
+                        query.append_pair("scope", scope);
+                    }
                 }
                 let mut headers = Vec::new();
                 let basic;
@@ -562,6 +569,57 @@ fn parse_challenge(challenge: &str) -> (String, BTreeMap<String, String>) {
         params.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
     }
     (scheme.to_string(), params)
+}
+
+/// `signet login`: checks the credential against the registry (`GET /v2/`, answering its
+/// challenge), then stores it in the docker configuration as `docker login` does (an `auths`
+/// entry, base64 of `user:password`), keeping everything else in the file. The file is written
+/// atomically with mode 0600, as it holds a secret.
+pub fn login(http: &Http, host: &str, credential: Credential, allow_http: bool) -> anyhow::Result<PathBuf> {
+    let registry = Registry::new(
+        http,
+        host,
+        &RegistryOptions {
+            allow_http,
+            credential: Some(credential.clone()),
+        },
+    )?;
+    // The ping has no repository; a Bearer challenge is answered for the registry alone.
+    let answer = registry.send("GET", "/v2/", "", Access::Pull, &[], None, MAX_ERROR_BYTES)?;
+    if answer.status != 200 {
+        bail!(
+            "{host}: the registry answered HTTP {} to the login check{}",
+            answer.status,
+            server_message(&answer.body)
+        );
+    }
+    let path = docker_config_path()
+        .ok_or_else(|| anyhow!("no $DOCKER_CONFIG or $HOME to keep the credential in"))?;
+    let mut config: serde_json::Value = match std::fs::read(&path) {
+        Ok(text) => serde_json::from_slice(&text)
+            .with_context(|| format!("{} is not a docker configuration", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::json!({}),
+        Err(e) => return Err(anyhow!("reading {}: {e}", path.display())),
+    };
+    let Credential::Basic { username, password } = &credential;
+    let object = config
+        .as_object_mut()
+        .ok_or_else(|| anyhow!("{} is not a JSON object", path.display()))?;
+    let auths = object
+        .entry("auths")
+        .or_insert_with(|| serde_json::json!({}))
+        .as_object_mut()
+        .ok_or_else(|| anyhow!("{}: auths is not an object", path.display()))?;
+    auths.insert(
+        host.to_string(),
+        serde_json::json!({ "auth": B64.encode(format!("{username}:{password}")) }),
+    );
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let text = serde_json::to_vec_pretty(&config).expect("a JSON value serialises");
+    crate::files::write_file_atomic(&path, &text, 0o600, crate::files::Existing::Replace)?;
+    Ok(path)
 }
 
 /// The docker CLI's configuration file: `$DOCKER_CONFIG/config.json`, else

@@ -36,6 +36,9 @@ pub enum ClientCommand {
     VerifyAttestation(VerifyImageAttestationArgs),
     /// List what is attached to a container image (signatures, attestations, SBOMs), unverified.
     Tree(TreeImageArgs),
+    /// Log in to a container registry: the credential is checked, then kept in the docker
+    /// configuration (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, mode 0600).
+    Login(LoginArgs),
     /// The trust material: update it over TUF, trust a private instance, show it.
     #[command(subcommand)]
     Trust(tuf::TrustCommand),
@@ -216,6 +219,20 @@ pub struct TreeImageArgs {
     pub registry: RegistryArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The registry (HOST or HOST:PORT).
+    pub registry: String,
+    /// The user name.
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub username: String,
+    /// Read the password (or token) from standard input.
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+    #[command(flatten)]
+    pub registry_options: RegistryArgs,
+}
+
 /// Runs a client command. The error, if any, is one line.
 pub fn run(command: ClientCommand) -> anyhow::Result<()> {
     run_command(command).map_err(|e| {
@@ -300,6 +317,28 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 .map(|s| image::claims_json(&verified.image, s))
                 .collect();
             println!("{}", serde_json::Value::Array(claims));
+        }
+        ClientCommand::Login(a) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(|e| anyhow!("reading the password from standard input: {e}"))?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            if password.is_empty() {
+                return Err(anyhow!("no password on standard input"));
+            }
+            let credential = signet_client::oci::Credential::Basic {
+                username: a.username,
+                password,
+            };
+            let http = signet_client::http::Http::new()?;
+            let path = signet_client::oci::login(
+                &http,
+                &a.registry,
+                credential,
+                a.registry_options.allow_http_registry,
+            )?;
+            eprintln!("Login Succeeded; the credential is in {}", path.display());
         }
         ClientCommand::Tree(a) => print!("{}", image::tree_image(&a.image, &a.registry.options())?),
         ClientCommand::Attest(a) => {

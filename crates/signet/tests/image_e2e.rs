@@ -589,3 +589,62 @@ fn the_referrers_api_is_used_where_the_registry_has_it() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("is not key=value"), "{}", stderr(&out));
 }
+
+/// `signet login` checks the registry answers, then keeps the credential where the docker CLI
+/// (and signet's registry client) read it, mode 0600, keeping what the file held.
+#[test]
+fn login_keeps_the_credential_in_the_docker_configuration() {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let Some(registry_process) = registry_support::start() else {
+        return;
+    };
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("config.json");
+    std::fs::write(&config, r#"{"credHelpers":{"other.example":"pass"}}"#).unwrap();
+    let login = |password: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
+            .args([
+                "login",
+                &registry_process.host,
+                "-u",
+                "builder",
+                "--password-stdin",
+            ])
+            .env("DOCKER_CONFIG", config_dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(password.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = login("s3cret\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    assert_eq!(
+        common::b64(written["auths"][&registry_process.host]["auth"].as_str().unwrap()),
+        b"builder:s3cret"
+    );
+    assert_eq!(
+        written["credHelpers"]["other.example"], "pass",
+        "what the file held is kept"
+    );
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let out = login("\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no password on standard input"),
+        "{}",
+        stderr(&out)
+    );
+}
