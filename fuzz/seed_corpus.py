@@ -136,6 +136,12 @@ def main():
     seed("oci_manifest", json.dumps({"SignedEntryTimestamp": "MEUC", "Payload": {
         "body": "e30=", "integratedTime": 1700000000, "logIndex": 7, "logID": "c0ffee"}}))
     seed("oci_manifest", empty)
+    seed("oci_manifest", json.dumps({
+        "dev.cosignproject.cosign/signature": "MEUCIQ==",
+        "dev.sigstore.cosign/bundle": json.dumps({"SignedEntryTimestamp": "MEUC", "Payload": {
+            "body": "eyJhcGlWZXJzaW9uIjoiMC4wLjEiLCJraW5kIjoiaGFzaGVkcmVrb3JkIn0=",
+            "integratedTime": 1700000000, "logIndex": 7, "logID": "c0ffee"}}),
+        "dev.sigstore.cosign/rfc3161timestamp": json.dumps({"SignedRFC3161Timestamp": "MAA="})}))
     for reference in ["alpine", "127.0.0.1:5055/team/app:1.0", f"ghcr.io/o/r:t@{empty}", "[::1]:5000/a"]:
         seed("oci_manifest", reference)
     print(f"seeds written under {CORPUS}")

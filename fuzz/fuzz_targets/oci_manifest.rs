@@ -4,7 +4,9 @@
 //! What parses survives signet's serialisation: a manifest or index signet writes back parses to
 //! the same value, a digest prints as the text it was read from, a payload accepted for an
 //! image names exactly that image, a Rekor bundle round-trips with a canonical SET message, and
-//! a reference prints as text that parses back to it.
+//! a reference prints as text that parses back to it; a legacy signature layer's annotations
+//! (a JSON object of strings) read as a bundle without panicking, and a bundle read from them
+//! holds the payload's SHA-256 as its message digest.
 
 #![no_main]
 
@@ -14,7 +16,11 @@ use signet_oci::manifest::{MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_MANIFEST};
 use signet_oci::{Digest, ImageReference, Manifest};
 
 fuzz_target!(|data: &[u8]| {
-    for content_type in [None, Some(MEDIA_TYPE_IMAGE_MANIFEST), Some(MEDIA_TYPE_IMAGE_INDEX)] {
+    for content_type in [
+        None,
+        Some(MEDIA_TYPE_IMAGE_MANIFEST),
+        Some(MEDIA_TYPE_IMAGE_INDEX),
+    ] {
         if let Ok(manifest) = Manifest::parse(content_type, data) {
             let written = match &manifest {
                 Manifest::Image(m) => m.to_json(),
@@ -26,15 +32,35 @@ fuzz_target!(|data: &[u8]| {
     }
     let image = Digest::sha256(data);
     if let Ok(payload) = SimpleSigning::parse_for(data, &image) {
-        assert_eq!(payload.critical.image.docker_manifest_digest.parse::<Digest>().ok(), Some(image));
+        assert_eq!(
+            payload
+                .critical
+                .image
+                .docker_manifest_digest
+                .parse::<Digest>()
+                .ok(),
+            Some(image.clone())
+        );
     }
     if let Some(text) = signet_fuzz::text(data) {
         if let Ok(digest) = text.parse::<Digest>() {
             assert_eq!(digest.to_string(), text, "a digest is not canonical");
         }
+        if let Ok(annotations) = serde_json::from_str::<std::collections::BTreeMap<String, String>>(text) {
+            if let Ok(bundle) = signet_oci::cosign::legacy_signature_bundle(data, &annotations) {
+                let signet_formats::bundle::BundleContent::MessageSignature(m) = &bundle.content else {
+                    panic!("a legacy layer is a message signature");
+                };
+                assert_eq!(m.message_digest.as_ref().unwrap().digest, image.bytes());
+            }
+        }
         if let Ok(reference) = ImageReference::parse(text) {
             let printed = reference.to_string();
-            assert_eq!(ImageReference::parse(&printed).as_ref(), Ok(&reference), "{printed}");
+            assert_eq!(
+                ImageReference::parse(&printed).as_ref(),
+                Ok(&reference),
+                "{printed}"
+            );
         }
         if let Ok(bundle) = RekorBundle::from_json(text) {
             assert_eq!(RekorBundle::from_json(&bundle.to_json()).unwrap(), bundle);
