@@ -284,6 +284,9 @@ pub fn verify_image_attestations(
     })?;
     let mut verified = Vec::new();
     let mut failures = Vec::new();
+    // Listed referrers that could not be read: not counted as signatures, but said when none
+    // is found.
+    let mut unreadable = Vec::new();
     let mut found = 0;
     // A listing that names the predicate type (the referrers API copies the annotations; the
     // fallback index may not) spares fetching the others.
@@ -298,14 +301,29 @@ pub fn verify_image_attestations(
         .filter(|d| may_be_bundle(d))
         .filter(listed_type)
     {
-        let manifest = registry.manifest(repo, &candidate.digest.to_string())?;
+        // A listed referrer that cannot be read (gone, corrupt, too large) is one failure among
+        // the others, not the end of the verification: another may verify.
+        let manifest = match registry.manifest(repo, &candidate.digest.to_string()) {
+            Ok(m) => m,
+            Err(e) => {
+                unreadable.push(format!("the referrer {}: {e:#}", candidate.digest));
+                continue;
+            }
+        };
         let Manifest::Image(artifact) = &manifest.manifest else {
             continue;
         };
         if !is_bundle_manifest(artifact) || artifact.subject.as_ref().map(|s| &s.digest) != Some(&digest) {
             continue;
         }
-        let bytes = registry.blob(repo, &artifact.layers[0], files::MAX_BUNDLE_BYTES)?;
+        let bytes = match registry.blob(repo, &artifact.layers[0], files::MAX_BUNDLE_BYTES) {
+            Ok(b) => b,
+            Err(e) => {
+                found += 1;
+                failures.push(format!("the bundle of referrer {}: {e:#}", candidate.digest));
+                continue;
+            }
+        };
         let bundle = match Bundle::from_json(&bytes) {
             Ok(bundle) => bundle,
             Err(e) => {
@@ -366,7 +384,12 @@ pub fn verify_image_attestations(
     }
     if verified.is_empty() {
         if found == 0 {
-            bail!("no {many} found for {pinned}");
+            match unreadable.first() {
+                None => bail!("no {many} found for {pinned}"),
+                Some(first) => {
+                    bail!("no {many} found for {pinned}; a listed referrer could not be read: {first}")
+                }
+            }
         }
         let (what, verb) = if found == 1 {
             (&one, "it does not verify")

@@ -227,6 +227,19 @@ fn sign_and_verify_an_image_keylessly_through_the_fallback_index() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
+    // A listed referrer that is gone (deleted from the registry, the index not updated) does
+    // not stop the others verifying.
+    let deleted = ureq::delete(&format!(
+        "http://{}/v2/team/app/manifests/{}",
+        registry_process.host, index.manifests[0].digest
+    ))
+    .call();
+    assert!(deleted.is_ok(), "{deleted:?}");
+    let out = verify(&image, "builder@example.com");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(claims.as_array().unwrap().len(), 1, "{claims}");
+
     // An image that does not exist.
     let out = verify(
         &format!("{}/team/app:9.9", registry_process.host),
