@@ -129,7 +129,9 @@ pub struct Exchange {
 
 impl Http {
     /// Sends a request and returns whatever status came back, reading at most `max_len` bytes
-    /// of the body (more is an error). Transport failures are one line naming the URL.
+    /// of the body (more is an error). Transport failures are one line naming the URL. The
+    /// scheme is the caller's to judge (the registry client allows plain http to this machine,
+    /// or where the user allowed it); the other methods here allow it to loopback only.
     pub fn exchange(
         &self,
         method: &str,
@@ -195,7 +197,7 @@ pub(crate) fn check_scheme(url: &str) -> anyhow::Result<()> {
     }
 }
 
-fn is_loopback(url: &url::Url) -> bool {
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),

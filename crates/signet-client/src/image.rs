@@ -19,6 +19,7 @@ use anyhow::{anyhow, bail, Context};
 use serde_json::{json, Value};
 use signet_formats::bundle::{Bundle, BundleContent as Content};
 use signet_formats::intoto::{ResourceDescriptor, Statement, PAYLOAD_TYPE};
+use signet_oci::cosign::SimpleSigning;
 use signet_oci::manifest::{EMPTY_CONTENT, MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_MANIFEST};
 use signet_oci::referrers::{
     add_to_fallback_index, bundle_referrer, fallback_tag, is_bundle_manifest, may_be_bundle, BundleContent,
@@ -184,16 +185,16 @@ fn image_digest(registry: &Registry, reference: &ImageReference) -> anyhow::Resu
 
 /// The fallback index at `tag`, if there is one.
 fn fallback_index(registry: &Registry, repo: &str, tag: &str) -> anyhow::Result<Option<ImageIndex>> {
-    match registry.manifest(repo, tag) {
-        Ok(FetchedManifest {
+    match registry.find_manifest(repo, tag) {
+        Ok(Some(FetchedManifest {
             manifest: Manifest::Index(index),
             ..
-        }) => Ok(Some(*index)),
-        Ok(_) => bail!(
+        })) => Ok(Some(*index)),
+        Ok(Some(_)) => bail!(
             "{}/{repo}:{tag} should be the referrers fallback index, but is an image manifest",
             registry.host()
         ),
-        Err(e) if e.to_string().contains("no such manifest") => Ok(None),
+        Ok(None) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -209,6 +210,9 @@ pub struct VerifiedImageSignature {
     pub statement: Option<Statement>,
     /// The bundle (its DSSE envelope is what `verify-attestation` prints).
     pub bundle: Bundle,
+    /// What was signed about the image, as cosign's simple-signing claims: a legacy
+    /// signature's payload, or for a bundle the image and the annotations on its subject.
+    pub claims: SimpleSigning,
 }
 
 /// What `verify_image` found.
@@ -345,7 +349,7 @@ pub fn verify_image_attestations(
         let result =
             crate::verify::verify_prepared(&bundle, artifact, signer.clone(), &trust, now, hint.as_deref())
                 .and_then(|v| {
-                    let carried = v
+                    let carried: BTreeMap<String, Value> = v
                         .statement
                         .iter()
                         .flat_map(|s| &s.subject)
@@ -354,14 +358,17 @@ pub fn verify_image_attestations(
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect();
                     check_annotations(annotations, &carried)?;
-                    Ok(v)
+                    // The claims as cosign prints them for a bundle signature.
+                    let claims = SimpleSigning::new(&pinned.repository_name(), &digest, carried);
+                    Ok((v, claims))
                 });
         match result {
-            Ok(v) => verified.push(VerifiedImageSignature {
+            Ok((v, claims)) => verified.push(VerifiedImageSignature {
                 referrer: candidate.digest.clone(),
                 signer: v.signer,
                 statement: v.statement,
                 bundle,
+                claims,
             }),
             Err(e) => failures.push(format!("{e:#}")),
         }
@@ -455,7 +462,7 @@ fn verify_legacy_signatures(
     annotations: &Annotations,
 ) -> anyhow::Result<LegacyOutcome> {
     use signet_oci::cosign::{
-        attachment_tag, legacy_signature_bundle, Attachment, SimpleSigning, SIMPLE_SIGNING_MEDIA_TYPE,
+        attachment_tag, legacy_signature_bundle, Attachment, SIMPLE_SIGNING_MEDIA_TYPE,
     };
     let mut outcome = LegacyOutcome {
         found: 0,
@@ -465,10 +472,8 @@ fn verify_legacy_signatures(
     let Some(tag) = attachment_tag(digest, Attachment::Signature) else {
         return Ok(outcome);
     };
-    let manifest = match registry.manifest(&image.repository, &tag) {
-        Ok(m) => m,
-        Err(e) if e.to_string().contains("no such manifest") => return Ok(outcome),
-        Err(e) => return Err(e),
+    let Some(manifest) = registry.find_manifest(&image.repository, &tag)? else {
+        return Ok(outcome);
     };
     let Manifest::Image(signatures) = manifest.manifest else {
         return Ok(outcome);
@@ -479,10 +484,14 @@ fn verify_legacy_signatures(
         .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE)
     {
         outcome.found += 1;
-        let payload = registry.blob(&image.repository, layer, MAX_PAYLOAD_BYTES)?;
-        let result = legacy_signature_bundle(&payload, &layer.annotations)
-            .map_err(|e| anyhow!("the signature in {tag} ({}): {e}", layer.digest))
-            .and_then(|bundle| {
+        let result = registry
+            .blob(&image.repository, layer, MAX_PAYLOAD_BYTES)
+            .and_then(|payload| {
+                let bundle = legacy_signature_bundle(&payload, &layer.annotations)
+                    .map_err(|e| anyhow!("the signature in {tag} ({}): {e}", layer.digest))?;
+                Ok((payload, bundle))
+            })
+            .and_then(|(payload, bundle)| {
                 let verified = crate::verify::verify_prepared(
                     &bundle,
                     Artifact::Bytes(&payload),
@@ -492,15 +501,16 @@ fn verify_legacy_signatures(
                     hint,
                 )?;
                 let claims = SimpleSigning::parse_for(&payload, digest).map_err(|e| anyhow!("{e}"))?;
-                check_annotations(annotations, &claims.optional.unwrap_or_default())?;
-                Ok((verified, bundle))
+                check_annotations(annotations, claims.optional.as_ref().unwrap_or(&BTreeMap::new()))?;
+                Ok((verified, bundle, claims))
             });
         match result {
-            Ok((v, bundle)) => outcome.verified.push(VerifiedImageSignature {
+            Ok((v, bundle, claims)) => outcome.verified.push(VerifiedImageSignature {
                 referrer: manifest.digest.clone(),
                 signer: v.signer,
                 statement: None,
                 bundle,
+                claims,
             }),
             Err(e) => outcome.failures.push(format!("{e:#}")),
         }
@@ -580,16 +590,12 @@ pub fn tree_image(image: &str, registry_options: &RegistryOptions) -> anyhow::Re
         let Some(tag) = attachment_tag(&digest, attachment) else {
             continue;
         };
-        match registry.manifest(repo, &tag) {
-            Ok(fetched) => {
-                let layers = match fetched.manifest {
-                    Manifest::Image(m) => m.layers.iter().map(|l| l.media_type.clone()).collect(),
-                    Manifest::Index(_) => Vec::new(),
-                };
-                legacy.push((format!("{}/{repo}:{tag}", registry.host()), layers));
-            }
-            Err(e) if e.to_string().contains("no such manifest") => {}
-            Err(e) => return Err(e),
+        if let Some(fetched) = registry.find_manifest(repo, &tag)? {
+            let layers = match fetched.manifest {
+                Manifest::Image(m) => m.layers.iter().map(|l| l.media_type.clone()).collect(),
+                Manifest::Index(_) => Vec::new(),
+            };
+            legacy.push((format!("{}/{repo}:{tag}", registry.host()), layers));
         }
     }
     Ok(ImageTree {
@@ -627,27 +633,14 @@ impl std::fmt::Display for ImageTree {
 
 /// What `cosign verify` prints for each verified signature: the simple-signing claims, with
 /// the signer's identity among the optional fields.
-pub fn claims_json(image: &ImageReference, signature: &VerifiedImageSignature) -> Value {
-    let mut optional = serde_json::Map::new();
-    // The annotations signed with the image (cosign 3: on the statement's subject).
-    let digest_hex = image.digest.as_ref().map(Digest::hex);
-    for subject in signature.statement.iter().flat_map(|s| &s.subject) {
-        if subject.digest.get("sha256") == digest_hex.as_ref() {
-            optional.extend(subject.annotations.clone());
-        }
-    }
+pub fn claims_json(signature: &VerifiedImageSignature) -> Value {
+    let mut claims = signature.claims.clone();
     if let VerifiedSigner::Certificate { identity, .. } = &signature.signer {
+        let optional = claims.optional.get_or_insert_with(BTreeMap::new);
         optional.insert("Subject".into(), Value::String(identity.san.value().to_string()));
         if let Some(issuer) = &identity.extensions.issuer {
             optional.insert("Issuer".into(), Value::String(issuer.clone()));
         }
     }
-    json!({
-        "critical": {
-            "identity": {"docker-reference": image.repository_name()},
-            "image": {"docker-manifest-digest": image.digest.as_ref().map(ToString::to_string)},
-            "type": signet_oci::cosign::SIMPLE_SIGNING_TYPE,
-        },
-        "optional": optional,
-    })
+    serde_json::to_value(claims).unwrap_or(Value::Null)
 }

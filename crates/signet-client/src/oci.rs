@@ -100,6 +100,8 @@ pub struct Registry<'h> {
     host: String,
     base: String,
     credential: Option<Credential>,
+    /// Plain HTTP allowed beyond this machine (for the Bearer realm as for the registry).
+    allow_http: bool,
     /// The Bearer token from the last challenge answered, and the scope it was asked for.
     token: RefCell<Option<(String, String)>>,
     requests: Cell<u32>,
@@ -122,6 +124,7 @@ impl<'h> Registry<'h> {
             host: host.to_string(),
             base: format!("{scheme}://{host}"),
             credential,
+            allow_http: options.allow_http,
             token: RefCell::new(None),
             requests: Cell::new(0),
         })
@@ -146,6 +149,21 @@ impl<'h> Registry<'h> {
     /// bytes must have that digest; by tag, their digest is computed and must equal the one
     /// the registry states, if it states one.
     pub fn manifest(&self, repository: &str, reference: &str) -> anyhow::Result<FetchedManifest> {
+        self.find_manifest(repository, reference)?.ok_or_else(|| {
+            anyhow!(
+                "{}/{repository}:{reference}: no such manifest (HTTP 404)",
+                self.host
+            )
+        })
+    }
+
+    /// [`Registry::manifest`], with `None` where the registry has no such manifest (a tag that
+    /// may not exist yet: a fallback index, a legacy `.sig`).
+    pub fn find_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> anyhow::Result<Option<FetchedManifest>> {
         let path = format!("/v2/{repository}/manifests/{reference}");
         let answer = self.send(
             "GET",
@@ -157,14 +175,10 @@ impl<'h> Registry<'h> {
             MAX_MANIFEST_BYTES as u64,
         )?;
         let what = format!("{}/{repository}:{reference}", self.host);
-        match answer.status {
-            200 => {}
-            404 => bail!("{what}: no such manifest (HTTP 404)"),
-            status => bail!(
-                "{what}: the registry answered HTTP {status}{}",
-                server_message(&answer.body)
-            ),
+        if answer.status == 404 {
+            return Ok(None);
         }
+        expect_status(&answer, 200, &what, "")?;
         let computed = Digest::sha256(&answer.body);
         if let Ok(asked) = reference.parse::<Digest>() {
             if !asked.matches(&answer.body) {
@@ -183,12 +197,12 @@ impl<'h> Registry<'h> {
         let media_type = stated_media_type(&manifest)
             .or(content_type.map(|c| c.split(';').next().unwrap_or(c).trim().to_string()))
             .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
-        Ok(FetchedManifest {
+        Ok(Some(FetchedManifest {
             digest: computed,
             media_type,
             bytes: answer.body,
             manifest,
-        })
+        }))
     }
 
     /// Reads the blob `descriptor` names (at most `max_len` bytes; its size and digest are
@@ -203,14 +217,10 @@ impl<'h> Registry<'h> {
         }
         let path = format!("/v2/{repository}/blobs/{}", descriptor.digest);
         let answer = self.send("GET", &path, repository, Access::Pull, &[], None, max_len)?;
-        match answer.status {
-            200 => {}
-            404 => bail!("{what}: no such blob (HTTP 404)"),
-            status => bail!(
-                "{what}: the registry answered HTTP {status}{}",
-                server_message(&answer.body)
-            ),
+        if answer.status == 404 {
+            bail!("{what}: no such blob (HTTP 404)");
         }
+        expect_status(&answer, 200, &what, "")?;
         if !descriptor.describes(&answer.body) {
             bail!(
                 "{what}: the registry served {} bytes with digest {}, not the blob asked for",
@@ -246,13 +256,7 @@ impl<'h> Registry<'h> {
             Some(b""),
             MAX_ERROR_BYTES,
         )?;
-        if start.status != 202 {
-            bail!(
-                "{what}: starting the upload: the registry answered HTTP {}{}",
-                start.status,
-                server_message(&start.body)
-            );
-        }
+        expect_status(&start, 202, &what, "starting the upload: ")?;
         let location = start.location.ok_or_else(|| {
             anyhow!("{what}: the registry started an upload without saying where (no Location)")
         })?;
@@ -267,13 +271,7 @@ impl<'h> Registry<'h> {
             Some(content),
             MAX_ERROR_BYTES,
         )?;
-        if put.status != 201 {
-            bail!(
-                "{what}: uploading: the registry answered HTTP {}{}",
-                put.status,
-                server_message(&put.body)
-            );
-        }
+        expect_status(&put, 201, &what, "uploading: ")?;
         Ok(digest)
     }
 
@@ -296,14 +294,12 @@ impl<'h> Registry<'h> {
             Some(bytes),
             MAX_ERROR_BYTES,
         )?;
-        if answer.status != 201 {
-            bail!(
-                "{}/{repository}:{reference}: pushing the manifest: the registry answered HTTP {}{}",
-                self.host,
-                answer.status,
-                server_message(&answer.body)
-            );
-        }
+        expect_status(
+            &answer,
+            201,
+            &format!("{}/{repository}:{reference}", self.host),
+            "pushing the manifest: ",
+        )?;
         Ok(digest)
     }
 
@@ -416,7 +412,9 @@ impl<'h> Registry<'h> {
     ) -> anyhow::Result<Exchange> {
         self.requests.set(self.requests.get() + 1);
         let mut all: Vec<(&str, &str)> = headers.to_vec();
-        if let Some(a) = authorization {
+        // Credentials go to the registry itself only: an upload `Location` on another host
+        // (a registry may hand one out) gets none.
+        if let Some(a) = authorization.filter(|_| same_origin(&self.base, url)) {
             all.push(("Authorization", a));
         }
         // Errors bodies are read too, bounded, so a JSON error message can be shown.
@@ -447,6 +445,13 @@ impl<'h> Registry<'h> {
                     .get("realm")
                     .ok_or_else(|| anyhow!("{}: the registry's Bearer challenge names no realm", self.host))?;
                 let mut url = url::Url::parse(realm).with_context(|| format!("{}: the Bearer realm {realm:?}", self.host))?;
+                // The credential goes to the realm: never in the clear beyond this machine.
+                if !realm_allowed(&url, self.allow_http) {
+                    bail!(
+                        "{}: refusing to send credentials to the Bearer realm {realm}: it is not https (use --allow-http-registry to allow it)",
+                        self.host
+                    );
+                }
                 {
                     let mut query = url.query_pairs_mut();
                     if let Some(service) = params.get("service") {
@@ -492,6 +497,36 @@ impl<'h> Registry<'h> {
     }
 }
 
+/// Fails with the registry's message unless `answer` has status `expected`.
+fn expect_status(answer: &Exchange, expected: u16, what: &str, doing: &str) -> anyhow::Result<()> {
+    if answer.status != expected {
+        bail!(
+            "{what}: {doing}the registry answered HTTP {}{}",
+            answer.status,
+            server_message(&answer.body)
+        );
+    }
+    Ok(())
+}
+
+/// Whether `url` is on the registry at `base` (scheme, host and port).
+fn same_origin(base: &str, url: &str) -> bool {
+    match (url::Url::parse(base), url::Url::parse(url)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+/// A Bearer realm credentials may be sent to: https, or plain http on this machine or when
+/// the caller allowed plain HTTP.
+fn realm_allowed(realm: &url::Url, allow_http: bool) -> bool {
+    match realm.scheme() {
+        "https" => true,
+        "http" => allow_http || crate::http::is_loopback(realm),
+        _ => false,
+    }
+}
+
 /// What a request needs of the registry, for a Bearer token's scope.
 #[derive(Debug, Clone, Copy)]
 enum Access {
@@ -524,15 +559,10 @@ fn stated_media_type(manifest: &Manifest) -> Option<String> {
     })
 }
 
-/// A registry on this machine: `localhost`, a loopback address, with or without a port.
+/// A registry on this machine: `localhost`, a loopback address, with or without a port (the
+/// client's one loopback rule, [`crate::http::is_loopback`]).
 fn is_local(host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or(rest)
-    } else {
-        host.rsplit_once(':').map_or(host, |(h, _)| h)
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    url::Url::parse(&format!("http://{host}")).is_ok_and(|u| crate::http::is_loopback(&u))
 }
 
 /// `Bearer realm="https://auth.example/token",service="registry.example"` → the scheme and
@@ -775,6 +805,33 @@ mod tests {
         assert_eq!(params["realm"], r#"a "quoted" realm"#);
         assert_eq!(params["charset"], "UTF-8");
         assert!(parse_challenge("").1.is_empty());
+    }
+
+    #[test]
+    fn credentials_stay_with_the_registry_and_off_plain_http() {
+        assert!(same_origin(
+            "http://127.0.0.1:5000",
+            "http://127.0.0.1:5000/v2/a/blobs/uploads/1?x=y"
+        ));
+        assert!(!same_origin(
+            "http://127.0.0.1:5000",
+            "http://127.0.0.1:5001/upload"
+        ));
+        assert!(!same_origin(
+            "https://registry.example",
+            "https://storage.example/upload"
+        ));
+        assert!(!same_origin(
+            "https://registry.example",
+            "http://registry.example/upload"
+        ));
+        let realm = |u: &str| url::Url::parse(u).unwrap();
+        assert!(realm_allowed(&realm("https://auth.example/token"), false));
+        assert!(realm_allowed(&realm("http://127.0.0.1:8080/token"), false));
+        assert!(realm_allowed(&realm("http://[::1]:8080/token"), false));
+        assert!(!realm_allowed(&realm("http://auth.example/token"), false));
+        assert!(realm_allowed(&realm("http://auth.example/token"), true));
+        assert!(!realm_allowed(&realm("ftp://auth.example/token"), true));
     }
 
     #[test]

@@ -119,18 +119,17 @@ impl FromStr for Digest {
             "sha512" => DigestAlgorithm::Sha512,
             other => return Err(DigestError::Algorithm(other.to_string())),
         };
-        let lowercase_hex = value
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if value.len() != algorithm.output_len() * 2 || !lowercase_hex {
-            return Err(DigestError::Value {
-                algorithm: algorithm.name(),
-                value: value.to_string(),
-                expected: algorithm.output_len() * 2,
-            });
+        let refused = || DigestError::Value {
+            algorithm: algorithm.name(),
+            value: value.to_string(),
+            expected: algorithm.output_len() * 2,
+        };
+        // Lowercase only: `hex` would take uppercase too.
+        if value.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(refused());
         }
-        let bytes = hex::decode(value).expect("checked: lowercase hex of even length");
-        Ok(Digest { algorithm, bytes })
+        let bytes = hex::decode(value).map_err(|_| refused())?;
+        Digest::from_bytes(algorithm, bytes).ok_or_else(refused)
     }
 }
 

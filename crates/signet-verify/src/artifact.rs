@@ -154,6 +154,17 @@ impl<'a> ArtifactDigests<'a> {
         }
     }
 
+    /// The digest a message shows when no algorithm is in question: the one given, or the
+    /// bytes' SHA-256.
+    fn shown(&self) -> ArtifactDigestSeen {
+        let algorithm = self.given_algorithm().unwrap_or(HashAlgorithm::Sha2_256);
+        ArtifactDigestSeen {
+            form: self.form(),
+            algorithm,
+            hex: to_hex(self.digest(algorithm).unwrap_or_default()),
+        }
+    }
+
     /// The digest under `algorithm` as a message shows it, if there is one.
     fn seen(&self, algorithm: HashAlgorithm) -> Option<ArtifactDigestSeen> {
         self.digest(algorithm).map(|d| ArtifactDigestSeen {
@@ -181,19 +192,17 @@ pub fn check_signed_digest(
         .collect();
     let mut first_mismatch = None;
     for signed in &named {
-        let Some(actual) = artifact.digest(signed.algorithm) else {
+        let Some(actual) = artifact.seen(signed.algorithm) else {
             continue;
         };
-        if actual == signed.digest.as_slice() {
+        let signed_hex = to_hex(&signed.digest);
+        if actual.hex == signed_hex {
             return Ok(());
         }
-        first_mismatch.get_or_insert(signed);
+        first_mismatch.get_or_insert((actual, signed_hex));
     }
-    if let Some(signed) = first_mismatch {
-        return Err(ArtifactError::DigestMismatch {
-            artifact: artifact.seen(signed.algorithm).expect("compared above"),
-            signed: to_hex(&signed.digest),
-        });
+    if let Some((artifact, signed)) = first_mismatch {
+        return Err(ArtifactError::DigestMismatch { artifact, signed });
     }
     let given = artifact.given_algorithm().and_then(|a| artifact.seen(a));
     match (named.first(), given) {
@@ -234,9 +243,7 @@ pub fn check_subject(statement: &Statement, artifact: &ArtifactDigests<'_>) -> R
         tried.get_or_insert(seen);
     }
     // Bytes, and no subject uses a SHA-2 algorithm: show the file's SHA-256.
-    let artifact_seen = tried
-        .or_else(|| artifact.seen(Sha2_256))
-        .expect("bytes have every digest");
+    let artifact_seen = tried.unwrap_or_else(|| artifact.shown());
     Err(ArtifactError::NoSubject {
         subjects: list_subjects(statement, artifact_seen.algorithm),
         artifact: artifact_seen,

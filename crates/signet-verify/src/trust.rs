@@ -316,13 +316,15 @@ fn chain_order(certs: &[ParsedCertificate]) -> Result<Vec<usize>, String> {
     Ok(order)
 }
 
-/// `items` in `order` (a permutation of their positions).
+/// `items` in `order` (a permutation of their positions, as [`chain_order`] returns).
 fn reorder<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
-    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
-    order
-        .iter()
-        .map(|&i| slots[i].take().expect("a permutation"))
-        .collect()
+    let mut ranked: Vec<(usize, T)> = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| (order.iter().position(|&o| o == i).unwrap_or(usize::MAX), item))
+        .collect();
+    ranked.sort_by_key(|(rank, _)| *rank);
+    ranked.into_iter().map(|(_, item)| item).collect()
 }
 
 /// Each certificate is a CA issued by the next, and its extensions are ones Go's parser and

@@ -311,11 +311,7 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 "The cosign claims were validated: the signature is over the image's digest",
                 a.identity.key.is_some(),
             );
-            let claims: Vec<_> = verified
-                .signatures
-                .iter()
-                .map(|s| image::claims_json(&verified.image, s))
-                .collect();
+            let claims: Vec<_> = verified.signatures.iter().map(image::claims_json).collect();
             println!("{}", serde_json::Value::Array(claims));
         }
         ClientCommand::Login(a) => {
