@@ -103,6 +103,7 @@ fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<Str
         &image,
         &RegistryOptions::default(),
         &image::Annotations::new(),
+        false,
     )?;
     let issuer = format!("{root}/oidc");
     let identity = IdentityArgs {
@@ -116,6 +117,7 @@ fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<Str
         &identity,
         &RegistryOptions::default(),
         &image::Annotations::new(),
+        false,
     )?;
     let pinned = signed.image.to_string();
     let by_digest = image::verify_image(
@@ -124,6 +126,7 @@ fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<Str
         &identity,
         &RegistryOptions::default(),
         &image::Annotations::new(),
+        false,
     )?;
 
     let signet = std::env::current_exe()

@@ -26,12 +26,18 @@ impl Http {
     /// A client with the default timeouts, the response-size bound and rustls with Mozilla's
     /// roots (plus `$SSL_CERT_FILE`).
     pub fn new() -> anyhow::Result<Self> {
+        Http::with_extra_roots(&[])
+    }
+
+    /// [`Http::new`], also trusting the CA certificates in the PEM files `extra` (a private
+    /// registry's CA: `--registry-cacert`).
+    pub fn with_extra_roots(extra: &[std::path::PathBuf]) -> anyhow::Result<Self> {
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .redirects(0)
             .user_agent(concat!("signet/", env!("CARGO_PKG_VERSION")))
-            .tls_connector(Arc::new(RustlsConnector::new()?))
+            .tls_connector(Arc::new(RustlsConnector::new(extra)?))
             .build();
         Ok(Http { agent })
     }
@@ -152,15 +158,7 @@ impl Http {
             Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
             Err(ureq::Error::Transport(t)) => return Err(transport_error(url, &t)),
         };
-        let header = |name: &str| resp.header(name).map(str::to_string);
-        let mut exchange = Exchange {
-            status: resp.status(),
-            content_type: header("Content-Type"),
-            docker_content_digest: header("Docker-Content-Digest"),
-            www_authenticate: header("WWW-Authenticate"),
-            location: header("Location"),
-            body: Vec::new(),
-        };
+        let (mut exchange, resp) = exchange_headers(resp);
         resp.into_reader()
             .take(max_len.saturating_add(1))
             .read_to_end(&mut exchange.body)
@@ -172,6 +170,60 @@ impl Http {
         }
         Ok(exchange)
     }
+
+    /// A GET whose successful (200) body is copied into `sink` rather than kept, at most
+    /// `max_len` bytes of it (a blob too large to hold in memory: an image layer). Any other
+    /// status is returned as [`Http::exchange`] returns it, its body bounded by `max_error`.
+    pub fn get_into(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        sink: &mut dyn Write,
+        max_len: u64,
+        max_error: u64,
+    ) -> anyhow::Result<Exchange> {
+        let mut req = self.agent.get(url);
+        for (name, value) in headers {
+            req = req.set(name, value);
+        }
+        let resp = match req.call() {
+            Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
+            Err(ureq::Error::Transport(t)) => return Err(transport_error(url, &t)),
+        };
+        let (mut exchange, resp) = exchange_headers(resp);
+        let bound = if exchange.status == 200 {
+            max_len
+        } else {
+            max_error
+        };
+        let mut reader = resp.into_reader().take(bound.saturating_add(1));
+        let copied = if exchange.status == 200 {
+            std::io::copy(&mut reader, sink)
+        } else {
+            reader.read_to_end(&mut exchange.body).map(|n| n as u64)
+        }
+        .with_context(|| format!("reading the answer from {url}"))?;
+        if copied > bound {
+            return Err(anyhow!(
+                "{url} answered with more than {bound} bytes; refusing it"
+            ));
+        }
+        Ok(exchange)
+    }
+}
+
+/// The status and the headers signet reads, with the response left to read.
+fn exchange_headers(resp: ureq::Response) -> (Exchange, ureq::Response) {
+    let header = |name: &str| resp.header(name).map(str::to_string);
+    let exchange = Exchange {
+        status: resp.status(),
+        content_type: header("Content-Type"),
+        docker_content_digest: header("Docker-Content-Digest"),
+        www_authenticate: header("WWW-Authenticate"),
+        location: header("Location"),
+        body: Vec::new(),
+    };
+    (exchange, resp)
 }
 
 /// Why [`Http::get_limited`] failed.
@@ -277,21 +329,16 @@ struct RustlsConnector {
 }
 
 impl RustlsConnector {
-    fn new() -> anyhow::Result<Self> {
+    fn new(extra: &[std::path::PathBuf]) -> anyhow::Result<Self> {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         // A private instance's CA (e.g. `signet server`'s generated local CA), as curl,
         // Python and Go honour it.
         if let Some(path) = std::env::var_os("SSL_CERT_FILE") {
-            let text = std::fs::read(&path)
-                .with_context(|| format!("reading $SSL_CERT_FILE {}", path.to_string_lossy()))?;
-            let blocks = pem::parse_many(&text)
-                .with_context(|| format!("$SSL_CERT_FILE {} is not PEM", path.to_string_lossy()))?;
-            for block in blocks.iter().filter(|b| b.tag() == "CERTIFICATE") {
-                roots
-                    .add(CertificateDer::from(block.contents().to_vec()))
-                    .with_context(|| format!("a certificate in {}", path.to_string_lossy()))?;
-            }
+            add_pem_roots(&mut roots, std::path::Path::new(&path), "$SSL_CERT_FILE ")?;
+        }
+        for path in extra {
+            add_pem_roots(&mut roots, path, "")?;
         }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -303,6 +350,29 @@ impl RustlsConnector {
             config: Arc::new(config),
         })
     }
+}
+
+/// Adds every certificate of the PEM file `path` to `roots`; a file with none is an error (a
+/// wrong path given as a CA should not silently trust nothing new).
+fn add_pem_roots(
+    roots: &mut rustls::RootCertStore,
+    path: &std::path::Path,
+    what: &str,
+) -> anyhow::Result<()> {
+    let shown = path.display();
+    let text = std::fs::read(path).with_context(|| format!("reading {what}{shown}"))?;
+    let blocks = pem::parse_many(&text).with_context(|| format!("{what}{shown} is not PEM"))?;
+    let mut added = 0;
+    for block in blocks.iter().filter(|b| b.tag() == "CERTIFICATE") {
+        roots
+            .add(CertificateDer::from(block.contents().to_vec()))
+            .with_context(|| format!("a certificate in {what}{shown}"))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(anyhow!("{what}{shown} holds no PEM certificate"));
+    }
+    Ok(())
 }
 
 impl ureq::TlsConnector for RustlsConnector {

@@ -27,8 +27,8 @@ use signet_oci::referrers::{
 use signet_oci::{Digest, ImageIndex, ImageReference, Manifest};
 use signet_verify::{Artifact, ArtifactDigest, PreparedTrust, VerifiedSigner};
 
-use crate::http::Http;
-use crate::oci::{FetchedManifest, Registry, RegistryOptions};
+use crate::layout::OciLayout;
+use crate::oci::{FetchedManifest, ImageStore, Registry, RegistryOptions};
 use crate::sign::Payload;
 use crate::trust::{TrustArgs, TrustEnv};
 use crate::verify::IdentityArgs;
@@ -56,15 +56,18 @@ pub struct SignedImage {
     pub referrer: Digest,
     /// Whether the fallback index was written (the registry has no referrers API).
     pub fallback_index: bool,
+    /// With `--recursive`, each platform manifest of the index, signed as well.
+    pub platforms: Vec<SignedImage>,
 }
 
 /// Signs the image `image` (cosign 3's `cosign sign`): resolves it once, signs its digest, and
-/// attaches the bundle as a referrer.
+/// attaches the bundle as a referrer; with `recursive`, each platform manifest of an index too.
 pub fn sign_image(
     options: &SignOptions,
     image: &str,
     registry_options: &RegistryOptions,
     annotations: &Annotations,
+    recursive: bool,
 ) -> anyhow::Result<SignedImage> {
     attest_image(
         options,
@@ -73,6 +76,7 @@ pub fn sign_image(
         COSIGN_SIGN_PREDICATE_TYPE,
         json!({}),
         annotations,
+        recursive,
     )
 }
 
@@ -92,8 +96,29 @@ pub fn parse_annotations(args: &[String]) -> anyhow::Result<Annotations> {
         .collect()
 }
 
+/// Where an image's signatures and attestations are kept: beside it, or in the signature
+/// repository the options name (`--signature-repository`, cosign's `COSIGN_REPOSITORY`),
+/// which may be on another registry.
+pub(crate) fn signature_place(
+    options: &RegistryOptions,
+    image: &ImageReference,
+) -> anyhow::Result<(String, String)> {
+    match options.signature_repository.as_deref() {
+        None => Ok((image.api_host().to_string(), image.repository.clone())),
+        Some(text) => {
+            let parsed =
+                ImageReference::parse(text).with_context(|| format!("the signature repository {text:?}"))?;
+            if parsed.digest.is_some() || text.rsplit('/').next().is_some_and(|last| last.contains(':')) {
+                bail!("the signature repository {text:?} must be a repository, without a tag or digest");
+            }
+            Ok((parsed.api_host().to_string(), parsed.repository))
+        }
+    }
+}
+
 /// Attests to the image `image` (cosign 3's `cosign attest`): an in-toto statement about its
-/// digest with `predicate` of `predicate_type`, signed and attached as a referrer.
+/// digest with `predicate` of `predicate_type`, signed and attached as a referrer; with
+/// `recursive` and an index, one for each platform manifest too, all with one certificate.
 pub fn attest_image(
     options: &SignOptions,
     image: &str,
@@ -101,98 +126,142 @@ pub fn attest_image(
     predicate_type: &str,
     predicate: Value,
     annotations: &Annotations,
+    recursive: bool,
 ) -> anyhow::Result<SignedImage> {
     let reference = ImageReference::parse(image)?;
-    let http = Http::new()?;
+    let http = registry_options.http()?;
     let registry = Registry::new(&http, reference.api_host(), registry_options)?;
     let repo = reference.repository.as_str();
     let target = registry
         .manifest(repo, &reference.manifest_reference())
         .with_context(|| format!("resolving {reference}"))?;
-    let pinned = reference.with_digest(target.digest.clone());
-
-    let statement = Statement::new(
-        vec![ResourceDescriptor {
-            name: String::new(),
-            digest: BTreeMap::from([("sha256".to_string(), target.digest.hex())]),
-            annotations: annotations
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect(),
-        }],
-        predicate_type,
-        Some(predicate),
-    );
-    let bundle = crate::sign_payload(
-        options,
-        Payload::Dsse {
+    let mut subjects = vec![target.descriptor()];
+    if recursive {
+        if let Manifest::Index(index) = &target.manifest {
+            subjects.extend(index.manifests.iter().cloned());
+        }
+    }
+    let statements = subjects.iter().map(|subject| {
+        Statement::new(
+            vec![ResourceDescriptor {
+                name: String::new(),
+                digest: BTreeMap::from([("sha256".to_string(), subject.digest.hex())]),
+                annotations: annotations
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            }],
+            predicate_type,
+            Some(predicate.clone()),
+        )
+    });
+    let payloads = statements
+        .map(|statement| Payload::Dsse {
             payload_type: PAYLOAD_TYPE.to_string(),
             payload: statement.to_json(),
-        },
-    )?;
-    let bundle_json = bundle.to_json();
+        })
+        .collect();
+    let bundles = crate::sign_payloads(options, payloads)?;
+
+    let (sig_host, sig_repo) = signature_place(registry_options, &reference)?;
+    let sig_registry;
+    let sigs = if sig_host == reference.api_host() {
+        &registry
+    } else {
+        sig_registry = Registry::new(&http, &sig_host, registry_options)?;
+        &sig_registry
+    };
+    let mut signed = subjects
+        .into_iter()
+        .zip(bundles)
+        .map(|(subject, bundle)| {
+            let pinned = reference.with_digest(subject.digest.clone());
+            let (referrer, fallback_index) =
+                attach_bundle(sigs, &sig_repo, subject, &bundle.to_json(), predicate_type)
+                    .with_context(|| format!("attaching the signature to {pinned}"))?;
+            Ok(SignedImage {
+                image: pinned,
+                referrer,
+                fallback_index,
+                platforms: Vec::new(),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut top = signed.remove(0);
+    top.platforms = signed;
+    Ok(top)
+}
+
+/// Attaches `bundle_json` to `subject` as a referrer in `repo` of `registry`: the blobs, then
+/// the manifest by digest (unreferenced if anything after fails), then, where the registry has
+/// no referrers API, the fallback index that lists it, whole, in one PUT. Returns the
+/// referrer's digest and whether the fallback index was written.
+fn attach_bundle(
+    registry: &Registry,
+    repo: &str,
+    subject: signet_oci::Descriptor,
+    bundle_json: &[u8],
+    predicate_type: &str,
+) -> anyhow::Result<(Digest, bool)> {
+    let subject_digest = subject.digest.clone();
     let referrer = bundle_referrer(
-        &bundle_json,
-        target.descriptor(),
+        bundle_json,
+        subject,
         BundleContent::DsseEnvelope,
         Some(predicate_type),
         &signet_formats::common::Timestamp::from_unix(unix_now()?).to_string(),
     );
-    // Blobs, then the manifest by digest (unreferenced if anything after fails), then the
-    // index that lists it, whole, in one PUT.
-    let push = |what: &str, r: anyhow::Result<Digest>| {
-        r.with_context(|| format!("attaching the signature to {pinned}: {what}"))
-    };
-    push("the empty config", registry.push_blob(repo, EMPTY_CONTENT))?;
-    push("the bundle", registry.push_blob(repo, &bundle_json))?;
-    push(
-        "the referrer manifest",
-        registry.push_manifest(
+    registry
+        .push_blob(repo, EMPTY_CONTENT)
+        .context("the empty config")?;
+    registry.push_blob(repo, bundle_json).context("the bundle")?;
+    registry
+        .push_manifest(
             repo,
             &referrer.descriptor.digest.to_string(),
             MEDIA_TYPE_IMAGE_MANIFEST,
             &referrer.manifest,
-        ),
-    )?;
-    let has_api = registry.referrers(repo, &target.digest)?.is_some();
+        )
+        .context("the referrer manifest")?;
+    let has_api = registry.referrers(repo, &subject_digest)?.is_some();
     if !has_api {
-        let tag = fallback_tag(&target.digest);
-        let existing = fallback_index(&registry, repo, &tag)?;
+        let tag = fallback_tag(&subject_digest);
+        let existing = fallback_index(registry, repo, &tag)?;
         let index = add_to_fallback_index(existing, referrer.descriptor.clone());
-        push(
-            "the fallback index",
-            registry.push_manifest(repo, &tag, MEDIA_TYPE_IMAGE_INDEX, &index.to_json()),
-        )?;
+        registry
+            .push_manifest(repo, &tag, MEDIA_TYPE_IMAGE_INDEX, &index.to_json())
+            .context("the fallback index")?;
     }
-    Ok(SignedImage {
-        image: pinned,
-        referrer: referrer.descriptor.digest,
-        fallback_index: !has_api,
-    })
+    Ok((referrer.descriptor.digest, !has_api))
 }
 
 /// The image's digest: the one in the reference (no request), else the one the registry
-/// serves for the tag now.
-fn image_digest(registry: &Registry, reference: &ImageReference) -> anyhow::Result<Digest> {
+/// serves for the tag now, with the manifest (so it is not fetched twice).
+fn image_digest(
+    store: &dyn ImageStore,
+    reference: &ImageReference,
+) -> anyhow::Result<(Digest, Option<FetchedManifest>)> {
     match &reference.digest {
-        Some(d) => Ok(d.clone()),
-        None => Ok(registry
-            .manifest(&reference.repository, &reference.manifest_reference())
-            .with_context(|| format!("resolving {reference}"))?
-            .digest),
+        Some(d) => Ok((d.clone(), None)),
+        None => {
+            let fetched = store
+                .manifest(&reference.repository, &reference.manifest_reference())
+                .with_context(|| format!("resolving {reference}"))?;
+            Ok((fetched.digest.clone(), Some(fetched)))
+        }
     }
 }
 
 /// The fallback index at `tag`, if there is one.
-fn fallback_index(registry: &Registry, repo: &str, tag: &str) -> anyhow::Result<Option<ImageIndex>> {
-    match registry.find_manifest(repo, tag) {
+fn fallback_index(store: &dyn ImageStore, repo: &str, tag: &str) -> anyhow::Result<Option<ImageIndex>> {
+    match store.find_manifest(repo, tag) {
         Ok(Some(FetchedManifest {
             manifest: Manifest::Index(index),
             ..
         })) => Ok(Some(*index)),
         Ok(Some(_)) => bail!(
             "{}/{repo}:{tag} should be the referrers fallback index, but is an image manifest",
-            registry.host()
+            store.location()
         ),
         Ok(None) => Ok(None),
         Err(e) => Err(e),
@@ -222,18 +291,22 @@ pub struct VerifiedImage {
     pub image: ImageReference,
     /// The signatures that verified (at least one).
     pub signatures: Vec<VerifiedImageSignature>,
+    /// With `--recursive`, each platform manifest of the index, verified as well.
+    pub platforms: Vec<VerifiedImage>,
     /// Registry requests made (for the benchmark).
     pub requests: u32,
 }
 
 /// Verifies the image's signatures (cosign 3's `cosign verify`): at least one bundle attached
-/// to it must verify for the expected signer, over the image's digest.
+/// to it must verify for the expected signer, over the image's digest; with `recursive` and an
+/// index, also over each platform manifest's digest.
 pub fn verify_image(
     trust_args: &TrustArgs,
     image: &str,
     identity: &IdentityArgs,
     registry_options: &RegistryOptions,
     annotations: &Annotations,
+    recursive: bool,
 ) -> anyhow::Result<VerifiedImage> {
     verify_image_attestations(
         trust_args,
@@ -242,6 +315,7 @@ pub fn verify_image(
         registry_options,
         COSIGN_SIGN_PREDICATE_TYPE,
         annotations,
+        recursive,
     )
 }
 
@@ -255,164 +329,392 @@ pub fn verify_image_attestations(
     registry_options: &RegistryOptions,
     predicate_type: &str,
     annotations: &Annotations,
+    recursive: bool,
 ) -> anyhow::Result<VerifiedImage> {
-    let (one, many) = if predicate_type == COSIGN_SIGN_PREDICATE_TYPE {
-        ("signature".to_string(), "signatures".to_string())
-    } else {
-        (
-            format!("attestation of type {predicate_type}"),
-            format!("attestations of type {predicate_type}"),
-        )
-    };
-    let material = crate::trust::load(trust_args, &TrustEnv::from_process())?;
-    let signer = identity.signer_policy()?;
+    let checker = Checker::new(trust_args, identity, predicate_type, annotations)?;
     let reference = ImageReference::parse(image)?;
-    let http = Http::new()?;
+    let http = registry_options.http()?;
     let registry = Registry::new(&http, reference.api_host(), registry_options)?;
-    let repo = reference.repository.as_str();
-    let digest = image_digest(&registry, &reference)?;
-    let pinned = reference.with_digest(digest.clone());
-    let listed = match registry.referrers(repo, &digest)? {
-        Some(index) => index,
-        None => fallback_index(&registry, repo, &fallback_tag(&digest))?.unwrap_or_default(),
+    let (sig_host, sig_repo) = signature_place(registry_options, &reference)?;
+    let sig_registry;
+    let sigs: &Registry = if sig_host == reference.api_host() {
+        &registry
+    } else {
+        sig_registry = Registry::new(&http, &sig_host, registry_options)?;
+        &sig_registry
     };
-    let trust = PreparedTrust::from_trusted_root(&material.trusted_root);
-    let hint = material.source.staleness_hint();
-    let now = unix_now()?;
-    // The statement's subject names the image by its SHA-256, as cosign writes it.
-    let artifact_digest: [u8; 32] = digest.bytes().try_into().map_err(|_| {
-        anyhow!(
-            "{pinned}: signet verifies images named by their sha256 digest, not {}",
-            digest.algorithm().name()
-        )
-    })?;
-    let mut verified = Vec::new();
-    let mut failures = Vec::new();
-    // Listed referrers that could not be read: not counted as signatures, but said when none
-    // is found.
-    let mut unreadable = Vec::new();
-    let mut found = 0;
-    // A listing that names the predicate type (the referrers API copies the annotations; the
-    // fallback index may not) spares fetching the others.
-    let listed_type = |d: &&signet_oci::Descriptor| {
-        d.annotations
-            .get(signet_oci::referrers::ANNOTATION_BUNDLE_PREDICATE_TYPE)
-            .is_none_or(|t| t == predicate_type)
+    let (digest, fetched) = image_digest(&registry, &reference)?;
+    let place = Place {
+        image: &registry,
+        sigs,
+        sig_repo: &sig_repo,
+        reference: &reference,
     };
-    for candidate in listed
-        .manifests
-        .iter()
-        .filter(|d| may_be_bundle(d))
-        .filter(listed_type)
-    {
-        // A listed referrer that cannot be read (gone, corrupt, too large) is one failure among
-        // the others, not the end of the verification: another may verify.
-        let manifest = match registry.manifest(repo, &candidate.digest.to_string()) {
-            Ok(m) => m,
-            Err(e) => {
-                unreadable.push(format!("the referrer {}: {e:#}", candidate.digest));
-                continue;
-            }
+    let mut verified = checker.verify_tree(&place, digest, fetched, recursive)?;
+    verified.requests = registry.requests()
+        + if sig_host == reference.api_host() {
+            0
+        } else {
+            sigs.requests()
         };
-        let Manifest::Image(artifact) = &manifest.manifest else {
-            continue;
+    Ok(verified)
+}
+
+/// Verifies the attestations of `predicate_type` (the signatures, for cosign's sign type) of
+/// the image held in the OCI image layout `dir` (as `signet save` writes it), with no network:
+/// the same verification as against a registry, with the layout standing for the registry.
+pub fn verify_local_image_attestations(
+    trust_args: &TrustArgs,
+    dir: &std::path::Path,
+    identity: &IdentityArgs,
+    predicate_type: &str,
+    annotations: &Annotations,
+    recursive: bool,
+) -> anyhow::Result<VerifiedImage> {
+    let checker = Checker::new(trust_args, identity, predicate_type, annotations)?;
+    let layout = OciLayout::open(dir)?;
+    let entry = layout.image()?;
+    // The layout names the image by the name it was saved under, if any; the digest is what
+    // is verified.
+    let name = entry
+        .annotations
+        .get(crate::layout::ANNOTATION_SAVED_FROM)
+        .and_then(|n| ImageReference::parse(n).ok())
+        .unwrap_or_else(|| local_reference(dir));
+    let reference = name.with_digest(entry.digest.clone());
+    let place = Place {
+        image: &layout,
+        sigs: &layout,
+        sig_repo: &reference.repository,
+        reference: &reference,
+    };
+    checker.verify_tree(&place, entry.digest.clone(), None, recursive)
+}
+
+/// A reference standing for a layout that does not say where its image came from.
+fn local_reference(dir: &std::path::Path) -> ImageReference {
+    let _ = dir;
+    ImageReference::parse("localhost/local-image").expect("a valid reference")
+}
+
+/// Where an image is read and where its attachments are.
+struct Place<'a> {
+    image: &'a dyn ImageStore,
+    sigs: &'a dyn ImageStore,
+    sig_repo: &'a str,
+    reference: &'a ImageReference,
+}
+
+/// What a signature must satisfy, prepared once for every digest checked.
+struct Checker<'a> {
+    predicate_type: &'a str,
+    annotations: &'a Annotations,
+    signer: signet_verify::SignerPolicy,
+    trust: PreparedTrust,
+    now: i64,
+    hint: Option<String>,
+    one: String,
+    many: String,
+}
+
+impl<'a> Checker<'a> {
+    fn new(
+        trust_args: &TrustArgs,
+        identity: &IdentityArgs,
+        predicate_type: &'a str,
+        annotations: &'a Annotations,
+    ) -> anyhow::Result<Checker<'a>> {
+        let (one, many) = if predicate_type == COSIGN_SIGN_PREDICATE_TYPE {
+            ("signature".to_string(), "signatures".to_string())
+        } else {
+            (
+                format!("attestation of type {predicate_type}"),
+                format!("attestations of type {predicate_type}"),
+            )
         };
-        if !is_bundle_manifest(artifact) || artifact.subject.as_ref().map(|s| &s.digest) != Some(&digest) {
-            continue;
-        }
-        let bytes = match registry.blob(repo, &artifact.layers[0], files::MAX_BUNDLE_BYTES) {
-            Ok(b) => b,
-            Err(e) => {
-                found += 1;
-                failures.push(format!("the bundle of referrer {}: {e:#}", candidate.digest));
-                continue;
-            }
-        };
-        let bundle = match Bundle::from_json(&bytes) {
-            Ok(bundle) => bundle,
-            Err(e) => {
-                found += 1;
-                failures.push(format!(
-                    "the bundle in referrer {} does not parse: {e}",
-                    candidate.digest
-                ));
-                continue;
-            }
-        };
-        // Other bundles attached to the image (an attestation of another type, a signature when
-        // attestations are asked for) are passed over, not counted as failures.
-        if !is_statement_of(&bundle, predicate_type) {
-            continue;
-        }
-        found += 1;
-        let artifact = Artifact::Digest(ArtifactDigest::sha256(artifact_digest));
-        let result =
-            crate::verify::verify_prepared(&bundle, artifact, signer.clone(), &trust, now, hint.as_deref())
-                .and_then(|v| {
-                    let carried: BTreeMap<String, Value> = v
-                        .statement
-                        .iter()
-                        .flat_map(|s| &s.subject)
-                        .filter(|s| s.digest.get("sha256") == Some(&digest.hex()))
-                        .flat_map(|s| &s.annotations)
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    check_annotations(annotations, &carried)?;
-                    // The claims as cosign prints them for a bundle signature.
-                    let claims = SimpleSigning::new(&pinned.repository_name(), &digest, carried);
-                    Ok((v, claims))
-                });
-        match result {
-            Ok((v, claims)) => verified.push(VerifiedImageSignature {
-                referrer: candidate.digest.clone(),
-                signer: v.signer,
-                statement: v.statement,
-                bundle,
-                claims,
-            }),
-            Err(e) => failures.push(format!("{e:#}")),
-        }
-    }
-    // No bundle signature: cosign 1 and 2's `sha256-<hex>.sig`, as cosign falls back to it.
-    if verified.is_empty() && predicate_type == COSIGN_SIGN_PREDICATE_TYPE {
-        let legacy = verify_legacy_signatures(
-            &registry,
-            &pinned,
-            &digest,
-            &signer,
-            &trust,
-            now,
-            hint.as_deref(),
+        let material = crate::trust::load(trust_args, &TrustEnv::from_process())?;
+        let signer = identity.signer_policy()?;
+        Ok(Checker {
+            predicate_type,
             annotations,
-        )?;
-        found += legacy.found;
-        verified.extend(legacy.verified);
-        failures.extend(legacy.failures);
+            signer,
+            trust: PreparedTrust::from_trusted_root(&material.trusted_root),
+            now: unix_now()?,
+            hint: material.source.staleness_hint(),
+            one,
+            many,
+        })
     }
-    if verified.is_empty() {
-        if found == 0 {
-            match unreadable.first() {
-                None => bail!("no {many} found for {pinned}"),
-                Some(first) => {
-                    bail!("no {many} found for {pinned}; a listed referrer could not be read: {first}")
+
+    /// Verifies `digest`, and with `recursive` each platform manifest of it if it is an index
+    /// (read in parallel: the platforms' lookups are independent round trips).
+    fn verify_tree(
+        &self,
+        place: &Place,
+        digest: Digest,
+        fetched: Option<FetchedManifest>,
+        recursive: bool,
+    ) -> anyhow::Result<VerifiedImage> {
+        let repo = place.reference.repository.as_str();
+        let children = if recursive {
+            let manifest = match fetched {
+                Some(m) => m,
+                None => place.image.manifest(repo, &digest.to_string())?,
+            };
+            match manifest.manifest {
+                Manifest::Index(index) => index.manifests.into_iter().map(|d| d.digest).collect(),
+                Manifest::Image(_) => Vec::new(),
+            }
+        } else {
+            Vec::new()
+        };
+        let mut all = vec![digest];
+        all.extend(children);
+        // At most this many lookups at once, so a 100-platform index does not open 100
+        // connections to one registry.
+        const PARALLEL: usize = 8;
+        let mut results: Vec<anyhow::Result<Vec<VerifiedImageSignature>>> = Vec::new();
+        for chunk in all.chunks(PARALLEL) {
+            let chunk_results: Vec<_> = std::thread::scope(|scope| {
+                let handles: Vec<_> = chunk
+                    .iter()
+                    .map(|d| scope.spawn(move || self.verify_digest(place, d)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(anyhow!("a verification thread failed")))
+                    })
+                    .collect()
+            });
+            results.extend(chunk_results);
+        }
+        let mut images = all
+            .into_iter()
+            .zip(results)
+            .map(|(d, r)| {
+                r.map(|signatures| VerifiedImage {
+                    image: place.reference.with_digest(d),
+                    signatures,
+                    platforms: Vec::new(),
+                    requests: 0,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut top = images.remove(0);
+        top.platforms = images;
+        top.requests = place.image.requests();
+        Ok(top)
+    }
+
+    /// Finds and verifies the signatures (or attestations) attached to `digest`.
+    fn verify_digest(&self, place: &Place, digest: &Digest) -> anyhow::Result<Vec<VerifiedImageSignature>> {
+        let pinned = place.reference.with_digest(digest.clone());
+        let sigs = place.sigs;
+        let repo = place.sig_repo;
+        let (one, many, predicate_type) = (&self.one, &self.many, self.predicate_type);
+        let listed = match sigs.referrers(repo, digest)? {
+            Some(index) => index,
+            None => fallback_index(sigs, repo, &fallback_tag(digest))?.unwrap_or_default(),
+        };
+        // The statement's subject names the image by its SHA-256, as cosign writes it.
+        let artifact_digest: [u8; 32] = digest.bytes().try_into().map_err(|_| {
+            anyhow!(
+                "{pinned}: signet verifies images named by their sha256 digest, not {}",
+                digest.algorithm().name()
+            )
+        })?;
+        let mut verified = Vec::new();
+        let mut failures = Vec::new();
+        // Listed referrers that could not be read: not counted as signatures, but said when none
+        // is found.
+        let mut unreadable = Vec::new();
+        let mut found = 0;
+        // A listing that names the predicate type (the referrers API copies the annotations; the
+        // fallback index may not) spares fetching the others.
+        let listed_type = |d: &&signet_oci::Descriptor| {
+            d.annotations
+                .get(signet_oci::referrers::ANNOTATION_BUNDLE_PREDICATE_TYPE)
+                .is_none_or(|t| t == predicate_type)
+        };
+        for candidate in listed
+            .manifests
+            .iter()
+            .filter(|d| may_be_bundle(d))
+            .filter(listed_type)
+        {
+            // A listed referrer that cannot be read (gone, corrupt, too large) is one failure
+            // among the others, not the end of the verification: another may verify.
+            let manifest = match sigs.manifest(repo, &candidate.digest.to_string()) {
+                Ok(m) => m,
+                Err(e) => {
+                    unreadable.push(format!("the referrer {}: {e:#}", candidate.digest));
+                    continue;
+                }
+            };
+            let Manifest::Image(artifact) = &manifest.manifest else {
+                continue;
+            };
+            if !is_bundle_manifest(artifact) || artifact.subject.as_ref().map(|s| &s.digest) != Some(digest) {
+                continue;
+            }
+            let bytes = match sigs.blob(repo, &artifact.layers[0], files::MAX_BUNDLE_BYTES) {
+                Ok(b) => b,
+                Err(e) => {
+                    found += 1;
+                    failures.push(format!("the bundle of referrer {}: {e:#}", candidate.digest));
+                    continue;
+                }
+            };
+            let bundle = match Bundle::from_json(&bytes) {
+                Ok(bundle) => bundle,
+                Err(e) => {
+                    found += 1;
+                    failures.push(format!(
+                        "the bundle in referrer {} does not parse: {e}",
+                        candidate.digest
+                    ));
+                    continue;
+                }
+            };
+            // Other bundles attached to the image (an attestation of another type, a signature
+            // when attestations are asked for) are passed over, not counted as failures.
+            if !is_statement_of(&bundle, predicate_type) {
+                continue;
+            }
+            found += 1;
+            let artifact = Artifact::Digest(ArtifactDigest::sha256(artifact_digest));
+            let result = crate::verify::verify_prepared(
+                &bundle,
+                artifact,
+                self.signer.clone(),
+                &self.trust,
+                self.now,
+                self.hint.as_deref(),
+            )
+            .and_then(|v| {
+                let carried: BTreeMap<String, Value> = v
+                    .statement
+                    .iter()
+                    .flat_map(|s| &s.subject)
+                    .filter(|s| s.digest.get("sha256") == Some(&digest.hex()))
+                    .flat_map(|s| &s.annotations)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                check_annotations(self.annotations, &carried)?;
+                // The claims as cosign prints them for a bundle signature.
+                let claims = SimpleSigning::new(&pinned.repository_name(), digest, carried);
+                Ok((v, claims))
+            });
+            match result {
+                Ok((v, claims)) => verified.push(VerifiedImageSignature {
+                    referrer: candidate.digest.clone(),
+                    signer: v.signer,
+                    statement: v.statement,
+                    bundle,
+                    claims,
+                }),
+                Err(e) => failures.push(format!("{e:#}")),
+            }
+        }
+        // No bundle signature: cosign 1 and 2's `sha256-<hex>.sig`, as cosign falls back to it.
+        if verified.is_empty() && predicate_type == COSIGN_SIGN_PREDICATE_TYPE {
+            let legacy = self.verify_legacy_signatures(sigs, repo, digest)?;
+            found += legacy.found;
+            verified.extend(legacy.verified);
+            failures.extend(legacy.failures);
+        }
+        if verified.is_empty() {
+            if found == 0 {
+                match unreadable.first() {
+                    None => bail!("no {many} found for {pinned}"),
+                    Some(first) => {
+                        bail!("no {many} found for {pinned}; a listed referrer could not be read: {first}")
+                    }
                 }
             }
+            let (what, verb) = if found == 1 {
+                (one, "it does not verify")
+            } else {
+                (many, "none of them verifies")
+            };
+            bail!(
+                "{found} {what} found for {pinned}, but {verb}; the first: {}",
+                failures.first().map_or("", String::as_str)
+            );
         }
-        let (what, verb) = if found == 1 {
-            (&one, "it does not verify")
-        } else {
-            (&many, "none of them verifies")
-        };
-        bail!(
-            "{found} {what} found for {pinned}, but {verb}; the first: {}",
-            failures.first().map_or("", String::as_str)
-        );
+        Ok(verified)
     }
-    Ok(VerifiedImage {
-        image: pinned,
-        signatures: verified,
-        requests: registry.requests(),
-    })
+
+    /// Verifies the layers of the image's `sha256-<hex>.sig` (cosign's legacy format): each is
+    /// read as the bundle it amounts to ([`signet_oci::cosign::legacy_signature_bundle`]) and
+    /// verified over its simple-signing payload, which must then name this image's digest.
+    fn verify_legacy_signatures(
+        &self,
+        sigs: &dyn ImageStore,
+        repo: &str,
+        digest: &Digest,
+    ) -> anyhow::Result<LegacyOutcome> {
+        use signet_oci::cosign::{
+            attachment_tag, legacy_signature_bundle, Attachment, SIMPLE_SIGNING_MEDIA_TYPE,
+        };
+        let mut outcome = LegacyOutcome {
+            found: 0,
+            verified: Vec::new(),
+            failures: Vec::new(),
+        };
+        let Some(tag) = attachment_tag(digest, Attachment::Signature) else {
+            return Ok(outcome);
+        };
+        let Some(manifest) = sigs.find_manifest(repo, &tag)? else {
+            return Ok(outcome);
+        };
+        let Manifest::Image(signatures) = manifest.manifest else {
+            return Ok(outcome);
+        };
+        for layer in signatures
+            .layers
+            .iter()
+            .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE)
+        {
+            outcome.found += 1;
+            let result = sigs
+                .blob(repo, layer, MAX_PAYLOAD_BYTES)
+                .and_then(|payload| {
+                    let bundle = legacy_signature_bundle(&payload, &layer.annotations)
+                        .map_err(|e| anyhow!("the signature in {tag} ({}): {e}", layer.digest))?;
+                    Ok((payload, bundle))
+                })
+                .and_then(|(payload, bundle)| {
+                    let verified = crate::verify::verify_prepared(
+                        &bundle,
+                        Artifact::Bytes(&payload),
+                        self.signer.clone(),
+                        &self.trust,
+                        self.now,
+                        self.hint.as_deref(),
+                    )?;
+                    let claims = SimpleSigning::parse_for(&payload, digest).map_err(|e| anyhow!("{e}"))?;
+                    check_annotations(
+                        self.annotations,
+                        claims.optional.as_ref().unwrap_or(&BTreeMap::new()),
+                    )?;
+                    Ok((verified, bundle, claims))
+                });
+            match result {
+                Ok((v, bundle, claims)) => outcome.verified.push(VerifiedImageSignature {
+                    referrer: manifest.digest.clone(),
+                    signer: v.signer,
+                    statement: None,
+                    bundle,
+                    claims,
+                }),
+                Err(e) => outcome.failures.push(format!("{e:#}")),
+            }
+        }
+        Ok(outcome)
+    }
 }
 
 /// Every required annotation must be among those the signature carries, with that value.
@@ -447,77 +749,6 @@ struct LegacyOutcome {
     failures: Vec<String>,
 }
 
-/// Verifies the layers of the image's `sha256-<hex>.sig` (cosign's legacy format): each is read
-/// as the bundle it amounts to ([`signet_oci::cosign::legacy_signature_bundle`]) and verified
-/// over its simple-signing payload, which must then name this image's digest.
-#[allow(clippy::too_many_arguments)]
-fn verify_legacy_signatures(
-    registry: &Registry,
-    image: &ImageReference,
-    digest: &Digest,
-    signer: &signet_verify::SignerPolicy,
-    trust: &PreparedTrust,
-    now: i64,
-    hint: Option<&str>,
-    annotations: &Annotations,
-) -> anyhow::Result<LegacyOutcome> {
-    use signet_oci::cosign::{
-        attachment_tag, legacy_signature_bundle, Attachment, SIMPLE_SIGNING_MEDIA_TYPE,
-    };
-    let mut outcome = LegacyOutcome {
-        found: 0,
-        verified: Vec::new(),
-        failures: Vec::new(),
-    };
-    let Some(tag) = attachment_tag(digest, Attachment::Signature) else {
-        return Ok(outcome);
-    };
-    let Some(manifest) = registry.find_manifest(&image.repository, &tag)? else {
-        return Ok(outcome);
-    };
-    let Manifest::Image(signatures) = manifest.manifest else {
-        return Ok(outcome);
-    };
-    for layer in signatures
-        .layers
-        .iter()
-        .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE)
-    {
-        outcome.found += 1;
-        let result = registry
-            .blob(&image.repository, layer, MAX_PAYLOAD_BYTES)
-            .and_then(|payload| {
-                let bundle = legacy_signature_bundle(&payload, &layer.annotations)
-                    .map_err(|e| anyhow!("the signature in {tag} ({}): {e}", layer.digest))?;
-                Ok((payload, bundle))
-            })
-            .and_then(|(payload, bundle)| {
-                let verified = crate::verify::verify_prepared(
-                    &bundle,
-                    Artifact::Bytes(&payload),
-                    signer.clone(),
-                    trust,
-                    now,
-                    hint,
-                )?;
-                let claims = SimpleSigning::parse_for(&payload, digest).map_err(|e| anyhow!("{e}"))?;
-                check_annotations(annotations, claims.optional.as_ref().unwrap_or(&BTreeMap::new()))?;
-                Ok((verified, bundle, claims))
-            });
-        match result {
-            Ok((v, bundle, claims)) => outcome.verified.push(VerifiedImageSignature {
-                referrer: manifest.digest.clone(),
-                signer: v.signer,
-                statement: None,
-                bundle,
-                claims,
-            }),
-            Err(e) => outcome.failures.push(format!("{e:#}")),
-        }
-    }
-    Ok(outcome)
-}
-
 /// The largest simple-signing payload read (they are a few hundred bytes).
 const MAX_PAYLOAD_BYTES: u64 = 1 << 20;
 
@@ -549,15 +780,23 @@ pub fn tree_image(image: &str, registry_options: &RegistryOptions) -> anyhow::Re
     use signet_oci::cosign::{attachment_tag, Attachment};
     use signet_oci::referrers::ANNOTATION_BUNDLE_PREDICATE_TYPE;
     let reference = ImageReference::parse(image)?;
-    let http = Http::new()?;
-    let registry = Registry::new(&http, reference.api_host(), registry_options)?;
-    let repo = reference.repository.as_str();
-    let digest = image_digest(&registry, &reference)?;
+    let http = registry_options.http()?;
+    let image_registry = Registry::new(&http, reference.api_host(), registry_options)?;
+    let (digest, _) = image_digest(&image_registry, &reference)?;
+    let (sig_host, sig_repo) = signature_place(registry_options, &reference)?;
+    let sig_registry;
+    let registry = if sig_host == reference.api_host() {
+        &image_registry
+    } else {
+        sig_registry = Registry::new(&http, &sig_host, registry_options)?;
+        &sig_registry
+    };
+    let repo = sig_repo.as_str();
     let (listed, listed_by) = match registry.referrers(repo, &digest)? {
         Some(index) => (index, "the registry's referrers API".to_string()),
         None => {
             let tag = fallback_tag(&digest);
-            let index = fallback_index(&registry, repo, &tag)?.unwrap_or_default();
+            let index = fallback_index(registry, repo, &tag)?.unwrap_or_default();
             (
                 index,
                 format!("the fallback index {}/{repo}:{tag}", registry.host()),

@@ -83,6 +83,7 @@ pub mod files;
 pub mod http;
 pub mod image;
 pub mod keys;
+pub mod layout;
 pub mod oci;
 pub mod services;
 pub mod sign;
@@ -250,6 +251,14 @@ fn run_signing(options: &SignOptions, payload: Payload, out: &Path) -> anyhow::R
 /// Signs `payload` as `options` say (keyless with a token, or with a key), and returns the
 /// bundle once it verifies against the trusted root.
 pub fn sign_payload(options: &SignOptions, payload: Payload) -> anyhow::Result<Bundle> {
+    let mut bundles = sign_payloads(options, vec![payload])?;
+    Ok(bundles.remove(0))
+}
+
+/// Signs each of `payloads` with one credential (one token, and for keyless signing one
+/// certificate), as cosign signs every manifest of `--recursive`; returns the bundles in order,
+/// each checked against the trusted root.
+pub fn sign_payloads(options: &SignOptions, payloads: Vec<Payload>) -> anyhow::Result<Vec<Bundle>> {
     let now = unix_now()?;
     // A token given on the command line is checked before anything else happens.
     let given_token = match (&options.key, options.identity_token.as_deref()) {
@@ -294,9 +303,15 @@ pub fn sign_payload(options: &SignOptions, payload: Payload) -> anyhow::Result<B
             (Credential::Keyless(token), verify::SelfCheck::AnyCertificate)
         }
     };
-    let bundle = sign::sign(&http, &services, credential, payload)?;
-    check_own_bundle(&bundle, &material, expected)?;
-    Ok(bundle)
+    let signer = sign::Signer::new(&http, &services, credential)?;
+    payloads
+        .into_iter()
+        .map(|payload| {
+            let bundle = signer.sign(&http, &services, payload)?;
+            check_own_bundle(&bundle, &material, expected.clone())?;
+            Ok(bundle)
+        })
+        .collect()
 }
 
 /// A client must not emit what it cannot verify: check the bundle just made against the

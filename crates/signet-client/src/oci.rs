@@ -13,9 +13,10 @@
 //! Plain HTTP is used only for a registry on this machine (as go-containerregistry does for
 //! `localhost` and loopback addresses) or when the caller allows it explicitly.
 
-use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 
 use anyhow::{anyhow, bail, Context};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -69,6 +70,19 @@ pub struct RegistryOptions {
     pub allow_http: bool,
     /// Credentials to use instead of the docker configuration's.
     pub credential: Option<Credential>,
+    /// CA certificates (PEM files) trusted for the registry's TLS beside the system's roots
+    /// (`--registry-cacert`).
+    pub ca_certs: Vec<PathBuf>,
+    /// Where signatures and attestations are kept, if not beside the image: `host/repo`
+    /// (`--signature-repository`, or cosign's `COSIGN_REPOSITORY`).
+    pub signature_repository: Option<String>,
+}
+
+impl RegistryOptions {
+    /// The HTTP client these options call for (the extra CA certificates trusted).
+    pub fn http(&self) -> anyhow::Result<Http> {
+        Http::with_extra_roots(&self.ca_certs)
+    }
 }
 
 /// A manifest as the registry holds it.
@@ -103,8 +117,8 @@ pub struct Registry<'h> {
     /// Plain HTTP allowed beyond this machine (for the Bearer realm as for the registry).
     allow_http: bool,
     /// The Bearer token from the last challenge answered, and the scope it was asked for.
-    token: RefCell<Option<(String, String)>>,
-    requests: Cell<u32>,
+    token: Mutex<Option<(String, String)>>,
+    requests: AtomicU32,
 }
 
 impl<'h> Registry<'h> {
@@ -125,14 +139,14 @@ impl<'h> Registry<'h> {
             base: format!("{scheme}://{host}"),
             credential,
             allow_http: options.allow_http,
-            token: RefCell::new(None),
-            requests: Cell::new(0),
+            token: Mutex::new(None),
+            requests: AtomicU32::new(0),
         })
     }
 
     /// How many HTTP requests this client has sent (token requests included).
     pub fn requests(&self) -> u32 {
-        self.requests.get()
+        self.requests.load(Ordering::Relaxed)
     }
 
     /// The registry's host.
@@ -229,6 +243,82 @@ impl<'h> Registry<'h> {
             );
         }
         Ok(answer.body)
+    }
+
+    /// Copies the blob `descriptor` names into `sink` as it arrives (an image layer may be too
+    /// large to hold in memory), checking its size against the descriptor (at most `max_len`)
+    /// and its digest at the end. On error the sink holds a partial or wrong blob: the caller
+    /// must discard it.
+    pub fn blob_into(
+        &self,
+        repository: &str,
+        descriptor: &Descriptor,
+        sink: &mut dyn std::io::Write,
+        max_len: u64,
+    ) -> anyhow::Result<()> {
+        let what = format!("{}/{repository}@{}", self.host, descriptor.digest);
+        if descriptor.size > max_len {
+            bail!(
+                "{what}: the blob is {} bytes, more than the {max_len} signet reads",
+                descriptor.size
+            );
+        }
+        let url = format!("{}/v2/{repository}/blobs/{}", self.base, descriptor.digest);
+        let scope = format!("repository:{repository}:{}", Access::Pull.actions());
+        let mut checking = CheckingWriter {
+            inner: sink,
+            hasher: signet_crypto::Hasher::new(match descriptor.digest.algorithm() {
+                signet_oci::DigestAlgorithm::Sha256 => signet_crypto::HashAlgorithm::Sha2_256,
+                signet_oci::DigestAlgorithm::Sha512 => signet_crypto::HashAlgorithm::Sha2_512,
+            }),
+            written: 0,
+        };
+        let attempt = |authorization: Option<&str>, sink: &mut CheckingWriter| {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let mut headers = Vec::new();
+            if let Some(a) = authorization {
+                headers.push(("Authorization", a));
+            }
+            self.http
+                .get_into(&url, &headers, sink, descriptor.size, MAX_ERROR_BYTES)
+        };
+        let mut answer = attempt(self.authorization(&scope).as_deref(), &mut checking)?;
+        if answer.status == 401 {
+            let challenge = answer.www_authenticate.clone().unwrap_or_default();
+            let authorization = self.answer_challenge(&challenge, &scope)?;
+            answer = attempt(Some(&authorization), &mut checking)?;
+        }
+        match answer.status {
+            200 => {}
+            404 => bail!("{what}: no such blob (HTTP 404)"),
+            401 => bail!(
+                "{}: the registry refused the credentials (HTTP 401){}",
+                self.host,
+                server_message(&answer.body)
+            ),
+            403 => bail!(
+                "{}: access denied (HTTP 403){}",
+                self.host,
+                server_message(&answer.body)
+            ),
+            429 => bail!(
+                "{}: the registry is rate-limiting requests (HTTP 429); try again later",
+                self.host
+            ),
+            status => bail!(
+                "{what}: the registry answered HTTP {status}{}",
+                server_message(&answer.body)
+            ),
+        }
+        let digest = Digest::from_bytes(descriptor.digest.algorithm(), checking.hasher.finish())
+            .ok_or_else(|| anyhow!("{what}: computing the digest"))?;
+        if checking.written != descriptor.size || descriptor.digest != digest {
+            bail!(
+                "{what}: the registry served {} bytes with digest {digest}, not the blob asked for",
+                checking.written
+            );
+        }
+        Ok(())
     }
 
     /// Uploads `content` as a blob unless the registry has it already; returns its digest.
@@ -410,7 +500,7 @@ impl<'h> Registry<'h> {
         max_len: u64,
         authorization: Option<&str>,
     ) -> anyhow::Result<Exchange> {
-        self.requests.set(self.requests.get() + 1);
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let mut all: Vec<(&str, &str)> = headers.to_vec();
         // Credentials go to the registry itself only: an upload `Location` on another host
         // (a registry may hand one out) gets none.
@@ -425,7 +515,8 @@ impl<'h> Registry<'h> {
     /// What to send before any challenge: the token already obtained for this scope, if any.
     fn authorization(&self, scope: &str) -> Option<String> {
         self.token
-            .borrow()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
             .as_ref()
             .filter(|(s, _)| s == scope)
             .map(|(_, token)| format!("Bearer {token}"))
@@ -467,7 +558,7 @@ impl<'h> Registry<'h> {
                     basic = format!("Basic {}", B64.encode(format!("{username}:{password}")));
                     headers.push(("Authorization", basic.as_str()));
                 }
-                self.requests.set(self.requests.get() + 1);
+                self.requests.fetch_add(1, Ordering::Relaxed);
                 let answer = self.http.exchange("GET", url.as_str(), &headers, None, MAX_TOKEN_BYTES)?;
                 if answer.status != 200 {
                     bail!(
@@ -489,11 +580,60 @@ impl<'h> Registry<'h> {
                     .token
                     .or(parsed.access_token)
                     .ok_or_else(|| anyhow!("{}: the authorization server's answer has no token", self.host))?;
-                *self.token.borrow_mut() = Some((scope.to_string(), token.clone()));
+                *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some((scope.to_string(), token.clone()));
                 Ok(format!("Bearer {token}"))
             }
             _ => bail!("{}: the registry asks for authentication signet does not speak ({challenge:?})", self.host),
         }
+    }
+}
+
+/// Where an image and what is attached to it are read from: a registry, or an OCI image
+/// layout on disk ([`crate::layout::OciLayout`], for air-gapped verification). Every read is
+/// bounded and checked against its digest by the implementation.
+pub trait ImageStore: Sync {
+    /// The store, for messages: a registry host, or a layout's path.
+    fn location(&self) -> String;
+
+    /// The manifest `reference` (a tag or a digest) of `repository`, or `None` if there is none.
+    fn find_manifest(&self, repository: &str, reference: &str) -> anyhow::Result<Option<FetchedManifest>>;
+
+    /// The blob `descriptor` names, at most `max_len` bytes.
+    fn blob(&self, repository: &str, descriptor: &Descriptor, max_len: u64) -> anyhow::Result<Vec<u8>>;
+
+    /// The referrers of `digest` through a referrers API, or `None` where there is no such API.
+    fn referrers(&self, repository: &str, digest: &Digest) -> anyhow::Result<Option<ImageIndex>>;
+
+    /// Requests sent so far (0 for a store on disk).
+    fn requests(&self) -> u32;
+
+    /// [`ImageStore::find_manifest`], with a missing manifest an error.
+    fn manifest(&self, repository: &str, reference: &str) -> anyhow::Result<FetchedManifest> {
+        self.find_manifest(repository, reference)?.ok_or_else(|| {
+            let separator = if reference.contains(':') { '@' } else { ':' };
+            anyhow!(
+                "{}/{repository}{separator}{reference}: no such manifest",
+                self.location()
+            )
+        })
+    }
+}
+
+impl ImageStore for Registry<'_> {
+    fn location(&self) -> String {
+        self.host.clone()
+    }
+    fn find_manifest(&self, repository: &str, reference: &str) -> anyhow::Result<Option<FetchedManifest>> {
+        Registry::find_manifest(self, repository, reference)
+    }
+    fn blob(&self, repository: &str, descriptor: &Descriptor, max_len: u64) -> anyhow::Result<Vec<u8>> {
+        Registry::blob(self, repository, descriptor, max_len)
+    }
+    fn referrers(&self, repository: &str, digest: &Digest) -> anyhow::Result<Option<ImageIndex>> {
+        Registry::referrers(self, repository, digest)
+    }
+    fn requests(&self) -> u32 {
+        Registry::requests(self)
     }
 }
 
@@ -524,6 +664,25 @@ fn realm_allowed(realm: &url::Url, allow_http: bool) -> bool {
         "https" => true,
         "http" => allow_http || crate::http::is_loopback(realm),
         _ => false,
+    }
+}
+
+/// A writer that hashes and counts what passes through it.
+struct CheckingWriter<'a> {
+    inner: &'a mut dyn std::io::Write,
+    hasher: signet_crypto::Hasher,
+    written: u64,
+}
+
+impl std::io::Write for CheckingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -612,6 +771,7 @@ pub fn login(http: &Http, host: &str, credential: Credential, allow_http: bool) 
         &RegistryOptions {
             allow_http,
             credential: Some(credential.clone()),
+            ..RegistryOptions::default()
         },
     )?;
     // The ping has no repository; a Bearer challenge is answered for the registry alone.

@@ -88,96 +88,124 @@ pub fn sign(
     credential: Credential,
     payload: Payload,
 ) -> anyhow::Result<Bundle> {
-    let (key, verifier_key, material) = match credential {
-        Credential::Keyless(token) => {
-            let ca = services
-                .ca
-                .as_ref()
-                .ok_or_else(|| anyhow!("keyless signing needs a certificate authority"))?;
-            let key = SigningKey::generate(KeyKind::EcdsaP256)
-                .map_err(|e| anyhow!("generating the ephemeral signing key: {e}"))?;
-            let chain = request_certificate(http, &ca.url, &token, &key)?;
-            let leaf = chain[0].clone();
-            (
-                key,
-                VerifierKey::X509Certificate(leaf.clone()),
-                VerificationMaterialContent::Certificate(leaf),
-            )
-        }
-        Credential::Key(key) => {
-            let spki = key.public_key().spki_der().to_vec();
-            let hint = key_hint(key.public_key());
-            (
-                key,
-                VerifierKey::PublicKey(spki),
-                VerificationMaterialContent::PublicKey { hint },
-            )
-        }
-    };
-    let details = match payload {
-        Payload::Artifact(_) => message_scheme(key.public_key()),
-        Payload::Dsse { .. } => key.public_key().default_details(),
-    };
-    let verifier = Verifier {
-        key: verifier_key,
-        key_details: details,
-    };
+    Signer::new(http, services, credential)?.sign(http, services, payload)
+}
 
-    let content = match payload {
-        Payload::Artifact(artifact) => {
-            let algorithm = details.hash_algorithm();
-            let digest = artifact.digest(algorithm)?;
-            let signature = key
-                .sign_digest(&digest)
-                .map_err(|e| anyhow!("signing the artifact: {e}"))?;
-            BundleContent::MessageSignature(MessageSignature {
-                message_digest: Some(HashOutput { algorithm, digest }),
-                signature,
-            })
-        }
-        Payload::Dsse {
-            payload_type,
-            payload,
-        } => {
-            let sig = key
-                .sign(&dsse::pae(&payload_type, &payload))
-                .map_err(|e| anyhow!("signing the DSSE envelope: {e}"))?;
-            BundleContent::DsseEnvelope(Envelope {
-                payload,
+/// A key ready to sign, with what a bundle says about it: for keyless signing, an ephemeral
+/// key and the certificate the CA issued for it, obtained once and used for every payload of
+/// one command (as cosign signs every image of `--recursive` with one certificate).
+pub struct Signer {
+    key: SigningKey,
+    verifier_key: VerifierKey,
+    material: VerificationMaterialContent,
+}
+
+impl Signer {
+    /// Generates and certifies the ephemeral key (keyless), or takes the user's key.
+    pub fn new(http: &Http, services: &SigningServices, credential: Credential) -> anyhow::Result<Signer> {
+        let (key, verifier_key, material) = match credential {
+            Credential::Keyless(token) => {
+                let ca = services
+                    .ca
+                    .as_ref()
+                    .ok_or_else(|| anyhow!("keyless signing needs a certificate authority"))?;
+                let key = SigningKey::generate(KeyKind::EcdsaP256)
+                    .map_err(|e| anyhow!("generating the ephemeral signing key: {e}"))?;
+                let chain = request_certificate(http, &ca.url, &token, &key)?;
+                let leaf = chain[0].clone();
+                (
+                    key,
+                    VerifierKey::X509Certificate(leaf.clone()),
+                    VerificationMaterialContent::Certificate(leaf),
+                )
+            }
+            Credential::Key(key) => {
+                let spki = key.public_key().spki_der().to_vec();
+                let hint = key_hint(key.public_key());
+                (
+                    key,
+                    VerifierKey::PublicKey(spki),
+                    VerificationMaterialContent::PublicKey { hint },
+                )
+            }
+        };
+        Ok(Signer {
+            key,
+            verifier_key,
+            material,
+        })
+    }
+
+    /// Signs `payload`, timestamps the signature and logs it, as `services` say.
+    pub fn sign(&self, http: &Http, services: &SigningServices, payload: Payload) -> anyhow::Result<Bundle> {
+        let key = &self.key;
+        let material = self.material.clone();
+        let verifier_key = self.verifier_key.clone();
+        let details = match payload {
+            Payload::Artifact(_) => message_scheme(key.public_key()),
+            Payload::Dsse { .. } => key.public_key().default_details(),
+        };
+        let verifier = Verifier {
+            key: verifier_key,
+            key_details: details,
+        };
+
+        let content = match payload {
+            Payload::Artifact(artifact) => {
+                let algorithm = details.hash_algorithm();
+                let digest = artifact.digest(algorithm)?;
+                let signature = key
+                    .sign_digest(&digest)
+                    .map_err(|e| anyhow!("signing the artifact: {e}"))?;
+                BundleContent::MessageSignature(MessageSignature {
+                    message_digest: Some(HashOutput { algorithm, digest }),
+                    signature,
+                })
+            }
+            Payload::Dsse {
                 payload_type,
-                signatures: vec![dsse::Signature {
-                    sig,
-                    keyid: String::new(),
-                }],
-            })
-        }
-    };
+                payload,
+            } => {
+                let sig = key
+                    .sign(&dsse::pae(&payload_type, &payload))
+                    .map_err(|e| anyhow!("signing the DSSE envelope: {e}"))?;
+                BundleContent::DsseEnvelope(Envelope {
+                    payload,
+                    payload_type,
+                    signatures: vec![dsse::Signature {
+                        sig,
+                        keyid: String::new(),
+                    }],
+                })
+            }
+        };
 
-    let signature = content
-        .signature_bytes()
-        .expect("the content was just signed")
-        .to_vec();
-    let rfc3161_timestamps = services
-        .tsas
-        .iter()
-        .map(|tsa| timestamp(http, &tsa.url, &signature))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let tlog_entries = services
-        .tlogs
-        .iter()
-        .map(|log| log_entry(http, log, &content, &verifier))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        let signature = content
+            .signature_bytes()
+            .expect("the content was just signed")
+            .to_vec();
+        let rfc3161_timestamps = services
+            .tsas
+            .iter()
+            .map(|tsa| timestamp(http, &tsa.url, &signature))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let tlog_entries = services
+            .tlogs
+            .iter()
+            .map(|log| log_entry(http, log, &content, &verifier))
+            .collect::<anyhow::Result<Vec<_>>>()?;
 
-    Ok(Bundle {
-        media_type: BundleVersion::V0_3.media_type().to_string(),
-        version: BundleVersion::V0_3,
-        verification_material: VerificationMaterial {
-            content: material,
-            tlog_entries,
-            timestamp_verification_data: TimestampVerificationData { rfc3161_timestamps },
-        },
-        content,
-    })
+        Ok(Bundle {
+            media_type: BundleVersion::V0_3.media_type().to_string(),
+            version: BundleVersion::V0_3,
+            verification_material: VerificationMaterial {
+                content: material,
+                tlog_entries,
+                timestamp_verification_data: TimestampVerificationData { rfc3161_timestamps },
+            },
+            content,
+        })
+    }
 }
 
 /// The unauthenticated hint naming a user's key in a bundle: base64 of SHA-256 of its SPKI.

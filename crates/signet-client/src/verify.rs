@@ -240,6 +240,7 @@ pub fn insecure_verify_signature_without_log(
 }
 
 /// What a freshly made bundle must be signed by.
+#[derive(Clone)]
 pub enum SelfCheck {
     /// The user's key.
     Key(PublicKey),

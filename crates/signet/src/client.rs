@@ -36,6 +36,9 @@ pub enum ClientCommand {
     VerifyAttestation(VerifyImageAttestationArgs),
     /// List what is attached to a container image (signatures, attestations, SBOMs), unverified.
     Tree(TreeImageArgs),
+    /// Save a container image and its signatures, attestations and SBOMs to an OCI image layout
+    /// on disk, for `verify --local-image` with no network.
+    Save(SaveImageArgs),
     /// Log in to a container registry: the credential is checked, then kept in the docker
     /// configuration (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, mode 0600).
     Login(LoginArgs),
@@ -139,6 +142,14 @@ pub struct RegistryArgs {
     /// HTTP anyway).
     #[arg(long)]
     pub allow_http_registry: bool,
+    /// A PEM file of CA certificates to trust for the registry's TLS, beside the system's
+    /// (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub registry_cacert: Vec<PathBuf>,
+    /// Keep (and look for) signatures and attestations in this repository
+    /// (`registry/repository`) rather than beside the image.
+    #[arg(long, value_name = "REPOSITORY", env = "COSIGN_REPOSITORY")]
+    pub signature_repository: Option<String>,
 }
 
 impl RegistryArgs {
@@ -146,6 +157,8 @@ impl RegistryArgs {
         RegistryOptions {
             allow_http: self.allow_http_registry,
             credential: None,
+            ca_certs: self.registry_cacert.clone(),
+            signature_repository: self.signature_repository.clone().filter(|r| !r.is_empty()),
         }
     }
 }
@@ -158,6 +171,9 @@ pub struct SignImageArgs {
     /// An annotation to sign with the image, key=value (repeatable).
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
+    /// For a multi-platform index, sign each platform's manifest as well as the index.
+    #[arg(long)]
+    pub recursive: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -166,11 +182,19 @@ pub struct SignImageArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyImageArgs {
-    /// The image (`registry/repository:tag` or `@sha256:...`).
+    /// The image (`registry/repository:tag` or `@sha256:...`), or with --local-image the
+    /// directory `signet save` wrote.
     pub image: String,
     /// An annotation the signature must carry, key=value (repeatable).
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
+    /// For a multi-platform index, verify each platform's manifest as well as the index (all
+    /// must verify).
+    #[arg(long)]
+    pub recursive: bool,
+    /// IMAGE is an OCI image layout on disk (`signet save`): verify it with no registry.
+    #[arg(long)]
+    pub local_image: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -190,6 +214,9 @@ pub struct AttestImageArgs {
     /// spdxjson, cyclonedx, vuln, openvex, custom, or a URI.
     #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
     pub predicate_type: String,
+    /// For a multi-platform index, attest to each platform's manifest as well as the index.
+    #[arg(long)]
+    pub recursive: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -198,11 +225,18 @@ pub struct AttestImageArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyImageAttestationArgs {
-    /// The image (`registry/repository:tag` or `@sha256:...`).
+    /// The image (`registry/repository:tag` or `@sha256:...`), or with --local-image the
+    /// directory `signet save` wrote.
     pub image: String,
     /// The predicate type to verify (a short name as for attest, or a URI).
     #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
     pub predicate_type: String,
+    /// For a multi-platform index, verify each platform's manifest as well as the index.
+    #[arg(long)]
+    pub recursive: bool,
+    /// IMAGE is an OCI image layout on disk (`signet save`): verify it with no registry.
+    #[arg(long)]
+    pub local_image: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -215,6 +249,17 @@ pub struct VerifyImageAttestationArgs {
 pub struct TreeImageArgs {
     /// The image (`registry/repository:tag` or `@sha256:...`).
     pub image: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveImageArgs {
+    /// The image (`registry/repository:tag` or `@sha256:...`).
+    pub image: String,
+    /// The directory to write the OCI image layout to (new, empty, or a layout to add to).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -290,18 +335,38 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Trust(command) => tuf::run(command)?,
         ClientCommand::Sign(a) => {
             let annotations = image::parse_annotations(&a.annotations)?;
-            let signed = image::sign_image(&a.options, &a.image, &a.registry.options(), &annotations)?;
-            eprintln!("Pushing signature to: {}", signed.image);
+            let signed = image::sign_image(
+                &a.options,
+                &a.image,
+                &a.registry.options(),
+                &annotations,
+                a.recursive,
+            )?;
+            for each in std::iter::once(&signed).chain(&signed.platforms) {
+                eprintln!("Pushing signature to: {}", each.image);
+            }
         }
         ClientCommand::Verify(a) => {
             let annotations = image::parse_annotations(&a.annotations)?;
-            let verified = image::verify_image(
-                &a.trust,
-                &a.image,
-                &a.identity,
-                &a.registry.options(),
-                &annotations,
-            )?;
+            let verified = if a.local_image {
+                image::verify_local_image_attestations(
+                    &a.trust,
+                    std::path::Path::new(&a.image),
+                    &a.identity,
+                    image::COSIGN_SIGN_PREDICATE_TYPE,
+                    &annotations,
+                    a.recursive,
+                )?
+            } else {
+                image::verify_image(
+                    &a.trust,
+                    &a.image,
+                    &a.identity,
+                    &a.registry.options(),
+                    &annotations,
+                    a.recursive,
+                )?
+            };
             if !annotations.is_empty() {
                 eprintln!("The specified annotations were verified.");
             }
@@ -311,7 +376,11 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 "The cosign claims were validated: the signature is over the image's digest",
                 a.identity.key.is_some(),
             );
-            let claims: Vec<_> = verified.signatures.iter().map(image::claims_json).collect();
+            let claims: Vec<_> = std::iter::once(&verified)
+                .chain(&verified.platforms)
+                .flat_map(|v| &v.signatures)
+                .map(image::claims_json)
+                .collect();
             println!("{}", serde_json::Value::Array(claims));
         }
         ClientCommand::Login(a) => {
@@ -327,7 +396,7 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 username: a.username,
                 password,
             };
-            let http = signet_client::http::Http::new()?;
+            let http = a.registry_options.options().http()?;
             let path = signet_client::oci::login(
                 &http,
                 &a.registry,
@@ -335,6 +404,21 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 a.registry_options.allow_http_registry,
             )?;
             eprintln!("Login Succeeded; the credential is in {}", path.display());
+        }
+        ClientCommand::Save(a) => {
+            let saved = signet_client::layout::save_image(&a.image, &a.registry.options(), &a.dir)?;
+            eprintln!(
+                "Saved {} to {}: {} new blob(s), {} referrer(s){}",
+                saved.image,
+                saved.dir.display(),
+                saved.blobs_written,
+                saved.referrers,
+                if saved.legacy.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", saved.legacy.join(", "))
+                }
+            );
         }
         ClientCommand::Tree(a) => print!("{}", image::tree_image(&a.image, &a.registry.options())?),
         ClientCommand::Attest(a) => {
@@ -347,26 +431,45 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 &predicate_type,
                 predicate,
                 &image::Annotations::new(),
+                a.recursive,
             )?;
-            eprintln!("Pushing attestation to: {}", signed.image);
+            for each in std::iter::once(&signed).chain(&signed.platforms) {
+                eprintln!("Pushing attestation to: {}", each.image);
+            }
         }
         ClientCommand::VerifyAttestation(a) => {
             let predicate_type = attest::predicate_type_uri(&a.predicate_type)?;
-            let verified = image::verify_image_attestations(
-                &a.trust,
-                &a.image,
-                &a.identity,
-                &a.registry.options(),
-                &predicate_type,
-                &image::Annotations::new(),
-            )?;
+            let verified = if a.local_image {
+                image::verify_local_image_attestations(
+                    &a.trust,
+                    std::path::Path::new(&a.image),
+                    &a.identity,
+                    &predicate_type,
+                    &image::Annotations::new(),
+                    a.recursive,
+                )?
+            } else {
+                image::verify_image_attestations(
+                    &a.trust,
+                    &a.image,
+                    &a.identity,
+                    &a.registry.options(),
+                    &predicate_type,
+                    &image::Annotations::new(),
+                    a.recursive,
+                )?
+            };
             print_checks(
                 &verified.image,
                 "attestations",
                 &format!("The statement is about the image's digest, of type {predicate_type}"),
                 a.identity.key.is_some(),
             );
-            for envelope in verified.signatures.iter().filter_map(|a| a.envelope_json()) {
+            for envelope in std::iter::once(&verified)
+                .chain(&verified.platforms)
+                .flat_map(|v| &v.signatures)
+                .filter_map(|a| a.envelope_json())
+            {
                 println!("{envelope}");
             }
         }

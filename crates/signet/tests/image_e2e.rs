@@ -557,6 +557,7 @@ fn the_referrers_api_is_used_where_the_registry_has_it() {
         &identity,
         &RegistryOptions::default(),
         &Default::default(),
+        false,
     )
     .unwrap();
     assert_eq!(verified.signatures.len(), 1);
