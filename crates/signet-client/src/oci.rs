@@ -71,7 +71,7 @@ pub struct RegistryOptions {
     /// Credentials to use instead of the docker configuration's.
     pub credential: Option<Credential>,
     /// CA certificates (PEM files) trusted for the registry's TLS beside the system's roots
-    /// (`--registry-cacert`).
+    /// (`--registry-cacert`). Given one, a registry on this machine is reached over https too.
     pub ca_certs: Vec<PathBuf>,
     /// Where signatures and attestations are kept, if not beside the image: `host/repo`
     /// (`--signature-repository`, or cosign's `COSIGN_REPOSITORY`).
@@ -124,7 +124,9 @@ pub struct Registry<'h> {
 impl<'h> Registry<'h> {
     /// A client for the registry at `host` (`registry.example`, `127.0.0.1:5000`).
     pub fn new(http: &'h Http, host: &str, options: &RegistryOptions) -> anyhow::Result<Registry<'h>> {
-        let scheme = if is_local(host) || options.allow_http {
+        // A registry on this machine speaks plain HTTP (as go-containerregistry assumes), unless
+        // the user gave a CA for its TLS.
+        let scheme = if (is_local(host) && options.ca_certs.is_empty()) || options.allow_http {
             "http"
         } else {
             "https"

@@ -59,7 +59,7 @@ impl Descriptor {
 }
 
 /// The platform an image in an index runs on (image-spec `image-index.md`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Platform {
     /// The CPU architecture (`amd64`, `arm64`, ...).
     pub architecture: String,

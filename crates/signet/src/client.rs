@@ -143,7 +143,7 @@ pub struct RegistryArgs {
     #[arg(long)]
     pub allow_http_registry: bool,
     /// A PEM file of CA certificates to trust for the registry's TLS, beside the system's
-    /// (repeatable).
+    /// (repeatable). With one, a registry on this machine is reached over https as well.
     #[arg(long, value_name = "FILE")]
     pub registry_cacert: Vec<PathBuf>,
     /// Keep (and look for) signatures and attestations in this repository

@@ -662,3 +662,628 @@ fn login_keeps_the_credential_in_the_docker_configuration() {
         stderr(&out)
     );
 }
+
+/// `signet` with extra environment variables.
+fn signet_env(args: &[&str], envs: &[(&str, &std::ffi::OsStr)]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_signet"));
+    command
+        .args(args)
+        .env_remove("SIGNET_TRUST_CONFIG")
+        .env_remove("SIGSTORE_ID_TOKEN")
+        .env_remove("COSIGN_REPOSITORY")
+        .env_remove("DOCKER_CONFIG")
+        .env("SIGNET_HOME", home.path())
+        .env("HOME", home.path());
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    command.output().expect("run signet")
+}
+
+impl Stack {
+    /// `signet verify` (or `verify-attestation` with `extra`) for builder@example.com.
+    fn verify(&self, image: &str, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "verify",
+            image,
+            "--trust-config",
+            &self.trust,
+            "--certificate-identity",
+            "builder@example.com",
+            "--certificate-oidc-issuer",
+            &self.issuer,
+        ];
+        args.extend_from_slice(extra);
+        signet(&args)
+    }
+
+    fn sign(&self, image: &str, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "sign",
+            image,
+            "--trust-config",
+            &self.trust,
+            "--identity-token",
+            &self.token,
+        ];
+        args.extend_from_slice(extra);
+        signet(&args)
+    }
+}
+
+#[test]
+fn a_saved_image_verifies_offline_from_its_layout() {
+    let Some(stack) = Stack::start() else {
+        return;
+    };
+    let http = Http::new().unwrap();
+    let (registry, digest) = stack.push_app(&http);
+    let host = stack.registry.host.clone();
+    let image = format!("{host}/team/app:1.0");
+    let signed = stack.sign(&image, &[]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    let sbom = stack.data.path().join("sbom.cdx.json");
+    std::fs::write(
+        &sbom,
+        br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"zlib","version":"1.3"}]}"#,
+    )
+    .unwrap();
+    let attested = signet(&[
+        "attest",
+        &image,
+        "--predicate",
+        sbom.to_str().unwrap(),
+        "--type",
+        "cyclonedx",
+        "--trust-config",
+        &stack.trust,
+        "--identity-token",
+        &stack.token,
+    ]);
+    assert!(attested.status.success(), "{}", stderr(&attested));
+
+    let dir = stack.data.path().join("saved");
+    let saved = signet(&["save", &image, "--dir", dir.to_str().unwrap()]);
+    assert!(saved.status.success(), "{}", stderr(&saved));
+    assert!(stderr(&saved).contains("2 referrer(s)"), "{}", stderr(&saved));
+
+    // An OCI image layout: the image named by its tag, the referrers by the fallback tag, and
+    // every blob the image needs (its config and layer) present.
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let entries = index["manifests"].as_array().unwrap();
+    let named = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e["annotations"]["org.opencontainers.image.ref.name"] == name)
+            .unwrap_or_else(|| panic!("no entry {name} in {index}"))
+    };
+    assert_eq!(named("1.0")["digest"], digest.to_string());
+    assert_eq!(
+        named("1.0")["annotations"]["kind"],
+        "dev.cosignproject.cosign/image"
+    );
+    named(&signet_oci::referrers::fallback_tag(&digest));
+    let layer = Digest::sha256(b"layer one");
+    assert_eq!(
+        std::fs::read(dir.join("blobs/sha256").join(layer.hex())).unwrap(),
+        b"layer one"
+    );
+    drop(registry);
+
+    // The registry is gone: the layout alone is verified.
+    let mut stack = stack;
+    stack.registry.stop();
+    let layout = dir.to_str().unwrap();
+    let out = stack.verify(layout, &["--local-image"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(claims.as_array().unwrap().len(), 1, "{claims}");
+    assert_eq!(
+        claims[0]["critical"]["image"]["docker-manifest-digest"],
+        digest.to_string()
+    );
+    assert_eq!(
+        claims[0]["critical"]["identity"]["docker-reference"],
+        format!("{host}/team/app")
+    );
+    let out = signet(&[
+        "verify-attestation",
+        layout,
+        "--local-image",
+        "--type",
+        "cyclonedx",
+        "--trust-config",
+        &stack.trust,
+        "--certificate-identity",
+        "builder@example.com",
+        "--certificate-oidc-issuer",
+        &stack.issuer,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+
+    // Someone else's signature is not in the layout.
+    let out = signet(&[
+        "verify",
+        layout,
+        "--local-image",
+        "--trust-config",
+        &stack.trust,
+        "--certificate-identity",
+        "someone@example.com",
+        "--certificate-oidc-issuer",
+        &stack.issuer,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 signature found"), "{}", stderr(&out));
+
+    // A bundle changed on disk is caught by its digest, and said.
+    let fallback: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            dir.join("blobs/sha256").join(
+                &named(&signet_oci::referrers::fallback_tag(&digest))["digest"]
+                    .as_str()
+                    .unwrap()[7..],
+            ),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for referrer in fallback["manifests"].as_array().unwrap() {
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(
+                dir.join("blobs/sha256")
+                    .join(&referrer["digest"].as_str().unwrap()[7..]),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let bundle = dir
+            .join("blobs/sha256")
+            .join(&manifest["layers"][0]["digest"].as_str().unwrap()[7..]);
+        let mut bytes = std::fs::read(&bundle).unwrap();
+        let at = bytes.len() / 2;
+        bytes[at] ^= 1;
+        std::fs::write(&bundle, bytes).unwrap();
+    }
+    let out = stack.verify(layout, &["--local-image"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("does not hold that blob"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Not a layout at all.
+    let out = stack.verify(stack.data.path().to_str().unwrap(), &["--local-image"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is not an OCI image layout"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
+
+/// Pushes an index of `platforms` (each an image with its own layer) as `repository:tag`;
+/// returns the index's digest and the platforms' digests.
+fn push_index(registry: &Registry, repository: &str, tag: &str, platforms: &[&str]) -> (Digest, Vec<Digest>) {
+    use signet_oci::manifest::{MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_MANIFEST};
+    let mut index = signet_oci::ImageIndex::new();
+    let mut children = Vec::new();
+    for platform in platforms {
+        let bytes = registry_support::push_image(
+            registry,
+            repository,
+            &format!("{tag}-{platform}"),
+            format!("layer for {platform}").as_bytes(),
+        );
+        let mut descriptor = signet_oci::Descriptor::of(MEDIA_TYPE_IMAGE_MANIFEST, &bytes);
+        descriptor.platform = Some(signet_oci::Platform {
+            architecture: platform.to_string(),
+            os: "linux".into(),
+            ..Default::default()
+        });
+        children.push(descriptor.digest.clone());
+        index.manifests.push(descriptor);
+    }
+    let bytes = index.to_json();
+    registry
+        .push_manifest(repository, tag, MEDIA_TYPE_IMAGE_INDEX, &bytes)
+        .unwrap();
+    (Digest::sha256(&bytes), children)
+}
+
+#[test]
+fn recursive_signs_and_verifies_every_platform_of_an_index() {
+    let Some(stack) = Stack::start() else {
+        return;
+    };
+    let http = Http::new().unwrap();
+    let registry = Registry::new(&http, &stack.registry.host, &RegistryOptions::default()).unwrap();
+    let host = &stack.registry.host;
+    let (index, platforms) = push_index(&registry, "team/multi", "1", &["amd64", "arm64", "s390x"]);
+    let image = format!("{host}/team/multi:1");
+
+    let signed = stack.sign(&image, &["--recursive"]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    for digest in std::iter::once(&index).chain(&platforms) {
+        assert!(
+            stderr(&signed).contains(&format!("Pushing signature to: {host}/team/multi@{digest}")),
+            "{}",
+            stderr(&signed)
+        );
+    }
+    let out = stack.verify(&image, &["--recursive"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let digests: Vec<&str> = claims
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["critical"]["image"]["docker-manifest-digest"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = std::iter::once(&index)
+        .chain(&platforms)
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(digests, expected);
+
+    // The same platforms in a second index, with a fourth nobody signed: only the index is
+    // signed (no --recursive), so a recursive verification fails on that platform.
+    let (index2, platforms2) = push_index(
+        &registry,
+        "team/multi",
+        "2",
+        &["amd64", "arm64", "s390x", "riscv64"],
+    );
+    assert_eq!(platforms2[..3], platforms[..]);
+    let image2 = format!("{host}/team/multi:2");
+    let signed = stack.sign(&image2, &[]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    assert_eq!(stderr(&signed).matches("Pushing signature to").count(), 1);
+    let out = stack.verify(&image2, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = stack.verify(&image2, &["--recursive"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "no signatures found for {host}/team/multi@{}",
+            platforms2[3]
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let _ = index2;
+
+    // A recursive verification of a single-platform image is the plain one.
+    let out = stack.verify(&format!("{host}/team/multi@{}", platforms[0]), &["--recursive"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn signatures_kept_in_a_signature_repository() {
+    let Some(stack) = Stack::start() else {
+        return;
+    };
+    let http = Http::new().unwrap();
+    let (registry, digest) = stack.push_app(&http);
+    let host = &stack.registry.host;
+    let image = format!("{host}/team/app:1.0");
+    let elsewhere = format!("{host}/team/signatures");
+    let signed = stack.sign(&image, &["--signature-repository", &elsewhere]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+
+    // Nothing beside the image; the fallback index is in the signature repository.
+    assert!(registry
+        .find_manifest("team/app", &signet_oci::referrers::fallback_tag(&digest))
+        .unwrap()
+        .is_none());
+    assert!(registry
+        .find_manifest("team/signatures", &signet_oci::referrers::fallback_tag(&digest))
+        .unwrap()
+        .is_some());
+    let out = stack.verify(&image, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no signatures found"), "{}", stderr(&out));
+
+    // Found with the flag, or with cosign's variable.
+    let out = stack.verify(&image, &["--signature-repository", &elsewhere]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = signet_env(
+        &[
+            "verify",
+            &image,
+            "--trust-config",
+            &stack.trust,
+            "--certificate-identity",
+            "builder@example.com",
+            "--certificate-oidc-issuer",
+            &stack.issuer,
+        ],
+        &[("COSIGN_REPOSITORY", elsewhere.as_ref())],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tree = signet_env(&["tree", &image], &[("COSIGN_REPOSITORY", elsewhere.as_ref())]);
+    assert!(tree.status.success(), "{}", stderr(&tree));
+    assert!(String::from_utf8_lossy(&tree.stdout).contains("team/signatures:sha256-"));
+
+    // A repository, not an image.
+    let out = stack.sign(&image, &["--signature-repository", &format!("{elsewhere}:v1")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("without a tag or digest"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A CA and a server certificate it issued for 127.0.0.1, made by openssl: (CA certificate,
+/// server certificate, server key) paths.
+fn tls_certificate(
+    dir: &std::path::Path,
+) -> Option<(std::path::PathBuf, std::path::PathBuf, std::path::PathBuf)> {
+    let path = |name: &str| dir.join(name);
+    let openssl = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let curve = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "1",
+    ];
+    let ca = [
+        &["req", "-x509"],
+        &curve[..],
+        &[
+            "-subj",
+            "/CN=signet test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ],
+    ]
+    .concat();
+    let leaf = [
+        &["req", "-x509", "-CA", "ca.crt", "-CAkey", "ca.key"],
+        &curve[..],
+        &[
+            "-subj",
+            "/CN=signet test registry",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-keyout",
+            "registry.key",
+            "-out",
+            "registry.crt",
+        ],
+    ]
+    .concat();
+    if openssl(&ca) && openssl(&leaf) {
+        return Some((path("ca.crt"), path("registry.crt"), path("registry.key")));
+    }
+    assert!(
+        std::env::var_os("SIGNET_REQUIRE_INTEROP").is_none(),
+        "openssl could not make certificates"
+    );
+    eprintln!("skipping: openssl could not make certificates");
+    None
+}
+
+#[test]
+fn a_registry_over_tls_is_trusted_with_registry_cacert() {
+    let certs = tempfile::tempdir().unwrap();
+    let Some(tls) = tls_certificate(certs.path()) else {
+        return;
+    };
+    let Some(registry_process) = registry_support::start_with(&registry_support::Options {
+        tls: Some((tls.1.clone(), tls.2.clone())),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let server = common::Server::start_with(&data.path().join("data"), &["--dev-oidc"]);
+    let trust = server.dir.join("trust_config.json");
+    let token = common::dev_token(&server.url, "builder@example.com");
+    let options = RegistryOptions {
+        ca_certs: vec![tls.0.clone()],
+        ..Default::default()
+    };
+    let http = options.http().unwrap();
+    let registry = Registry::new(&http, &registry_process.host, &options).unwrap();
+    let digest = push_image(&registry, "team/app", "1.0", b"over tls");
+    let image = format!("{}/team/app:1.0", registry_process.host);
+    let cacert = tls.0.to_str().unwrap();
+    let signed = signet(&[
+        "sign",
+        &image,
+        "--registry-cacert",
+        cacert,
+        "--trust-config",
+        trust.to_str().unwrap(),
+        "--identity-token",
+        &token,
+    ]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    let verify = |extra: &[&str]| {
+        let issuer = format!("{}/oidc", server.url);
+        let mut args = vec![
+            "verify",
+            &image,
+            "--trust-config",
+            trust.to_str().unwrap(),
+            "--certificate-identity",
+            "builder@example.com",
+            "--certificate-oidc-issuer",
+            &issuer,
+        ];
+        args.extend_from_slice(extra);
+        signet(&args)
+    };
+    let out = verify(&["--registry-cacert", cacert]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        claims[0]["critical"]["image"]["docker-manifest-digest"],
+        digest.to_string()
+    );
+
+    // A CA that did not issue the registry's certificate: the TLS handshake fails, said in one
+    // line naming the registry.
+    let other = tempfile::tempdir().unwrap();
+    let (other_ca, _, _) = tls_certificate(other.path()).unwrap();
+    let out = verify(&["--registry-cacert", other_ca.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains(&registry_process.host), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    // A file that is not a CA certificate.
+    let out = verify(&["--registry-cacert", trust.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no PEM certificate") || stderr(&out).contains("not PEM"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn credentials_come_from_docker_credential_helpers() {
+    let Some(registry_process) = registry_support::start_with(&registry_support::Options {
+        users: vec![("alice".into(), "s3cret".into())],
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let host = registry_process.host.clone();
+    let data = tempfile::tempdir().unwrap();
+    let server = common::Server::start_with(&data.path().join("data"), &["--dev-oidc"]);
+    let trust = server.dir.join("trust_config.json");
+    let token = common::dev_token(&server.url, "builder@example.com");
+    let issuer = format!("{}/oidc", server.url);
+    let options = RegistryOptions {
+        credential: Some(signet_client::oci::Credential::Basic {
+            username: "alice".into(),
+            password: "s3cret".into(),
+        }),
+        ..Default::default()
+    };
+    let http = Http::new().unwrap();
+    let registry = Registry::new(&http, &host, &options).unwrap();
+    push_image(&registry, "team/app", "1.0", b"behind a password");
+    let image = format!("{host}/team/app:1.0");
+
+    // A credential helper as the docker CLI runs one: `docker-credential-<name> get`, the
+    // server on stdin, JSON on stdout. It records what it was asked.
+    let bin = data.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let asked = data.path().join("asked");
+    let helper = |name: &str, password: &str| {
+        let path = bin.join(format!("docker-credential-{name}"));
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"$server\" >> {}\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"alice\",\"Secret\":\"{password}\"}}' \"$server\"\n",
+                asked.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    helper("right", "s3cret");
+    helper("wrong", "guess");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let config_dir = |config: serde_json::Value| {
+        let dir = data.path().join(format!(
+            "docker-{}",
+            Digest::sha256(config.to_string().as_bytes()).hex()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+        dir
+    };
+    let run = |command: &str, docker_config: &std::path::Path| {
+        let mut args = vec![command, image.as_str(), "--trust-config", trust.to_str().unwrap()];
+        if command == "sign" {
+            args.extend(["--identity-token", token.as_str()]);
+        } else {
+            args.extend([
+                "--certificate-identity",
+                "builder@example.com",
+                "--certificate-oidc-issuer",
+                issuer.as_str(),
+            ]);
+        }
+        signet_env(
+            &args,
+            &[
+                ("PATH", path.as_ref()),
+                ("DOCKER_CONFIG", docker_config.as_os_str()),
+            ],
+        )
+    };
+
+    let helpers = config_dir(serde_json::json!({ "credHelpers": { host.clone(): "right" } }));
+    let out = run("sign", &helpers);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run("verify", &helpers);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        std::fs::read_to_string(&asked)
+            .unwrap()
+            .lines()
+            .all(|l| l == host),
+        "the helper is asked for this registry"
+    );
+
+    // credsStore: the one helper for every registry.
+    let store = config_dir(serde_json::json!({ "credsStore": "right" }));
+    let out = run("verify", &store);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A helper with the wrong password: the registry's refusal, in one line.
+    let wrong = config_dir(serde_json::json!({ "credHelpers": { host.clone(): "wrong" } }));
+    let out = run("verify", &wrong);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("refused the credentials"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+
+    // A helper that is not installed.
+    let missing = config_dir(serde_json::json!({ "credHelpers": { host.clone(): "absent" } }));
+    let out = run("verify", &missing);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("docker-credential-absent"),
+        "{}",
+        stderr(&out)
+    );
+
+    // No credentials at all.
+    let none = config_dir(serde_json::json!({}));
+    let out = run("verify", &none);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("wants credentials"), "{}", stderr(&out));
+
+    // `auths`, as `signet login` and `docker login` write them.
+    let auths = config_dir(serde_json::json!({ "auths": { host.clone(): { "auth": "YWxpY2U6czNjcmV0" } } }));
+    let out = run("verify", &auths);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

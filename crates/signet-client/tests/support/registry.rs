@@ -19,6 +19,14 @@ pub struct RegistryProcess {
     _dir: tempfile::TempDir,
 }
 
+impl RegistryProcess {
+    /// Stops the registry now (a test showing nothing more is read from it).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for RegistryProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -41,6 +49,20 @@ fn program() -> Option<&'static str> {
 /// Starts a registry; `None` (after one line on stderr) where docker-registry is missing and
 /// `$SIGNET_REQUIRE_INTEROP` is not set.
 pub fn start() -> Option<RegistryProcess> {
+    start_with(&Options::default())
+}
+
+/// How a test registry is set up beyond the defaults.
+#[derive(Default)]
+pub struct Options {
+    /// `user:password` pairs it accepts with Basic auth (htpasswd, bcrypt), none if empty.
+    pub users: Vec<(String, String)>,
+    /// TLS: a certificate and key PEM (the registry then speaks only https).
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+/// [`start`], with `options`.
+pub fn start_with(options: &Options) -> Option<RegistryProcess> {
     let program = program()?;
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
@@ -49,11 +71,32 @@ pub fn start() -> Option<RegistryProcess> {
         .unwrap()
         .port();
     let host = format!("127.0.0.1:{port}");
+    let mut http = format!("addr: {host}");
+    if let Some((cert, key)) = &options.tls {
+        http.push_str(&format!(
+            ", tls: {{certificate: {}, key: {}}}",
+            cert.display(),
+            key.display()
+        ));
+    }
+    let mut auth = String::new();
+    if !options.users.is_empty() {
+        let htpasswd = dir.path().join("htpasswd");
+        let mut lines = String::new();
+        for (user, password) in &options.users {
+            lines.push_str(&format!("{user}:{}\n", bcrypt(password)?));
+        }
+        std::fs::write(&htpasswd, lines).unwrap();
+        auth = format!(
+            "auth: {{htpasswd: {{realm: signet-test, path: {}}}}}\n",
+            htpasswd.display()
+        );
+    }
     let config = dir.path().join("config.yml");
     std::fs::write(
         &config,
         format!(
-            "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: {host}}}\n",
+            "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{{http}}}\n{auth}",
             dir.path().join("storage").display()
         ),
     )
@@ -80,6 +123,30 @@ pub fn start() -> Option<RegistryProcess> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Some(process)
+}
+
+/// A bcrypt hash of `password` for htpasswd, made by Python's `crypt` (Debian's python3 has
+/// Blowfish crypt), an implementation independent of the registry's.
+fn bcrypt(password: &str) -> Option<String> {
+    let out = Command::new("python3")
+        .args([
+            "-W",
+            "ignore",
+            "-c",
+            "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+            password,
+        ])
+        .output();
+    match out {
+        Ok(out) if out.status.success() => Some(String::from_utf8(out.stdout).unwrap().trim().to_string()),
+        _ => {
+            if std::env::var_os("SIGNET_REQUIRE_INTEROP").is_some() {
+                panic!("python3 with crypt's Blowfish is needed for an htpasswd registry");
+            }
+            eprintln!("skipping: python3 cannot make a bcrypt hash for htpasswd");
+            None
+        }
+    }
 }
 
 /// Pushes a small image (a config and `layer` as its one layer) tagged `tag`; returns the
