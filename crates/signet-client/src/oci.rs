@@ -514,13 +514,17 @@ impl<'h> Registry<'h> {
             .exchange(method, url, &all, body, max_len.max(MAX_ERROR_BYTES))
     }
 
-    /// What to send before any challenge: the token already obtained for this scope, if any.
+    /// What to send before any challenge: the token already obtained for this scope (or for
+    /// push and pull where pull is asked), if any.
     fn authorization(&self, scope: &str) -> Option<String> {
+        let push_too = scope
+            .strip_suffix(":pull")
+            .map(|repo| format!("{repo}:{}", Access::Push.actions()));
         self.token
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
-            .filter(|(s, _)| s == scope)
+            .filter(|(s, _)| s == scope || Some(s) == push_too.as_ref())
             .map(|(_, token)| format!("Bearer {token}"))
     }
 

@@ -1287,3 +1287,213 @@ fn credentials_come_from_docker_credential_helpers() {
     let out = run("verify", &auths);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// libtrust's key ID, which distribution's token auth names a signing key by: SHA-256 of the
+/// key's SPKI, its first 240 bits in base32, in groups of four joined by colons.
+fn libtrust_key_id(spki_der: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let hash = signet_crypto::sha256(spki_der);
+    let mut bits = String::new();
+    for byte in &hash[..30] {
+        bits.push_str(&format!("{byte:08b}"));
+    }
+    let encoded: String = bits
+        .as_bytes()
+        .chunks(5)
+        .map(|c| ALPHABET[usize::from_str_radix(std::str::from_utf8(c).unwrap(), 2).unwrap()] as char)
+        .collect();
+    encoded
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// A token server as distribution's token auth expects one: `GET /token?service=&scope=` with
+/// Basic credentials, answering a JWT signed by `key` (named by its libtrust key ID) that grants
+/// the scopes asked for. It counts the tokens it issued.
+struct TokenServer {
+    url: String,
+    issued: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl TokenServer {
+    fn start(key: signet_crypto::SigningKey, service: &'static str, issuer: &'static str) -> TokenServer {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        let issued = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counter = issued.clone();
+        let kid = libtrust_key_id(key.public_key().spki_der());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).unwrap();
+                let mut authorization = None;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap() == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':') {
+                        if name.eq_ignore_ascii_case("authorization") {
+                            authorization = Some(value.trim().to_string());
+                        }
+                    }
+                }
+                let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+                let parsed = url::Url::parse(&format!("http://x{target}")).unwrap();
+                let scopes: Vec<String> = parsed
+                    .query_pairs()
+                    .filter(|(k, _)| k == "scope")
+                    .map(|(_, v)| v.into_owned())
+                    .collect();
+                let expected = format!(
+                    "Basic {}",
+                    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "alice:s3cret")
+                );
+                let (status, body) = if authorization.as_deref() != Some(expected.as_str()) {
+                    ("401 Unauthorized", r#"{"details":"bad credentials"}"#.to_string())
+                } else {
+                    let access: Vec<serde_json::Value> = scopes
+                        .iter()
+                        .filter_map(|s| {
+                            let mut parts = s.splitn(3, ':');
+                            let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
+                            Some(serde_json::json!({"type": kind, "name": name, "actions": actions.split(',').collect::<Vec<_>>()}))
+                        })
+                        .collect();
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_secs();
+                    let claims = serde_json::json!({
+                        "iss": issuer, "sub": "alice", "aud": service, "exp": now + 300,
+                        "nbf": now - 10, "iat": now, "jti": format!("t{}", counter.load(Ordering::SeqCst)),
+                        "access": access,
+                    });
+                    let token = signet_devoidc::jose::sign_es256(&key, &kid, &claims).unwrap();
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    ("200 OK", serde_json::json!({ "token": token }).to_string())
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        TokenServer { url, issued }
+    }
+}
+
+#[test]
+fn token_auth_answers_the_registry_bearer_challenge() {
+    const SERVICE: &str = "signet-test-registry";
+    const ISSUER: &str = "signet-test-token-issuer";
+    let key = signet_crypto::SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap();
+    // The registry trusts tokens signed by the key of this certificate.
+    let key_pair = rcgen::KeyPair::try_from(key.pkcs8_der()).unwrap();
+    let certificate = rcgen::CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .self_signed(&key_pair)
+        .unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let bundle = certs.path().join("token-signer.pem");
+    std::fs::write(&bundle, certificate.pem()).unwrap();
+    let tokens = TokenServer::start(key, SERVICE, ISSUER);
+    let Some(registry_process) = registry_support::start_with(&registry_support::Options {
+        token: Some((tokens.url.clone(), SERVICE.into(), ISSUER.into(), bundle)),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let host = registry_process.host.clone();
+
+    // The registry client answers the challenge: a token for the repository, then the request.
+    let credential = signet_client::oci::Credential::Basic {
+        username: "alice".into(),
+        password: "s3cret".into(),
+    };
+    let options = RegistryOptions {
+        credential: Some(credential),
+        ..Default::default()
+    };
+    let http = Http::new().unwrap();
+    let registry = Registry::new(&http, &host, &options).unwrap();
+    let digest = push_image(&registry, "team/app", "1.0", b"behind a token");
+    let pushed_with = tokens.issued.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(pushed_with >= 1, "a token was issued");
+    assert!(
+        pushed_with <= 2,
+        "the token is reused across the push's requests: {pushed_with} issued"
+    );
+
+    // The whole CLI flow, with the credential from the docker configuration.
+    let data = tempfile::tempdir().unwrap();
+    let server = common::Server::start_with(&data.path().join("data"), &["--dev-oidc"]);
+    let trust = server.dir.join("trust_config.json");
+    let token = common::dev_token(&server.url, "builder@example.com");
+    let docker = data.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        serde_json::json!({ "auths": { host.clone(): { "auth": "YWxpY2U6czNjcmV0" } } }).to_string(),
+    )
+    .unwrap();
+    let image = format!("{host}/team/app:1.0");
+    let env = [("DOCKER_CONFIG", docker.as_os_str())];
+    let out = signet_env(
+        &[
+            "sign",
+            &image,
+            "--trust-config",
+            trust.to_str().unwrap(),
+            "--identity-token",
+            &token,
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let issuer = format!("{}/oidc", server.url);
+    let verify_args = [
+        "verify",
+        image.as_str(),
+        "--trust-config",
+        trust.to_str().unwrap(),
+        "--certificate-identity",
+        "builder@example.com",
+        "--certificate-oidc-issuer",
+        issuer.as_str(),
+    ];
+    let before = tokens.issued.load(std::sync::atomic::Ordering::SeqCst);
+    let out = signet_env(&verify_args, &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        claims[0]["critical"]["image"]["docker-manifest-digest"],
+        digest.to_string()
+    );
+    assert_eq!(
+        tokens.issued.load(std::sync::atomic::Ordering::SeqCst) - before,
+        1,
+        "one pull token serves the whole verification"
+    );
+
+    // Wrong credentials: the token server's refusal, in one line.
+    let wrong = data.path().join("wrong");
+    std::fs::create_dir_all(&wrong).unwrap();
+    std::fs::write(
+        wrong.join("config.json"),
+        serde_json::json!({ "auths": { host.clone(): { "auth": "YWxpY2U6Z3Vlc3M=" } } }).to_string(),
+    )
+    .unwrap();
+    let out = signet_env(&verify_args, &[("DOCKER_CONFIG", wrong.as_os_str())]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("answered HTTP 401"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}

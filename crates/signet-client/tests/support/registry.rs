@@ -59,6 +59,9 @@ pub struct Options {
     pub users: Vec<(String, String)>,
     /// TLS: a certificate and key PEM (the registry then speaks only https).
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Token auth: the realm URL, the service and issuer names, and the PEM bundle of the
+    /// certificates whose keys sign tokens.
+    pub token: Option<(String, String, String, std::path::PathBuf)>,
 }
 
 /// [`start`], with `options`.
@@ -90,6 +93,12 @@ pub fn start_with(options: &Options) -> Option<RegistryProcess> {
         auth = format!(
             "auth: {{htpasswd: {{realm: signet-test, path: {}}}}}\n",
             htpasswd.display()
+        );
+    }
+    if let Some((realm, service, issuer, bundle)) = &options.token {
+        auth = format!(
+            "auth: {{token: {{realm: \"{realm}\", service: {service}, issuer: {issuer}, rootcertbundle: {}}}}}\n",
+            bundle.display()
         );
     }
     let config = dir.path().join("config.yml");
