@@ -159,10 +159,22 @@ fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<Str
     times.sort();
     let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    let multi = measure_recursive(
+        &registry,
+        &args.registry,
+        &options,
+        &Verifier {
+            trust: &trust,
+            identity: &identity,
+            signet: &signet,
+            trust_config: &trust_config,
+            issuer: &issuer,
+        },
+    )?;
     Ok(format!(
         "signet bench image: {image} on {} ({})\n\
          registry requests: verify by tag {}, verify by digest {}\n\
-         `signet verify` processes ({} runs, start-up included): min {}, p50 {}, p90 {}, max {}",
+         `signet verify` processes ({} runs, start-up included): min {}, p50 {}, p90 {}, max {}\n{multi}",
         args.registry,
         if signed.fallback_index {
             "no referrers API: the sha256-<hex> fallback index"
@@ -176,5 +188,140 @@ fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<Str
         ms(at(0.5)),
         ms(at(0.9)),
         ms(times[times.len() - 1]),
+    ))
+}
+
+/// Platforms of the multi-platform index the recursive figures use.
+const PLATFORMS: usize = 10;
+/// Rounds of each recursive measurement (the median is reported).
+const RECURSIVE_ROUNDS: usize = 15;
+
+/// What a verification needs, in process and as a `signet` process.
+struct Verifier<'a> {
+    trust: &'a TrustArgs,
+    identity: &'a IdentityArgs,
+    signet: &'a Path,
+    trust_config: &'a Path,
+    issuer: &'a str,
+}
+
+/// `verify --recursive` of a 10-platform index: its registry requests, and its time in process
+/// (the platforms' lookups run in parallel) beside verifying the same 11 digests one after
+/// another, and as a `signet verify --recursive` process.
+fn measure_recursive(
+    registry: &Registry,
+    host: &str,
+    options: &SignOptions,
+    verifier: &Verifier,
+) -> anyhow::Result<String> {
+    use signet_oci::manifest::MEDIA_TYPE_IMAGE_INDEX;
+    let repository = "bench/multi";
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    registry.push_blob(repository, config)?;
+    let mut index = signet_oci::ImageIndex::new();
+    for n in 0..PLATFORMS {
+        let layer = format!("platform {n} of the benchmark index");
+        registry.push_blob(repository, layer.as_bytes())?;
+        let manifest = ImageManifest {
+            schema_version: 2,
+            media_type: Some(MEDIA_TYPE_IMAGE_MANIFEST.into()),
+            artifact_type: None,
+            config: Descriptor::of(MEDIA_TYPE_IMAGE_CONFIG, config),
+            layers: vec![Descriptor::of(
+                "application/vnd.oci.image.layer.v1.tar",
+                layer.as_bytes(),
+            )],
+            subject: None,
+            annotations: Default::default(),
+        }
+        .to_json();
+        registry.push_manifest(repository, &format!("p{n}"), MEDIA_TYPE_IMAGE_MANIFEST, &manifest)?;
+        let mut descriptor = Descriptor::of(MEDIA_TYPE_IMAGE_MANIFEST, &manifest);
+        descriptor.platform = Some(signet_oci::Platform {
+            architecture: format!("arch{n}"),
+            os: "linux".into(),
+            ..Default::default()
+        });
+        index.manifests.push(descriptor);
+    }
+    registry.push_manifest(repository, "1", MEDIA_TYPE_IMAGE_INDEX, &index.to_json())?;
+    let image = format!("{host}/{repository}:1");
+    let none = image::Annotations::new();
+    let signed = image::sign_image(options, &image, &RegistryOptions::default(), &none, true)?;
+    let pinned = signed.image.to_string();
+    let digests: Vec<String> = std::iter::once(&signed)
+        .chain(&signed.platforms)
+        .map(|s| s.image.to_string())
+        .collect();
+
+    let median = |mut times: Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    let verify = |image: &str, recursive: bool| {
+        image::verify_image(
+            verifier.trust,
+            image,
+            verifier.identity,
+            &RegistryOptions::default(),
+            &none,
+            recursive,
+        )
+    };
+    let mut parallel = Vec::new();
+    let mut requests = 0;
+    for _ in 0..RECURSIVE_ROUNDS {
+        let started = Instant::now();
+        let verified = verify(&pinned, true)?;
+        parallel.push(started.elapsed());
+        requests = verified.requests;
+        if verified.platforms.len() != PLATFORMS {
+            bail!(
+                "verify --recursive checked {} platforms, not {PLATFORMS}",
+                verified.platforms.len()
+            );
+        }
+    }
+    let mut serial = Vec::new();
+    for _ in 0..RECURSIVE_ROUNDS {
+        let started = Instant::now();
+        for digest in &digests {
+            verify(digest, false)?;
+        }
+        serial.push(started.elapsed());
+    }
+    let mut processes = Vec::new();
+    for _ in 0..RECURSIVE_ROUNDS {
+        let started = Instant::now();
+        let out = Command::new(verifier.signet)
+            .args([
+                "verify",
+                "--recursive",
+                &pinned,
+                "--certificate-identity",
+                IDENTITY,
+            ])
+            .args(["--certificate-oidc-issuer", verifier.issuer])
+            .arg("--trust-config")
+            .arg(verifier.trust_config)
+            .output()
+            .with_context(|| format!("running {}", verifier.signet.display()))?;
+        processes.push(started.elapsed());
+        if !out.status.success() {
+            bail!(
+                "signet verify --recursive failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+    }
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    Ok(format!(
+        "verify --recursive of a {PLATFORMS}-platform index by digest: {requests} registry requests; \
+         median of {RECURSIVE_ROUNDS}: in process {} (lookups in parallel) vs {} for the same \
+         {} verifications one after another; `signet verify --recursive` process {}",
+        ms(median(parallel)),
+        ms(median(serial)),
+        digests.len(),
+        ms(median(processes)),
     ))
 }
