@@ -1,5 +1,6 @@
 //! The client's HTTP: blocking `ureq` (no async runtime in client commands), TLS by rustls on
-//! the workspace's aws-lc-rs provider, Mozilla's roots plus `$SSL_CERT_FILE`. Every failure
+//! the workspace's aws-lc-rs provider, Mozilla's roots plus the system's (read at the first TLS
+//! connection) plus `$SSL_CERT_FILE`. Every failure
 //! is one line naming the URL, the status and the server's JSON `message`.
 
 use std::io::{Read, Write};
@@ -325,54 +326,80 @@ fn one_line(s: &str) -> String {
 
 /// rustls as ureq's TLS, so the binary has one crypto provider (aws-lc-rs).
 struct RustlsConnector {
-    config: Arc<rustls::ClientConfig>,
+    /// The CA certificates given explicitly ($SSL_CERT_FILE, `--registry-cacert`), read when
+    /// the client is made so a bad file is reported at once.
+    extra: Vec<CertificateDer<'static>>,
+    /// Built at the first TLS connection: the system's roots are read only by commands that
+    /// connect over TLS, not by every `verify`.
+    config: std::sync::OnceLock<Arc<rustls::ClientConfig>>,
 }
 
 impl RustlsConnector {
     fn new(extra: &[std::path::PathBuf]) -> anyhow::Result<Self> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let mut given = rustls::RootCertStore::empty();
         // A private instance's CA (e.g. `signet server`'s generated local CA), as curl,
         // Python and Go honour it.
+        let mut certificates = Vec::new();
         if let Some(path) = std::env::var_os("SSL_CERT_FILE") {
-            add_pem_roots(&mut roots, std::path::Path::new(&path), "$SSL_CERT_FILE ")?;
+            certificates.extend(read_pem_certificates(std::path::Path::new(&path), "$SSL_CERT_FILE ")?);
         }
         for path in extra {
-            add_pem_roots(&mut roots, path, "")?;
+            certificates.extend(read_pem_certificates(path, "")?);
         }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .context("configuring TLS")?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        for (certificate, path) in &certificates {
+            given
+                .add(certificate.clone())
+                .with_context(|| format!("a certificate in {path}"))?;
+        }
         Ok(RustlsConnector {
-            config: Arc::new(config),
+            extra: certificates.into_iter().map(|(c, _)| c).collect(),
+            config: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The TLS configuration: Mozilla's roots (compiled in), the system's (as the docker CLI
+    /// and cosign trust them: a registry's private CA is often installed there), and the CA
+    /// certificates given.
+    fn config(&self) -> Arc<rustls::ClientConfig> {
+        self.config
+            .get_or_init(|| {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+                // A system store that cannot be read, or a certificate in it that does not parse,
+                // leaves the other roots; it is not an error of the command.
+                let system = rustls_native_certs::load_native_certs();
+                roots.add_parsable_certificates(system.certs);
+                roots.add_parsable_certificates(self.extra.iter().cloned());
+                let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+                let config = rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .expect("aws-lc-rs supports the safe default protocol versions")
+                    .with_root_certificates(roots)
+                    .with_no_client_auth();
+                Arc::new(config)
+            })
+            .clone()
     }
 }
 
-/// Adds every certificate of the PEM file `path` to `roots`; a file with none is an error (a
-/// wrong path given as a CA should not silently trust nothing new).
-fn add_pem_roots(
-    roots: &mut rustls::RootCertStore,
+/// Every certificate of the PEM file `path`, each with the file's name for messages; a file
+/// with none is an error (a wrong path given as a CA should not silently trust nothing new).
+fn read_pem_certificates(
     path: &std::path::Path,
     what: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<(CertificateDer<'static>, String)>> {
     let shown = path.display();
     let text = std::fs::read(path).with_context(|| format!("reading {what}{shown}"))?;
     let blocks = pem::parse_many(&text).with_context(|| format!("{what}{shown} is not PEM"))?;
-    let mut added = 0;
-    for block in blocks.iter().filter(|b| b.tag() == "CERTIFICATE") {
-        roots
-            .add(CertificateDer::from(block.contents().to_vec()))
-            .with_context(|| format!("a certificate in {what}{shown}"))?;
-        added += 1;
-    }
-    if added == 0 {
+    let certificates: Vec<_> = blocks
+        .iter()
+        .filter(|b| b.tag() == "CERTIFICATE")
+        .map(|b| (CertificateDer::from(b.contents().to_vec()), format!("{what}{shown}")))
+        .collect();
+    if certificates.is_empty() {
         return Err(anyhow!("{what}{shown} holds no PEM certificate"));
     }
-    Ok(())
+    Ok(certificates)
 }
 
 impl ureq::TlsConnector for RustlsConnector {
@@ -383,7 +410,7 @@ impl ureq::TlsConnector for RustlsConnector {
     ) -> Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
         let name = ServerName::try_from(dns_name.to_string())
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        let conn = rustls::ClientConnection::new(self.config.clone(), name)
+        let conn = rustls::ClientConnection::new(self.config(), name)
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Box::new(TlsStream(rustls::StreamOwned::new(conn, io))))
     }
