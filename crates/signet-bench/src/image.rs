@@ -159,6 +159,26 @@ fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<Str
     times.sort();
     let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    // Signing a second image of the repository: the empty config is there by now, as it is for
+    // any repository signed in before; what is left is what the push needs.
+    let second = ImageManifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_TYPE_IMAGE_MANIFEST.into()),
+        artifact_type: None,
+        config: Descriptor::of(MEDIA_TYPE_IMAGE_CONFIG, config),
+        layers: vec![Descriptor::of("application/vnd.oci.image.layer.v1.tar", config)],
+        subject: None,
+        annotations: Default::default(),
+    }
+    .to_json();
+    registry.push_manifest(repository, "2.0", MEDIA_TYPE_IMAGE_MANIFEST, &second)?;
+    let signed_again = image::sign_image(
+        &options,
+        &format!("{}/{repository}:2.0", args.registry),
+        &RegistryOptions::default(),
+        &image::Annotations::new(),
+        false,
+    )?;
     let multi = measure_recursive(
         &registry,
         &args.registry,
@@ -173,7 +193,7 @@ fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<Str
     )?;
     Ok(format!(
         "signet bench image: {image} on {} ({})\n\
-         registry requests: verify by tag {}, verify by digest {}\n\
+         registry requests: sign by tag {} (the config blob already there), verify by tag {}, verify by digest {}\n\
          `signet verify` processes ({} runs, start-up included): min {}, p50 {}, p90 {}, max {}\n{multi}",
         args.registry,
         if signed.fallback_index {
@@ -181,6 +201,7 @@ fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<Str
         } else {
             "referrers API"
         },
+        signed_again.requests,
         by_tag.requests,
         by_digest.requests,
         args.runs,

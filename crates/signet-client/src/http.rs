@@ -341,7 +341,10 @@ impl RustlsConnector {
         // Python and Go honour it.
         let mut certificates = Vec::new();
         if let Some(path) = std::env::var_os("SSL_CERT_FILE") {
-            certificates.extend(read_pem_certificates(std::path::Path::new(&path), "$SSL_CERT_FILE ")?);
+            certificates.extend(read_pem_certificates(
+                std::path::Path::new(&path),
+                "$SSL_CERT_FILE ",
+            )?);
         }
         for path in extra {
             certificates.extend(read_pem_certificates(path, "")?);
@@ -394,7 +397,12 @@ fn read_pem_certificates(
     let certificates: Vec<_> = blocks
         .iter()
         .filter(|b| b.tag() == "CERTIFICATE")
-        .map(|b| (CertificateDer::from(b.contents().to_vec()), format!("{what}{shown}")))
+        .map(|b| {
+            (
+                CertificateDer::from(b.contents().to_vec()),
+                format!("{what}{shown}"),
+            )
+        })
         .collect();
     if certificates.is_empty() {
         return Err(anyhow!("{what}{shown} holds no PEM certificate"));

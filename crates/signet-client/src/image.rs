@@ -58,6 +58,8 @@ pub struct SignedImage {
     pub fallback_index: bool,
     /// With `--recursive`, each platform manifest of the index, signed as well.
     pub platforms: Vec<SignedImage>,
+    /// Registry requests made (for the benchmark; on the top image only).
+    pub requests: u32,
 }
 
 /// Signs the image `image` (cosign 3's `cosign sign`): resolves it once, signs its digest, and
@@ -171,37 +173,53 @@ pub fn attest_image(
         sig_registry = Registry::new(&http, &sig_host, registry_options)?;
         &sig_registry
     };
+    // Whether the registry lists referrers itself: asked once, for every manifest signed.
+    let has_api = sigs.referrers(&sig_repo, &subjects[0].digest)?.is_some();
     let mut signed = subjects
         .into_iter()
         .zip(bundles)
         .map(|(subject, bundle)| {
             let pinned = reference.with_digest(subject.digest.clone());
-            let (referrer, fallback_index) =
-                attach_bundle(sigs, &sig_repo, subject, &bundle.to_json(), predicate_type)
-                    .with_context(|| format!("attaching the signature to {pinned}"))?;
+            let (referrer, fallback_index) = attach_bundle(
+                sigs,
+                &sig_repo,
+                subject,
+                &bundle.to_json(),
+                predicate_type,
+                has_api,
+            )
+            .with_context(|| format!("attaching the signature to {pinned}"))?;
             Ok(SignedImage {
                 image: pinned,
                 referrer,
                 fallback_index,
                 platforms: Vec::new(),
+                requests: 0,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut top = signed.remove(0);
     top.platforms = signed;
+    top.requests = registry.requests()
+        + if std::ptr::eq(sigs, &registry) {
+            0
+        } else {
+            sigs.requests()
+        };
     Ok(top)
 }
 
 /// Attaches `bundle_json` to `subject` as a referrer in `repo` of `registry`: the blobs, then
 /// the manifest by digest (unreferenced if anything after fails), then, where the registry has
-/// no referrers API, the fallback index that lists it, whole, in one PUT. Returns the
-/// referrer's digest and whether the fallback index was written.
+/// no referrers API (`has_api` false), the fallback index that lists it, whole, in one PUT.
+/// Returns the referrer's digest and whether the fallback index was written.
 fn attach_bundle(
     registry: &Registry,
     repo: &str,
     subject: signet_oci::Descriptor,
     bundle_json: &[u8],
     predicate_type: &str,
+    has_api: bool,
 ) -> anyhow::Result<(Digest, bool)> {
     let subject_digest = subject.digest.clone();
     let referrer = bundle_referrer(
@@ -214,7 +232,7 @@ fn attach_bundle(
     registry
         .push_blob(repo, EMPTY_CONTENT)
         .context("the empty config")?;
-    registry.push_blob(repo, bundle_json).context("the bundle")?;
+    registry.push_new_blob(repo, bundle_json).context("the bundle")?;
     registry
         .push_manifest(
             repo,
@@ -223,7 +241,6 @@ fn attach_bundle(
             &referrer.manifest,
         )
         .context("the referrer manifest")?;
-    let has_api = registry.referrers(repo, &subject_digest)?.is_some();
     if !has_api {
         let tag = fallback_tag(&subject_digest);
         let existing = fallback_index(registry, repo, &tag)?;

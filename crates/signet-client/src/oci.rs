@@ -325,8 +325,22 @@ impl<'h> Registry<'h> {
 
     /// Uploads `content` as a blob unless the registry has it already; returns its digest.
     pub fn push_blob(&self, repository: &str, content: &[u8]) -> anyhow::Result<Digest> {
+        self.push_blob_checked(repository, content, true)
+    }
+
+    /// Uploads `content` as a blob without asking first whether the registry has it: for
+    /// content just made (a bundle holds a fresh signature), where asking costs a round trip
+    /// and never spares one.
+    pub fn push_new_blob(&self, repository: &str, content: &[u8]) -> anyhow::Result<Digest> {
+        self.push_blob_checked(repository, content, false)
+    }
+
+    fn push_blob_checked(&self, repository: &str, content: &[u8], ask_first: bool) -> anyhow::Result<Digest> {
         let digest = Digest::sha256(content);
         let what = format!("{}/{repository}@{digest}", self.host);
+        if !ask_first {
+            return self.upload_blob(repository, content, digest, &what);
+        }
         let head = self.send(
             "HEAD",
             &format!("/v2/{repository}/blobs/{digest}"),
@@ -339,6 +353,17 @@ impl<'h> Registry<'h> {
         if head.status == 200 {
             return Ok(digest);
         }
+        self.upload_blob(repository, content, digest, &what)
+    }
+
+    /// A monolithic upload: POST for a location, then PUT the content with its digest.
+    fn upload_blob(
+        &self,
+        repository: &str,
+        content: &[u8],
+        digest: Digest,
+        what: &str,
+    ) -> anyhow::Result<Digest> {
         let start = self.send(
             "POST",
             &format!("/v2/{repository}/blobs/uploads/"),
@@ -348,7 +373,7 @@ impl<'h> Registry<'h> {
             Some(b""),
             MAX_ERROR_BYTES,
         )?;
-        expect_status(&start, 202, &what, "starting the upload: ")?;
+        expect_status(&start, 202, what, "starting the upload: ")?;
         let location = start.location.ok_or_else(|| {
             anyhow!("{what}: the registry started an upload without saying where (no Location)")
         })?;
@@ -363,7 +388,7 @@ impl<'h> Registry<'h> {
             Some(content),
             MAX_ERROR_BYTES,
         )?;
-        expect_status(&put, 201, &what, "uploading: ")?;
+        expect_status(&put, 201, what, "uploading: ")?;
         Ok(digest)
     }
 
