@@ -16,6 +16,7 @@
 //! | [`services`] | choosing the CA, logs and TSAs from a signing config |
 //! | [`token`] | identity tokens: given, GitHub Actions' ambient token, or a browser login with PKCE |
 //! | [`keys`] | cosign key files: generate, load, passwords |
+//! | [`legacy_image`] | cosign's legacy image format: `sha256-<hex>.sig` / `.att` written, `.att` read |
 //! | [`oci`] | a blocking OCI registry client: manifests, blobs, referrers, docker credentials and token auth |
 //! | [`sign`] | the signing flow: certificate, signature, timestamps, log entries, bundle |
 //! | [`verify`] | flags to a verification policy, and the call to the verifier |
@@ -83,6 +84,7 @@ pub mod files;
 pub mod http;
 pub mod image;
 pub mod keys;
+pub mod legacy_image;
 pub mod oci;
 pub mod services;
 pub mod sign;
@@ -250,6 +252,15 @@ fn run_signing(options: &SignOptions, payload: Payload, out: &Path) -> anyhow::R
 /// Signs `payload` as `options` say (keyless with a token, or with a key), and returns the
 /// bundle once it verifies against the trusted root.
 pub fn sign_payload(options: &SignOptions, payload: Payload) -> anyhow::Result<Bundle> {
+    sign_payload_to(options, payload, services::LogChoice::AsConfigured).map(|s| s.bundle)
+}
+
+/// [`sign_payload`] to the logs `logs` chooses, keeping the CA's chain.
+pub fn sign_payload_to(
+    options: &SignOptions,
+    payload: Payload,
+    logs: services::LogChoice,
+) -> anyhow::Result<sign::Signed> {
     let now = unix_now()?;
     // A token given on the command line is checked before anything else happens.
     let given_token = match (&options.key, options.identity_token.as_deref()) {
@@ -263,7 +274,7 @@ pub fn sign_payload(options: &SignOptions, payload: Payload) -> anyhow::Result<B
     let key = options.key.as_deref().map(keys::load_signing_key).transpose()?;
     let material = trust::load(&options.trust, &TrustEnv::from_process())?;
     let config = material.signing_config()?;
-    let services = services::signing_services(config, key.is_none(), now)?;
+    let services = services::signing_services_for(config, key.is_none(), now, logs)?;
     let http = Http::new()?;
     let (credential, expected) = match key {
         Some(key) => {
@@ -294,9 +305,9 @@ pub fn sign_payload(options: &SignOptions, payload: Payload) -> anyhow::Result<B
             (Credential::Keyless(token), verify::SelfCheck::AnyCertificate)
         }
     };
-    let bundle = sign::sign(&http, &services, credential, payload)?;
-    check_own_bundle(&bundle, &material, expected)?;
-    Ok(bundle)
+    let signed = sign::sign_keeping_chain(&http, &services, credential, payload)?;
+    check_own_bundle(&signed.bundle, &material, expected)?;
+    Ok(signed)
 }
 
 /// A client must not emit what it cannot verify: check the bundle just made against the

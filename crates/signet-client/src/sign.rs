@@ -88,6 +88,27 @@ pub fn sign(
     credential: Credential,
     payload: Payload,
 ) -> anyhow::Result<Bundle> {
+    sign_keeping_chain(http, services, credential, payload).map(|s| s.bundle)
+}
+
+/// What [`sign_keeping_chain`] made.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The bundle (not yet verified or written).
+    pub bundle: Bundle,
+    /// The CA's certificates above the leaf, DER, as the CA sent them (empty for a key): a
+    /// v0.3 bundle leaves them out, cosign's legacy format carries them.
+    pub ca_chain: Vec<Vec<u8>>,
+}
+
+/// [`sign`], keeping the CA's chain.
+pub fn sign_keeping_chain(
+    http: &Http,
+    services: &SigningServices,
+    credential: Credential,
+    payload: Payload,
+) -> anyhow::Result<Signed> {
+    let mut ca_chain = Vec::new();
     let (key, verifier_key, material) = match credential {
         Credential::Keyless(token) => {
             let ca = services
@@ -96,8 +117,9 @@ pub fn sign(
                 .ok_or_else(|| anyhow!("keyless signing needs a certificate authority"))?;
             let key = SigningKey::generate(KeyKind::EcdsaP256)
                 .map_err(|e| anyhow!("generating the ephemeral signing key: {e}"))?;
-            let chain = request_certificate(http, &ca.url, &token, &key)?;
-            let leaf = chain[0].clone();
+            let mut chain = request_certificate(http, &ca.url, &token, &key)?;
+            let leaf = chain.remove(0);
+            ca_chain = chain;
             (
                 key,
                 VerifierKey::X509Certificate(leaf.clone()),
@@ -168,7 +190,7 @@ pub fn sign(
         .map(|log| log_entry(http, log, &content, &verifier))
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    Ok(Bundle {
+    let bundle = Bundle {
         media_type: BundleVersion::V0_3.media_type().to_string(),
         version: BundleVersion::V0_3,
         verification_material: VerificationMaterial {
@@ -177,7 +199,8 @@ pub fn sign(
             timestamp_verification_data: TimestampVerificationData { rfc3161_timestamps },
         },
         content,
-    })
+    };
+    Ok(Signed { bundle, ca_chain })
 }
 
 /// The unauthenticated hint naming a user's key in a bundle: base64 of SHA-256 of its SPKI.
@@ -362,14 +385,21 @@ fn rekor_v1_hash_name(algorithm: HashAlgorithm) -> &'static str {
     }
 }
 
-/// The verifier as Rekor v1 wants it: base64 of PEM (a certificate or a public key).
+/// The verifier as Rekor v1 wants it: base64 of PEM (a certificate or a public key), with
+/// `\n` line ends as Go's `pem.Encode` writes them (cosign's entries hold exactly that).
 fn v1_verifier_pem(verifier: &Verifier) -> anyhow::Result<String> {
-    let pem_text = match &verifier.key {
-        VerifierKey::X509Certificate(der) => pem::encode(&pem::Pem::new("CERTIFICATE", der.clone())),
-        VerifierKey::PublicKey(der) => PublicKey::from_spki_der(der)
-            .map_err(|e| anyhow!("{e}"))?
-            .to_pem(),
+    let (label, der) = match &verifier.key {
+        VerifierKey::X509Certificate(der) => ("CERTIFICATE", der.clone()),
+        VerifierKey::PublicKey(der) => {
+            // Refuse what is not a key here rather than have the log refuse it.
+            PublicKey::from_spki_der(der).map_err(|e| anyhow!("{e}"))?;
+            ("PUBLIC KEY", der.clone())
+        }
     };
+    let pem_text = pem::encode_config(
+        &pem::Pem::new(label, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    );
     Ok(B64.encode(pem_text))
 }
 
