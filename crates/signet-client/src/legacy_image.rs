@@ -80,7 +80,7 @@ pub fn sign_image_legacy(
     )?;
     let layer = signature_layer(&payload, &signed.bundle, &signed.ca_chain)
         .map_err(|e| anyhow!("{}: {e}", pinned.image))?;
-    check_own_layer(options, &layer, Attachment::Signature)?;
+    check_own_layer(options, &signed, &layer, Attachment::Signature)?;
     push_layer(&registry, &pinned, Attachment::Signature, layer)
 }
 
@@ -118,7 +118,7 @@ pub fn attest_image_legacy(
     )?;
     let layer =
         attestation_layer(&signed.bundle, &signed.ca_chain).map_err(|e| anyhow!("{}: {e}", pinned.image))?;
-    check_own_layer(options, &layer, Attachment::Attestation)?;
+    check_own_layer(options, &signed, &layer, Attachment::Attestation)?;
     push_layer(&registry, &pinned, Attachment::Attestation, layer)
 }
 
@@ -140,9 +140,15 @@ fn pin(registry: &Registry, reference: &ImageReference) -> anyhow::Result<Pinned
 }
 
 /// A client must not push what it cannot verify: the layer, read back as a verifier reads it,
-/// must verify against the trusted root (this checks the conversion to annotations as well as
-/// the signature).
-fn check_own_layer(options: &SignOptions, layer: &LegacyLayer, attachment: Attachment) -> anyhow::Result<()> {
+/// must verify against the trusted root, signed by the key that signed (keyed) or by any
+/// certificate the CA issued (keyless). This checks the conversion to annotations as well as
+/// the signature.
+fn check_own_layer(
+    options: &SignOptions,
+    signed: &crate::sign::Signed,
+    layer: &LegacyLayer,
+    attachment: Attachment,
+) -> anyhow::Result<()> {
     use signet_oci::cosign::legacy_signature_bundle;
     let bundle = match attachment {
         Attachment::Attestation => legacy_attestation_bundle(&layer.content, &layer.descriptor.annotations),
@@ -151,7 +157,7 @@ fn check_own_layer(options: &SignOptions, layer: &LegacyLayer, attachment: Attac
     .map_err(|e| anyhow!("the layer signet just made does not read back: {e}"))?;
     let material = crate::trust::load(&options.trust, &TrustEnv::from_process())?;
     let expected = match &options.key {
-        Some(path) => verify::SelfCheck::Key(crate::keys::load_signing_key(path)?.public_key().clone()),
+        Some(_) => verify::SelfCheck::Key(signed.public_key.clone()),
         None => verify::SelfCheck::AnyCertificate,
     };
     verify::verify_own(&bundle, &material.trusted_root, expected, crate::unix_now()?).context(

@@ -99,6 +99,8 @@ pub struct Signed {
     /// The CA's certificates above the leaf, DER, as the CA sent them (empty for a key): a
     /// v0.3 bundle leaves them out, cosign's legacy format carries them.
     pub ca_chain: Vec<Vec<u8>>,
+    /// The key that signed (the ephemeral one, or the user's).
+    pub public_key: PublicKey,
 }
 
 /// [`sign`], keeping the CA's chain.
@@ -136,6 +138,7 @@ pub fn sign_keeping_chain(
             )
         }
     };
+    let public_key = key.public_key().clone();
     let details = match payload {
         Payload::Artifact(_) => message_scheme(key.public_key()),
         Payload::Dsse { .. } => key.public_key().default_details(),
@@ -200,7 +203,11 @@ pub fn sign_keeping_chain(
         },
         content,
     };
-    Ok(Signed { bundle, ca_chain })
+    Ok(Signed {
+        bundle,
+        ca_chain,
+        public_key,
+    })
 }
 
 /// The unauthenticated hint naming a user's key in a bundle: base64 of SHA-256 of its SPKI.

@@ -871,3 +871,84 @@ fn legacy_attestations_are_written_and_verified_by_type_and_subject() {
         assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
     }
 }
+
+/// A `.att` layer holding an in-toto Statement v1 (as newer tools write one) verifies too: the
+/// statement is signed with `signet sign-bundle --in-toto` against the Rekor v1 log alone, and
+/// the layer made from that bundle, without a chain annotation (cosign's is optional).
+#[test]
+fn a_legacy_attestation_of_an_in_toto_v1_statement_verifies() {
+    let Some(stack) = Stack::start() else {
+        return;
+    };
+    let host = stack.registry.host.clone();
+    let http = Http::new().unwrap();
+    let registry = stack.registry(&http);
+    let digest = push_image(&registry, "team/app", "1.0", b"layer one");
+    let image = format!("{host}/team/app@{digest}");
+
+    let dir = stack.data.path();
+    let statement = dir.join("statement.json");
+    std::fs::write(
+        &statement,
+        format!(
+            r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"digest":{{"sha256":"{}"}}}}],"predicateType":"https://slsa.dev/provenance/v1","predicate":{{"buildDefinition":{{"buildType":"https://example.com/build/v1"}}}}}}"#,
+            digest.hex()
+        ),
+    )
+    .unwrap();
+    let config: Value = serde_json::from_slice(&std::fs::read(&stack.trust).unwrap()).unwrap();
+    let mut signing = config["signingConfig"].clone();
+    signing["rekorTlogUrls"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|log| log["majorApiVersion"] == 1);
+    let (root_file, signing_file, bundle_file) = (
+        dir.join("trusted_root.json"),
+        dir.join("signing_config.json"),
+        dir.join("statement.sigstore.json"),
+    );
+    std::fs::write(&root_file, config["trustedRoot"].to_string()).unwrap();
+    std::fs::write(&signing_file, signing.to_string()).unwrap();
+    let signed = signet(&[
+        "sign-bundle",
+        "--in-toto",
+        "--bundle",
+        bundle_file.to_str().unwrap(),
+        "--trusted-root",
+        root_file.to_str().unwrap(),
+        "--signing-config",
+        signing_file.to_str().unwrap(),
+        "--identity-token",
+        &stack.token,
+        statement.to_str().unwrap(),
+    ]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    let bundle = signet_formats::bundle::Bundle::from_json(&std::fs::read(&bundle_file).unwrap()).unwrap();
+    let layer = cosign::attestation_layer(&bundle, &[]).unwrap();
+    registry.push_blob("team/app", &layer.content).unwrap();
+    let (manifest, config) = cosign::legacy_manifest(&[], layer.descriptor);
+    registry.push_blob("team/app", &config).unwrap();
+    registry
+        .push_manifest(
+            "team/app",
+            &cosign::attachment_tag(&digest, Attachment::Attestation).unwrap(),
+            signet_oci::manifest::MEDIA_TYPE_IMAGE_MANIFEST,
+            &manifest.to_json(),
+        )
+        .unwrap();
+
+    let out = stack.verify(
+        "verify-attestation",
+        &image,
+        "builder@example.com",
+        &["--type", "slsaprovenance1"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verified: Value = serde_json::from_slice(&common::b64(printed["payload"].as_str().unwrap())).unwrap();
+    assert_eq!(verified["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(
+        verified["predicate"]["buildDefinition"]["buildType"],
+        "https://example.com/build/v1"
+    );
+}
