@@ -77,7 +77,8 @@ pub fn sign_image_legacy(
         options,
         Payload::Artifact(crate::sign::Artifact::Bytes(&payload)),
         LogChoice::RekorV1,
-    )?;
+    )
+    .with_context(|| format!("signing {}", pinned.image))?;
     let layer = signature_layer(&payload, &signed.bundle, &signed.ca_chain)
         .map_err(|e| anyhow!("{}: {e}", pinned.image))?;
     check_own_layer(options, &signed, &layer, Attachment::Signature)?;
@@ -115,7 +116,8 @@ pub fn attest_image_legacy(
             payload: statement.to_json(),
         },
         LogChoice::RekorV1,
-    )?;
+    )
+    .with_context(|| format!("attesting to {}", pinned.image))?;
     let layer =
         attestation_layer(&signed.bundle, &signed.ca_chain).map_err(|e| anyhow!("{}: {e}", pinned.image))?;
     check_own_layer(options, &signed, &layer, Attachment::Attestation)?;

@@ -689,7 +689,13 @@ fn legacy_signatures_with_a_key_and_without_a_v1_log() {
         "--identity-token",
         &stack.token,
     ]);
-    refused(&out, &["no Rekor v1 transparency log"]);
+    refused(
+        &out,
+        &[
+            &format!("signing {host}/team/app@{digest}"),
+            "no Rekor v1 transparency log",
+        ],
+    );
     let manifest = legacy_manifest(&host, "team/app", &digest, Attachment::Signature);
     assert_eq!(
         manifest["layers"].as_array().unwrap().len(),
