@@ -958,3 +958,128 @@ fn a_legacy_attestation_of_an_in_toto_v1_statement_verifies() {
         "https://example.com/build/v1"
     );
 }
+
+/// skopeo, when present (Debian's 1.9.3; `SIGNET_REQUIRE_INTEROP=1` makes it required).
+fn skopeo() -> Option<&'static str> {
+    let path = "/usr/bin/skopeo";
+    if Path::new(path).exists() {
+        return Some(path);
+    }
+    if std::env::var("SIGNET_REQUIRE_INTEROP").is_ok_and(|v| v == "1") {
+        panic!("{path} is missing and SIGNET_REQUIRE_INTEROP=1 (apt-get install skopeo)");
+    }
+    eprintln!("skipping: {path} not found (apt-get install skopeo)");
+    None
+}
+
+/// containers/image (through skopeo), an independent reader of cosign's `.sig` format, reads
+/// the signature signet wrote: with `use-sigstore-attachments` it finds the `sha256-<hex>.sig`
+/// tag, and copies the payload byte for byte with its annotations, over which openssl checks
+/// the signature with the certificate's key; the `.sig` skopeo writes when it copies the image
+/// verifies with signet. (Debian's build cannot verify sigstore signatures itself: its sigstore
+/// code is stubbed out, OCI.md §4.)
+#[test]
+fn skopeo_reads_a_legacy_signature_signet_wrote() {
+    let Some(skopeo) = skopeo() else {
+        return;
+    };
+    let Some(stack) = Stack::start() else {
+        return;
+    };
+    let host = stack.registry.host.clone();
+    let http = Http::new().unwrap();
+    let registry = stack.registry(&http);
+    let digest = push_image(&registry, "team/app", "1.0", b"layer one");
+    let image = format!("{host}/team/app:1.0");
+    let signed = stack.keyless(&["sign", &image, "--legacy-format", "-a", "env=prod"]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+
+    let dir = tempfile::tempdir().unwrap();
+    let registries_d = dir.path().join("registries.d");
+    std::fs::create_dir(&registries_d).unwrap();
+    std::fs::write(
+        registries_d.join("signet.yaml"),
+        format!("docker:\n  {host}:\n    use-sigstore-attachments: true\n"),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let copied = Command::new(skopeo)
+        .args([
+            "--registries.d",
+            registries_d.to_str().unwrap(),
+            "copy",
+            "--src-tls-verify=false",
+            &format!("docker://{image}"),
+            &format!("dir:{}", out_dir.display()),
+        ])
+        .env("HOME", dir.path())
+        .output()
+        .expect("run skopeo");
+    assert!(copied.status.success(), "skopeo copy: {}", stderr(&copied));
+
+    // c/image's own serialisation of a sigstore signature: a NUL, its format name, then JSON.
+    let written = std::fs::read(out_dir.join("signature-1")).expect("skopeo wrote the signature");
+    let json = written
+        .strip_prefix(b"\0sigstore-json\n")
+        .unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&written)));
+    let signature: Value = serde_json::from_slice(json).unwrap();
+    assert_eq!(
+        signature["mimeType"],
+        "application/vnd.dev.cosign.simplesigning.v1+json"
+    );
+    let payload = common::b64(signature["payload"].as_str().unwrap());
+    let manifest = legacy_manifest(&host, "team/app", &digest, Attachment::Signature);
+    let layer = &manifest["layers"][0];
+    assert_eq!(
+        payload,
+        blob(&host, "team/app", layer["digest"].as_str().unwrap()),
+        "the payload, byte for byte"
+    );
+    let annotations = &signature["annotations"];
+    assert_eq!(*annotations, layer["annotations"], "the annotations, all of them");
+    let claims: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        claims["critical"]["image"]["docker-manifest-digest"],
+        digest.to_string()
+    );
+    assert_eq!(claims["optional"]["env"], "prod");
+
+    let check = dir.path().join("check");
+    std::fs::create_dir(&check).unwrap();
+    let signature = common::b64(annotations[cosign::ANNOTATION_SIGNATURE].as_str().unwrap());
+    check_with_openssl(
+        &check,
+        annotations,
+        &payload,
+        &signature,
+        &stack.trusted_root(),
+        None,
+    );
+
+    // And back: skopeo copies the image with its signature to another repository, writing a
+    // `.sig` of its own making (its own configuration, the same layer), which signet verifies.
+    let copied = Command::new(skopeo)
+        .args([
+            "--registries.d",
+            registries_d.to_str().unwrap(),
+            "copy",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            &format!("docker://{image}"),
+            &format!("docker://{host}/team/copy:1.0"),
+        ])
+        .env("HOME", dir.path())
+        .output()
+        .expect("run skopeo");
+    assert!(copied.status.success(), "skopeo copy: {}", stderr(&copied));
+    let theirs = legacy_manifest(&host, "team/copy", &digest, Attachment::Signature);
+    assert_ne!(theirs["config"], manifest["config"], "c/image wrote its own");
+    assert_eq!(theirs["layers"][0]["digest"], layer["digest"]);
+    let out = stack.verify(
+        "verify",
+        &format!("{host}/team/copy:1.0"),
+        "builder@example.com",
+        &["-a", "env=prod"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
