@@ -189,7 +189,7 @@ fn push_layer(
         Some(fetched) => match fetched.manifest {
             Manifest::Image(m) => m.layers,
             Manifest::Index(_) => bail!(
-                "{location} should be cosign's {} image, but is an index",
+                "{location} should be an image manifest holding cosign's .{} layers, but is an index",
                 attachment.suffix()
             ),
         },

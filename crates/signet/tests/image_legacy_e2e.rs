@@ -573,6 +573,31 @@ fn tampered_or_incomplete_legacy_signatures_are_refused_with_the_cause() {
     put_sig(&registry, "team/app", &digest, garbled, &payload);
     refused_because("dev.sigstore.cosign/certificate annotation does not decode");
 
+    // Signing where the `.sig` tag holds an index: refused, and the tag is left as it was.
+    let index = signet_oci::ImageIndex::new().to_json();
+    registry
+        .push_manifest(
+            "team/app",
+            &cosign::attachment_tag(&digest, Attachment::Signature).unwrap(),
+            signet_oci::manifest::MEDIA_TYPE_IMAGE_INDEX,
+            &index,
+        )
+        .unwrap();
+    let out = stack.keyless(&["sign", &image, "--legacy-format"]);
+    refused(
+        &out,
+        &["should be an image manifest holding cosign's .sig layers, but is an index"],
+    );
+    let kept = registry_get(
+        &host,
+        &format!(
+            "team/app/manifests/{}",
+            cosign::attachment_tag(&digest, Attachment::Signature).unwrap()
+        ),
+        signet_oci::manifest::MEDIA_TYPE_IMAGE_INDEX,
+    );
+    assert_eq!(kept, index);
+
     // The untouched layer still verifies: the refusals above were the tampering's.
     put_sig(&registry, "team/app", &digest, layer.clone(), &payload);
     let out = stack.verify("verify", &image, "builder@example.com", &[]);
@@ -667,6 +692,55 @@ fn legacy_signatures_with_a_key_and_without_a_v1_log() {
         claims[0]["critical"]["image"]["docker-manifest-digest"],
         digest.to_string()
     );
+
+    // An attestation with the key, on `.att`, verified with the key.
+    let predicate = keys.join("vuln.json");
+    std::fs::write(&predicate, br#"{"scanner":{"result":[]}}"#).unwrap();
+    let attested = signet_with(
+        &[
+            "attest",
+            &image,
+            "--predicate",
+            predicate.to_str().unwrap(),
+            "--type",
+            "vuln",
+            "--legacy-format",
+            "--trust-config",
+            &stack.trust,
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        &[("SIGNET_PASSWORD", "pw")],
+    );
+    assert!(attested.status.success(), "{}", stderr(&attested));
+    let verify_attestation = |public: &Path| {
+        signet(&[
+            "verify-attestation",
+            &image,
+            "--type",
+            "vuln",
+            "--trust-config",
+            &stack.trust,
+            "--key",
+            public.to_str().unwrap(),
+        ])
+    };
+    let out = verify_attestation(&public);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+    // Another key's attestation it is not.
+    let other_prefix = keys.join("other");
+    let generated = signet_with(
+        &[
+            "generate-key-pair",
+            "--output-key-prefix",
+            other_prefix.to_str().unwrap(),
+        ],
+        &[("SIGNET_PASSWORD", "pw")],
+    );
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let out = verify_attestation(&keys.join("other.pub"));
+    refused(&out, &["1 attestation of type", "does not verify"]);
 
     // A signing config with no Rekor v1 log: the legacy format cannot be written, and says so.
     let config: Value = serde_json::from_slice(&std::fs::read(&stack.trust).unwrap()).unwrap();
