@@ -53,6 +53,7 @@ fn refused(out: &Output, needles: &[&str]) -> String {
 /// A registry, a `signet server --dev-oidc` and a token for builder@example.com from it.
 struct Stack {
     registry: registry_support::RegistryProcess,
+    http: Http,
     _server: common::Server,
     trust: String,
     issuer: String,
@@ -67,6 +68,7 @@ impl Stack {
         let server = common::Server::start_with(&data.path().join("data"), &["--dev-oidc"]);
         Some(Stack {
             registry,
+            http: Http::new().unwrap(),
             trust: server.dir.join("trust_config.json").to_str().unwrap().to_string(),
             issuer: format!("{}/oidc", server.url),
             token: common::dev_token(&server.url, "builder@example.com"),
@@ -82,8 +84,23 @@ impl Stack {
         signet(&args)
     }
 
-    fn registry<'h>(&self, http: &'h Http) -> Registry<'h> {
-        Registry::new(http, &self.registry.host, &RegistryOptions::default()).unwrap()
+    /// `signet ARGS` signing with the cosign key file `key` (password "pw").
+    fn keyed(&self, args: &[&str], key: &Path) -> Output {
+        let mut args = args.to_vec();
+        args.extend_from_slice(&["--trust-config", &self.trust, "--key", key.to_str().unwrap()]);
+        signet_with(&args, &[("SIGNET_PASSWORD", "pw")])
+    }
+
+    fn client(&self) -> Registry<'_> {
+        Registry::new(&self.http, &self.registry.host, &RegistryOptions::default()).unwrap()
+    }
+
+    /// The image `team/app:1.0` (one layer), pushed: a registry client, its digest, its name.
+    fn app(&self) -> (Registry<'_>, Digest, String) {
+        let registry = self.client();
+        let digest = push_image(&registry, "team/app", "1.0", b"layer one");
+        let image = format!("{}/team/app:1.0", self.registry.host);
+        (registry, digest, image)
     }
 
     /// Keyless verification of `image` for `identity`, with `extra` flags.
@@ -100,6 +117,22 @@ impl Stack {
         ];
         args.extend_from_slice(extra);
         signet(&args)
+    }
+
+    /// The stack's trusted root, and its signing config keeping only the Rekor logs `keep`
+    /// chooses, as files in `dir`: `--trusted-root` and `--signing-config` for a signing that
+    /// must (or cannot) use the Rekor v1 log.
+    fn trust_files(&self, dir: &Path, keep: impl Fn(&Value) -> bool) -> (String, String) {
+        let config: Value = serde_json::from_slice(&std::fs::read(&self.trust).unwrap()).unwrap();
+        let mut signing = config["signingConfig"].clone();
+        signing["rekorTlogUrls"].as_array_mut().unwrap().retain(keep);
+        let (root_file, signing_file) = (dir.join("trusted_root.json"), dir.join("signing_config.json"));
+        std::fs::write(&root_file, config["trustedRoot"].to_string()).unwrap();
+        std::fs::write(&signing_file, signing.to_string()).unwrap();
+        (
+            root_file.to_str().unwrap().to_string(),
+            signing_file.to_str().unwrap().to_string(),
+        )
     }
 
     fn trusted_root(&self) -> Value {
@@ -337,6 +370,27 @@ fn check_with_openssl(
     serde_json::from_slice(&common::b64(payload["body"].as_str().unwrap())).unwrap()
 }
 
+/// [`check_with_openssl`] for a `.sig` layer: its signature annotation over `payload`, in a new
+/// directory (returned, with the entry body).
+fn check_signature_layer(
+    stack: &Stack,
+    annotations: &Value,
+    payload: &[u8],
+    key_pem: Option<&Path>,
+) -> (tempfile::TempDir, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let signature = common::b64(annotations[cosign::ANNOTATION_SIGNATURE].as_str().unwrap());
+    let body = check_with_openssl(
+        dir.path(),
+        annotations,
+        payload,
+        &signature,
+        &stack.trusted_root(),
+        key_pem,
+    );
+    (dir, body)
+}
+
 /// The SHA-256 of a file, as openssl prints it.
 fn openssl_sha256(dir: &Path, file: &str) -> String {
     let out = openssl_ok(&["dgst", "-sha256", "-r", file], dir);
@@ -348,20 +402,46 @@ fn body_pem(content: &Value) -> String {
     String::from_utf8(common::b64(content.as_str().unwrap())).unwrap()
 }
 
-/// Replaces the manifest at the image's `.sig` with one whose only layer is `layer` (with
-/// `content` as its blob), as a tampering registry or user would.
-fn put_sig(registry: &Registry, repository: &str, image: &Digest, layer: Descriptor, content: &[u8]) {
+/// Replaces the manifest at the image's `.sig` (or `.att`) with one whose only layer is `layer`
+/// (with `content` as its blob), as another tool, or a tampering registry or user, would.
+fn put_attachment(
+    registry: &Registry,
+    repository: &str,
+    image: &Digest,
+    attachment: Attachment,
+    layer: Descriptor,
+    content: &[u8],
+) {
     registry.push_blob(repository, content).unwrap();
     let (manifest, config) = cosign::legacy_manifest(&[], layer);
     registry.push_blob(repository, &config).unwrap();
     registry
         .push_manifest(
             repository,
-            &cosign::attachment_tag(image, Attachment::Signature).unwrap(),
+            &cosign::attachment_tag(image, attachment).unwrap(),
             signet_oci::manifest::MEDIA_TYPE_IMAGE_MANIFEST,
             &manifest.to_json(),
         )
         .unwrap();
+}
+
+fn put_sig(registry: &Registry, repository: &str, image: &Digest, layer: Descriptor, content: &[u8]) {
+    put_attachment(registry, repository, image, Attachment::Signature, layer, content);
+}
+
+/// `signet generate-key-pair` to `dir/<name>.key` and `.pub` (password "pw"); the key's path.
+fn generate_key_pair(dir: &Path, name: &str) -> std::path::PathBuf {
+    let prefix = dir.join(name);
+    let generated = signet_with(
+        &[
+            "generate-key-pair",
+            "--output-key-prefix",
+            prefix.to_str().unwrap(),
+        ],
+        &[("SIGNET_PASSWORD", "pw")],
+    );
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    dir.join(format!("{name}.key"))
 }
 
 fn sig_layers(registry: &Registry, repository: &str, image: &Digest) -> (ImageManifest, Vec<Vec<u8>>) {
@@ -388,10 +468,7 @@ fn legacy_signatures_are_written_as_cosign_writes_them_and_verify() {
         return;
     };
     let host = stack.registry.host.clone();
-    let http = Http::new().unwrap();
-    let registry = stack.registry(&http);
-    let digest = push_image(&registry, "team/app", "1.0", b"layer one");
-    let image = format!("{host}/team/app:1.0");
+    let (registry, digest, image) = stack.app();
     let sign = |flag: &str| stack.keyless(&["sign", &image, flag, "-a", "env=prod"]);
 
     let signed = sign("--legacy-format");
@@ -452,16 +529,7 @@ fn legacy_signatures_are_written_as_cosign_writes_them_and_verify() {
 
     // Independently of signet: openssl checks the signature, the SET and the chain, and the
     // entry body is a hashedrekord of the payload's SHA-256 with this signature and certificate.
-    let dir = tempfile::tempdir().unwrap();
-    let signature = common::b64(annotations[cosign::ANNOTATION_SIGNATURE].as_str().unwrap());
-    let body = check_with_openssl(
-        dir.path(),
-        annotations,
-        &payload,
-        &signature,
-        &stack.trusted_root(),
-        None,
-    );
+    let (dir, body) = check_signature_layer(&stack, annotations, &payload, None);
     assert_eq!(body["kind"], "hashedrekord");
     assert_eq!(body["apiVersion"], "0.0.1");
     assert_eq!(body["spec"]["data"]["hash"]["algorithm"], "sha256");
@@ -525,10 +593,7 @@ fn tampered_or_incomplete_legacy_signatures_are_refused_with_the_cause() {
         return;
     };
     let host = stack.registry.host.clone();
-    let http = Http::new().unwrap();
-    let registry = stack.registry(&http);
-    let digest = push_image(&registry, "team/app", "1.0", b"layer one");
-    let image = format!("{host}/team/app:1.0");
+    let (registry, digest, image) = stack.app();
     let signed = stack.keyless(&["sign", &image, "--legacy-format"]);
     assert!(signed.status.success(), "{}", stderr(&signed));
     let (manifest, blobs) = sig_layers(&registry, "team/app", &digest);
@@ -624,34 +689,11 @@ fn legacy_signatures_with_a_key_and_without_a_v1_log() {
         return;
     };
     let host = stack.registry.host.clone();
-    let http = Http::new().unwrap();
-    let registry = stack.registry(&http);
-    let digest = push_image(&registry, "team/app", "2.0", b"layer two");
-    let image = format!("{host}/team/app:2.0");
+    let (_registry, digest, image) = stack.app();
     let keys = stack.data.path();
-    let prefix = keys.join("cosign");
-    let generated = signet_with(
-        &[
-            "generate-key-pair",
-            "--output-key-prefix",
-            prefix.to_str().unwrap(),
-        ],
-        &[("SIGNET_PASSWORD", "pw")],
-    );
-    assert!(generated.status.success(), "{}", stderr(&generated));
-    let (key, public) = (keys.join("cosign.key"), keys.join("cosign.pub"));
-    let signed = signet_with(
-        &[
-            "sign",
-            &image,
-            "--legacy-format",
-            "--trust-config",
-            &stack.trust,
-            "--key",
-            key.to_str().unwrap(),
-        ],
-        &[("SIGNET_PASSWORD", "pw")],
-    );
+    let key = generate_key_pair(keys, "cosign");
+    let public = keys.join("cosign.pub");
+    let signed = stack.keyed(&["sign", &image, "--legacy-format"], &key);
     assert!(signed.status.success(), "{}", stderr(&signed));
 
     let manifest = legacy_manifest(&host, "team/app", &digest, Attachment::Signature);
@@ -662,16 +704,7 @@ fn legacy_signatures_with_a_key_and_without_a_v1_log() {
         "{annotations}"
     );
     let payload = blob(&host, "team/app", layer["digest"].as_str().unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let signature = common::b64(annotations[cosign::ANNOTATION_SIGNATURE].as_str().unwrap());
-    let body = check_with_openssl(
-        dir.path(),
-        annotations,
-        &payload,
-        &signature,
-        &stack.trusted_root(),
-        Some(&public),
-    );
+    let (_dir, body) = check_signature_layer(&stack, annotations, &payload, Some(&public));
     assert_eq!(body["kind"], "hashedrekord");
     assert_eq!(
         body_pem(&body["spec"]["signature"]["publicKey"]["content"]).trim(),
@@ -696,7 +729,7 @@ fn legacy_signatures_with_a_key_and_without_a_v1_log() {
     // An attestation with the key, on `.att`, verified with the key.
     let predicate = keys.join("vuln.json");
     std::fs::write(&predicate, br#"{"scanner":{"result":[]}}"#).unwrap();
-    let attested = signet_with(
+    let attested = stack.keyed(
         &[
             "attest",
             &image,
@@ -705,12 +738,8 @@ fn legacy_signatures_with_a_key_and_without_a_v1_log() {
             "--type",
             "vuln",
             "--legacy-format",
-            "--trust-config",
-            &stack.trust,
-            "--key",
-            key.to_str().unwrap(),
         ],
-        &[("SIGNET_PASSWORD", "pw")],
+        &key,
     );
     assert!(attested.status.success(), "{}", stderr(&attested));
     let verify_attestation = |public: &Path| {
@@ -729,37 +758,20 @@ fn legacy_signatures_with_a_key_and_without_a_v1_log() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
     // Another key's attestation it is not.
-    let other_prefix = keys.join("other");
-    let generated = signet_with(
-        &[
-            "generate-key-pair",
-            "--output-key-prefix",
-            other_prefix.to_str().unwrap(),
-        ],
-        &[("SIGNET_PASSWORD", "pw")],
-    );
-    assert!(generated.status.success(), "{}", stderr(&generated));
+    generate_key_pair(keys, "other");
     let out = verify_attestation(&keys.join("other.pub"));
     refused(&out, &["1 attestation of type", "does not verify"]);
 
     // A signing config with no Rekor v1 log: the legacy format cannot be written, and says so.
-    let config: Value = serde_json::from_slice(&std::fs::read(&stack.trust).unwrap()).unwrap();
-    let mut signing = config["signingConfig"].clone();
-    signing["rekorTlogUrls"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|log| log["majorApiVersion"] != 1);
-    let (root_file, signing_file) = (keys.join("trusted_root.json"), keys.join("signing_config.json"));
-    std::fs::write(&root_file, config["trustedRoot"].to_string()).unwrap();
-    std::fs::write(&signing_file, signing.to_string()).unwrap();
+    let (root_file, signing_file) = stack.trust_files(keys, |log| log["majorApiVersion"] != 1);
     let out = signet(&[
         "sign",
         &image,
         "--legacy-format",
         "--trusted-root",
-        root_file.to_str().unwrap(),
+        &root_file,
         "--signing-config",
-        signing_file.to_str().unwrap(),
+        &signing_file,
         "--identity-token",
         &stack.token,
     ]);
@@ -784,11 +796,8 @@ fn legacy_attestations_are_written_and_verified_by_type_and_subject() {
         return;
     };
     let host = stack.registry.host.clone();
-    let http = Http::new().unwrap();
-    let registry = stack.registry(&http);
-    let digest = push_image(&registry, "team/app", "1.0", b"layer one");
+    let (registry, digest, image) = stack.app();
     let other = push_image(&registry, "team/app", "2.0", b"layer two");
-    let image = format!("{host}/team/app:1.0");
     let sbom = stack.data.path().join("sbom.cdx.json");
     std::fs::write(
         &sbom,
@@ -961,9 +970,7 @@ fn a_legacy_attestation_of_an_in_toto_v1_statement_verifies() {
         return;
     };
     let host = stack.registry.host.clone();
-    let http = Http::new().unwrap();
-    let registry = stack.registry(&http);
-    let digest = push_image(&registry, "team/app", "1.0", b"layer one");
+    let (registry, digest, _) = stack.app();
     let image = format!("{host}/team/app@{digest}");
 
     let dir = stack.data.path();
@@ -976,28 +983,17 @@ fn a_legacy_attestation_of_an_in_toto_v1_statement_verifies() {
         ),
     )
     .unwrap();
-    let config: Value = serde_json::from_slice(&std::fs::read(&stack.trust).unwrap()).unwrap();
-    let mut signing = config["signingConfig"].clone();
-    signing["rekorTlogUrls"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|log| log["majorApiVersion"] == 1);
-    let (root_file, signing_file, bundle_file) = (
-        dir.join("trusted_root.json"),
-        dir.join("signing_config.json"),
-        dir.join("statement.sigstore.json"),
-    );
-    std::fs::write(&root_file, config["trustedRoot"].to_string()).unwrap();
-    std::fs::write(&signing_file, signing.to_string()).unwrap();
+    let (root_file, signing_file) = stack.trust_files(dir, |log| log["majorApiVersion"] == 1);
+    let bundle_file = dir.join("statement.sigstore.json");
     let signed = signet(&[
         "sign-bundle",
         "--in-toto",
         "--bundle",
         bundle_file.to_str().unwrap(),
         "--trusted-root",
-        root_file.to_str().unwrap(),
+        &root_file,
         "--signing-config",
-        signing_file.to_str().unwrap(),
+        &signing_file,
         "--identity-token",
         &stack.token,
         statement.to_str().unwrap(),
@@ -1005,17 +1001,14 @@ fn a_legacy_attestation_of_an_in_toto_v1_statement_verifies() {
     assert!(signed.status.success(), "{}", stderr(&signed));
     let bundle = signet_formats::bundle::Bundle::from_json(&std::fs::read(&bundle_file).unwrap()).unwrap();
     let layer = cosign::attestation_layer(&bundle, &[]).unwrap();
-    registry.push_blob("team/app", &layer.content).unwrap();
-    let (manifest, config) = cosign::legacy_manifest(&[], layer.descriptor);
-    registry.push_blob("team/app", &config).unwrap();
-    registry
-        .push_manifest(
-            "team/app",
-            &cosign::attachment_tag(&digest, Attachment::Attestation).unwrap(),
-            signet_oci::manifest::MEDIA_TYPE_IMAGE_MANIFEST,
-            &manifest.to_json(),
-        )
-        .unwrap();
+    put_attachment(
+        &registry,
+        "team/app",
+        &digest,
+        Attachment::Attestation,
+        layer.descriptor,
+        &layer.content,
+    );
 
     let out = stack.verify(
         "verify-attestation",
@@ -1061,10 +1054,7 @@ fn skopeo_reads_a_legacy_signature_signet_wrote() {
         return;
     };
     let host = stack.registry.host.clone();
-    let http = Http::new().unwrap();
-    let registry = stack.registry(&http);
-    let digest = push_image(&registry, "team/app", "1.0", b"layer one");
-    let image = format!("{host}/team/app:1.0");
+    let (_registry, digest, image) = stack.app();
     let signed = stack.keyless(&["sign", &image, "--legacy-format", "-a", "env=prod"]);
     assert!(signed.status.success(), "{}", stderr(&signed));
 
@@ -1076,20 +1066,28 @@ fn skopeo_reads_a_legacy_signature_signet_wrote() {
         format!("docker:\n  {host}:\n    use-sigstore-attachments: true\n"),
     )
     .unwrap();
+    // Plain HTTP to the loopback registry; a throwaway home; cosign's attachments on.
+    let copy = |from: &str, to: &str| {
+        let copied = Command::new(skopeo)
+            .args([
+                "--registries.d",
+                registries_d.to_str().unwrap(),
+                "copy",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                from,
+                to,
+            ])
+            .env("HOME", dir.path())
+            .output()
+            .expect("run skopeo");
+        assert!(copied.status.success(), "skopeo copy: {}", stderr(&copied));
+    };
     let out_dir = dir.path().join("out");
-    let copied = Command::new(skopeo)
-        .args([
-            "--registries.d",
-            registries_d.to_str().unwrap(),
-            "copy",
-            "--src-tls-verify=false",
-            &format!("docker://{image}"),
-            &format!("dir:{}", out_dir.display()),
-        ])
-        .env("HOME", dir.path())
-        .output()
-        .expect("run skopeo");
-    assert!(copied.status.success(), "skopeo copy: {}", stderr(&copied));
+    copy(
+        &format!("docker://{image}"),
+        &format!("dir:{}", out_dir.display()),
+    );
 
     // c/image's own serialisation of a sigstore signature: a NUL, its format name, then JSON.
     let written = std::fs::read(out_dir.join("signature-1")).expect("skopeo wrote the signature");
@@ -1118,34 +1116,14 @@ fn skopeo_reads_a_legacy_signature_signet_wrote() {
     );
     assert_eq!(claims["optional"]["env"], "prod");
 
-    let check = dir.path().join("check");
-    std::fs::create_dir(&check).unwrap();
-    let signature = common::b64(annotations[cosign::ANNOTATION_SIGNATURE].as_str().unwrap());
-    check_with_openssl(
-        &check,
-        annotations,
-        &payload,
-        &signature,
-        &stack.trusted_root(),
-        None,
-    );
+    check_signature_layer(&stack, annotations, &payload, None);
 
     // And back: skopeo copies the image with its signature to another repository, writing a
     // `.sig` of its own making (its own configuration, the same layer), which signet verifies.
-    let copied = Command::new(skopeo)
-        .args([
-            "--registries.d",
-            registries_d.to_str().unwrap(),
-            "copy",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            &format!("docker://{image}"),
-            &format!("docker://{host}/team/copy:1.0"),
-        ])
-        .env("HOME", dir.path())
-        .output()
-        .expect("run skopeo");
-    assert!(copied.status.success(), "skopeo copy: {}", stderr(&copied));
+    copy(
+        &format!("docker://{image}"),
+        &format!("docker://{host}/team/copy:1.0"),
+    );
     let theirs = legacy_manifest(&host, "team/copy", &digest, Attachment::Signature);
     assert_ne!(theirs["config"], manifest["config"], "c/image wrote its own");
     assert_eq!(theirs["layers"][0]["digest"], layer["digest"]);
