@@ -3,7 +3,9 @@
 //! registry (Debian's docker-registry), logged to the Rekor v1 log of a `signet server
 //! --dev-oidc`; `signet verify` and `verify-attestation` read them back. What signet wrote is
 //! also checked without signet, with openssl: the signature over the payload, the SET over the
-//! canonical entry, the certificate chain up to the trusted root's CA, and the entry body.
+//! canonical entry, the certificate chain up to the trusted root's CA, and the entry body; and
+//! skopeo (containers/image, when installed) reads the `.sig` signet wrote, and writes one signet
+//! verifies. Tampered, incomplete or misplaced layers are refused with a one-line cause.
 
 mod common;
 #[path = "../../signet-client/tests/support/registry.rs"]
