@@ -142,6 +142,14 @@ def main():
             "body": "eyJhcGlWZXJzaW9uIjoiMC4wLjEiLCJraW5kIjoiaGFzaGVkcmVrb3JkIn0=",
             "integratedTime": 1700000000, "logIndex": 7, "logID": "c0ffee"}}),
         "dev.sigstore.cosign/rfc3161timestamp": json.dumps({"SignedRFC3161Timestamp": "MAA="})}))
+    # A legacy attestation layer: the DSSE envelope, NUL, its annotations.
+    envelope = json.dumps({"payload": "e30=", "payloadType": "application/vnd.in-toto+json",
+                           "signatures": [{"keyid": "", "sig": "MEUCIQ=="}]})
+    seed("oci_manifest", envelope.encode() + b"\0" + json.dumps({
+        "dev.cosignproject.cosign/signature": "", "predicateType": "https://cyclonedx.org/bom",
+        "dev.sigstore.cosign/bundle": json.dumps({"SignedEntryTimestamp": "MEUC", "Payload": {
+            "body": "eyJhcGlWZXJzaW9uIjoiMC4wLjEiLCJraW5kIjoiZHNzZSJ9",
+            "integratedTime": 1700000000, "logIndex": 7, "logID": "c0ffee"}})}).encode())
     for reference in ["alpine", "127.0.0.1:5055/team/app:1.0", f"ghcr.io/o/r:t@{empty}", "[::1]:5000/a"]:
         seed("oci_manifest", reference)
     print(f"seeds written under {CORPUS}")

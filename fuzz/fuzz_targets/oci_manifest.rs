@@ -6,12 +6,21 @@
 //! image names exactly that image, a Rekor bundle round-trips with a canonical SET message, and
 //! a reference prints as text that parses back to it; a legacy signature layer's annotations
 //! (a JSON object of strings) read as a bundle without panicking, and a bundle read from them
-//! holds the payload's SHA-256 as its message digest.
+//! holds the payload's SHA-256 as its message digest. A legacy attestation layer (the input
+//! split at its first NUL: the DSSE envelope before, the annotations after) reads as a bundle
+//! holding that envelope. A signature or attestation read from a layer and written back as one
+//! (`signature_layer`, `attestation_layer`) reads back to the same content and log entry.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use signet_oci::cosign::{RekorBundle, SimpleSigning};
+use std::collections::BTreeMap;
+
+use signet_formats::bundle::{Bundle, BundleContent};
+use signet_oci::cosign::{
+    attestation_layer, legacy_attestation_bundle, legacy_signature_bundle, signature_layer, LegacyLayer,
+    RekorBundle, SimpleSigning,
+};
 use signet_oci::manifest::{MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_MANIFEST};
 use signet_oci::{Digest, ImageReference, Manifest};
 
@@ -46,12 +55,16 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(digest) = text.parse::<Digest>() {
             assert_eq!(digest.to_string(), text, "a digest is not canonical");
         }
-        if let Ok(annotations) = serde_json::from_str::<std::collections::BTreeMap<String, String>>(text) {
-            if let Ok(bundle) = signet_oci::cosign::legacy_signature_bundle(data, &annotations) {
-                let signet_formats::bundle::BundleContent::MessageSignature(m) = &bundle.content else {
+        if let Ok(annotations) = serde_json::from_str::<BTreeMap<String, String>>(text) {
+            if let Ok(bundle) = legacy_signature_bundle(data, &annotations) {
+                let BundleContent::MessageSignature(m) = &bundle.content else {
                     panic!("a legacy layer is a message signature");
                 };
                 assert_eq!(m.message_digest.as_ref().unwrap().digest, image.bytes());
+                if let Ok(layer) = signature_layer(data, &bundle, &[]) {
+                    let again = legacy_signature_bundle(&layer.content, &layer.descriptor.annotations);
+                    same_as_written(&bundle, &layer, again);
+                }
             }
         }
         if let Ok(reference) = ImageReference::parse(text) {
@@ -72,4 +85,41 @@ fuzz_target!(|data: &[u8]| {
             );
         }
     }
+    if let Some(split) = data.iter().position(|b| *b == 0) {
+        let (envelope, annotations) = (&data[..split], &data[split + 1..]);
+        if let Ok(annotations) = serde_json::from_slice::<BTreeMap<String, String>>(annotations) {
+            if let Ok(bundle) = legacy_attestation_bundle(envelope, &annotations) {
+                let BundleContent::DsseEnvelope(e) = &bundle.content else {
+                    panic!("a legacy attestation is a DSSE envelope");
+                };
+                assert_eq!(
+                    signet_formats::dsse::Envelope::from_json(envelope).ok().as_ref(),
+                    Some(e)
+                );
+                if let Ok(layer) = attestation_layer(&bundle, &[]) {
+                    let again = legacy_attestation_bundle(&layer.content, &layer.descriptor.annotations);
+                    same_as_written(&bundle, &layer, again);
+                }
+            }
+        }
+    }
 });
+
+/// A layer signet wrote from `bundle` reads back to the same content, certificate, log entry
+/// and timestamp.
+fn same_as_written(
+    bundle: &Bundle,
+    layer: &LegacyLayer,
+    again: Result<Bundle, signet_oci::cosign::LegacyError>,
+) {
+    let again = again.unwrap_or_else(|e| panic!("a layer signet wrote does not read back: {e}"));
+    assert!(layer.descriptor.describes(&layer.content));
+    assert_eq!(again.content, bundle.content);
+    let (a, b) = (&again.verification_material, &bundle.verification_material);
+    assert_eq!(a.content.leaf_certificate(), b.content.leaf_certificate());
+    assert_eq!(a.tlog_entries, b.tlog_entries);
+    assert_eq!(
+        a.timestamp_verification_data.rfc3161_timestamps,
+        b.timestamp_verification_data.rfc3161_timestamps
+    );
+}

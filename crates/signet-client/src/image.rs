@@ -10,8 +10,9 @@
 //! artifact, and tells "no signatures" apart from "signatures, none of which verifies" (saying
 //! why the first one failed). Attestations are the same with the statement's own predicate
 //! type and predicate. An image with no bundle signature has its cosign 1/2 `sha256-<hex>.sig`
-//! signatures verified instead (cosign's fallback); legacy `.att` attestations are not read yet,
-//! and the legacy format is not written.
+//! signatures verified instead (cosign's fallback), and one with no bundle attestation of the
+//! type its `.att` attestations ([`crate::legacy_image`], which also writes the legacy format:
+//! `--legacy-format`).
 
 use std::collections::BTreeMap;
 
@@ -635,9 +636,24 @@ impl<'a> Checker<'a> {
                 Err(e) => failures.push(format!("{e:#}")),
             }
         }
-        // No bundle signature: cosign 1 and 2's `sha256-<hex>.sig`, as cosign falls back to it.
-        if verified.is_empty() && predicate_type == COSIGN_SIGN_PREDICATE_TYPE {
-            let legacy = self.verify_legacy_signatures(sigs, repo, digest)?;
+        // No bundle signature (attestation): cosign 1 and 2's `sha256-<hex>.sig` (`.att`), as
+        // cosign falls back to it.
+        if verified.is_empty() {
+            let legacy = if predicate_type == COSIGN_SIGN_PREDICATE_TYPE {
+                self.verify_legacy_signatures(sigs, repo, digest)?
+            } else {
+                crate::legacy_image::verify_legacy_attestations(
+                    sigs,
+                    repo,
+                    &pinned,
+                    digest,
+                    &self.signer,
+                    &self.trust,
+                    self.now,
+                    self.hint.as_deref(),
+                    predicate_type,
+                )?
+            };
             found += legacy.found;
             verified.extend(legacy.verified);
             failures.extend(legacy.failures);
@@ -676,11 +692,7 @@ impl<'a> Checker<'a> {
         use signet_oci::cosign::{
             attachment_tag, legacy_signature_bundle, Attachment, SIMPLE_SIGNING_MEDIA_TYPE,
         };
-        let mut outcome = LegacyOutcome {
-            found: 0,
-            verified: Vec::new(),
-            failures: Vec::new(),
-        };
+        let mut outcome = LegacyOutcome::default();
         let Some(tag) = attachment_tag(digest, Attachment::Signature) else {
             return Ok(outcome);
         };
@@ -759,11 +771,12 @@ fn check_annotations(required: &Annotations, carried: &BTreeMap<String, Value>) 
     )
 }
 
-/// What the legacy `.sig` attachment held.
-struct LegacyOutcome {
-    found: usize,
-    verified: Vec<VerifiedImageSignature>,
-    failures: Vec<String>,
+/// What a legacy `.sig` or `.att` attachment held.
+#[derive(Default)]
+pub(crate) struct LegacyOutcome {
+    pub(crate) found: usize,
+    pub(crate) verified: Vec<VerifiedImageSignature>,
+    pub(crate) failures: Vec<String>,
 }
 
 /// The largest simple-signing payload read (they are a few hundred bytes).
@@ -788,7 +801,8 @@ pub struct ImageTree {
     pub listed_by: String,
     /// Each referrer: its digest, artifact type and predicate type (if it says).
     pub referrers: Vec<(Digest, Option<String>, Option<String>)>,
-    /// cosign's legacy attachments that exist: the tag and its layers' media types.
+    /// cosign's legacy attachments that exist: the tag and its layers' media types (with an
+    /// attestation's predicate type).
     pub legacy: Vec<(String, Vec<String>)>,
 }
 
@@ -848,7 +862,17 @@ pub fn tree_image(image: &str, registry_options: &RegistryOptions) -> anyhow::Re
         };
         if let Some(fetched) = registry.find_manifest(repo, &tag)? {
             let layers = match fetched.manifest {
-                Manifest::Image(m) => m.layers.iter().map(|l| l.media_type.clone()).collect(),
+                // An attestation layer says its predicate type (unverified, as all of `tree`).
+                Manifest::Image(m) => m
+                    .layers
+                    .iter()
+                    .map(
+                        |l| match l.annotations.get(signet_oci::cosign::ANNOTATION_PREDICATE_TYPE) {
+                            Some(t) => format!("{}  {t}", l.media_type),
+                            None => l.media_type.clone(),
+                        },
+                    )
+                    .collect(),
                 Manifest::Index(_) => Vec::new(),
             };
             legacy.push((format!("{}/{repo}:{tag}", registry.host()), layers));

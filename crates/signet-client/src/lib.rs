@@ -16,6 +16,7 @@
 //! | [`services`] | choosing the CA, logs and TSAs from a signing config |
 //! | [`token`] | identity tokens: given, GitHub Actions' ambient token, or a browser login with PKCE |
 //! | [`keys`] | cosign key files: generate, load, passwords |
+//! | [`legacy_image`] | cosign's legacy image format: `sha256-<hex>.sig` / `.att` written, `.att` read |
 //! | [`oci`] | a blocking OCI registry client: manifests, blobs, referrers, docker credentials and token auth |
 //! | [`sign`] | the signing flow: certificate, signature, timestamps, log entries, bundle |
 //! | [`verify`] | flags to a verification policy, and the call to the verifier |
@@ -84,6 +85,7 @@ pub mod http;
 pub mod image;
 pub mod keys;
 pub mod layout;
+pub mod legacy_image;
 pub mod oci;
 pub mod services;
 pub mod sign;
@@ -251,14 +253,33 @@ fn run_signing(options: &SignOptions, payload: Payload, out: &Path) -> anyhow::R
 /// Signs `payload` as `options` say (keyless with a token, or with a key), and returns the
 /// bundle once it verifies against the trusted root.
 pub fn sign_payload(options: &SignOptions, payload: Payload) -> anyhow::Result<Bundle> {
-    let mut bundles = sign_payloads(options, vec![payload])?;
-    Ok(bundles.remove(0))
+    sign_payload_to(options, payload, services::LogChoice::AsConfigured).map(|s| s.bundle)
+}
+
+/// [`sign_payload`] to the logs `logs` chooses, keeping the CA's chain.
+pub fn sign_payload_to(
+    options: &SignOptions,
+    payload: Payload,
+    logs: services::LogChoice,
+) -> anyhow::Result<sign::Signed> {
+    let mut signed = sign_payloads_to(options, vec![payload], logs)?;
+    Ok(signed.remove(0))
 }
 
 /// Signs each of `payloads` with one credential (one token, and for keyless signing one
 /// certificate), as cosign signs every manifest of `--recursive`; returns the bundles in order,
 /// each checked against the trusted root.
 pub fn sign_payloads(options: &SignOptions, payloads: Vec<Payload>) -> anyhow::Result<Vec<Bundle>> {
+    let signed = sign_payloads_to(options, payloads, services::LogChoice::AsConfigured)?;
+    Ok(signed.into_iter().map(|s| s.bundle).collect())
+}
+
+/// [`sign_payloads`] to the logs `logs` chooses, keeping the CA's chain.
+pub fn sign_payloads_to(
+    options: &SignOptions,
+    payloads: Vec<Payload>,
+    logs: services::LogChoice,
+) -> anyhow::Result<Vec<sign::Signed>> {
     let now = unix_now()?;
     // A token given on the command line is checked before anything else happens.
     let given_token = match (&options.key, options.identity_token.as_deref()) {
@@ -272,7 +293,7 @@ pub fn sign_payloads(options: &SignOptions, payloads: Vec<Payload>) -> anyhow::R
     let key = options.key.as_deref().map(keys::load_signing_key).transpose()?;
     let material = trust::load(&options.trust, &TrustEnv::from_process())?;
     let config = material.signing_config()?;
-    let services = services::signing_services(config, key.is_none(), now)?;
+    let services = services::signing_services_for(config, key.is_none(), now, logs)?;
     let http = Http::new()?;
     let (credential, expected) = match key {
         Some(key) => {
@@ -309,7 +330,7 @@ pub fn sign_payloads(options: &SignOptions, payloads: Vec<Payload>) -> anyhow::R
         .map(|payload| {
             let bundle = signer.sign(&http, &services, payload)?;
             check_own_bundle(&bundle, &material, expected.clone())?;
-            Ok(bundle)
+            Ok(signer.signed(bundle))
         })
         .collect()
 }

@@ -21,8 +21,30 @@ pub struct SigningServices {
     pub tsas: Vec<Service>,
 }
 
+/// Which transparency logs a signature is written to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogChoice {
+    /// As the signing config selects, among the Rekor versions signet writes
+    /// ([`REKOR_VERSIONS`]).
+    #[default]
+    AsConfigured,
+    /// One Rekor v1 log, whatever the selector says: cosign's legacy image format carries a v1
+    /// entry's signed entry timestamp (SET), which a Rekor v2 entry does not have.
+    RekorV1,
+}
+
 /// Chooses the CA (unless `keyless` is false), logs and timestamp authorities at `now`.
 pub fn signing_services(config: &SigningConfig, keyless: bool, now: i64) -> anyhow::Result<SigningServices> {
+    signing_services_for(config, keyless, now, LogChoice::AsConfigured)
+}
+
+/// [`signing_services`], with the logs chosen as `logs` says.
+pub fn signing_services_for(
+    config: &SigningConfig,
+    keyless: bool,
+    now: i64,
+    logs: LogChoice,
+) -> anyhow::Result<SigningServices> {
     let ca = if keyless {
         let ca = select(&config.ca_urls, V1, None, now)?.into_iter().next();
         if ca.is_none() {
@@ -35,12 +57,23 @@ pub fn signing_services(config: &SigningConfig, keyless: bool, now: i64) -> anyh
         None
     };
     // A log is required: a signature no log has seen cannot be verified by a Sigstore client.
-    let tlogs = select(
-        &config.rekor_tlog_urls,
-        REKOR_VERSIONS,
-        config.rekor_tlog_config,
-        now,
-    )?;
+    let tlogs = match logs {
+        LogChoice::AsConfigured => select(
+            &config.rekor_tlog_urls,
+            REKOR_VERSIONS,
+            config.rekor_tlog_config,
+            now,
+        )?,
+        LogChoice::RekorV1 => {
+            let v1 = select(&config.rekor_tlog_urls, &[1], None, now)?;
+            if v1.is_empty() {
+                bail!(
+                    "the signing config lists no Rekor v1 transparency log valid now; cosign's legacy format needs a Rekor v1 entry (its signed entry timestamp)"
+                );
+            }
+            v1
+        }
+    };
     if tlogs.is_empty() {
         bail!("the signing config lists no transparency log valid now with API version 1 or 2");
     }

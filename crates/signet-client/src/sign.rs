@@ -91,6 +91,30 @@ pub fn sign(
     Signer::new(http, services, credential)?.sign(http, services, payload)
 }
 
+/// What [`sign_keeping_chain`] made.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The bundle (not yet verified or written).
+    pub bundle: Bundle,
+    /// The CA's certificates above the leaf, DER, as the CA sent them (empty for a key): a
+    /// v0.3 bundle leaves them out, cosign's legacy format carries them.
+    pub ca_chain: Vec<Vec<u8>>,
+    /// The key that signed (the ephemeral one, or the user's).
+    pub public_key: PublicKey,
+}
+
+/// [`sign`], keeping the CA's chain.
+pub fn sign_keeping_chain(
+    http: &Http,
+    services: &SigningServices,
+    credential: Credential,
+    payload: Payload,
+) -> anyhow::Result<Signed> {
+    let signer = Signer::new(http, services, credential)?;
+    let bundle = signer.sign(http, services, payload)?;
+    Ok(signer.signed(bundle))
+}
+
 /// A key ready to sign, with what a bundle says about it: for keyless signing, an ephemeral
 /// key and the certificate the CA issued for it, obtained once and used for every payload of
 /// one command (as cosign signs every image of `--recursive` with one certificate).
@@ -98,11 +122,14 @@ pub struct Signer {
     key: SigningKey,
     verifier_key: VerifierKey,
     material: VerificationMaterialContent,
+    /// The CA's certificates above the leaf (keyless only).
+    ca_chain: Vec<Vec<u8>>,
 }
 
 impl Signer {
     /// Generates and certifies the ephemeral key (keyless), or takes the user's key.
     pub fn new(http: &Http, services: &SigningServices, credential: Credential) -> anyhow::Result<Signer> {
+        let mut ca_chain = Vec::new();
         let (key, verifier_key, material) = match credential {
             Credential::Keyless(token) => {
                 let ca = services
@@ -111,8 +138,9 @@ impl Signer {
                     .ok_or_else(|| anyhow!("keyless signing needs a certificate authority"))?;
                 let key = SigningKey::generate(KeyKind::EcdsaP256)
                     .map_err(|e| anyhow!("generating the ephemeral signing key: {e}"))?;
-                let chain = request_certificate(http, &ca.url, &token, &key)?;
-                let leaf = chain[0].clone();
+                let mut chain = request_certificate(http, &ca.url, &token, &key)?;
+                let leaf = chain.remove(0);
+                ca_chain = chain;
                 (
                     key,
                     VerifierKey::X509Certificate(leaf.clone()),
@@ -133,7 +161,17 @@ impl Signer {
             key,
             verifier_key,
             material,
+            ca_chain,
         })
+    }
+
+    /// `bundle`, made by this signer, with the CA's chain and the key that signed.
+    pub fn signed(&self, bundle: Bundle) -> Signed {
+        Signed {
+            bundle,
+            ca_chain: self.ca_chain.clone(),
+            public_key: self.key.public_key().clone(),
+        }
     }
 
     /// Signs `payload`, timestamps the signature and logs it, as `services` say.
@@ -390,14 +428,21 @@ fn rekor_v1_hash_name(algorithm: HashAlgorithm) -> &'static str {
     }
 }
 
-/// The verifier as Rekor v1 wants it: base64 of PEM (a certificate or a public key).
+/// The verifier as Rekor v1 wants it: base64 of PEM (a certificate or a public key), with
+/// `\n` line ends as Go's `pem.Encode` writes them (cosign's entries hold exactly that).
 fn v1_verifier_pem(verifier: &Verifier) -> anyhow::Result<String> {
-    let pem_text = match &verifier.key {
-        VerifierKey::X509Certificate(der) => pem::encode(&pem::Pem::new("CERTIFICATE", der.clone())),
-        VerifierKey::PublicKey(der) => PublicKey::from_spki_der(der)
-            .map_err(|e| anyhow!("{e}"))?
-            .to_pem(),
+    let (label, der) = match &verifier.key {
+        VerifierKey::X509Certificate(der) => ("CERTIFICATE", der.clone()),
+        VerifierKey::PublicKey(der) => {
+            // Refuse what is not a key here rather than have the log refuse it.
+            PublicKey::from_spki_der(der).map_err(|e| anyhow!("{e}"))?;
+            ("PUBLIC KEY", der.clone())
+        }
     };
+    let pem_text = pem::encode_config(
+        &pem::Pem::new(label, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    );
     Ok(B64.encode(pem_text))
 }
 

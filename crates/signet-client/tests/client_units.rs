@@ -3,7 +3,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use signet_client::services::{select, signing_services, REKOR_VERSIONS, V1};
+use signet_client::services::{
+    select, signing_services, signing_services_for, LogChoice, REKOR_VERSIONS, V1,
+};
 use signet_client::token::{github_token_url, pkce, IdentityToken};
 use signet_client::verify::ArtifactInput;
 use signet_formats::common::{TimeRange, Timestamp};
@@ -180,6 +182,36 @@ fn signing_services_from_a_config() {
     no_ca.ca_urls.clear();
     let err = signing_services(&no_ca, true, NOW).unwrap_err().to_string();
     assert!(err.contains("--key"), "{err}");
+}
+
+#[test]
+fn the_legacy_format_signs_to_one_rekor_v1_log_whatever_the_selector() {
+    let mut sc = SigningConfig::new();
+    sc.rekor_tlog_urls
+        .push(service("https://rekor-v2", 2, "sigstore.dev", None));
+    sc.rekor_tlog_urls
+        .push(service("https://rekor-v1", 1, "sigstore.dev", None));
+    sc.rekor_tlog_urls
+        .push(service("https://other-v1", 1, "example.com", None));
+    sc.rekor_tlog_config = config(ServiceSelector::All, None);
+    sc.tsa_urls.push(service("https://tsa", 1, "x", None));
+    // As configured: the operator's v2 log, and the other operator's v1 log.
+    let configured = signing_services(&sc, false, NOW).unwrap();
+    assert_eq!(urls(&configured.tlogs), ["https://rekor-v2", "https://other-v1"]);
+    // For cosign's legacy format: one v1 log (its SET is what the layer carries), and the
+    // timestamp authorities as configured; none is required, a v1 entry's SET vouches for the
+    // time.
+    let legacy = signing_services_for(&sc, false, NOW, LogChoice::RekorV1).unwrap();
+    assert_eq!(urls(&legacy.tlogs), ["https://rekor-v1"]);
+    assert_eq!(urls(&legacy.tsas), ["https://tsa"]);
+    sc.tsa_urls.clear();
+    let legacy = signing_services_for(&sc, false, NOW, LogChoice::RekorV1).unwrap();
+    assert_eq!(urls(&legacy.tlogs), ["https://rekor-v1"]);
+    sc.rekor_tlog_urls.retain(|s| s.major_api_version == 2);
+    let err = signing_services_for(&sc, false, NOW, LogChoice::RekorV1)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no Rekor v1 transparency log"), "{err}");
 }
 
 #[test]

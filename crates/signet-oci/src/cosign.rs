@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+
+use crate::descriptor::Descriptor;
 use crate::digest::Digest;
 
 /// The media type of a signature layer: the simple-signing payload.
@@ -225,7 +229,7 @@ pub struct Rfc3161Annotation {
     pub signed_rfc3161_timestamp: String,
 }
 
-/// Why a legacy signature layer cannot be read as a bundle.
+/// Why a legacy layer cannot be read as a bundle, or a bundle written as a legacy layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LegacyError {
@@ -240,6 +244,23 @@ pub enum LegacyError {
         /// Why.
         reason: String,
     },
+    /// An attestation layer that is not a DSSE envelope.
+    #[error("the attestation layer is not a DSSE envelope: {0}")]
+    Envelope(String),
+    /// Writing: the bundle holds another kind of content than the layer carries.
+    #[error("a {layer} layer carries a {expected}, but the bundle holds something else")]
+    Content {
+        /// "signature" or "attestation".
+        layer: &'static str,
+        /// What the layer needs.
+        expected: &'static str,
+    },
+    /// Writing: no log entry with a signed entry timestamp, which [`ANNOTATION_BUNDLE`] is.
+    #[error("the signature has no Rekor v1 log entry with a signed entry timestamp, which the legacy format's {ANNOTATION_BUNDLE} annotation carries")]
+    NoSignedEntryTimestamp,
+    /// Writing: the envelope's payload is not an in-toto statement.
+    #[error("the attestation's payload is not an in-toto statement: {0}")]
+    Statement(String),
 }
 
 /// A legacy signature layer (its payload and annotations) as the Sigstore bundle v0.1 it
@@ -252,25 +273,63 @@ pub fn legacy_signature_bundle(
     payload: &[u8],
     annotations: &BTreeMap<String, String>,
 ) -> Result<signet_formats::bundle::Bundle, LegacyError> {
-    use base64::engine::general_purpose::STANDARD as B64;
-    use base64::Engine as _;
     use sha2::Digest as _;
     use signet_crypto::HashAlgorithm;
-    use signet_formats::bundle::{
-        Bundle, BundleContent, BundleVersion, MessageSignature, TimestampVerificationData,
-        VerificationMaterial, VerificationMaterialContent,
-    };
-    use signet_formats::common::{HashOutput, LogId};
-    use signet_formats::rekor_v2::{InclusionPromise, KindVersion, TransparencyLogEntry};
+    use signet_formats::bundle::{BundleContent, MessageSignature};
+    use signet_formats::common::HashOutput;
 
-    let bad = |annotation: &'static str, reason: String| LegacyError::Annotation { annotation, reason };
     let signature = annotations
         .get(ANNOTATION_SIGNATURE)
         .ok_or(LegacyError::NoSignature)?;
     let signature = B64
         .decode(signature.trim())
         .map_err(|e| bad(ANNOTATION_SIGNATURE, e.to_string()))?;
-    let content = match annotations.get(ANNOTATION_CERTIFICATE).filter(|c| !c.is_empty()) {
+    legacy_bundle(
+        annotations,
+        BundleContent::MessageSignature(MessageSignature {
+            message_digest: Some(HashOutput {
+                algorithm: HashAlgorithm::Sha2_256,
+                digest: sha2::Sha256::digest(payload).to_vec(),
+            }),
+            signature,
+        }),
+    )
+}
+
+/// A legacy attestation layer (a DSSE envelope, JSON, and the layer's annotations) as the
+/// Sigstore bundle v0.1 it amounts to: the envelope, with certificate, Rekor entry and timestamp
+/// read as for a signature ([`legacy_signature_bundle`]). The signature is the envelope's own;
+/// cosign writes [`ANNOTATION_SIGNATURE`] empty on these layers, and it is not read. What the
+/// statement says (its subject, its predicate type) is for the verifier to check: nothing here
+/// is authenticated yet, the [`ANNOTATION_PREDICATE_TYPE`] annotation least of all.
+pub fn legacy_attestation_bundle(
+    envelope: &[u8],
+    annotations: &BTreeMap<String, String>,
+) -> Result<signet_formats::bundle::Bundle, LegacyError> {
+    let envelope = signet_formats::dsse::Envelope::from_json(envelope)
+        .map_err(|e| LegacyError::Envelope(e.to_string()))?;
+    legacy_bundle(
+        annotations,
+        signet_formats::bundle::BundleContent::DsseEnvelope(envelope),
+    )
+}
+
+fn bad(annotation: &'static str, reason: String) -> LegacyError {
+    LegacyError::Annotation { annotation, reason }
+}
+
+/// The bundle v0.1 a legacy layer's annotations and `content` amount to.
+fn legacy_bundle(
+    annotations: &BTreeMap<String, String>,
+    content: signet_formats::bundle::BundleContent,
+) -> Result<signet_formats::bundle::Bundle, LegacyError> {
+    use signet_formats::bundle::{
+        Bundle, BundleVersion, TimestampVerificationData, VerificationMaterial, VerificationMaterialContent,
+    };
+    use signet_formats::common::LogId;
+    use signet_formats::rekor_v2::{InclusionPromise, KindVersion, TransparencyLogEntry};
+
+    let material = match annotations.get(ANNOTATION_CERTIFICATE).filter(|c| !c.is_empty()) {
         Some(text) => {
             let block = pem::parse(text).map_err(|e| bad(ANNOTATION_CERTIFICATE, e.to_string()))?;
             VerificationMaterialContent::X509CertificateChain(vec![block.into_contents()])
@@ -327,18 +386,187 @@ pub fn legacy_signature_bundle(
         media_type: BundleVersion::V0_1.media_type().to_string(),
         version: BundleVersion::V0_1,
         verification_material: VerificationMaterial {
-            content,
+            content: material,
             tlog_entries,
             timestamp_verification_data: TimestampVerificationData { rfc3161_timestamps },
         },
-        content: BundleContent::MessageSignature(MessageSignature {
-            message_digest: Some(HashOutput {
-                algorithm: HashAlgorithm::Sha2_256,
-                digest: sha2::Sha256::digest(payload).to_vec(),
-            }),
-            signature,
-        }),
+        content,
     })
+}
+
+/// A layer to add to a `.sig` or `.att` manifest: its descriptor (with the annotations) and
+/// the blob it describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyLayer {
+    /// The layer's descriptor, annotations included.
+    pub descriptor: Descriptor,
+    /// The blob: the simple-signing payload, or the DSSE envelope's JSON.
+    pub content: Vec<u8>,
+}
+
+/// The `.sig` layer for a signature over the simple-signing `payload` (cosign
+/// `pkg/oci/static.NewSignature`): the payload as the blob, the bundle's signature, certificate
+/// and Rekor v1 entry, and `chain` (the CA's certificates after the leaf, DER) as annotations.
+pub fn signature_layer(
+    payload: &[u8],
+    bundle: &signet_formats::bundle::Bundle,
+    chain: &[Vec<u8>],
+) -> Result<LegacyLayer, LegacyError> {
+    let signet_formats::bundle::BundleContent::MessageSignature(m) = &bundle.content else {
+        return Err(LegacyError::Content {
+            layer: "signature",
+            expected: "message signature",
+        });
+    };
+    let mut annotations = layer_annotations(bundle, chain)?;
+    annotations.insert(ANNOTATION_SIGNATURE.to_string(), B64.encode(&m.signature));
+    let mut descriptor = Descriptor::of(SIMPLE_SIGNING_MEDIA_TYPE, payload);
+    descriptor.annotations = annotations;
+    Ok(LegacyLayer {
+        descriptor,
+        content: payload.to_vec(),
+    })
+}
+
+/// The `.att` layer for an attestation (cosign 2 `cosign attest`): the DSSE envelope's JSON as
+/// the blob; the statement's predicate type, an empty signature annotation (the signature is in
+/// the envelope), and the bundle's certificate, `chain` and Rekor v1 entry as annotations.
+pub fn attestation_layer(
+    bundle: &signet_formats::bundle::Bundle,
+    chain: &[Vec<u8>],
+) -> Result<LegacyLayer, LegacyError> {
+    let signet_formats::bundle::BundleContent::DsseEnvelope(envelope) = &bundle.content else {
+        return Err(LegacyError::Content {
+            layer: "attestation",
+            expected: "DSSE envelope",
+        });
+    };
+    let statement = signet_formats::intoto::Statement::from_json(&envelope.payload)
+        .map_err(|e| LegacyError::Statement(e.to_string()))?;
+    let content = serde_json::to_vec(envelope).expect("an envelope always serialises");
+    let mut annotations = layer_annotations(bundle, chain)?;
+    annotations.insert(ANNOTATION_SIGNATURE.to_string(), String::new());
+    annotations.insert(ANNOTATION_PREDICATE_TYPE.to_string(), statement.predicate_type);
+    let mut descriptor = Descriptor::of(DSSE_ENVELOPE_MEDIA_TYPE, &content);
+    descriptor.annotations = annotations;
+    Ok(LegacyLayer { descriptor, content })
+}
+
+/// The certificate, chain, Rekor bundle and timestamp annotations a bundle amounts to.
+fn layer_annotations(
+    bundle: &signet_formats::bundle::Bundle,
+    chain: &[Vec<u8>],
+) -> Result<BTreeMap<String, String>, LegacyError> {
+    let material = &bundle.verification_material;
+    let mut annotations = BTreeMap::new();
+    if let Some(leaf) = material.content.leaf_certificate() {
+        annotations.insert(ANNOTATION_CERTIFICATE.to_string(), certificates_pem([leaf]));
+        if !chain.is_empty() {
+            annotations.insert(
+                ANNOTATION_CHAIN.to_string(),
+                certificates_pem(chain.iter().map(Vec::as_slice)),
+            );
+        }
+    }
+    // The SET is what the annotation carries: a Rekor v1 entry (a v2 entry has none).
+    let (entry, promise) = material
+        .tlog_entries
+        .iter()
+        .find_map(|e| Some((e, e.inclusion_promise.as_ref()?)))
+        .ok_or(LegacyError::NoSignedEntryTimestamp)?;
+    let rekor = RekorBundle {
+        signed_entry_timestamp: B64.encode(&promise.signed_entry_timestamp),
+        payload: RekorPayload {
+            body: B64.encode(&entry.canonicalized_body),
+            integrated_time: entry.integrated_time.ok_or(LegacyError::NoSignedEntryTimestamp)?,
+            log_index: i64::try_from(entry.log_index).map_err(|_| LegacyError::NoSignedEntryTimestamp)?,
+            log_id: hex::encode(&entry.log_id.key_id),
+        },
+    };
+    annotations.insert(ANNOTATION_BUNDLE.to_string(), rekor.to_json());
+    if let Some(timestamp) = material.timestamp_verification_data.rfc3161_timestamps.first() {
+        let annotation = Rfc3161Annotation {
+            signed_rfc3161_timestamp: B64.encode(timestamp),
+        };
+        annotations.insert(
+            ANNOTATION_RFC3161_TIMESTAMP.to_string(),
+            serde_json::to_string(&annotation).expect("an annotation always serialises"),
+        );
+    }
+    Ok(annotations)
+}
+
+/// DER certificates as concatenated PEM blocks with `\n` line ends, as Go's `pem.Encode` writes.
+fn certificates_pem<'a>(ders: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    ders.into_iter()
+        .map(|der| pem::encode_config(&pem::Pem::new("CERTIFICATE", der.to_vec()), config))
+        .collect()
+}
+
+/// The configuration of a `.sig` / `.att` image, as go-containerregistry writes it for cosign:
+/// no platform, the zero time, one empty history entry per layer, and `rootfs.diff_ids` the
+/// layers' digests (the layers are not compressed, so a layer's diff ID is its digest).
+#[derive(Debug, Serialize)]
+struct LegacyConfig<'a> {
+    architecture: &'static str,
+    created: &'static str,
+    history: Vec<LegacyHistory>,
+    os: &'static str,
+    rootfs: LegacyRootFs<'a>,
+    config: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct LegacyHistory {
+    created: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct LegacyRootFs<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    diff_ids: Vec<&'a Digest>,
+}
+
+/// Go's zero `time.Time`, which go-containerregistry writes where an image has no date.
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// The `.sig` or `.att` manifest with `layer` added to the `existing` layers (those of the
+/// manifest now at the tag, if any), and the configuration blob it names. A layer equal to one
+/// already there (the same content and annotations) is not added twice, as cosign dedupes. The
+/// caller pushes the layer's blob and the configuration, then the manifest, whole, in one PUT.
+pub fn legacy_manifest(existing: &[Descriptor], layer: Descriptor) -> (crate::ImageManifest, Vec<u8>) {
+    use crate::manifest::{MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_MANIFEST};
+    let mut layers = existing.to_vec();
+    if !layers.contains(&layer) {
+        layers.push(layer);
+    }
+    let config = serde_json::to_vec(&LegacyConfig {
+        architecture: "",
+        created: ZERO_TIME,
+        history: layers
+            .iter()
+            .map(|_| LegacyHistory { created: ZERO_TIME })
+            .collect(),
+        os: "",
+        rootfs: LegacyRootFs {
+            kind: "layers",
+            diff_ids: layers.iter().map(|l| &l.digest).collect(),
+        },
+        config: BTreeMap::new(),
+    })
+    .expect("a config always serialises");
+    let manifest = crate::ImageManifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_TYPE_IMAGE_MANIFEST.to_string()),
+        artifact_type: None,
+        config: Descriptor::of(MEDIA_TYPE_IMAGE_CONFIG, &config),
+        layers,
+        subject: None,
+        annotations: BTreeMap::new(),
+    };
+    (manifest, config)
 }
 
 /// The media type of an SBOM attached with `attach sbom --type T`, by cosign's names; `json`
@@ -429,5 +657,246 @@ mod tests {
             r#"{"body":"e30=","integratedTime":1700000000,"logID":"c0ffee","logIndex":7}"#
         );
         assert_eq!(RekorBundle::from_json(&b.to_json()).unwrap(), b);
+    }
+
+    mod legacy_layers {
+        use super::*;
+        use signet_formats::bundle::{
+            Bundle, BundleContent, BundleVersion, MessageSignature, TimestampVerificationData,
+            VerificationMaterial, VerificationMaterialContent,
+        };
+        use signet_formats::common::{HashOutput, LogId};
+        use signet_formats::dsse::{self, Envelope};
+        use signet_formats::rekor_v2::{InclusionPromise, KindVersion, TransparencyLogEntry};
+
+        const LEAF: &[u8] = &[0x30, 0x03, 0x02, 0x01, 0x01];
+        const BODY: &[u8] = br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}"#;
+
+        fn entry() -> TransparencyLogEntry {
+            TransparencyLogEntry {
+                log_index: 7,
+                log_id: LogId {
+                    key_id: vec![0xc0, 0xff, 0xee],
+                },
+                kind_version: KindVersion {
+                    kind: "hashedrekord".into(),
+                    version: "0.0.1".into(),
+                },
+                integrated_time: Some(1_700_000_000),
+                inclusion_promise: Some(InclusionPromise {
+                    signed_entry_timestamp: vec![1, 2, 3],
+                }),
+                inclusion_proof: None,
+                canonicalized_body: BODY.to_vec(),
+            }
+        }
+
+        fn bundle(content: BundleContent, material: VerificationMaterialContent) -> Bundle {
+            Bundle {
+                media_type: BundleVersion::V0_3.media_type().to_string(),
+                version: BundleVersion::V0_3,
+                verification_material: VerificationMaterial {
+                    content: material,
+                    tlog_entries: vec![entry()],
+                    timestamp_verification_data: TimestampVerificationData {
+                        rfc3161_timestamps: vec![vec![9, 9]],
+                    },
+                },
+                content,
+            }
+        }
+
+        fn message(payload: &[u8]) -> BundleContent {
+            use sha2::Digest as _;
+            BundleContent::MessageSignature(MessageSignature {
+                message_digest: Some(HashOutput {
+                    algorithm: signet_crypto::HashAlgorithm::Sha2_256,
+                    digest: sha2::Sha256::digest(payload).to_vec(),
+                }),
+                signature: vec![0xaa; 70],
+            })
+        }
+
+        fn envelope(payload: &[u8]) -> Envelope {
+            Envelope {
+                payload: payload.to_vec(),
+                payload_type: signet_formats::intoto::PAYLOAD_TYPE.into(),
+                signatures: vec![dsse::Signature {
+                    sig: vec![0xbb; 70],
+                    keyid: String::new(),
+                }],
+            }
+        }
+
+        fn statement() -> Vec<u8> {
+            format!(
+                r#"{{"_type":"https://in-toto.io/Statement/v0.1","subject":[{{"name":"r/a","digest":{{"sha256":"{}"}}}}],"predicateType":"https://cyclonedx.org/bom","predicate":{{}}}}"#,
+                digest().hex()
+            )
+            .into_bytes()
+        }
+
+        #[test]
+        fn a_signature_layer_reads_back_as_the_bundle_it_was_made_from() {
+            let payload = SimpleSigning::new("r/a", &digest(), BTreeMap::new()).to_json();
+            let made = bundle(
+                message(&payload),
+                VerificationMaterialContent::Certificate(LEAF.to_vec()),
+            );
+            let chain = vec![vec![0x30, 0x00], vec![0x30, 0x01, 0x00]];
+            let layer = signature_layer(&payload, &made, &chain).unwrap();
+            assert_eq!(layer.content, payload);
+            assert_eq!(layer.descriptor.media_type, SIMPLE_SIGNING_MEDIA_TYPE);
+            assert!(layer.descriptor.describes(&payload));
+            let a = &layer.descriptor.annotations;
+            assert_eq!(a[ANNOTATION_SIGNATURE], B64.encode([0xaa; 70]));
+            assert!(a[ANNOTATION_CERTIFICATE].starts_with("-----BEGIN CERTIFICATE-----\n"));
+            assert!(!a[ANNOTATION_CERTIFICATE].contains('\r'));
+            let chain_blocks = pem::parse_many(&a[ANNOTATION_CHAIN]).unwrap();
+            assert_eq!(
+                chain_blocks
+                    .iter()
+                    .map(|b| b.contents().to_vec())
+                    .collect::<Vec<_>>(),
+                chain
+            );
+            let rekor = RekorBundle::from_json(&a[ANNOTATION_BUNDLE]).unwrap();
+            assert_eq!(rekor.payload.log_id, "c0ffee");
+            assert_eq!(rekor.payload.log_index, 7);
+            assert_eq!(
+                a[ANNOTATION_RFC3161_TIMESTAMP],
+                r#"{"SignedRFC3161Timestamp":"CQk="}"#
+            );
+
+            let read = legacy_signature_bundle(&layer.content, a).unwrap();
+            assert_eq!(read.content, made.content);
+            let m = &read.verification_material;
+            assert_eq!(
+                m.content,
+                VerificationMaterialContent::X509CertificateChain(vec![LEAF.to_vec()])
+            );
+            assert_eq!(m.tlog_entries, vec![entry()]);
+            assert_eq!(m.timestamp_verification_data.rfc3161_timestamps, vec![vec![9, 9]]);
+        }
+
+        #[test]
+        fn an_attestation_layer_carries_the_envelope_and_its_type() {
+            let made = bundle(
+                BundleContent::DsseEnvelope(envelope(&statement())),
+                VerificationMaterialContent::Certificate(LEAF.to_vec()),
+            );
+            let layer = attestation_layer(&made, &[]).unwrap();
+            assert_eq!(layer.descriptor.media_type, DSSE_ENVELOPE_MEDIA_TYPE);
+            let a = &layer.descriptor.annotations;
+            assert_eq!(a[ANNOTATION_PREDICATE_TYPE], "https://cyclonedx.org/bom");
+            assert_eq!(a[ANNOTATION_SIGNATURE], "");
+            assert!(!a.contains_key(ANNOTATION_CHAIN), "no chain was given");
+            let read = legacy_attestation_bundle(&layer.content, a).unwrap();
+            assert_eq!(read.content, made.content);
+            assert_eq!(read.verification_material.tlog_entries, vec![entry()]);
+        }
+
+        #[test]
+        fn a_key_signed_layer_has_no_certificate() {
+            let payload = b"payload";
+            let made = bundle(
+                message(payload),
+                VerificationMaterialContent::PublicKey { hint: "hint".into() },
+            );
+            let layer = signature_layer(payload, &made, &[]).unwrap();
+            let a = &layer.descriptor.annotations;
+            assert!(!a.contains_key(ANNOTATION_CERTIFICATE) && !a.contains_key(ANNOTATION_CHAIN));
+            let read = legacy_signature_bundle(payload, a).unwrap();
+            assert!(matches!(
+                read.verification_material.content,
+                VerificationMaterialContent::PublicKey { .. }
+            ));
+        }
+
+        #[test]
+        fn what_cannot_be_a_legacy_layer_is_refused() {
+            let payload = b"payload";
+            let key = || VerificationMaterialContent::PublicKey { hint: String::new() };
+            // No SET (a Rekor v2 entry has none).
+            let mut v2 = bundle(message(payload), key());
+            v2.verification_material.tlog_entries[0].inclusion_promise = None;
+            assert_eq!(
+                signature_layer(payload, &v2, &[]),
+                Err(LegacyError::NoSignedEntryTimestamp)
+            );
+            v2.verification_material.tlog_entries.clear();
+            assert_eq!(
+                signature_layer(payload, &v2, &[]),
+                Err(LegacyError::NoSignedEntryTimestamp)
+            );
+            // The wrong content for the layer.
+            let dsse = bundle(BundleContent::DsseEnvelope(envelope(&statement())), key());
+            assert!(matches!(
+                signature_layer(payload, &dsse, &[]),
+                Err(LegacyError::Content { .. })
+            ));
+            assert!(matches!(
+                attestation_layer(&bundle(message(payload), key()), &[]),
+                Err(LegacyError::Content { .. })
+            ));
+            let not_a_statement = bundle(BundleContent::DsseEnvelope(envelope(b"{}")), key());
+            assert!(matches!(
+                attestation_layer(&not_a_statement, &[]),
+                Err(LegacyError::Statement(_))
+            ));
+            // Reading: an attestation layer that is not an envelope.
+            assert!(matches!(
+                legacy_attestation_bundle(b"not json", &BTreeMap::new()),
+                Err(LegacyError::Envelope(_))
+            ));
+            let bad_bundle = BTreeMap::from([(ANNOTATION_BUNDLE.to_string(), "{}".to_string())]);
+            assert!(matches!(
+                legacy_attestation_bundle(&serde_json::to_vec(&envelope(b"x")).unwrap(), &bad_bundle),
+                Err(LegacyError::Annotation {
+                    annotation: ANNOTATION_BUNDLE,
+                    ..
+                })
+            ));
+        }
+
+        #[test]
+        fn the_manifest_keeps_the_layers_there_and_adds_each_once() {
+            let first = Descriptor::of(SIMPLE_SIGNING_MEDIA_TYPE, b"one");
+            let (manifest, config) = legacy_manifest(&[], first.clone());
+            assert_eq!(manifest.layers, vec![first.clone()]);
+            assert_eq!(
+                String::from_utf8(config.clone()).unwrap(),
+                format!(
+                    r#"{{"architecture":"","created":"0001-01-01T00:00:00Z","history":[{{"created":"0001-01-01T00:00:00Z"}}],"os":"","rootfs":{{"type":"layers","diff_ids":["{}"]}},"config":{{}}}}"#,
+                    first.digest
+                )
+            );
+            assert!(manifest.config.describes(&config));
+            assert_eq!(
+                manifest.config.media_type,
+                crate::manifest::MEDIA_TYPE_IMAGE_CONFIG
+            );
+            let crate::Manifest::Image(parsed) = crate::Manifest::parse(None, &manifest.to_json()).unwrap()
+            else {
+                panic!("an image manifest")
+            };
+            assert_eq!(*parsed, manifest);
+
+            // The same layer again: not twice. Another: after the ones there.
+            let (again, _) = legacy_manifest(&manifest.layers, first.clone());
+            assert_eq!(again.layers.len(), 1);
+            let mut second = Descriptor::of(SIMPLE_SIGNING_MEDIA_TYPE, b"one");
+            second
+                .annotations
+                .insert(ANNOTATION_SIGNATURE.into(), "another".into());
+            let (both, config) = legacy_manifest(&manifest.layers, second.clone());
+            assert_eq!(both.layers, vec![first.clone(), second]);
+            let config: Value = serde_json::from_slice(&config).unwrap();
+            assert_eq!(
+                config["rootfs"]["diff_ids"],
+                serde_json::json!([first.digest.to_string(), first.digest.to_string()])
+            );
+            assert_eq!(config["history"].as_array().unwrap().len(), 2);
+        }
     }
 }

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use signet_client::oci::RegistryOptions;
 use signet_client::trust::TrustArgs;
 use signet_client::verify::IdentityArgs;
-use signet_client::{attest, image, tuf, Attestation, ConformanceInput, Expected, SignOptions};
+use signet_client::{attest, image, legacy_image, tuf, Attestation, ConformanceInput, Expected, SignOptions};
 
 /// The client subcommands, flattened into `signet`'s top level.
 #[derive(Debug, Subcommand)]
@@ -26,11 +26,13 @@ pub enum ClientCommand {
     SignBundle(SignBundleArgs),
     /// sigstore-conformance CLI protocol: verify a bundle over FILE or sha256:HEX.
     VerifyBundle(VerifyBundleArgs),
-    /// Sign a container image in its registry (cosign 3's bundle format, as an OCI referrer).
+    /// Sign a container image in its registry (cosign 3's bundle format, as an OCI referrer; or
+    /// cosign 1/2's `.sig` with --legacy-format).
     Sign(SignImageArgs),
     /// Verify a container image's signatures against an expected signer.
     Verify(VerifyImageArgs),
-    /// Attest to a container image: an in-toto statement about its digest, signed, attached.
+    /// Attest to a container image: an in-toto statement about its digest, signed, attached (as a
+    /// referrer; or on cosign 1/2's `.att` with --legacy-format).
     Attest(AttestImageArgs),
     /// Verify a container image's attestations of a type against an expected signer.
     VerifyAttestation(VerifyImageAttestationArgs),
@@ -177,7 +179,36 @@ pub struct SignImageArgs {
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
+    pub format: FormatArgs,
+    #[command(flatten)]
     pub options: SignOptions,
+}
+
+/// Which storage format `sign` and `attest` write (cosign 3's flag, and a plain alias).
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Attach a Sigstore bundle as an OCI referrer (cosign 3's default);
+    /// `--new-bundle-format=false` writes cosign 1/2's legacy format instead.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub new_bundle_format: bool,
+    /// cosign 1/2's legacy format: a layer on the `sha256-<hex>.sig` (`.att`) tag, logged to a
+    /// Rekor v1 log (same as `--new-bundle-format=false`).
+    #[arg(long, conflicts_with = "new_bundle_format")]
+    pub legacy_format: bool,
+}
+
+impl FormatArgs {
+    fn legacy(&self) -> bool {
+        self.legacy_format || !self.new_bundle_format
+    }
 }
 
 #[derive(Debug, Args)]
@@ -219,6 +250,8 @@ pub struct AttestImageArgs {
     pub recursive: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
     #[command(flatten)]
     pub options: SignOptions,
 }
@@ -335,6 +368,17 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Trust(command) => tuf::run(command)?,
         ClientCommand::Sign(a) => {
             let annotations = image::parse_annotations(&a.annotations)?;
+            if a.format.legacy() {
+                legacy_unsupported(a.recursive, &a.registry)?;
+                let signed = legacy_image::sign_image_legacy(
+                    &a.options,
+                    &a.image,
+                    &a.registry.options(),
+                    &annotations,
+                )?;
+                eprintln!("Pushing signature to: {}", signed.location);
+                return Ok(());
+            }
             let signed = image::sign_image(
                 &a.options,
                 &a.image,
@@ -424,6 +468,18 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Attest(a) => {
             let predicate_type = attest::predicate_type_uri(&a.predicate_type)?;
             let predicate = attest::read_predicate(&a.predicate, &a.predicate_type)?;
+            if a.format.legacy() {
+                legacy_unsupported(a.recursive, &a.registry)?;
+                let signed = legacy_image::attest_image_legacy(
+                    &a.options,
+                    &a.image,
+                    &a.registry.options(),
+                    &predicate_type,
+                    predicate,
+                )?;
+                eprintln!("Pushing attestation to: {}", signed.location);
+                return Ok(());
+            }
             let signed = image::attest_image(
                 &a.options,
                 &a.image,
@@ -473,6 +529,25 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 println!("{envelope}");
             }
         }
+    }
+    Ok(())
+}
+
+/// What the legacy format does not do yet: refused rather than done differently.
+fn legacy_unsupported(recursive: bool, registry: &RegistryArgs) -> anyhow::Result<()> {
+    if recursive {
+        return Err(anyhow!(
+            "--recursive is not supported with the legacy format yet; sign each platform's digest, or use the bundle format"
+        ));
+    }
+    if registry
+        .signature_repository
+        .as_deref()
+        .is_some_and(|r| !r.is_empty())
+    {
+        return Err(anyhow!(
+            "a signature repository (--signature-repository, COSIGN_REPOSITORY) is not supported with the legacy format yet"
+        ));
     }
     Ok(())
 }

@@ -784,6 +784,40 @@ fn python_signs_on_the_rekor_v1_log() {
         s(&artifact),
     ]);
     assert_ok(&out, "signet verify-bundle (Rekor v1 bundle)");
+
+    // The other way: signet signs on the Rekor v1 log alone (as `sign --legacy-format` does),
+    // and Python verifies. Python rebuilds the hashedrekord body from the bundle and compares
+    // it whole, the certificate as PEM with `\n` line ends, as signet now writes it.
+    let config = read_json(&stack.trust_config);
+    let mut signing = config["signingConfig"].clone();
+    signing["rekorTlogUrls"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|log| log["majorApiVersion"] == 1);
+    let signing_config = stack.file("signing-v1.json", signing.to_string().as_bytes());
+    let signed = stack.path("v1-by-signet.sigstore.json");
+    let token = stack.token("alice@example.com");
+    let out = stack.signet(&[
+        "sign-blob",
+        s(&artifact),
+        "--bundle",
+        s(&signed),
+        "--trusted-root",
+        s(&stack.trusted_root),
+        "--signing-config",
+        s(&signing_config),
+        "--identity-token",
+        &token,
+    ]);
+    assert_ok(&out, "signet sign-blob on the Rekor v1 log");
+    let entry = &read_json(&signed)["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(entry["kindVersion"]["version"], "0.0.1", "{entry}");
+    let out = py.verify_identity(&stack, &signed, "alice@example.com", &issuer, &artifact);
+    assert_verified(
+        &out,
+        &artifact,
+        "sigstore verify identity (signet's Rekor v1 bundle)",
+    );
 }
 
 /// sigstore-python (python-tuf underneath) bootstraps from the server's TUF repository with
