@@ -489,25 +489,31 @@ impl<'a> Checker<'a> {
         let mut all = vec![digest];
         all.extend(children);
         // At most this many lookups at once, so a 100-platform index does not open 100
-        // connections to one registry.
+        // connections to one registry; each worker takes the next digest when it is done.
         const PARALLEL: usize = 8;
-        let mut results: Vec<anyhow::Result<Vec<VerifiedImageSignature>>> = Vec::new();
-        for chunk in all.chunks(PARALLEL) {
-            let chunk_results: Vec<_> = std::thread::scope(|scope| {
-                let handles: Vec<_> = chunk
-                    .iter()
-                    .map(|d| scope.spawn(move || self.verify_digest(place, d)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join()
-                            .unwrap_or_else(|_| Err(anyhow!("a verification thread failed")))
-                    })
-                    .collect()
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<std::sync::Mutex<Option<anyhow::Result<Vec<VerifiedImageSignature>>>>> =
+            all.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        let work = || loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(digest) = all.get(i) else { break };
+            let result = self.verify_digest(place, digest);
+            *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+        };
+        if all.len() == 1 {
+            work();
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..PARALLEL.min(all.len()) {
+                    scope.spawn(work);
+                }
             });
-            results.extend(chunk_results);
         }
+        let results = slots.into_iter().map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(|| Err(anyhow!("a verification thread failed")))
+        });
         let mut images = all
             .into_iter()
             .zip(results)
