@@ -1497,3 +1497,42 @@ fn token_auth_answers_the_registry_bearer_challenge() {
     assert!(stderr(&out).contains("answered HTTP 401"), "{}", stderr(&out));
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 }
+
+#[test]
+fn a_saved_legacy_signature_verifies_offline() {
+    let Some(mut stack) = Stack::start() else {
+        return;
+    };
+    let http = Http::new().unwrap();
+    let (_registry, digest) = stack.push_app(&http);
+    let image = format!("{}/team/app:1.0", stack.registry.host);
+    let signed = stack.sign(&image, &["--legacy-format"]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    let dir = stack.data.path().join("saved-legacy");
+    let saved = signet(&["save", &image, "--dir", dir.to_str().unwrap()]);
+    assert!(saved.status.success(), "{}", stderr(&saved));
+    let sig_tag = format!("sha256-{}.sig", digest.hex());
+    assert!(stderr(&saved).contains(&sig_tag), "{}", stderr(&saved));
+    stack.registry.stop();
+
+    let out = stack.verify(dir.to_str().unwrap(), &["--local-image"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        claims[0]["critical"]["image"]["docker-manifest-digest"],
+        digest.to_string()
+    );
+
+    // A layout as `cosign save` writes it names the `.sig` by its kind alone: still found.
+    let index_path = dir.join("index.json");
+    let mut index: serde_json::Value = serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    for entry in index["manifests"].as_array_mut().unwrap() {
+        entry["annotations"]
+            .as_object_mut()
+            .unwrap()
+            .remove("org.opencontainers.image.ref.name");
+    }
+    std::fs::write(&index_path, index.to_string()).unwrap();
+    let out = stack.verify(dir.to_str().unwrap(), &["--local-image"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
