@@ -1,6 +1,6 @@
 //! Container images, cosign's main job: `signet sign` / `verify` and `attest` /
-//! `verify-attestation` of images in the bundle format cosign 3 writes by default. The image is resolved once and its digest is what
-//! is signed: an in-toto v1 statement about that digest with predicate type
+//! `verify-attestation` of images in the bundle format cosign 3 writes by default. The image
+//! is resolved once and its digest is what is signed: an in-toto v1 statement about that digest with predicate type
 //! `https://sigstore.dev/cosign/sign/v1`, in a DSSE envelope, in a Sigstore bundle v0.3 attached
 //! to the image as an OCI 1.1 referrer; where the registry has no referrers API, signet updates
 //! the `sha256-<hex>` fallback index itself, in one PUT of the whole new index.
@@ -13,6 +13,12 @@
 //! signatures verified instead (cosign's fallback), and one with no bundle attestation of the
 //! type its `.att` attestations ([`crate::legacy_image`], which also writes the legacy format:
 //! `--legacy-format`).
+//!
+//! Reads go through [`ImageStore`]: a registry, or an OCI image layout on disk that `signet
+//! save` wrote ([`crate::layout`]), so `verify --local-image` is the very verification done
+//! online. Signatures may live in another repository than the image (`--signature-repository`,
+//! cosign's `COSIGN_REPOSITORY`). With `recursive`, every platform manifest of an index is
+//! signed (one certificate for all) or verified (the lookups in parallel) as well as the index.
 
 use std::collections::BTreeMap;
 

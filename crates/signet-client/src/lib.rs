@@ -16,7 +16,9 @@
 //! | [`services`] | choosing the CA, logs and TSAs from a signing config |
 //! | [`token`] | identity tokens: given, GitHub Actions' ambient token, or a browser login with PKCE |
 //! | [`keys`] | cosign key files: generate, load, passwords |
+//! | [`image`] | container images: sign, attest and verify in the bundle format (referrers, the fallback index), `--recursive`, signature repositories, `tree` |
 //! | [`legacy_image`] | cosign's legacy image format: `sha256-<hex>.sig` / `.att` written, `.att` read |
+//! | [`layout`] | OCI image layouts on disk: `signet save`, and `verify --local-image` with no network |
 //! | [`oci`] | a blocking OCI registry client: manifests, blobs, referrers, docker credentials and token auth |
 //! | [`sign`] | the signing flow: certificate, signature, timestamps, log entries, bundle |
 //! | [`verify`] | flags to a verification policy, and the call to the verifier |
