@@ -156,6 +156,24 @@ pub fn cyclonedx_py() -> Result<PathBuf, String> {
     )
 }
 
+/// Debian's Python with PyYAML (`python3-yaml`), to read YAML files.
+pub fn yaml_python() -> Result<PathBuf, String> {
+    let python = executable(
+        "/usr/bin/python3".into(),
+        "python3 (apt-get install python3-yaml)",
+    )?;
+    let has_yaml = Command::new(&python)
+        .args(["-c", "import yaml"])
+        .env_clear()
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has_yaml {
+        Ok(python)
+    } else {
+        Err("PyYAML not importable by /usr/bin/python3 (apt-get install python3-yaml)".into())
+    }
+}
+
 /// A command with a clean environment: no ambient identity tokens, trust settings or proxies
 /// from the caller (the registry and the server are on loopback), `home` as its home.
 pub fn clean(program: &Path, home: &Path) -> Command {
