@@ -784,6 +784,36 @@ fn python_signs_on_the_rekor_v1_log() {
         s(&artifact),
     ]);
     assert_ok(&out, "signet verify-bundle (Rekor v1 bundle)");
+
+    // The other way: signet's client signs on the Rekor v1 log, and sigstore-python, which
+    // compares the entry body with one it builds from the certificate's PEM, accepts it (it
+    // refused it while signet's Rekor v1 log stored the client's CRLF PEM as the verifier).
+    let mut config = read_json(&stack.trust_config);
+    config["signingConfig"]["rekorTlogUrls"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|l| l["majorApiVersion"] == 1);
+    let v1_trust = stack.file("v1-trust.json", config.to_string().as_bytes());
+    let ours = stack.path("v1.signet.sigstore.json");
+    let out = stack.signet(&[
+        "sign-blob",
+        s(&artifact),
+        "--bundle",
+        s(&ours),
+        "--trust-config",
+        s(&v1_trust),
+        "--identity-token",
+        &token,
+    ]);
+    assert_ok(&out, "signet sign-blob on the Rekor v1 log");
+    let entry = &read_json(&ours)["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(entry["kindVersion"]["version"], "0.0.1", "{entry}");
+    let out = py.verify_identity(&stack, &ours, "alice@example.com", &issuer, &artifact);
+    assert_verified(
+        &out,
+        &artifact,
+        "sigstore verify identity (signet's Rekor v1 bundle)",
+    );
 }
 
 /// sigstore-python (python-tuf underneath) bootstraps from the server's TUF repository with
