@@ -4,16 +4,20 @@
 //!
 //! - **peers sign, signet verifies**: sigstore-js (`@sigstore/sign`) signs cosign 3's image
 //!   statement (in-toto v1, predicate type `https://sigstore.dev/cosign/sign/v1`, the subject
-//!   the image's digest alone) and sigstore-python signs an SBOM attestation about the image;
+//!   the image's digest alone), logged on Rekor v2 (a `dsse` 0.0.2 entry) and on Rekor v1 (a
+//!   `dsse` 0.0.1 entry, as cosign 3 logs on the public-good instance), and sigstore-python
+//!   signs an SBOM attestation about the image (a `hashedrekord` 0.0.2 entry over the PAE);
 //!   `@sigstore/oci`'s `attachArtifactToImage` attaches each bundle as cosign 3 does (a
 //!   referrer, and the fallback index updated by `@sigstore/oci` itself); `signet verify` and
 //!   `signet verify-attestation` accept them for their signer and refuse another signer, and
 //!   `signet sign` adds its own signature to the index the peer wrote.
-//! - **signet signs, peers verify**: `signet sign` and `signet attest` push referrers; skopeo
-//!   (Debian's, an independent registry client) lists them from the fallback index and copies
-//!   each to a `dir:` layout byte for byte; sigstore-python and sigstore-js's
-//!   `@sigstore/verify` verify the bundle against the image's digest, and refuse it for another
-//!   identity or another image.
+//! - **signet signs, peers verify**: `signet sign` (on Rekor v2 and on Rekor v1) and `signet
+//!   attest` push referrers; skopeo (Debian's, an independent registry client) lists them from
+//!   the fallback index and copies each to a `dir:` layout byte for byte; sigstore-python and
+//!   sigstore-js's `@sigstore/verify` verify the bundle against the image's digest, and refuse
+//!   it for another identity or another image. (sigstore-python refused the Rekor v1 one until
+//!   signet's Rekor v1 log stored verifiers in Rekor's canonical PEM: see
+//!   `signet_formats::rekor_v1::proposed`.)
 //!
 //! sigstore-python's CLI (`sigstore verify identity --bundle B sha256:<digest>`) refuses
 //! cosign 3's image signatures, signet's or cosign's alike: its in-toto model requires a
@@ -168,6 +172,12 @@ fn attach(
     referrer
 }
 
+/// The kind and version of the log entry in the bundle at `path`.
+fn entry_kind(path: &Path) -> Value {
+    let bundle: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    bundle["verificationMaterial"]["tlogEntries"][0]["kindVersion"].clone()
+}
+
 /// The fallback index's entry for `referrer`.
 fn listed<'i>(index: &'i Value, referrer: &str) -> &'i Value {
     index["manifests"]
@@ -202,28 +212,48 @@ fn peers_sign_and_attach_an_image_and_signet_verifies_it() {
     let issuer = stack.issuer();
     let peer = "js-peer@example.com";
 
-    // sigstore-js signs cosign 3's image statement; @sigstore/oci attaches it.
-    let signature = stack.path("js.sigstore.json");
+    // sigstore-js signs cosign 3's image statement, once logged on Rekor v2 (signet's default
+    // log) and once on Rekor v1 (a dsse entry, as cosign 3 logs on the public-good instance);
+    // @sigstore/oci attaches each.
     let statement_file = stack.file(
         "signature.intoto.json",
         statement(&digest, None, COSIGN_SIGN, json!({}))
             .to_string()
             .as_bytes(),
     );
-    let out = run_node(
-        &js,
-        "sigstore_js_sign_dsse.cjs",
-        &[s(&trust), s(&statement_file), s(&signature)],
-        &[("SIGSTORE_ID_TOKEN", &stack.email_token(peer))],
-    );
-    assert_peer_accepts(&out, "sigstore-js signing the image statement");
-    let referrer = attach(&stack, &js, "team/app", &digest, &signature, COSIGN_SIGN);
+    let mut referrers = Vec::new();
+    for (log, trust, entry) in [
+        (
+            "rekor-v2",
+            trust.clone(),
+            json!({ "kind": "dsse", "version": "0.0.2" }),
+        ),
+        (
+            "rekor-v1",
+            stack.rekor_v1_trust_config(),
+            json!({ "kind": "dsse", "version": "0.0.1" }),
+        ),
+    ] {
+        let signature = stack.path(&format!("js-{log}.sigstore.json"));
+        let out = run_node(
+            &js,
+            "sigstore_js_sign_dsse.cjs",
+            &[s(&trust), s(&statement_file), s(&signature)],
+            &[("SIGSTORE_ID_TOKEN", &stack.email_token(peer))],
+        );
+        assert_peer_accepts(&out, &format!("sigstore-js signing the image statement on {log}"));
+        assert_eq!(entry_kind(&signature), entry, "{log}");
+        referrers.push(attach(&stack, &js, "team/app", &digest, &signature, COSIGN_SIGN));
+    }
     let index = stack.fallback_index(&skopeo, "team/app", &digest);
-    assert_eq!(
-        listed(&index, &referrer)["artifactType"],
-        BUNDLE_MEDIA_TYPE,
-        "{index}"
-    );
+    for referrer in &referrers {
+        let entry = listed(&index, referrer);
+        assert_eq!(entry["artifactType"], BUNDLE_MEDIA_TYPE, "{index}");
+        assert_eq!(
+            entry["annotations"]["dev.sigstore.bundle.predicateType"], COSIGN_SIGN,
+            "{index}"
+        );
+    }
 
     let verify = |image: &str, identity: &str| {
         stack.signet(&[
@@ -248,26 +278,28 @@ fn peers_sign_and_attach_an_image_and_signet_verifies_it() {
     for image in [pinned.clone(), format!("{repository}:1.0")] {
         let out = verify(&image, peer);
         let claims = claims_of(&out);
-        assert_eq!(claims.len(), 1, "{claims:?}");
-        assert_eq!(
-            claims[0]["critical"]["image"]["docker-manifest-digest"],
-            digest.to_string()
-        );
-        assert_eq!(claims[0]["critical"]["identity"]["docker-reference"], repository);
-        assert_eq!(claims[0]["critical"]["type"], "cosign container image signature");
-        assert_eq!(claims[0]["optional"]["Subject"], peer);
-        assert_eq!(claims[0]["optional"]["Issuer"], issuer);
+        assert_eq!(claims.len(), 2, "one per log: {claims:?}");
+        for claim in &claims {
+            assert_eq!(
+                claim["critical"]["image"]["docker-manifest-digest"],
+                digest.to_string()
+            );
+            assert_eq!(claim["critical"]["identity"]["docker-reference"], repository);
+            assert_eq!(claim["critical"]["type"], "cosign container image signature");
+            assert_eq!(claim["optional"]["Subject"], peer);
+            assert_eq!(claim["optional"]["Issuer"], issuer);
+        }
         let checks = String::from_utf8_lossy(&out.stderr);
         assert!(
             checks.contains("verified using trusted certificate authority certificates"),
             "{checks}"
         );
     }
-    // Another signer's policy: the signature is found, and refused.
+    // Another signer's policy: the signatures are found, and refused.
     let out = verify(&pinned, "someone-else@example.com");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let message = String::from_utf8_lossy(&out.stderr);
-    assert!(message.contains("1 signature found"), "{message}");
+    assert!(message.contains("2 signatures found"), "{message}");
     assert!(
         message.contains(peer),
         "the signer the certificate names: {message}"
@@ -294,6 +326,11 @@ fn peers_sign_and_attach_an_image_and_signet_verifies_it() {
         ],
     );
     assert_peer_accepts(&out, "sigstore-python signing the SBOM statement");
+    // sigstore-python logs a DSSE envelope on Rekor v2 as a hashedrekord over its PAE.
+    assert_eq!(
+        entry_kind(&attestation),
+        json!({ "kind": "hashedrekord", "version": "0.0.2" })
+    );
     attach(&stack, &js, "team/app", &digest, &attestation, CYCLONEDX);
 
     let verify_attestation = |identity: &str| {
@@ -322,8 +359,8 @@ fn peers_sign_and_attach_an_image_and_signet_verifies_it() {
     assert_eq!(statement["predicate"]["components"][0]["name"], "left-pad");
     let out = verify_attestation("someone-else@example.com");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    // The attestation is not a signature: still one signature.
-    assert_eq!(claims_of(&verify(&pinned, peer)).len(), 1);
+    // The attestation is not a signature: still two signatures.
+    assert_eq!(claims_of(&verify(&pinned, peer)).len(), 2);
 
     // signet signs the same image: its referrer joins the index @sigstore/oci wrote, and each
     // signer's signature verifies for that signer.
@@ -337,12 +374,17 @@ fn peers_sign_and_attach_an_image_and_signet_verifies_it() {
     ]);
     assert_ok(&out, "signet sign");
     let index = stack.fallback_index(&skopeo, "team/app", &digest);
-    assert_eq!(index["manifests"].as_array().unwrap().len(), 3, "{index}");
-    listed(&index, &referrer);
-    for signer in [peer, "builder@example.com"] {
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 4, "{index}");
+    for referrer in &referrers {
+        listed(&index, referrer);
+    }
+    for (signer, count) in [(peer, 2), ("builder@example.com", 1)] {
         let claims = claims_of(&verify(&pinned, signer));
-        assert_eq!(claims.len(), 1, "{claims:?}");
-        assert_eq!(claims[0]["optional"]["Subject"], signer);
+        assert_eq!(claims.len(), count, "{claims:?}");
+        assert!(
+            claims.iter().all(|c| c["optional"]["Subject"] == signer),
+            "{claims:?}"
+        );
     }
 }
 
@@ -370,15 +412,19 @@ fn signet_signs_and_attests_an_image_and_peers_verify_it() {
     let signer = "builder@example.com";
     let token = stack.email_token(signer);
 
-    let out = stack.signet(&[
-        "sign",
-        &image,
-        "--trust-config",
-        s(&trust),
-        "--identity-token",
-        &token,
-    ]);
-    assert_ok(&out, "signet sign");
+    // A signature on each log (Rekor v2, signet's default, and Rekor v1, as cosign 3 logs on
+    // the public-good instance), and an SBOM attestation.
+    for log_trust in [trust.clone(), stack.rekor_v1_trust_config()] {
+        let out = stack.signet(&[
+            "sign",
+            &image,
+            "--trust-config",
+            s(&log_trust),
+            "--identity-token",
+            &token,
+        ]);
+        assert_ok(&out, "signet sign");
+    }
     let predicate = stack.file("sbom.cdx.json", sbom("left-pad").to_string().as_bytes());
     let out = stack.signet(&[
         "attest",
@@ -397,15 +443,16 @@ fn signet_signs_and_attests_an_image_and_peers_verify_it() {
     // skopeo lists the referrers from the fallback index signet wrote.
     let index = stack.fallback_index(&skopeo, "team/app", &digest);
     let manifests = index["manifests"].as_array().expect("manifests");
-    assert_eq!(manifests.len(), 2, "{index}");
-    for predicate_type in [COSIGN_SIGN, CYCLONEDX] {
-        let entry = manifests
-            .iter()
-            .find(|m| m["annotations"]["dev.sigstore.bundle.predicateType"] == predicate_type)
-            .unwrap_or_else(|| panic!("no referrer of {predicate_type} listed: {index}"));
+    assert_eq!(manifests.len(), 3, "{index}");
+    let mut entries = Vec::new();
+    for entry in manifests {
+        let predicate_type = entry["annotations"]["dev.sigstore.bundle.predicateType"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the predicate type annotation: {entry}"));
         assert_eq!(entry["artifactType"], BUNDLE_MEDIA_TYPE, "{entry}");
         let referrer = entry["digest"].as_str().unwrap();
         let bundle = copy_referrer(&stack, &skopeo, referrer, &digest);
+        entries.push((predicate_type.to_string(), entry_kind(&bundle).to_string()));
 
         let python_verify = |identity: &str, subject: &Digest| {
             run_python(
@@ -461,6 +508,19 @@ fn signet_signs_and_attests_an_image_and_peers_verify_it() {
             &format!("{}, another image", what("sigstore-js")),
         );
     }
+    // Each way a signet bundle is logged: a signature on Rekor v2 (hashedrekord over the
+    // PAE) and on Rekor v1 (dsse 0.0.1, its verifier stored as Rekor stores it, which
+    // sigstore-python compares), and the attestation.
+    entries.sort();
+    let kind = |kind: &str, version: &str| json!({ "kind": kind, "version": version }).to_string();
+    assert_eq!(
+        entries,
+        [
+            (CYCLONEDX.to_string(), kind("hashedrekord", "0.0.2")),
+            (COSIGN_SIGN.to_string(), kind("dsse", "0.0.1")),
+            (COSIGN_SIGN.to_string(), kind("hashedrekord", "0.0.2")),
+        ]
+    );
 }
 
 /// skopeo copies the referrer `referrer` to a `dir:` layout; the path of its bundle layer. The

@@ -292,6 +292,30 @@ impl Stack {
         reply.json()["id_token"].as_str().expect("id_token").to_string()
     }
 
+    /// A ClientTrustConfig like the server's, but signing on its Rekor v1 log only (where
+    /// cosign 3 logs on the public-good instance today). One throwaway entry is logged there
+    /// first, so nothing under test gets log index 0 (INTEROP.md §14).
+    pub fn rekor_v1_trust_config(&self) -> PathBuf {
+        let mut config: Value = serde_json::from_slice(&std::fs::read(self.trust_config()).unwrap()).unwrap();
+        let logs = config["signingConfig"]["rekorTlogUrls"].as_array_mut().unwrap();
+        logs.retain(|l| l["majorApiVersion"] == 1);
+        assert_eq!(logs.len(), 1, "one Rekor v1 log in {config}");
+        let path = self.file("rekor-v1-trust.json", config.to_string().as_bytes());
+        let throwaway = self.file("throwaway.txt", b"throwaway");
+        let out = self.signet(&[
+            "sign-blob",
+            s(&throwaway),
+            "--bundle",
+            s(&self.path("throwaway.sigstore.json")),
+            "--trust-config",
+            s(&path),
+            "--identity-token",
+            &self.email_token("throwaway@example.com"),
+        ]);
+        assert_ok(&out, "signet sign-blob (a throwaway entry on the Rekor v1 log)");
+        path
+    }
+
     /// A path in the work directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.work.join(name)
