@@ -338,7 +338,10 @@ async fn each_kind_is_logged_and_read_back() {
         match parsed {
             RekorV1Entry::DsseV001(d) => {
                 assert_eq!(d.payload_hash.unwrap().digest, sha256(&payload));
-                assert_eq!(d.signatures[0].verifier_pem, key.public_key().to_pem().as_bytes());
+                assert_eq!(
+                    d.signatures[0].verifier_pem,
+                    signet_crypto::cosign_key::public_key_pem(key.public_key()).as_bytes()
+                );
             }
             RekorV1Entry::IntotoV002(i) => {
                 assert!(i.payload.is_none());

@@ -10,9 +10,11 @@
 //! | intoto 0.0.2 `content{envelope, hash}` | the envelope without its payload, `hash`, and the log's own `payloadHash` |
 //!
 //! The stored body depends only on what the request means (bytes are decoded and re-encoded,
-//! hex lower-cased), so the log can deduplicate by its leaf hash. Keys and certificates stay
-//! the PEM the client sent: clients such as sigstore-python compare the stored body with one
-//! they build from their own PEM.
+//! hex lower-cased), so the log can deduplicate by its leaf hash. Keys and certificates are
+//! stored as Rekor stores them (`CanonicalValue`): the PEM block re-encoded as Go writes it,
+//! 64-column base64 and `\n` line ends, whatever line ends the client sent. Clients such as
+//! sigstore-python compare the stored body with one they build from their own PEM of the
+//! certificate, which is that form.
 
 use std::collections::BTreeMap;
 
@@ -42,10 +44,10 @@ pub struct ProposedEntry {
     pub verifiers: Vec<Verifier>,
 }
 
-/// A key or certificate that verified an entry's signature, as the client sent it.
+/// A key or certificate that verified an entry's signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verifier {
-    /// The PEM text as submitted.
+    /// The PEM text as Rekor stores it (see the module docs).
     pub pem: Vec<u8>,
     /// DER of the certificate, when the verifier is one.
     pub certificate_der: Option<Vec<u8>>,
@@ -345,10 +347,20 @@ fn parse_verifier(field: &str, pem_bytes: Vec<u8>) -> Result<Verifier, RekorV1Er
         }
     };
     Ok(Verifier {
-        pem: pem_bytes,
+        pem: canonical_pem(&block),
         certificate_der,
         key,
     })
+}
+
+/// `block` as Go's `encoding/pem` writes it (Rekor's `CanonicalValue` of a key or
+/// certificate): no headers, 64-column base64, `\n` line ends.
+fn canonical_pem(block: &pem::Pem) -> Vec<u8> {
+    pem::encode_config(
+        &pem::Pem::new(block.tag(), block.contents().to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+    .into_bytes()
 }
 
 fn signature_error(field: &str, e: CryptoError) -> RekorV1Error {

@@ -1,3 +1,4 @@
+use signet_crypto::cosign_key::public_key_pem;
 use signet_crypto::{KeyKind, SigningKey};
 
 use super::*;
@@ -44,7 +45,7 @@ fn hashedrekord_is_stored_canonical_and_parses_back() {
     let RekorV1Entry::HashedRekordV001(h) = RekorV1Entry::from_json(&e.canonical_body).unwrap() else {
         panic!("kind")
     };
-    assert_eq!(h.public_key_pem, k.public_key().to_pem().as_bytes());
+    assert_eq!(h.public_key_pem, public_key_pem(k.public_key()).as_bytes());
     assert_eq!(
         e.digests,
         vec![(HashAlgorithm::Sha2_256, sha256(b"hello").to_vec())]
@@ -112,7 +113,7 @@ fn dsse_stores_hashes_and_sorted_signatures() {
     assert_eq!(stored, expected);
     for s in &d.signatures {
         let signer = if s.signature == sigs[0] { &a } else { &b };
-        assert_eq!(s.verifier_pem, signer.public_key().to_pem().as_bytes());
+        assert_eq!(s.verifier_pem, public_key_pem(signer.public_key()).as_bytes());
     }
     // A signature no verifier accepts, and server-computed fields in a proposal.
     let other = json!({
@@ -164,4 +165,34 @@ fn intoto_v002_drops_the_payload_and_keeps_double_encoding() {
     let mut no_hash = proposed;
     no_hash["spec"]["content"].as_object_mut().unwrap().remove("hash");
     assert!(entry_from_proposed(no_hash.to_string().as_bytes()).is_err());
+}
+
+#[test]
+fn verifiers_are_stored_as_rekor_canonicalises_them() {
+    // Rekor stores a verifier's `CanonicalValue` (Go's PEM, `\n` line ends), and sigstore-python
+    // compares the stored body with the PEM it builds the same way: the CRLF PEM a client may
+    // send must not reach the body (it made sigstore-python refuse signet's Rekor v1 entries).
+    let k = key();
+    let crlf = k.public_key().to_pem();
+    assert!(crlf.contains("\r\n"));
+    let lf = public_key_pem(k.public_key());
+    let request = hashedrekord(&k, b"hello");
+    let bodies: Vec<Vec<u8>> = [&crlf, &lf]
+        .iter()
+        .map(|pem| {
+            let mut v = request.clone();
+            v["spec"]["signature"]["publicKey"]["content"] = json!(encode_bytes(pem.as_bytes()));
+            entry_from_proposed(v.to_string().as_bytes())
+                .unwrap()
+                .canonical_body
+        })
+        .collect();
+    assert_eq!(
+        bodies[0], bodies[1],
+        "one entry, however the client wrote its PEM"
+    );
+    let RekorV1Entry::HashedRekordV001(h) = RekorV1Entry::from_json(&bodies[0]).unwrap() else {
+        panic!("kind")
+    };
+    assert_eq!(h.public_key_pem, lf.as_bytes());
 }
