@@ -5,6 +5,8 @@
 //! binary is (`cargo build --release` is skipped; the test's own build of `signet` is used).
 
 mod common;
+#[path = "../../signet-client/tests/support/registry.rs"]
+mod registry_support;
 
 use std::path::Path;
 use std::process::Command;
@@ -12,12 +14,19 @@ use std::process::Command;
 use common::Server;
 
 fn quickstart_script() -> String {
+    readme_script("quickstart")
+}
+
+/// The commands between `<!-- NAME -->` and `<!-- /NAME -->` in the README.
+fn readme_script(name: &str) -> String {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
-    let start = readme.find("<!-- quickstart -->").expect("quickstart marker");
+    let start = readme
+        .find(&format!("<!-- {name} -->"))
+        .unwrap_or_else(|| panic!("{name} marker"));
     let end = readme
-        .find("<!-- /quickstart -->")
-        .expect("end of quickstart marker");
+        .find(&format!("<!-- /{name} -->"))
+        .unwrap_or_else(|| panic!("end of {name} marker"));
     readme[start..end]
         .lines()
         .filter(|l| !l.starts_with("```") && !l.starts_with("<!--"))
@@ -77,4 +86,47 @@ fn readme_quickstart_signs_and_verifies() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+/// The README's container-image quick start, run as written against a fresh `signet server
+/// --dev-oidc` and Debian's docker-registry holding one image: only the ports differ (the
+/// registry's and the server's are free ones here).
+#[test]
+fn readme_image_quickstart_signs_attests_saves_and_verifies() {
+    let script = readme_script("image-quickstart");
+    for step in ["signet sign ", "signet attest ", "signet verify ", "--policy", "signet save ", "--local-image"] {
+        assert!(script.contains(step), "{step}: {script}");
+    }
+    let Some(registry) = registry_support::start() else {
+        return;
+    };
+    let http = signet_client::http::Http::new().unwrap();
+    let client = signet_client::oci::Registry::new(&http, &registry.host, &Default::default()).unwrap();
+    registry_support::push_image(&client, "team/app", "1.0", b"the README's image");
+    let work = tempfile::tempdir().unwrap();
+    let server = Server::start_with(&work.path().join("signet-data"), &["--dev-oidc"]);
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_signet")).parent().unwrap();
+    let script = script
+        .replace("127.0.0.1:5000", &registry.host)
+        .replace("http://127.0.0.1:3000", &server.url);
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(work.path())
+        .env("SIGNET_SERVER", &server.url)
+        .env("PATH", format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default()))
+        .env("HOME", work.path())
+        .env_remove("SIGNET_TRUST_CONFIG")
+        .env_remove("SIGSTORE_ID_TOKEN")
+        .env_remove("COSIGN_REPOSITORY")
+        .output()
+        .expect("bash");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "image quick start failed:\n{script}\nstdout: {}\nstderr: {stderr}",
+        String::from_utf8_lossy(&out.stdout),
+    );
+    // Two verifications of the signature (online, offline) and one of the attestation.
+    assert_eq!(stderr.matches("Verification for ").count(), 3, "{stderr}");
+    assert!(work.path().join("app-layout/index.json").exists());
 }
