@@ -20,6 +20,7 @@
 //! | [`sign`] | the signing flow: certificate, signature, timestamps, log entries, bundle |
 //! | [`verify`] | flags to a verification policy, and the call to the verifier |
 //! | [`attest`] | in-toto statements and cosign's predicate type names |
+//! | [`policy`] | `verify-attestation --policy`: Rego policies over verified statements, as cosign evaluates them |
 //! | [`http`], [`files`] | the HTTP client (timeouts, bounded answers) and atomic, bounded file I/O |
 //! | [`dev_token`] | DEVELOPMENT ONLY: tokens from a `signet server --dev-oidc` |
 //!
@@ -84,6 +85,7 @@ pub mod http;
 pub mod image;
 pub mod keys;
 pub mod oci;
+pub mod policy;
 pub mod services;
 pub mod sign;
 pub mod token;
