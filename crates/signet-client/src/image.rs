@@ -173,7 +173,7 @@ pub fn attest_image(
 
 /// The image's digest: the one in the reference (no request), else the one the registry
 /// serves for the tag now.
-fn image_digest(registry: &Registry, reference: &ImageReference) -> anyhow::Result<Digest> {
+pub(crate) fn image_digest(registry: &Registry, reference: &ImageReference) -> anyhow::Result<Digest> {
     match &reference.digest {
         Some(d) => Ok(d.clone()),
         None => Ok(registry
@@ -184,7 +184,11 @@ fn image_digest(registry: &Registry, reference: &ImageReference) -> anyhow::Resu
 }
 
 /// The fallback index at `tag`, if there is one.
-fn fallback_index(registry: &Registry, repo: &str, tag: &str) -> anyhow::Result<Option<ImageIndex>> {
+pub(crate) fn fallback_index(
+    registry: &Registry,
+    repo: &str,
+    tag: &str,
+) -> anyhow::Result<Option<ImageIndex>> {
     match registry.find_manifest(repo, tag) {
         Ok(Some(FetchedManifest {
             manifest: Manifest::Index(index),
@@ -523,7 +527,7 @@ const MAX_PAYLOAD_BYTES: u64 = 1 << 20;
 
 /// Whether the bundle is a DSSE envelope whose in-toto statement has `predicate_type` (an
 /// image signature is cosign's sign type; an attestation, its own).
-fn is_statement_of(bundle: &Bundle, predicate_type: &str) -> bool {
+pub(crate) fn is_statement_of(bundle: &Bundle, predicate_type: &str) -> bool {
     let Content::DsseEnvelope(envelope) = &bundle.content else {
         return false;
     };

@@ -156,7 +156,7 @@ impl Policies {
                 .add_policy(name.clone(), text.clone())
                 .map_err(|e| PolicyError::Compile {
                     file: name.clone(),
-                    message: one_line(&e.to_string()),
+                    message: rego_message(&e.to_string()),
                 })?;
         }
         let files = sources
@@ -171,7 +171,7 @@ impl Policies {
             .eval_query(QUERY.to_string(), false)
             .map_err(|e| PolicyError::Compile {
                 file: policies.files.clone(),
-                message: one_line(&e.to_string()),
+                message: rego_message(&e.to_string()),
             })?;
         Ok(policies)
     }
@@ -192,7 +192,7 @@ impl Policies {
                 .eval_query(QUERY.to_string(), false)
                 .map_err(|e| PolicyError::Evaluation {
                     file: self.files.clone(),
-                    message: one_line(&e.to_string()),
+                    message: rego_message(&e.to_string()),
                 })?;
         let values: Vec<&Value> = results
             .result
@@ -278,7 +278,25 @@ fn describe(value: &Value) -> String {
     }
 }
 
-/// An interpreter's message (which may point at the source over several lines) on one line.
+/// An interpreter's message on one line. regorus points at the source over several lines
+/// (`--> file:line:col`, the source line, a caret, `error: what`); that becomes
+/// `file:line:col: what`.
+fn rego_message(text: &str) -> String {
+    let location = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("-->"))
+        .map(str::trim);
+    let what = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("error:"))
+        .map(str::trim);
+    match (location, what) {
+        (Some(location), Some(what)) => one_line(&format!("{location}: {what}")),
+        _ => one_line(text),
+    }
+}
+
+/// Text on one line.
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
