@@ -265,6 +265,27 @@ has_left_pad {
         assert_eq!(attestation["predicateType"], "https://cyclonedx.org/bom");
         assert_eq!(attestation["predicate"]["components"][0]["name"], "left-pad");
     }
+    // What download printed is the whole bundle: saved to a file, it verifies as an
+    // attestation about the image's digest, as `cosign download attestation` output does
+    // with `cosign verify-blob-attestation`.
+    let out = signet(&["download", "attestation", image]);
+    let saved = data.path().join("downloaded.sigstore.json");
+    std::fs::write(&saved, stdout(&out).trim()).unwrap();
+    let out = signet(&[
+        "verify-blob-attestation",
+        &format!("sha256:{}", digest.hex()),
+        "--bundle",
+        saved.to_str().unwrap(),
+        "--type",
+        "cyclonedx",
+        "--trust-config",
+        &trust,
+        "--certificate-identity",
+        "builder@example.com",
+        "--certificate-oidc-issuer",
+        &issuer,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let out = signet(&["download", "attestation", image, "--predicate-type", "spdxjson"]);
     assert_fails_saying(
         &out,
