@@ -261,7 +261,7 @@ fn attach_bundle(
 
 /// The image's digest: the one in the reference (no request), else the one the registry
 /// serves for the tag now, with the manifest (so it is not fetched twice).
-fn image_digest(
+pub(crate) fn image_digest(
     store: &dyn ImageStore,
     reference: &ImageReference,
 ) -> anyhow::Result<(Digest, Option<FetchedManifest>)> {
@@ -277,7 +277,11 @@ fn image_digest(
 }
 
 /// The fallback index at `tag`, if there is one.
-fn fallback_index(store: &dyn ImageStore, repo: &str, tag: &str) -> anyhow::Result<Option<ImageIndex>> {
+pub(crate) fn fallback_index(
+    store: &dyn ImageStore,
+    repo: &str,
+    tag: &str,
+) -> anyhow::Result<Option<ImageIndex>> {
     match store.find_manifest(repo, tag) {
         Ok(Some(FetchedManifest {
             manifest: Manifest::Index(index),
@@ -796,7 +800,7 @@ const MAX_PAYLOAD_BYTES: u64 = 1 << 20;
 
 /// Whether the bundle is a DSSE envelope whose in-toto statement has `predicate_type` (an
 /// image signature is cosign's sign type; an attestation, its own).
-fn is_statement_of(bundle: &Bundle, predicate_type: &str) -> bool {
+pub(crate) fn is_statement_of(bundle: &Bundle, predicate_type: &str) -> bool {
     let Content::DsseEnvelope(envelope) = &bundle.content else {
         return false;
     };

@@ -23,6 +23,8 @@
 //! | [`sign`] | the signing flow: certificate, signature, timestamps, log entries, bundle |
 //! | [`verify`] | flags to a verification policy, and the call to the verifier |
 //! | [`attest`] | in-toto statements and cosign's predicate type names |
+//! | [`attach`], [`download`] | `attach sbom` and `download signature / attestation / sbom`: cosign's attachments, unverified |
+//! | [`policy`] | `verify-attestation --policy`: Rego policies over verified statements, as cosign evaluates them |
 //! | [`http`], [`files`] | the HTTP client (timeouts, bounded answers) and atomic, bounded file I/O |
 //! | [`dev_token`] | DEVELOPMENT ONLY: tokens from a `signet server --dev-oidc` |
 //!
@@ -80,8 +82,10 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod attach;
 pub mod attest;
 pub mod dev_token;
+pub mod download;
 pub mod files;
 pub mod http;
 pub mod image;
@@ -89,6 +93,7 @@ pub mod keys;
 pub mod layout;
 pub mod legacy_image;
 pub mod oci;
+pub mod policy;
 pub mod services;
 pub mod sign;
 pub mod token;

@@ -18,11 +18,13 @@
 //! | [`descriptor`] | descriptors and platforms | image-spec `descriptor.md`, `image-index.md` |
 //! | [`manifest`] | image manifests and indexes, the empty config | image-spec `manifest.md`, `image-index.md` |
 //! | [`cosign`] | cosign's legacy format: tags, media types, annotations, the simple-signing payload, the Rekor bundle annotation; `.sig` / `.att` layers read as bundles and written from them, and their manifest | cosign `pkg/oci`, sigstore `pkg/signature/payload` |
+//! | [`attachment`] | cosign's legacy attachment image of one file (`attach sbom`): config and manifest | cosign `pkg/oci/static/file.go` |
 //! | [`reference`] | image references as the docker CLI reads them (`registry/repo:tag@digest`) | distribution `reference` grammar |
 //! | [`referrers`] | a Sigstore bundle as a referrer manifest; the `sha256-<hex>` fallback index | image-spec 1.1 `manifest.md` §subject, distribution-spec §referrers |
 
 #![forbid(unsafe_code)]
 
+pub mod attachment;
 pub mod cosign;
 pub mod descriptor;
 pub mod digest;

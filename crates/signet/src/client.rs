@@ -41,6 +41,13 @@ pub enum ClientCommand {
     /// Save a container image and its signatures, attestations and SBOMs to an OCI image layout
     /// on disk, for `verify --local-image` with no network.
     Save(SaveImageArgs),
+    /// Attach a file to a container image, unsigned (cosign's legacy attachments).
+    #[command(subcommand)]
+    Attach(AttachCommand),
+    /// Download what is attached to a container image, as cosign prints it. Nothing is
+    /// verified: use verify / verify-attestation for that.
+    #[command(subcommand)]
+    Download(DownloadCommand),
     /// Log in to a container registry: the credential is checked, then kept in the docker
     /// configuration (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, mode 0600).
     Login(LoginArgs),
@@ -270,6 +277,13 @@ pub struct VerifyImageAttestationArgs {
     /// IMAGE is an OCI image layout on disk (`signet save`): verify it with no registry.
     #[arg(long)]
     pub local_image: bool,
+    /// A Rego policy (FILE.rego) every verified attestation of the type must satisfy, as
+    /// cosign evaluates it: the input is the in-toto statement (`_type`, `predicateType`,
+    /// `subject`, `predicate`), the query `data.signature.allow` must be true, the syntax is
+    /// Rego v0 (or v1 with `import rego.v1`). Repeatable or comma-separated; several files
+    /// are loaded together as one program, as cosign loads them.
+    #[arg(long, value_name = "FILE.rego", value_delimiter = ',')]
+    pub policy: Vec<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -311,6 +325,136 @@ pub struct LoginArgs {
     pub registry_options: RegistryArgs,
 }
 
+/// `signet attach`: cosign's unsigned attachments.
+#[derive(Debug, Subcommand)]
+pub enum AttachCommand {
+    /// Attach an SBOM, unsigned, under the image's `sha256-<hex>.sbom` tag (cosign's `attach
+    /// sbom`, deprecated there). Prefer a signed SBOM attestation: `signet attest IMAGE
+    /// --predicate FILE --type cyclonedx|spdxjson`.
+    Sbom(AttachSbomArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AttachSbomArgs {
+    /// The image (`registry/repository:tag` or `@sha256:...`); a tag is resolved once.
+    pub image: String,
+    /// The SBOM file, or `-` for standard input (at most 128 MiB).
+    #[arg(long, value_name = "FILE")]
+    pub sbom: PathBuf,
+    /// The SBOM's type: spdx, cyclonedx or syft.
+    #[arg(long = "type", value_name = "TYPE", default_value = "spdx")]
+    pub sbom_type: String,
+    /// The SBOM's format: json, xml (cyclonedx) or text (spdx); by default JSON when the file
+    /// name ends in .json.
+    #[arg(long, value_name = "FORMAT")]
+    pub input_format: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `signet download`: attachments, unverified.
+#[derive(Debug, Subcommand)]
+pub enum DownloadCommand {
+    /// Print the image's signatures, one JSON per line: Sigstore bundles, else cosign's legacy
+    /// `.sig` signatures (Base64Signature, Payload, Cert, Chain, Bundle, RFC3161Timestamp).
+    /// Not verified.
+    Signature(DownloadArgs),
+    /// Print the image's attestations, one JSON per line: Sigstore bundles, then legacy `.att`
+    /// DSSE envelopes. Not verified.
+    Attestation(DownloadAttestationArgs),
+    /// Write the SBOM attached with `attach sbom` to standard output (or --output-file). Not
+    /// verified: a signed SBOM is an attestation (`download attestation --predicate-type
+    /// cyclonedx`, `verify-attestation --type cyclonedx`).
+    Sbom(DownloadSbomArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The image (`registry/repository:tag` or `@sha256:...`).
+    pub image: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadAttestationArgs {
+    #[command(flatten)]
+    pub download: DownloadArgs,
+    /// Only attestations of this predicate type (a short name as for attest, or a URI).
+    #[arg(long, value_name = "TYPE")]
+    pub predicate_type: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadSbomArgs {
+    #[command(flatten)]
+    pub download: DownloadArgs,
+    /// Write the SBOM to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+}
+
+fn run_attach_or_download(command: ClientCommand) -> anyhow::Result<()> {
+    use signet_client::{attach, download};
+    use std::io::Write;
+    match command {
+        ClientCommand::Attach(AttachCommand::Sbom(a)) => {
+            let name = a.sbom.to_string_lossy();
+            let media_type = attach::sbom_layer_media_type(&a.sbom_type, a.input_format.as_deref(), &name)?;
+            let sbom = attach::read_sbom(&a.sbom)?;
+            let attached = attach::attach_sbom(&a.image, &sbom, media_type, &a.registry.options())?;
+            eprintln!(
+                "WARNING: Attaching SBOMs this way does not sign them. To sign them, attest them: 'signet attest IMAGE --predicate {name} --type cyclonedx|spdxjson|spdx'."
+            );
+            eprintln!(
+                "Uploaded SBOM file for [{}] to [{}] with mediaType [{}].",
+                attached.image, attached.destination, attached.media_type
+            );
+        }
+        ClientCommand::Download(DownloadCommand::Sbom(a)) => {
+            let sbom = download::download_sbom(&a.download.image, &a.download.registry.options())?;
+            eprintln!("Found SBOM of media type: {}", sbom.media_type);
+            eprintln!(
+                "WARNING: Downloading SBOMs this way does not ensure their authenticity; a signed SBOM is an attestation ('signet verify-attestation --type cyclonedx|spdxjson')."
+            );
+            match &a.output_file {
+                Some(path) => signet_client::files::write_atomic(path, &sbom.content)?,
+                None => std::io::stdout()
+                    .write_all(&sbom.content)
+                    .map_err(|e| anyhow!("writing the SBOM to standard output: {e}"))?,
+            }
+        }
+        ClientCommand::Download(d) => {
+            let found = match d {
+                DownloadCommand::Signature(a) => {
+                    download::download_signatures(&a.image, &a.registry.options())?
+                }
+                DownloadCommand::Attestation(a) => {
+                    let predicate_type = a
+                        .predicate_type
+                        .as_deref()
+                        .map(attest::predicate_type_uri)
+                        .transpose()?;
+                    download::download_attestations(
+                        &a.download.image,
+                        predicate_type.as_deref(),
+                        &a.download.registry.options(),
+                    )?
+                }
+                DownloadCommand::Sbom(_) => unreachable!("handled above"),
+            };
+            if found.lines.is_empty() {
+                eprintln!("No attestations found for {}", found.image);
+            }
+            for line in &found.lines {
+                println!("{line}");
+            }
+        }
+        _ => unreachable!("only attach and download come here"),
+    }
+    Ok(())
+}
+
 /// Runs a client command. The error, if any, is one line.
 pub fn run(command: ClientCommand) -> anyhow::Result<()> {
     run_command(command).map_err(|e| {
@@ -321,6 +465,7 @@ pub fn run(command: ClientCommand) -> anyhow::Result<()> {
 
 fn run_command(command: ClientCommand) -> anyhow::Result<()> {
     match command {
+        c @ (ClientCommand::Attach(_) | ClientCommand::Download(_)) => run_attach_or_download(c)?,
         ClientCommand::SignBlob(a) => {
             signet_client::sign_file(&a.options, &a.file, &a.bundle, None)?;
             eprintln!("Wrote bundle to {}", a.bundle.display());
@@ -495,6 +640,11 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
         }
         ClientCommand::VerifyAttestation(a) => {
             let predicate_type = attest::predicate_type_uri(&a.predicate_type)?;
+            // Compiled before the registry is asked anything: a broken policy fails at once.
+            let mut policies = match a.policy.as_slice() {
+                [] => None,
+                files => Some(signet_client::policy::Policies::load(files)?),
+            };
             let verified = if a.local_image {
                 image::verify_local_image_attestations(
                     &a.trust,
@@ -515,12 +665,20 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                     a.recursive,
                 )?
             };
+            if let Some(policies) = policies.as_mut() {
+                for each in std::iter::once(&verified).chain(&verified.platforms) {
+                    signet_client::policy::check_image_attestations(each, policies)?;
+                }
+            }
             print_checks(
                 &verified.image,
                 "attestations",
                 &format!("The statement is about the image's digest, of type {predicate_type}"),
                 a.identity.key.is_some(),
             );
+            if let Some(policies) = &policies {
+                eprintln!("  - Every attestation satisfies the policy {}", policies.files());
+            }
             for envelope in std::iter::once(&verified)
                 .chain(&verified.platforms)
                 .flat_map(|v| &v.signatures)

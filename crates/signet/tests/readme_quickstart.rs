@@ -94,7 +94,14 @@ fn readme_quickstart_signs_and_verifies() {
 #[test]
 fn readme_image_quickstart_signs_attests_saves_and_verifies() {
     let script = readme_script("image-quickstart");
-    for step in ["signet sign ", "signet attest ", "signet verify ", "--policy", "signet save ", "--local-image"] {
+    for step in [
+        "signet sign ",
+        "signet attest ",
+        "signet verify ",
+        "--policy",
+        "signet save ",
+        "--local-image",
+    ] {
         assert!(script.contains(step), "{step}: {script}");
     }
     let Some(registry) = registry_support::start() else {
@@ -113,7 +120,14 @@ fn readme_image_quickstart_signs_attests_saves_and_verifies() {
         .args(["-euo", "pipefail", "-c", &script])
         .current_dir(work.path())
         .env("SIGNET_SERVER", &server.url)
-        .env("PATH", format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default()))
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
         .env("HOME", work.path())
         .env_remove("SIGNET_TRUST_CONFIG")
         .env_remove("SIGSTORE_ID_TOKEN")
