@@ -306,6 +306,79 @@ impl Workflow {
         assert_eq!(component_names(&statement["predicate"]), expected_components());
     }
 
+    /// Attach step: the SBOM also as cosign's unsigned `.sbom` attachment, for tools that look
+    /// for it there.
+    fn attach_sbom(&self, sbom: &Path) {
+        let out = self.stack.signet(&[
+            "attach",
+            "sbom",
+            &self.tagged(),
+            "--sbom",
+            s(sbom),
+            "--type",
+            "cyclonedx",
+        ]);
+        assert_ok(&out, "signet attach sbom");
+    }
+
+    /// The deployment's Rego policy over the SBOM attestation: it must list flask (and no
+    /// component with a known-bad name), as cosign evaluates a policy.
+    fn rego_policy(&self, name: &str, required: &str) -> PathBuf {
+        let path = self.stack.path(name);
+        std::fs::write(
+            &path,
+            format!(
+                "package signature\n\n\
+                 default allow = false\n\n\
+                 allow {{\n  input.predicateType == \"https://cyclonedx.org/bom\"\n  \
+                 input.predicate.components[_].name == \"{required}\"\n  \
+                 not banned\n}}\n\n\
+                 banned {{ input.predicate.components[_].name == \"left-pad\" }}\n"
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    /// Deploy step: the attestation passes the deployment's Rego policy; a policy asking for a
+    /// component the SBOM lacks denies it.
+    fn verify_sbom_policy(&self) {
+        let allow = self.rego_policy("sbom-allow.rego", "flask");
+        let out = self.verify_with(
+            "verify-attestation",
+            &["--type", "cyclonedx", "--policy", s(&allow)],
+            &[],
+        );
+        assert_ok(&out, "signet verify-attestation --policy");
+        assert!(text(&out).contains("satisfies the policy"), "{}", text(&out));
+        let deny = self.rego_policy("sbom-deny.rego", "django");
+        let out = self.verify_with(
+            "verify-attestation",
+            &["--type", "cyclonedx", "--policy", s(&deny)],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(message.contains("polic"), "{message}");
+    }
+
+    /// Deploy step: the SBOM is attached (`tree` lists it) and is the SBOM that was generated.
+    fn check_sbom_attached(&self, sbom: &Path) {
+        let out = self.stack.signet(&["tree", &self.pinned()]);
+        assert_ok(&out, "signet tree");
+        let listing = String::from_utf8_lossy(&out.stdout);
+        assert!(listing.contains(".sbom"), "{listing}");
+        assert!(listing.contains("application/vnd.cyclonedx+json"), "{listing}");
+        let out = self.stack.signet(&["download", "sbom", &self.pinned()]);
+        assert_ok(&out, "signet download sbom");
+        assert_eq!(
+            out.stdout,
+            std::fs::read(sbom).unwrap(),
+            "the SBOM comes back byte for byte"
+        );
+    }
+
     /// Deploy step: a build of another branch, or of another repository, is not admitted.
     fn refuse_other_workflows(&self) {
         for overrides in [
@@ -370,8 +443,11 @@ fn build_push_sign_attest_sbom_then_verify_as_a_deployment() {
     let sbom = workflow.generate_sbom();
     workflow.sign();
     workflow.attest_sbom(&sbom);
+    workflow.attach_sbom(&sbom);
     // The deploy job.
     workflow.verify_signature();
     workflow.verify_sbom_attestation();
+    workflow.verify_sbom_policy();
+    workflow.check_sbom_attached(&sbom);
     workflow.refuse_other_workflows();
 }
