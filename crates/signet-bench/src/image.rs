@@ -67,19 +67,7 @@ fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<Str
     let layer = format!("a layer of the benchmark image, {root}");
     registry.push_blob(repository, config)?;
     registry.push_blob(repository, layer.as_bytes())?;
-    let manifest = ImageManifest {
-        schema_version: 2,
-        media_type: Some(MEDIA_TYPE_IMAGE_MANIFEST.into()),
-        artifact_type: None,
-        config: Descriptor::of(MEDIA_TYPE_IMAGE_CONFIG, config),
-        layers: vec![Descriptor::of(
-            "application/vnd.oci.image.layer.v1.tar",
-            layer.as_bytes(),
-        )],
-        subject: None,
-        annotations: Default::default(),
-    }
-    .to_json();
+    let manifest = image_manifest(config, layer.as_bytes());
     registry.push_manifest(repository, "1.0", MEDIA_TYPE_IMAGE_MANIFEST, &manifest)?;
     let image = format!("{}/{repository}:1.0", args.registry);
 
@@ -161,16 +149,7 @@ fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<Str
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     // Signing a second image of the repository: the empty config is there by now, as it is for
     // any repository signed in before; what is left is what the push needs.
-    let second = ImageManifest {
-        schema_version: 2,
-        media_type: Some(MEDIA_TYPE_IMAGE_MANIFEST.into()),
-        artifact_type: None,
-        config: Descriptor::of(MEDIA_TYPE_IMAGE_CONFIG, config),
-        layers: vec![Descriptor::of("application/vnd.oci.image.layer.v1.tar", config)],
-        subject: None,
-        annotations: Default::default(),
-    }
-    .to_json();
+    let second = image_manifest(config, config);
     registry.push_manifest(repository, "2.0", MEDIA_TYPE_IMAGE_MANIFEST, &second)?;
     let signed_again = image::sign_image(
         &options,
@@ -243,19 +222,7 @@ fn measure_recursive(
     for n in 0..PLATFORMS {
         let layer = format!("platform {n} of the benchmark index");
         registry.push_blob(repository, layer.as_bytes())?;
-        let manifest = ImageManifest {
-            schema_version: 2,
-            media_type: Some(MEDIA_TYPE_IMAGE_MANIFEST.into()),
-            artifact_type: None,
-            config: Descriptor::of(MEDIA_TYPE_IMAGE_CONFIG, config),
-            layers: vec![Descriptor::of(
-                "application/vnd.oci.image.layer.v1.tar",
-                layer.as_bytes(),
-            )],
-            subject: None,
-            annotations: Default::default(),
-        }
-        .to_json();
+        let manifest = image_manifest(config, layer.as_bytes());
         registry.push_manifest(repository, &format!("p{n}"), MEDIA_TYPE_IMAGE_MANIFEST, &manifest)?;
         let mut descriptor = Descriptor::of(MEDIA_TYPE_IMAGE_MANIFEST, &manifest);
         descriptor.platform = Some(signet_oci::Platform {
@@ -345,4 +312,18 @@ fn measure_recursive(
         digests.len(),
         ms(median(processes)),
     ))
+}
+
+/// A one-layer OCI image manifest over `config` and `layer`.
+fn image_manifest(config: &[u8], layer: &[u8]) -> Vec<u8> {
+    ImageManifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_TYPE_IMAGE_MANIFEST.into()),
+        artifact_type: None,
+        config: Descriptor::of(MEDIA_TYPE_IMAGE_CONFIG, config),
+        layers: vec![Descriptor::of("application/vnd.oci.image.layer.v1.tar", layer)],
+        subject: None,
+        annotations: Default::default(),
+    }
+    .to_json()
 }

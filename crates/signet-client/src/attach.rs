@@ -98,12 +98,8 @@ pub fn attach_sbom(
     let image_registry = Registry::new(&http, reference.api_host(), registry_options)?;
     let (digest, _) = crate::image::image_digest(&image_registry, &reference)?;
     // Kept with the signatures: beside the image, or in the signature repository.
-    let (sig_host, sig_repo) = crate::image::signature_place(registry_options, &reference)?;
-    let registry = if sig_host == reference.api_host() {
-        image_registry
-    } else {
-        Registry::new(&http, &sig_host, registry_options)?
-    };
+    let (elsewhere, sig_repo) = crate::image::signature_registry(&http, registry_options, &reference)?;
+    let registry = elsewhere.unwrap_or(image_registry);
     let repo = sig_repo.as_str();
     let pinned = reference.with_digest(digest.clone());
     let Some(tag) = attachment_tag(&digest, Attachment::Sbom) else {

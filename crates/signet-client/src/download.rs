@@ -84,12 +84,8 @@ impl<'h> Target<'h> {
         let reference = ImageReference::parse(image)?;
         let image_registry = Registry::new(http, reference.api_host(), registry_options)?;
         let (digest, _) = crate::image::image_digest(&image_registry, &reference)?;
-        let (sig_host, repo) = crate::image::signature_place(registry_options, &reference)?;
-        let registry = if sig_host == reference.api_host() {
-            image_registry
-        } else {
-            Registry::new(http, &sig_host, registry_options)?
-        };
+        let (elsewhere, repo) = crate::image::signature_registry(http, registry_options, &reference)?;
+        let registry = elsewhere.unwrap_or(image_registry);
         Ok(Target {
             pinned: reference.with_digest(digest.clone()),
             registry,

@@ -125,6 +125,22 @@ pub(crate) fn signature_place(
     }
 }
 
+/// The registry the signatures are in when it is not the image's own (`None` when it is), and
+/// the repository there: [`signature_place`], with a client for the other registry.
+pub(crate) fn signature_registry<'h>(
+    http: &'h crate::http::Http,
+    options: &RegistryOptions,
+    image: &ImageReference,
+) -> anyhow::Result<(Option<Registry<'h>>, String)> {
+    let (host, repository) = signature_place(options, image)?;
+    let elsewhere = if host == image.api_host() {
+        None
+    } else {
+        Some(Registry::new(http, &host, options)?)
+    };
+    Ok((elsewhere, repository))
+}
+
 /// Attests to the image `image` (cosign 3's `cosign attest`): an in-toto statement about its
 /// digest with `predicate` of `predicate_type`, signed and attached as a referrer; with
 /// `recursive` and an index, one for each platform manifest too, all with one certificate.
@@ -172,14 +188,8 @@ pub fn attest_image(
         .collect();
     let bundles = crate::sign_payloads(options, payloads)?;
 
-    let (sig_host, sig_repo) = signature_place(registry_options, &reference)?;
-    let sig_registry;
-    let sigs = if sig_host == reference.api_host() {
-        &registry
-    } else {
-        sig_registry = Registry::new(&http, &sig_host, registry_options)?;
-        &sig_registry
-    };
+    let (elsewhere, sig_repo) = signature_registry(&http, registry_options, &reference)?;
+    let sigs = elsewhere.as_ref().unwrap_or(&registry);
     // Whether the registry lists referrers itself: asked once, for every manifest signed.
     let has_api = sigs.referrers(&sig_repo, &subjects[0].digest)?.is_some();
     let mut signed = subjects
@@ -207,12 +217,7 @@ pub fn attest_image(
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut top = signed.remove(0);
     top.platforms = signed;
-    top.requests = registry.requests()
-        + if std::ptr::eq(sigs, &registry) {
-            0
-        } else {
-            sigs.requests()
-        };
+    top.requests = registry.requests() + elsewhere.as_ref().map_or(0, Registry::requests);
     Ok(top)
 }
 
@@ -363,14 +368,8 @@ pub fn verify_image_attestations(
     let reference = ImageReference::parse(image)?;
     let http = registry_options.http()?;
     let registry = Registry::new(&http, reference.api_host(), registry_options)?;
-    let (sig_host, sig_repo) = signature_place(registry_options, &reference)?;
-    let sig_registry;
-    let sigs: &Registry = if sig_host == reference.api_host() {
-        &registry
-    } else {
-        sig_registry = Registry::new(&http, &sig_host, registry_options)?;
-        &sig_registry
-    };
+    let (elsewhere, sig_repo) = signature_registry(&http, registry_options, &reference)?;
+    let sigs = elsewhere.as_ref().unwrap_or(&registry);
     let (digest, fetched) = image_digest(&registry, &reference)?;
     let place = Place {
         image: &registry,
@@ -379,12 +378,7 @@ pub fn verify_image_attestations(
         reference: &reference,
     };
     let mut verified = checker.verify_tree(&place, digest, fetched, recursive)?;
-    verified.requests = registry.requests()
-        + if sig_host == reference.api_host() {
-            0
-        } else {
-            sigs.requests()
-        };
+    verified.requests = registry.requests() + elsewhere.as_ref().map_or(0, Registry::requests);
     Ok(verified)
 }
 
@@ -830,14 +824,8 @@ pub fn tree_image(image: &str, registry_options: &RegistryOptions) -> anyhow::Re
     let http = registry_options.http()?;
     let image_registry = Registry::new(&http, reference.api_host(), registry_options)?;
     let (digest, _) = image_digest(&image_registry, &reference)?;
-    let (sig_host, sig_repo) = signature_place(registry_options, &reference)?;
-    let sig_registry;
-    let registry = if sig_host == reference.api_host() {
-        &image_registry
-    } else {
-        sig_registry = Registry::new(&http, &sig_host, registry_options)?;
-        &sig_registry
-    };
+    let (elsewhere, sig_repo) = signature_registry(&http, registry_options, &reference)?;
+    let registry = elsewhere.as_ref().unwrap_or(&image_registry);
     let repo = sig_repo.as_str();
     let (listed, listed_by) = match registry.referrers(repo, &digest)? {
         Some(index) => (index, "the registry's referrers API".to_string()),

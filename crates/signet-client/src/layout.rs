@@ -459,14 +459,8 @@ pub fn save_image(
         .manifest(repo, &reference.manifest_reference())
         .with_context(|| format!("resolving {reference}"))?;
     let pinned = reference.with_digest(top.digest.clone());
-    let (sig_host, sig_repo) = crate::image::signature_place(registry_options, &reference)?;
-    let sig_registry;
-    let sigs = if sig_host == reference.api_host() {
-        &registry
-    } else {
-        sig_registry = crate::oci::Registry::new(&http, &sig_host, registry_options)?;
-        &sig_registry
-    };
+    let (elsewhere, sig_repo) = crate::image::signature_registry(&http, registry_options, &reference)?;
+    let sigs = elsewhere.as_ref().unwrap_or(&registry);
 
     let mut writer = LayoutWriter::create(dir)?;
     let mut copier = Copier {
