@@ -305,6 +305,17 @@ fn read_capped(url: &str, resp: ureq::Response) -> anyhow::Result<Vec<u8>> {
 /// else a short excerpt of the text, else nothing.
 pub(crate) fn server_message(body: &[u8]) -> String {
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        // The distribution spec's errors: `{"errors":[{"code":"…","message":"…"}]}`.
+        if let Some(first) = v.get("errors").and_then(|e| e.get(0)) {
+            let message = first.get("message").and_then(|m| m.as_str()).unwrap_or("");
+            let code = first.get("code").and_then(|c| c.as_str()).unwrap_or("");
+            match (message.is_empty(), code.is_empty()) {
+                (false, false) => return format!(": {} ({})", one_line(message), one_line(code)),
+                (false, true) => return format!(": {}", one_line(message)),
+                (true, false) => return format!(": {}", one_line(code)),
+                (true, true) => {}
+            }
+        }
         for key in ["message", "error_description", "error"] {
             if let Some(m) = v.get(key).and_then(|m| m.as_str()) {
                 return format!(": {}", one_line(m));
@@ -466,6 +477,16 @@ mod tests {
         );
         assert_eq!(server_message(b"  "), "");
         assert_eq!(server_message(b"oops"), ": oops");
+        assert_eq!(
+            server_message(
+                br#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#
+            ),
+            ": requested access to the resource is denied (DENIED)"
+        );
+        assert_eq!(
+            server_message(br#"{"errors":[{"code":"UNAUTHORIZED"}]}"#),
+            ": UNAUTHORIZED"
+        );
     }
 
     #[test]

@@ -183,3 +183,78 @@ fn credentials_come_from_the_docker_configuration() {
 fn registry_credential(registry: &Registry) -> Option<signet_client::oci::Credential> {
     registry.credential().cloned()
 }
+
+/// A registry that misbehaves on purpose, one way per tag: what real registries do on a bad
+/// day (rate limits, outages, refusals) and what a hostile one might (a manifest too large, a
+/// digest that lies, an answer cut short). One answer per connection.
+fn misbehaving_registry() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap() == 0 || line.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+            let tag = path.rsplit('/').next().unwrap_or("");
+            let manifest = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#;
+            let answer: Vec<u8> = match tag {
+                "busy" => b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n\r\n".to_vec(),
+                "down" => {
+                    let body = br#"{"errors":[{"code":"UNAVAILABLE","message":"storage backend is down"}]}"#;
+                    [format!("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes(), body].concat()
+                }
+                "private" => b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_vec(),
+                "huge" => {
+                    let body = vec![b' '; (4 << 20) + 10];
+                    [format!("HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes(), &body].concat()
+                }
+                "lying" => {
+                    let other = Digest::sha256(b"another manifest");
+                    [format!("HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nDocker-Content-Digest: {other}\r\nContent-Length: {}\r\n\r\n", manifest.len()).as_bytes(), manifest].concat()
+                }
+                "cut" => [
+                    format!("HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {}\r\n\r\n", manifest.len()).as_bytes(),
+                    &manifest[..20],
+                ]
+                .concat(),
+                "garbage" => {
+                    let body = b"<html>not a manifest</html>";
+                    [format!("HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes(), body].concat()
+                }
+                _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            };
+            let _ = stream.write_all(&answer);
+        }
+    });
+    host
+}
+
+#[test]
+fn a_misbehaving_registry_is_one_clear_error_each_way() {
+    let host = misbehaving_registry();
+    let http = Http::new().unwrap();
+    let registry = Registry::new(&http, &host, &RegistryOptions::default()).unwrap();
+    let error = |tag: &str| format!("{:#}", registry.manifest("team/app", tag).unwrap_err());
+    for (tag, expected) in [
+        ("busy", "rate-limiting requests (HTTP 429)"),
+        ("down", "HTTP 503: storage backend is down"),
+        ("private", "access denied (HTTP 403)"),
+        ("huge", "more than 4194304 bytes; refusing it"),
+        ("lying", "but its bytes are"),
+        ("cut", "reading the answer"),
+        ("garbage", "team/app:garbage"),
+    ] {
+        let message = error(tag);
+        assert!(message.contains(expected), "{tag}: {message}");
+        assert!(!message.contains('\n'), "{tag}: one line: {message}");
+    }
+}
