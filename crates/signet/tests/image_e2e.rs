@@ -931,6 +931,16 @@ fn recursive_signs_and_verifies_every_platform_of_an_index() {
         .collect();
     assert_eq!(digests, expected);
 
+    // Saved with every platform and every platform's signature, and verified from disk.
+    let dir = stack.data.path().join("multi-layout");
+    let saved = signet(&["save", &image, "--dir", dir.to_str().unwrap()]);
+    assert!(saved.status.success(), "{}", stderr(&saved));
+    assert!(stderr(&saved).contains("4 referrer(s)"), "{}", stderr(&saved));
+    let out = stack.verify(dir.to_str().unwrap(), &["--local-image", "--recursive"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(claims.as_array().unwrap().len(), 4, "{claims}");
+
     // The same platforms in a second index, with a fourth nobody signed: only the index is
     // signed (no --recursive), so a recursive verification fails on that platform.
     let (index2, platforms2) = push_index(
