@@ -37,16 +37,39 @@ pub fn predicate_type_uri(name: &str) -> anyhow::Result<String> {
     }
 }
 
-/// A predicate's bytes as the statement carries them: JSON, or for `--type spdx` (SPDX
-/// tag-value, which is text) a JSON string, as cosign embeds it.
+/// A predicate's bytes as the statement carries them, as cosign's `GenerateStatement` makes
+/// them: for `custom` (cosign's default type, and its URI), cosign's wrapper
+/// `{"Data": "<the file, as text>", "Timestamp": "<now, RFC 3339>"}`, which cosign policies read
+/// with `json.unmarshal(input.predicate.Data)`; for `spdx` (tag-value) the file as a JSON
+/// string; for another URI a JSON object; for the other names the file's JSON.
 pub fn predicate_value(predicate: &[u8], type_name: &str) -> anyhow::Result<Value> {
-    match serde_json::from_slice(predicate) {
-        Ok(v) => Ok(v),
-        Err(_) if type_name == "spdx" => Ok(Value::String(
-            String::from_utf8(predicate.to_vec()).context("the SPDX predicate is not UTF-8 text")?,
-        )),
-        Err(e) => bail!("the predicate is not JSON: {e}"),
+    predicate_value_at(predicate, type_name, crate::unix_now()?)
+}
+
+/// [`predicate_value`] at the time `now` (Unix seconds).
+pub fn predicate_value_at(predicate: &[u8], type_name: &str, now: i64) -> anyhow::Result<Value> {
+    let custom_uri = PREDICATE_TYPES
+        .iter()
+        .find(|(n, _)| *n == "custom")
+        .map(|(_, uri)| *uri);
+    if type_name == "custom" || Some(type_name) == custom_uri {
+        return Ok(serde_json::json!({
+            "Data": String::from_utf8_lossy(predicate),
+            "Timestamp": signet_formats::common::Timestamp::from_unix(now).to_string(),
+        }));
     }
+    if type_name == "spdx" {
+        return Ok(Value::String(
+            String::from_utf8(predicate.to_vec()).context("the SPDX predicate is not UTF-8 text")?,
+        ));
+    }
+    let value: Value =
+        serde_json::from_slice(predicate).map_err(|e| anyhow::anyhow!("the predicate is not JSON: {e}"))?;
+    let named = PREDICATE_TYPES.iter().any(|(n, _)| *n == type_name);
+    if !named && !value.is_object() {
+        bail!("the predicate for type {type_name} must be a JSON object");
+    }
+    Ok(value)
 }
 
 /// Reads a predicate file (bounded) as [`predicate_value`] takes it.
@@ -86,6 +109,32 @@ mod tests {
             "https://example.com/p/v1"
         );
         assert!(predicate_type_uri("nonsense").is_err());
+    }
+
+    #[test]
+    fn predicates_are_shaped_as_cosign_shapes_them() {
+        let now = 1_765_000_000;
+        let custom = predicate_value_at(br#"{"k":1}"#, "custom", now).unwrap();
+        assert_eq!(
+            custom,
+            serde_json::json!({"Data": "{\"k\":1}", "Timestamp": "2025-12-06T05:46:40Z"})
+        );
+        let by_uri =
+            predicate_value_at(b"plain text", "https://cosign.sigstore.dev/attestation/v1", now).unwrap();
+        assert_eq!(by_uri["Data"], "plain text");
+        // SPDX tag-value is text even when it happens to parse as JSON.
+        assert_eq!(
+            predicate_value_at(b"{}", "spdx", now).unwrap(),
+            Value::String("{}".into())
+        );
+        assert_eq!(
+            predicate_value_at(br#"{"a":1}"#, "spdxjson", now).unwrap()["a"],
+            1
+        );
+        assert!(predicate_value_at(b"not json", "cyclonedx", now).is_err());
+        // Another URI: a JSON object, as cosign unmarshals it into a map.
+        assert!(predicate_value_at(b"[1]", "https://example.com/p/v1", now).is_err());
+        assert!(predicate_value_at(br#"{"x":true}"#, "https://example.com/p/v1", now).is_ok());
     }
 
     #[test]
