@@ -35,7 +35,6 @@ use signet_oci::manifest::MEDIA_TYPE_IMAGE_MANIFEST;
 use signet_oci::{Digest, ImageReference, Manifest};
 use signet_verify::{Artifact, ArtifactDigest, PreparedTrust, SignerPolicy};
 
-use crate::http::Http;
 use crate::image::{Annotations, LegacyOutcome, VerifiedImageSignature};
 use crate::oci::{Registry, RegistryOptions};
 use crate::services::LogChoice;
@@ -57,88 +56,137 @@ pub struct LegacySigned {
 }
 
 /// `signet sign IMAGE --legacy-format`: signs the simple-signing payload for the image's digest
-/// (with `annotations` in `optional`) and adds it to the image's `.sig` manifest.
+/// (with `annotations` in `optional`) and adds it to the image's `.sig` manifest; with
+/// `recursive`, each platform manifest of an index as well (one certificate for all). The
+/// first of the results is the image's own.
 pub fn sign_image_legacy(
     options: &SignOptions,
     image: &str,
     registry_options: &RegistryOptions,
     annotations: &Annotations,
-) -> anyhow::Result<LegacySigned> {
-    let reference = ImageReference::parse(image)?;
-    let http = Http::new()?;
-    let registry = Registry::new(&http, reference.api_host(), registry_options)?;
-    let pinned = pin(&registry, &reference)?;
+    recursive: bool,
+) -> anyhow::Result<Vec<LegacySigned>> {
     let optional: BTreeMap<String, Value> = annotations
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
-    let payload = SimpleSigning::new(&pinned.image.repository_name(), &pinned.digest, optional).to_json();
-    let signed = crate::sign_payload_to(
+    push_legacy(
         options,
-        Payload::Artifact(crate::sign::Artifact::Bytes(&payload)),
-        LogChoice::RekorV1,
+        image,
+        registry_options,
+        recursive,
+        Attachment::Signature,
+        |pinned| {
+            let payload =
+                SimpleSigning::new(&pinned.image.repository_name(), &pinned.digest, optional.clone())
+                    .to_json();
+            (payload.clone(), Some(payload))
+        },
     )
-    .with_context(|| format!("signing {}", pinned.image))?;
-    let layer = signature_layer(&payload, &signed.bundle, &signed.ca_chain)
-        .map_err(|e| anyhow!("{}: {e}", pinned.image))?;
-    check_own_layer(options, &signed, &layer, Attachment::Signature)?;
-    push_layer(&registry, &pinned, Attachment::Signature, layer)
 }
 
-/// `signet attest IMAGE --legacy-format`: signs an in-toto Statement v0.1 about the image
-/// (cosign 2's shape) with `predicate` of `predicate_type`, and adds the envelope to the
-/// image's `.att` manifest.
+/// `signet attest IMAGE --legacy-format`: a DSSE envelope of an in-toto Statement v0.1 about
+/// the image's digest, added to its `.att` manifest (with `recursive`, each platform's too).
 pub fn attest_image_legacy(
     options: &SignOptions,
     image: &str,
     registry_options: &RegistryOptions,
     predicate_type: &str,
     predicate: Value,
-) -> anyhow::Result<LegacySigned> {
-    let reference = ImageReference::parse(image)?;
-    let http = Http::new()?;
-    let registry = Registry::new(&http, reference.api_host(), registry_options)?;
-    let pinned = pin(&registry, &reference)?;
-    let statement = Statement {
-        type_: STATEMENT_V0_1.to_string(),
-        subject: vec![ResourceDescriptor {
-            name: pinned.image.repository_name(),
-            digest: BTreeMap::from([("sha256".to_string(), pinned.digest.hex())]),
-            annotations: BTreeMap::new(),
-        }],
-        predicate_type: predicate_type.to_string(),
-        predicate: Some(predicate),
-    };
-    let signed = crate::sign_payload_to(
+    recursive: bool,
+) -> anyhow::Result<Vec<LegacySigned>> {
+    push_legacy(
         options,
-        Payload::Dsse {
-            payload_type: PAYLOAD_TYPE.to_string(),
-            payload: statement.to_json(),
+        image,
+        registry_options,
+        recursive,
+        Attachment::Attestation,
+        |pinned| {
+            let statement = Statement {
+                type_: STATEMENT_V0_1.to_string(),
+                subject: vec![ResourceDescriptor {
+                    name: pinned.image.repository_name(),
+                    digest: BTreeMap::from([("sha256".to_string(), pinned.digest.hex())]),
+                    annotations: BTreeMap::new(),
+                }],
+                predicate_type: predicate_type.to_string(),
+                predicate: Some(predicate.clone()),
+            };
+            (statement.to_json(), None)
         },
-        LogChoice::RekorV1,
     )
-    .with_context(|| format!("attesting to {}", pinned.image))?;
-    let layer =
-        attestation_layer(&signed.bundle, &signed.ca_chain).map_err(|e| anyhow!("{}: {e}", pinned.image))?;
-    check_own_layer(options, &signed, &layer, Attachment::Attestation)?;
-    push_layer(&registry, &pinned, Attachment::Attestation, layer)
+}
+
+/// Resolves the image once, makes what `make` says for it (and each platform, with
+/// `recursive`): the bytes to sign, and for a signature the payload itself (an attestation
+/// signs a DSSE envelope of the bytes); signs them all with one credential on a Rekor v1 log,
+/// checks each layer reads back and verifies, then adds each to its tag in the signature
+/// repository (the image's own unless one is named).
+fn push_legacy(
+    options: &SignOptions,
+    image: &str,
+    registry_options: &RegistryOptions,
+    recursive: bool,
+    attachment: Attachment,
+    make: impl Fn(&Pinned) -> (Vec<u8>, Option<Vec<u8>>),
+) -> anyhow::Result<Vec<LegacySigned>> {
+    let reference = ImageReference::parse(image)?;
+    let http = registry_options.http()?;
+    let registry = Registry::new(&http, reference.api_host(), registry_options)?;
+    let target = registry
+        .manifest(&reference.repository, &reference.manifest_reference())
+        .with_context(|| format!("resolving {reference}"))?;
+    let mut digests = vec![target.digest.clone()];
+    if recursive {
+        if let Manifest::Index(index) = &target.manifest {
+            digests.extend(index.manifests.iter().map(|d| d.digest.clone()));
+        }
+    }
+    let pinned: Vec<Pinned> = digests
+        .into_iter()
+        .map(|digest| Pinned {
+            image: reference.with_digest(digest.clone()),
+            digest,
+        })
+        .collect();
+    let made: Vec<(Vec<u8>, Option<Vec<u8>>)> = pinned.iter().map(&make).collect();
+    let payloads = made
+        .iter()
+        .map(|(bytes, payload)| match payload {
+            Some(_) => Payload::Artifact(crate::sign::Artifact::Bytes(bytes)),
+            None => Payload::Dsse {
+                payload_type: PAYLOAD_TYPE.to_string(),
+                payload: bytes.clone(),
+            },
+        })
+        .collect();
+    let doing = match attachment {
+        Attachment::Attestation => "attesting to",
+        _ => "signing",
+    };
+    let signed = crate::sign_payloads_to(options, payloads, LogChoice::RekorV1)
+        .with_context(|| format!("{doing} {}", pinned[0].image))?;
+    let (elsewhere, sig_repo) = crate::image::signature_registry(&http, registry_options, &reference)?;
+    let sigs = elsewhere.as_ref().unwrap_or(&registry);
+    pinned
+        .iter()
+        .zip(made.iter().zip(&signed))
+        .map(|(pinned, ((_, payload), signed))| {
+            let layer = match payload {
+                Some(payload) => signature_layer(payload, &signed.bundle, &signed.ca_chain),
+                None => attestation_layer(&signed.bundle, &signed.ca_chain),
+            }
+            .map_err(|e| anyhow!("{}: {e}", pinned.image))?;
+            check_own_layer(options, signed, &layer, attachment)?;
+            push_layer(sigs, &sig_repo, pinned, attachment, layer)
+        })
+        .collect()
 }
 
 /// The image resolved to its digest, once.
 struct Pinned {
     image: ImageReference,
     digest: Digest,
-}
-
-/// Resolves the reference once: the digest is what is signed, whatever the tag says later.
-fn pin(registry: &Registry, reference: &ImageReference) -> anyhow::Result<Pinned> {
-    let target = registry
-        .manifest(&reference.repository, &reference.manifest_reference())
-        .with_context(|| format!("resolving {reference}"))?;
-    Ok(Pinned {
-        image: reference.with_digest(target.digest.clone()),
-        digest: target.digest,
-    })
 }
 
 /// A client must not push what it cannot verify: the layer, read back as a verifier reads it,
@@ -167,15 +215,15 @@ fn check_own_layer(
     )
 }
 
-/// Adds `layer` to the manifest at the image's `attachment` tag: the layer's blob and the new
-/// configuration first, then the complete manifest in one PUT.
+/// Adds `layer` to the manifest at the image's `attachment` tag in `repo` of `registry`: the
+/// layer's blob and the new configuration first, then the complete manifest in one PUT.
 fn push_layer(
     registry: &Registry,
+    repo: &str,
     pinned: &Pinned,
     attachment: Attachment,
     layer: LegacyLayer,
 ) -> anyhow::Result<LegacySigned> {
-    let repo = pinned.image.repository.as_str();
     let tag = attachment_tag(&pinned.digest, attachment).ok_or_else(|| {
         anyhow!(
             "{}: cosign's legacy tags name sha256 digests, not {}",

@@ -514,14 +514,16 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Sign(a) => {
             let annotations = image::parse_annotations(&a.annotations)?;
             if a.format.legacy() {
-                legacy_unsupported(a.recursive, &a.registry)?;
                 let signed = legacy_image::sign_image_legacy(
                     &a.options,
                     &a.image,
                     &a.registry.options(),
                     &annotations,
+                    a.recursive,
                 )?;
-                eprintln!("Pushing signature to: {}", signed.location);
+                for each in signed {
+                    eprintln!("Pushing signature to: {}", each.location);
+                }
                 return Ok(());
             }
             let signed = image::sign_image(
@@ -614,15 +616,17 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
             let predicate_type = attest::predicate_type_uri(&a.predicate_type)?;
             let predicate = attest::read_predicate(&a.predicate, &a.predicate_type)?;
             if a.format.legacy() {
-                legacy_unsupported(a.recursive, &a.registry)?;
                 let signed = legacy_image::attest_image_legacy(
                     &a.options,
                     &a.image,
                     &a.registry.options(),
                     &predicate_type,
                     predicate,
+                    a.recursive,
                 )?;
-                eprintln!("Pushing attestation to: {}", signed.location);
+                for each in signed {
+                    eprintln!("Pushing attestation to: {}", each.location);
+                }
                 return Ok(());
             }
             let signed = image::attest_image(
@@ -687,25 +691,6 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 println!("{envelope}");
             }
         }
-    }
-    Ok(())
-}
-
-/// What the legacy format does not do yet: refused rather than done differently.
-fn legacy_unsupported(recursive: bool, registry: &RegistryArgs) -> anyhow::Result<()> {
-    if recursive {
-        return Err(anyhow!(
-            "--recursive is not supported with the legacy format yet; sign each platform's digest, or use the bundle format"
-        ));
-    }
-    if registry
-        .signature_repository
-        .as_deref()
-        .is_some_and(|r| !r.is_empty())
-    {
-        return Err(anyhow!(
-            "a signature repository (--signature-repository, COSIGN_REPOSITORY) is not supported with the legacy format yet"
-        ));
     }
     Ok(())
 }

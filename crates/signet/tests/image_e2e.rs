@@ -1546,3 +1546,81 @@ fn a_saved_legacy_signature_verifies_offline() {
     let out = stack.verify(dir.to_str().unwrap(), &["--local-image"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn the_legacy_format_signs_recursively_into_a_signature_repository() {
+    let Some(stack) = Stack::start() else {
+        return;
+    };
+    let http = Http::new().unwrap();
+    let registry = Registry::new(&http, &stack.registry.host, &RegistryOptions::default()).unwrap();
+    let host = &stack.registry.host;
+    let (index, platforms) = push_index(&registry, "team/multi", "1", &["amd64", "arm64", "s390x"]);
+    let image = format!("{host}/team/multi:1");
+    let elsewhere = format!("{host}/team/signatures");
+    let repo_flag = ["--signature-repository", elsewhere.as_str()];
+
+    let signed = stack.sign(
+        &image,
+        &["--legacy-format", "--recursive", repo_flag[0], repo_flag[1]],
+    );
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    for digest in std::iter::once(&index).chain(&platforms) {
+        let tag = format!("{elsewhere}:sha256-{}.sig", digest.hex());
+        assert!(stderr(&signed).contains(&tag), "{tag}: {}", stderr(&signed));
+        assert!(registry
+            .find_manifest("team/multi", &format!("sha256-{}.sig", digest.hex()))
+            .unwrap()
+            .is_none());
+    }
+    let out = stack.verify(&image, &["--recursive", repo_flag[0], repo_flag[1]]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(claims.as_array().unwrap().len(), 4, "{claims}");
+    let out = stack.verify(&image, &["--recursive"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no signatures found"), "{}", stderr(&out));
+
+    // Attestations the same way.
+    let predicate = stack.data.path().join("bom.json");
+    std::fs::write(
+        &predicate,
+        br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[]}"#,
+    )
+    .unwrap();
+    let attested = signet(&[
+        "attest",
+        &image,
+        "--legacy-format",
+        "--recursive",
+        "--type",
+        "cyclonedx",
+        "--predicate",
+        predicate.to_str().unwrap(),
+        "--signature-repository",
+        &elsewhere,
+        "--trust-config",
+        &stack.trust,
+        "--identity-token",
+        &stack.token,
+    ]);
+    assert!(attested.status.success(), "{}", stderr(&attested));
+    assert_eq!(stderr(&attested).matches("Pushing attestation to").count(), 4);
+    let out = signet(&[
+        "verify-attestation",
+        &image,
+        "--recursive",
+        "--type",
+        "cyclonedx",
+        "--signature-repository",
+        &elsewhere,
+        "--trust-config",
+        &stack.trust,
+        "--certificate-identity",
+        "builder@example.com",
+        "--certificate-oidc-issuer",
+        &stack.issuer,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 4);
+}
