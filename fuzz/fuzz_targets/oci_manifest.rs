@@ -10,6 +10,8 @@
 //! split at its first NUL: the DSSE envelope before, the annotations after) reads as a bundle
 //! holding that envelope. A signature or attestation read from a layer and written back as one
 //! (`signature_layer`, `attestation_layer`) reads back to the same content and log entry.
+//! A registry's `WWW-Authenticate` challenge (`auth::parse_challenge`) parses without panicking,
+//! to parameter names in lower case with no surrounding whitespace.
 
 #![no_main]
 
@@ -25,6 +27,14 @@ use signet_oci::manifest::{MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_MANIFEST};
 use signet_oci::{Digest, ImageReference, Manifest};
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let (scheme, params) = signet_oci::auth::parse_challenge(text);
+        assert!(!scheme.starts_with(char::is_whitespace));
+        for name in params.keys() {
+            assert_eq!(name.trim(), name);
+            assert_eq!(&name.to_ascii_lowercase(), name);
+        }
+    }
     for content_type in [
         None,
         Some(MEDIA_TYPE_IMAGE_MANIFEST),

@@ -554,7 +554,7 @@ impl<'h> Registry<'h> {
     }
 
     fn answer_challenge(&self, challenge: &str, scope: &str) -> anyhow::Result<String> {
-        let (scheme, params) = parse_challenge(challenge);
+        let (scheme, params) = signet_oci::auth::parse_challenge(challenge);
         match scheme.to_ascii_lowercase().as_str() {
             "basic" => match &self.credential {
                 Some(Credential::Basic { username, password }) => {
@@ -755,42 +755,6 @@ fn is_local(host: &str) -> bool {
     url::Url::parse(&format!("http://{host}")).is_ok_and(|u| crate::http::is_loopback(&u))
 }
 
-/// `Bearer realm="https://auth.example/token",service="registry.example"` → the scheme and
-/// its parameters (RFC 7235 §2.1, quoted strings unescaped).
-fn parse_challenge(challenge: &str) -> (String, BTreeMap<String, String>) {
-    let challenge = challenge.trim();
-    let (scheme, rest) = challenge.split_once(' ').unwrap_or((challenge, ""));
-    let mut params = BTreeMap::new();
-    let mut chars = rest.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
-            chars.next();
-        }
-        let name: String = chars.by_ref().take_while(|c| *c != '=').collect();
-        if name.is_empty() {
-            break;
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => value.extend(chars.next()),
-                    '"' => break,
-                    c => value.push(c),
-                }
-            }
-        } else {
-            while let Some(c) = chars.peek().copied().filter(|c| *c != ',') {
-                value.push(c);
-                chars.next();
-            }
-        }
-        params.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
-    }
-    (scheme.to_string(), params)
-}
-
 /// `signet login`: checks the credential against the registry (`GET /v2/`, answering its
 /// challenge), then stores it in the docker configuration as `docker login` does (an `auths`
 /// entry, base64 of `user:password`), keeping everything else in the file. The file is written
@@ -981,22 +945,6 @@ fn credential_helper(helper: &str, server: &str) -> anyhow::Result<Option<Creden
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn challenges_parse_as_rfc_7235_says() {
-        let (scheme, params) = parse_challenge(
-            r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull""#,
-        );
-        assert_eq!(scheme, "Bearer");
-        assert_eq!(params["realm"], "https://auth.example/token");
-        assert_eq!(params["service"], "registry.example");
-        assert_eq!(params["scope"], "repository:a/b:pull");
-        let (scheme, params) = parse_challenge(r#"Basic realm="a \"quoted\" realm", charset=UTF-8"#);
-        assert_eq!(scheme, "Basic");
-        assert_eq!(params["realm"], r#"a "quoted" realm"#);
-        assert_eq!(params["charset"], "UTF-8");
-        assert!(parse_challenge("").1.is_empty());
-    }
 
     #[test]
     fn credentials_stay_with_the_registry_and_off_plain_http() {

@@ -21,10 +21,12 @@
 //! | [`attachment`] | cosign's legacy attachment image of one file (`attach sbom`): config and manifest | cosign `pkg/oci/static/file.go` |
 //! | [`reference`] | image references as the docker CLI reads them (`registry/repo:tag@digest`) | distribution `reference` grammar |
 //! | [`referrers`] | a Sigstore bundle as a referrer manifest; the `sha256-<hex>` fallback index | image-spec 1.1 `manifest.md` §subject, distribution-spec §referrers |
+//! | [`auth`] | a registry's `WWW-Authenticate` challenge | RFC 7235 §2.1, distribution token auth |
 
 #![forbid(unsafe_code)]
 
 pub mod attachment;
+pub mod auth;
 pub mod cosign;
 pub mod descriptor;
 pub mod digest;
