@@ -542,9 +542,14 @@ impl<'a> Checker<'a> {
         let sigs = place.sigs;
         let repo = place.sig_repo;
         let (one, many, predicate_type) = (&self.one, &self.many, self.predicate_type);
-        let listed = match sigs.referrers(repo, digest)? {
-            Some(index) => index,
-            None => fallback_index(sigs, repo, &fallback_tag(digest))?.unwrap_or_default(),
+        // The fallback index first: where a registry has no referrers API (distribution 2.8,
+        // and today Docker Hub and GHCR) it is the listing, and asking the API first would cost
+        // every verification a request. Where it has the API, the fallback tag is usually
+        // absent (one 404), and a fallback index some client wrote anyway may be stale: when
+        // nothing in it verifies, the API is asked as well (below), so nothing is missed.
+        let (first, from_fallback) = match fallback_index(sigs, repo, &fallback_tag(digest))? {
+            Some(index) => (index, true),
+            None => (sigs.referrers(repo, digest)?.unwrap_or_default(), false),
         };
         // The statement's subject names the image by its SHA-256, as cosign writes it.
         let artifact_digest: [u8; 32] = digest.bytes().try_into().map_err(|_| {
@@ -566,84 +571,96 @@ impl<'a> Checker<'a> {
                 .get(signet_oci::referrers::ANNOTATION_BUNDLE_PREDICATE_TYPE)
                 .is_none_or(|t| t == predicate_type)
         };
-        for candidate in listed
-            .manifests
-            .iter()
-            .filter(|d| may_be_bundle(d))
-            .filter(listed_type)
-        {
-            // A listed referrer that cannot be read (gone, corrupt, too large) is one failure
-            // among the others, not the end of the verification: another may verify.
-            let manifest = match sigs.manifest(repo, &candidate.digest.to_string()) {
-                Ok(m) => m,
-                Err(e) => {
-                    unreadable.push(format!("the referrer {}: {e:#}", candidate.digest));
+        let mut seen = std::collections::BTreeSet::new();
+        let mut listing = Some(first);
+        let mut asked_api = !from_fallback;
+        while let Some(listed) = listing.take() {
+            for candidate in listed
+                .manifests
+                .iter()
+                .filter(|d| may_be_bundle(d))
+                .filter(listed_type)
+                .filter(|d| seen.insert(d.digest.clone()))
+            {
+                // A listed referrer that cannot be read (gone, corrupt, too large) is one failure
+                // among the others, not the end of the verification: another may verify.
+                let manifest = match sigs.manifest(repo, &candidate.digest.to_string()) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        unreadable.push(format!("the referrer {}: {e:#}", candidate.digest));
+                        continue;
+                    }
+                };
+                let Manifest::Image(artifact) = &manifest.manifest else {
+                    continue;
+                };
+                if !is_bundle_manifest(artifact)
+                    || artifact.subject.as_ref().map(|s| &s.digest) != Some(digest)
+                {
                     continue;
                 }
-            };
-            let Manifest::Image(artifact) = &manifest.manifest else {
-                continue;
-            };
-            if !is_bundle_manifest(artifact) || artifact.subject.as_ref().map(|s| &s.digest) != Some(digest) {
-                continue;
+                let bytes = match sigs.blob(repo, &artifact.layers[0], files::MAX_BUNDLE_BYTES) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        found += 1;
+                        failures.push(format!("the bundle of referrer {}: {e:#}", candidate.digest));
+                        continue;
+                    }
+                };
+                let bundle = match Bundle::from_json(&bytes) {
+                    Ok(bundle) => bundle,
+                    Err(e) => {
+                        found += 1;
+                        failures.push(format!(
+                            "the bundle in referrer {} does not parse: {e}",
+                            candidate.digest
+                        ));
+                        continue;
+                    }
+                };
+                // Other bundles attached to the image (an attestation of another type, a signature
+                // when attestations are asked for) are passed over, not counted as failures.
+                if !is_statement_of(&bundle, predicate_type) {
+                    continue;
+                }
+                found += 1;
+                let artifact = Artifact::Digest(ArtifactDigest::sha256(artifact_digest));
+                let result = crate::verify::verify_prepared(
+                    &bundle,
+                    artifact,
+                    self.signer.clone(),
+                    &self.trust,
+                    self.now,
+                    self.hint.as_deref(),
+                )
+                .and_then(|v| {
+                    let carried: BTreeMap<String, Value> = v
+                        .statement
+                        .iter()
+                        .flat_map(|s| &s.subject)
+                        .filter(|s| s.digest.get("sha256") == Some(&digest.hex()))
+                        .flat_map(|s| &s.annotations)
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    check_annotations(self.annotations, &carried)?;
+                    // The claims as cosign prints them for a bundle signature.
+                    let claims = SimpleSigning::new(&pinned.repository_name(), digest, carried);
+                    Ok((v, claims))
+                });
+                match result {
+                    Ok((v, claims)) => verified.push(VerifiedImageSignature {
+                        referrer: candidate.digest.clone(),
+                        signer: v.signer,
+                        statement: v.statement,
+                        bundle,
+                        claims,
+                    }),
+                    Err(e) => failures.push(format!("{e:#}")),
+                }
             }
-            let bytes = match sigs.blob(repo, &artifact.layers[0], files::MAX_BUNDLE_BYTES) {
-                Ok(b) => b,
-                Err(e) => {
-                    found += 1;
-                    failures.push(format!("the bundle of referrer {}: {e:#}", candidate.digest));
-                    continue;
-                }
-            };
-            let bundle = match Bundle::from_json(&bytes) {
-                Ok(bundle) => bundle,
-                Err(e) => {
-                    found += 1;
-                    failures.push(format!(
-                        "the bundle in referrer {} does not parse: {e}",
-                        candidate.digest
-                    ));
-                    continue;
-                }
-            };
-            // Other bundles attached to the image (an attestation of another type, a signature
-            // when attestations are asked for) are passed over, not counted as failures.
-            if !is_statement_of(&bundle, predicate_type) {
-                continue;
-            }
-            found += 1;
-            let artifact = Artifact::Digest(ArtifactDigest::sha256(artifact_digest));
-            let result = crate::verify::verify_prepared(
-                &bundle,
-                artifact,
-                self.signer.clone(),
-                &self.trust,
-                self.now,
-                self.hint.as_deref(),
-            )
-            .and_then(|v| {
-                let carried: BTreeMap<String, Value> = v
-                    .statement
-                    .iter()
-                    .flat_map(|s| &s.subject)
-                    .filter(|s| s.digest.get("sha256") == Some(&digest.hex()))
-                    .flat_map(|s| &s.annotations)
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                check_annotations(self.annotations, &carried)?;
-                // The claims as cosign prints them for a bundle signature.
-                let claims = SimpleSigning::new(&pinned.repository_name(), digest, carried);
-                Ok((v, claims))
-            });
-            match result {
-                Ok((v, claims)) => verified.push(VerifiedImageSignature {
-                    referrer: candidate.digest.clone(),
-                    signer: v.signer,
-                    statement: v.statement,
-                    bundle,
-                    claims,
-                }),
-                Err(e) => failures.push(format!("{e:#}")),
+            if verified.is_empty() && !asked_api {
+                asked_api = true;
+                listing = sigs.referrers(repo, digest)?;
             }
         }
         // No bundle signature (attestation): cosign 1 and 2's `sha256-<hex>.sig` (`.att`), as

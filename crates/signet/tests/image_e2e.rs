@@ -509,8 +509,11 @@ fn a_legacy_sig_signature_verifies() {
 }
 
 /// On a registry with the OCI 1.1 referrers API (an in-process one: Debian's registry has
-/// none), the signature is found through the API, no fallback index is written, and a
-/// verification by tag takes 4 requests: resolve, referrers, referrer manifest, bundle.
+/// none), the signature is found through the API and no fallback index is written. A
+/// verification by tag takes 5 requests: resolve, the fallback tag (absent), referrers,
+/// referrer manifest, bundle (signet reads the fallback index first, which spares a request on
+/// the registries without the API: distribution, Docker Hub, GHCR). A stale fallback index
+/// that some client wrote beside the API does not hide the API's signatures.
 #[test]
 fn the_referrers_api_is_used_where_the_registry_has_it() {
     let Some(stack) = Stack::start() else {
@@ -562,10 +565,39 @@ fn the_referrers_api_is_used_where_the_registry_has_it() {
     .unwrap();
     assert_eq!(verified.signatures.len(), 1);
     assert_eq!(
-        verified.requests, 4,
-        "resolve, referrers, referrer manifest, bundle"
+        verified.requests, 5,
+        "resolve, fallback tag (404), referrers, referrer manifest, bundle"
     );
-    assert_eq!(registry_process.requests() - before, 4);
+    assert_eq!(registry_process.requests() - before, 5);
+
+    // A fallback index beside the API, listing only a referrer that is not there: nothing in
+    // it verifies, so the API is asked, and its signature verifies.
+    let mut stale = signet_oci::ImageIndex::new();
+    stale.manifests.push(signet_oci::Descriptor {
+        artifact_type: Some(signet_oci::referrers::BUNDLE_ARTIFACT_TYPE.into()),
+        ..signet_oci::Descriptor::of(
+            signet_oci::manifest::MEDIA_TYPE_IMAGE_MANIFEST,
+            b"a referrer that was deleted",
+        )
+    });
+    registry
+        .push_manifest(
+            "team/app",
+            &signet_oci::referrers::fallback_tag(&digest),
+            signet_oci::manifest::MEDIA_TYPE_IMAGE_INDEX,
+            &stale.to_json(),
+        )
+        .unwrap();
+    let verified = signet_client::image::verify_image(
+        &trust,
+        &image,
+        &identity,
+        &RegistryOptions::default(),
+        &Default::default(),
+        false,
+    )
+    .unwrap();
+    assert_eq!(verified.signatures.len(), 1);
 
     // The annotations signed with the image: required with -a, printed among the claims.
     let verify = |annotation: &str| {
@@ -1623,4 +1655,49 @@ fn the_legacy_format_signs_recursively_into_a_signature_repository() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 4);
+}
+
+/// On distribution 2.8 (no referrers API) a verification by tag takes 4 registry requests:
+/// resolve, the fallback index, the referrer manifest, the bundle; by digest, 3.
+#[test]
+fn a_verification_on_a_registry_without_the_api_takes_four_requests() {
+    let Some(stack) = Stack::start() else {
+        return;
+    };
+    let http = Http::new().unwrap();
+    let (_registry, digest) = stack.push_app(&http);
+    let image = format!("{}/team/app:1.0", stack.registry.host);
+    let signed = stack.sign(&image, &[]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    let identity = signet_client::verify::IdentityArgs {
+        certificate_identity: Some("builder@example.com".into()),
+        certificate_oidc_issuer: Some(stack.issuer.clone()),
+        ..Default::default()
+    };
+    let trust = signet_client::trust::TrustArgs {
+        trust_config: Some(stack.trust.clone().into()),
+        ..Default::default()
+    };
+    let verify = |image: &str| {
+        signet_client::image::verify_image(
+            &trust,
+            image,
+            &identity,
+            &RegistryOptions::default(),
+            &Default::default(),
+            false,
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        verify(&image).requests,
+        4,
+        "resolve, fallback index, referrer manifest, bundle"
+    );
+    let by_digest = format!("{}/team/app@{digest}", stack.registry.host);
+    assert_eq!(
+        verify(&by_digest).requests,
+        3,
+        "fallback index, referrer manifest, bundle"
+    );
 }
