@@ -5,10 +5,11 @@
 //! to the image as an OCI 1.1 referrer; where the registry has no referrers API, signet updates
 //! the `sha256-<hex>` fallback index itself, in one PUT of the whole new index.
 //!
-//! Verification finds the image's bundles (referrers API, else the fallback index), verifies
-//! each against the trusted root and the expected signer with the image's digest as the
-//! artifact, and tells "no signatures" apart from "signatures, none of which verifies" (saying
-//! why the first one failed). Attestations are the same with the statement's own predicate
+//! Verification finds the image's bundles (the fallback index, else the referrers API, which
+//! is also asked when nothing in a fallback index verifies), verifies each against the trusted
+//! root and the expected signer with the image's digest as the artifact, and tells "no
+//! signatures" apart from "signatures, none of which verifies" (saying why the first one
+//! failed). Attestations are the same with the statement's own predicate
 //! type and predicate. An image with no bundle signature has its cosign 1/2 `sha256-<hex>.sig`
 //! signatures verified instead (cosign's fallback), and one with no bundle attestation of the
 //! type its `.att` attestations ([`crate::legacy_image`], which also writes the legacy format:
