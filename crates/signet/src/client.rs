@@ -1,6 +1,7 @@
 //! The client commands' flags (`sign-blob`, `verify-blob`, `attest-blob`,
-//! `verify-blob-attestation`, the conformance protocol's `sign-bundle` and `verify-bundle`, and
-//! `trust`), dispatched to signet-client's flows. No async runtime, no threads.
+//! `verify-blob-attestation`, the conformance protocol's `sign-bundle` and `verify-bundle`, the
+//! image commands, `login` and `trust`), dispatched to signet-client's flows. No async runtime
+//! (the one place with threads is `verify --recursive`, whose lookups run in parallel).
 
 use std::path::PathBuf;
 
