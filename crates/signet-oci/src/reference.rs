@@ -133,9 +133,16 @@ impl ImageReference {
         }
     }
 
-    /// `registry/repository`, as cosign's simple-signing payload names the image.
+    /// `registry/repository`, as cosign's simple-signing payload (and a legacy attestation's
+    /// subject) names the image: Docker Hub as go-containerregistry names it,
+    /// `index.docker.io/library/alpine`.
     pub fn repository_name(&self) -> String {
-        format!("{}/{}", self.registry, self.repository)
+        let registry = if self.registry == DOCKER_HUB {
+            "index.docker.io"
+        } else {
+            self.registry.as_str()
+        };
+        format!("{registry}/{}", self.repository)
     }
 
     /// The same image pinned to `digest` (no tag).
@@ -262,6 +269,15 @@ mod tests {
         assert_eq!(r.repository, "team/app");
         assert_eq!(r.manifest_reference(), "1.0");
         assert_eq!(r.repository_name(), "127.0.0.1:5055/team/app");
+        // Docker Hub as cosign (go-containerregistry) names it in a payload.
+        assert_eq!(
+            parse("alpine:3.20").repository_name(),
+            "index.docker.io/library/alpine"
+        );
+        assert_eq!(
+            parse("docker.io/acme/app").repository_name(),
+            "index.docker.io/acme/app"
+        );
 
         let r = parse("localhost/app");
         assert_eq!(r.registry, "localhost");
