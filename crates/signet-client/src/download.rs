@@ -66,6 +66,34 @@ pub struct DownloadedSbom {
     pub content: Vec<u8>,
 }
 
+/// The digest of the manifest for `platform` (`os/arch` or `os/arch/variant`, as `docker
+/// --platform` takes it) in the index `fetched`.
+fn platform_manifest(fetched: &crate::oci::FetchedManifest, platform: &str) -> anyhow::Result<Digest> {
+    let Manifest::Index(index) = &fetched.manifest else {
+        bail!("--platform {platform} asks for one platform of a multi-platform index, but this is a single image");
+    };
+    let listed: Vec<String> = index
+        .manifests
+        .iter()
+        .filter_map(|d| d.platform.as_ref().map(|p| p.to_string()))
+        .collect();
+    index
+        .manifests
+        .iter()
+        .find(|d| d.platform.as_ref().is_some_and(|p| p.to_string() == platform))
+        .map(|d| d.digest.clone())
+        .ok_or_else(|| {
+            anyhow!(
+                "the index has no manifest for {platform} (it has {})",
+                if listed.is_empty() {
+                    "none named".to_string()
+                } else {
+                    listed.join(", ")
+                }
+            )
+        })
+}
+
 /// An image and the registry it is in, resolved once.
 struct Target<'h> {
     /// Where the attachments are: the image's registry, or the signature repository's.
@@ -80,10 +108,19 @@ impl<'h> Target<'h> {
         http: &'h Http,
         image: &str,
         registry_options: &RegistryOptions,
+        platform: Option<&str>,
     ) -> anyhow::Result<Target<'h>> {
         let reference = ImageReference::parse(image)?;
         let image_registry = Registry::new(http, reference.api_host(), registry_options)?;
-        let (digest, _) = crate::image::image_digest(&image_registry, &reference)?;
+        let (mut digest, fetched) = crate::image::image_digest(&image_registry, &reference)?;
+        if let Some(platform) = platform {
+            let index = match fetched {
+                Some(f) => f,
+                None => image_registry.manifest(&reference.repository, &digest.to_string())?,
+            };
+            digest = platform_manifest(&index, platform)
+                .map_err(|e| anyhow!("{}: {e}", reference.with_digest(digest.clone())))?;
+        }
         let (elsewhere, repo) = crate::image::signature_registry(http, registry_options, &reference)?;
         let registry = elsewhere.unwrap_or(image_registry);
         Ok(Target {
@@ -164,9 +201,13 @@ impl<'h> Target<'h> {
 }
 
 /// `download signature`: the image's bundle signatures, else its `.sig` signatures.
-pub fn download_signatures(image: &str, registry_options: &RegistryOptions) -> anyhow::Result<Downloaded> {
+pub fn download_signatures(
+    image: &str,
+    registry_options: &RegistryOptions,
+    platform: Option<&str>,
+) -> anyhow::Result<Downloaded> {
     let http = registry_options.http()?;
-    let target = Target::resolve(&http, image, registry_options)?;
+    let target = Target::resolve(&http, image, registry_options, platform)?;
     let mut lines: Vec<String> = target
         .bundles()?
         .iter()
@@ -248,9 +289,10 @@ pub fn download_attestations(
     image: &str,
     predicate_type: Option<&str>,
     registry_options: &RegistryOptions,
+    platform: Option<&str>,
 ) -> anyhow::Result<Downloaded> {
     let http = registry_options.http()?;
-    let target = Target::resolve(&http, image, registry_options)?;
+    let target = Target::resolve(&http, image, registry_options, platform)?;
     let wanted = |statement: &[u8]| {
         Statement::from_json(statement).is_ok_and(|s| {
             s.predicate_type != COSIGN_SIGN_PREDICATE_TYPE
@@ -296,9 +338,13 @@ pub fn download_attestations(
 }
 
 /// `download sbom`: the SBOM attached under the image's `.sbom` tag.
-pub fn download_sbom(image: &str, registry_options: &RegistryOptions) -> anyhow::Result<DownloadedSbom> {
+pub fn download_sbom(
+    image: &str,
+    registry_options: &RegistryOptions,
+    platform: Option<&str>,
+) -> anyhow::Result<DownloadedSbom> {
     let http = registry_options.http()?;
-    let target = Target::resolve(&http, image, registry_options)?;
+    let target = Target::resolve(&http, image, registry_options, platform)?;
     let tag = attachment_tag(&target.digest, Attachment::Sbom);
     let fetched = match &tag {
         Some(tag) => target.registry.find_manifest(target.repo(), tag)?,

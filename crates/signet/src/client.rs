@@ -373,6 +373,10 @@ pub enum DownloadCommand {
 pub struct DownloadArgs {
     /// The image (`registry/repository:tag` or `@sha256:...`).
     pub image: String,
+    /// For a multi-platform index: what is attached to this platform's manifest
+    /// (`os/arch` or `os/arch/variant`, e.g. `linux/arm64`) rather than to the index.
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -413,7 +417,11 @@ fn run_attach_or_download(command: ClientCommand) -> anyhow::Result<()> {
             );
         }
         ClientCommand::Download(DownloadCommand::Sbom(a)) => {
-            let sbom = download::download_sbom(&a.download.image, &a.download.registry.options())?;
+            let sbom = download::download_sbom(
+                &a.download.image,
+                &a.download.registry.options(),
+                a.download.platform.as_deref(),
+            )?;
             eprintln!("Found SBOM of media type: {}", sbom.media_type);
             eprintln!(
                 "WARNING: Downloading SBOMs this way does not ensure their authenticity; a signed SBOM is an attestation ('signet verify-attestation --type cyclonedx|spdxjson')."
@@ -428,7 +436,7 @@ fn run_attach_or_download(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Download(d) => {
             let found = match d {
                 DownloadCommand::Signature(a) => {
-                    download::download_signatures(&a.image, &a.registry.options())?
+                    download::download_signatures(&a.image, &a.registry.options(), a.platform.as_deref())?
                 }
                 DownloadCommand::Attestation(a) => {
                     let predicate_type = a
@@ -440,6 +448,7 @@ fn run_attach_or_download(command: ClientCommand) -> anyhow::Result<()> {
                         &a.download.image,
                         predicate_type.as_deref(),
                         &a.download.registry.options(),
+                        a.download.platform.as_deref(),
                     )?
                 }
                 DownloadCommand::Sbom(_) => unreachable!("handled above"),

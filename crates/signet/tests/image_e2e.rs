@@ -963,6 +963,27 @@ fn recursive_signs_and_verifies_every_platform_of_an_index() {
         .collect();
     assert_eq!(digests, expected);
 
+    // One platform's signature, downloaded by naming the platform.
+    let out = signet(&["download", "signature", &image, "--platform", "linux/arm64"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let bundle: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let statement: serde_json::Value =
+        serde_json::from_slice(&common::b64(bundle["dsseEnvelope"]["payload"].as_str().unwrap())).unwrap();
+    assert_eq!(statement["subject"][0]["digest"]["sha256"], platforms[1].hex());
+    let out = signet(&["download", "signature", &image, "--platform", "linux/mips"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no manifest for linux/mips (it has linux/amd64, linux/arm64, linux/s390x)"),
+        "{}",
+        stderr(&out)
+    );
+    let single = format!("{host}/team/multi@{}", platforms[0]);
+    let out = signet(&["download", "signature", &single, "--platform", "linux/amd64"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("single image"), "{}", stderr(&out));
+
     // Saved with every platform and every platform's signature, and verified from disk.
     let dir = stack.data.path().join("multi-layout");
     let saved = signet(&["save", &image, "--dir", dir.to_str().unwrap()]);
