@@ -237,10 +237,7 @@ fn measure_recursive(
     let none = image::Annotations::new();
     let signed = image::sign_image(options, &image, &RegistryOptions::default(), &none, true)?;
     let pinned = signed.image.to_string();
-    let digests: Vec<String> = std::iter::once(&signed)
-        .chain(&signed.platforms)
-        .map(|s| s.image.to_string())
-        .collect();
+    let digests: Vec<String> = signed.each().map(|s| s.image.to_string()).collect();
 
     let median = |mut times: Vec<Duration>| {
         times.sort();

@@ -37,13 +37,13 @@ use signet_oci::cosign::{
     attachment_tag, Attachment, ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN,
     ANNOTATION_RFC3161_TIMESTAMP, ANNOTATION_SIGNATURE, DSSE_ENVELOPE_MEDIA_TYPE, SIMPLE_SIGNING_MEDIA_TYPE,
 };
-use signet_oci::referrers::{fallback_tag, is_bundle_manifest, may_be_bundle};
+use signet_oci::referrers::{fallback_tag, may_be_bundle};
 use signet_oci::{Digest, ImageReference, Manifest};
 
 use crate::attach::MAX_ATTACHMENT_BYTES;
 use crate::files::MAX_BUNDLE_BYTES;
 use crate::http::Http;
-use crate::image::{is_statement_of, COSIGN_SIGN_PREDICATE_TYPE};
+use crate::image::{is_statement_of, read_referrer_bundle, ReferrerBundle, COSIGN_SIGN_PREDICATE_TYPE};
 use crate::oci::{Registry, RegistryOptions};
 
 /// What a `download` found: the image, pinned, and the lines to print.
@@ -145,21 +145,10 @@ impl<'h> Target<'h> {
         };
         let mut bundles = Vec::new();
         for candidate in listed.manifests.iter().filter(|d| may_be_bundle(d)) {
-            let Ok(fetched) = self.registry.manifest(repo, &candidate.digest.to_string()) else {
-                continue;
-            };
-            let Manifest::Image(artifact) = &fetched.manifest else {
-                continue;
-            };
-            if !is_bundle_manifest(artifact)
-                || artifact.subject.as_ref().map(|s| &s.digest) != Some(&self.digest)
+            // Unreadable or broken referrers are not printed: nothing is verified here.
+            if let ReferrerBundle::Bundle(bundle) =
+                read_referrer_bundle(&self.registry, repo, candidate, &self.digest)
             {
-                continue;
-            }
-            let Ok(bytes) = self.registry.blob(repo, &artifact.layers[0], MAX_BUNDLE_BYTES) else {
-                continue;
-            };
-            if let Ok(bundle) = Bundle::from_json(&bytes) {
                 bundles.push(bundle);
             }
         }

@@ -331,6 +331,20 @@ pub struct VerifiedImage {
     pub requests: u32,
 }
 
+impl VerifiedImage {
+    /// The image and, with `--recursive`, each platform after it.
+    pub fn each(&self) -> impl Iterator<Item = &VerifiedImage> {
+        std::iter::once(self).chain(&self.platforms)
+    }
+}
+
+impl SignedImage {
+    /// The image and, with `--recursive`, each platform after it.
+    pub fn each(&self) -> impl Iterator<Item = &SignedImage> {
+        std::iter::once(self).chain(&self.platforms)
+    }
+}
+
 /// Verifies the image's signatures (cosign 3's `cosign verify`): at least one bundle attached
 /// to it must verify for the expected signer, over the image's digest; with `recursive` and an
 /// index, also over each platform manifest's digest.
@@ -403,7 +417,13 @@ pub fn verify_local_image_attestations(
         .annotations
         .get(crate::layout::ANNOTATION_SAVED_FROM)
         .and_then(|n| ImageReference::parse(n).ok())
-        .unwrap_or_else(|| local_reference(dir));
+        .unwrap_or_else(|| ImageReference {
+            // A layout that does not say where its image came from.
+            registry: "localhost".into(),
+            repository: "local-image".into(),
+            tag: None,
+            digest: None,
+        });
     let reference = name.with_digest(entry.digest.clone());
     let place = Place {
         image: &layout,
@@ -412,12 +432,6 @@ pub fn verify_local_image_attestations(
         reference: &reference,
     };
     checker.verify_tree(&place, entry.digest.clone(), None, recursive)
-}
-
-/// A reference standing for a layout that does not say where its image came from.
-fn local_reference(dir: &std::path::Path) -> ImageReference {
-    let _ = dir;
-    ImageReference::parse("localhost/local-image").expect("a valid reference")
 }
 
 /// Where an image is read and where its attachments are.
@@ -585,39 +599,18 @@ impl<'a> Checker<'a> {
             {
                 // A listed referrer that cannot be read (gone, corrupt, too large) is one failure
                 // among the others, not the end of the verification: another may verify.
-                let manifest = match sigs.manifest(repo, &candidate.digest.to_string()) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        unreadable.push(format!("the referrer {}: {e:#}", candidate.digest));
+                let bundle = match read_referrer_bundle(sigs, repo, candidate, digest) {
+                    ReferrerBundle::NotOne => continue,
+                    ReferrerBundle::Unreadable(e) => {
+                        unreadable.push(e);
                         continue;
                     }
-                };
-                let Manifest::Image(artifact) = &manifest.manifest else {
-                    continue;
-                };
-                if !is_bundle_manifest(artifact)
-                    || artifact.subject.as_ref().map(|s| &s.digest) != Some(digest)
-                {
-                    continue;
-                }
-                let bytes = match sigs.blob(repo, &artifact.layers[0], files::MAX_BUNDLE_BYTES) {
-                    Ok(b) => b,
-                    Err(e) => {
+                    ReferrerBundle::Broken(e) => {
                         found += 1;
-                        failures.push(format!("the bundle of referrer {}: {e:#}", candidate.digest));
+                        failures.push(e);
                         continue;
                     }
-                };
-                let bundle = match Bundle::from_json(&bytes) {
-                    Ok(bundle) => bundle,
-                    Err(e) => {
-                        found += 1;
-                        failures.push(format!(
-                            "the bundle in referrer {} does not parse: {e}",
-                            candidate.digest
-                        ));
-                        continue;
-                    }
+                    ReferrerBundle::Bundle(bundle) => bundle,
                 };
                 // Other bundles attached to the image (an attestation of another type, a signature
                 // when attestations are asked for) are passed over, not counted as failures.
@@ -797,6 +790,51 @@ fn check_annotations(required: &Annotations, carried: &BTreeMap<String, Value>) 
             has.join(", ")
         }
     )
+}
+
+/// What a listed referrer turned out to be.
+pub(crate) enum ReferrerBundle {
+    /// Not a Sigstore bundle about this image (another artifact, another subject).
+    NotOne,
+    /// The referrer manifest could not be read (gone, corrupt, too large).
+    Unreadable(String),
+    /// A bundle referrer whose bundle could not be read or does not parse.
+    Broken(String),
+    /// The bundle.
+    Bundle(Bundle),
+}
+
+/// Reads the referrer `candidate` of `subject` as cosign does: a manifest with one Sigstore
+/// bundle layer and that subject, its layer (bounded, digest-checked) a bundle.
+pub(crate) fn read_referrer_bundle(
+    store: &dyn ImageStore,
+    repo: &str,
+    candidate: &signet_oci::Descriptor,
+    subject: &Digest,
+) -> ReferrerBundle {
+    let manifest = match store.manifest(repo, &candidate.digest.to_string()) {
+        Ok(m) => m,
+        Err(e) => return ReferrerBundle::Unreadable(format!("the referrer {}: {e:#}", candidate.digest)),
+    };
+    let Manifest::Image(artifact) = &manifest.manifest else {
+        return ReferrerBundle::NotOne;
+    };
+    if !is_bundle_manifest(artifact) || artifact.subject.as_ref().map(|s| &s.digest) != Some(subject) {
+        return ReferrerBundle::NotOne;
+    }
+    let bytes = match store.blob(repo, &artifact.layers[0], files::MAX_BUNDLE_BYTES) {
+        Ok(b) => b,
+        Err(e) => {
+            return ReferrerBundle::Broken(format!("the bundle of referrer {}: {e:#}", candidate.digest))
+        }
+    };
+    match Bundle::from_json(&bytes) {
+        Ok(bundle) => ReferrerBundle::Bundle(bundle),
+        Err(e) => ReferrerBundle::Broken(format!(
+            "the bundle in referrer {} does not parse: {e}",
+            candidate.digest
+        )),
+    }
 }
 
 /// What a legacy `.sig` or `.att` attachment held.

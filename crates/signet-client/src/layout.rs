@@ -132,10 +132,7 @@ impl OciLayout {
     }
 
     fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.dir
-            .join("blobs")
-            .join(digest.algorithm().name())
-            .join(digest.hex())
+        blob_dir(&self.dir, digest).join(digest.hex())
     }
 
     /// The entry a tag names: by `ref.name`, or for cosign's `.sig`/`.att` by its `kind`.
@@ -251,6 +248,11 @@ impl ImageStore for OciLayout {
     }
 }
 
+/// The directory of a layout at `dir` holding blobs of `digest`'s algorithm.
+fn blob_dir(dir: &Path, digest: &Digest) -> PathBuf {
+    dir.join("blobs").join(digest.algorithm().name())
+}
+
 /// Reads at most `max_len` bytes of `path`; a longer file is an error.
 fn read_bounded(path: &Path, max_len: u64) -> anyhow::Result<Vec<u8>> {
     let file =
@@ -310,10 +312,7 @@ impl LayoutWriter {
     }
 
     fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.dir
-            .join("blobs")
-            .join(digest.algorithm().name())
-            .join(digest.hex())
+        blob_dir(&self.dir, digest).join(digest.hex())
     }
 
     /// Stores `content` (already checked against `digest` by whoever read it).
@@ -321,10 +320,9 @@ impl LayoutWriter {
         if !digest.matches(content) {
             bail!("refusing to store {digest}: the content has another digest");
         }
-        let path = self.blob_path(digest);
-        fs::create_dir_all(path.parent().expect("a blob path has a parent"))
-            .with_context(|| format!("creating {}", self.dir.display()))?;
-        write_atomic(&path, content)
+        let dir = blob_dir(&self.dir, digest);
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_atomic(&self.blob_path(digest), content)
     }
 
     /// Stores a blob that `fill` writes (streamed from a registry, which checks its digest);
@@ -335,9 +333,9 @@ impl LayoutWriter {
         fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let path = self.blob_path(digest);
-        let dir = path.parent().expect("a blob path has a parent");
-        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut temp = tempfile_in(dir)?;
+        let dir = blob_dir(&self.dir, digest);
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut temp = tempfile_in(&dir)?;
         fill(&mut temp)?;
         temp.sync_all()
             .with_context(|| format!("writing {}", temp.path.display()))?;

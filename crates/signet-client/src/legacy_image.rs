@@ -168,6 +168,8 @@ fn push_legacy(
         .with_context(|| format!("{doing} {}", pinned[0].image))?;
     let (elsewhere, sig_repo) = crate::image::signature_registry(&http, registry_options, &reference)?;
     let sigs = elsewhere.as_ref().unwrap_or(&registry);
+    // Read once for every layer checked below.
+    let material = crate::trust::load(&options.trust, &TrustEnv::from_process())?;
     pinned
         .iter()
         .zip(made.iter().zip(&signed))
@@ -177,7 +179,7 @@ fn push_legacy(
                 None => attestation_layer(&signed.bundle, &signed.ca_chain),
             }
             .map_err(|e| anyhow!("{}: {e}", pinned.image))?;
-            check_own_layer(options, signed, &layer, attachment)?;
+            check_own_layer(options, &material.trusted_root, signed, &layer, attachment)?;
             push_layer(sigs, &sig_repo, pinned, attachment, layer)
         })
         .collect()
@@ -195,6 +197,7 @@ struct Pinned {
 /// the signature.
 fn check_own_layer(
     options: &SignOptions,
+    trusted_root: &signet_formats::trust::TrustedRoot,
     signed: &crate::sign::Signed,
     layer: &LegacyLayer,
     attachment: Attachment,
@@ -205,12 +208,11 @@ fn check_own_layer(
         _ => legacy_signature_bundle(&layer.content, &layer.descriptor.annotations),
     }
     .map_err(|e| anyhow!("the layer signet just made does not read back: {e}"))?;
-    let material = crate::trust::load(&options.trust, &TrustEnv::from_process())?;
     let expected = match &options.key {
         Some(_) => verify::SelfCheck::Key(signed.public_key.clone()),
         None => verify::SelfCheck::AnyCertificate,
     };
-    verify::verify_own(&bundle, &material.trusted_root, expected, crate::unix_now()?).context(
+    verify::verify_own(&bundle, trusted_root, expected, crate::unix_now()?).context(
         "the legacy layer signet just made does not verify against the trusted root, so it was not pushed",
     )
 }

@@ -265,8 +265,6 @@ impl<'h> Registry<'h> {
                 descriptor.size
             );
         }
-        let url = format!("{}/v2/{repository}/blobs/{}", self.base, descriptor.digest);
-        let scope = format!("repository:{repository}:{}", Access::Pull.actions());
         let mut checking = CheckingWriter {
             inner: sink,
             hasher: signet_crypto::Hasher::new(match descriptor.digest.algorithm() {
@@ -275,38 +273,12 @@ impl<'h> Registry<'h> {
             }),
             written: 0,
         };
-        let attempt = |authorization: Option<&str>, sink: &mut CheckingWriter| {
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let mut headers = Vec::new();
-            if let Some(a) = authorization {
-                headers.push(("Authorization", a));
-            }
-            self.http
-                .get_into(&url, &headers, sink, descriptor.size, MAX_ERROR_BYTES)
-        };
-        let mut answer = attempt(self.authorization(&scope).as_deref(), &mut checking)?;
-        if answer.status == 401 {
-            let challenge = answer.www_authenticate.clone().unwrap_or_default();
-            let authorization = self.answer_challenge(&challenge, &scope)?;
-            answer = attempt(Some(&authorization), &mut checking)?;
-        }
+        let path = format!("/v2/{repository}/blobs/{}", descriptor.digest);
+        let mut reading = Reading::Stream(&mut checking, descriptor.size);
+        let answer = self.send_reading("GET", &path, repository, Access::Pull, &[], None, &mut reading)?;
         match answer.status {
             200 => {}
             404 => bail!("{what}: no such blob (HTTP 404)"),
-            401 => bail!(
-                "{}: the registry refused the credentials (HTTP 401){}",
-                self.host,
-                server_message(&answer.body)
-            ),
-            403 => bail!(
-                "{}: access denied (HTTP 403){}",
-                self.host,
-                server_message(&answer.body)
-            ),
-            429 => bail!(
-                "{}: the registry is rate-limiting requests (HTTP 429); try again later",
-                self.host
-            ),
             status => bail!(
                 "{what}: the registry answered HTTP {status}{}",
                 server_message(&answer.body)
@@ -459,7 +431,8 @@ impl<'h> Registry<'h> {
     }
 
     /// One request, answering a 401 challenge once: Basic with the credential, or a Bearer
-    /// token fetched from the challenge's realm for this repository and access.
+    /// token fetched from the challenge's realm for this repository and access. The answer's
+    /// body is kept, at most `max_len` bytes of it.
     #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
@@ -471,7 +444,26 @@ impl<'h> Registry<'h> {
         body: Option<&[u8]>,
         max_len: u64,
     ) -> anyhow::Result<Exchange> {
-        let url = if path.starts_with("http://") || path.starts_with("https://") {
+        let mut reading = Reading::Keep(max_len);
+        self.send_reading(method, path, repository, access, headers, body, &mut reading)
+    }
+
+    /// [`Registry::send`], the body read as `reading` says. A GET or HEAD follows up to
+    /// [`MAX_REDIRECTS`] redirects (registries send blob reads to a CDN), over https (plain
+    /// http only where the registry itself may use it); credentials go to the registry's own
+    /// origin only. 401 (after the challenge is answered), 403 and 429 are errors here.
+    #[allow(clippy::too_many_arguments)]
+    fn send_reading(
+        &self,
+        method: &str,
+        path: &str,
+        repository: &str,
+        access: Access,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        reading: &mut Reading,
+    ) -> anyhow::Result<Exchange> {
+        let mut url = if path.starts_with("http://") || path.starts_with("https://") {
             path.to_string()
         } else {
             format!("{}{path}", self.base)
@@ -482,40 +474,73 @@ impl<'h> Registry<'h> {
         } else {
             format!("repository:{repository}:{}", access.actions())
         };
-        let mut answer = self.once(
-            method,
-            &url,
-            headers,
-            body,
-            max_len,
-            self.authorization(&scope).as_deref(),
-        )?;
-        if answer.status == 401 {
-            let challenge = answer.www_authenticate.clone().unwrap_or_default();
-            let authorization = self.answer_challenge(&challenge, &scope)?;
-            answer = self.once(method, &url, headers, body, max_len, Some(&authorization))?;
-            if answer.status == 401 {
-                bail!(
-                    "{}: the registry refused the credentials (HTTP 401){}",
-                    self.host,
-                    server_message(&answer.body)
-                );
+        let mut authorization = self.authorization(&scope);
+        let mut challenged = false;
+        let mut redirects = 0;
+        loop {
+            let answer = self.once(method, &url, headers, body, reading, authorization.as_deref())?;
+            if answer.status == 401 && !challenged && same_origin(&self.base, &url) {
+                challenged = true;
+                let challenge = answer.www_authenticate.clone().unwrap_or_default();
+                authorization = Some(self.answer_challenge(&challenge, &scope)?);
+                continue;
             }
+            let follows =
+                matches!(method, "GET" | "HEAD") && matches!(answer.status, 301 | 302 | 303 | 307 | 308);
+            if follows {
+                redirects += 1;
+                if redirects > MAX_REDIRECTS {
+                    bail!("{}: more than {MAX_REDIRECTS} redirects from {url}", self.host);
+                }
+                url = self.redirect_target(&url, answer.location.as_deref())?;
+                continue;
+            }
+            return self.refusal(answer);
         }
-        if answer.status == 403 {
+    }
+
+    /// Where a redirect from `from` leads: `location` resolved against it, which must be
+    /// https (or plain http where this registry may use it: loopback, or allowed).
+    fn redirect_target(&self, from: &str, location: Option<&str>) -> anyhow::Result<String> {
+        let location =
+            location.ok_or_else(|| anyhow!("{}: a redirect from {from} names no Location", self.host))?;
+        let target = url::Url::parse(from)
+            .and_then(|base| base.join(location))
+            .map_err(|e| anyhow!("{}: the redirect to {location:?}: {e}", self.host))?;
+        let allowed = match target.scheme() {
+            "https" => true,
+            "http" => self.allow_http || crate::http::is_loopback(&target),
+            _ => false,
+        };
+        if !allowed {
             bail!(
-                "{}: access denied (HTTP 403){}",
-                self.host,
-                server_message(&answer.body)
-            );
-        }
-        if answer.status == 429 {
-            bail!(
-                "{}: the registry is rate-limiting requests (HTTP 429); try again later",
+                "{}: refusing to follow a redirect to {target}: it is not https",
                 self.host
             );
         }
-        Ok(answer)
+        Ok(target.to_string())
+    }
+
+    /// The answer, unless it is a refusal: credentials refused (401), access denied (403), or
+    /// rate-limited (429), each as one line.
+    fn refusal(&self, answer: Exchange) -> anyhow::Result<Exchange> {
+        match answer.status {
+            401 => bail!(
+                "{}: the registry refused the credentials (HTTP 401){}",
+                self.host,
+                server_message(&answer.body)
+            ),
+            403 => bail!(
+                "{}: access denied (HTTP 403){}",
+                self.host,
+                server_message(&answer.body)
+            ),
+            429 => bail!(
+                "{}: the registry is rate-limiting requests (HTTP 429); try again later",
+                self.host
+            ),
+            _ => Ok(answer),
+        }
     }
 
     fn once(
@@ -524,19 +549,24 @@ impl<'h> Registry<'h> {
         url: &str,
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
-        max_len: u64,
+        reading: &mut Reading,
         authorization: Option<&str>,
     ) -> anyhow::Result<Exchange> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut all: Vec<(&str, &str)> = headers.to_vec();
-        // Credentials go to the registry itself only: an upload `Location` on another host
-        // (a registry may hand one out) gets none.
+        // Credentials go to the registry itself only: an upload `Location` or a redirect to
+        // another host (a registry may hand either out) gets none.
         if let Some(a) = authorization.filter(|_| same_origin(&self.base, url)) {
             all.push(("Authorization", a));
         }
         // Errors bodies are read too, bounded, so a JSON error message can be shown.
-        self.http
-            .exchange(method, url, &all, body, max_len.max(MAX_ERROR_BYTES))
+        match reading {
+            Reading::Keep(max_len) => {
+                self.http
+                    .exchange(method, url, &all, body, (*max_len).max(MAX_ERROR_BYTES))
+            }
+            Reading::Stream(sink, max_len) => self.http.get_into(url, &all, *sink, *max_len, MAX_ERROR_BYTES),
+        }
     }
 
     /// What to send before any challenge: the token already obtained for this scope (or for
@@ -697,6 +727,17 @@ fn realm_allowed(realm: &url::Url, allow_http: bool) -> bool {
         _ => false,
     }
 }
+
+/// How an answer's body is read.
+enum Reading<'s> {
+    /// Kept in memory, at most this many bytes.
+    Keep(u64),
+    /// Copied into the writer as it arrives (on 200 only), at most this many bytes.
+    Stream(&'s mut dyn std::io::Write, u64),
+}
+
+/// How many redirects a read follows (a registry's blob read goes to a CDN: one).
+const MAX_REDIRECTS: u32 = 5;
 
 /// A writer that hashes and counts what passes through it.
 struct CheckingWriter<'a> {

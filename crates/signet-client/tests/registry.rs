@@ -213,6 +213,16 @@ fn misbehaving_registry() -> String {
                     [format!("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes(), body].concat()
                 }
                 "private" => b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_vec(),
+                // A read sent elsewhere (as registries send blobs to a CDN), in a loop, or to
+                // plain http on another machine.
+                "moved" => b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /cdn/elsewhere\r\nContent-Length: 0\r\n\r\n".to_vec(),
+                "elsewhere" => [
+                    format!("HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {}\r\n\r\n", manifest.len()).as_bytes(),
+                    manifest,
+                ]
+                .concat(),
+                "circle" => b"HTTP/1.1 302 Found\r\nLocation: circle\r\nContent-Length: 0\r\n\r\n".to_vec(),
+                "cleartext" => b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://cdn.example/x\r\nContent-Length: 0\r\n\r\n".to_vec(),
                 "huge" => {
                     let body = vec![b' '; (4 << 20) + 10];
                     [format!("HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes(), &body].concat()
@@ -252,9 +262,17 @@ fn a_misbehaving_registry_is_one_clear_error_each_way() {
         ("lying", "but its bytes are"),
         ("cut", "reading the answer"),
         ("garbage", "team/app:garbage"),
+        ("circle", "more than 5 redirects"),
+        (
+            "cleartext",
+            "refusing to follow a redirect to http://cdn.example/x",
+        ),
     ] {
         let message = error(tag);
         assert!(message.contains(expected), "{tag}: {message}");
         assert!(!message.contains('\n'), "{tag}: one line: {message}");
     }
+    // A redirect is followed, and what it leads to is checked as ever.
+    let moved = registry.manifest("team/app", "moved").unwrap();
+    assert!(matches!(moved.manifest, Manifest::Image(_)));
 }

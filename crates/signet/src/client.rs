@@ -543,31 +543,22 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 &annotations,
                 a.recursive,
             )?;
-            for each in std::iter::once(&signed).chain(&signed.platforms) {
+            for each in signed.each() {
                 eprintln!("Pushing signature to: {}", each.image);
             }
         }
         ClientCommand::Verify(a) => {
             let annotations = image::parse_annotations(&a.annotations)?;
-            let verified = if a.local_image {
-                image::verify_local_image_attestations(
-                    &a.trust,
-                    std::path::Path::new(&a.image),
-                    &a.identity,
-                    image::COSIGN_SIGN_PREDICATE_TYPE,
-                    &annotations,
-                    a.recursive,
-                )?
-            } else {
-                image::verify_image(
-                    &a.trust,
-                    &a.image,
-                    &a.identity,
-                    &a.registry.options(),
-                    &annotations,
-                    a.recursive,
-                )?
-            };
+            let verified = verify_where(
+                &a.image,
+                a.local_image,
+                &a.registry,
+                &a.trust,
+                &a.identity,
+                image::COSIGN_SIGN_PREDICATE_TYPE,
+                &annotations,
+                a.recursive,
+            )?;
             if !annotations.is_empty() {
                 eprintln!("The specified annotations were verified.");
             }
@@ -577,8 +568,8 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 "The cosign claims were validated: the signature is over the image's digest",
                 a.identity.key.is_some(),
             );
-            let claims: Vec<_> = std::iter::once(&verified)
-                .chain(&verified.platforms)
+            let claims: Vec<_> = verified
+                .each()
                 .flat_map(|v| &v.signatures)
                 .map(image::claims_json)
                 .collect();
@@ -648,7 +639,7 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 &image::Annotations::new(),
                 a.recursive,
             )?;
-            for each in std::iter::once(&signed).chain(&signed.platforms) {
+            for each in signed.each() {
                 eprintln!("Pushing attestation to: {}", each.image);
             }
         }
@@ -659,28 +650,18 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 [] => None,
                 files => Some(signet_client::policy::Policies::load(files)?),
             };
-            let verified = if a.local_image {
-                image::verify_local_image_attestations(
-                    &a.trust,
-                    std::path::Path::new(&a.image),
-                    &a.identity,
-                    &predicate_type,
-                    &image::Annotations::new(),
-                    a.recursive,
-                )?
-            } else {
-                image::verify_image_attestations(
-                    &a.trust,
-                    &a.image,
-                    &a.identity,
-                    &a.registry.options(),
-                    &predicate_type,
-                    &image::Annotations::new(),
-                    a.recursive,
-                )?
-            };
+            let verified = verify_where(
+                &a.image,
+                a.local_image,
+                &a.registry,
+                &a.trust,
+                &a.identity,
+                &predicate_type,
+                &image::Annotations::new(),
+                a.recursive,
+            )?;
             if let Some(policies) = policies.as_mut() {
-                for each in std::iter::once(&verified).chain(&verified.platforms) {
+                for each in verified.each() {
                     signet_client::policy::check_image_attestations(each, policies)?;
                 }
             }
@@ -693,8 +674,8 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
             if let Some(policies) = &policies {
                 eprintln!("  - Every attestation satisfies the policy {}", policies.files());
             }
-            for envelope in std::iter::once(&verified)
-                .chain(&verified.platforms)
+            for envelope in verified
+                .each()
                 .flat_map(|v| &v.signatures)
                 .filter_map(|a| a.envelope_json())
             {
@@ -703,6 +684,41 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `verify` / `verify-attestation` of `image` in its registry, or with `--local-image` of the
+/// OCI layout at that path.
+#[allow(clippy::too_many_arguments)]
+fn verify_where(
+    image: &str,
+    local_image: bool,
+    registry: &RegistryArgs,
+    trust: &TrustArgs,
+    identity: &IdentityArgs,
+    predicate_type: &str,
+    annotations: &image::Annotations,
+    recursive: bool,
+) -> anyhow::Result<image::VerifiedImage> {
+    if local_image {
+        image::verify_local_image_attestations(
+            trust,
+            std::path::Path::new(image),
+            identity,
+            predicate_type,
+            annotations,
+            recursive,
+        )
+    } else {
+        image::verify_image_attestations(
+            trust,
+            image,
+            identity,
+            &registry.options(),
+            predicate_type,
+            annotations,
+            recursive,
+        )
+    }
 }
 
 /// The checks `verify` and `verify-attestation` did, on stderr, as cosign lists them.
