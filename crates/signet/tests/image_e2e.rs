@@ -4,6 +4,7 @@
 //! the TSA, and the `signet` program as a user runs it.
 
 mod common;
+mod image_stack;
 #[path = "../../signet-client/tests/support/referrers_registry.rs"]
 mod referrers_registry;
 #[path = "../../signet-client/tests/support/registry.rs"]
@@ -15,43 +16,7 @@ use signet_client::http::Http;
 use signet_client::oci::{Registry, RegistryOptions};
 use signet_oci::{Digest, Manifest};
 
-fn signet(args: &[&str]) -> Output {
-    let home = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_signet"))
-        .args(args)
-        .env_remove("SIGNET_TRUST_CONFIG")
-        .env_remove("SIGSTORE_ID_TOKEN")
-        .env("SIGNET_HOME", home.path())
-        .env("HOME", home.path())
-        .output()
-        .expect("run signet")
-}
-
-/// A registry, a `signet server --dev-oidc` and a token for builder@example.com from it.
-struct Stack {
-    registry: registry_support::RegistryProcess,
-    _server: common::Server,
-    trust: String,
-    issuer: String,
-    token: String,
-    data: tempfile::TempDir,
-}
-
-impl Stack {
-    fn start() -> Option<Stack> {
-        let registry = registry_support::start()?;
-        let data = tempfile::tempdir().unwrap();
-        let server = common::Server::start_with(&data.path().join("data"), &["--dev-oidc"]);
-        Some(Stack {
-            registry,
-            trust: server.dir.join("trust_config.json").to_str().unwrap().to_string(),
-            issuer: format!("{}/oidc", server.url),
-            token: common::dev_token(&server.url, "builder@example.com"),
-            _server: server,
-            data,
-        })
-    }
-}
+use image_stack::{signet, signet_env, stderr, Stack};
 
 impl Stack {
     /// A registry client, and the image `team/app:1.0` (one layer) pushed with it; its digest.
@@ -65,10 +30,6 @@ impl Stack {
 /// Pushes a small image with `layer` as its one layer under `tag`; returns its digest.
 fn push_image(registry: &Registry, repository: &str, tag: &str, layer: &[u8]) -> Digest {
     Digest::sha256(&registry_support::push_image(registry, repository, tag, layer))
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -693,24 +654,6 @@ fn login_keeps_the_credential_in_the_docker_configuration() {
         "{}",
         stderr(&out)
     );
-}
-
-/// `signet` with extra environment variables.
-fn signet_env(args: &[&str], envs: &[(&str, &std::ffi::OsStr)]) -> Output {
-    let home = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_signet"));
-    command
-        .args(args)
-        .env_remove("SIGNET_TRUST_CONFIG")
-        .env_remove("SIGSTORE_ID_TOKEN")
-        .env_remove("COSIGN_REPOSITORY")
-        .env_remove("DOCKER_CONFIG")
-        .env("SIGNET_HOME", home.path())
-        .env("HOME", home.path());
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    command.output().expect("run signet")
 }
 
 impl Stack {

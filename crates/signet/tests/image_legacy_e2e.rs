@@ -8,11 +8,14 @@
 //! verifies. Tampered, incomplete or misplaced layers are refused with a one-line cause.
 
 mod common;
+mod image_stack;
 #[path = "../../signet-client/tests/support/registry.rs"]
 mod registry_support;
 
 use std::path::Path;
 use std::process::{Command, Output};
+
+use image_stack::{signet, stderr};
 
 use serde_json::Value;
 use signet_client::http::Http;
@@ -20,25 +23,10 @@ use signet_client::oci::{Registry, RegistryOptions};
 use signet_oci::cosign::{self, Attachment};
 use signet_oci::{Descriptor, Digest, ImageManifest, Manifest};
 
-fn signet(args: &[&str]) -> Output {
-    signet_with(args, &[])
-}
-
 fn signet_with(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let home = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_signet"))
-        .args(args)
-        .env_remove("SIGNET_TRUST_CONFIG")
-        .env_remove("SIGSTORE_ID_TOKEN")
-        .env("SIGNET_HOME", home.path())
-        .env("HOME", home.path())
-        .envs(env.iter().copied())
-        .output()
-        .expect("run signet")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    let env: Vec<(&str, &std::ffi::OsStr)> =
+        env.iter().map(|(k, v)| (*k, std::ffi::OsStr::new(*v))).collect();
+    image_stack::signet_env(args, &env)
 }
 
 /// The command failed as a user sees it: exit 1, one line on stderr, naming each of `needles`.
@@ -52,30 +40,24 @@ fn refused(out: &Output, needles: &[&str]) -> String {
     message
 }
 
-/// A registry, a `signet server --dev-oidc` and a token for builder@example.com from it.
+/// The shared stack ([`image_stack::Stack`]) with a registry client's HTTP.
 struct Stack {
-    registry: registry_support::RegistryProcess,
+    base: image_stack::Stack,
     http: Http,
-    _server: common::Server,
-    trust: String,
-    issuer: String,
-    token: String,
-    data: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = image_stack::Stack;
+    fn deref(&self) -> &image_stack::Stack {
+        &self.base
+    }
 }
 
 impl Stack {
     fn start() -> Option<Stack> {
-        let registry = registry_support::start()?;
-        let data = tempfile::tempdir().unwrap();
-        let server = common::Server::start_with(&data.path().join("data"), &["--dev-oidc"]);
         Some(Stack {
-            registry,
+            base: image_stack::Stack::start()?,
             http: Http::new().unwrap(),
-            trust: server.dir.join("trust_config.json").to_str().unwrap().to_string(),
-            issuer: format!("{}/oidc", server.url),
-            token: common::dev_token(&server.url, "builder@example.com"),
-            _server: server,
-            data,
         })
     }
 
