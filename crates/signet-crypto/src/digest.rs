@@ -75,9 +75,29 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
+/// SHA-1 of `data`: only to name a certificate the way GnuPG and gpgsm fingerprint one (git
+/// shows it as `%GF`). Never for a signature or anything an attacker may choose to collide.
+pub fn sha1_fingerprint(data: &[u8]) -> [u8; 20] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data);
+    let mut out = [0u8; 20];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha1_fingerprint_fips_180_vector() {
+        assert_eq!(
+            sha1_fingerprint(b"abc")
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+    }
 
     #[test]
     fn a_hasher_fed_in_pieces_gives_the_one_shot_digest() {

@@ -21,7 +21,7 @@ mod keys;
 mod signing;
 
 pub use cosign_key::{decrypt_private_key, encrypt_private_key, CosignKeyError};
-pub use digest::{sha256, HashAlgorithm, Hasher};
+pub use digest::{sha1_fingerprint, sha256, HashAlgorithm, Hasher};
 pub use error::CryptoError;
 pub use keys::{KeyKind, PublicKey, PublicKeyDetails};
 pub use signing::{random_serial, SigningKey};

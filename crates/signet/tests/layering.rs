@@ -1,6 +1,6 @@
 //! The layering rule, checked on the dependency graph cargo resolves.
 //!
-//! Dependencies point down only. The pure core (crypto, tlog, formats, x509, verify, tuf, oci) does
+//! Dependencies point down only. The pure core (crypto, tlog, formats, x509, verify, tuf, oci, gitsign) does
 //! no I/O: no sockets, no files through a runtime, no database, no async runtime. That is what
 //! keeps the cryptography and the formats testable with vectors, fuzzable, and shareable by
 //! every service and the client. Above it, the client library is what a Rust user embeds to
@@ -26,6 +26,7 @@ const PURE_CORE: &[&str] = &[
     "signet-verify",
     "signet-tuf",
     "signet-oci",
+    "signet-gitsign",
 ];
 
 /// Crates that do network, database or async-runtime I/O.
