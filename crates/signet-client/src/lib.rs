@@ -24,6 +24,7 @@
 //! | [`verify`] | flags to a verification policy, and the call to the verifier |
 //! | [`attest`] | in-toto statements and cosign's predicate type names |
 //! | [`attach`], [`download`] | `attach sbom` and `download signature / attestation / sbom`: cosign's attachments, unverified |
+//! | [`git`] | git commits and tags in gitsign's format: settings from git config, signing for `signet-git` (one login per certificate through a credential cache), verifying what git hands over and `signet git verify` |
 //! | [`policy`] | `verify-attestation --policy`: Rego policies over verified statements, as cosign evaluates them |
 //! | [`http`], [`files`] | the HTTP client (timeouts, bounded answers) and atomic, bounded file I/O |
 //! | [`dev_token`] | DEVELOPMENT ONLY: tokens from a `signet server --dev-oidc` |
@@ -87,6 +88,7 @@ pub mod attest;
 pub mod dev_token;
 pub mod download;
 pub mod files;
+pub mod git;
 pub mod http;
 pub mod image;
 pub mod keys;

@@ -218,32 +218,56 @@ impl Signer {
             }
         };
 
-        let signature = content
-            .signature_bytes()
-            .expect("the content was just signed")
-            .to_vec();
-        let rfc3161_timestamps = services
-            .tsas
-            .iter()
-            .map(|tsa| timestamp(http, &tsa.url, &signature))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let tlog_entries = services
+        complete_bundle(http, services, material, &verifier, content)
+    }
+}
+
+/// Timestamps the signature of `content` at every timestamp authority of `services` while
+/// logging it in every log of `services` (both at once: each is a network round trip), and
+/// assembles the v0.3 bundle with `material` naming the signer. `verifier` is the key or
+/// certificate and scheme the log entries record.
+pub fn complete_bundle(
+    http: &Http,
+    services: &SigningServices,
+    material: VerificationMaterialContent,
+    verifier: &Verifier,
+    content: BundleContent,
+) -> anyhow::Result<Bundle> {
+    let signature = content
+        .signature_bytes()
+        .ok_or_else(|| anyhow!("the content to log has no signature"))?
+        .to_vec();
+    let (rfc3161_timestamps, tlog_entries) = std::thread::scope(|scope| {
+        let timestamps = scope.spawn(|| {
+            services
+                .tsas
+                .iter()
+                .map(|tsa| timestamp(http, &tsa.url, &signature))
+                .collect::<anyhow::Result<Vec<_>>>()
+        });
+        let entries = services
             .tlogs
             .iter()
-            .map(|log| log_entry(http, log, &content, &verifier))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .map(|log| log_entry(http, log, &content, verifier))
+            .collect::<anyhow::Result<Vec<_>>>();
+        let timestamps = timestamps
+            .join()
+            .unwrap_or_else(|_| Err(anyhow!("the timestamp request panicked")));
+        (timestamps, entries)
+    });
+    let rfc3161_timestamps = rfc3161_timestamps?;
+    let tlog_entries = tlog_entries?;
 
-        Ok(Bundle {
-            media_type: BundleVersion::V0_3.media_type().to_string(),
-            version: BundleVersion::V0_3,
-            verification_material: VerificationMaterial {
-                content: material,
-                tlog_entries,
-                timestamp_verification_data: TimestampVerificationData { rfc3161_timestamps },
-            },
-            content,
-        })
-    }
+    Ok(Bundle {
+        media_type: BundleVersion::V0_3.media_type().to_string(),
+        version: BundleVersion::V0_3,
+        verification_material: VerificationMaterial {
+            content: material,
+            tlog_entries,
+            timestamp_verification_data: TimestampVerificationData { rfc3161_timestamps },
+        },
+        content,
+    })
 }
 
 /// The unauthenticated hint naming a user's key in a bundle: base64 of SHA-256 of its SPKI.
