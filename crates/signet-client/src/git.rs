@@ -106,9 +106,14 @@ impl GitSettings {
     ) -> anyhow::Result<Self> {
         let config = |key: &str| values.get(&key.to_ascii_lowercase()).cloned();
         let bool_of = |key: &str, var: &str, default: bool| -> anyhow::Result<bool> {
-            match env(var).map(|v| (v, var.to_string())).or_else(|| config(key).map(|v| (v, key.to_string()))) {
+            match env(var)
+                .map(|v| (v, var.to_string()))
+                .or_else(|| config(key).map(|v| (v, key.to_string())))
+            {
                 None => Ok(default),
-                Some((v, name)) => parse_git_bool(&v).ok_or_else(|| anyhow!("{name} = {v:?} is not a boolean")),
+                Some((v, name)) => {
+                    parse_git_bool(&v).ok_or_else(|| anyhow!("{name} = {v:?} is not a boolean"))
+                }
             }
         };
         let expectation = |exact_key: &str, exact_var: &str, re_key: &str, re_var: &str| {
@@ -134,14 +139,26 @@ impl GitSettings {
         };
         Ok(GitSettings {
             trust,
-            identity: expectation("signet.identity", IDENTITY_ENV, "signet.identityRegexp", IDENTITY_REGEXP_ENV),
-            issuer: expectation("signet.issuer", ISSUER_ENV, "signet.issuerRegexp", ISSUER_REGEXP_ENV),
+            identity: expectation(
+                "signet.identity",
+                IDENTITY_ENV,
+                "signet.identityRegexp",
+                IDENTITY_REGEXP_ENV,
+            ),
+            issuer: expectation(
+                "signet.issuer",
+                ISSUER_ENV,
+                "signet.issuerRegexp",
+                ISSUER_REGEXP_ENV,
+            ),
             match_committer: bool_of("signet.matchCommitter", "SIGNET_GIT_MATCH_COMMITTER", false)?,
             timestamp: bool_of("signet.timestamp", "SIGNET_GIT_TIMESTAMP", true)?,
             cache: bool_of("signet.cache", "SIGNET_GIT_CACHE", true)?,
             oidc_issuer: config("signet.oidcIssuer"),
             client_id: config("signet.clientId").unwrap_or_else(|| token::DEFAULT_CLIENT_ID.to_string()),
-            log_path: env("SIGNET_GIT_LOG").or_else(|| config("signet.logPath")).map(PathBuf::from),
+            log_path: env("SIGNET_GIT_LOG")
+                .or_else(|| config("signet.logPath"))
+                .map(PathBuf::from),
         })
     }
 
@@ -320,11 +337,15 @@ pub fn sign(
         .first()
         .ok_or_else(|| anyhow!("the certificate chain is empty"))?
         .clone();
-    let leaf_key = PublicKey::from_certificate_der(&leaf).map_err(|e| anyhow!("the signing certificate: {e}"))?;
+    let leaf_key =
+        PublicKey::from_certificate_der(&leaf).map_err(|e| anyhow!("the signing certificate: {e}"))?;
     leaf_key
         .verify_digest(PublicKeyDetails::PKIX_ECDSA_P256_SHA_256, &digest, &signature)
-        .map_err(|e| anyhow!("the signature does not verify with the signing certificate ({e}); nothing was logged"))?;
-    let identity = signet_x509::fulcio::read_identity(&leaf).map_err(|e| anyhow!("the signing certificate: {e}"))?;
+        .map_err(|e| {
+            anyhow!("the signature does not verify with the signing certificate ({e}); nothing was logged")
+        })?;
+    let identity =
+        signet_x509::fulcio::read_identity(&leaf).map_err(|e| anyhow!("the signing certificate: {e}"))?;
     if settings.match_committer {
         check_committer(&identity.san, key_hint)?;
     }
@@ -365,7 +386,9 @@ pub fn sign(
         &trust,
         now,
     )
-    .context("the signature signet just made does not verify against the trusted root, so git was not given it")?;
+    .context(
+        "the signature signet just made does not verify against the trusted root, so git was not given it",
+    )?;
     Ok(SignedForGit {
         armored: git_signature.to_armored()?,
         fingerprint: signet_gitsign::status::fingerprint(&leaf),
@@ -409,7 +432,10 @@ fn committer(key_hint: &str) -> anyhow::Result<(String, Option<String>)> {
     fn split(ident: &str) -> Option<(String, Option<String>)> {
         let open = ident.find('<')?;
         let close = ident[open..].find('>')? + open;
-        Some((ident[..open].trim().to_string(), Some(ident[open + 1..close].to_string())))
+        Some((
+            ident[..open].trim().to_string(),
+            Some(ident[open + 1..close].to_string()),
+        ))
     }
     if let Some(found) = split(key_hint) {
         return Ok(found);
@@ -492,13 +518,19 @@ pub fn verify_detached(settings: &GitSettings, payload: &[u8], armored: &[u8], n
         Err(e) => {
             let hint = material.source.staleness_hint();
             error(match hint {
-                Some(h) if matches!(&e, signet_gitsign::GitVerifyError::Verification(v) if v.is_unknown_to_trust_material()) => {
+                Some(h) if matches!(&e, signet_gitsign::GitVerifyError::Verification(v) if v.is_unknown_to_trust_material()) =>
+                {
                     format!("{e} ({h})")
                 }
                 _ => e.to_string(),
             })
         }
     }
+}
+
+/// A Unix time as RFC 3339 (UTC), for messages.
+pub fn rfc3339(unix: i64) -> String {
+    signet_formats::common::Timestamp::from_unix(unix).to_string()
 }
 
 /// Which kind of object `signet git verify` reads.
@@ -605,19 +637,31 @@ mod tests {
     #[test]
     fn half_a_policy_is_an_error_not_no_policy() {
         assert!(settings(&[], &[]).unwrap().policy().unwrap().is_none());
-        assert!(settings(&[("signet.identity", "a@x")], &[]).unwrap().policy().is_err());
-        assert!(settings(&[], &[(ISSUER_ENV, "https://i")]).unwrap().policy().is_err());
-        assert!(settings(&[("signet.identityRegexp", "(")], &[(ISSUER_ENV, "https://i")])
+        assert!(settings(&[("signet.identity", "a@x")], &[])
             .unwrap()
             .policy()
             .is_err());
+        assert!(settings(&[], &[(ISSUER_ENV, "https://i")])
+            .unwrap()
+            .policy()
+            .is_err());
+        assert!(
+            settings(&[("signet.identityRegexp", "(")], &[(ISSUER_ENV, "https://i")])
+                .unwrap()
+                .policy()
+                .is_err()
+        );
     }
 
     #[test]
     fn trust_config_from_git_unless_the_environment_names_one() {
         let s = settings(&[("signet.trustConfig", "/etc/t.json")], &[]).unwrap();
         assert_eq!(s.trust.trust_config, Some(PathBuf::from("/etc/t.json")));
-        let s = settings(&[("signet.trustConfig", "/etc/t.json")], &[("SIGNET_TRUST_CONFIG", "/x")]).unwrap();
+        let s = settings(
+            &[("signet.trustConfig", "/etc/t.json")],
+            &[("SIGNET_TRUST_CONFIG", "/x")],
+        )
+        .unwrap();
         assert_eq!(s.trust.trust_config, None);
     }
 
@@ -626,8 +670,14 @@ mod tests {
         let email = SubjectAlternativeName::Email("Alice@Example.com".into());
         assert!(check_committer(&email, "Alice <alice@example.com>").is_ok());
         assert!(check_committer(&email, "Mallory <mallory@example.com>").is_err());
-        let uri = SubjectAlternativeName::Uri("https://github.com/o/r/.github/workflows/w.yml@refs/heads/main".into());
-        assert!(check_committer(&uri, "https://github.com/o/r/.github/workflows/w.yml@refs/heads/main <ci@x>").is_ok());
+        let uri = SubjectAlternativeName::Uri(
+            "https://github.com/o/r/.github/workflows/w.yml@refs/heads/main".into(),
+        );
+        assert!(check_committer(
+            &uri,
+            "https://github.com/o/r/.github/workflows/w.yml@refs/heads/main <ci@x>"
+        )
+        .is_ok());
         assert!(check_committer(&uri, "Alice <alice@example.com>").is_err());
     }
 

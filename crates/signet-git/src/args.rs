@@ -16,8 +16,14 @@ pub enum StatusFd {
 /// What git asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
-    Sign { status_fd: StatusFd, key: String },
-    Verify { status_fd: StatusFd, signature_file: PathBuf },
+    Sign {
+        status_fd: StatusFd,
+        key: String,
+    },
+    Verify {
+        status_fd: StatusFd,
+        signature_file: PathBuf,
+    },
     Version,
     Help,
 }
@@ -98,7 +104,11 @@ pub fn parse(argv: &[OsString]) -> Result<Mode, String> {
             _ => positional.push(text.to_string()),
         }
     }
-    let status_fd = status_fd.unwrap_or(if verify { StatusFd::Stdout } else { StatusFd::Stderr });
+    let status_fd = status_fd.unwrap_or(if verify {
+        StatusFd::Stdout
+    } else {
+        StatusFd::Stderr
+    });
     match (verify, sign) {
         (true, true) => Err("--verify and signing are exclusive".into()),
         (true, false) => match positional.as_slice() {
@@ -110,17 +120,24 @@ pub fn parse(argv: &[OsString]) -> Result<Mode, String> {
         },
         (false, true) => {
             if !detach {
-                return Err("only detached signatures (-b) are made: git stores the signature beside the data".into());
+                return Err(
+                    "only detached signatures (-b) are made: git stores the signature beside the data".into(),
+                );
             }
             if !positional.is_empty() {
-                return Err(format!("unexpected argument {:?}: the data to sign comes on stdin", positional[0]));
+                return Err(format!(
+                    "unexpected argument {:?}: the data to sign comes on stdin",
+                    positional[0]
+                ));
             }
             Ok(Mode::Sign {
                 status_fd,
                 key: key.unwrap_or_default(),
             })
         }
-        (false, false) => Err("nothing to do: git runs signet-git with -bsau KEY or --verify FILE -; see --help".into()),
+        (false, false) => {
+            Err("nothing to do: git runs signet-git with -bsau KEY or --verify FILE -; see --help".into())
+        }
     }
 }
 
@@ -128,7 +145,9 @@ fn fd(text: &str) -> Result<StatusFd, String> {
     match text {
         "1" => Ok(StatusFd::Stdout),
         "2" => Ok(StatusFd::Stderr),
-        other => Err(format!("--status-fd={other}: only 1 and 2 are supported (what git uses)")),
+        other => Err(format!(
+            "--status-fd={other}: only 1 and 2 are supported (what git uses)"
+        )),
     }
 }
 

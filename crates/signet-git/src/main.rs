@@ -101,7 +101,11 @@ fn sign(status_fd: StatusFd, key: &str) -> ExitCode {
     match result {
         Ok(signed) => {
             let mut out = std::io::stdout();
-            if out.write_all(signed.armored.as_bytes()).and_then(|_| out.flush()).is_err() {
+            if out
+                .write_all(signed.armored.as_bytes())
+                .and_then(|_| out.flush())
+                .is_err()
+            {
                 report_failure("could not write the signature to git", log_path.as_deref());
                 return ExitCode::FAILURE;
             }
@@ -170,7 +174,7 @@ fn verify(status_fd: StatusFd, signature_file: &std::path::Path) -> ExitCode {
                 .collect();
             eprintln!(
                 "signet-git: signed {} ({}); certificate {fingerprint}",
-                signet_formats::common::Timestamp::from_unix(at),
+                git::rfc3339(at),
                 logs.join(", ")
             );
             if policy {
@@ -211,7 +215,12 @@ impl git::CredentialCache for NoCache {
     fn sign(&self, _scope: &str, _digest: &[u8; 32]) -> anyhow::Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
         Ok(None)
     }
-    fn store(&self, _scope: &str, _key: &signet_crypto::SigningKey, _chain: &[Vec<u8>]) -> anyhow::Result<()> {
+    fn store(
+        &self,
+        _scope: &str,
+        _key: &signet_crypto::SigningKey,
+        _chain: &[Vec<u8>],
+    ) -> anyhow::Result<()> {
         Ok(())
     }
 }

@@ -55,6 +55,49 @@ pub enum ClientCommand {
     /// The trust material: update it over TUF, trust a private instance, show it.
     #[command(subcommand)]
     Trust(tuf::TrustCommand),
+    /// Git commits and tags signed keylessly (gitsign's format; git signs with `signet-git`).
+    #[command(subcommand)]
+    Git(GitCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum GitCommand {
+    /// Verify a commit's signature (default HEAD) against an expected signer.
+    Verify(GitVerifyArgs),
+    /// Verify an annotated tag's signature against an expected signer.
+    VerifyTag(GitVerifyTagArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GitVerifyArgs {
+    /// The commit (any revision git names).
+    #[arg(default_value = "HEAD")]
+    pub rev: String,
+    #[command(flatten)]
+    pub verify: GitVerifyOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct GitVerifyTagArgs {
+    /// The tag.
+    pub tag: String,
+    #[command(flatten)]
+    pub verify: GitVerifyOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct GitVerifyOptions {
+    /// The expected signer. Without these flags, git config's signet.identity and
+    /// signet.issuer (or $SIGNET_GIT_IDENTITY and $SIGNET_GIT_ISSUER) are used.
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    /// The trust material. Without these flags, git config's signet.trustConfig (or
+    /// $SIGNET_TRUST_CONFIG), else the public-good instance.
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// The git program to read objects with.
+    #[arg(long, value_name = "PATH", default_value = "git")]
+    pub git: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -521,6 +564,12 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
             &Expected::AnySignature,
         )?,
         ClientCommand::Trust(command) => tuf::run(command)?,
+        ClientCommand::Git(GitCommand::Verify(a)) => {
+            git_verify(&a.rev, signet_client::git::ObjectKind::Commit, &a.verify)?
+        }
+        ClientCommand::Git(GitCommand::VerifyTag(a)) => {
+            git_verify(&a.tag, signet_client::git::ObjectKind::Tag, &a.verify)?
+        }
         ClientCommand::Sign(a) => {
             let annotations = image::parse_annotations(&a.annotations)?;
             if a.format.legacy() {
@@ -735,6 +784,51 @@ fn print_checks(image: &impl std::fmt::Display, what: &str, claims: &str, by_key
         );
         eprintln!("  - The certificate names the expected signer");
     }
+}
+
+/// `signet git verify` / `verify-tag`: the flags' signer and trust material, else git config's.
+fn git_verify(rev: &str, kind: signet_client::git::ObjectKind, o: &GitVerifyOptions) -> anyhow::Result<()> {
+    use signet_client::git::GitSettings;
+    let settings = GitSettings::load(o.git.as_os_str())?;
+    let flags_name_a_signer = o.identity.key.is_some()
+        || o.identity.certificate_identity.is_some()
+        || o.identity.certificate_identity_regexp.is_some()
+        || o.identity.certificate_oidc_issuer.is_some()
+        || o.identity.certificate_oidc_issuer_regexp.is_some();
+    let signer = if flags_name_a_signer {
+        o.identity.signer_policy()?
+    } else {
+        settings.policy()?.ok_or_else(|| {
+            anyhow::anyhow!("give the expected signer: --certificate-identity and --certificate-oidc-issuer (or set signet.identity and signet.issuer in git config)")
+        })?
+    };
+    let trust_given = o.trust.trust_config.is_some()
+        || o.trust.trusted_root.is_some()
+        || o.trust.staging
+        || o.trust.instance.is_some();
+    let material = if trust_given {
+        signet_client::trust::load(&o.trust, &signet_client::trust::TrustEnv::from_process())?
+    } else {
+        settings.trust_material()?
+    };
+    let verified = signet_client::git::verify_object(
+        o.git.as_os_str(),
+        rev,
+        kind,
+        &signer,
+        &material,
+        signet_client::unix_now()?,
+    )?;
+    let at = verified
+        .signed_at()
+        .map(signet_client::git::rfc3339)
+        .unwrap_or_default();
+    eprintln!(
+        "Verified OK: {rev} signed by {} (issuer {}) at {at}",
+        verified.identity.san.value(),
+        verified.identity.extensions.issuer.as_deref().unwrap_or("(none)")
+    );
+    Ok(())
 }
 
 fn verify(
