@@ -16,6 +16,7 @@
 //! | `signet.cache` | `SIGNET_GIT_CACHE` | keep the key and certificate in the agent between commits (default true) |
 //! | `signet.oidcIssuer`, `signet.clientId` | | the browser login's provider and OAuth client |
 //! | `signet.logPath` | `SIGNET_GIT_LOG` | also append signing failures here (git 2.39 hides them) |
+//! | `signet.rekorVersion` | `SIGNET_GIT_REKOR_VERSION` | 1: log in a Rekor v1 log (what gitsign's own verifier reads); 2: a Rekor v2 log; default: as the signing config selects |
 //!
 //! The identity token comes from `SIGSTORE_ID_TOKEN`, GitHub Actions' ambient token, or a
 //! browser login, as for `sign-blob`.
@@ -69,6 +70,9 @@ pub struct GitSettings {
     pub client_id: String,
     /// Where signing failures are also appended.
     pub log_path: Option<PathBuf>,
+    /// Which Rekor API to log in: `Some(1)` a Rekor v1 log (what gitsign's verifier reads),
+    /// `Some(2)` a Rekor v2 log, `None` as the signing config selects.
+    pub rekor_version: Option<u32>,
 }
 
 /// An exact value or a regular expression.
@@ -159,6 +163,14 @@ impl GitSettings {
             log_path: env("SIGNET_GIT_LOG")
                 .or_else(|| config("signet.logPath"))
                 .map(PathBuf::from),
+            rekor_version: match env("SIGNET_GIT_REKOR_VERSION").or_else(|| config("signet.rekorVersion")) {
+                None => None,
+                Some(v) => match v.trim() {
+                    "1" => Some(1),
+                    "2" => Some(2),
+                    other => bail!("signet.rekorVersion = {other:?}: 1 or 2"),
+                },
+            },
         })
     }
 
@@ -260,7 +272,17 @@ pub fn sign(
 ) -> anyhow::Result<SignedForGit> {
     let material = settings.trust_material()?;
     let config = material.signing_config()?;
-    let mut services = services::signing_services(config, true, now)?;
+    let logs = match settings.rekor_version {
+        Some(1) => services::LogChoice::RekorV1,
+        _ => services::LogChoice::AsConfigured,
+    };
+    let mut services = services::signing_services_for(config, true, now, logs)?;
+    if settings.rekor_version == Some(2) {
+        services.tlogs.retain(|l| l.major_api_version == 2);
+        if services.tlogs.is_empty() {
+            bail!("signet.rekorVersion is 2, but the signing config lists no Rekor v2 log valid now");
+        }
+    }
     // gitsign's format embeds one log entry.
     services.tlogs.truncate(1);
     if !settings.timestamp {
@@ -377,14 +399,15 @@ pub fn sign(
     };
     signet_gitsign::bundle::attach_from_bundle(&mut git_signature, &bundle)?;
 
-    // A commit must never look signed when its signature does not verify.
+    // A commit must never look signed when its signature does not verify. Checked at the
+    // clock's time now, not `now` of the start: the timestamp was made since.
     let trust = PreparedTrust::from_trusted_root(&material.trusted_root);
     signet_gitsign::verify_parsed(
         payload,
         git_signature.clone(),
         &SignerPolicy::UnsafeAnyCertificateIdentity,
         &trust,
-        now,
+        super::unix_now()?.max(now),
     )
     .context(
         "the signature signet just made does not verify against the trusted root, so git was not given it",

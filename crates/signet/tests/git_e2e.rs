@@ -505,3 +505,351 @@ fn signing_failures_are_reported_and_leave_no_commit() {
         .status
         .success());
 }
+
+fn vectors() -> Option<PathBuf> {
+    let dir = std::env::var_os("SIGNET_VECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"));
+    if dir.join("gitsign/offline.commit").exists() {
+        Some(dir)
+    } else {
+        println!("skipped: no gitsign vector (set SIGNET_VECTORS or add ../shared/vectors)");
+        None
+    }
+}
+
+/// A commit gitsign signed against the public instance in 2023 verifies through git with
+/// signet-git and the built-in public-good trusted root, offline, for its signer only.
+#[test]
+fn a_real_gitsign_commit_verifies_through_git() {
+    let Some(vectors) = vectors() else { return };
+    for git in gits() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = Repo::new(tmp.path(), "gitsign", git, &[], &[]);
+        let raw = std::fs::read(vectors.join("gitsign/offline.commit")).unwrap();
+        let id = repo.write_commit(&raw);
+        let billy = [
+            ("SIGNET_GIT_IDENTITY", "billy@chainguard.dev"),
+            ("SIGNET_GIT_ISSUER", "https://accounts.google.com"),
+        ];
+        let out = repo.run_env(&["verify-commit", &id], &billy);
+        assert!(out.status.success(), "{}", stderr(&out));
+        // The commit's parent and tree are not in this repository, so `git log` cannot walk
+        // it; `--raw` shows the status lines git reads.
+        let raw_status = stderr(&repo.run_env(&["verify-commit", "--raw", &id], &billy));
+        assert!(
+            raw_status.contains("[GNUPG:] GOODSIG ") && raw_status.contains(" billy@chainguard.dev\n"),
+            "{raw_status}"
+        );
+        assert!(raw_status.contains("[GNUPG:] TRUST_FULLY "), "{raw_status}");
+        let other = [
+            ("SIGNET_GIT_IDENTITY", "alice@example.com"),
+            ("SIGNET_GIT_ISSUER", "https://accounts.google.com"),
+        ];
+        assert!(!repo.run_env(&["verify-commit", &id], &other).status.success());
+        let out = signet(
+            &[
+                "git",
+                "verify",
+                &id,
+                "--certificate-identity",
+                "billy@chainguard.dev",
+                "--certificate-oidc-issuer",
+                "https://accounts.google.com",
+                "--git",
+                git,
+            ],
+            &repo.env,
+            &repo.dir,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("2023-06-05"),
+            "the time is the log's: {}",
+            stderr(&out)
+        );
+        // One byte of the message changed.
+        let changed = String::from_utf8(raw).unwrap().replacen("\n\n", "\n\n ", 1);
+        let bad = repo.write_commit(changed.as_bytes());
+        assert!(!repo.run_env(&["verify-commit", &bad], &billy).status.success());
+    }
+}
+
+/// `signet.rekorVersion=1` logs in signet's Rekor v1 log (what gitsign's own verifier reads):
+/// the embedded entry is a hashedrekord 0.0.1 with a signed entry timestamp.
+#[test]
+fn rekor_v1_entries_as_gitsign_writes_them() {
+    let Some(git) = gits().first().copied() else {
+        return;
+    };
+    let mut stack = stack();
+    let token = dev_token(&stack.server.url, "alice@example.com");
+    let env = [
+        ("SIGNET_TRUST_CONFIG", stack.trust_config.as_str()),
+        ("SIGSTORE_ID_TOKEN", token.as_str()),
+        ("SIGNET_GIT_CACHE", "false"),
+        ("SIGNET_GIT_REKOR_VERSION", "1"),
+        ("SIGNET_GIT_TIMESTAMP", "false"),
+        ("SIGNET_GIT_IDENTITY", "alice@example.com"),
+        ("SIGNET_GIT_ISSUER", stack.issuer.as_str()),
+    ];
+    let repo = Repo::new(&stack.root, "v1", git, &env, &[]);
+    repo.commit("f", "logged in rekor v1");
+    let (_, armored) = strip_signature(&repo.cat("commit", "HEAD"));
+    let sig = signet_gitsign::GitSignature::from_armored(&armored).unwrap();
+    assert!(sig.timestamp_token.is_none(), "signet.timestamp=false");
+    let entry = signet_gitsign::tle::decode(sig.tlog_entry.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        (
+            entry.kind_version.kind.as_str(),
+            entry.kind_version.version.as_str()
+        ),
+        ("hashedrekord", "0.0.1")
+    );
+    assert!(entry.inclusion_promise.is_some() && entry.integrated_time.is_some());
+    assert!(
+        entry.canonicalized_body.is_empty(),
+        "the body is stripped, as gitsign strips it"
+    );
+    stack.server.kill();
+    repo.ok(&["verify-commit", "HEAD"]);
+    assert_eq!(repo.ok(&["log", "-1", "--format=%G?"]).trim(), "G");
+}
+
+/// What must never verify: not CMS, two signers, no certificate, random bytes, an entry
+/// moved from another signature, a second gpgsig header.
+#[test]
+fn bad_signatures_are_errsig_or_badsig_never_good() {
+    let Some(git) = gits().first().copied() else {
+        return;
+    };
+    let stack = stack();
+    let token = dev_token(&stack.server.url, "alice@example.com");
+    let env = [
+        ("SIGNET_TRUST_CONFIG", stack.trust_config.as_str()),
+        ("SIGSTORE_ID_TOKEN", token.as_str()),
+        ("SIGNET_GIT_CACHE", "false"),
+    ];
+    let repo = Repo::new(&stack.root, "bad", git, &env, &[]);
+    repo.commit("a", "first");
+    let raw_a = repo.cat("commit", "HEAD");
+    repo.commit("b", "second");
+    let raw_b = repo.cat("commit", "HEAD");
+    let (payload_b, armored_b) = strip_signature(&raw_b);
+    let dir = &stack.root;
+
+    let verify = |signature: &[u8]| -> (bool, String) {
+        let file = dir.join("sig.txt");
+        std::fs::write(&file, signature).unwrap();
+        let mut child = Command::new(signet_git())
+            .args(["--status-fd=1", "--verify", file.to_str().unwrap(), "-"])
+            .current_dir(&repo.dir)
+            .env("SIGNET_TRUST_CONFIG", &stack.trust_config)
+            .env("HOME", dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&payload_b).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let status = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            !status.contains("GOODSIG") || out.status.success(),
+            "GOODSIG with a failure exit: {status}"
+        );
+        (out.status.success(), status)
+    };
+    assert!(verify(&armored_b).0, "the genuine signature verifies");
+
+    let armor = |der: &[u8]| {
+        pem::encode_config(
+            &pem::Pem::new("SIGNED MESSAGE", der.to_vec()),
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        )
+    };
+    // Not CMS.
+    let (ok, status) = verify(armor(b"not a CMS structure").as_bytes());
+    assert!(!ok && status.contains("ERRSIG"), "{status}");
+    // Random bytes, and no armor at all.
+    let (ok, status) = verify(b"\x00\xff garbage");
+    assert!(!ok && status.contains("ERRSIG"), "{status}");
+
+    // openssl-made CMS: two signers; no certificates.
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+        out.stdout
+    };
+    for name in ["a", "b"] {
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "1",
+        ]);
+    }
+    std::fs::write(dir.join("payload.txt"), &payload_b).unwrap();
+    let two = openssl(&[
+        "cms",
+        "-sign",
+        "-binary",
+        "-md",
+        "sha256",
+        "-in",
+        "payload.txt",
+        "-outform",
+        "DER",
+        "-signer",
+        "a.pem",
+        "-inkey",
+        "a.key",
+        "-signer",
+        "b.pem",
+        "-inkey",
+        "b.key",
+    ]);
+    let (ok, status) = verify(armor(&two).as_bytes());
+    assert!(!ok && status.contains("ERRSIG"), "two signers: {status}");
+    let nocerts = openssl(&[
+        "cms",
+        "-sign",
+        "-binary",
+        "-md",
+        "sha256",
+        "-nocerts",
+        "-in",
+        "payload.txt",
+        "-outform",
+        "DER",
+        "-signer",
+        "a.pem",
+        "-inkey",
+        "a.key",
+    ]);
+    let (ok, status) = verify(armor(&nocerts).as_bytes());
+    assert!(!ok && status.contains("ERRSIG"), "no certificate: {status}");
+    // A self-made certificate with a valid signature over the right bytes: not a trusted CA.
+    let (ok, status) = verify(
+        armor(&openssl(&[
+            "cms",
+            "-sign",
+            "-binary",
+            "-md",
+            "sha256",
+            "-in",
+            "payload.txt",
+            "-outform",
+            "DER",
+            "-signer",
+            "a.pem",
+            "-inkey",
+            "a.key",
+        ]))
+        .as_bytes(),
+    );
+    assert!(!ok && !status.contains("GOODSIG"), "{status}");
+
+    // B's signature carrying A's log entry (and timestamp): the rebuilt body is not the one
+    // the log recorded, so its inclusion proof fails.
+    let (_, armored_a) = strip_signature(&raw_a);
+    let sig_a = signet_gitsign::GitSignature::from_armored(&armored_a).unwrap();
+    let mut spliced = signet_gitsign::GitSignature::from_armored(&armored_b).unwrap();
+    spliced.tlog_entry = sig_a.tlog_entry.clone();
+    let (ok, status) = verify(spliced.to_armored().unwrap().as_bytes());
+    assert!(!ok && status.contains("BADSIG"), "spliced entry: {status}");
+
+    // A second gpgsig header, as an attacker could append: git concatenates the two, which
+    // signet refuses; `signet git verify` reads the raw object and names the problem.
+    let text = String::from_utf8(raw_b.clone()).unwrap();
+    let start = text.find("gpgsig ").unwrap();
+    let end = text.find("-----END SIGNED MESSAGE-----\n").unwrap() + "-----END SIGNED MESSAGE-----\n".len();
+    let doubled = format!("{}{}{}", &text[..end], &text[start..end], &text[end..]);
+    let twice = repo.write_commit(doubled.as_bytes());
+    let policy = [
+        ("SIGNET_GIT_IDENTITY", "alice@example.com"),
+        ("SIGNET_GIT_ISSUER", stack.issuer.as_str()),
+    ];
+    assert!(!repo.run_env(&["verify-commit", &twice], &policy).status.success());
+    let out = signet(
+        &[
+            "git",
+            "verify",
+            &twice,
+            "--certificate-identity",
+            "alice@example.com",
+            "--certificate-oidc-issuer",
+            &stack.issuer,
+            "--git",
+            git,
+        ],
+        &repo.env,
+        &repo.dir,
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("two gpgsig headers"), "{}", stderr(&out));
+}
+
+/// Certificates last ten minutes; a commit verifies hours later with the time the timestamp
+/// authority and the log vouch for, never "now". Uses libfaketime where installed.
+#[test]
+fn expired_certificates_still_verify() {
+    let Some(git) = gits().first().copied() else {
+        return;
+    };
+    let faketime = Path::new("/usr/bin/faketime");
+    if !faketime.exists() {
+        println!("skipped: no /usr/bin/faketime (Debian's faketime)");
+        return;
+    }
+    let mut stack = stack();
+    let token = dev_token(&stack.server.url, "alice@example.com");
+    let env = [
+        ("SIGNET_TRUST_CONFIG", stack.trust_config.as_str()),
+        ("SIGSTORE_ID_TOKEN", token.as_str()),
+        ("SIGNET_GIT_CACHE", "false"),
+        ("SIGNET_GIT_IDENTITY", "alice@example.com"),
+        ("SIGNET_GIT_ISSUER", stack.issuer.as_str()),
+    ];
+    let repo = Repo::new(&stack.root, "old", git, &env, &[]);
+    repo.commit("f", "signed long ago");
+    stack.server.kill();
+    let mut cmd = Command::new(faketime);
+    cmd.args(["-f", "+30d", git, "verify-commit", "HEAD"])
+        .current_dir(&repo.dir)
+        .env_clear();
+    cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in &repo.env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("good signature"));
+    // The clock really moved for signet-git: its signing-time check (a time in the future)
+    // would reject the same commit verified 30 days in the past.
+    let mut cmd = Command::new(faketime);
+    cmd.args(["-f", "-30d", git, "verify-commit", "HEAD"])
+        .current_dir(&repo.dir)
+        .env_clear();
+    cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in &repo.env {
+        cmd.env(k, v);
+    }
+    assert!(!cmd.output().unwrap().status.success());
+}
