@@ -152,6 +152,25 @@ def main():
             "integratedTime": 1700000000, "logIndex": 7, "logID": "c0ffee"}})}).encode())
     for reference in ["alpine", "127.0.0.1:5055/team/app:1.0", f"ghcr.io/o/r:t@{empty}", "[::1]:5000/a"]:
         seed("oci_manifest", reference)
+    # gitsign: the real commit, its CMS (DER and armored), and the embedded log entry.
+    commit = VECTORS / "gitsign/offline.commit"
+    if commit.exists():
+        raw = commit.read_bytes()
+        seed("git_object", raw)
+        lines = raw.decode().split("\n")
+        start = next(i for i, l in enumerate(lines) if l.startswith("gpgsig "))
+        end = next(i for i, l in enumerate(lines) if l.strip() == "-----END SIGNED MESSAGE-----")
+        armored = "\n".join([lines[start][len("gpgsig "):]] + [l[1:] for l in lines[start + 1 : end + 1]]) + "\n"
+        seed("git_signature", armored)
+        der = base64.b64decode("".join(l.strip() for l in armored.splitlines()[1:-1]))
+        seed("git_signature", der)
+        marker = bytes.fromhex("060a2b0601040183bf30030131")  # OID 1.3.6.1.4.1.57264.3.1, then SET
+        at = der.find(marker)
+        if at >= 0:
+            off = at + len(marker) - 1
+            _, hl, _ = der_tlv(der, off)  # the SET
+            _, ohl, olen = der_tlv(der, off + hl)  # the OCTET STRING
+            seed("git_signature", der[off + hl + ohl : off + hl + ohl + olen])
     print(f"seeds written under {CORPUS}")
 
 

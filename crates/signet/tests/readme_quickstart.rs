@@ -144,3 +144,53 @@ fn readme_image_quickstart_signs_attests_saves_and_verifies() {
     assert_eq!(stderr.matches("Verification for ").count(), 3, "{stderr}");
     assert!(work.path().join("app-layout/index.json").exists());
 }
+
+/// The README's git quick start, run as written against a fresh `signet server --dev-oidc`
+/// with `signet` and `signet-git` on PATH; only the server's port differs.
+#[test]
+fn readme_git_quickstart_signs_and_verifies_commits_and_tags() {
+    let script = readme_script("git-quickstart");
+    for step in [
+        "git commit",
+        "git tag -s",
+        "git verify-commit",
+        "signet git verify",
+    ] {
+        assert!(script.contains(step), "{step}: {script}");
+    }
+    if Command::new("git").arg("--version").output().is_err() {
+        println!("skipped: no git on PATH");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let server = Server::start_with(&work.path().join("signet-data"), &["--dev-oidc"]);
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_signet")).parent().unwrap();
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let script = script.replace("http://127.0.0.1:3000", &server.url);
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(work.path())
+        .env("PATH", path)
+        .env("HOME", &home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("SIGNET_SERVER", &server.url)
+        .env("SIGNET_GIT_CACHE", "false")
+        .env_remove("SIGNET_TRUST_CONFIG")
+        .env_remove("SIGSTORE_ID_TOKEN")
+        .output()
+        .expect("bash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "git quick start failed:\n{script}\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("G you@example.com"), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Verified OK"));
+}
