@@ -29,6 +29,7 @@
 
 mod ca;
 mod entries;
+mod git;
 mod histogram;
 mod image;
 mod log;
@@ -54,6 +55,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 pub use ca::{run_ca, BenchCaArgs};
+pub use git::{run_git, BenchGitArgs};
 pub use image::{run_image, BenchImageArgs};
 pub use log::{run_log, BenchLogArgs};
 use record::{distinct_ids, Failure, Outcome, Recorder, Window};

@@ -50,6 +50,8 @@ pub enum BenchCommand {
     Sign(bench::BenchSignArgs),
     /// Registry requests and time per `signet verify IMAGE`, against a registry on this machine.
     Image(bench::BenchImageArgs),
+    /// Signed commits per second and `git verify-commit` per commit through real git and signet-git.
+    Git(bench::BenchGitArgs),
 }
 
 /// Parses the process's arguments; help and version print and exit, a usage error is one line

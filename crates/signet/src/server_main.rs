@@ -31,6 +31,7 @@ fn main() {
             Command::Bench(BenchCommand::Ca(args)) => bench::run_ca(args).await,
             Command::Bench(BenchCommand::Sign(args)) => bench::run_sign(args).await,
             Command::Bench(BenchCommand::Image(args)) => bench::run_image(args).await,
+            Command::Bench(BenchCommand::Git(args)) => bench::run_git(args).await,
             Command::Client(_) | Command::DevToken(_) | Command::GenerateKeyPair(_) => {
                 unreachable!("run_client runs client commands and exits")
             }
