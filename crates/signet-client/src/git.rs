@@ -538,16 +538,7 @@ pub fn verify_detached(settings: &GitSettings, payload: &[u8], armored: &[u8], n
             signer: Some((fingerprint, identity)),
             reason: e.to_string(),
         },
-        Err(e) => {
-            let hint = material.source.staleness_hint();
-            error(match hint {
-                Some(h) if matches!(&e, signet_gitsign::GitVerifyError::Verification(v) if v.is_unknown_to_trust_material()) =>
-                {
-                    format!("{e} ({h})")
-                }
-                _ => e.to_string(),
-            })
-        }
+        Err(e) => error(with_staleness_hint(&e, &material)),
     }
 }
 
@@ -604,15 +595,19 @@ pub fn verify_object(
         ObjectKind::Tag => signet_gitsign::split_tag(&run(&["cat-file", "tag", rev])?)?,
     };
     let trust = PreparedTrust::from_trusted_root(&material.trusted_root);
-    signet_gitsign::verify(&object.payload, &object.signature, signer, &trust, now).map_err(|e| {
-        let hint = material.source.staleness_hint().filter(|_| {
-            matches!(&e, signet_gitsign::GitVerifyError::Verification(v) if v.is_unknown_to_trust_material())
-        });
-        match hint {
-            Some(h) => anyhow!("{e} ({h})"),
-            None => anyhow!("{e}"),
-        }
-    })
+    signet_gitsign::verify(&object.payload, &object.signature, signer, &trust, now)
+        .map_err(|e| anyhow!("{}", with_staleness_hint(&e, material)))
+}
+
+/// The error, and when it may only mean that the trust material is older than the signature,
+/// how to refresh it.
+fn with_staleness_hint(e: &signet_gitsign::GitVerifyError, material: &TrustMaterial) -> String {
+    let unknown =
+        matches!(e, signet_gitsign::GitVerifyError::Verification(v) if v.is_unknown_to_trust_material());
+    match material.source.staleness_hint().filter(|_| unknown) {
+        Some(hint) => format!("{e} ({hint})"),
+        None => e.to_string(),
+    }
 }
 
 #[cfg(test)]
