@@ -251,12 +251,10 @@ fn client_id(headers: &HeaderMap, form_client_id: Option<&str>) -> Result<String
     // RFC 6749 §2.3: one authentication method per request; a public client names itself
     // with the client_id field (§4.1.3), sigstore-python uses HTTP Basic with no secret.
     match (basic, form_client_id) {
-        (Some(b), Some(f)) if b != f => {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidRequest,
-                "client_id in the form differs from the HTTP Basic client",
-            ))
-        }
+        (Some(b), Some(f)) if b != f => Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "client_id in the form differs from the HTTP Basic client",
+        )),
         (Some(b), _) => Ok(b),
         (None, Some(f)) => Ok(f.to_string()),
         (None, None) => Err(OAuthError::new(
