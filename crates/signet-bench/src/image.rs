@@ -84,6 +84,7 @@ fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<Str
         oidc_client_id: signet_client::token::DEFAULT_CLIENT_ID.to_string(),
         oidc_client_secret: None,
         oidc_login_timeout: signet_client::token::DEFAULT_LOGIN_TIMEOUT_SECS,
+        oidc_flow: signet_client::token::LoginFlow::Auto,
         yes: true,
     };
     let signed = image::sign_image(

@@ -78,6 +78,31 @@ impl Http {
         parse_json(url, &bytes)
     }
 
+    /// POSTs an `application/x-www-form-urlencoded` form and returns whatever status came
+    /// back, its body bounded by `max_len`: for protocols whose error answers the caller reads
+    /// (an OAuth token endpoint's `authorization_pending`).
+    pub fn post_form_exchange(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        max_len: u64,
+    ) -> anyhow::Result<Exchange> {
+        check_scheme(url)?;
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        self.exchange(
+            "POST",
+            url,
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Accept", "application/json"),
+            ],
+            Some(body.as_bytes()),
+            max_len,
+        )
+    }
+
     /// GETs a JSON document, with an optional `Authorization` header value.
     pub fn get_json(&self, url: &str, authorization: Option<&str>) -> anyhow::Result<serde_json::Value> {
         check_scheme(url)?;
@@ -331,7 +356,7 @@ pub(crate) fn server_message(body: &[u8]) -> String {
     }
 }
 
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

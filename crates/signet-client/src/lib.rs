@@ -113,7 +113,7 @@ use signet_formats::intoto::{Statement, PAYLOAD_TYPE};
 
 use http::Http;
 use sign::{Credential, Payload};
-use token::{IdentityToken, TokenOptions};
+use token::{IdentityToken, LoginFlow, TokenOptions};
 use trust::{TrustArgs, TrustEnv, TrustMaterial};
 use verify::{ArtifactInput, IdentityArgs};
 
@@ -141,7 +141,7 @@ pub struct SignOptions {
     /// The OAuth client secret for a browser login, if the provider wants one.
     #[arg(long, value_name = "SECRET", hide_env_values = true)]
     pub oidc_client_secret: Option<String>,
-    /// How long to wait for a browser login to finish, in seconds.
+    /// How long to wait for a browser or device login to finish, in seconds.
     #[arg(
         long,
         value_name = "SECONDS",
@@ -150,6 +150,9 @@ pub struct SignOptions {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub oidc_login_timeout: u64,
+    /// How to log in when no token is given (`device` for SSH and headless machines).
+    #[arg(long, value_name = "FLOW", value_enum, env = "SIGNET_OIDC_FLOW", default_value_t = LoginFlow::Auto)]
+    pub oidc_flow: LoginFlow,
     /// Do not ask for confirmation (signet never asks; accepted for cosign compatibility).
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -247,6 +250,7 @@ pub fn sign_bundle(
         oidc_client_id: token::DEFAULT_CLIENT_ID.to_string(),
         oidc_client_secret: None,
         oidc_login_timeout: token::DEFAULT_LOGIN_TIMEOUT_SECS,
+        oidc_flow: LoginFlow::Auto,
         yes: true,
     };
     run_signing(&options, payload, out)
@@ -324,6 +328,7 @@ pub fn sign_payloads_to(
                             client_id: &options.oidc_client_id,
                             client_secret: options.oidc_client_secret.as_deref(),
                             login_timeout: std::time::Duration::from_secs(options.oidc_login_timeout),
+                            flow: options.oidc_flow,
                         },
                         &http,
                         now,

@@ -1,6 +1,6 @@
 //! The signer's OpenID Connect identity token: where it comes from (a flag, `$SIGSTORE_ID_TOKEN`,
-//! GitHub Actions' ambient credentials, or an interactive browser login with PKCE) and what it
-//! says. The token is decoded without checking its signature: the CA verifies it against the
+//! GitHub Actions' ambient credentials, or an interactive login: in a browser with PKCE, or with
+//! the device flow of [`device`] where no browser can be opened) and what it says. The token is decoded without checking its signature: the CA verifies it against the
 //! issuer's keys; the client only needs the identity (for the proof of possession and to show
 //! the user) and refuses a token that has already expired.
 
@@ -15,6 +15,8 @@ use base64::Engine;
 use serde::Deserialize;
 
 use super::http::Http;
+
+pub mod device;
 
 /// The OAuth client id Sigstore's public instance (and `signet server`) expect.
 pub const DEFAULT_CLIENT_ID: &str = "sigstore";
@@ -143,6 +145,19 @@ impl IdentityToken {
     }
 }
 
+/// Which interactive login gets the token when none was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LoginFlow {
+    /// The device flow when no browser can be opened here (no display, or an SSH session
+    /// without one) and the provider offers it; the browser flow otherwise.
+    #[default]
+    Auto,
+    /// A browser on this machine: authorization code with PKCE and a loopback redirect.
+    Browser,
+    /// The device flow (RFC 8628): approve a code shown here from a browser on any device.
+    Device,
+}
+
 /// Where to get a token when none was given on the command line.
 pub struct TokenOptions<'a> {
     /// `--identity-token` or `$SIGSTORE_ID_TOKEN` (clap reads both).
@@ -153,8 +168,10 @@ pub struct TokenOptions<'a> {
     pub client_id: &'a str,
     /// The OAuth client secret, for providers that want one.
     pub client_secret: Option<&'a str>,
-    /// How long the browser login may take before signet gives up.
+    /// How long the interactive login may take before signet gives up.
     pub login_timeout: Duration,
+    /// Which interactive login to use.
+    pub flow: LoginFlow,
 }
 
 /// Finds the identity token: the flag or environment, then GitHub Actions' ambient token,
@@ -168,7 +185,7 @@ pub fn obtain(options: &TokenOptions, http: &Http, now: i64) -> anyhow::Result<I
         let issuer = options.issuer.ok_or_else(|| {
             anyhow!("no identity token: pass --identity-token, set $SIGSTORE_ID_TOKEN, or give --oidc-issuer for a browser login")
         })?;
-        interactive_login(http, issuer, options)?
+        login(http, issuer, options)?
     };
     token.check_not_expired(now)?;
     Ok(token)
@@ -224,10 +241,12 @@ fn random32() -> anyhow::Result<[u8; 32]> {
     Ok(bytes)
 }
 
-/// OpenID Connect discovery's two endpoints signet uses.
+/// OpenID Connect discovery's endpoints signet uses.
 struct Endpoints {
     authorization: String,
     token: String,
+    /// RFC 8628 §4, for providers that offer the device flow.
+    device_authorization: Option<String>,
 }
 
 fn discover(http: &Http, issuer: &str) -> anyhow::Result<Endpoints> {
@@ -245,12 +264,74 @@ fn discover(http: &Http, issuer: &str) -> anyhow::Result<Endpoints> {
     Ok(Endpoints {
         authorization: field("authorization_endpoint")?,
         token: field("token_endpoint")?,
+        device_authorization: field("device_authorization_endpoint")
+            .ok()
+            .filter(|u| !u.is_empty()),
     })
 }
 
-/// The authorization code flow with PKCE and a loopback redirect (RFC 8252 §7.3).
-fn interactive_login(http: &Http, issuer: &str, options: &TokenOptions) -> anyhow::Result<IdentityToken> {
+/// The interactive login `options.flow` and this machine call for, against `issuer`.
+fn login(http: &Http, issuer: &str, options: &TokenOptions) -> anyhow::Result<IdentityToken> {
     let endpoints = discover(http, issuer)?;
+    let device_endpoint = choose_flow(
+        options.flow,
+        endpoints.device_authorization.as_deref(),
+        can_open_browser(&|name| std::env::var_os(name).is_some_and(|v| !v.is_empty())),
+    )
+    .map_err(|why| anyhow!("{issuer}: {why}"))?;
+    let token = match device_endpoint {
+        Some(device_endpoint) => device::login(http, device_endpoint, &endpoints.token, options)?,
+        None => browser_login(http, &endpoints, options)?,
+    };
+    eprintln!("Signed in as {} (issuer {})", token.subject(), token.claims.iss);
+    Ok(token)
+}
+
+/// The device authorization endpoint when the login is to use the device flow, `None` for the
+/// browser flow.
+fn choose_flow(
+    flow: LoginFlow,
+    device_endpoint: Option<&str>,
+    browser: bool,
+) -> Result<Option<&str>, String> {
+    match (flow, device_endpoint) {
+        (LoginFlow::Browser, _) => Ok(None),
+        (LoginFlow::Device, Some(endpoint)) => Ok(Some(endpoint)),
+        (LoginFlow::Device, None) => Err(
+            "the provider offers no device flow (its discovery document has no device_authorization_endpoint); use --oidc-flow browser".into(),
+        ),
+        (LoginFlow::Auto, Some(endpoint)) if !browser => Ok(Some(endpoint)),
+        (LoginFlow::Auto, _) => Ok(None),
+    }
+}
+
+/// Whether a browser can be opened for the user here, judged from the environment (`set`
+/// says whether a variable is set and not empty): on Linux and the BSDs a browser needs a
+/// display (X11 or Wayland); anywhere, an SSH session without a forwarded display has no
+/// browser the user can see.
+fn can_open_browser(set: &dyn Fn(&str) -> bool) -> bool {
+    has_display(set) || !(BROWSER_NEEDS_DISPLAY || set("SSH_CONNECTION"))
+}
+
+/// Whether a browser here needs an X11 or Wayland display (Linux and the BSDs).
+const BROWSER_NEEDS_DISPLAY: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+));
+
+fn has_display(set: &dyn Fn(&str) -> bool) -> bool {
+    set("DISPLAY") || set("WAYLAND_DISPLAY")
+}
+
+/// The authorization code flow with PKCE and a loopback redirect (RFC 8252 §7.3).
+fn browser_login(
+    http: &Http,
+    endpoints: &Endpoints,
+    options: &TokenOptions,
+) -> anyhow::Result<IdentityToken> {
     let listener =
         TcpListener::bind("127.0.0.1:0").context("opening a loopback port for the login redirect")?;
     let redirect_uri = format!(
@@ -304,7 +385,6 @@ fn interactive_login(http: &Http, issuer: &str, options: &TokenOptions) -> anyho
     if token.claims.nonce.as_deref() != Some(nonce.as_str()) {
         bail!("the identity token's nonce does not match the login request; try again");
     }
-    eprintln!("Signed in as {} (issuer {})", token.subject(), token.claims.iss);
     Ok(token)
 }
 
@@ -314,10 +394,7 @@ fn interactive_login(http: &Http, issuer: &str, options: &TokenOptions) -> anyho
 /// xdg-open runs the browser in the foreground and returns when the browser exits, long
 /// after the redirect should have been answered.
 fn open_browser(url: &str) -> Option<Child> {
-    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
-    if !has_display {
+    if !has_display(&|name| std::env::var_os(name).is_some_and(|v| !v.is_empty())) {
         return None;
     }
     Command::new("xdg-open")
@@ -491,6 +568,27 @@ mod tests {
         ] {
             assert!(callback_result(other, "st").is_none(), "{other}");
         }
+    }
+
+    #[test]
+    fn auto_picks_the_device_flow_only_without_a_browser_and_with_an_endpoint() {
+        let device = Some("https://i/device/code");
+        assert_eq!(choose_flow(LoginFlow::Auto, device, false), Ok(device));
+        assert_eq!(choose_flow(LoginFlow::Auto, device, true), Ok(None));
+        assert_eq!(choose_flow(LoginFlow::Auto, None, false), Ok(None));
+        assert_eq!(choose_flow(LoginFlow::Browser, device, false), Ok(None));
+        assert_eq!(choose_flow(LoginFlow::Device, device, true), Ok(device));
+        let e = choose_flow(LoginFlow::Device, None, false).unwrap_err();
+        assert!(e.contains("no device_authorization_endpoint"), "{e}");
+    }
+
+    #[test]
+    fn a_browser_needs_a_display_on_unix_desktops_and_over_ssh() {
+        let env = |vars: &'static [&'static str]| move |name: &str| vars.contains(&name);
+        assert!(can_open_browser(&env(&["DISPLAY"])));
+        assert!(can_open_browser(&env(&["WAYLAND_DISPLAY", "SSH_CONNECTION"])));
+        assert!(!can_open_browser(&env(&["SSH_CONNECTION"])));
+        assert_eq!(can_open_browser(&env(&[])), !BROWSER_NEEDS_DISPLAY);
     }
 
     #[test]

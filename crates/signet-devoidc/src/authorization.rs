@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use signet_crypto::sha256;
 
+use crate::device::DEVICE_CODE_GRANT_TYPE;
 use crate::provider::Issuer;
 
 /// A code is good for this long after the login (RFC 6749 §4.1.2 says at most ten minutes;
@@ -20,9 +21,10 @@ pub const CODE_LIFETIME_SECS: i64 = 60;
 pub const MAX_OUTSTANDING_CODES: usize = 1024;
 /// The out-of-band redirect URI: the code is shown on a page for the user to paste.
 pub const OOB_REDIRECT_URI: &str = "urn:ietf:wg:oauth:2.0:oob";
-const MAX_PARAM_LEN: usize = 2048;
+pub(crate) const MAX_PARAM_LEN: usize = 2048;
 
-/// The `error` codes of RFC 6749 §4.1.2.1 and §5.2.
+/// The `error` codes of RFC 6749 §4.1.2.1 and §5.2, and RFC 8628 §3.5's for the device code
+/// grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -37,6 +39,12 @@ pub enum ErrorCode {
     AccessDenied,
     ServerError,
     TemporarilyUnavailable,
+    /// RFC 8628 §3.5: the user has not yet approved or denied the device.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: poll less often (the interval grows by 5 seconds).
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired; start again.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -52,6 +60,9 @@ impl ErrorCode {
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
         }
     }
 }
@@ -73,11 +84,11 @@ impl OAuthError {
     }
 }
 
-fn invalid_request(description: impl Into<String>) -> OAuthError {
+pub(crate) fn invalid_request(description: impl Into<String>) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidRequest, description)
 }
 
-fn invalid_grant(description: impl Into<String>) -> OAuthError {
+pub(crate) fn invalid_grant(description: impl Into<String>) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
 }
 
@@ -93,14 +104,24 @@ pub struct AuthorizationParams {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
-    /// Login form, email issuer.
+    /// The login form's identity fields.
+    #[serde(flatten)]
+    pub identity: IdentityForm,
+}
+
+/// What a user types on a login form (the authorization code login and the device
+/// verification page) to say who they are: an email address on the email issuer, a
+/// repository, ref and workflow on the workflow issuer.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IdentityForm {
+    /// Email issuer.
     pub email: Option<String>,
-    /// Login form, GitHub issuer.
+    /// Workflow issuer.
     pub repository: Option<String>,
-    /// Login form, GitHub issuer.
+    /// Workflow issuer.
     #[serde(rename = "ref")]
     pub ref_: Option<String>,
-    /// Login form, GitHub issuer.
+    /// Workflow issuer.
     pub workflow: Option<String>,
 }
 
@@ -250,31 +271,8 @@ impl ValidAuthorization {
                 "scope must include \"openid\" (OpenID Connect Core §3.1.2.1)",
             )));
         }
-        // RFC 7636 §4.4.1: a server that does not support the requested transformation
-        // answers invalid_request. PKCE is required here, and only S256 is supported:
-        // `plain` gives no protection against an intercepted authorization request.
-        match p.code_challenge_method.as_deref() {
-            Some("S256") => {}
-            Some(other) => {
-                return Err(fail(invalid_request(format!(
-                    "code_challenge_method {other:?}: only S256 is supported"
-                ))))
-            }
-            None => {
-                return Err(fail(invalid_request(
-                    "code_challenge_method is missing: PKCE with S256 is required",
-                )))
-            }
-        }
-        let code_challenge = match p.code_challenge.as_deref() {
-            Some(c) if c.len() == 43 && c.bytes().all(is_base64url) => c.to_string(),
-            Some(_) => {
-                return Err(fail(invalid_request(
-                    "code_challenge must be 43 base64url characters (a SHA-256 digest)",
-                )))
-            }
-            None => return Err(fail(invalid_request("code_challenge is missing"))),
-        };
+        let code_challenge =
+            code_challenge(p.code_challenge_method.as_deref(), p.code_challenge.as_deref()).map_err(fail)?;
         Ok(ValidAuthorization {
             client_id,
             redirect_uri,
@@ -286,11 +284,63 @@ impl ValidAuthorization {
     }
 }
 
-/// The form of `POST {issuer}/token` (RFC 6749 §4.1.3 plus RFC 7636 §4.5).
+/// The S256 `code_challenge` of a request (RFC 7636 §4.3). A server that does not support the
+/// requested transformation answers invalid_request (§4.4.1); only S256 is supported here:
+/// `plain` gives no protection against an intercepted authorization request.
+pub(crate) fn code_challenge(method: Option<&str>, challenge: Option<&str>) -> Result<String, OAuthError> {
+    match method {
+        Some("S256") => {}
+        Some(other) => {
+            return Err(invalid_request(format!(
+                "code_challenge_method {other:?}: only S256 is supported"
+            )))
+        }
+        None => {
+            return Err(invalid_request(
+                "code_challenge_method is missing: PKCE with S256 is required",
+            ))
+        }
+    }
+    match challenge {
+        Some(c) if c.len() == 43 && c.bytes().all(is_base64url) => Ok(c.to_string()),
+        Some(_) => Err(invalid_request(
+            "code_challenge must be 43 base64url characters (a SHA-256 digest)",
+        )),
+        None => Err(invalid_request("code_challenge is missing")),
+    }
+}
+
+/// The `code_verifier` of a token request, checked for form: RFC 7636 §4.1 allows 43 to 128
+/// characters of [A-Z] [a-z] [0-9] - . _ ~
+pub(crate) fn code_verifier(verifier: Option<&str>) -> Result<&str, OAuthError> {
+    let verifier = verifier.ok_or_else(|| invalid_request("code_verifier is missing: PKCE is required"))?;
+    if !(43..=128).contains(&verifier.len())
+        || !verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    {
+        return Err(invalid_request(
+            "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
+        ));
+    }
+    Ok(verifier)
+}
+
+/// RFC 7636 §4.6: BASE64URL(SHA256(ASCII(code_verifier))) == code_challenge, compared in
+/// constant time.
+pub(crate) fn verifier_matches(verifier: &str, challenge: &str) -> bool {
+    let computed = B64URL.encode(sha256(verifier.as_bytes()));
+    aws_lc_rs::constant_time::verify_slices_are_equal(computed.as_bytes(), challenge.as_bytes()).is_ok()
+}
+
+/// The form of `POST {issuer}/token`: the authorization code grant (RFC 6749 §4.1.3 plus RFC
+/// 7636 §4.5) or the device code grant (RFC 8628 §3.4).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct TokenParams {
     pub grant_type: Option<String>,
     pub code: Option<String>,
+    /// The device code grant's `device_code`.
+    pub device_code: Option<String>,
     pub redirect_uri: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
@@ -374,7 +424,9 @@ impl CodeStore {
             Some(other) => {
                 return Err(OAuthError::new(
                     ErrorCode::UnsupportedGrantType,
-                    format!("grant_type {other:?}: only authorization_code is supported"),
+                    format!(
+                        "grant_type {other:?}: only authorization_code and {DEVICE_CODE_GRANT_TYPE} are supported"
+                    ),
                 ))
             }
             None => return Err(invalid_request("grant_type is missing")),
@@ -387,20 +439,7 @@ impl CodeStore {
             .redirect_uri
             .as_deref()
             .ok_or_else(|| invalid_request("redirect_uri is missing"))?;
-        let verifier = params
-            .code_verifier
-            .as_deref()
-            .ok_or_else(|| invalid_request("code_verifier is missing: PKCE is required"))?;
-        // RFC 7636 §4.1: 43 to 128 characters of [A-Z] [a-z] [0-9] - . _ ~
-        if !(43..=128).contains(&verifier.len())
-            || !verifier
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-        {
-            return Err(invalid_request(
-                "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
-            ));
-        }
+        let verifier = code_verifier(params.code_verifier.as_deref())?;
 
         let Some(pending) = self.codes.remove(&sha256(code.as_bytes())) else {
             return Err(invalid_grant("authorization code is unknown or was already used"));
@@ -419,15 +458,7 @@ impl CodeStore {
                 "redirect_uri differs from the one in the authorization request",
             ));
         }
-        // RFC 7636 §4.6: BASE64URL(SHA256(ASCII(code_verifier))) == code_challenge, compared
-        // in constant time.
-        let computed = B64URL.encode(sha256(verifier.as_bytes()));
-        if aws_lc_rs::constant_time::verify_slices_are_equal(
-            computed.as_bytes(),
-            pending.code_challenge.as_bytes(),
-        )
-        .is_err()
-        {
+        if !verifier_matches(verifier, &pending.code_challenge) {
             return Err(invalid_grant("code_verifier does not match the code_challenge"));
         }
         Ok(Grant {
@@ -449,7 +480,7 @@ fn is_base64url(b: u8) -> bool {
 }
 
 /// Printable ASCII (RFC 6749 Appendix A.1 VSCHAR), at most 128 bytes.
-fn check_client_id(id: &str) -> bool {
+pub(crate) fn check_client_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 

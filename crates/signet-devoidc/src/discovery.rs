@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::device::DEVICE_CODE_GRANT_TYPE;
+
 /// The OAuth client id Sigstore clients use, and so the `aud` a CA expects.
 pub const DEV_CLIENT_ID: &str = "sigstore";
 
@@ -12,6 +14,8 @@ pub struct DiscoveryDocument {
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
+    /// RFC 8628 §4: where a device login starts.
+    pub device_authorization_endpoint: String,
     pub jwks_uri: String,
     pub response_types_supported: Vec<String>,
     pub response_modes_supported: Vec<String>,
@@ -46,10 +50,11 @@ pub(crate) fn document(issuer: &str, claims: &[&str]) -> DiscoveryDocument {
         issuer: issuer.to_string(),
         authorization_endpoint: format!("{issuer}/authorize"),
         token_endpoint: format!("{issuer}/token"),
+        device_authorization_endpoint: format!("{issuer}/device/code"),
         jwks_uri: format!("{issuer}/.well-known/jwks"),
         response_types_supported: strings(&["code"]),
         response_modes_supported: strings(&["query"]),
-        grant_types_supported: strings(&["authorization_code"]),
+        grant_types_supported: strings(&["authorization_code", DEVICE_CODE_GRANT_TYPE]),
         code_challenge_methods_supported: strings(&["S256"]),
         id_token_signing_alg_values_supported: strings(&["ES256"]),
         subject_types_supported: strings(&["public"]),

@@ -1,7 +1,7 @@
 //! The few HTML pages of the login flow. Every value from a request goes through
 //! [`escape`]; the pages load nothing and run no script.
 
-use crate::authorization::{AuthorizationParams, OAuthError};
+use crate::authorization::{AuthorizationParams, IdentityForm, OAuthError};
 use crate::provider::Issuer;
 
 const BANNER: &str = "signet development OpenID provider — development only, never use in production";
@@ -63,43 +63,8 @@ pub(crate) fn login_page(
         })
     })
     .collect();
-    let field = |label: &str, name: &str, value: &Option<String>, placeholder: &str, kind: &str| {
-        format!(
-            "<p><label>{label}<br><input type=\"{kind}\" name=\"{name}\" value=\"{}\" \
-             placeholder=\"{placeholder}\" size=\"50\"></label></p>\n",
-            escape(value.as_deref().unwrap_or(""))
-        )
-    };
-    let identity = match issuer {
-        Issuer::Email => field(
-            "Email address",
-            "email",
-            &params.email,
-            "alice@example.com",
-            "email",
-        ),
-        Issuer::GithubWorkflow => [
-            field(
-                "Repository",
-                "repository",
-                &params.repository,
-                "signet-dev/example",
-                "text",
-            ),
-            field("Ref", "ref", &params.ref_, "refs/heads/main", "text"),
-            field(
-                "Workflow file",
-                "workflow",
-                &params.workflow,
-                ".github/workflows/release.yml",
-                "text",
-            ),
-        ]
-        .concat(),
-    };
-    let error = error
-        .map(|e| format!("<p class=\"error\">{}</p>\n", escape(e)))
-        .unwrap_or_default();
+    let identity = identity_fields(issuer, &params.identity);
+    let error = error_line(error);
     let body = format!(
         "<h1>Sign in</h1>\n<p>Issuer <code>{issuer}</code>. Client <code>{client}</code> \
          will receive a token for the identity you type; nothing is checked.</p>\n\
@@ -111,6 +76,88 @@ pub(crate) fn login_page(
         redirect = escape(params.redirect_uri.as_deref().unwrap_or("")),
     );
     page("signet development sign-in", &body)
+}
+
+/// One labelled text input.
+fn field(label: &str, name: &str, value: Option<&str>, placeholder: &str, kind: &str) -> String {
+    format!(
+        "<p><label>{label}<br><input type=\"{kind}\" name=\"{name}\" value=\"{}\" \
+         placeholder=\"{placeholder}\" size=\"50\"></label></p>\n",
+        escape(value.unwrap_or(""))
+    )
+}
+
+/// The inputs of [`IdentityForm`] for `issuer`, shared by the login form and the device
+/// verification page.
+fn identity_fields(issuer: Issuer, identity: &IdentityForm) -> String {
+    match issuer {
+        Issuer::Email => field(
+            "Email address",
+            "email",
+            identity.email.as_deref(),
+            "alice@example.com",
+            "email",
+        ),
+        Issuer::GithubWorkflow => [
+            field(
+                "Repository",
+                "repository",
+                identity.repository.as_deref(),
+                "signet-dev/example",
+                "text",
+            ),
+            field("Ref", "ref", identity.ref_.as_deref(), "refs/heads/main", "text"),
+            field(
+                "Workflow file",
+                "workflow",
+                identity.workflow.as_deref(),
+                ".github/workflows/release.yml",
+                "text",
+            ),
+        ]
+        .concat(),
+    }
+}
+
+fn error_line(error: Option<&str>) -> String {
+    error
+        .map(|e| format!("<p class=\"error\">{}</p>\n", escape(e)))
+        .unwrap_or_default()
+}
+
+/// The device verification page (RFC 8628 §3.3): the user code (prefilled from
+/// `verification_uri_complete`), the identity to approve the device as, and approve or deny.
+/// The buttons post `action=approve` or `action=deny`.
+pub(crate) fn device_page(
+    issuer: Issuer,
+    issuer_url: &str,
+    user_code: Option<&str>,
+    identity: &IdentityForm,
+    error: Option<&str>,
+) -> String {
+    let body = format!(
+        "<h1>Sign in a device</h1>\n<p>Issuer <code>{issuer_url}</code>. Check that the code \
+         below is the one your device shows: the device will receive a token for the identity \
+         you type; nothing is checked.</p>\n{error}\
+         <form method=\"post\" action=\"device\">\n{code}{identity}\
+         <p><button type=\"submit\" name=\"action\" value=\"approve\">Approve</button> \
+         <button type=\"submit\" name=\"action\" value=\"deny\">Deny</button></p>\n</form>",
+        issuer_url = escape(issuer_url),
+        error = error_line(error),
+        code = field("Code", "user_code", user_code, "XXXX-XXXX", "text"),
+        identity = identity_fields(issuer, identity),
+    );
+    page("signet development sign-in: device", &body)
+}
+
+/// What the device verification page says once the user decided.
+pub(crate) fn device_done_page(approved: bool) -> String {
+    let text = if approved {
+        "<h1>Device approved</h1>\n<p>Return to your device: it is signed in.</p>"
+    } else {
+        "<h1>Device denied</h1>\n<p>The device will not be signed in.</p>"
+    };
+    page("signet development sign-in: device", text)
 }
 
 /// The code shown for an out-of-band redirect, for the user to paste into the client.
@@ -164,5 +211,31 @@ mod tests {
         assert!(!html.contains("<b>"));
         assert!(!html.contains("<i>"));
         assert!(html.contains("development only, never use in production"));
+    }
+
+    #[test]
+    fn device_page_escapes_and_has_the_identity_fields() {
+        let identity = IdentityForm {
+            email: Some("\"><script>".into()),
+            ..Default::default()
+        };
+        let html = device_page(
+            Issuer::Email,
+            "http://x/oidc",
+            Some("<b>"),
+            &identity,
+            Some("<i>"),
+        );
+        assert!(!html.contains("<script>") && !html.contains("<b>") && !html.contains("<i>"));
+        assert!(html.contains("name=\"user_code\"") && html.contains("name=\"email\""));
+        assert!(html.contains("value=\"deny\"") && html.contains("action=\"device\""));
+        let html = device_page(
+            Issuer::GithubWorkflow,
+            "http://x/oidc/github",
+            None,
+            &IdentityForm::default(),
+            None,
+        );
+        assert!(html.contains("name=\"repository\"") && !html.contains("name=\"email\""));
     }
 }

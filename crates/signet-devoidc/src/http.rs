@@ -16,9 +16,11 @@ use base64::Engine;
 use serde::de::DeserializeOwned;
 
 use crate::authorization::{
-    AuthorizationParams, AuthorizeError, ErrorCode, OAuthError, RedirectUri, TokenParams, ValidAuthorization,
+    AuthorizationParams, AuthorizeError, ErrorCode, IdentityForm, OAuthError, RedirectUri, TokenParams,
+    ValidAuthorization,
 };
 use crate::claims::{EmailTokenRequest, GithubTokenRequest, MintError};
+use crate::device::{DeviceAuthorizationParams, DeviceDecision};
 use crate::html;
 use crate::provider::{DevProvider, Issuer};
 
@@ -48,7 +50,10 @@ impl Ctx {
 ///
 /// - `GET  {issuer}/.well-known/openid-configuration`, `GET {issuer}/.well-known/jwks`
 /// - `GET  {issuer}/authorize` (login page), `POST {issuer}/authorize` (login form)
-/// - `POST {issuer}/token` (authorization code + PKCE, form-encoded)
+/// - `POST {issuer}/token` (authorization code + PKCE, or device code; form-encoded)
+/// - `POST {issuer}/device/code` (RFC 8628 device authorization request, form-encoded)
+/// - `GET  {issuer}/device?user_code=…` (verification page), `POST {issuer}/device` (approve
+///   or deny)
 /// - `POST {issuer}/dev/token` (JSON mint request → token response)
 /// - `GET  {issuer}/github/dev/actions-token?audience=…` (GitHub Actions' ID token request:
 ///   `Authorization: Bearer <anything>`, answers `{"value": jwt}`)
@@ -78,6 +83,8 @@ fn issuer_routes() -> Router<Ctx> {
         .route("/.well-known/jwks", get(jwks))
         .route("/authorize", get(authorize_page).post(authorize_login))
         .route("/token", post(token))
+        .route("/device/code", post(device_authorization))
+        .route("/device", get(device_page).post(device_decision))
         .route("/dev/token", post(mint))
 }
 
@@ -119,7 +126,7 @@ async fn authorize_login(State(ctx): State<Ctx>, body: Result<Bytes, BytesReject
         Ok(a) => a,
         Err(e) => return authorize_error(e),
     };
-    let identity = match ctx.provider.login_identity(ctx.issuer, &form) {
+    let identity = match ctx.provider.login_identity(ctx.issuer, &form.identity) {
         Ok(i) => i,
         Err(e) => {
             let page = html::login_page(
@@ -186,8 +193,32 @@ async fn token(State(ctx): State<Ctx>, headers: HeaderMap, body: Result<Bytes, B
         Ok(body) => exchange(&ctx, &headers, &body),
         Err(e) => Err(OAuthError::new(ErrorCode::InvalidRequest, e.body_text())),
     };
+    oauth_json(&headers, result)
+}
+
+/// `POST {issuer}/device/code`: starts a device login (RFC 8628 §3.1, §3.2).
+async fn device_authorization(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = body
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidRequest, e.body_text()))
+        .and_then(|body| {
+            let params: DeviceAuthorizationParams = parse_form(&body)?;
+            let client_id = client_id(&headers, params.client_id.as_deref())?;
+            ctx.provider
+                .authorize_device(ctx.issuer, &params, &client_id, ctx.now())
+        });
+    oauth_json(&headers, result)
+}
+
+/// A token-endpoint style answer: the JSON on success, else the error as RFC 6749 §5.2 and
+/// RFC 8628 §3.5 give it (400, or 401 for a client that failed HTTP authentication), never
+/// cached (§5.1).
+fn oauth_json<T: serde::Serialize>(headers: &HeaderMap, result: Result<T, OAuthError>) -> Response {
     let mut response = match result {
-        Ok(tokens) => Json(tokens).into_response(),
+        Ok(answer) => Json(answer).into_response(),
         Err(e) => {
             let status = match e.error {
                 ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -196,7 +227,7 @@ async fn token(State(ctx): State<Ctx>, headers: HeaderMap, body: Result<Bytes, B
                 }
                 _ => StatusCode::BAD_REQUEST,
             };
-            tracing::debug!(error = %e, "development OIDC token request refused");
+            tracing::debug!(error = %e, "development OIDC request refused");
             (status, Json(e)).into_response()
         }
     };
@@ -209,26 +240,93 @@ async fn token(State(ctx): State<Ctx>, headers: HeaderMap, body: Result<Bytes, B
 
 fn exchange(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<crate::TokenResponse, OAuthError> {
     let params: TokenParams = parse_form(body)?;
+    let client_id = client_id(headers, params.client_id.as_deref())?;
+    ctx.provider.exchange(ctx.issuer, &params, &client_id, ctx.now())
+}
+
+/// The client of a token or device authorization request: its HTTP Basic client, or the
+/// `client_id` form field.
+fn client_id(headers: &HeaderMap, form_client_id: Option<&str>) -> Result<String, OAuthError> {
     let basic = basic_client_id(headers)?;
     // RFC 6749 §2.3: one authentication method per request; a public client names itself
     // with the client_id field (§4.1.3), sigstore-python uses HTTP Basic with no secret.
-    let client_id = match (basic, params.client_id.as_deref()) {
-        (Some(b), Some(f)) if b != f => {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidRequest,
-                "client_id in the form differs from the HTTP Basic client",
-            ))
-        }
-        (Some(b), _) => b,
-        (None, Some(f)) => f.to_string(),
-        (None, None) => {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidClient,
-                "no client_id and no HTTP Basic client authentication",
-            ))
-        }
+    match (basic, form_client_id) {
+        (Some(b), Some(f)) if b != f => Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "client_id in the form differs from the HTTP Basic client",
+        )),
+        (Some(b), _) => Ok(b),
+        (None, Some(f)) => Ok(f.to_string()),
+        (None, None) => Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "no client_id and no HTTP Basic client authentication",
+        )),
+    }
+}
+
+/// The device verification page's form: the user code, who the user says they are, and the
+/// button pressed.
+#[derive(Debug, Default, serde::Deserialize)]
+struct DeviceForm {
+    user_code: Option<String>,
+    action: Option<String>,
+    #[serde(flatten)]
+    identity: IdentityForm,
+}
+
+/// `GET {issuer}/device`: the verification page, the code prefilled from `?user_code=`.
+async fn device_page(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Response {
+    let form: DeviceForm = match parse_form(query.as_deref().unwrap_or("").as_bytes()) {
+        Ok(f) => f,
+        Err(e) => return html_response(StatusCode::BAD_REQUEST, html::error_page(&e)),
     };
-    ctx.provider.exchange(ctx.issuer, &params, &client_id, ctx.now())
+    let page = html::device_page(
+        ctx.issuer,
+        &ctx.provider.issuer_url(ctx.issuer),
+        form.user_code.as_deref(),
+        &form.identity,
+        None,
+    );
+    html_response(StatusCode::OK, page)
+}
+
+/// `POST {issuer}/device`: approves the device with the identity typed, or denies it.
+async fn device_decision(State(ctx): State<Ctx>, body: Result<Bytes, BytesRejection>) -> Response {
+    let form: Result<DeviceForm, OAuthError> = match body {
+        Ok(body) => parse_form(&body),
+        Err(e) => Err(OAuthError::new(ErrorCode::InvalidRequest, e.body_text())),
+    };
+    let form = match form {
+        Ok(f) => f,
+        Err(e) => return html_response(StatusCode::BAD_REQUEST, html::error_page(&e)),
+    };
+    let again = |error: &str| {
+        let page = html::device_page(
+            ctx.issuer,
+            &ctx.provider.issuer_url(ctx.issuer),
+            form.user_code.as_deref(),
+            &form.identity,
+            Some(error),
+        );
+        html_response(StatusCode::BAD_REQUEST, page)
+    };
+    let decision = match form.action.as_deref() {
+        Some("approve") => match ctx.provider.login_identity(ctx.issuer, &form.identity) {
+            Ok(identity) => DeviceDecision::Approve(identity),
+            Err(e) => return again(&e.to_string()),
+        },
+        Some("deny") => DeviceDecision::Deny,
+        _ => return again("press Approve or Deny"),
+    };
+    let approved = matches!(decision, DeviceDecision::Approve(_));
+    let user_code = form.user_code.as_deref().unwrap_or("");
+    match ctx
+        .provider
+        .decide_device(ctx.issuer, user_code, decision, ctx.now())
+    {
+        Ok(()) => html_response(StatusCode::OK, html::device_done_page(approved)),
+        Err(e) => again(&e.to_string()),
+    }
 }
 
 /// The client id of an `Authorization: Basic` header (RFC 6749 §2.3.1: form-encoded id and

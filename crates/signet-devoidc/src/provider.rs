@@ -10,8 +10,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use signet_crypto::{PublicKey, SigningKey};
 
-use crate::authorization::{AuthorizationParams, CodeStore, ErrorCode, OAuthError, TokenParams};
+use crate::authorization::{CodeStore, ErrorCode, IdentityForm, OAuthError, TokenParams};
 use crate::claims::{self, EmailTokenRequest, GithubTokenRequest, MintError};
+use crate::device::{
+    self, DeviceAuthorizationParams, DeviceAuthorizationResponse, DeviceDecision, DeviceStore,
+    ValidDeviceAuthorization, VerifyError, DEFAULT_DEVICE_POLL_INTERVAL_SECS, DEVICE_CODE_GRANT_TYPE,
+    DEVICE_CODE_LIFETIME_SECS,
+};
 use crate::discovery::{self, DiscoveryDocument, FulcioIssuer, DEV_CLIENT_ID};
 use crate::jose::{self, Jwk};
 use crate::keys::{self, DevOidcError};
@@ -69,6 +74,9 @@ pub struct DevProvider {
     key: SigningKey,
     jwk: Jwk,
     codes: Mutex<CodeStore>,
+    devices: Mutex<DeviceStore>,
+    /// The polling interval device grants ask for, in seconds.
+    device_interval: u64,
 }
 
 impl DevProvider {
@@ -97,7 +105,16 @@ impl DevProvider {
             key,
             jwk,
             codes: Mutex::new(CodeStore::default()),
+            devices: Mutex::new(DeviceStore::default()),
+            device_interval: DEFAULT_DEVICE_POLL_INTERVAL_SECS,
         })
+    }
+
+    /// The provider, asking device-flow clients to poll every `secs` seconds (at least 1;
+    /// default [`DEFAULT_DEVICE_POLL_INTERVAL_SECS`]). Tests use 1.
+    pub fn with_device_poll_interval(mut self, secs: u64) -> Self {
+        self.device_interval = secs.max(1);
+        self
     }
 
     /// The issuer URL (`iss`) of `issuer`.
@@ -173,7 +190,7 @@ impl DevProvider {
     pub fn login_identity(
         &self,
         issuer: Issuer,
-        form: &AuthorizationParams,
+        form: &IdentityForm,
     ) -> Result<Map<String, Value>, MintError> {
         let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
         match issuer {
@@ -212,8 +229,69 @@ impl DevProvider {
         Ok(code)
     }
 
-    /// Redeems a code at `POST {issuer}/token`. `client_id` is the client as it authenticated
-    /// (HTTP Basic) or identified itself (the `client_id` form field).
+    /// Starts a device login at `POST {issuer}/device/code` (RFC 8628 §3.1, §3.2). `client_id`
+    /// is the client as it authenticated (HTTP Basic) or identified itself.
+    pub fn authorize_device(
+        &self,
+        issuer: Issuer,
+        params: &DeviceAuthorizationParams,
+        client_id: &str,
+        now: i64,
+    ) -> Result<DeviceAuthorizationResponse, OAuthError> {
+        let auth = ValidDeviceAuthorization::check(params, client_id)?;
+        let no_randomness = || OAuthError::new(ErrorCode::ServerError, "no randomness");
+        // 256 bits for the device code, as for authorization codes (RFC 8628 §5.2 asks for
+        // enough entropy that it cannot be guessed).
+        let device_code = random_b64url::<32>().ok_or_else(no_randomness)?;
+        let mut devices = self
+            .devices
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // A user code already pending is drawn again; with 20^8 codes and at most a few
+        // hundred pending, a handful of draws always suffices.
+        let user_code = (0..16)
+            .filter_map(|_| random_bytes::<32>().and_then(|r| device::user_code_from(&r)))
+            .find(|code| !devices.user_code_taken(code))
+            .ok_or_else(no_randomness)?;
+        devices.insert(&device_code, &user_code, issuer, &auth, self.device_interval, now)?;
+        drop(devices);
+        tracing::info!(issuer = %self.issuer_url(issuer), client_id = %auth.client_id, "development OIDC device login started");
+        let verification_uri = format!("{}/device", self.issuer_url(issuer));
+        let verification_uri_complete = format!(
+            "{verification_uri}?{}",
+            serde_urlencoded::to_string([("user_code", &user_code)]).unwrap_or_default()
+        );
+        Ok(DeviceAuthorizationResponse {
+            device_code,
+            user_code,
+            verification_uri,
+            verification_uri_complete,
+            expires_in: DEVICE_CODE_LIFETIME_SECS.unsigned_abs(),
+            interval: self.device_interval,
+        })
+    }
+
+    /// Records the user's decision on a device at `POST {issuer}/device`.
+    pub fn decide_device(
+        &self,
+        issuer: Issuer,
+        user_code: &str,
+        decision: DeviceDecision,
+        now: i64,
+    ) -> Result<(), VerifyError> {
+        let approved = matches!(decision, DeviceDecision::Approve(_));
+        self.devices
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .decide(issuer, user_code, decision, now)?;
+        tracing::info!(issuer = %self.issuer_url(issuer), approved, "development OIDC device login decided");
+        Ok(())
+    }
+
+    /// Answers `POST {issuer}/token`: redeems an authorization code, or a device code once
+    /// its user approved it. `client_id` is the client as it authenticated (HTTP Basic) or
+    /// identified itself (the `client_id` form field). Both grants get their token from the
+    /// same claims.
     pub fn exchange(
         &self,
         issuer: Issuer,
@@ -221,11 +299,17 @@ impl DevProvider {
         client_id: &str,
         now: i64,
     ) -> Result<TokenResponse, OAuthError> {
-        let grant = self
-            .codes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .redeem(issuer, params, client_id, now)?;
+        let grant = if params.grant_type.as_deref() == Some(DEVICE_CODE_GRANT_TYPE) {
+            self.devices
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .poll(issuer, params, client_id, now)?
+        } else {
+            self.codes
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .redeem(issuer, params, client_id, now)?
+        };
         self.issue(
             issuer,
             grant.identity,
@@ -267,9 +351,13 @@ impl DevProvider {
 
 /// `N` random bytes, base64url.
 fn random_b64url<const N: usize>() -> Option<String> {
+    random_bytes::<N>().map(|bytes| B64URL.encode(bytes))
+}
+
+fn random_bytes<const N: usize>() -> Option<[u8; N]> {
     let mut bytes = [0u8; N];
     aws_lc_rs::rand::fill(&mut bytes).ok()?;
-    Some(B64URL.encode(bytes))
+    Some(bytes)
 }
 
 /// OpenID Connect Discovery §3: the issuer is an `https` (here also `http`) URL with no

@@ -1,5 +1,6 @@
 //! The development provider through its HTTP routes, mounted at `/oidc` as `signet server`
-//! mounts it: discovery, JWKS, minting, the PKCE login flow and its failures, key files.
+//! mounts it: discovery, JWKS, minting, the PKCE login flow and its failures, the device
+//! authorization grant, key files.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -12,7 +13,10 @@ use base64::Engine;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use signet_crypto::{sha256, PublicKey};
-use signet_devoidc::{jose, DevOidcError, DevProvider, CODE_LIFETIME_SECS};
+use signet_devoidc::{
+    jose, DevOidcError, DevProvider, CODE_LIFETIME_SECS, DEFAULT_DEVICE_POLL_INTERVAL_SECS,
+    DEVICE_CODE_GRANT_TYPE, DEVICE_CODE_LIFETIME_SECS,
+};
 use tower::ServiceExt;
 
 const BASE: &str = "http://127.0.0.1:3000/oidc";
@@ -235,7 +239,14 @@ async fn discovery_documents_for_both_issuers() {
         assert_eq!(doc["token_endpoint"], format!("{issuer}/token"));
         assert_eq!(doc["jwks_uri"], format!("{issuer}/.well-known/jwks"));
         assert_eq!(doc["response_types_supported"], json!(["code"]));
-        assert_eq!(doc["grant_types_supported"], json!(["authorization_code"]));
+        assert_eq!(
+            doc["grant_types_supported"],
+            json!(["authorization_code", DEVICE_CODE_GRANT_TYPE])
+        );
+        assert_eq!(
+            doc["device_authorization_endpoint"],
+            format!("{issuer}/device/code")
+        );
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["ES256"]));
         assert_eq!(doc["subject_types_supported"], json!(["public"]));
@@ -719,4 +730,250 @@ fn issuer_url_is_checked() {
         let err = DevProvider::open_or_create(dir.path(), bad).unwrap_err();
         assert!(matches!(err, DevOidcError::BadIssuerUrl { .. }), "{bad}: {err}");
     }
+}
+
+/// `POST {issuer}/device/code` with `form`.
+async fn device_code(h: &Harness, issuer_path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    h.post(
+        &format!("{issuer_path}/device/code"),
+        "application/x-www-form-urlencoded",
+        serde_urlencoded::to_string(form).unwrap(),
+    )
+    .await
+}
+
+/// The verification page's form posted as a user would: the code, the identity, a button.
+async fn decide(h: &Harness, issuer_path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+    let req = Request::post(format!("{issuer_path}/device"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
+        .unwrap();
+    let (status, _, body) = h.send(req).await;
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// One poll of the token endpoint with `device_code` (and the test's PKCE verifier).
+async fn poll(h: &Harness, issuer_path: &str, device_code: &str) -> (StatusCode, Value) {
+    h.redeem(
+        issuer_path,
+        &[
+            ("grant_type", DEVICE_CODE_GRANT_TYPE),
+            ("device_code", device_code),
+            ("client_id", "sigstore"),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
+}
+
+fn device_form(challenge: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("client_id", "sigstore".into()),
+        ("scope", "openid email".into()),
+        ("code_challenge", challenge.into()),
+        ("code_challenge_method", "S256".into()),
+    ]
+}
+
+#[tokio::test]
+async fn device_flow_pending_slow_down_approved_token_once() {
+    let h = Harness::new();
+    let (status, started) = device_code(&h, "/oidc", &borrow(&device_form(&challenge()))).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let device = started["device_code"].as_str().unwrap().to_string();
+    let user_code = started["user_code"].as_str().unwrap().to_string();
+    assert_eq!(B64URL.decode(&device).unwrap().len(), 32);
+    assert_eq!(user_code.len(), 9);
+    assert_eq!(&user_code[4..5], "-");
+    assert!(user_code
+        .bytes()
+        .all(|b| b == b'-' || b"BCDFGHJKLMNPQRSTVWXZ".contains(&b)));
+    assert_eq!(started["verification_uri"], format!("{BASE}/device"));
+    assert_eq!(
+        started["verification_uri_complete"],
+        format!("{BASE}/device?user_code={user_code}")
+    );
+    assert_eq!(started["expires_in"], DEVICE_CODE_LIFETIME_SECS);
+    assert_eq!(started["interval"], DEFAULT_DEVICE_POLL_INTERVAL_SECS);
+
+    let (status, answer) = poll(&h, "/oidc", &device).await;
+    assert_eq!(
+        (status, &answer["error"]),
+        (StatusCode::BAD_REQUEST, &json!("authorization_pending"))
+    );
+    let (status, answer) = poll(&h, "/oidc", &device).await;
+    assert_eq!(
+        (status, &answer["error"]),
+        (StatusCode::BAD_REQUEST, &json!("slow_down"))
+    );
+
+    // The verification page, opened from verification_uri_complete, has the code filled in.
+    let (status, _, page) = h.get(&format!("/oidc/device?user_code={user_code}")).await;
+    let page = String::from_utf8(page.to_vec()).unwrap();
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains(&format!("value=\"{user_code}\"")), "{page}");
+    assert!(page.contains("development only, never use in production"));
+
+    // A wrong code and a missing identity are shown on the page again.
+    let (status, page) = decide(
+        &h,
+        "/oidc",
+        &[
+            ("user_code", "BBBB-BBBB"),
+            ("email", "alice@example.com"),
+            ("action", "approve"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("unknown"), "{page}");
+    let (status, page) = decide(&h, "/oidc", &[("user_code", &user_code), ("action", "approve")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("enter an email address"), "{page}");
+
+    // Typed in lower case without the dash.
+    let typed = user_code.replace('-', "").to_lowercase();
+    let (status, page) = decide(
+        &h,
+        "/oidc",
+        &[
+            ("user_code", &typed),
+            ("email", "alice@example.com"),
+            ("action", "approve"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Device approved"), "{page}");
+
+    h.clock.fetch_add(60, Ordering::SeqCst);
+    let (status, answer) = poll(&h, "/oidc", &device).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let claims = h.verify(answer["id_token"].as_str().unwrap(), "/oidc").await;
+    assert_eq!(claims["iss"], BASE);
+    assert_eq!(claims["email"], "alice@example.com");
+    assert_eq!(claims["email_verified"], true);
+    assert_eq!(claims["aud"], "sigstore");
+    assert!(claims.get("nonce").is_none());
+
+    // Single use.
+    h.clock.fetch_add(60, Ordering::SeqCst);
+    let (status, answer) = poll(&h, "/oidc", &device).await;
+    assert_eq!(
+        (status, &answer["error"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn device_flow_denied_and_expired() {
+    let h = Harness::new();
+    let (_, started) = device_code(&h, "/oidc/github", &borrow(&device_form(&challenge()))).await;
+    let device = started["device_code"].as_str().unwrap().to_string();
+    let user_code = started["user_code"].as_str().unwrap().to_string();
+    assert_eq!(started["verification_uri"], format!("{GITHUB}/device"));
+    let (status, page) = decide(
+        &h,
+        "/oidc/github",
+        &[("user_code", &user_code), ("action", "deny")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Device denied"), "{page}");
+    let (status, answer) = poll(&h, "/oidc/github", &device).await;
+    assert_eq!(
+        (status, &answer["error"]),
+        (StatusCode::BAD_REQUEST, &json!("access_denied"))
+    );
+    assert!(answer["error_description"].is_string());
+
+    let (_, started) = device_code(&h, "/oidc", &borrow(&device_form(&challenge()))).await;
+    let device = started["device_code"].as_str().unwrap().to_string();
+    h.clock.fetch_add(DEVICE_CODE_LIFETIME_SECS, Ordering::SeqCst);
+    let (status, answer) = poll(&h, "/oidc", &device).await;
+    assert_eq!(
+        (status, &answer["error"]),
+        (StatusCode::BAD_REQUEST, &json!("expired_token"))
+    );
+}
+
+#[tokio::test]
+async fn device_flow_on_the_github_issuer_has_the_workflow_claims() {
+    let h = Harness::new();
+    let (_, started) = device_code(
+        &h,
+        "/oidc/github",
+        &[("client_id", "sigstore"), ("scope", "openid")],
+    )
+    .await;
+    let device = started["device_code"].as_str().unwrap().to_string();
+    let user_code = started["user_code"].as_str().unwrap().to_string();
+    let (status, page) = decide(
+        &h,
+        "/oidc/github",
+        &[
+            ("user_code", &user_code),
+            ("repository", "acme/tool"),
+            ("ref", "refs/tags/v1"),
+            ("workflow", ".github/workflows/ci.yml"),
+            ("action", "approve"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (status, answer) = h
+        .redeem(
+            "/oidc/github",
+            &[
+                ("grant_type", DEVICE_CODE_GRANT_TYPE),
+                ("device_code", &device),
+                ("client_id", "sigstore"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let claims = h
+        .verify(answer["id_token"].as_str().unwrap(), "/oidc/github")
+        .await;
+    assert_eq!(claims["repository"], "acme/tool");
+    assert_eq!(claims["ref"], "refs/tags/v1");
+}
+
+#[tokio::test]
+async fn device_authorization_errors_are_oauth_json() {
+    let h = Harness::new();
+    for (form, error) in [
+        (vec![("scope", "openid")], "invalid_client"),
+        (
+            vec![("client_id", "sigstore"), ("scope", "email")],
+            "invalid_scope",
+        ),
+        (
+            vec![
+                ("client_id", "sigstore"),
+                ("scope", "openid"),
+                ("code_challenge", "x"),
+                ("code_challenge_method", "plain"),
+            ],
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("client_id", "sigstore"),
+                ("client_id", "again"),
+                ("scope", "openid"),
+            ],
+            "invalid_request",
+        ),
+    ] {
+        let (status, answer) = device_code(&h, "/oidc", &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{form:?}: {answer}");
+        assert_eq!(answer["error"], error, "{form:?}: {answer}");
+        assert!(answer["error_description"].is_string());
+    }
+    let (status, answer) = poll(&h, "/oidc", "no-such-device-code").await;
+    assert_eq!(
+        (status, &answer["error"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_grant"))
+    );
 }

@@ -76,6 +76,16 @@ pub struct ServerArgs {
     /// identity to anyone who asks, and make the CA trust it. Never on a server real users trust.
     #[arg(long, env = "SIGNET_DEV_OIDC")]
     pub dev_oidc: bool,
+    /// Seconds between polls the development provider asks device-flow clients for (RFC 8628
+    /// `interval`). Hidden: only tests want other than the default.
+    #[arg(
+        long,
+        env = "SIGNET_DEV_OIDC_DEVICE_INTERVAL",
+        default_value_t = signet_devoidc::DEFAULT_DEVICE_POLL_INTERVAL_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=60),
+        hide = true
+    )]
+    pub dev_oidc_device_interval: u64,
     /// Identity token issuers the CA trusts, in Fulcio's JSON config shape
     /// (`{"OIDCIssuers": {...}, "MetaIssuers": {...}}`).
     #[arg(long, env = "SIGNET_OIDC_CONFIG")]
@@ -209,6 +219,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         let issuer_url = format!("{public_url}{DEV_OIDC_PREFIX}");
         let provider = Arc::new(dir.service("oidc-dev", "jwks.json", |path| {
             signet_devoidc::DevProvider::open_or_create(path, &issuer_url)
+                .map(|p| p.with_device_poll_interval(args.dev_oidc_device_interval))
                 .context("cannot open the development OpenID provider")
         })?);
         app = app.nest(DEV_OIDC_PREFIX, signet_devoidc::router(provider.clone()));

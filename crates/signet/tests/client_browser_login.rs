@@ -9,246 +9,31 @@
 //! login nobody finishes gives up after `--oidc-login-timeout`.
 //!
 //! The client runs with a clean environment: no token variables, no display, and a `PATH`
-//! with nothing on it, so no real browser opens.
+//! with nothing on it, so no real browser opens; `SIGNET_OIDC_FLOW=browser` chooses this flow
+//! (with no display, `auto` would choose the device flow, `client_device_login.rs`).
 
 mod common;
+mod login;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Reply, Server};
+use login::{assert_one_error_line, browser, page, parse_form, query, s, text, Login, Stack};
 
 /// The identity the test types into the login form.
 const EMAIL: &str = "browser@example.com";
 
-/// A server with the development provider, and a work directory for files and bundles.
-struct Stack {
-    server: Server,
-    _tmp: tempfile::TempDir,
-    work: PathBuf,
-    /// An empty directory: the clients' whole `PATH`.
-    empty_path: PathBuf,
-    trust_config: PathBuf,
+/// A stack whose clients log in with the browser flow: with no display here, `auto` would
+/// pick the device flow, which the provider offers.
+fn start() -> Stack {
+    Stack::start(&[], &[("SIGNET_OIDC_FLOW", "browser")])
 }
 
-impl Stack {
-    fn start() -> Stack {
-        let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        let work = tmp.path().join("work");
-        let empty_path = tmp.path().join("bin");
-        for dir in [&data, &work, &empty_path] {
-            std::fs::create_dir_all(dir).unwrap();
-        }
-        let server = Server::start_with(&data, &["--dev-oidc"]);
-        Stack {
-            trust_config: data.join("trust_config.json"),
-            server,
-            _tmp: tmp,
-            work,
-            empty_path,
-        }
-    }
-
-    /// The email identity issuer of the development provider.
-    fn issuer(&self) -> String {
-        format!("{}/oidc", self.server.url)
-    }
-
-    /// `signet ARGS` with a clean environment: no identity token, no GitHub Actions
-    /// variables, no display and no browser to open.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_signet"));
-        cmd.env_clear()
-            .env("PATH", &self.empty_path)
-            .env("HOME", &self.work)
-            .env("LANG", "C.UTF-8")
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env("no_proxy", "127.0.0.1,localhost")
-            .args(args)
-            .current_dir(&self.work)
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run signet")
-    }
-
-    fn file(&self, name: &str, contents: &[u8]) -> PathBuf {
-        let path = self.work.join(name);
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-
-    /// Starts `signet sign-blob FILE --bundle BUNDLE` with no token, plus `extra` flags.
-    fn sign_blob(&self, file: &Path, bundle: &Path, extra: &[&str]) -> Login {
-        let mut args = vec![
-            "sign-blob",
-            s(file),
-            "--bundle",
-            s(bundle),
-            "--trust-config",
-            s(&self.trust_config),
-        ];
-        args.extend_from_slice(extra);
-        let mut child = self
-            .command(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn signet sign-blob");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Login {
-            child,
-            lines,
-            seen: String::new(),
-        }
-    }
-}
-
-/// A `signet sign-blob` waiting for a browser login.
-struct Login {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    /// Its stderr so far.
-    seen: String,
-}
-
-impl Drop for Login {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Login {
-    /// The authorization URL the client printed.
-    fn authorization_url(&mut self) -> url::Url {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            let Ok(line) = self.lines.recv_timeout(left) else {
-                break;
-            };
-            self.seen.push_str(&line);
-            self.seen.push('\n');
-            if line.contains("/authorize?") {
-                return url::Url::parse(line.trim())
-                    .unwrap_or_else(|e| panic!("{e}: {line:?}\n{}", self.seen));
-            }
-        }
-        panic!("signet printed no authorization URL:\n{}", self.seen);
-    }
-
-    /// Waits (at most `limit`) for the client to exit; its status and its whole stderr.
-    fn finish(&mut self, limit: Duration) -> (ExitStatus, String) {
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                panic!("signet did not exit within {limit:?}:\n{}", self.seen);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        // The reader thread ends at EOF, which the exit brings.
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
-            self.seen.push_str(&line);
-            self.seen.push('\n');
-        }
-        (status, self.seen.clone())
-    }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn query(url: &url::Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-/// The test's browser: no automatic redirects, so each hop is checked.
-fn browser() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .redirects(0)
-        .timeout(Duration::from_secs(60))
-        .build()
-}
-
-fn page(reply: &Reply) -> String {
-    String::from_utf8_lossy(&reply.body).into_owned()
-}
-
-/// An HTML form: where it posts, and its fields (name and value, in order).
-struct Form {
-    method: String,
-    action: String,
-    fields: Vec<(String, String)>,
-}
-
-/// The first `<form>` of `html`, read the way a browser submits it: every `<input>` with a
-/// name, its value unescaped.
-fn parse_form(html: &str) -> Form {
-    let start = html.find("<form").unwrap_or_else(|| panic!("no form:\n{html}"));
-    let end = html[start..]
-        .find("</form>")
-        .map(|e| start + e)
-        .unwrap_or_else(|| panic!("unclosed form:\n{html}"));
-    let form = &html[start..end];
-    let open_tag = &form[..form.find('>').expect("form tag end")];
-    let fields = form
-        .match_indices("<input")
-        .map(|(i, _)| &form[i..i + form[i..].find('>').expect("input tag end")])
-        .filter_map(|tag| {
-            Some((
-                attribute(tag, "name")?,
-                attribute(tag, "value").unwrap_or_default(),
-            ))
-        })
-        .collect();
-    Form {
-        method: attribute(open_tag, "method").unwrap_or_else(|| "get".into()),
-        action: attribute(open_tag, "action").unwrap_or_default(),
-        fields,
-    }
-}
-
-/// A double-quoted attribute of a tag, unescaped.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let needle = format!(" {name}=\"");
-    let start = tag.find(&needle)? + needle.len();
-    let value = &tag[start..start + tag[start..].find('"')?];
-    Some(
-        value
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
+/// The authorization URL the client printed.
+fn authorization_url(login: &mut Login) -> url::Url {
+    let line = login.line_containing("/authorize?");
+    url::Url::parse(line.trim()).unwrap_or_else(|e| panic!("{e}: {line:?}"))
 }
 
 /// Checks the authorization request the client made, then signs in as `email` on the
@@ -286,13 +71,7 @@ fn sign_in(stack: &Stack, auth: &url::Url, email: &str) -> url::Url {
     let reply = common::reply(browser().get(auth.as_str()).call());
     let html = page(&reply);
     assert_eq!(reply.status, 200, "{html}");
-    let form = parse_form(&html);
-    assert!(form.method.eq_ignore_ascii_case("post"), "{html}");
-    let action = auth.join(&form.action).expect("form action");
-    let mut fields: Vec<(String, String)> = form.fields.into_iter().filter(|(k, _)| k != "email").collect();
-    fields.push(("email".into(), email.into()));
-    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let reply = common::reply(browser().post(action.as_str()).send_form(&pairs));
+    let reply = parse_form(&html).with("email", email).submit(auth);
     assert_eq!(reply.status, 303, "{}", page(&reply));
     let location = reply.header("location").expect("Location");
     let location = url::Url::parse(location).unwrap_or_else(|e| panic!("{e}: {location}"));
@@ -306,11 +85,11 @@ fn sign_in(stack: &Stack, auth: &url::Url, email: &str) -> url::Url {
 
 #[test]
 fn sign_blob_signs_after_a_browser_login() {
-    let stack = Stack::start();
+    let stack = start();
     let artifact = stack.file("a.txt", b"signed after a browser login\n");
     let bundle = stack.work.join("a.sigstore.json");
     let mut login = stack.sign_blob(&artifact, &bundle, &[]);
-    let auth = login.authorization_url();
+    let auth = authorization_url(&mut login);
     let callback = sign_in(&stack, &auth, EMAIL);
 
     // What else reaches a loopback port before the redirect does not end the login: a
@@ -334,23 +113,9 @@ fn sign_blob_signs_after_a_browser_login() {
     assert!(bundle.exists(), "{stderr}");
 
     let issuer = stack.issuer();
-    let verify = |identity: &str, issuer: &str| {
-        stack.run(&[
-            "verify-blob",
-            s(&artifact),
-            "--bundle",
-            s(&bundle),
-            "--certificate-identity",
-            identity,
-            "--certificate-oidc-issuer",
-            issuer,
-            "--trust-config",
-            s(&stack.trust_config),
-        ])
-    };
-    let out = verify(EMAIL, &issuer);
+    let out = stack.verify_blob(&artifact, &bundle, EMAIL, &issuer);
     assert!(out.status.success(), "verify-blob:\n{}", text(&out));
-    let out = verify("someone-else@example.com", &issuer);
+    let out = stack.verify_blob(&artifact, &bundle, "someone-else@example.com", &issuer);
     assert!(
         !out.status.success(),
         "another identity verified:\n{}",
@@ -360,11 +125,11 @@ fn sign_blob_signs_after_a_browser_login() {
 
 #[test]
 fn sign_blob_refuses_a_redirect_with_another_state() {
-    let stack = Stack::start();
+    let stack = start();
     let artifact = stack.file("a.txt", b"never signed\n");
     let bundle = stack.work.join("a.sigstore.json");
     let mut login = stack.sign_blob(&artifact, &bundle, &[]);
-    let auth = login.authorization_url();
+    let auth = authorization_url(&mut login);
     let mut callback = sign_in(&stack, &auth, EMAIL);
     // The provider's code, with a state this login did not send (CSRF, RFC 6749 §10.12).
     let pairs: Vec<(String, String)> = callback
@@ -381,23 +146,19 @@ fn sign_blob_refuses_a_redirect_with_another_state() {
     assert!(page(&reply).contains("could not sign you in"), "{}", page(&reply));
 
     let (status, stderr) = login.finish(Duration::from_secs(60));
-    assert_eq!(status.code(), Some(1), "{stderr}");
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("signet:")).collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
-    assert!(errors[0].contains("wrong state"), "{stderr}");
-    assert_eq!(stderr.lines().last(), Some(errors[0]), "{stderr}");
+    assert_one_error_line(status, &stderr, "wrong state");
     assert!(!bundle.exists(), "a bundle was written:\n{stderr}");
 }
 
 #[test]
 fn sign_blob_gives_up_on_an_unfinished_login() {
-    let stack = Stack::start();
+    let stack = start();
     let artifact = stack.file("a.txt", b"never signed\n");
     let bundle = stack.work.join("a.sigstore.json");
 
     let started = Instant::now();
     let mut login = stack.sign_blob(&artifact, &bundle, &["--oidc-login-timeout", "2"]);
-    login.authorization_url();
+    authorization_url(&mut login);
     let (status, stderr) = login.finish(Duration::from_secs(60));
     assert!(started.elapsed() >= Duration::from_secs(2), "{stderr}");
     assert_eq!(status.code(), Some(1), "{stderr}");
