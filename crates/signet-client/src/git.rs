@@ -14,7 +14,8 @@
 //! | `signet.matchCommitter` | `SIGNET_GIT_MATCH_COMMITTER` | at signing, refuse a certificate whose email is not the committer's |
 //! | `signet.timestamp` | `SIGNET_GIT_TIMESTAMP` | ask the timestamp authority (default true) |
 //! | `signet.cache` | `SIGNET_GIT_CACHE` | keep the key and certificate in the agent between commits (default true) |
-//! | `signet.oidcIssuer`, `signet.clientId` | | the browser login's provider and OAuth client |
+//! | `signet.oidcIssuer`, `signet.clientId` | | the login's provider and OAuth client |
+//! | `signet.oidcFlow` | `SIGNET_OIDC_FLOW` | `auto` (a device-code login where no browser can open), `browser`, `device` |
 //! | `signet.logPath` | `SIGNET_GIT_LOG` | also append signing failures here (git 2.39 hides them) |
 //! | `signet.rekorVersion` | `SIGNET_GIT_REKOR_VERSION` | 1: log in a Rekor v1 log (what gitsign's own verifier reads); 2: a Rekor v2 log; default: as the signing config selects |
 //!
@@ -68,6 +69,8 @@ pub struct GitSettings {
     pub oidc_issuer: Option<String>,
     /// The OAuth client id of a browser login.
     pub client_id: String,
+    /// Browser or device login (`signet.oidcFlow`, `$SIGNET_OIDC_FLOW`: auto, browser, device).
+    pub oidc_flow: token::LoginFlow,
     /// Where signing failures are also appended.
     pub log_path: Option<PathBuf>,
     /// Which Rekor API to log in: `Some(1)` a Rekor v1 log (what gitsign's verifier reads),
@@ -163,6 +166,15 @@ impl GitSettings {
             log_path: env("SIGNET_GIT_LOG")
                 .or_else(|| config("signet.logPath"))
                 .map(PathBuf::from),
+            oidc_flow: match env("SIGNET_OIDC_FLOW").or_else(|| config("signet.oidcFlow")) {
+                None => token::LoginFlow::Auto,
+                Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                    "auto" => token::LoginFlow::Auto,
+                    "browser" => token::LoginFlow::Browser,
+                    "device" => token::LoginFlow::Device,
+                    other => bail!("signet.oidcFlow = {other:?}: auto, browser or device"),
+                },
+            },
             rekor_version: match env("SIGNET_GIT_REKOR_VERSION").or_else(|| config("signet.rekorVersion")) {
                 None => None,
                 Some(v) => match v.trim() {
@@ -335,6 +347,9 @@ pub fn sign(
                             client_id: &settings.client_id,
                             client_secret: None,
                             login_timeout: std::time::Duration::from_secs(token::DEFAULT_LOGIN_TIMEOUT_SECS),
+                            flow: settings.oidc_flow,
+                            // git keeps signet-git's stderr to itself while it signs.
+                            prompt_on_tty: true,
                         },
                         http,
                         now,

@@ -329,6 +329,7 @@ pub fn sign_payloads_to(
                             client_secret: options.oidc_client_secret.as_deref(),
                             login_timeout: std::time::Duration::from_secs(options.oidc_login_timeout),
                             flow: options.oidc_flow,
+                            prompt_on_tty: false,
                         },
                         &http,
                         now,

@@ -172,6 +172,9 @@ pub struct TokenOptions<'a> {
     pub login_timeout: Duration,
     /// Which interactive login to use.
     pub flow: LoginFlow,
+    /// Also write the login's instructions to the terminal (`/dev/tty`): for a program whose
+    /// stderr its caller keeps (git captures its signing program's stderr).
+    pub prompt_on_tty: bool,
 }
 
 /// Finds the identity token: the flag or environment, then GitHub Actions' ambient token,
@@ -283,8 +286,23 @@ fn login(http: &Http, issuer: &str, options: &TokenOptions) -> anyhow::Result<Id
         Some(device_endpoint) => device::login(http, device_endpoint, &endpoints.token, options)?,
         None => browser_login(http, &endpoints, options)?,
     };
-    eprintln!("Signed in as {} (issuer {})", token.subject(), token.claims.iss);
+    prompt(
+        options,
+        &format!("Signed in as {} (issuer {})", token.subject(), token.claims.iss),
+    );
     Ok(token)
+}
+
+/// Tells the user something about the login: on stderr, and on the terminal too when the
+/// options ask for it.
+pub(crate) fn prompt(options: &TokenOptions, message: &str) {
+    eprintln!("{message}");
+    if options.prompt_on_tty {
+        use std::io::Write;
+        if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+            let _ = writeln!(tty, "{message}");
+        }
+    }
 }
 
 /// The device authorization endpoint when the login is to use the device flow, `None` for the
@@ -355,9 +373,15 @@ fn browser_login(
         .append_pair("nonce", &nonce);
     let mut opener = open_browser(auth_url.as_str());
     if opener.is_some() {
-        eprintln!("Opening your browser to sign in. If it does not open, visit:\n\n  {auth_url}\n");
+        prompt(
+            options,
+            &format!("Opening your browser to sign in. If it does not open, visit:\n\n  {auth_url}\n"),
+        );
     } else {
-        eprintln!("To sign in, visit this address in a browser on this machine:\n\n  {auth_url}\n");
+        prompt(
+            options,
+            &format!("To sign in, visit this address in a browser on this machine:\n\n  {auth_url}\n"),
+        );
     }
     let code = wait_for_code(&listener, &state, options.login_timeout);
     // xdg-open usually exits at once; one still waiting on a browser it started is left to

@@ -299,7 +299,7 @@ pub(super) fn login(
         );
     }
     let auth = DeviceAuthorization::from_answer(device_endpoint, &answer.body)?;
-    eprintln!("{}", auth.instruction());
+    super::prompt(options, &auth.instruction());
 
     let mut poll_form = vec![
         ("grant_type", DEVICE_CODE_GRANT_TYPE),
