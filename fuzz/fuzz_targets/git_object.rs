@@ -13,10 +13,14 @@ fuzz_target!(|data: &[u8]| {
     for format in [ObjectFormat::Sha1, ObjectFormat::Sha256] {
         if let Ok(o) = split_commit(data, format) {
             assert!(o.payload.len() + o.signature.len() <= data.len());
-            let header = format!("\n{} ", format.signature_header());
-            let head_end = o.payload.windows(2).position(|w| w == b"\n\n").unwrap_or(o.payload.len());
-            let head = &o.payload[..head_end];
-            assert!(!head.windows(header.len()).any(|w| w == header.as_bytes()));
+            // The header lines of the payload: up to the first empty line.
+            let header = format!("{} ", format.signature_header());
+            for line in o.payload.split_inclusive(|&b| b == b'\n') {
+                if line == b"\n" {
+                    break;
+                }
+                assert!(!line.starts_with(header.as_bytes()), "a signature header left in the payload");
+            }
         }
     }
     if let Ok(o) = split_tag(data) {
