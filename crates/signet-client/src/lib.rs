@@ -26,6 +26,7 @@
 //! | [`attach`], [`download`] | `attach sbom` and `download signature / attestation / sbom`: cosign's attachments, unverified |
 //! | [`policy`] | `verify-attestation --policy`: Rego policies over verified statements, as cosign evaluates them |
 //! | [`http`], [`files`] | the HTTP client (timeouts, bounded answers) and atomic, bounded file I/O |
+//! | [`git_agent`] | (Unix) the per-user agent that keeps a keyless git signing credential in memory and signs with it |
 //! | [`dev_token`] | DEVELOPMENT ONLY: tokens from a `signet server --dev-oidc` |
 //!
 //! The flows a command runs are the functions at the top: [`sign_file`], [`sign_bundle`] and
@@ -87,6 +88,8 @@ pub mod attest;
 pub mod dev_token;
 pub mod download;
 pub mod files;
+#[cfg(unix)]
+pub mod git_agent;
 pub mod http;
 pub mod image;
 pub mod keys;
