@@ -156,13 +156,7 @@ struct WireRequest {
 impl Request {
     /// Parses one request line (the trailing newline is optional).
     pub fn parse(line: &[u8]) -> Result<Request, ProtocolError> {
-        if line.len() > MAX_REQUEST_BYTES {
-            return Err(ProtocolError::TooLong {
-                len: line.len(),
-                limit: MAX_REQUEST_BYTES,
-            });
-        }
-        let wire: WireRequest = serde_json::from_slice(line)?;
+        let wire: WireRequest = from_json_line(line, MAX_REQUEST_BYTES)?;
         let op = wire.op.as_str();
         match op {
             "sign" => {
@@ -183,11 +177,7 @@ impl Request {
                 if chain.is_empty() || chain.len() > MAX_CHAIN_LEN {
                     return Err(ProtocolError::ChainLength(chain.len()));
                 }
-                let chain = chain
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| decode(&format!("chain[{i}]"), c))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let chain = decode_chain(chain)?;
                 Ok(Request::Store {
                     scope: scope(wire.scope, "store")?,
                     key,
@@ -274,6 +264,25 @@ fn decode(field: &str, text: &str) -> Result<Vec<u8>, ProtocolError> {
         field: field.to_owned(),
         error,
     })
+}
+
+fn decode_chain(chain: &[String]) -> Result<Vec<Vec<u8>>, ProtocolError> {
+    chain
+        .iter()
+        .enumerate()
+        .map(|(i, c)| decode(&format!("chain[{i}]"), c))
+        .collect()
+}
+
+/// One JSON line of at most `limit` bytes.
+fn from_json_line<T: serde::de::DeserializeOwned>(line: &[u8], limit: usize) -> Result<T, ProtocolError> {
+    if line.len() > limit {
+        return Err(ProtocolError::TooLong {
+            len: line.len(),
+            limit,
+        });
+    }
+    Ok(serde_json::from_slice(line)?)
 }
 
 fn json_line<T: Serialize>(value: &T) -> Zeroizing<Vec<u8>> {
@@ -391,13 +400,7 @@ impl Response {
 
     /// Parses one response line. Fields a newer agent may add are ignored.
     pub fn parse(line: &[u8]) -> Result<Response, ProtocolError> {
-        if line.len() > MAX_RESPONSE_BYTES {
-            return Err(ProtocolError::TooLong {
-                len: line.len(),
-                limit: MAX_RESPONSE_BYTES,
-            });
-        }
-        let wire: WireResponse = serde_json::from_slice(line)?;
+        let wire: WireResponse = from_json_line(line, MAX_RESPONSE_BYTES)?;
         if !wire.ok {
             let error = wire.error.ok_or(ProtocolError::MalformedResponse(
                 "ok is false and error is missing",
@@ -410,11 +413,7 @@ impl Response {
         match (wire.signature, wire.chain, wire.credentials) {
             (Some(signature), Some(chain), None) => Ok(Response::Signature {
                 signature: decode("signature", &signature)?,
-                chain: chain
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| decode(&format!("chain[{i}]"), c))
-                    .collect::<Result<_, _>>()?,
+                chain: decode_chain(&chain)?,
             }),
             (None, None, Some(credentials)) => Ok(Response::Status(credentials)),
             (None, None, None) => Ok(Response::Done),
