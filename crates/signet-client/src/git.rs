@@ -259,6 +259,49 @@ pub trait CredentialCache {
     fn store(&self, scope: &str, key: &SigningKey, chain: &[Vec<u8>]) -> anyhow::Result<()>;
 }
 
+/// The credential agent ([`crate::git_agent`]) as a [`CredentialCache`]: started on demand, as
+/// `program --agent --socket SOCKET`, when the first credential is to be kept.
+#[cfg(unix)]
+#[derive(Debug, Clone)]
+pub struct AgentCache {
+    /// The agent's socket.
+    pub socket: PathBuf,
+    /// The program that runs the agent (`signet-git`).
+    pub program: PathBuf,
+}
+
+#[cfg(unix)]
+impl CredentialCache for AgentCache {
+    fn sign(&self, scope: &str, digest: &[u8; 32]) -> anyhow::Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+        let Some(agent) = crate::git_agent::AgentClient::connect(&self.socket)? else {
+            return Ok(None);
+        };
+        Ok(agent.sign(scope, digest)?.map(|s| (s.signature, s.chain)))
+    }
+
+    fn store(&self, scope: &str, key: &SigningKey, chain: &[Vec<u8>]) -> anyhow::Result<()> {
+        let agent = match crate::git_agent::AgentClient::connect(&self.socket)? {
+            Some(agent) => agent,
+            None => {
+                let args = [
+                    std::ffi::OsString::from("--agent"),
+                    "--socket".into(),
+                    self.socket.clone().into_os_string(),
+                ];
+                crate::git_agent::spawn_agent(&self.program, &args, &self.socket)?;
+                crate::git_agent::AgentClient::connect(&self.socket)?.ok_or_else(|| {
+                    anyhow!(
+                        "the credential agent started but does not answer at {}",
+                        self.socket.display()
+                    )
+                })?
+            }
+        };
+        agent.store(scope, key, chain)?;
+        Ok(())
+    }
+}
+
 /// A signature made for git.
 #[derive(Debug, Clone)]
 pub struct SignedForGit {

@@ -27,6 +27,7 @@
 //! | [`git`] | git commits and tags in gitsign's format: settings from git config, signing for `signet-git` (one login per certificate through a credential cache), verifying what git hands over and `signet git verify` |
 //! | [`policy`] | `verify-attestation --policy`: Rego policies over verified statements, as cosign evaluates them |
 //! | [`http`], [`files`] | the HTTP client (timeouts, bounded answers) and atomic, bounded file I/O |
+//! | [`git_agent`] | (Unix) the per-user agent that keeps a keyless git signing credential in memory and signs with it |
 //! | [`dev_token`] | DEVELOPMENT ONLY: tokens from a `signet server --dev-oidc` |
 //!
 //! The flows a command runs are the functions at the top: [`sign_file`], [`sign_bundle`] and
@@ -89,6 +90,8 @@ pub mod dev_token;
 pub mod download;
 pub mod files;
 pub mod git;
+#[cfg(unix)]
+pub mod git_agent;
 pub mod http;
 pub mod image;
 pub mod keys;

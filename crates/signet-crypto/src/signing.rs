@@ -4,7 +4,8 @@ use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
 
 use crate::{CryptoError, KeyKind, PublicKey};
 
-/// A private key that signs: ECDSA P-256 / P-384 (DER signatures) or Ed25519.
+/// A private key that signs: ECDSA P-256 / P-384 (DER signatures) or Ed25519. Its PKCS#8
+/// encoding is wiped from memory when the key is dropped.
 pub struct SigningKey {
     inner: Inner,
     pkcs8: Vec<u8>,
@@ -14,6 +15,14 @@ pub struct SigningKey {
 enum Inner {
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
+}
+
+impl Drop for SigningKey {
+    fn drop(&mut self) {
+        // Our copy of the PKCS#8 encoding is wiped here; aws-lc cleanses the key pair's own
+        // memory when it frees it (OPENSSL_free zeroes every allocation).
+        zeroize::Zeroize::zeroize(&mut self.pkcs8);
+    }
 }
 
 impl std::fmt::Debug for SigningKey {

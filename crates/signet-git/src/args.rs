@@ -26,6 +26,20 @@ pub enum Mode {
     },
     Version,
     Help,
+    /// Run the credential agent in the foreground (started so by the first signing).
+    Agent {
+        socket: Option<PathBuf>,
+    },
+    /// Ask the running agent something: `--agent-status`, `--agent-forget`, `--agent-stop`.
+    AgentControl(AgentControl),
+}
+
+/// What `--agent-status`, `--agent-forget` and `--agent-stop` ask the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentControl {
+    Status,
+    Forget,
+    Stop,
 }
 
 pub const HELP: &str = "signet-git: keyless signing of git commits and tags (gitsign's format)
@@ -39,6 +53,9 @@ git runs it as:
   signet-git --status-fd=2 -bsau KEY          sign stdin, armored signature on stdout
   signet-git --status-fd=1 --verify FILE -    verify FILE over stdin
 
+The credential agent (one login for many commits; started on demand):
+  signet-git --agent-status | --agent-forget | --agent-stop
+
 Settings (git config signet.*, or the environment): trustConfig, identity / identityRegexp
 and issuer / issuerRegexp (the signer verification requires), matchCommitter, timestamp,
 cache, oidcIssuer, clientId, logPath. See `signet git --help` and the README.
@@ -51,6 +68,8 @@ pub fn parse(argv: &[OsString]) -> Result<Mode, String> {
     let mut detach = false;
     let mut key = None;
     let mut verify = false;
+    let mut agent = false;
+    let mut socket = None;
     let mut positional = Vec::new();
     let mut args = argv.iter();
     while let Some(arg) = args.next() {
@@ -67,6 +86,11 @@ pub fn parse(argv: &[OsString]) -> Result<Mode, String> {
             "--version" => return Ok(Mode::Version),
             "--help" | "-h" => return Ok(Mode::Help),
             "--verify" => verify = true,
+            "--agent" => agent = true,
+            "--socket" => socket = Some(PathBuf::from(value_for("--socket")?)),
+            "--agent-status" => return Ok(Mode::AgentControl(AgentControl::Status)),
+            "--agent-forget" => return Ok(Mode::AgentControl(AgentControl::Forget)),
+            "--agent-stop" => return Ok(Mode::AgentControl(AgentControl::Stop)),
             "--sign" => sign = true,
             "--detach-sign" => {
                 sign = true;
@@ -103,6 +127,15 @@ pub fn parse(argv: &[OsString]) -> Result<Mode, String> {
             }
             _ => positional.push(text.to_string()),
         }
+    }
+    if agent {
+        if verify || sign || !positional.is_empty() {
+            return Err("--agent takes only --socket PATH".into());
+        }
+        return Ok(Mode::Agent { socket });
+    }
+    if socket.is_some() {
+        return Err("--socket goes with --agent".into());
     }
     let status_fd = status_fd.unwrap_or(if verify {
         StatusFd::Stdout
@@ -191,6 +224,14 @@ mod tests {
             Ok(Mode::Verify { .. })
         ));
         assert_eq!(p(&["--version"]), Ok(Mode::Version));
+        assert_eq!(
+            p(&["--agent", "--socket", "/run/user/1/signet/git-agent.sock"]),
+            Ok(Mode::Agent {
+                socket: Some("/run/user/1/signet/git-agent.sock".into())
+            })
+        );
+        assert_eq!(p(&["--agent-stop"]), Ok(Mode::AgentControl(AgentControl::Stop)));
+        assert!(p(&["--socket", "x", "-bsau", "K"]).is_err());
     }
 
     #[test]

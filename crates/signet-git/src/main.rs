@@ -23,7 +23,7 @@ mod args;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use args::{Mode, StatusFd};
+use args::{AgentControl, Mode, StatusFd};
 use signet_client::git::{self, GitSettings, Verdict};
 use signet_gitsign::status::{self, Trust};
 
@@ -56,6 +56,8 @@ fn main() -> ExitCode {
             status_fd,
             signature_file,
         } => verify(status_fd, &signature_file),
+        Mode::Agent { socket } => agent(socket),
+        Mode::AgentControl(what) => agent_control(what),
     }
 }
 
@@ -203,24 +205,100 @@ fn verify(status_fd: StatusFd, signature_file: &std::path::Path) -> ExitCode {
 }
 
 /// The credential agent for this user, when caching is on (Unix only).
-fn agent_cache(settings: &GitSettings) -> Option<NoCache> {
-    let _ = settings.cache;
+#[cfg(unix)]
+fn agent_cache(settings: &GitSettings) -> Option<git::AgentCache> {
+    if !settings.cache {
+        return None;
+    }
+    let program = std::env::current_exe().ok()?;
+    Some(git::AgentCache {
+        socket: signet_client::git_agent::default_socket_path(),
+        program,
+    })
+}
+
+#[cfg(not(unix))]
+fn agent_cache(_settings: &GitSettings) -> Option<NoAgent> {
     None
 }
 
-/// Until the agent is wired in.
-struct NoCache;
+/// Where there is no agent (not Unix), every signing logs in.
+#[cfg(not(unix))]
+struct NoAgent;
 
-impl git::CredentialCache for NoCache {
-    fn sign(&self, _scope: &str, _digest: &[u8; 32]) -> anyhow::Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+#[cfg(not(unix))]
+impl git::CredentialCache for NoAgent {
+    fn sign(&self, _: &str, _: &[u8; 32]) -> anyhow::Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
         Ok(None)
     }
-    fn store(
-        &self,
-        _scope: &str,
-        _key: &signet_crypto::SigningKey,
-        _chain: &[Vec<u8>],
-    ) -> anyhow::Result<()> {
+    fn store(&self, _: &str, _: &signet_crypto::SigningKey, _: &[Vec<u8>]) -> anyhow::Result<()> {
         Ok(())
     }
+}
+
+/// `--agent`: serves until idle (`$SIGNET_GIT_AGENT_IDLE_EXIT` seconds, default 15 minutes).
+#[cfg(unix)]
+fn agent(socket: Option<std::path::PathBuf>) -> ExitCode {
+    use signet_client::git_agent;
+    let socket = socket.unwrap_or_else(git_agent::default_socket_path);
+    let mut options = git_agent::AgentOptions::default();
+    if let Some(secs) = std::env::var("SIGNET_GIT_AGENT_IDLE_EXIT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        options.idle_exit = std::time::Duration::from_secs(secs);
+    }
+    match git_agent::serve(&socket, &options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("signet-git: agent: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn agent(_socket: Option<std::path::PathBuf>) -> ExitCode {
+    eprintln!("signet-git: the credential agent needs Unix sockets");
+    ExitCode::FAILURE
+}
+
+/// `--agent-status`, `--agent-forget`, `--agent-stop`.
+#[cfg(unix)]
+fn agent_control(what: AgentControl) -> ExitCode {
+    use signet_client::git_agent::{default_socket_path, AgentClient};
+    let socket = default_socket_path();
+    let result = (|| -> anyhow::Result<()> {
+        let Some(agent) = AgentClient::connect(&socket)? else {
+            println!("no credential agent at {}", socket.display());
+            return Ok(());
+        };
+        match what {
+            AgentControl::Status => {
+                let held = agent.status()?;
+                if held.is_empty() {
+                    println!("the agent at {} holds no credential", socket.display());
+                }
+                for c in held {
+                    println!("{} until {}", c.identity, git::rfc3339(c.not_after));
+                }
+            }
+            AgentControl::Forget => agent.forget()?,
+            AgentControl::Stop => agent.stop()?,
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("signet-git: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn agent_control(_: AgentControl) -> ExitCode {
+    eprintln!("signet-git: the credential agent needs Unix sockets");
+    ExitCode::FAILURE
 }

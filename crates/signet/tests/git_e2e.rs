@@ -59,6 +59,12 @@ impl Repo {
                 "SIGNET_GIT_LOG".into(),
                 root.join(format!("{name}.log")).display().to_string(),
             ),
+            // Each test's own agent (if it enables one), gone a minute after its last use.
+            (
+                "SIGNET_GIT_AGENT_SOCK".into(),
+                root.join(format!("{name}-agent/sock")).display().to_string(),
+            ),
+            ("SIGNET_GIT_AGENT_IDLE_EXIT".into(), "60".into()),
         ];
         all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let repo = Repo { dir, git, env: all };
@@ -852,4 +858,91 @@ fn expired_certificates_still_verify() {
         cmd.env(k, v);
     }
     assert!(!cmd.output().unwrap().status.success());
+}
+
+/// The certificates the CA has issued: its CT log's size.
+fn certificates_issued(server: &Server) -> u64 {
+    common::get(&format!("{}/ct/ct/v1/get-sth", server.url)).json()["tree_size"]
+        .as_u64()
+        .unwrap()
+}
+
+/// One login, many commits: `git rebase --exec` re-signs 50 commits with one certificate,
+/// the key held by the credential agent between signing processes; then the agent is asked
+/// what it holds and stopped.
+#[test]
+fn a_rebase_of_fifty_commits_signs_with_one_certificate() {
+    let Some(git) = gits().first().copied() else {
+        return;
+    };
+    let stack = stack();
+    let token = dev_token(&stack.server.url, "alice@example.com");
+    let env = [
+        ("SIGNET_TRUST_CONFIG", stack.trust_config.as_str()),
+        ("SIGSTORE_ID_TOKEN", token.as_str()),
+        ("SIGNET_GIT_IDENTITY", "alice@example.com"),
+        ("SIGNET_GIT_ISSUER", stack.issuer.as_str()),
+    ];
+    let repo = Repo::new(&stack.root, "rebase", git, &env, &[]);
+    for i in 0..50 {
+        repo.ok(&["commit", "-q", "--allow-empty", "-m", &format!("commit {i}")]);
+    }
+    assert_eq!(
+        repo.ok(&["log", "--format=%G?"])
+            .lines()
+            .filter(|l| *l == "N")
+            .count(),
+        50
+    );
+    let before = certificates_issued(&stack.server);
+    repo.ok(&[
+        "-c",
+        "commit.gpgsign=true",
+        "rebase",
+        "-q",
+        "--force-rebase",
+        "--root",
+        "--exec",
+        "true",
+    ]);
+    let after = certificates_issued(&stack.server);
+    assert_eq!(after - before, 1, "one certificate for the whole rebase");
+    let marks = repo.ok(&["log", "--format=%G?"]);
+    assert_eq!(marks.lines().count(), 50);
+    assert!(marks.lines().all(|l| l == "G"), "{marks}");
+
+    let control = |what: &str| {
+        let mut cmd = Command::new(signet_git());
+        cmd.arg(what).env_clear();
+        for (k, v) in &repo.env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let status = control("--agent-status");
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("alice@example.com until "),
+        "{status:?}"
+    );
+    let sock = repo
+        .env
+        .iter()
+        .find(|(k, _)| k == "SIGNET_GIT_AGENT_SOCK")
+        .unwrap()
+        .1
+        .clone();
+    let meta = std::fs::metadata(&sock).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert!(control("--agent-stop").status.success());
+    for _ in 0..100 {
+        if !Path::new(&sock).exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        !Path::new(&sock).exists(),
+        "the agent removed its socket when stopped"
+    );
 }

@@ -180,7 +180,8 @@ fn readme_git_quickstart_signs_and_verifies_commits_and_tags() {
         .env("HOME", &home)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("SIGNET_SERVER", &server.url)
-        .env("SIGNET_GIT_CACHE", "false")
+        .env("SIGNET_GIT_AGENT_SOCK", work.path().join("agent/sock"))
+        .env("SIGNET_GIT_AGENT_IDLE_EXIT", "60")
         .env_remove("SIGNET_TRUST_CONFIG")
         .env_remove("SIGSTORE_ID_TOKEN")
         .output()
@@ -193,4 +194,11 @@ fn readme_git_quickstart_signs_and_verifies_commits_and_tags() {
     );
     assert!(stdout.contains("G you@example.com"), "{stdout}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("Verified OK"));
+    // The commit and the tag were signed with one certificate, kept by the agent; stop it.
+    let stopped = Command::new(bin_dir.join("signet-git"))
+        .arg("--agent-stop")
+        .env("SIGNET_GIT_AGENT_SOCK", work.path().join("agent/sock"))
+        .output()
+        .unwrap();
+    assert!(stopped.status.success());
 }
