@@ -180,9 +180,38 @@ fn measure(args: &BenchGitArgs, root: &str, data: &Path) -> anyhow::Result<Strin
             &format!("commit {i}"),
         ])?);
     }
+    // Verification configured by the environment (as in CI), then by git config (signet-git
+    // reads it with one `git config`), then git's own share: the same command with a program
+    // that does nothing (its failure ignored).
     let mut verify_times = Vec::with_capacity(args.commits);
     for i in 0..args.commits {
         verify_times.push(signed.run(&["verify-commit", &format!("HEAD~{i}")])?);
+    }
+    let by_config = Repo {
+        git: &args.git,
+        dir: signed.dir.clone(),
+        env: env
+            .iter()
+            .filter(|(k, _)| !k.starts_with("SIGNET_GIT_I"))
+            .cloned()
+            .collect(),
+    };
+    by_config.run(&["config", "signet.identity", IDENTITY])?;
+    by_config.run(&["config", "signet.issuer", &format!("{root}/oidc")])?;
+    let mut config_times = Vec::with_capacity(args.commits);
+    for i in 0..args.commits {
+        config_times.push(by_config.run(&["verify-commit", &format!("HEAD~{i}")])?);
+    }
+    let mut git_only = Vec::with_capacity(args.commits);
+    for i in 0..args.commits {
+        let started = Instant::now();
+        let _ = Command::new(&args.git)
+            .args(["-c", "gpg.x509.program=true", "verify-commit", &format!("HEAD~{i}")])
+            .current_dir(&signed.dir)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .output()?;
+        git_only.push(started.elapsed());
     }
     let mut plain_times = Vec::with_capacity(args.commits);
     for i in 0..args.commits {
@@ -200,12 +229,14 @@ fn measure(args: &BenchGitArgs, root: &str, data: &Path) -> anyhow::Result<Strin
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .output();
     Ok(format!(
-        "signet bench git: {} with {} ({})\n{}\n{}\n{}\ncertificates issued for the {} signed commits: {certificates}",
+        "signet bench git: {} with {} ({})\n{}\n{}\n{}\n{}\n{}\ncertificates issued for the {} signed commits: {certificates}",
         args.git.display(),
         signet_git.display(),
         if args.no_cache { "no credential agent" } else { "credential agent" },
         summary("git commit -S", sign_times),
-        summary("git verify-commit", verify_times),
+        summary("git verify-commit, policy from the environment", verify_times),
+        summary("git verify-commit, policy from git config", config_times),
+        summary("git verify-commit with `true` as the program (git's own share)", git_only),
         summary("git commit (unsigned, the baseline)", plain_times),
         args.commits,
     ))

@@ -99,7 +99,7 @@ pub fn write_file_atomic(path: &Path, data: &[u8], mode: u32, existing: Existing
         .file_name()
         .ok_or_else(|| anyhow!("{} names no file", path.display()))?;
     let mut random = [0u8; 6];
-    aws_lc_rs::rand::fill(&mut random).map_err(|_| anyhow!("the system random number generator failed"))?;
+    crate::os_random(&mut random)?;
     let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), hex::encode(random)));
     let result = (|| -> std::io::Result<()> {
         let mut f = OpenOptions::new()

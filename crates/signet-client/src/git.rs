@@ -106,6 +106,22 @@ impl GitSettings {
         })
     }
 
+    /// The settings verification uses, without running `git config` when the environment
+    /// already names the trust material and the expected identity and issuer: each of those
+    /// variables overrides git config, so reading it could change nothing, and a verified
+    /// commit costs one git process fewer (CI jobs configure through the environment).
+    pub fn load_for_verify(git: &OsStr) -> anyhow::Result<Self> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let decided = env(trust::TRUST_CONFIG_ENV).is_some()
+            && (env(IDENTITY_ENV).is_some() || env(IDENTITY_REGEXP_ENV).is_some())
+            && (env(ISSUER_ENV).is_some() || env(ISSUER_REGEXP_ENV).is_some());
+        if decided {
+            Self::from_sources(&BTreeMap::new(), &env)
+        } else {
+            Self::load(git)
+        }
+    }
+
     /// Settings from git config `values` (lower-case keys, as git prints them) and `env`.
     pub fn from_sources(
         values: &BTreeMap<String, String>,

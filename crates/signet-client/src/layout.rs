@@ -374,7 +374,7 @@ impl LayoutWriter {
 /// A new temporary file in `dir`, with a random name (removed on drop unless renamed away).
 fn tempfile_in(dir: &Path) -> anyhow::Result<TempFile> {
     let mut random = [0u8; 8];
-    aws_lc_rs::rand::fill(&mut random).map_err(|_| anyhow!("the system random number generator failed"))?;
+    crate::os_random(&mut random)?;
     let path = dir.join(format!(".blob.{}.tmp", hex::encode(random)));
     let file = fs::OpenOptions::new()
         .write(true)

@@ -161,6 +161,14 @@ pub struct SignOptions {
     pub yes: bool,
 }
 
+/// Fills `buf` from the operating system's random number generator (getrandom(2)): for
+/// nonces, OAuth state and file names. Keys come from aws-lc, whose generator seeds itself on
+/// first use by sampling CPU jitter, about 30 ms of CPU (BENCHMARKS.md, "git signing"); a
+/// signing process with a cached key has no other use for it, and pays nothing this way.
+pub(crate) fn os_random(buf: &mut [u8]) -> anyhow::Result<()> {
+    getrandom::fill(buf).map_err(|e| anyhow::anyhow!("the system random number generator failed: {e}"))
+}
+
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> anyhow::Result<i64> {
     // A clock before 1970 would make every expiry and validity window pass: refuse it.

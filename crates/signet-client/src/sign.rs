@@ -336,7 +336,7 @@ fn parse_certificate_chain(answer: &Value) -> anyhow::Result<Vec<Vec<u8>>> {
 pub fn timestamp(http: &Http, url: &str, signature: &[u8]) -> anyhow::Result<Vec<u8>> {
     let digest = signet_crypto::sha256(signature);
     let mut nonce = [0u8; 8];
-    aws_lc_rs::rand::fill(&mut nonce).map_err(|_| anyhow!("the system random number generator failed"))?;
+    crate::os_random(&mut nonce)?;
     // A positive INTEGER with no leading zero octet, so it round-trips byte for byte.
     nonce[0] = (nonce[0] & 0x7f) | 0x01;
     let mut request = TimestampRequest::new(HashAlgorithm::Sha2_256, digest.to_vec())

@@ -240,7 +240,7 @@ fn random_token() -> anyhow::Result<String> {
 
 fn random32() -> anyhow::Result<[u8; 32]> {
     let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow!("the system random number generator failed"))?;
+    crate::os_random(&mut bytes)?;
     Ok(bytes)
 }
 

@@ -141,7 +141,7 @@ fn report_failure(message: &str, log_path: Option<&std::path::Path>) {
 
 fn verify(status_fd: StatusFd, signature_file: &std::path::Path) -> ExitCode {
     let read = || -> anyhow::Result<(GitSettings, Vec<u8>, Vec<u8>)> {
-        let settings = GitSettings::load("git".as_ref())?;
+        let settings = GitSettings::load_for_verify("git".as_ref())?;
         let file = std::fs::File::open(signature_file)
             .map_err(|e| anyhow::anyhow!("reading {}: {e}", signature_file.display()))?;
         let mut signature = Vec::new();
