@@ -206,7 +206,12 @@ fn measure(args: &BenchGitArgs, root: &str, data: &Path) -> anyhow::Result<Strin
     for i in 0..args.commits {
         let started = Instant::now();
         let _ = Command::new(&args.git)
-            .args(["-c", "gpg.x509.program=true", "verify-commit", &format!("HEAD~{i}")])
+            .args([
+                "-c",
+                "gpg.x509.program=true",
+                "verify-commit",
+                &format!("HEAD~{i}"),
+            ])
             .current_dir(&signed.dir)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
