@@ -180,12 +180,28 @@ fn measure(args: &BenchGitArgs, root: &str, data: &Path) -> anyhow::Result<Strin
             &format!("commit {i}"),
         ])?);
     }
+    // Every commit by its id (`HEAD~i` would add a walk of i parents to git's share).
+    let ids = {
+        let out = Command::new(&args.git)
+            .args(["rev-list", "HEAD"])
+            .current_dir(&signed.dir)
+            .envs(signed.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .context("git rev-list")?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    if ids.len() != args.commits {
+        bail!("git rev-list lists {} commits, not {}", ids.len(), args.commits);
+    }
     // Verification configured by the environment (as in CI), then by git config (signet-git
     // reads it with one `git config`), then git's own share: the same command with a program
     // that does nothing (its failure ignored).
     let mut verify_times = Vec::with_capacity(args.commits);
-    for i in 0..args.commits {
-        verify_times.push(signed.run(&["verify-commit", &format!("HEAD~{i}")])?);
+    for id in &ids {
+        verify_times.push(signed.run(&["verify-commit", id])?);
     }
     let by_config = Repo {
         git: &args.git,
@@ -199,19 +215,14 @@ fn measure(args: &BenchGitArgs, root: &str, data: &Path) -> anyhow::Result<Strin
     by_config.run(&["config", "signet.identity", IDENTITY])?;
     by_config.run(&["config", "signet.issuer", &format!("{root}/oidc")])?;
     let mut config_times = Vec::with_capacity(args.commits);
-    for i in 0..args.commits {
-        config_times.push(by_config.run(&["verify-commit", &format!("HEAD~{i}")])?);
+    for id in &ids {
+        config_times.push(by_config.run(&["verify-commit", id])?);
     }
     let mut git_only = Vec::with_capacity(args.commits);
-    for i in 0..args.commits {
+    for id in &ids {
         let started = Instant::now();
         let _ = Command::new(&args.git)
-            .args([
-                "-c",
-                "gpg.x509.program=true",
-                "verify-commit",
-                &format!("HEAD~{i}"),
-            ])
+            .args(["-c", "gpg.x509.program=true", "verify-commit", id])
             .current_dir(&signed.dir)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
