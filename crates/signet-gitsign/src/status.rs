@@ -65,19 +65,10 @@ fn one_line(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
-/// `YYYY-MM-DD` of a Unix time (UTC), civil-from-days (H. Hinnant's algorithm).
+/// `YYYY-MM-DD` of a Unix time (UTC).
 fn date(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    let text = signet_formats::common::Timestamp::from_unix(unix).to_string();
+    text.split('T').next().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]
