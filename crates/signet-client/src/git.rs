@@ -266,11 +266,20 @@ fn parse_config_records(stdout: &[u8]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A signature made with a kept credential.
+#[derive(Debug, Clone)]
+pub struct CachedSignature {
+    /// ECDSA, DER.
+    pub signature: Vec<u8>,
+    /// The certificate chain, leaf first (DER).
+    pub chain: Vec<Vec<u8>>,
+}
+
 /// A place to keep the ephemeral key and certificate between signing processes (the agent).
 pub trait CredentialCache {
-    /// Signs `digest` (SHA-256) with the credential kept for `scope`; returns the signature
-    /// and the certificate chain (leaf first), or `None` when there is none (or it expired).
-    fn sign(&self, scope: &str, digest: &[u8; 32]) -> anyhow::Result<Option<(Vec<u8>, Vec<Vec<u8>>)>>;
+    /// Signs `digest` (SHA-256) with the credential kept for `scope`, or returns `None` when
+    /// there is none (or it expired).
+    fn sign(&self, scope: &str, digest: &[u8; 32]) -> anyhow::Result<Option<CachedSignature>>;
     /// Keeps `key` and its `chain` for `scope`.
     fn store(&self, scope: &str, key: &SigningKey, chain: &[Vec<u8>]) -> anyhow::Result<()>;
 }
@@ -288,11 +297,14 @@ pub struct AgentCache {
 
 #[cfg(unix)]
 impl CredentialCache for AgentCache {
-    fn sign(&self, scope: &str, digest: &[u8; 32]) -> anyhow::Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+    fn sign(&self, scope: &str, digest: &[u8; 32]) -> anyhow::Result<Option<CachedSignature>> {
         let Some(agent) = crate::git_agent::AgentClient::connect(&self.socket)? else {
             return Ok(None);
         };
-        Ok(agent.sign(scope, digest)?.map(|s| (s.signature, s.chain)))
+        Ok(agent.sign(scope, digest)?.map(|s| CachedSignature {
+            signature: s.signature,
+            chain: s.chain,
+        }))
     }
 
     fn store(&self, scope: &str, key: &SigningKey, chain: &[Vec<u8>]) -> anyhow::Result<()> {
@@ -387,7 +399,7 @@ pub fn sign(
     };
     let cached = from_cache.is_some();
     let (signature, chain) = match from_cache {
-        Some(found) => found,
+        Some(found) => (found.signature, found.chain),
         None => {
             let token = match given_token {
                 Some(t) => {

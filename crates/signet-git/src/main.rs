@@ -228,7 +228,7 @@ struct NoAgent;
 
 #[cfg(not(unix))]
 impl git::CredentialCache for NoAgent {
-    fn sign(&self, _: &str, _: &[u8; 32]) -> anyhow::Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+    fn sign(&self, _: &str, _: &[u8; 32]) -> anyhow::Result<Option<git::CachedSignature>> {
         Ok(None)
     }
     fn store(&self, _: &str, _: &signet_crypto::SigningKey, _: &[Vec<u8>]) -> anyhow::Result<()> {
