@@ -497,19 +497,57 @@ fn signing_failures_are_reported_and_leave_no_commit() {
         "no commit was made"
     );
 
-    // No network at signing time.
+    // signet.matchCommitter: a certificate for alice, a commit by bob: refused before
+    // anything is logged.
     let fresh = dev_token(&stack.server.url, "alice@example.com");
-    stack.server.kill();
+    repo.ok(&["config", "user.email", "bob@example.com"]);
     let out = repo.run_env(
-        &["commit", "-q", "-S", "-m", "never signed"],
+        &[
+            "-c",
+            "signet.matchCommitter=true",
+            "commit",
+            "-q",
+            "-S",
+            "-m",
+            "never signed",
+        ],
         &[("SIGSTORE_ID_TOKEN", fresh.as_str())],
     );
     assert!(!out.status.success());
-    assert!(repo.log().lines().count() >= 2, "{}", repo.log());
+    assert!(repo.log().contains("signet.matchCommitter"), "{}", repo.log());
     assert!(!repo
         .run(&["rev-parse", "--verify", "-q", "HEAD"])
         .status
         .success());
+    // The same identity as the committer signs.
+    repo.ok(&["config", "user.email", "alice@example.com"]);
+    let out = repo.run_env(
+        &[
+            "-c",
+            "signet.matchCommitter=true",
+            "commit",
+            "-q",
+            "-S",
+            "-m",
+            "signed by the committer",
+        ],
+        &[("SIGSTORE_ID_TOKEN", fresh.as_str())],
+    );
+    assert!(out.status.success(), "{}", repo.log());
+
+    // No network at signing time.
+    stack.server.kill();
+    let out = repo.run_env(
+        &["commit", "-q", "--allow-empty", "-S", "-m", "never signed"],
+        &[("SIGSTORE_ID_TOKEN", fresh.as_str())],
+    );
+    assert!(!out.status.success());
+    assert!(repo.log().lines().count() >= 3, "{}", repo.log());
+    assert_eq!(
+        repo.ok(&["log", "--format=%s"]).trim(),
+        "signed by the committer",
+        "no new commit"
+    );
 }
 
 fn vectors() -> Option<PathBuf> {
