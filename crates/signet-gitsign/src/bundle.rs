@@ -11,7 +11,7 @@
 //!
 //! and the artifact verified is DER(signedAttrs). What the bundle cannot say — that the signed
 //! attributes' `messageDigest` is the digest of the git payload — the caller checks with
-//! [`crate::SignedAttributes::covers`] ([`crate::verify_payload`] does both).
+//! [`crate::SignedAttributes::covers`] ([`crate::verify::verify`] does both).
 //!
 //! ## The body, stripped and rebuilt
 //!

@@ -9,7 +9,7 @@
 //! | [`signature`] | the detached CMS SignedData: signed attributes, leaf certificate, unsigned attributes | RFC 5652; gitsign `internal/signature`, smimesign's ietf-cms |
 //! | [`tle`] | the transparency-log entry under OID 1.3.6.1.4.1.57264.3.1 (protobuf, body stripped) | protobuf-specs `sigstore_rekor.proto`; gitsign `internal/rekor/oid` |
 //! | [`bundle`] | the signature as a Sigstore bundle (body rebuilt), and the entry and timestamp of a bundle moved into a signature | gitsign `docs/bundle-cms.md` |
-//! | [`verify`] | verification: payload digest, then the bundle by signet-verify | Sigstore client spec §4 |
+//! | [`mod@verify`] | verification: payload digest, then the bundle by signet-verify | Sigstore client spec §4 |
 //! | [`object`] | where the signature sits in a commit or tag, and what it is over | git `commit.c`, `gpg-interface.c` |
 //! | [`armor`] | `-----BEGIN SIGNED MESSAGE-----` | git `gpg-interface.c` |
 //! | [`status`] | GnuPG status lines git reads | GnuPG `doc/DETAILS` |
