@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | `signet.trustConfig` | `SIGNET_TRUST_CONFIG` | a ClientTrustConfig (trusted root + signing config) |
 //! | `signet.instance`, `signet.staging` | | a TUF-distributed instance (`signet trust init`), Sigstore's staging |
+//! | `signet.witnessPolicy` | `SIGNET_WITNESS_POLICY` | require checkpoints cosigned by witnesses, as `--witness-policy` |
 //! | `signet.identity` / `signet.identityRegexp` | `SIGNET_GIT_IDENTITY` / `SIGNET_GIT_IDENTITY_REGEXP` | who must have signed, at verification |
 //! | `signet.issuer` / `signet.issuerRegexp` | `SIGNET_GIT_ISSUER` / `SIGNET_GIT_ISSUER_REGEXP` | the OpenID issuer that must have vouched for them |
 //! | `signet.matchCommitter` | `SIGNET_GIT_MATCH_COMMITTER` | at signing, refuse a certificate whose email is not the committer's |
@@ -33,7 +34,7 @@ use signet_formats::bundle::{BundleContent, MessageSignature, VerificationMateri
 use signet_formats::common::HashOutput;
 use signet_formats::rekor_v2::{Verifier, VerifierKey};
 use signet_gitsign::{GitSignature, ObjectFormat, SignedAttributes, VerifiedGitSignature};
-use signet_verify::{IdentityPolicy, Matcher, PreparedTrust, SignerPolicy};
+use signet_verify::{IdentityPolicy, Matcher, SignerPolicy};
 use signet_x509::SubjectAlternativeName;
 
 use super::http::Http;
@@ -158,6 +159,9 @@ impl GitSettings {
             },
             staging: bool_of("signet.staging", "SIGNET_GIT_STAGING", false)?,
             instance: config("signet.instance"),
+            witness_policy: env("SIGNET_WITNESS_POLICY")
+                .or_else(|| config("signet.witnessPolicy"))
+                .map(PathBuf::from),
             ..TrustArgs::default()
         };
         Ok(GitSettings {
@@ -487,7 +491,7 @@ pub fn sign(
 
     // A commit must never look signed when its signature does not verify. Checked at the
     // clock's time now, not `now` of the start: the timestamp was made since.
-    let trust = PreparedTrust::from_trusted_root(&material.trusted_root);
+    let trust = material.prepared_trust();
     signet_gitsign::verify_parsed(
         payload,
         git_signature.clone(),
@@ -612,7 +616,7 @@ pub fn verify_detached(settings: &GitSettings, payload: &[u8], armored: &[u8], n
         Ok(m) => m,
         Err(e) => return error(format!("{e:#}")),
     };
-    let trust = PreparedTrust::from_trusted_root(&material.trusted_root);
+    let trust = material.prepared_trust();
     let has_policy = policy.is_some();
     let signer = policy.unwrap_or(SignerPolicy::UnsafeAnyCertificateIdentity);
     match signet_gitsign::verify_parsed(payload, parsed, &signer, &trust, now) {
@@ -680,7 +684,7 @@ pub fn verify_object(
         }
         ObjectKind::Tag => signet_gitsign::split_tag(&run(&["cat-file", "tag", rev])?)?,
     };
-    let trust = PreparedTrust::from_trusted_root(&material.trusted_root);
+    let trust = material.prepared_trust();
     signet_gitsign::verify(&object.payload, &object.signature, signer, &trust, now)
         .map_err(|e| anyhow!("{}", with_staleness_hint(&e, material)))
 }

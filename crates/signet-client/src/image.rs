@@ -475,7 +475,7 @@ impl<'a> Checker<'a> {
             predicate_type,
             annotations,
             signer,
-            trust: PreparedTrust::from_trusted_root(&material.trusted_root),
+            trust: material.prepared_trust(),
             now: unix_now()?,
             hint: material.source.staleness_hint(),
             one,

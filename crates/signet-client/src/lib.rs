@@ -417,11 +417,11 @@ pub fn verify_file(
     let signer = identity.signer_policy()?;
     let bundle = files::read_bundle(bundle_path)?;
     let hint = material.source.staleness_hint();
-    verify::verify(
+    verify::verify_with_trust(
         &bundle,
         &artifact,
         signer,
-        &material.trusted_root,
+        &material.prepared_trust(),
         unix_now()?,
         hint.as_deref(),
     )?;

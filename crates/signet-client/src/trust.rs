@@ -35,6 +35,10 @@ pub struct TrustArgs {
     /// Use the instance whose TUF repository is at URL (set up with `signet trust init`).
     #[arg(long, value_name = "URL")]
     pub instance: Option<String>,
+    /// Require log checkpoints cosigned by witnesses, as this policy file says (C2SP
+    /// tlog-policy syntax: `witness NAME VKEY`, `group NAME N|any|all MEMBERS`, `quorum NAME`).
+    #[arg(long, value_name = "FILE")]
+    pub witness_policy: Option<PathBuf>,
 }
 
 /// A Sigstore instance whose trust material comes from a TUF repository.
@@ -192,6 +196,16 @@ pub struct TrustMaterial {
     pub signing_config: Option<SigningConfig>,
     /// Where the material came from (for hints when it may be stale).
     pub source: TrustSource,
+    /// Witnesses whose cosignatures checkpoints must carry (`--witness-policy`).
+    pub witness_policy: Option<std::sync::Arc<signet_tlog::WitnessPolicy>>,
+}
+
+impl TrustMaterial {
+    /// The trust material prepared for the verifier, with the witness policy if there is one.
+    pub fn prepared_trust(&self) -> signet_verify::PreparedTrust {
+        signet_verify::PreparedTrust::from_trusted_root(&self.trusted_root)
+            .with_witness_policy(self.witness_policy.clone())
+    }
 }
 
 impl TrustMaterial {
@@ -232,8 +246,19 @@ impl TrustEnv {
     }
 }
 
-/// Loads the trust material `args` and `env` select.
+/// Loads the trust material `args` and `env` select, and the witness policy if one is given.
 pub fn load(args: &TrustArgs, env: &TrustEnv) -> anyhow::Result<TrustMaterial> {
+    let mut material = load_roots(args, env)?;
+    if let Some(path) = &args.witness_policy {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the witness policy {}", path.display()))?;
+        let policy = signet_tlog::WitnessPolicy::parse(&text).with_context(|| path.display().to_string())?;
+        material.witness_policy = Some(std::sync::Arc::new(policy));
+    }
+    Ok(material)
+}
+
+fn load_roots(args: &TrustArgs, env: &TrustEnv) -> anyhow::Result<TrustMaterial> {
     if let Some(path) = &args.trust_config {
         return load_client_config(path);
     }
@@ -248,6 +273,7 @@ pub fn load(args: &TrustArgs, env: &TrustEnv) -> anyhow::Result<TrustMaterial> {
             trusted_root,
             signing_config,
             source: TrustSource::Given(root_path.clone()),
+            witness_policy: None,
         });
     }
     if let Some(path) = &env.trust_config {
@@ -286,6 +312,7 @@ pub fn load(args: &TrustArgs, env: &TrustEnv) -> anyhow::Result<TrustMaterial> {
                 trusted_root,
                 signing_config,
                 source: TrustSource::Home(dir.clone()),
+                witness_policy: None,
             });
         }
     }
@@ -306,6 +333,7 @@ pub fn load(args: &TrustArgs, env: &TrustEnv) -> anyhow::Result<TrustMaterial> {
             instance: instance.name(),
             date: builtin.date,
         },
+        witness_policy: None,
     })
 }
 
@@ -341,5 +369,6 @@ fn load_client_config(path: &Path) -> anyhow::Result<TrustMaterial> {
         trusted_root: config.trusted_root,
         signing_config: Some(config.signing_config),
         source: TrustSource::Given(path.to_path_buf()),
+        witness_policy: None,
     })
 }

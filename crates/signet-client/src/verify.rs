@@ -180,6 +180,25 @@ pub fn verify(
     now: i64,
     stale_hint: Option<&str>,
 ) -> anyhow::Result<()> {
+    verify_with_trust(
+        bundle,
+        artifact,
+        signer,
+        &PreparedTrust::from_trusted_root(root),
+        now,
+        stale_hint,
+    )
+}
+
+/// [`verify`] against trust material already prepared (with a witness policy, say).
+pub fn verify_with_trust(
+    bundle: &Bundle,
+    artifact: &ArtifactInput,
+    signer: SignerPolicy,
+    trust: &PreparedTrust,
+    now: i64,
+    stale_hint: Option<&str>,
+) -> anyhow::Result<()> {
     let bytes;
     let artifact = match artifact {
         ArtifactInput::Digest(d) => Artifact::Digest(d.clone()),
@@ -195,8 +214,7 @@ pub fn verify(
             }
         }
     };
-    let trust = PreparedTrust::from_trusted_root(root);
-    verify_prepared(bundle, artifact, signer, &trust, now, stale_hint)?;
+    verify_prepared(bundle, artifact, signer, trust, now, stale_hint)?;
     Ok(())
 }
 

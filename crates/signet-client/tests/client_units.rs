@@ -322,6 +322,7 @@ mod trust_precedence {
             signing_config: sc.map(Path::to_path_buf),
             staging,
             instance: None,
+            witness_policy: None,
         };
 
         let m = load(&args(Some(&flag_config), None, None, false), &env).unwrap();

@@ -15,6 +15,7 @@ mod note;
 mod proof;
 mod tile;
 mod vkey;
+mod witness_policy;
 
 pub use checkpoint::{sign_checkpoint, verify_checkpoint, Checkpoint};
 pub use cosignature::{
@@ -37,3 +38,4 @@ pub use tile::{
     TilePath, TileSource, TreeAppender, MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH,
 };
 pub use vkey::{VerifierKey, SIGNATURE_TYPE_COSIGNATURE_V1, SIGNATURE_TYPE_ED25519};
+pub use witness_policy::{PolicyWitness, WitnessCheck, WitnessPolicy, WitnessPolicyError};

@@ -42,6 +42,15 @@ pub enum TlogError {
         log_index: u64,
         integrated_time: i64,
     },
+    #[error("the witness policy requires a cosigned checkpoint, but the entry in the transparency log {log} has none (no inclusion proof with a checkpoint)")]
+    NoCheckpointForWitnesses { log: String },
+    #[error("the checkpoint of the transparency log {log} (size {tree_size}) is not cosigned as the witness policy requires ({quorum}); cosigned by: {}", if .cosigned_by.is_empty() { "no witness the policy names".to_string() } else { .cosigned_by.join(", ") })]
+    WitnessQuorum {
+        log: String,
+        tree_size: u64,
+        quorum: String,
+        cosigned_by: Vec<String>,
+    },
     #[error("the entry in the transparency log {log} has no inclusion proof; {why}")]
     MissingInclusionProof { log: String, why: &'static str },
     #[error(
@@ -585,4 +594,40 @@ mod tests {
             Err(TlogError::LogKeyNotValid { .. })
         ));
     }
+}
+
+/// The witness policy's check of the entry's checkpoint (see
+/// [`crate::TrustedMaterial::witness_policy`]): the checkpoint note must carry cosignatures
+/// satisfying the quorum. Applies only to the logs the policy names (all, if it names none).
+pub fn check_witnesses(
+    entry: &TransparencyLogEntry,
+    log: &TransparencyLog,
+    policy: &signet_tlog::WitnessPolicy,
+) -> Result<Vec<String>, TlogError> {
+    let vkeys: Vec<String> = log.note_verifiers.iter().filter_map(|v| v.vkey()).collect();
+    if !vkeys.iter().any(|v| policy.applies_to_log(Some(v))) && !policy.applies_to_log(None) {
+        return Ok(Vec::new());
+    }
+    let envelope = entry
+        .inclusion_proof
+        .as_ref()
+        .and_then(|p| p.checkpoint.as_ref())
+        .map(|c| c.envelope.as_str())
+        .ok_or_else(|| TlogError::NoCheckpointForWitnesses {
+            log: log.base_url.clone(),
+        })?;
+    let note = signet_tlog::Note::parse(envelope).map_err(|e| TlogError::Checkpoint {
+        log: log.base_url.clone(),
+        source: e.into(),
+    })?;
+    let check = policy.check(&note);
+    if !check.satisfied {
+        return Err(TlogError::WitnessQuorum {
+            log: log.base_url.clone(),
+            tree_size: entry.inclusion_proof.as_ref().map(|p| p.tree_size).unwrap_or(0),
+            quorum: policy.describe_quorum(),
+            cosigned_by: check.cosigned_by,
+        });
+    }
+    Ok(check.cosigned_by)
 }

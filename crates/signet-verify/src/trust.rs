@@ -43,12 +43,12 @@
 //! chain make the authority unusable, with an error naming it.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use signet_crypto::{PublicKey, PublicKeyDetails};
 use signet_formats::common::{TimeRange, X509CertificateChain};
 use signet_formats::trust::{CertificateAuthority as RootAuthority, TrustedRoot};
-use signet_tlog::NoteVerifier;
+use signet_tlog::{NoteVerifier, WitnessPolicy};
 use signet_x509::sct::CtLogKey;
 use signet_x509::{CertificateRole, ParsedCertificate, TsaTrust};
 
@@ -62,6 +62,11 @@ pub trait TrustedMaterial {
     fn transparency_logs(&self) -> Cow<'_, [TransparencyLog]>;
     /// Certificate transparency logs, for embedded SCTs.
     fn ct_logs(&self) -> Cow<'_, [CtLogKey]>;
+    /// The witnesses whose cosignatures a checkpoint must carry, when the caller asks for
+    /// witnessed checkpoints (`--witness-policy`); none by default, as Sigstore clients do.
+    fn witness_policy(&self) -> Option<&WitnessPolicy> {
+        None
+    }
 }
 
 /// A certificate authority: its chain from the issuing certificate up to the root.
@@ -184,6 +189,8 @@ pub struct PreparedTrust {
     pub timestamp_authorities: Vec<TsaTrust>,
     pub transparency_logs: Vec<TransparencyLog>,
     pub ct_logs: Vec<CtLogKey>,
+    /// See [`TrustedMaterial::witness_policy`].
+    pub witness_policy: Option<Arc<WitnessPolicy>>,
 }
 
 impl PreparedTrust {
@@ -194,7 +201,14 @@ impl PreparedTrust {
             timestamp_authorities: timestamp_authorities(root),
             transparency_logs: transparency_logs(root),
             ct_logs: ct_logs(root),
+            witness_policy: None,
         }
+    }
+
+    /// The same trust, requiring checkpoints cosigned as `policy` says.
+    pub fn with_witness_policy(mut self, policy: Option<Arc<WitnessPolicy>>) -> Self {
+        self.witness_policy = policy;
+        self
     }
 
     /// Copies any trust material into prepared form.
@@ -204,6 +218,7 @@ impl PreparedTrust {
             timestamp_authorities: material.timestamp_authorities().into_owned(),
             transparency_logs: material.transparency_logs().into_owned(),
             ct_logs: material.ct_logs().into_owned(),
+            witness_policy: material.witness_policy().cloned().map(Arc::new),
         }
     }
 }
@@ -226,6 +241,9 @@ impl TrustedMaterial for PreparedTrust {
     }
     fn ct_logs(&self) -> Cow<'_, [CtLogKey]> {
         Cow::Borrowed(&self.ct_logs)
+    }
+    fn witness_policy(&self) -> Option<&WitnessPolicy> {
+        self.witness_policy.as_deref()
     }
 }
 

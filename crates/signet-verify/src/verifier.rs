@@ -303,6 +303,9 @@ fn verify_inner(
             }),
         }
         .map_err(tlog_err)?;
+        if let Some(policy) = trust.witness_policy() {
+            tlog::check_witnesses(entry, log, policy).map_err(tlog_err)?;
+        }
         if rekor_v2 {
             tlog::check_log_valid_at_times(log, &signing_times).map_err(tlog_err)?;
         }
