@@ -120,6 +120,21 @@ pub enum NoteError {
     /// Signing failed in the crypto layer.
     #[error("signing the note failed: {0}")]
     Signing(signet_crypto::CryptoError),
+    /// A verifier key is not `<name>+<hex key ID>+<base64(type || key)>`.
+    #[error("malformed verifier key: {reason}")]
+    MalformedVerifierKey { reason: &'static str },
+    /// A verifier key of another signature type than the one asked for.
+    #[error("verifier key has signature type {found:#04x}, expected {expected:#04x}")]
+    WrongVerifierKeyType { found: u8, expected: u8 },
+    /// A verifier key whose stated key ID is not the one its name and key give.
+    #[error("verifier key states key ID {stated:08x}, but its name and key give {computed:08x}")]
+    VerifierKeyIdMismatch { stated: u32, computed: u32 },
+    /// A cosignature's bytes are not a timestamp and an Ed25519 signature.
+    #[error("cosignature is {len} bytes, a cosignature/v1 timestamped signature is {expected}")]
+    MalformedCosignature { len: usize, expected: usize },
+    /// A cosignature timestamp of 0 (when signing) or above 2^63 - 1.
+    #[error("cosignature timestamp {timestamp} is outside 1..=2^63-1")]
+    CosignatureTimestamp { timestamp: u64 },
 }
 
 /// Why a checkpoint was refused.

@@ -1,5 +1,5 @@
 //! The transparency-log core of signet: RFC 6962 Merkle hashing and proofs, C2SP tlog-tiles,
-//! signed notes and checkpoints. Pure: no I/O, no clocks, no async runtime; it depends only on
+//! signed notes, verifier keys, checkpoints and witness cosignatures. Pure: no I/O, no clocks, no async runtime; it depends only on
 //! `signet-crypto` among signet crates, and storage reaches it through small traits.
 
 #![forbid(unsafe_code)]
@@ -9,12 +9,18 @@
 mod error;
 
 mod checkpoint;
+mod cosignature;
 mod hash;
 mod note;
 mod proof;
 mod tile;
+mod vkey;
 
 pub use checkpoint::{sign_checkpoint, verify_checkpoint, Checkpoint};
+pub use cosignature::{
+    cosignature_v1_message, CosignatureSigner, CosignatureVerifier, TimestampedSignature,
+    COSIGNATURE_V1_HEADER, MAX_COSIGNATURE_TIMESTAMP,
+};
 pub use error::{CheckpointError, NoteError, ProofError, TileError};
 pub use hash::{empty_root, leaf_hash, node_hash, Hash, HASH_SIZE};
 pub use note::{
@@ -30,3 +36,4 @@ pub use tile::{
     AppendResult, EntryBundleId, FnTileSource, MemoryTiles, Tile, TileHashReader, TileId, TileLevel,
     TilePath, TileSource, TreeAppender, MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH,
 };
+pub use vkey::{VerifierKey, SIGNATURE_TYPE_COSIGNATURE_V1, SIGNATURE_TYPE_ED25519};

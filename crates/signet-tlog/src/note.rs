@@ -9,15 +9,13 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use signet_crypto::{sha256, KeyKind, PublicKey, SigningKey};
 
+use crate::vkey::{VerifierKey, SIGNATURE_TYPE_ED25519};
 use crate::NoteError;
 
 /// The most signature lines [`Note::parse`] accepts (the spec asks for at least 16).
 pub const MAX_SIGNATURES: usize = 100;
 
 const SIG_PREFIX: &str = "\u{2014} ";
-
-/// Signature type byte for Ed25519 in the key ID (c2sp.org/signed-note).
-const ED25519_TYPE: u8 = 0x01;
 
 /// One signature line of a note.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,12 +268,7 @@ fn key_type(key: &PublicKey) -> Result<NoteKeyType, NoteError> {
 /// `SHA-256(DER SubjectPublicKeyInfo)`, the name not included.
 pub fn note_key_hash(name: &str, key: &PublicKey) -> [u8; 32] {
     if key.kind() == KeyKind::Ed25519 {
-        let mut m = Vec::with_capacity(name.len() + 2 + 32);
-        m.extend_from_slice(name.as_bytes());
-        m.push(b'\n');
-        m.push(ED25519_TYPE);
-        m.extend_from_slice(key.raw_bytes());
-        sha256(&m)
+        crate::vkey::ed25519_key_hash(name, SIGNATURE_TYPE_ED25519, key.raw_bytes())
     } else {
         sha256(key.spki_der())
     }
@@ -312,6 +305,28 @@ impl NoteVerifier {
             key_hash: key_id(name, &key),
             key,
             key_type,
+        })
+    }
+
+    /// A verifier from its verifier key text (c2sp.org/signed-note#verifier-keys): an
+    /// Ed25519 key (type 0x01) whose stated key ID must be the one its name and key give.
+    pub fn from_vkey(vkey: &str) -> Result<Self, NoteError> {
+        let parsed = VerifierKey::parse(vkey)?;
+        let key = parsed.ed25519_key(SIGNATURE_TYPE_ED25519)?;
+        NoteVerifier::new(&parsed.name, key)
+    }
+
+    /// The verifier key text of an Ed25519 key; `None` for Rekor's ECDSA form, which has no
+    /// signature type of its own.
+    pub fn vkey(&self) -> Option<String> {
+        (self.key_type == NoteKeyType::Ed25519).then(|| {
+            VerifierKey {
+                name: self.name.clone(),
+                key_hash: self.key_hash,
+                signature_type: SIGNATURE_TYPE_ED25519,
+                public_key: self.key.raw_bytes().to_vec(),
+            }
+            .to_string()
         })
     }
 

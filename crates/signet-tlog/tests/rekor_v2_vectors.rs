@@ -156,3 +156,51 @@ fn rekor_v2_conformance_checkpoints() {
         "only {failed_as_expected} checkpoint failures checked"
     );
 }
+
+/// The staging Rekor v2 log `log2025-alpha3` checkpoint in `rekor2-dsse-happy-path` carries
+/// cosignatures by three independent witnesses of the witness network (Geomys's Sunlight,
+/// Mullvad's and TrustFabric's omniwitness): signet's `cosignature/v1` verifier must accept each
+/// with the witness's published vkey, read the same timestamp its bytes hold, and refuse it
+/// when the checkpoint is changed.
+#[test]
+fn staging_witness_cosignatures_verify() {
+    use signet_tlog::{CosignatureVerifier, Note};
+    // Published verifier keys (witness-network.org staging list; the log's own from its
+    // operator), public constants rather than vector data.
+    const LOG: &str =
+        "log2025-alpha3.rekor.sigstage.dev+d3d3a70c+AZQ93VXPMmj9uZj7U/7CefQ9yy8RgYFv6mKzOseipjqp";
+    const WITNESSES: [&str; 3] = [
+        "witness.navigli.sunlight.geomys.org+a3e00fe2+BNy/co4C1Hn1p+INwJrfUlgz7W55dSZReusH/GhUhJ/G",
+        "witness.stagemole.eu+67f7aea0+BEqSG3yu9YrmcM3BHvQYTxwFj3uSWakQepafafpUqklv",
+        "staging.witness.transparency.goog/ring-any-bells+2e1a8dc9+BG5JTpLc3FJtwzgh1Uv+Qelz9qeOH2bfWjS1s0s+y4rL",
+    ];
+    let Some(dir) = vectors_dir() else {
+        println!("skipped: no test vectors (set SIGNET_VECTORS or add ../shared/vectors)");
+        return;
+    };
+    let path = dir.join("sigstore-conformance/bundle-verify/rekor2-dsse-happy-path/bundle.sigstore.json");
+    let bundle: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let envelope = bundle["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]
+        ["envelope"]
+        .as_str()
+        .unwrap();
+    let log = NoteVerifier::from_vkey(LOG).unwrap();
+    verify_checkpoint(envelope, "log2025-alpha3.rekor.sigstage.dev", &[log]).unwrap();
+    let note = Note::parse(envelope).unwrap();
+    for vkey in WITNESSES {
+        let witness = CosignatureVerifier::from_vkey(vkey).unwrap();
+        let sig = note
+            .signatures()
+            .iter()
+            .find(|s| witness.is_signer_of(s))
+            .unwrap_or_else(|| panic!("no cosignature by {vkey}"));
+        let timestamp = witness.verify(note.text(), sig).unwrap();
+        assert_eq!(timestamp.to_be_bytes(), sig.signature[..8]);
+        assert!(timestamp > 1_750_000_000, "{vkey}: timestamp {timestamp}");
+        let other = note.text().replace("4026479\n", "4026478\n");
+        assert!(
+            witness.verify(&other, sig).is_err(),
+            "{vkey} verified a changed checkpoint"
+        );
+    }
+}
