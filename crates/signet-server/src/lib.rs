@@ -42,6 +42,9 @@ use signet_tlog::NoteSigner;
 mod linger;
 mod serve;
 mod tuf_repo;
+mod witness;
+
+pub use witness::{run_witness, WitnessArgs};
 
 /// Path prefix of the transparency log on the shared listener.
 pub const LOG_PREFIX: &str = "/rekor";

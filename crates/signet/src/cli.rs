@@ -1,5 +1,5 @@
 //! The `signet` command line, shared by the two programs of this package: `signet` (client
-//! commands in process; `server` and `bench` handed to the program beside it) and
+//! commands in process; `server`, `witness` and `bench` handed to the program beside it) and
 //! `signet-server` (everything in process). Both parse the same flags, so help, usage errors and
 //! behaviour are one whatever program runs them.
 
@@ -27,6 +27,9 @@ pub enum Command {
     /// Run the signet services (CA, CT log, transparency log, TSA; a development OpenID
     /// provider with --dev-oidc) on one listener with embedded storage.
     Server(server::ServerArgs),
+    /// Run a transparency log witness (C2SP tlog-witness): cosign the checkpoints of the given
+    /// logs that are consistent with what it cosigned before.
+    Witness(server::WitnessArgs),
     /// Load generators that measure the services over HTTP.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -62,7 +65,7 @@ pub fn parse() -> Cli {
 
 /// Runs a client command in this process, without an async runtime, threads or a log
 /// subscriber (so that `verify-bundle` takes milliseconds), and exits; a command of the
-/// services (`server`, `bench`) is handed back.
+/// services (`server`, `witness`, `bench`) is handed back.
 pub fn run_client(command: Command) -> Command {
     let result = match command {
         Command::Client(command) => client::run(*command),

@@ -1,4 +1,4 @@
-//! `signet-server`: the `signet` command with the services in process. `signet server` and
+//! `signet-server`: the `signet` command with the services in process. `signet server`, `signet witness` and
 //! `signet bench` become this program (see main.rs); it takes every `signet` command, so it
 //! can also be run on its own, e.g. as a container's entry point (`signet-server server ...`).
 
@@ -26,6 +26,7 @@ fn main() {
     let result = runtime.block_on(async {
         match command {
             Command::Server(args) => server::run(args).await,
+            Command::Witness(args) => server::run_witness(args).await,
             Command::Bench(BenchCommand::Log(args)) => bench::run_log(args).await,
             Command::Bench(BenchCommand::Tsa(args)) => bench::run_tsa(args).await,
             Command::Bench(BenchCommand::Ca(args)) => bench::run_ca(args).await,

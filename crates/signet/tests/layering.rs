@@ -57,6 +57,7 @@ const IO_CRATES: &[&str] = &[
 const CLIENTS: &[&str] = &["signet-client", "signet-git"];
 const SERVER_SIDE: &[&str] = &[
     "signet-log",
+    "signet-witness",
     "signet-ca",
     "signet-ct",
     "signet-tsa",

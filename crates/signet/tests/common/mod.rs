@@ -36,52 +36,13 @@ impl Server {
     }
 
     /// Like `try_start`, with extra flags.
-    // Every path either waits on the child or moves it into `Server`, whose Drop waits.
-    #[allow(clippy::zombie_processes)]
     pub fn try_start_with(dir: &Path, args: &[&str]) -> Result<Server, String> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
-            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
-            .args(args)
-            .env("SIGNET_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn signet");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) => {
-                let url = line
-                    .strip_prefix("listening on ")
-                    .ok_or_else(|| format!("unexpected line {line:?}"))?;
-                // Drain stderr in the background so the server never blocks on a full pipe.
-                let mut stderr = child.stderr.take().expect("stderr");
-                std::thread::spawn(move || {
-                    let mut sink = Vec::new();
-                    let _ = stderr.read_to_end(&mut sink);
-                });
-                Ok(Server {
-                    child,
-                    url: url.to_string(),
-                    dir: dir.to_path_buf(),
-                })
-            }
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait().expect("wait");
-                let mut err = String::new();
-                child.stderr.take().expect("stderr").read_to_string(&mut err).ok();
-                Err(format!("{status}: {err}"))
-            }
-        }
+        let (child, url) = spawn_service("server", dir, args)?;
+        Ok(Server {
+            child,
+            url,
+            dir: dir.to_path_buf(),
+        })
     }
 
     pub fn log_url(&self) -> String {
@@ -108,6 +69,105 @@ impl Server {
 }
 
 impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `signet <subcommand> --listen 127.0.0.1:0 --data-dir <dir> ARGS` and waits for its
+/// first stdout line, `listening on <url>`; on failure returns its exit status and stderr.
+// Every path either waits on the child or hands it to the caller, whose Drop waits.
+#[allow(clippy::zombie_processes)]
+fn spawn_service(subcommand: &str, dir: &Path, args: &[&str]) -> Result<(Child, String), String> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .args([subcommand, "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .args(args)
+        .env("SIGNET_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn signet");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(line)) = lines.next() {
+            let _ = tx.send(line);
+        }
+        for _ in lines {}
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(line) => {
+            let url = line
+                .strip_prefix("listening on ")
+                .ok_or_else(|| format!("unexpected line {line:?}"))?;
+            // Drain stderr in the background so the service never blocks on a full pipe.
+            let mut stderr = child.stderr.take().expect("stderr");
+            std::thread::spawn(move || {
+                let mut sink = Vec::new();
+                let _ = stderr.read_to_end(&mut sink);
+            });
+            Ok((child, url.to_string()))
+        }
+        Err(_) => {
+            let _ = child.kill();
+            let status = child.wait().expect("wait");
+            let mut err = String::new();
+            child.stderr.take().expect("stderr").read_to_string(&mut err).ok();
+            Err(format!("{status}: {err}"))
+        }
+    }
+}
+
+/// A real `signet witness` process on an ephemeral port with its own data directory.
+pub struct Witness {
+    child: Child,
+    pub url: String,
+    pub dir: PathBuf,
+}
+
+impl Witness {
+    /// Starts a witness on `dir` with `args` (e.g. `--log "<origin> <vkey>"`), panicking with
+    /// its stderr if it does not come up.
+    pub fn start(dir: &Path, args: &[&str]) -> Witness {
+        Witness::try_start(dir, args).unwrap_or_else(|e| panic!("witness did not start: {e}"))
+    }
+
+    /// Starts a witness; on failure returns its exit status and stderr.
+    pub fn try_start(dir: &Path, args: &[&str]) -> Result<Witness, String> {
+        let (child, url) = spawn_service("witness", dir, args)?;
+        Ok(Witness {
+            child,
+            url,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The witness's verifier key, as it wrote it in its data directory.
+    pub fn vkey(&self) -> String {
+        std::fs::read_to_string(self.dir.join("witness.vkey"))
+            .expect("witness.vkey")
+            .trim_end()
+            .to_string()
+    }
+
+    /// POSTs an add-checkpoint body.
+    pub fn add_checkpoint(&self, body: &[u8]) -> Reply {
+        post(&format!("{}/add-checkpoint", self.url), body)
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Witness {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
