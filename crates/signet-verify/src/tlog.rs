@@ -447,6 +447,42 @@ pub fn check_log_valid_at_times(log: &TransparencyLog, times: &[SigningTime]) ->
     times.iter().try_for_each(|t| check_log_valid_at(log, t.unix))
 }
 
+/// The witness policy's check of the entry's checkpoint (see
+/// [`crate::TrustedMaterial::witness_policy`]): the checkpoint note must carry cosignatures
+/// satisfying the quorum. Applies only to the logs the policy names (all, if it names none).
+pub fn check_witnesses(
+    entry: &TransparencyLogEntry,
+    log: &TransparencyLog,
+    policy: &signet_tlog::WitnessPolicy,
+) -> Result<Vec<String>, TlogError> {
+    let vkeys: Vec<String> = log.note_verifiers.iter().filter_map(|v| v.vkey()).collect();
+    if !vkeys.iter().any(|v| policy.applies_to_log(Some(v))) && !policy.applies_to_log(None) {
+        return Ok(Vec::new());
+    }
+    let envelope = entry
+        .inclusion_proof
+        .as_ref()
+        .and_then(|p| p.checkpoint.as_ref())
+        .map(|c| c.envelope.as_str())
+        .ok_or_else(|| TlogError::NoCheckpointForWitnesses {
+            log: log.base_url.clone(),
+        })?;
+    let note = signet_tlog::Note::parse(envelope).map_err(|e| TlogError::Checkpoint {
+        log: log.base_url.clone(),
+        source: e.into(),
+    })?;
+    let check = policy.check(&note);
+    if !check.satisfied {
+        return Err(TlogError::WitnessQuorum {
+            log: log.base_url.clone(),
+            tree_size: entry.inclusion_proof.as_ref().map(|p| p.tree_size).unwrap_or(0),
+            quorum: policy.describe_quorum(),
+            cosigned_by: check.cosigned_by,
+        });
+    }
+    Ok(check.cosigned_by)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -594,40 +630,4 @@ mod tests {
             Err(TlogError::LogKeyNotValid { .. })
         ));
     }
-}
-
-/// The witness policy's check of the entry's checkpoint (see
-/// [`crate::TrustedMaterial::witness_policy`]): the checkpoint note must carry cosignatures
-/// satisfying the quorum. Applies only to the logs the policy names (all, if it names none).
-pub fn check_witnesses(
-    entry: &TransparencyLogEntry,
-    log: &TransparencyLog,
-    policy: &signet_tlog::WitnessPolicy,
-) -> Result<Vec<String>, TlogError> {
-    let vkeys: Vec<String> = log.note_verifiers.iter().filter_map(|v| v.vkey()).collect();
-    if !vkeys.iter().any(|v| policy.applies_to_log(Some(v))) && !policy.applies_to_log(None) {
-        return Ok(Vec::new());
-    }
-    let envelope = entry
-        .inclusion_proof
-        .as_ref()
-        .and_then(|p| p.checkpoint.as_ref())
-        .map(|c| c.envelope.as_str())
-        .ok_or_else(|| TlogError::NoCheckpointForWitnesses {
-            log: log.base_url.clone(),
-        })?;
-    let note = signet_tlog::Note::parse(envelope).map_err(|e| TlogError::Checkpoint {
-        log: log.base_url.clone(),
-        source: e.into(),
-    })?;
-    let check = policy.check(&note);
-    if !check.satisfied {
-        return Err(TlogError::WitnessQuorum {
-            log: log.base_url.clone(),
-            tree_size: entry.inclusion_proof.as_ref().map(|p| p.tree_size).unwrap_or(0),
-            quorum: policy.describe_quorum(),
-            cosigned_by: check.cosigned_by,
-        });
-    }
-    Ok(check.cosigned_by)
 }
