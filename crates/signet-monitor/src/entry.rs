@@ -57,17 +57,59 @@ pub struct CertificateFacts {
     pub cert_fingerprint: String,
     /// Hex SHA-256 of the DER SubjectPublicKeyInfo.
     pub key_fingerprint: String,
-    /// The certificate's notBefore (RFC 3339): when Fulcio issued it, minutes before signing.
-    pub not_before: String,
-    /// Every extension whose value is a string: (dotted OID, value).
+    /// The certificate's notBefore (Unix seconds): when Fulcio issued it, minutes before
+    /// signing.
+    pub not_before: u64,
+    /// The extensions [`Wanted`] asks for whose value is a string: (OID, value).
     pub extensions: Vec<(ObjectIdentifier, String)>,
+}
+
+impl CertificateFacts {
+    /// notBefore as RFC 3339.
+    pub fn not_before_rfc3339(&self) -> String {
+        Timestamp::from_unix(i64::try_from(self.not_before).unwrap_or(i64::MAX))
+            .as_str()
+            .to_string()
+    }
+}
+
+/// Which facts are worth computing: hashing and decoding what no rule reads is most of the
+/// cost of a certificate (BENCHMARKS.md, "Monitor").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// Certificate and key fingerprints (empty strings when not wanted).
+    pub fingerprints: bool,
+    /// The extensions to read; `None`: every one.
+    pub extensions: Option<Vec<ObjectIdentifier>>,
+}
+
+impl Wanted {
+    /// Every fact.
+    pub fn everything() -> Self {
+        Wanted {
+            fingerprints: true,
+            extensions: None,
+        }
+    }
+
+    /// What `rules` read.
+    pub fn for_rules(rules: &crate::Rules) -> Self {
+        let mut oids: Vec<ObjectIdentifier> = rules.oid_matchers.iter().map(|r| r.oid).collect();
+        oids.sort();
+        oids.dedup();
+        Wanted {
+            fingerprints: !rules.fingerprints.is_empty(),
+            extensions: Some(oids),
+        }
+    }
 }
 
 /// The Fulcio arc; .1.1 to .1.6 hold the raw UTF-8 bytes, later arcs a DER UTF8String.
 const FULCIO_ARC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1");
 
-/// Reads the facts of an entry body (the `canonicalizedBody` the log stores).
-pub fn read_entry(body: &[u8]) -> Result<EntryFacts, EntryParseError> {
+/// Reads the facts of an entry body (the `canonicalizedBody` the log stores): the SAN and
+/// issuer always, the rest as `wanted` says.
+pub fn read_entry(body: &[u8], wanted: &Wanted) -> Result<EntryFacts, EntryParseError> {
     let entry = Entry::from_json(body)?;
     let (kind, digest, signatures) = match &entry.spec {
         Spec::HashedRekordV002(h) => ("hashedrekord", &h.data, std::slice::from_ref(&h.signature)),
@@ -83,9 +125,9 @@ pub fn read_entry(body: &[u8]) -> Result<EntryFacts, EntryParseError> {
         .enumerate()
         .map(|(i, s)| match &s.verifier.key {
             VerifierKey::PublicKey(spki) => Ok(Signer::PublicKey {
-                key_fingerprint: hex::encode(signet_crypto::sha256(spki)),
+                key_fingerprint: fingerprint(wanted, spki),
             }),
-            VerifierKey::X509Certificate(der) => read_certificate(der)
+            VerifierKey::X509Certificate(der) => read_certificate(der, wanted)
                 .map(Signer::Certificate)
                 .map_err(|reason| EntryParseError::Certificate { signature: i, reason }),
         })
@@ -108,7 +150,15 @@ fn digest_name(algorithm: signet_crypto::HashAlgorithm) -> &'static str {
     }
 }
 
-fn read_certificate(der: &[u8]) -> Result<CertificateFacts, String> {
+fn fingerprint(wanted: &Wanted, der: &[u8]) -> String {
+    if wanted.fingerprints {
+        hex::encode(signet_crypto::sha256(der))
+    } else {
+        String::new()
+    }
+}
+
+fn read_certificate(der: &[u8], wanted: &Wanted) -> Result<CertificateFacts, String> {
     let cert = Certificate::from_der(der).map_err(|e| e.to_string())?;
     let (san, issuer, identity_error) = match read_identity_from_certificate(&cert) {
         Ok(CertificateIdentity { san, extensions }) => {
@@ -116,28 +166,27 @@ fn read_certificate(der: &[u8]) -> Result<CertificateFacts, String> {
         }
         Err(e) => (None, None, Some(e.to_string())),
     };
-    let spki = cert
-        .tbs_certificate
-        .subject_public_key_info
-        .to_der()
-        .map_err(|e| e.to_string())?;
-    let not_before = Timestamp::from_unix(
-        i64::try_from(
-            cert.tbs_certificate
-                .validity
-                .not_before
-                .to_unix_duration()
-                .as_secs(),
-        )
-        .unwrap_or(i64::MAX),
-    )
-    .as_str()
-    .to_string();
+    let key_fingerprint = if wanted.fingerprints {
+        let spki = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| e.to_string())?;
+        fingerprint(wanted, &spki)
+    } else {
+        String::new()
+    };
     let extensions = cert
         .tbs_certificate
         .extensions
         .iter()
         .flatten()
+        .filter(|ext| {
+            wanted
+                .extensions
+                .as_ref()
+                .is_none_or(|w| w.contains(&ext.extn_id))
+        })
         .filter_map(|ext| {
             let bytes = ext.extn_value.as_bytes();
             let raw = ext.extn_id.parent() == Some(FULCIO_ARC)
@@ -154,9 +203,14 @@ fn read_certificate(der: &[u8]) -> Result<CertificateFacts, String> {
         san,
         issuer,
         identity_error,
-        cert_fingerprint: hex::encode(signet_crypto::sha256(der)),
-        key_fingerprint: hex::encode(signet_crypto::sha256(&spki)),
-        not_before,
+        cert_fingerprint: fingerprint(wanted, der),
+        key_fingerprint,
+        not_before: cert
+            .tbs_certificate
+            .validity
+            .not_before
+            .to_unix_duration()
+            .as_secs(),
         extensions,
     })
 }

@@ -26,7 +26,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
 use crate::config::Rules;
-use crate::entry::{read_entry, EntryFacts, Signer};
+use crate::entry::{read_entry, EntryFacts, Signer, Wanted};
 use crate::matching::{match_entry, RuleMatch};
 use crate::report::{Check, CheckpointJson, Finding, InclusionProofJson, MatchReport, Problem, Sink};
 use crate::source::{LogSource, Tiles};
@@ -511,7 +511,7 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
             identity: cert.and_then(|c| c.san.clone()),
             issuer: cert.and_then(|c| c.issuer.clone()),
             digest: facts.digest,
-            certificate_not_before: cert.map(|c| c.not_before.clone()),
+            certificate_not_before: cert.map(|c| c.not_before_rfc3339()),
             observed_at: (self.ctx.now)(),
             matches,
             canonicalized_body: B64.encode(body),
@@ -560,9 +560,9 @@ fn slice_entries(bundles: &[(u64, Vec<u8>)], start: u64, end: u64) -> Result<Vec
     Ok(out)
 }
 
-fn read_one(body: &[u8], rules: &Rules) -> Read {
+fn read_one(body: &[u8], rules: &Rules, wanted: &Wanted) -> Read {
     let leaf = leaf_hash(body);
-    let found = match read_entry(body) {
+    let found = match read_entry(body, wanted) {
         Err(e) => Found::Unparsable(e.to_string()),
         Ok(facts) => {
             let matches = match_entry(rules, &facts);
@@ -579,21 +579,28 @@ fn read_one(body: &[u8], rules: &Rules) -> Read {
 /// Reads every entry, on `threads` threads.
 fn read_all(entries: &[&[u8]], rules: &Rules, threads: usize) -> Vec<Read> {
     let threads = threads.max(1);
+    let wanted = &Wanted::for_rules(rules);
     if threads == 1 || entries.len() < 64 {
-        return entries.iter().map(|e| read_one(e, rules)).collect();
+        return entries.iter().map(|e| read_one(e, rules, wanted)).collect();
     }
     let chunk = entries.len().div_ceil(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = entries
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|e| read_one(e, rules)).collect::<Vec<_>>()))
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|e| read_one(e, rules, wanted))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         let mut out = Vec::with_capacity(entries.len());
         for (h, part) in handles.into_iter().zip(entries.chunks(chunk)) {
             match h.join() {
                 Ok(v) => out.extend(v),
                 // A panic in a reader is a bug; read that part again here rather than lose it.
-                Err(_) => out.extend(part.iter().map(|e| read_one(e, rules))),
+                Err(_) => out.extend(part.iter().map(|e| read_one(e, rules, wanted))),
             }
         }
         out

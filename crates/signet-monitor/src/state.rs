@@ -147,9 +147,14 @@ impl Store {
 
     fn init(&mut self) -> Result<(), StateError> {
         // EXCLUSIVE locking: the first write takes the lock and keeps it until the process
-        // ends; synchronous=FULL so a commit survives power loss, not just a kill.
+        // ends. WAL with synchronous=NORMAL: a commit survives the process being killed at any
+        // point (what the outbox design needs); a power loss may undo the last commits, so
+        // their reports are written again (never lost), at no fsync per batch (a batch commit
+        // with FULL cost 90 ms under load, more than reading the batch).
         self.conn
-            .execute_batch("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+            .execute_batch(
+                "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            )
             .map_err(|e| self.sql(e))?;
         let path = self.path.clone();
         let tx = self
