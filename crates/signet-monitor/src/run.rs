@@ -31,8 +31,9 @@ pub mod exit {
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
-    /// The logs to follow and their keys: by default every Rekor v2 (tlog-tiles) log of the
-    /// trust material's signing config.
+    /// The logs to follow and their keys: by default the Rekor v2 (tlog-tiles) logs of the
+    /// trust material (those its signing config lists with API version 2, and current logs of
+    /// its trusted root that the signing config does not list).
     #[command(flatten)]
     pub trust: TrustArgs,
     /// What to watch for: rekor-monitor's YAML (`monitoredValues`). Without it the logs are
@@ -93,19 +94,25 @@ pub fn targets(args: &MonitorArgs) -> anyhow::Result<Vec<LogTarget>> {
     let material = trust::load(&args.trust, &TrustEnv::from_process())?;
     let prepared = PreparedTrust::from_trusted_root(&material.trusted_root);
     let trim = |u: &str| u.trim_end_matches('/').to_string();
-    let v2_urls: Vec<String> = material
+    // (URL, major API version) of the logs the signing config lists.
+    let listed: Vec<(String, u32)> = material
         .signing_config
         .iter()
         .flat_map(|sc| sc.rekor_tlog_urls.iter())
-        .filter(|s| s.major_api_version == 2)
-        .map(|s| trim(&s.url))
+        .map(|s| (trim(&s.url), s.major_api_version))
         .collect();
     let wanted: Vec<String> = args.logs.iter().map(|u| trim(u)).collect();
     let mut out: Vec<LogTarget> = Vec::new();
     for log in &prepared.transparency_logs {
         let url = trim(&log.base_url);
+        // By default: the logs the signing config lists as Rekor v2, and the trusted root's
+        // current logs it does not list (the built-in public-good signing config lists only
+        // its v1 log, while its trusted root has log2025-1, a v2 log).
         let chosen = if wanted.is_empty() {
-            v2_urls.contains(&url)
+            match listed.iter().find(|(u, _)| *u == url) {
+                Some((_, version)) => *version == 2,
+                None => log.valid_for.end.is_none(),
+            }
         } else {
             wanted.contains(&url)
         };
