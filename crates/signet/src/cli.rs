@@ -33,6 +33,11 @@ pub enum Command {
     /// Load generators that measure the services over HTTP.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Follow transparency logs: verify every checkpoint, its consistency with the last and
+    /// the tree recomputed from every entry, and report entries matching a watch list
+    /// (rekor-monitor's monitoredValues YAML) as JSON lines. Exit status with --once: 0 nothing
+    /// found, 1 an entry matched, 2 a check could not be made, 3 a log misbehaved.
+    Monitor(signet_monitor::MonitorArgs),
     /// Generate a password-encrypted key pair in cosign's format (<prefix>.key, <prefix>.pub).
     GenerateKeyPair(signet_client::keys::GenerateKeyPairArgs),
     /// DEVELOPMENT ONLY: print a fresh identity token from a `signet server --dev-oidc`.

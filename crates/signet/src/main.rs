@@ -3,7 +3,7 @@
 //! client commands (signet-client) in process; errors are one line on stderr and a non-zero
 //! exit.
 //!
-//! `signet server`, `signet witness` and `signet bench` run in `signet-server`, the program installed beside this
+//! `signet server`, `signet witness`, `signet bench` and `signet monitor` run in `signet-server`, the program installed beside this
 //! one, which this process becomes (exec, same pid, arguments and streams). The services (an
 //! async runtime, HTTP servers, SQLite, every service crate) are most of the code, and a
 //! process that carries them pays for it at every start: the loader relocates and pages in
@@ -27,7 +27,10 @@ fn main() {
     let command = cli::run_client(cli::parse().command);
     debug_assert!(matches!(
         command,
-        cli::Command::Server(_) | cli::Command::Witness(_) | cli::Command::Bench(_)
+        cli::Command::Server(_)
+            | cli::Command::Witness(_)
+            | cli::Command::Bench(_)
+            | cli::Command::Monitor(_)
     ));
     let program = match std::env::current_exe() {
         Ok(exe) => exe.with_file_name(SERVER_PROGRAM),
@@ -37,7 +40,7 @@ fn main() {
         .args(std::env::args_os().skip(1))
         .exec();
     cli::fail(anyhow::anyhow!(
-        "cannot run {} for `signet server`, `signet witness` and `signet bench` (it is installed beside signet): {error}",
+        "cannot run {} for `signet server`, `signet witness`, `signet bench` and `signet monitor` (it is installed beside signet): {error}",
         program.display()
     ));
 }

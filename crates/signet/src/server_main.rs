@@ -1,5 +1,5 @@
-//! `signet-server`: the `signet` command with the services in process. `signet server`, `signet witness` and
-//! `signet bench` become this program (see main.rs); it takes every `signet` command, so it
+//! `signet-server`: the `signet` command with the services in process. `signet server`,
+//! `signet witness`, `signet bench` and `signet monitor` (SQLite state) become this program (see main.rs); it takes every `signet` command, so it
 //! can also be run on its own, e.g. as a container's entry point (`signet-server server ...`).
 
 #![forbid(unsafe_code)]
@@ -19,6 +19,16 @@ fn main() {
             tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG").unwrap_or_else(|_| "info".into()),
         )
         .init();
+    if let Command::Monitor(args) = command {
+        // Blocking, no async runtime; its exit status says what it found (signet_monitor::exit).
+        match signet_monitor::run(args) {
+            Ok(status) => std::process::exit(status),
+            Err(e) => {
+                eprintln!("signet: {e:#}");
+                std::process::exit(signet_monitor::exit::ERROR);
+            }
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => cli::fail(anyhow::anyhow!("cannot start the async runtime: {e}")),
@@ -33,8 +43,8 @@ fn main() {
             Command::Bench(BenchCommand::Sign(args)) => bench::run_sign(args).await,
             Command::Bench(BenchCommand::Image(args)) => bench::run_image(args).await,
             Command::Bench(BenchCommand::Git(args)) => bench::run_git(args).await,
-            Command::Client(_) | Command::DevToken(_) | Command::GenerateKeyPair(_) => {
-                unreachable!("run_client runs client commands and exits")
+            Command::Client(_) | Command::DevToken(_) | Command::GenerateKeyPair(_) | Command::Monitor(_) => {
+                unreachable!("run_client runs client commands and exits; monitor exits above")
             }
         }
     });

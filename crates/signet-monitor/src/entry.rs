@@ -1,0 +1,231 @@
+//! What a Rekor v2 entry says about who signed what: the artifact digest, and for each
+//! signature the certificate's identity (SAN, OIDC issuer, extensions) and fingerprints, or
+//! the public key's fingerprint. Signatures are not verified: the log did that on entry, and
+//! the monitor's question is only whose name appears in the log.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use der::asn1::{Ia5StringRef, ObjectIdentifier, PrintableStringRef, Utf8StringRef};
+use der::{Decode, Encode};
+use signet_formats::common::Timestamp;
+use signet_formats::rekor_v2::{Entry, EntryError, Spec, VerifierKey};
+use signet_x509::fulcio::read_identity_from_certificate;
+use signet_x509::CertificateIdentity;
+use thiserror::Error;
+use x509_cert::Certificate;
+
+/// Why an entry could not be read.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum EntryParseError {
+    #[error("entry body is not a Rekor v2 hashedrekord/dsse 0.0.2 entry: {0}")]
+    Body(#[from] EntryError),
+    #[error("signature {signature}: certificate is not DER X.509: {reason}")]
+    Certificate { signature: usize, reason: String },
+}
+
+/// The facts of one entry a watch rule can match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryFacts {
+    /// `hashedrekord` or `dsse`.
+    pub kind: &'static str,
+    /// The signed artifact's digest (`sha256:<hex>`): hashedrekord's `data`, dsse's payload hash.
+    pub digest: String,
+    pub signers: Vec<Signer>,
+}
+
+/// One signature's verifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signer {
+    Certificate(CertificateFacts),
+    /// A bare public key: its SHA-256 fingerprint over the DER SubjectPublicKeyInfo.
+    PublicKey {
+        key_fingerprint: String,
+    },
+}
+
+/// What a certificate says about its subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateFacts {
+    /// The SAN value, when the certificate reads as a Fulcio leaf.
+    pub san: Option<String>,
+    /// The OIDC issuer (1.3.6.1.4.1.57264.1.8, else .1.1).
+    pub issuer: Option<String>,
+    /// Why the certificate does not read as a Fulcio leaf (e.g. two SANs), if it does not.
+    pub identity_error: Option<String>,
+    /// Hex SHA-256 of the DER certificate.
+    pub cert_fingerprint: String,
+    /// Hex SHA-256 of the DER SubjectPublicKeyInfo.
+    pub key_fingerprint: String,
+    /// The certificate's notBefore (Unix seconds): when Fulcio issued it, minutes before
+    /// signing.
+    pub not_before: u64,
+    /// The extensions [`Wanted`] asks for whose value is a string: (OID, value).
+    pub extensions: Vec<(ObjectIdentifier, String)>,
+}
+
+impl CertificateFacts {
+    /// notBefore as RFC 3339.
+    pub fn not_before_rfc3339(&self) -> String {
+        Timestamp::from_unix(i64::try_from(self.not_before).unwrap_or(i64::MAX))
+            .as_str()
+            .to_string()
+    }
+}
+
+/// Which facts are worth computing: hashing and decoding what no rule reads is most of the
+/// cost of a certificate (BENCHMARKS.md, "Monitor").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// Certificate and key fingerprints (empty strings when not wanted).
+    pub fingerprints: bool,
+    /// The extensions to read; `None`: every one.
+    pub extensions: Option<Vec<ObjectIdentifier>>,
+}
+
+impl Wanted {
+    /// Every fact.
+    pub fn everything() -> Self {
+        Wanted {
+            fingerprints: true,
+            extensions: None,
+        }
+    }
+
+    /// What `rules` read.
+    pub fn for_rules(rules: &crate::Rules) -> Self {
+        let mut oids: Vec<ObjectIdentifier> = rules.oid_matchers.iter().map(|r| r.oid).collect();
+        oids.sort();
+        oids.dedup();
+        Wanted {
+            fingerprints: !rules.fingerprints.is_empty(),
+            extensions: Some(oids),
+        }
+    }
+}
+
+/// The Fulcio arc; .1.1 to .1.6 hold the raw UTF-8 bytes, later arcs a DER UTF8String.
+const FULCIO_ARC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1");
+
+/// Reads the facts of an entry body (the `canonicalizedBody` the log stores): the SAN and
+/// issuer always, the rest as `wanted` says.
+pub fn read_entry(body: &[u8], wanted: &Wanted) -> Result<EntryFacts, EntryParseError> {
+    let entry = Entry::from_json(body)?;
+    let (kind, digest, signatures) = match &entry.spec {
+        Spec::HashedRekordV002(h) => ("hashedrekord", &h.data, std::slice::from_ref(&h.signature)),
+        Spec::DsseV002(d) => ("dsse", &d.payload_hash, d.signatures.as_slice()),
+    };
+    let digest = format!(
+        "{}:{}",
+        digest_name(digest.algorithm),
+        hex::encode(&digest.digest)
+    );
+    let signers = signatures
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match &s.verifier.key {
+            VerifierKey::PublicKey(spki) => Ok(Signer::PublicKey {
+                key_fingerprint: fingerprint(wanted, spki),
+            }),
+            VerifierKey::X509Certificate(der) => read_certificate(der, wanted)
+                .map(Signer::Certificate)
+                .map_err(|reason| EntryParseError::Certificate { signature: i, reason }),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(EntryFacts {
+        kind,
+        digest,
+        signers,
+    })
+}
+
+fn digest_name(algorithm: signet_crypto::HashAlgorithm) -> &'static str {
+    use signet_crypto::HashAlgorithm::*;
+    match algorithm {
+        Sha2_256 => "sha256",
+        Sha2_384 => "sha384",
+        Sha2_512 => "sha512",
+        #[allow(unreachable_patterns)]
+        _ => "unknown",
+    }
+}
+
+fn fingerprint(wanted: &Wanted, der: &[u8]) -> String {
+    if wanted.fingerprints {
+        hex::encode(signet_crypto::sha256(der))
+    } else {
+        String::new()
+    }
+}
+
+fn read_certificate(der: &[u8], wanted: &Wanted) -> Result<CertificateFacts, String> {
+    let cert = Certificate::from_der(der).map_err(|e| e.to_string())?;
+    let (san, issuer, identity_error) = match read_identity_from_certificate(&cert) {
+        Ok(CertificateIdentity { san, extensions }) => {
+            (Some(san.value().to_string()), extensions.issuer, None)
+        }
+        Err(e) => (None, None, Some(e.to_string())),
+    };
+    let key_fingerprint = if wanted.fingerprints {
+        let spki = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| e.to_string())?;
+        fingerprint(wanted, &spki)
+    } else {
+        String::new()
+    };
+    let extensions = cert
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .filter(|ext| {
+            wanted
+                .extensions
+                .as_ref()
+                .is_none_or(|w| w.contains(&ext.extn_id))
+        })
+        .filter_map(|ext| {
+            let bytes = ext.extn_value.as_bytes();
+            let raw = ext.extn_id.parent() == Some(FULCIO_ARC)
+                && ext.extn_id.arc(ext.extn_id.len() - 1).is_some_and(|a| a <= 6);
+            let value = if raw {
+                std::str::from_utf8(bytes).ok().map(str::to_string)
+            } else {
+                der_string(bytes)
+            };
+            value.map(|v| (ext.extn_id, v))
+        })
+        .collect();
+    Ok(CertificateFacts {
+        san,
+        issuer,
+        identity_error,
+        cert_fingerprint: fingerprint(wanted, der),
+        key_fingerprint,
+        not_before: cert
+            .tbs_certificate
+            .validity
+            .not_before
+            .to_unix_duration()
+            .as_secs(),
+        extensions,
+    })
+}
+
+/// An extension value that is one DER string (as Go's `asn1.Unmarshal` into a `string` reads:
+/// UTF8String, PrintableString or IA5String).
+fn der_string(bytes: &[u8]) -> Option<String> {
+    Utf8StringRef::from_der(bytes)
+        .map(|s| s.as_str().to_string())
+        .or_else(|_| PrintableStringRef::from_der(bytes).map(|s| s.as_str().to_string()))
+        .or_else(|_| Ia5StringRef::from_der(bytes).map(|s| s.as_str().to_string()))
+        .ok()
+}
+
+/// The base64 of an entry body, as a Rekor `canonicalizedBody`.
+pub fn canonicalized_body(body: &[u8]) -> String {
+    B64.encode(body)
+}

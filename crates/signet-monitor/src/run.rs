@@ -1,0 +1,253 @@
+//! `signet monitor`: the flags, the logs chosen from the trust material, the once/daemon loop
+//! and the exit status.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, Context as _};
+use clap::Args;
+use signet_client::http::Http;
+use signet_client::trust::{self, TrustArgs, TrustEnv};
+use signet_formats::common::Timestamp;
+use signet_verify::PreparedTrust;
+
+use crate::config::Rules;
+use crate::follow::{follow_log, Context, FollowOptions, LogTarget, Outcome, Start};
+use crate::report::{LineWriter, Sink};
+use crate::source::HttpLog;
+use crate::state::Store;
+
+/// Exit statuses of `signet monitor --once` (the highest that applies).
+pub mod exit {
+    /// Every check passed and nothing matched.
+    pub const NOTHING_FOUND: i32 = 0;
+    /// An entry matched the watch list (and every check passed).
+    pub const FOUND: i32 = 1;
+    /// A check could not be made: a log unreachable, an input broken, the state or the config.
+    pub const ERROR: i32 = 2;
+    /// Evidence that a log misbehaved.
+    pub const ALERT: i32 = 3;
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The logs to follow and their keys: by default the Rekor v2 (tlog-tiles) logs of the
+    /// trust material (those its signing config lists with API version 2, and current logs of
+    /// its trusted root that the signing config does not list).
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// What to watch for: rekor-monitor's YAML (`monitoredValues`). Without it the logs are
+    /// checked (signatures, consistency, recomputed tree) and no entry is reported.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where the monitor keeps its state (SQLite): what was verified, how far it has read.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: PathBuf,
+    /// Scan to each log's current checkpoint and exit: 0 nothing found, 1 an entry matched,
+    /// 2 a check could not be made (an error), 3 a log misbehaved (an alert).
+    #[arg(long)]
+    pub once: bool,
+    /// Without --once: the time between passes over the logs (`30s`, `5m`, `1h`).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Follow only the log at this base URL (repeatable); it must be in the trust material.
+    #[arg(long = "log", value_name = "URL")]
+    pub logs: Vec<String>,
+    /// Where a log with no saved state starts: an index, or `latest` for the current
+    /// checkpoint (entries logged from now on). Default: the config's startIndex, else 0.
+    #[arg(long, value_name = "INDEX|latest", value_parser = parse_start)]
+    pub start: Option<Start>,
+    /// Stop each log after this many entries in one pass (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_entries: u64,
+}
+
+fn parse_start(s: &str) -> Result<Start, String> {
+    if s == "latest" {
+        return Ok(Start::Latest);
+    }
+    s.parse()
+        .map(Start::Index)
+        .map_err(|_| format!("{s:?} is neither an index nor `latest`"))
+}
+
+/// `90`, `90s`, `5m`, `1h`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30s, 5m or 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (s, m or h)")),
+    };
+    if secs == 0 {
+        return Err("the interval must be above zero".into());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// The logs to follow: the trust material's Rekor v2 logs (or those `--log` names).
+pub fn targets(args: &MonitorArgs) -> anyhow::Result<Vec<LogTarget>> {
+    let material = trust::load(&args.trust, &TrustEnv::from_process())?;
+    let prepared = PreparedTrust::from_trusted_root(&material.trusted_root);
+    let trim = |u: &str| u.trim_end_matches('/').to_string();
+    // (URL, major API version) of the logs the signing config lists.
+    let listed: Vec<(String, u32)> = material
+        .signing_config
+        .iter()
+        .flat_map(|sc| sc.rekor_tlog_urls.iter())
+        .map(|s| (trim(&s.url), s.major_api_version))
+        .collect();
+    let wanted: Vec<String> = args.logs.iter().map(|u| trim(u)).collect();
+    let mut out: Vec<LogTarget> = Vec::new();
+    for log in &prepared.transparency_logs {
+        let url = trim(&log.base_url);
+        // By default: the logs the signing config lists as Rekor v2, and the trusted root's
+        // current logs it does not list (the built-in public-good signing config lists only
+        // its v1 log, while its trusted root has log2025-1, a v2 log).
+        let chosen = if wanted.is_empty() {
+            match listed.iter().find(|(u, _)| *u == url) {
+                Some((_, version)) => *version == 2,
+                None => log.valid_for.end.is_none(),
+            }
+        } else {
+            wanted.contains(&url)
+        };
+        if !chosen || out.iter().any(|t| t.base_url == url) {
+            continue;
+        }
+        if log.note_verifiers.is_empty() {
+            return Err(anyhow!(
+                "the log {url} has a key that cannot verify signed checkpoints"
+            ));
+        }
+        // A log whose key rotated appears once per key: follow it once, with every key.
+        let verifiers = prepared
+            .transparency_logs
+            .iter()
+            .filter(|l| trim(&l.base_url) == url)
+            .flat_map(|l| l.note_verifiers.iter().cloned())
+            .collect();
+        out.push(LogTarget {
+            origin: log.origin.clone(),
+            checkpoint_origins: log.note_verifiers.iter().map(|v| v.name().to_string()).collect(),
+            base_url: url,
+            verifiers,
+        });
+    }
+    for w in &wanted {
+        if !out.iter().any(|t| &t.base_url == w) {
+            return Err(anyhow!(
+                "--log {w}: no transparency log with that base URL in the trust material"
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err(anyhow!(
+            "the trust material lists no Rekor v2 (tlog-tiles) log to follow; name one with --log URL"
+        ));
+    }
+    Ok(out)
+}
+
+/// The watch list from `--config` (none: check the logs only).
+pub fn load_rules(path: Option<&std::path::Path>) -> anyhow::Result<Rules> {
+    let Some(path) = path else {
+        return Ok(Rules::default());
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let rules = Rules::from_yaml(&text).with_context(|| path.display().to_string())?;
+    for key in &rules.ignored {
+        tracing::warn!(
+            "{}: rekor-monitor setting {key} is not used by signet monitor",
+            path.display()
+        );
+    }
+    Ok(rules)
+}
+
+fn now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    Timestamp::from_unix(i64::try_from(secs).unwrap_or(i64::MAX))
+        .as_str()
+        .to_string()
+}
+
+/// The exit status for what a pass found.
+pub fn exit_status(total: &Outcome) -> i32 {
+    if total.alerts > 0 {
+        exit::ALERT
+    } else if total.errors > 0 {
+        exit::ERROR
+    } else if total.matches > 0 {
+        exit::FOUND
+    } else {
+        exit::NOTHING_FOUND
+    }
+}
+
+/// Runs `signet monitor`; returns the exit status (`--once`), or runs until killed.
+pub fn run(args: MonitorArgs) -> anyhow::Result<i32> {
+    let rules = load_rules(args.config.as_deref())?;
+    let targets = targets(&args)?;
+    let mut store = Store::open(&args.state_dir)?;
+    let http = Http::new()?;
+    let options = FollowOptions {
+        start: args.start.unwrap_or(Start::Index(rules.start_index.unwrap_or(0))),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        max_entries: args.max_entries,
+        ..FollowOptions::default()
+    };
+    let ctx = Context {
+        rules: &rules,
+        options: &options,
+        now: &now,
+    };
+    let mut sink = LineWriter(std::io::stdout().lock());
+    loop {
+        let total = pass(&targets, &http, &mut store, &ctx, &mut sink);
+        if args.once {
+            return Ok(exit_status(&total));
+        }
+        std::thread::sleep(args.interval);
+    }
+}
+
+/// One pass over every log; a log that fails does not stop the others.
+pub fn pass(
+    targets: &[LogTarget],
+    http: &Http,
+    store: &mut Store,
+    ctx: &Context<'_>,
+    sink: &mut dyn Sink,
+) -> Outcome {
+    let mut total = Outcome::default();
+    for target in targets {
+        let started = Instant::now();
+        let source = HttpLog::new(http, &target.base_url);
+        let o = follow_log(target, &source, store, ctx, sink);
+        let secs = started.elapsed().as_secs_f64();
+        tracing::info!(
+            "{}: verified size {}, read {} entries in {:.2}s ({:.0}/s), {} matches, {} alerts, {} errors",
+            target.origin,
+            o.verified_size,
+            o.entries,
+            secs,
+            o.entries as f64 / secs.max(1e-9),
+            o.matches,
+            o.alerts,
+            o.errors
+        );
+        total.entries += o.entries;
+        total.matches += o.matches;
+        total.alerts += o.alerts;
+        total.errors += o.errors;
+    }
+    total
+}
