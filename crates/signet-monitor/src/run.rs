@@ -91,6 +91,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// The logs to follow: the trust material's Rekor v2 logs (or those `--log` names).
 pub fn targets(args: &MonitorArgs) -> anyhow::Result<Vec<LogTarget>> {
+    if args.trust.witness_policy.is_some() {
+        anyhow::bail!("--witness-policy: the monitor does not check cosignatures yet (it verifies the log's own signature, consistency and every entry); run it without the flag");
+    }
     let material = trust::load(&args.trust, &TrustEnv::from_process())?;
     let prepared = PreparedTrust::from_trusted_root(&material.trusted_root);
     let trim = |u: &str| u.trim_end_matches('/').to_string();
