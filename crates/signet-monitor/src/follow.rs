@@ -169,7 +169,15 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
             index,
             check,
             message: message.into(),
+            evidence: Vec::new(),
         }
+    }
+
+    /// An alert about the checkpoint verified before and the one just served, with both.
+    fn two_view_alert(&self, check: Check, message: String, before: &str, now: &str) -> Stop {
+        let mut problem = self.problem(None, check, message);
+        problem.evidence = vec![before.to_string(), now.to_string()];
+        Stop::Alert(problem)
     }
 
     fn alert(&self, index: Option<u64>, check: Check, message: impl Into<String>) -> Stop {
@@ -280,18 +288,18 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
             Some(mut state) => {
                 let old = &state.verified;
                 if checkpoint.size < old.size {
-                    return Err(self.alert(
-                        None,
+                    return Err(self.two_view_alert(
                         Check::LogWentBackwards,
                         format!(
                             "signed checkpoint of size {} after a verified one of size {}",
                             checkpoint.size, old.size
                         ),
+                        &old.envelope,
+                        &verified.envelope,
                     ));
                 }
                 if checkpoint.size == old.size && checkpoint.root_hash != old.root {
-                    return Err(self.alert(
-                        None,
+                    return Err(self.two_view_alert(
                         Check::RootChanged,
                         format!(
                             "two signed checkpoints of size {} with different roots: {} verified before, {} now (a fork)",
@@ -299,6 +307,8 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
                             hex::encode(old.root),
                             hex::encode(checkpoint.root_hash)
                         ),
+                        &old.envelope,
+                        &verified.envelope,
                     ));
                 }
                 if checkpoint.size == old.size && state.next_index == old.size {
@@ -318,13 +328,14 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
                         &proof,
                     )
                     .map_err(|e| {
-                        self.alert(
-                            None,
+                        self.two_view_alert(
                             Check::Consistency,
                             format!(
                                 "the tree of size {} is not a prefix of the signed tree of size {}: {e}",
                                 old.size, checkpoint.size
                             ),
+                            &old.envelope,
+                            &verified.envelope,
                         )
                     })?;
                 }

@@ -47,6 +47,11 @@ pub struct Problem {
     pub index: Option<u64>,
     pub check: Check,
     pub message: String,
+    /// For an alert about two checkpoints (a fork, a log going backwards, an inconsistent
+    /// tree): both signed checkpoints as served, the one verified before first. Each carries
+    /// the log's signature, so together they prove the log showed two views.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 /// A Rekor v2 inclusion proof in the protobuf-JSON shape of `InclusionProof`.

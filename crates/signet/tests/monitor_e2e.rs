@@ -185,3 +185,99 @@ fn usage_and_config_errors_exit_2_and_say_what_is_wrong() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("elsewhere.example"), "{stderr}");
 }
+
+/// A split view: two copies of one log (same key, same origin: a copied data directory) that
+/// diverge after four entries, served in turn at the same address, as a log would show one
+/// view to some and another to others. The monitor verifies the first view, is then shown
+/// the second, and reports a fork with both signed checkpoints as evidence (exit 3).
+#[test]
+fn a_split_view_is_reported_with_both_checkpoints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let mut a = Server::start(&dir_a);
+    let key = signet_crypto::SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap();
+    let add = |log_url: &str, label: &str, n: usize| {
+        for i in 0..n {
+            let reply = common::add_entry(
+                log_url,
+                &common::hashedrekord(&key, format!("{label} {i}").as_bytes()),
+            );
+            assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
+        }
+    };
+    add(&a.log_url(), "shared", 4);
+    assert!(a.terminate().success());
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(&dir_a)
+        .arg(&dir_b)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    // View A, at some address.
+    let mut a = Server::start(&dir_a);
+    let address = a.url.trim_start_matches("http://").to_string();
+    add(&a.log_url(), "only in a", 3);
+    let state = tmp.path().join("state");
+    let trust = dir_a.join("trust_config.json");
+    let monitor = || {
+        Command::new(env!("CARGO_BIN_EXE_signet"))
+            .args(["monitor", "--once", "--trust-config"])
+            .arg(&trust)
+            .arg("--state-dir")
+            .arg(&state)
+            .env("SIGNET_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = monitor();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(a.terminate().success());
+
+    // View B, at the same address: same key and origin, other entries after the fourth.
+    let mut b = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .args(["server", "--listen", &address, "--data-dir"])
+        .arg(&dir_b)
+        .env("SIGNET_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let mut first = String::new();
+        std::io::BufReader::new(b.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.starts_with("listening on "), "{first}");
+    }
+    let b_log = format!("http://{address}/rekor");
+    add(&b_log, "only in b", 3);
+    let out = monitor();
+    let _ = b.kill();
+    let _ = b.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let alert = lines(&out)
+        .into_iter()
+        .find(|l| l["type"] == "alert")
+        .expect("an alert line");
+    assert_eq!(alert["check"], "root_changed", "{alert}");
+    let evidence = alert["evidence"].as_array().expect("evidence");
+    assert_eq!(evidence.len(), 2);
+    let (before, now) = (evidence[0].as_str().unwrap(), evidence[1].as_str().unwrap());
+    assert_ne!(before, now);
+    // Both views are size 7 and both are signed: each verifies with the log's key.
+    assert_eq!(before.lines().nth(1), Some("7"), "{before}");
+    assert_eq!(now.lines().nth(1), Some("7"), "{now}");
+}
