@@ -11,8 +11,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use super::server::SpawnedServer;
-
 /// Flags of `signet bench git`.
 #[derive(clap::Args, Debug)]
 pub struct BenchGitArgs {
@@ -34,16 +32,7 @@ pub async fn run_git(args: BenchGitArgs) -> anyhow::Result<()> {
     if args.commits == 0 {
         bail!("--commits must be at least 1");
     }
-    eprintln!("[bench] starting signet server --dev-oidc");
-    let server = SpawnedServer::start_with_flags(&["--dev-oidc"]).await?;
-    let root = server.root_url.clone();
-    let data = server.data_dir();
-    let report = tokio::task::spawn_blocking(move || measure(&args, &root, &data))
-        .await
-        .context("the benchmark thread")??;
-    drop(server);
-    println!("{report}");
-    Ok(())
+    super::server::report_with_dev_server(move |root, data| measure(&args, root, data)).await
 }
 
 /// A directory under the system's temporary directory, removed when dropped.

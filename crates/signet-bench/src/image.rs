@@ -18,8 +18,6 @@ use signet_client::SignOptions;
 use signet_oci::manifest::{ImageManifest, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_MANIFEST};
 use signet_oci::Descriptor;
 
-use super::server::SpawnedServer;
-
 /// Flags of `signet bench image`.
 #[derive(clap::Args, Debug)]
 pub struct BenchImageArgs {
@@ -38,16 +36,7 @@ pub async fn run_image(args: BenchImageArgs) -> anyhow::Result<()> {
     if args.runs == 0 {
         bail!("--runs must be at least 1");
     }
-    eprintln!("[bench] starting signet server --dev-oidc");
-    let server = SpawnedServer::start_with_flags(&["--dev-oidc"]).await?;
-    let root = server.root_url.clone();
-    let data = server.data_dir();
-    let report = tokio::task::spawn_blocking(move || measure(&args, &root, &data))
-        .await
-        .context("the benchmark thread")??;
-    drop(server);
-    println!("{report}");
-    Ok(())
+    super::server::report_with_dev_server(move |root, data| measure(&args, root, data)).await
 }
 
 fn measure(args: &BenchImageArgs, root: &str, data: &Path) -> anyhow::Result<String> {

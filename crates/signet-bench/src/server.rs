@@ -225,6 +225,24 @@ fn clock_ticks_per_second() -> u64 {
     })
 }
 
+/// Starts a `signet server --dev-oidc`, runs `measure(root URL, data directory)` on a blocking
+/// thread (the client library is blocking), stops the server and prints the report.
+pub(crate) async fn report_with_dev_server<F>(measure: F) -> anyhow::Result<()>
+where
+    F: FnOnce(&str, &std::path::Path) -> anyhow::Result<String> + Send + 'static,
+{
+    eprintln!("[bench] starting signet server --dev-oidc");
+    let server = SpawnedServer::start_with_flags(&["--dev-oidc"]).await?;
+    let root = server.root_url.clone();
+    let data = server.data_dir();
+    let report = tokio::task::spawn_blocking(move || measure(&root, &data))
+        .await
+        .context("the benchmark thread")??;
+    drop(server);
+    println!("{report}");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -601,9 +601,8 @@ pub fn verify_detached(settings: &GitSettings, payload: &[u8], armored: &[u8], n
         }
     };
     let fingerprint = signet_gitsign::status::fingerprint(&parsed.certificate);
-    let identity = signet_x509::fulcio::read_identity(&parsed.certificate)
-        .map(|i| i.san.value().to_string())
-        .unwrap_or_default();
+    // Read again only for a bad signature's status line: a good one's identity comes verified.
+    let certificate = parsed.certificate.clone();
     let error = |reason: String| Verdict::Error {
         fingerprint: Some(fingerprint.clone()),
         reason,
@@ -624,10 +623,15 @@ pub fn verify_detached(settings: &GitSettings, payload: &[u8], armored: &[u8], n
             verified: Box::new(verified),
             policy: has_policy,
         },
-        Err(e) if e.is_bad_signature() => Verdict::Bad {
-            signer: Some((fingerprint, identity)),
-            reason: e.to_string(),
-        },
+        Err(e) if e.is_bad_signature() => {
+            let identity = signet_x509::fulcio::read_identity(&certificate)
+                .map(|i| i.san.value().to_string())
+                .unwrap_or_default();
+            Verdict::Bad {
+                signer: Some((fingerprint, identity)),
+                reason: e.to_string(),
+            }
+        }
         Err(e) => error(with_staleness_hint(&e, &material)),
     }
 }

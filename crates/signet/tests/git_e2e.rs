@@ -750,48 +750,9 @@ fn bad_signatures_are_errsig_or_badsig_never_good() {
         ]);
     }
     std::fs::write(dir.join("payload.txt"), &payload_b).unwrap();
-    let two = openssl(&[
-        "cms",
-        "-sign",
-        "-binary",
-        "-md",
-        "sha256",
-        "-in",
-        "payload.txt",
-        "-outform",
-        "DER",
-        "-signer",
-        "a.pem",
-        "-inkey",
-        "a.key",
-        "-signer",
-        "b.pem",
-        "-inkey",
-        "b.key",
-    ]);
-    let (ok, status) = verify(armor(&two).as_bytes());
-    assert!(!ok && status.contains("ERRSIG"), "two signers: {status}");
-    let nocerts = openssl(&[
-        "cms",
-        "-sign",
-        "-binary",
-        "-md",
-        "sha256",
-        "-nocerts",
-        "-in",
-        "payload.txt",
-        "-outform",
-        "DER",
-        "-signer",
-        "a.pem",
-        "-inkey",
-        "a.key",
-    ]);
-    let (ok, status) = verify(armor(&nocerts).as_bytes());
-    assert!(!ok && status.contains("ERRSIG"), "no certificate: {status}");
-    // A self-made certificate with a valid signature over the right bytes: not a trusted CA.
-    let (ok, status) = verify(
-        armor(&openssl(&[
+    // `openssl cms -sign` over the payload, DER, with `extra` options (signers and such).
+    let cms_sign = |extra: &[&str]| {
+        let mut args = vec![
             "cms",
             "-sign",
             "-binary",
@@ -801,13 +762,19 @@ fn bad_signatures_are_errsig_or_badsig_never_good() {
             "payload.txt",
             "-outform",
             "DER",
-            "-signer",
-            "a.pem",
-            "-inkey",
-            "a.key",
-        ]))
-        .as_bytes(),
-    );
+        ];
+        args.extend_from_slice(extra);
+        openssl(&args)
+    };
+    let a_signs = ["-signer", "a.pem", "-inkey", "a.key"];
+    let two = cms_sign(&[&a_signs[..], &["-signer", "b.pem", "-inkey", "b.key"]].concat());
+    let (ok, status) = verify(armor(&two).as_bytes());
+    assert!(!ok && status.contains("ERRSIG"), "two signers: {status}");
+    let nocerts = cms_sign(&[&["-nocerts"][..], &a_signs[..]].concat());
+    let (ok, status) = verify(armor(&nocerts).as_bytes());
+    assert!(!ok && status.contains("ERRSIG"), "no certificate: {status}");
+    // A self-made certificate with a valid signature over the right bytes: not a trusted CA.
+    let (ok, status) = verify(armor(&cms_sign(&a_signs)).as_bytes());
     assert!(!ok && !status.contains("GOODSIG"), "{status}");
 
     // B's signature carrying A's log entry (and timestamp): the rebuilt body is not the one
