@@ -151,6 +151,8 @@ impl MemoryLog {
             checkpoint_origins: vec![self.origin.clone()],
             base_url: format!("https://{}", self.origin),
             verifiers: vec![self.verifier()],
+            kind: crate::follow::LogKind::RekorV2,
+            start: None,
         }
     }
 
