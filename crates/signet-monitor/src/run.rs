@@ -396,7 +396,7 @@ pub fn follow_target(
             };
             if static_ct {
                 let tiles = Tiles::new(&tiles_log);
-                let mut protocol = TilesProtocol::static_ct(&target.origin, key, &tiles);
+                let mut protocol = TilesProtocol::static_ct(key, &tiles);
                 follow(target, &mut protocol, store, ctx, sink)
             } else {
                 let api = HttpApi::new(http, &target.base_url);

@@ -17,7 +17,7 @@ type ProverT<'a, S> = Prover<TileHashReader<&'a Tiles<'a, S>>>;
 /// How checkpoints verify and entry tiles read.
 enum Flavour<'a> {
     RekorV2 { target: &'a LogTarget },
-    StaticCt { origin: String, key: &'a CtLogKey },
+    StaticCt { key: &'a CtLogKey },
 }
 
 /// A tiles log as a [`Protocol`].
@@ -37,15 +37,11 @@ impl<'a, S: LogSource + ?Sized> TilesProtocol<'a, S> {
         }
     }
 
-    /// A static-ct-api log whose checkpoint origin is `origin` (its submission prefix without
-    /// the scheme), signed by `key`. `tiles` must read data tiles (`tile/data/...`).
-    pub fn static_ct(origin: &str, key: &'a CtLogKey, tiles: &'a Tiles<'a, S>) -> Self {
+    /// A static-ct-api log signed by `key`. `tiles` must read data tiles (`tile/data/...`).
+    pub fn static_ct(key: &'a CtLogKey, tiles: &'a Tiles<'a, S>) -> Self {
         TilesProtocol {
             tiles,
-            flavour: Flavour::StaticCt {
-                origin: origin.to_string(),
-                key,
-            },
+            flavour: Flavour::StaticCt { key },
             prover: None,
         }
     }
@@ -83,7 +79,7 @@ impl<'a, S: LogSource + ?Sized> Protocol for TilesProtocol<'a, S> {
             .map_err(|e| Fail::error(None, Check::CheckpointFetch, e.to_string()))?;
         let checkpoint = match &self.flavour {
             Flavour::RekorV2 { target } => verify_rekor_v2_checkpoint(&envelope, target)?,
-            Flavour::StaticCt { origin, key } => verify_static_ct_checkpoint(&envelope, origin, key)
+            Flavour::StaticCt { key } => verify_static_ct_checkpoint(&envelope, key)
                 .map_err(|e| Fail::error(None, Check::CheckpointSignature, e))?,
         };
         Ok(Head {

@@ -101,7 +101,7 @@ impl<const STATIC: bool> Harness for Ct<STATIC> {
         let LogKind::Ct(key) = &target.kind else { unreachable!() };
         if STATIC {
             let tiles = Tiles::new(&self.0);
-            let mut p = TilesProtocol::static_ct(&target.origin, key, &tiles);
+            let mut p = TilesProtocol::static_ct(key, &tiles);
             follow(&target, &mut p as &mut dyn Protocol, store, ctx, sink)
         } else {
             follow(&target, &mut Rfc6962Protocol::new(key, &self.0), store, ctx, sink)
