@@ -102,12 +102,16 @@ fn main() {
         follow_log(&v2.target(), &v2, store, &ctx, sink)
     });
     let v1_target = v1.target();
-    let LogKind::RekorV1(v1_log) = &v1_target.kind else { unreachable!() };
+    let LogKind::RekorV1(v1_log) = &v1_target.kind else {
+        unreachable!()
+    };
     time("Rekor v1 API", &|store, sink| {
         follow(&v1_target, &mut V1Protocol::new(v1_log, &v1), store, &ctx, sink)
     });
     let ct_target = ct.target(CtProtocol::Auto);
-    let LogKind::Ct(key) = &ct_target.kind else { unreachable!() };
+    let LogKind::Ct(key) = &ct_target.kind else {
+        unreachable!()
+    };
     time("CT RFC 6962", &|store, sink| {
         follow(&ct_target, &mut Rfc6962Protocol::new(key, &ct), store, &ctx, sink)
     });

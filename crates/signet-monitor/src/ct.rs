@@ -140,7 +140,8 @@ pub fn verify_static_ct_checkpoint(envelope: &str, key: &CtLogKey) -> Result<Che
         .iter()
         .filter(|s| s.name == origin && s.key_hash == key_id)
     {
-        let signed = Rfc6962NoteSignature::decode(&line.signature).map_err(|e| format!("RFC6962NoteSignature: {e}"))?;
+        let signed = Rfc6962NoteSignature::decode(&line.signature)
+            .map_err(|e| format!("RFC6962NoteSignature: {e}"))?;
         SignedTreeHead {
             tree_size: checkpoint.size,
             timestamp: signed.timestamp,

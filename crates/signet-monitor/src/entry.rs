@@ -191,7 +191,9 @@ pub fn read_v1_entry(body: &[u8], wanted: &Wanted) -> Result<Option<EntryFacts>,
     let signers = pems
         .iter()
         .enumerate()
-        .map(|(i, p)| read_pem_verifier(p, wanted).map_err(|reason| EntryParseError::Pem { signature: i, reason }))
+        .map(|(i, p)| {
+            read_pem_verifier(p, wanted).map_err(|reason| EntryParseError::Pem { signature: i, reason })
+        })
         .collect::<Result<_, _>>()?;
     Ok(Some(EntryFacts {
         kind: entry.kind(),
@@ -219,17 +221,19 @@ pub fn read_ct_entry(leaf_input: &[u8], wanted: &Wanted) -> Result<EntryFacts, E
     let entry = decode_merkle_tree_leaf(leaf_input).map_err(|e| EntryParseError::CtLeaf(e.to_string()))?;
     let (kind, der, facts) = match entry.entry {
         OwnedLogEntry::X509 { certificate } => {
-            let facts = read_certificate(&certificate, wanted).map_err(|reason| EntryParseError::CtCertificate {
-                what: "certificate",
-                reason,
-            })?;
+            let facts =
+                read_certificate(&certificate, wanted).map_err(|reason| EntryParseError::CtCertificate {
+                    what: "certificate",
+                    reason,
+                })?;
             ("x509_entry", certificate, facts)
         }
         OwnedLogEntry::Precert { tbs_certificate, .. } => {
-            let tbs = TbsCertificate::from_der(&tbs_certificate).map_err(|e| EntryParseError::CtCertificate {
-                what: "precertificate TBSCertificate",
-                reason: e.to_string(),
-            })?;
+            let tbs =
+                TbsCertificate::from_der(&tbs_certificate).map_err(|e| EntryParseError::CtCertificate {
+                    what: "precertificate TBSCertificate",
+                    reason: e.to_string(),
+                })?;
             let facts = read_tbs(&tbs, None, wanted).map_err(|reason| EntryParseError::CtCertificate {
                 what: "precertificate TBSCertificate",
                 reason,
@@ -279,10 +283,7 @@ fn read_tbs(tbs: &TbsCertificate, der: Option<&[u8]>, wanted: &Wanted) -> Result
         Err(e) => (None, None, Some(e.to_string())),
     };
     let key_fingerprint = if wanted.fingerprints {
-        let spki = tbs
-            .subject_public_key_info
-            .to_der()
-            .map_err(|e| e.to_string())?;
+        let spki = tbs.subject_public_key_info.to_der().map_err(|e| e.to_string())?;
         fingerprint(wanted, &spki)
     } else {
         String::new()
@@ -315,11 +316,7 @@ fn read_tbs(tbs: &TbsCertificate, der: Option<&[u8]>, wanted: &Wanted) -> Result
         identity_error,
         cert_fingerprint: der.map(|d| fingerprint(wanted, d)).unwrap_or_default(),
         key_fingerprint,
-        not_before: tbs
-            .validity
-            .not_before
-            .to_unix_duration()
-            .as_secs(),
+        not_before: tbs.validity.not_before.to_unix_duration().as_secs(),
         extensions,
     })
 }

@@ -519,7 +519,10 @@ impl Follower<'_> {
         let format = self.protocol.format();
         while state.next_index < limit {
             let start = state.next_index;
-            let end = self.protocol.batch_end(start, limit, batch).clamp(start + 1, limit);
+            let end = self
+                .protocol
+                .batch_end(start, limit, batch)
+                .clamp(start + 1, limit);
             let entries = self
                 .protocol
                 .entries(start, end, head)
@@ -528,10 +531,7 @@ impl Follower<'_> {
                 return Err(self.error(
                     Some(start),
                     Check::EntryFetch,
-                    format!(
-                        "asked for entries {start}..{end}, got {} of them",
-                        entries.len()
-                    ),
+                    format!("asked for entries {start}..{end}, got {} of them", entries.len()),
                 ));
             }
             let read = read_all(format, &entries, self.ctx.rules, self.ctx.options.threads);

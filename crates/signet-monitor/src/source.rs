@@ -14,9 +14,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use signet_client::http::{GetError, Http};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use signet_client::http::{GetError, Http};
 use signet_tlog::{EntryBundleId, Hash, TileError, TileId, TileSource, HASH_SIZE, TILE_WIDTH};
 use thiserror::Error;
 
@@ -138,8 +138,17 @@ impl LogSource for HttpLog<'_> {
         };
         // A static-ct-api data tile holds 256 entries of up to 2^24 bytes each in principle;
         // the bound is the same generous one as an RFC 6962 page's.
-        let max = if self.data_tiles { MAX_ENTRIES_ANSWER } else { MAX_BUNDLE };
-        self.get_partial(self.bundle_path(id), self.bundle_path(&full), id.width < TILE_WIDTH, max)
+        let max = if self.data_tiles {
+            MAX_ENTRIES_ANSWER
+        } else {
+            MAX_BUNDLE
+        };
+        self.get_partial(
+            self.bundle_path(id),
+            self.bundle_path(&full),
+            id.width < TILE_WIDTH,
+            max,
+        )
     }
 }
 

@@ -21,7 +21,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use signet_formats::common::{TimeRange, Timestamp};
 use signet_tlog::{Hash, Note, NoteSignature};
-use signet_x509::sct::{precert_tbs, sign_digitally_signed, DigitallySigned, OwnedLogEntry, TimestampedEntry};
+use signet_x509::sct::{
+    precert_tbs, sign_digitally_signed, DigitallySigned, OwnedLogEntry, TimestampedEntry,
+};
 use signet_x509::static_ct::{note_key_id, tree_head_signature_input, Rfc6962NoteSignature, TileLeaf};
 
 use crate::follow::LogTarget;

@@ -224,10 +224,7 @@ impl<'a, S: V1Source + ?Sized> V1Protocol<'a, S> {
         }
         for ((e, want), tree_index) in entries.iter().zip(&global).zip(indexes) {
             if e.log_index != *want {
-                return Err(fail(format!(
-                    "asked for entry {want}, got entry {}",
-                    e.log_index
-                )));
+                return Err(fail(format!("asked for entry {want}, got entry {}", e.log_index)));
             }
             if let Some(p) = &e.inclusion_proof {
                 if p.log_index != *tree_index {

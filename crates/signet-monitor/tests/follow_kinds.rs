@@ -13,7 +13,9 @@ use signet_monitor::testlog::{
 };
 use signet_monitor::tiles::TilesProtocol;
 use signet_monitor::v1::V1Protocol;
-use signet_monitor::{Context, CtProtocol, FollowOptions, LogKind, LogTarget, Outcome, Rules, Sink, Start, Store};
+use signet_monitor::{
+    Context, CtProtocol, FollowOptions, LogKind, LogTarget, Outcome, Rules, Sink, Start, Store,
+};
 use signet_tlog::{leaf_hash, verify_inclusion};
 
 const ISSUER: &str = "https://issuer.example";
@@ -50,8 +52,10 @@ impl Harness for V1 {
     }
     fn add(&mut self, ca: &TestCa, email: &str, issuer: &str, n: u64) {
         let pem = certificate_pem(&ca.leaf(email, issuer, None, n + 1).unwrap());
-        self.0
-            .append(hashedrekord_v1_body(signet_crypto::sha256(&n.to_be_bytes()), &pem));
+        self.0.append(hashedrekord_v1_body(
+            signet_crypto::sha256(&n.to_be_bytes()),
+            &pem,
+        ));
     }
     fn add_garbage(&mut self) {
         self.0
@@ -62,7 +66,9 @@ impl Harness for V1 {
     }
     fn follow(&self, store: &mut Store, ctx: &Context<'_>, sink: &mut dyn Sink) -> Outcome {
         let target = self.target();
-        let LogKind::RekorV1(log) = &target.kind else { unreachable!() };
+        let LogKind::RekorV1(log) = &target.kind else {
+            unreachable!()
+        };
         follow(&target, &mut V1Protocol::new(log, &self.0), store, ctx, sink)
     }
     fn tamper(&self, t: Tamper) {
@@ -98,7 +104,9 @@ impl<const STATIC: bool> Harness for Ct<STATIC> {
     }
     fn follow(&self, store: &mut Store, ctx: &Context<'_>, sink: &mut dyn Sink) -> Outcome {
         let target = self.target();
-        let LogKind::Ct(key) = &target.kind else { unreachable!() };
+        let LogKind::Ct(key) = &target.kind else {
+            unreachable!()
+        };
         if STATIC {
             let tiles = Tiles::new(&self.0);
             let mut p = TilesProtocol::static_ct(key, &tiles);
@@ -252,7 +260,11 @@ fn starting_part_way_reads_the_tree_before_from_a_proof<H: Harness>() {
         ..options()
     };
     let (outcome, lines) = run(&log, &mut store, &rules, &latest);
-    assert_eq!((outcome.alerts, outcome.errors, lines.len()), (0, 0, 0), "{lines:?}");
+    assert_eq!(
+        (outcome.alerts, outcome.errors, lines.len()),
+        (0, 0, 0),
+        "{lines:?}"
+    );
     let after = fill(&mut log, &ca, 300, 9);
     let (_, lines) = run(&log, &mut store, &rules, &latest);
     assert_eq!(indices(&lines), after);
@@ -302,7 +314,12 @@ fn a_bad_signature_is_an_error<H: Harness>() {
     let mut log = H::new();
     fill(&mut log, &ca, 0, 20);
     log.tamper(Tamper::ForeignKey);
-    let (outcome, lines) = run(&log, &mut Store::in_memory().unwrap(), &Rules::default(), &options());
+    let (outcome, lines) = run(
+        &log,
+        &mut Store::in_memory().unwrap(),
+        &Rules::default(),
+        &options(),
+    );
     assert_eq!((outcome.alerts, outcome.errors), (0, 1));
     assert_eq!(problem(&lines), ("error", "checkpoint_signature", None));
     assert_eq!(lines[0]["log"], log.target().origin);
@@ -436,11 +453,19 @@ fn v1_entries_proven_against_a_newer_checkpoint_are_reported_with_it() {
 #[test]
 fn v1_entries_of_kinds_not_read_are_skipped_not_errors() {
     let mut log = V1::new();
-    log.0.append(
-        br#"{"apiVersion":"0.0.1","kind":"rekord","spec":{"data":{},"signature":{}}}"#.to_vec(),
+    log.0
+        .append(br#"{"apiVersion":"0.0.1","kind":"rekord","spec":{"data":{},"signature":{}}}"#.to_vec());
+    let (outcome, lines) = run(
+        &log,
+        &mut Store::in_memory().unwrap(),
+        &Rules::default(),
+        &options(),
     );
-    let (outcome, lines) = run(&log, &mut Store::in_memory().unwrap(), &Rules::default(), &options());
-    assert_eq!((outcome.entries, outcome.errors, outcome.alerts), (1, 0, 0), "{lines:?}");
+    assert_eq!(
+        (outcome.entries, outcome.errors, outcome.alerts),
+        (1, 0, 0),
+        "{lines:?}"
+    );
 }
 
 #[test]

@@ -367,7 +367,12 @@ fn follows_the_v1_log_and_reports_exactly_the_watched_identity_across_runs() {
     };
     let alice = sign(
         &mut f,
-        &["alice@example.com", "bob@example.com", "alice@example.com", "carol@example.com"],
+        &[
+            "alice@example.com",
+            "bob@example.com",
+            "alice@example.com",
+            "carol@example.com",
+        ],
     );
     assert_eq!(alice, [0, 2]);
 
@@ -381,14 +386,24 @@ fn follows_the_v1_log_and_reports_exactly_the_watched_identity_across_runs() {
         assert_eq!(line["kind"], "hashedrekord");
         assert_eq!(line["log_url"], v1);
         // A Rekor v1 checkpoint: "<origin> - <tree id>".
-        let envelope = line["inclusion_proof"]["checkpoint"]["envelope"].as_str().unwrap();
+        let envelope = line["inclusion_proof"]["checkpoint"]["envelope"]
+            .as_str()
+            .unwrap();
         assert!(envelope.starts_with(&format!("{} - ", origin(&v1))), "{envelope}");
     }
     let out = f.monitor(&["--log", &v1]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // More entries; runs stopped after one entry each still report every new one, once.
-    let more = sign(&mut f, &["bob@example.com", "alice@example.com", "alice@example.com"]);
+    let more = sign(
+        &mut f,
+        &["bob@example.com", "alice@example.com", "alice@example.com"],
+    );
     let mut seen = Vec::new();
     for _ in 0..5 {
         let out = f.monitor(&["--log", &v1, "--max-entries", "1"]);
@@ -422,7 +437,12 @@ fn follows_the_ct_log_through_rfc6962_and_static_ct_api_across_runs() {
     let ct = f.ct_url();
     let key = format!("ct:{}", origin(&ct));
     // One precertificate per signature, logged in signing order.
-    for email in ["alice@example.com", "bob@example.com", "alice@example.com", "carol@example.com"] {
+    for email in [
+        "alice@example.com",
+        "bob@example.com",
+        "alice@example.com",
+        "carol@example.com",
+    ] {
         f.sign(email);
     }
     wait_for_ct(&ct, 4);
@@ -447,7 +467,16 @@ fn follows_the_ct_log_through_rfc6962_and_static_ct_api_across_runs() {
     let mut seen = Vec::new();
     for run in 0..6 {
         let protocol = ["rfc6962", "static-ct-api", "auto"][run % 3];
-        let out = f.monitor(&["--log", &ct, "--start", "0", "--ct-protocol", protocol, "--max-entries", "1"]);
+        let out = f.monitor(&[
+            "--log",
+            &ct,
+            "--start",
+            "0",
+            "--ct-protocol",
+            protocol,
+            "--max-entries",
+            "1",
+        ]);
         assert!(
             matches!(out.status.code(), Some(0 | 1)),
             "{protocol}: {}",
