@@ -106,7 +106,8 @@ fn main() {
         unreachable!()
     };
     time("Rekor v1 API", &|store, sink| {
-        follow(&v1_target, &mut V1Protocol::new(v1_log, &v1), store, &ctx, sink)
+        let mut p = V1Protocol::new(v1_log, &v1).with_concurrent_requests(2);
+        follow(&v1_target, &mut p, store, &ctx, sink)
     });
     let ct_target = ct.target(CtProtocol::Auto);
     let LogKind::Ct(key) = &ct_target.kind else {

@@ -372,6 +372,10 @@ pub fn pass(
     total
 }
 
+/// Retrieve requests a Rekor v1 log is sent at once (each asks for ten entries): reading is
+/// bound by round trips, not by the monitor's cores.
+const V1_CONCURRENT_RETRIEVES: usize = 4;
+
 /// Follows one log over HTTP, through the protocol its kind speaks.
 pub fn follow_target(
     target: &LogTarget,
@@ -384,7 +388,8 @@ pub fn follow_target(
         LogKind::RekorV2 => follow_log(target, &HttpLog::new(http, &target.base_url), store, ctx, sink),
         LogKind::RekorV1(log) => {
             let api = HttpApi::new(http, &target.base_url);
-            follow(target, &mut V1Protocol::new(log, &api), store, ctx, sink)
+            let mut protocol = V1Protocol::new(log, &api).with_concurrent_requests(V1_CONCURRENT_RETRIEVES);
+            follow(target, &mut protocol, store, ctx, sink)
         }
         LogKind::Ct(key) => {
             let tiles_log = HttpLog::static_ct(http, &target.base_url);

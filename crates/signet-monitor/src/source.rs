@@ -152,8 +152,9 @@ impl LogSource for HttpLog<'_> {
     }
 }
 
-/// The read side of a Rekor v1 log's REST API, answers as served.
-pub trait V1Source {
+/// The read side of a Rekor v1 log's REST API, answers as served. `Sync`: the follower
+/// retrieves entries over several requests at once (ten entries per request).
+pub trait V1Source: Sync {
     /// `GET /api/v1/log`: `{rootHash, treeSize, signedTreeHead, treeID, inactiveShards}`.
     fn log_info(&self) -> Result<Vec<u8>, SourceError>;
     /// `GET /api/v1/log/proof?firstSize=&lastSize=`: `{rootHash, hashes}`.

@@ -5,6 +5,7 @@
 //! instance and nothing is persisted.
 
 use std::cell::{Cell, RefCell};
+use std::sync::Mutex;
 
 use signet_crypto::{HashAlgorithm, KeyKind, PublicKey, SigningKey};
 use signet_formats::common::{DistinguishedName, HashOutput};
@@ -314,13 +315,14 @@ pub struct MemoryV1Log {
     foreign: NoteSigner,
     entries: Vec<Vec<u8>>,
     tree: MemoryTree,
-    published: Cell<Option<u64>>,
+    // Locks rather than cells: the follower may retrieve entries from several threads.
+    published: Mutex<Option<u64>>,
     /// Entries in earlier (inactive) shards: the API numbers this tree's leaves after them.
     pub inactive_entries: u64,
-    /// Checkpoints served beside entries are this much larger than the published one (a log
-    /// that grew between the monitor's reads), if set.
-    pub proofs_at: Cell<Option<u64>>,
-    pub tamper: RefCell<Tamper>,
+    /// The size of the checkpoint served beside entries, if not the published one (a log
+    /// that grew between the monitor's reads).
+    proofs_at: Mutex<Option<u64>>,
+    tamper: Mutex<Tamper>,
 }
 
 impl MemoryV1Log {
@@ -333,10 +335,10 @@ impl MemoryV1Log {
             foreign: NoteSigner::new(origin, key(())?).map_err(|e| e.to_string())?,
             entries: Vec::new(),
             tree: MemoryTree::new(),
-            published: Cell::new(None),
+            published: Mutex::new(None),
             inactive_entries: 0,
-            proofs_at: Cell::new(None),
-            tamper: RefCell::new(Tamper::None),
+            proofs_at: Mutex::new(None),
+            tamper: Mutex::new(Tamper::None),
         })
     }
 
@@ -373,12 +375,26 @@ impl MemoryV1Log {
     }
 
     pub fn size(&self) -> u64 {
-        self.published.get().unwrap_or(self.entries.len() as u64)
+        lock(&self.published).unwrap_or(self.entries.len() as u64)
     }
 
     /// Publishes the checkpoint at `size` (None: the whole log).
     pub fn publish_at(&self, size: Option<u64>) {
-        self.published.set(size);
+        *lock(&self.published) = size;
+    }
+
+    /// Serves entries' inclusion proofs against the tree of `size` (None: the published one).
+    pub fn prove_at(&self, size: Option<u64>) {
+        *lock(&self.proofs_at) = size;
+    }
+
+    /// Misbehaves as `tamper` says from now on.
+    pub fn set_tamper(&self, tamper: Tamper) {
+        *lock(&self.tamper) = tamper;
+    }
+
+    fn tampering(&self) -> Tamper {
+        lock(&self.tamper).clone()
     }
 
     /// The signed checkpoint of the tree of `size`.
@@ -393,7 +409,7 @@ impl MemoryV1Log {
             root_hash,
             extensions: vec![],
         };
-        let signer = match *self.tamper.borrow() {
+        let signer = match self.tampering() {
             Tamper::ForeignKey => &self.foreign,
             _ => &self.signer,
         };
@@ -401,7 +417,7 @@ impl MemoryV1Log {
     }
 
     fn body(&self, index: u64) -> Vec<u8> {
-        match *self.tamper.borrow() {
+        match self.tampering() {
             Tamper::Entry(bad) if bad == index => hashedrekord_v1_body([0xee; 32], "not a key"),
             _ => self.entries[index as usize].clone(),
         }
@@ -424,7 +440,7 @@ impl V1Source for MemoryV1Log {
     }
 
     fn proof(&self, first_size: u64, last_size: u64) -> Result<Vec<u8>, SourceError> {
-        let proof = served_proof(&self.tree, first_size, last_size, &self.tamper.borrow())?;
+        let proof = served_proof(&self.tree, first_size, last_size, &self.tampering())?;
         let root = self
             .tree
             .root_at(last_size)
@@ -442,9 +458,7 @@ impl V1Source for MemoryV1Log {
                 reason: "HTTP 400: too many indexes".into(),
             });
         }
-        let size = self
-            .proofs_at
-            .get()
+        let size = lock(&self.proofs_at)
             .unwrap_or_else(|| self.size())
             .min(self.entries.len() as u64);
         let checkpoint = self.checkpoint_at(size)?;
@@ -696,4 +710,9 @@ impl LogSource for MemoryCtLog {
         }
         Ok(out)
     }
+}
+
+/// A test log's lock (a panic elsewhere leaves the value usable).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }

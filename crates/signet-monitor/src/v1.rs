@@ -12,6 +12,8 @@
 //! [`V1Source`].
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -176,6 +178,8 @@ pub struct V1Protocol<'a, S: ?Sized> {
     inactive_entries: u64,
     /// The proofs served with the last batch of entries, by tree index.
     proofs: HashMap<u64, ServedProof>,
+    /// Retrieve requests in flight at once.
+    concurrent: usize,
 }
 
 impl<'a, S: V1Source + ?Sized> V1Protocol<'a, S> {
@@ -185,7 +189,15 @@ impl<'a, S: V1Source + ?Sized> V1Protocol<'a, S> {
             source,
             inactive_entries: 0,
             proofs: HashMap::new(),
+            concurrent: 1,
         }
+    }
+
+    /// Up to `n` retrieve requests in flight at once (a round trip per ten entries is what
+    /// bounds reading a remote v1 log).
+    pub fn with_concurrent_requests(mut self, n: usize) -> Self {
+        self.concurrent = n.max(1);
+        self
     }
 
     fn verify_checkpoint(&self, envelope: &str) -> Result<Checkpoint, Fail> {
@@ -236,6 +248,44 @@ impl<'a, S: V1Source + ?Sized> V1Protocol<'a, S> {
             }
         }
         Ok(entries)
+    }
+}
+
+impl<S: V1Source + ?Sized> V1Protocol<'_, S> {
+    /// Each chunk's entries, in order, with up to `concurrent` requests in flight.
+    fn retrieve_all(&self, chunks: &[&[u64]]) -> Vec<Result<Vec<RetrievedEntry>, Fail>> {
+        if self.concurrent <= 1 || chunks.len() <= 1 {
+            return chunks.iter().map(|c| self.retrieve(c)).collect();
+        }
+        let next = AtomicUsize::new(0);
+        let slots: Vec<Mutex<Option<Result<Vec<RetrievedEntry>, Fail>>>> =
+            chunks.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|s| {
+            for _ in 0..self.concurrent.min(chunks.len()) {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(chunk) = chunks.get(i) else { break };
+                    let answer = self.retrieve(chunk);
+                    *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(answer);
+                });
+            }
+        });
+        slots
+            .into_iter()
+            .zip(chunks)
+            .map(|(slot, chunk)| {
+                slot.into_inner()
+                    .unwrap_or_else(|p| p.into_inner())
+                    // A request thread that panicked (a bug) left its slot empty.
+                    .unwrap_or_else(|| {
+                        Err(Fail::error(
+                            chunk.first().copied(),
+                            Check::EntryFetch,
+                            "retrieving entries failed",
+                        ))
+                    })
+            })
+            .collect()
     }
 }
 
@@ -308,9 +358,11 @@ impl<S: V1Source + ?Sized> Protocol for V1Protocol<'_, S> {
     fn entries(&mut self, start: u64, end: u64, _head: &Head) -> Result<Vec<Vec<u8>>, Fail> {
         self.proofs.clear();
         let indexes: Vec<u64> = (start..end).collect();
+        let chunks: Vec<&[u64]> = indexes.chunks(self.source.max_retrieve().max(1)).collect();
+        let answers = self.retrieve_all(&chunks);
         let mut out = Vec::with_capacity(indexes.len());
-        for chunk in indexes.chunks(self.source.max_retrieve().max(1)) {
-            for (e, index) in self.retrieve(chunk)?.into_iter().zip(chunk) {
+        for (answer, chunk) in answers.into_iter().zip(&chunks) {
+            for (e, index) in answer?.into_iter().zip(chunk.iter()) {
                 if let Some(p) = e.inclusion_proof {
                     self.proofs.insert(*index, p);
                 }

@@ -69,10 +69,11 @@ impl Harness for V1 {
         let LogKind::RekorV1(log) = &target.kind else {
             unreachable!()
         };
-        follow(&target, &mut V1Protocol::new(log, &self.0), store, ctx, sink)
+        let mut p = V1Protocol::new(log, &self.0).with_concurrent_requests(3);
+        follow(&target, &mut p, store, ctx, sink)
     }
     fn tamper(&self, t: Tamper) {
-        *self.0.tamper.borrow_mut() = t;
+        self.0.set_tamper(t);
     }
     fn publish_at(&self, size: Option<u64>) {
         self.0.publish_at(size)
@@ -434,7 +435,7 @@ fn v1_entries_proven_against_a_newer_checkpoint_are_reported_with_it() {
     let rules = Rules::from_yaml(WATCH).unwrap();
     // The log grew between the monitor's read of its head and of the entries.
     log.0.publish_at(Some(30));
-    log.0.proofs_at.set(Some(40));
+    log.0.prove_at(Some(40));
     let (outcome, lines) = run(&log, &mut Store::in_memory().unwrap(), &rules, &options());
     assert_eq!((outcome.alerts, outcome.errors), (0, 0), "{lines:?}");
     assert_eq!(
@@ -495,4 +496,33 @@ fn state_keys_keep_kinds_apart() {
         .target();
     let keys = [v1.state_key(), ct.state_key(), v2.state_key()];
     assert_eq!(keys, ["rekor-v1:log.example", "ct:log.example", "log.example"]);
+}
+
+#[test]
+fn ct_entries_match_extensions_and_fingerprints_as_rekor_monitor_does() {
+    let ca = TestCa::new().unwrap();
+    let mut log = MemoryCtLog::new("ct.example").unwrap();
+    let uri = "https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1";
+    let ci = ca.leaf("ci@example.com", ISSUER, Some(uri), 7).unwrap();
+    let other = ca.leaf("x@example.com", ISSUER, None, 8).unwrap();
+    log.append(&ci, true).unwrap(); // 0: the CI identity's precertificate
+    log.append(&other, false).unwrap(); // 1: a certificate, by its fingerprint
+    log.append(&other, true).unwrap(); // 2: the same as a precertificate: no certificate fingerprint
+    let yaml = format!(
+        "monitoredValues:\n  fingerprints: [{}]\n  oidMatchers:\n    fulcioExtensions:\n      build-signer-uri: [{uri}]\n",
+        hex::encode(signet_crypto::sha256(&other)),
+    );
+    let rules = Rules::from_yaml(&yaml).unwrap();
+    let (outcome, lines) = run(
+        &Ct::<false>(log),
+        &mut Store::in_memory().unwrap(),
+        &rules,
+        &options(),
+    );
+    assert_eq!((outcome.alerts, outcome.errors), (0, 0), "{lines:?}");
+    assert_eq!(indices(&lines), [0, 1]);
+    assert_eq!(lines[0]["matches"][0]["type"], "extensionValue");
+    assert_eq!(lines[0]["identity"], "ci@example.com");
+    assert_eq!(lines[1]["matches"][0]["type"], "fingerprint");
+    assert_eq!(lines[1]["kind"], "x509_entry");
 }
