@@ -12,12 +12,15 @@ pub mod config;
 pub mod entry;
 pub mod follow;
 pub mod matching;
+pub mod metrics;
 pub mod report;
 pub mod run;
 pub mod source;
 pub mod state;
 pub mod testlog;
 pub mod tree;
+pub mod webhook;
+pub mod witnesses;
 
 pub use config::{ConfigError, Rules};
 pub use follow::{follow_log, Context, FollowOptions, LogTarget, Outcome, Start};
