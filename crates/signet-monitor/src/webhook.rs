@@ -271,9 +271,14 @@ fn event(line: &str) -> String {
 }
 
 impl Deliverer {
+    /// Opens the queue for delivery. What an earlier run left is due at once: its backoff
+    /// was for a receiver that was down then.
     pub fn open(dir: &Path, config: &WebhookConfig, stats: Arc<WebhookStats>) -> anyhow::Result<Self> {
+        let conn = open(dir)?;
+        conn.execute("UPDATE deliveries SET next_attempt = 0", [])
+            .context("resetting the webhook queue's backoff")?;
         Ok(Deliverer {
-            conn: open(dir)?,
+            conn,
             http: Http::new()?,
             secret: config.secret.clone(),
             stats,
