@@ -638,3 +638,98 @@ fn sigkill_at_any_point_neither_skips_nor_repeats_beyond_the_documented_window()
     assert!(kills >= 6, "too few runs were killed ({kills}) to test anything");
     assert!(repeats <= kills, "{repeats} repeats for {kills} kills");
 }
+
+/// How the tampering proxy changes what the log serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flip {
+    /// Flip a byte of the level-0 hash tile.
+    HashTile,
+    /// Flip a byte inside the first entry bundle.
+    EntryBundle,
+    /// Serve the level-0 hash tile one hash short.
+    ShortTile,
+}
+
+/// A proxy on a loopback port in front of `upstream` that changes one kind of resource as
+/// `flip` says and passes everything else through.
+fn tampering_proxy(upstream: String, flip: Flip) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
+            let reply = get(&format!("{upstream}{path}"));
+            let mut body = reply.body.clone();
+            let is_tile0 = path.contains("/tile/0/000");
+            let is_bundle0 = path.contains("/tile/entries/000");
+            match flip {
+                Flip::HashTile if is_tile0 && reply.status == 200 => body[5] ^= 1,
+                Flip::ShortTile if is_tile0 && reply.status == 200 => body.truncate(body.len() - 32),
+                Flip::EntryBundle if is_bundle0 && reply.status == 200 => {
+                    // A byte inside the first entry's JSON (after its 2-byte length).
+                    let i = body.iter().position(|&b| b == b'"').unwrap();
+                    body[i + 1] ^= 0x20;
+                }
+                _ => {}
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                reply.status,
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    url
+}
+
+/// A real log served through a proxy that tampers with its tiles: a hash tile that does not
+/// give the signed root, an entry bundle whose entries do not hash to the signed tree, and a
+/// tile of the wrong size are each reported as what they are, with exit 3 (evidence against
+/// the log) or 2 (a broken input).
+#[test]
+fn tiles_that_disagree_with_the_checkpoint_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"));
+    let key = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+    fill(&server, &key, 20, 1, 2);
+    let trust: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(server.dir.join("trust_config.json")).unwrap()).unwrap();
+    for (flip, code, check) in [
+        (Flip::HashTile, 3, "tiles_root"),
+        (Flip::EntryBundle, 3, "entries_root"),
+        (Flip::ShortTile, 2, "tile"),
+    ] {
+        let proxy = tampering_proxy(server.url.clone(), flip);
+        // The same trust material with the log's address replaced by the proxy's (the
+        // checkpoint origin is the host name, which both share).
+        let text = trust.to_string().replace(&server.url, &proxy);
+        let path = tmp.path().join(format!("trust-{flip:?}.json"));
+        std::fs::write(&path, text).unwrap();
+        let out = monitor(&path, &tmp.path().join(format!("state-{flip:?}")), &["--once"])
+            .output()
+            .unwrap();
+        let lines = lines_of(&out.stdout);
+        assert_eq!(out.status.code(), Some(code), "{flip:?}: {lines:?}");
+        let finding = &lines[0];
+        assert_eq!(finding["check"], check, "{flip:?}: {finding}");
+        assert_eq!(finding["type"], if code == 3 { "alert" } else { "error" });
+        assert!(
+            finding["log"].as_str().unwrap().contains("127.0.0.1"),
+            "{finding}"
+        );
+    }
+}
