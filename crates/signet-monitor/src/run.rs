@@ -14,8 +14,6 @@ use signet_verify::PreparedTrust;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use signet_tlog::WitnessPolicy;
-
 use crate::config::Rules;
 use crate::follow::{follow_log, Context, FollowOptions, LogTarget, Outcome, Start};
 use crate::metrics::{self, Metrics};
@@ -216,15 +214,15 @@ pub fn exit_status(total: &Outcome) -> i32 {
     }
 }
 
-/// The witnesses to compare each log's checkpoint with (`--witness-policy`; none without).
+/// The witnesses to compare each log's checkpoint with: those of the trust material's witness
+/// policy (`--witness-policy`, else the instance's, see `signet trust witness-policy`) that
+/// have a URL. None without a policy.
 pub fn load_witnesses(args: &MonitorArgs) -> anyhow::Result<Vec<Witness>> {
-    let Some(path) = &args.trust.witness_policy else {
+    let material = trust::load(&args.trust, &TrustEnv::from_process())?;
+    let Some(policy) = &material.witness_policy else {
         return Ok(Vec::new());
     };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the witness policy {}", path.display()))?;
-    let policy = WitnessPolicy::parse(&text).with_context(|| path.display().to_string())?;
-    witnesses::from_policy(&policy).with_context(|| path.display().to_string())
+    witnesses::from_policy(policy).context("the witness policy")
 }
 
 fn unix_now() -> u64 {
