@@ -246,11 +246,34 @@ impl TrustEnv {
     }
 }
 
-/// Loads the trust material `args` and `env` select, and the witness policy if one is given.
+/// The file in an instance's directory holding its witness policy
+/// (`signet trust witness-policy`).
+pub const WITNESS_POLICY_FILE: &str = "witness_policy.txt";
+
+/// The witness policy kept for the instance `args` and `env` select, when the trust material
+/// comes from the instance (not from `--trust-config`, `--trusted-root` or
+/// `$SIGNET_TRUST_CONFIG`) and the instance has one.
+fn instance_witness_policy(args: &TrustArgs, env: &TrustEnv) -> anyhow::Result<Option<PathBuf>> {
+    if args.trust_config.is_some() || args.trusted_root.is_some() || env.trust_config.is_some() {
+        return Ok(None);
+    }
+    let Some(home) = &env.home else {
+        return Ok(None);
+    };
+    let path = Instance::from_args(args)?.dir(home).join(WITNESS_POLICY_FILE);
+    Ok(path.exists().then_some(path))
+}
+
+/// Loads the trust material `args` and `env` select, and the witness policy: `--witness-policy`,
+/// else the one kept for the instance.
 pub fn load(args: &TrustArgs, env: &TrustEnv) -> anyhow::Result<TrustMaterial> {
     let mut material = load_roots(args, env)?;
-    if let Some(path) = &args.witness_policy {
-        let text = std::fs::read_to_string(path)
+    let policy_path = match &args.witness_policy {
+        Some(path) => Some(path.clone()),
+        None => instance_witness_policy(args, env)?,
+    };
+    if let Some(path) = policy_path {
+        let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading the witness policy {}", path.display()))?;
         let policy = signet_tlog::WitnessPolicy::parse(&text).with_context(|| path.display().to_string())?;
         material.witness_policy = Some(std::sync::Arc::new(policy));

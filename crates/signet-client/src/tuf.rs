@@ -36,6 +36,29 @@ pub enum TrustCommand {
     Init(InitArgs),
     /// Say where the instance's trust material comes from, how fresh it is, and what it trusts.
     Show(InstanceArgs),
+    /// Require, for every command using this instance, log checkpoints cosigned by witnesses
+    /// as a tlog-policy file says (kept with the instance's trust material; `--witness-policy`
+    /// on a command overrides it).
+    WitnessPolicy(WitnessPolicyArgs),
+}
+
+/// `signet trust witness-policy`.
+#[derive(Debug, Clone, Args)]
+pub struct WitnessPolicyArgs {
+    /// The instance (default: public-good).
+    #[command(flatten)]
+    pub which: InstanceArgs,
+    /// The policy (C2SP tlog-policy: `witness NAME VKEY [URL]`, `group NAME N|any|all
+    /// MEMBERS`, `quorum NAME`).
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "clear",
+        conflicts_with = "clear"
+    )]
+    pub policy: Option<PathBuf>,
+    /// Stop requiring cosignatures for this instance.
+    #[arg(long)]
+    pub clear: bool,
 }
 
 /// Which instance (default: Sigstore's public-good instance).
@@ -98,7 +121,46 @@ pub fn run(command: TrustCommand) -> anyhow::Result<()> {
             print!("{}", show(&args.instance()?, &home)?);
             Ok(())
         }
+        TrustCommand::WitnessPolicy(args) => {
+            let instance = args.which.instance()?;
+            eprintln!(
+                "{}",
+                set_witness_policy(&instance, &home, args.policy.as_deref())?
+            );
+            Ok(())
+        }
     }
+}
+
+/// Keeps `policy` (checked first) as the instance's witness policy, or removes it (`None`).
+pub fn set_witness_policy(instance: &Instance, home: &Path, policy: Option<&Path>) -> anyhow::Result<String> {
+    let path = instance.dir(home).join(crate::trust::WITNESS_POLICY_FILE);
+    let Some(policy) = policy else {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(anyhow!("removing {}: {e}", path.display())),
+        }
+        return Ok(format!(
+            "{}: log checkpoints need no witness cosignatures",
+            instance.name()
+        ));
+    };
+    let text = files::read_limited(policy, "witness policy", 1 << 20)?;
+    let text = String::from_utf8(text).map_err(|_| anyhow!("{}: not UTF-8", policy.display()))?;
+    let parsed = signet_tlog::WitnessPolicy::parse(&text).with_context(|| policy.display().to_string())?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    files::write_atomic(&path, text.as_bytes())?;
+    Ok(format!(
+        "{}: log checkpoints must now satisfy the quorum {} over the {} witnesses of {} (kept in {})",
+        instance.name(),
+        parsed.describe_quorum(),
+        parsed.witnesses().len(),
+        policy.display(),
+        path.display()
+    ))
 }
 
 /// What an update did, for the user.
@@ -355,6 +417,22 @@ pub fn show(instance: &Instance, home: &Path) -> anyhow::Result<String> {
         },
     };
     out.push_str(&format!("source: {origin}\n"));
+    let policy_path = dir.join(crate::trust::WITNESS_POLICY_FILE);
+    match std::fs::read_to_string(&policy_path) {
+        Ok(text) => match signet_tlog::WitnessPolicy::parse(&text) {
+            Ok(p) => out.push_str(&format!(
+                "witness policy: quorum {} over {} witnesses ({})\n",
+                p.describe_quorum(),
+                p.witnesses().len(),
+                policy_path.display()
+            )),
+            Err(e) => out.push_str(&format!(
+                "witness policy: {} does not parse: {e}\n",
+                policy_path.display()
+            )),
+        },
+        Err(_) => out.push_str("witness policy: none (cosignatures are not required)\n"),
+    }
     let trusted = TrustedSet::verify_offline(&local)
         .map_err(one_message)
         .context("the TUF metadata does not verify")?;

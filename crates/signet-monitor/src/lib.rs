@@ -15,6 +15,7 @@ pub mod ct;
 pub mod entry;
 pub mod follow;
 pub mod matching;
+pub mod metrics;
 pub mod report;
 pub mod run;
 pub mod source;
@@ -23,6 +24,8 @@ pub mod testlog;
 pub mod tiles;
 pub mod tree;
 pub mod v1;
+pub mod webhook;
+pub mod witnesses;
 
 pub use config::{ConfigError, Rules};
 pub use follow::{

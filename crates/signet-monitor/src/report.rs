@@ -40,6 +40,12 @@ pub enum Check {
     EntryParse,
     /// The inclusion proof of a reported entry.
     InclusionProof,
+    /// Fetching a witness's latest cosigned checkpoint.
+    WitnessFetch,
+    /// A witness's checkpoint: the log's signature or the witness's cosignature.
+    WitnessCheckpoint,
+    /// A witness cosigned a checkpoint inconsistent with the monitor's view: a split view.
+    WitnessFork,
     /// The monitor's own state directory.
     State,
     /// Writing a report.

@@ -11,16 +11,22 @@ use signet_client::trust::{self, TrustArgs, TrustEnv};
 use signet_formats::common::Timestamp;
 use signet_verify::PreparedTrust;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use crate::config::Rules;
 use crate::ct::Rfc6962Protocol;
 use crate::follow::{
     follow, follow_log, Context, CtLogKey, CtProtocol, FollowOptions, LogKind, LogTarget, Outcome, Start,
 };
+use crate::metrics::{self, Metrics};
 use crate::report::{LineWriter, Sink};
 use crate::source::{HttpApi, HttpLog, LogSource, SourceError, Tiles};
 use crate::state::Store;
 use crate::tiles::TilesProtocol;
 use crate::v1::V1Protocol;
+use crate::webhook::{Deliverer, Fanout, Queue, WebhookConfig, WebhookStats};
+use crate::witnesses::{self, HttpWitnesses, Witness};
 
 /// Exit statuses of `signet monitor --once` (the highest that applies).
 pub mod exit {
@@ -75,6 +81,22 @@ pub struct MonitorArgs {
     /// Stop each log after this many entries in one pass (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub max_entries: u64,
+    /// POST every report line (match, alert, error) as JSON to this URL (repeatable): HTTPS,
+    /// or plain HTTP to this machine. Deliveries are queued in the state directory and retried
+    /// with backoff until the receiver answers 2xx.
+    #[arg(long = "webhook", value_name = "URL")]
+    pub webhooks: Vec<String>,
+    /// Sign each webhook POST with HMAC-SHA256 under the secret in this file
+    /// (`X-Signet-Signature-256: sha256=<hex>`).
+    #[arg(long, value_name = "FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// With --once: how long to keep retrying webhook deliveries before exiting (those left
+    /// are retried by the next run, and the exit status is 2 at least).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// How to read CT logs: `auto` (static-ct-api where the log serves `<base>/checkpoint`,
     /// else RFC 6962), `rfc6962` or `static-ct-api`; `URL=PROTOCOL` for one log (repeatable).
     #[arg(long = "ct-protocol", value_name = "[URL=]PROTOCOL", value_parser = parse_ct_protocol)]
@@ -125,9 +147,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// The logs to follow: the trust material's current Rekor v2, Rekor v1 and CT logs (or those
 /// `--log` names).
 pub fn targets(args: &MonitorArgs) -> anyhow::Result<Vec<LogTarget>> {
-    if args.trust.witness_policy.is_some() {
-        anyhow::bail!("--witness-policy: the monitor does not check cosignatures yet (it verifies the log's own signature, consistency and every entry); run it without the flag");
-    }
     let material = trust::load(&args.trust, &TrustEnv::from_process())?;
     let prepared = PreparedTrust::from_trusted_root(&material.trusted_root);
     let trim = |u: &str| u.trim_end_matches('/').to_string();
@@ -304,6 +323,24 @@ pub fn exit_status(total: &Outcome) -> i32 {
     }
 }
 
+/// The witnesses to compare each log's checkpoint with: those of the trust material's witness
+/// policy (`--witness-policy`, else the instance's, see `signet trust witness-policy`) that
+/// have a URL. None without a policy.
+pub fn load_witnesses(args: &MonitorArgs) -> anyhow::Result<Vec<Witness>> {
+    let material = trust::load(&args.trust, &TrustEnv::from_process())?;
+    let Some(policy) = &material.witness_policy else {
+        return Ok(Vec::new());
+    };
+    witnesses::from_policy(policy).context("the witness policy")
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
 /// Runs `signet monitor`; returns the exit status (`--once`), or runs until killed.
 pub fn run(args: MonitorArgs) -> anyhow::Result<i32> {
     let rules = load_rules(args.config.as_deref())?;
@@ -317,6 +354,8 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<i32> {
             }
         }
     }
+    let witnesses = load_witnesses(&args)?;
+    let webhooks = WebhookConfig::new(args.webhooks.clone(), args.webhook_secret_file.as_deref())?;
     let mut store = Store::open(&args.state_dir)?;
     let http = Http::new()?;
     let options = FollowOptions {
@@ -330,14 +369,67 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<i32> {
         options: &options,
         now: &now,
     };
-    let mut sink = LineWriter(std::io::stdout().lock());
+    // Webhooks: the queue beside the state, and (in daemon mode) a thread that delivers.
+    let stats = Arc::new(WebhookStats::default());
+    let (queue, mut deliverer) = if webhooks.urls.is_empty() {
+        (None, None)
+    } else {
+        (
+            Some(Queue::open(&args.state_dir, &webhooks)?),
+            Some(Deliverer::open(&args.state_dir, &webhooks, stats.clone())?),
+        )
+    };
+    let metrics = Arc::new(Metrics::new(queue.as_ref().map(|_| stats.clone())));
+    if let Some(addr) = args.metrics_listen {
+        let bound = metrics::serve(addr, metrics.clone())?;
+        tracing::info!("metrics at http://{bound}/metrics");
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut wake = None;
+    if !args.once {
+        if let Some(d) = deliverer.take() {
+            let (tx, rx) = std::sync::mpsc::channel();
+            d.spawn(rx, stop.clone())?;
+            wake = Some(tx);
+        }
+    }
+    let mut sink = Fanout {
+        out: LineWriter(std::io::stdout().lock()),
+        queue,
+        wake,
+    };
+    let extras = Extras {
+        witnesses: &witnesses,
+        metrics: Some(&metrics),
+    };
     loop {
-        let total = pass(&targets, &http, &mut store, &ctx, &mut sink);
+        let mut total = pass_with(&targets, &http, &mut store, &ctx, &mut sink, &extras);
         if args.once {
+            if let Some(d) = &mut deliverer {
+                let left = d
+                    .drain(Instant::now() + args.webhook_timeout)
+                    .context("webhook queue")?;
+                if left > 0 {
+                    tracing::error!(
+                        "{left} webhook deliveries still failing after {:?}; they are retried by the next run",
+                        args.webhook_timeout
+                    );
+                    total.errors += 1;
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
             return Ok(exit_status(&total));
         }
         std::thread::sleep(args.interval);
     }
+}
+
+/// What a pass does besides following each log.
+#[derive(Default)]
+pub struct Extras<'a> {
+    /// Witnesses to compare each log's verified checkpoint with.
+    pub witnesses: &'a [Witness],
+    pub metrics: Option<&'a Metrics>,
 }
 
 /// One pass over every log; a log that fails does not stop the others.
@@ -348,10 +440,47 @@ pub fn pass(
     ctx: &Context<'_>,
     sink: &mut dyn Sink,
 ) -> Outcome {
+    pass_with(targets, http, store, ctx, sink, &Extras::default())
+}
+
+/// [`pass`], comparing with witnesses and recording metrics as `extras` says.
+pub fn pass_with(
+    targets: &[LogTarget],
+    http: &Http,
+    store: &mut Store,
+    ctx: &Context<'_>,
+    sink: &mut dyn Sink,
+    extras: &Extras<'_>,
+) -> Outcome {
     let mut total = Outcome::default();
     for target in targets {
         let started = Instant::now();
-        let o = follow_target(target, http, store, ctx, sink);
+        let mut o = follow_target(target, http, store, ctx, sink);
+        // Witnesses cosign tlog-tiles checkpoints: compared for Rekor v2 logs.
+        if !extras.witnesses.is_empty() && matches!(target.kind, LogKind::RekorV2) {
+            let source = HttpLog::new(http, &target.base_url);
+            let c = witnesses::compare(
+                target,
+                store,
+                &source,
+                extras.witnesses,
+                &HttpWitnesses(http),
+                sink,
+            );
+            o.alerts += c.alerts;
+            o.errors += c.errors;
+            if let Some(m) = extras.metrics {
+                m.record_witnesses(&target.origin, c.checked, c.alerts);
+            }
+        }
+        if let Some(m) = extras.metrics {
+            let position = store
+                .load(&target.state_key())
+                .ok()
+                .flatten()
+                .map(|s| (s.verified.size, s.next_index));
+            m.record_pass(&target.origin, &o, position, unix_now());
+        }
         let secs = started.elapsed().as_secs_f64();
         tracing::info!(
             "{}: verified size {}, read {} entries in {:.2}s ({:.0}/s), {} matches, {} alerts, {} errors",

@@ -193,6 +193,23 @@ impl MemoryLog {
         self.published.set(size);
     }
 
+    /// The signed checkpoint as served now.
+    pub fn checkpoint_note(&self) -> String {
+        self.checkpoint().expect("the published size is within the log")
+    }
+
+    /// A checkpoint of any size and root signed with the log's key: another view of the log,
+    /// as a log showing different trees to different parties would sign.
+    pub fn sign_view(&self, size: u64, root_hash: signet_tlog::Hash) -> String {
+        let cp = Checkpoint {
+            origin: self.origin.clone(),
+            size,
+            root_hash,
+            extensions: vec![],
+        };
+        sign_checkpoint(&cp, &[&self.signer]).expect("signing with an in-memory key")
+    }
+
     fn not_found(path: String) -> SourceError {
         SourceError::NotFound { path }
     }

@@ -163,6 +163,81 @@ fn server_publishes_tuf_and_the_client_bootstraps_from_its_root() {
     };
     assert_ok(&verify(&home), "verify-blob --instance");
 
+    // A witness policy kept with the instance: every command using it requires cosignatures
+    // (this server's checkpoints carry none), until the flag overrides it or it is cleared.
+    let witness = signet_tlog::CosignatureSigner::new(
+        "witness.example/w1",
+        signet_crypto::SigningKey::generate(signet_crypto::KeyKind::Ed25519).unwrap(),
+    )
+    .unwrap();
+    let policy = tmp.path().join("witnesses.policy");
+    std::fs::write(
+        &policy,
+        format!("witness w1 {}\nquorum w1\n", witness.verifier().vkey()),
+    )
+    .unwrap();
+    let out = signet(
+        &home,
+        &[
+            "trust",
+            "witness-policy",
+            "--instance",
+            &tuf,
+            policy.to_str().unwrap(),
+        ],
+    );
+    assert_ok(&out, "trust witness-policy");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("quorum witness w1"));
+    let shown = signet(&home, &["trust", "show", "--instance", &tuf]);
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("witness policy: quorum witness w1 over 1 witnesses"),
+        "{}",
+        String::from_utf8_lossy(&shown.stdout)
+    );
+    let out = verify(&home);
+    assert!(!out.status.success(), "verified without the required cosignature");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("w1"), "{stderr}");
+    // A broken policy is refused with its line, and the kept one stays.
+    let broken = tmp.path().join("broken.policy");
+    std::fs::write(&broken, "witness w1\n").unwrap();
+    let out = signet(
+        &home,
+        &[
+            "trust",
+            "witness-policy",
+            "--instance",
+            &tuf,
+            broken.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
+    assert!(!verify(&home).status.success());
+    // --witness-policy on the command overrides the kept one.
+    let none = tmp.path().join("none.policy");
+    std::fs::write(&none, "quorum none\n").unwrap();
+    let mut args = vec![
+        "verify-blob",
+        "--instance",
+        &tuf,
+        "--witness-policy",
+        none.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--certificate-identity",
+        "tuf@example.com",
+        "--certificate-oidc-issuer",
+        &issuer,
+    ];
+    args.push(artifact.to_str().unwrap());
+    assert_ok(&signet(&home, &args), "verify-blob --witness-policy overriding");
+    assert_ok(
+        &signet(&home, &["trust", "witness-policy", "--instance", &tuf, "--clear"]),
+        "trust witness-policy --clear",
+    );
+    assert_ok(&verify(&home), "verify-blob after clearing the policy");
+
     // An update with nothing new changes nothing.
     let before = std::fs::read(instance_dir.join("tuf/timestamp.json")).unwrap();
     assert_ok(
