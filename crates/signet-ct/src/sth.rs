@@ -9,8 +9,8 @@ use std::sync::Arc;
 use signet_crypto::{sha256, PublicKey, SigningKey};
 use signet_log::CheckpointSigner;
 use signet_tlog::{Checkpoint, Hash, Note, NoteSignature};
-use signet_x509::sct::{sign_digitally_signed, verify_digitally_signed, DigitallySigned};
-use signet_x509::static_ct::Rfc6962NoteSignature;
+use signet_x509::sct::{sign_digitally_signed, DigitallySigned};
+use signet_x509::static_ct::{verify_tree_head_signature, Rfc6962NoteSignature};
 use thiserror::Error;
 
 /// Why a checkpoint is not a signed tree head of this log.
@@ -40,8 +40,14 @@ pub struct SignedTreeHead {
 impl SignedTreeHead {
     /// Checks the tree head signature with the log's key.
     pub fn verify(&self, key: &PublicKey) -> Result<(), SthError> {
-        let message = tree_head_signature_input(self.timestamp, self.tree_size, &self.sha256_root_hash);
-        verify_digitally_signed(&self.tree_head_signature, key, &message).map_err(SthError::BadSignature)
+        verify_tree_head_signature(
+            self.timestamp,
+            self.tree_size,
+            &self.sha256_root_hash,
+            &self.tree_head_signature,
+            key,
+        )
+        .map_err(SthError::BadSignature)
     }
 
     /// Reads the STH out of a checkpoint signed by the log `log_id` under key name `origin`.

@@ -13,8 +13,8 @@ use base64::Engine as _;
 use serde_json::Value;
 use signet_tlog::{leaf_hash, Checkpoint, Hash, Note};
 use signet_x509::sct::tls::Reader;
-use signet_x509::sct::{verify_digitally_signed, DigitallySigned};
-use signet_x509::static_ct::{note_key_id, tree_head_signature_input, Rfc6962NoteSignature};
+use signet_x509::sct::DigitallySigned;
+use signet_x509::static_ct::{note_key_id, verify_tree_head_signature, Rfc6962NoteSignature};
 
 use crate::follow::{CtLogKey, EntryFormat, Fail, Head, Included, Protocol};
 use crate::report::Check;
@@ -34,9 +34,14 @@ pub struct SignedTreeHead {
 impl SignedTreeHead {
     /// Checks the tree head signature with the log's key.
     pub fn verify(&self, key: &signet_crypto::PublicKey) -> Result<(), String> {
-        let message = tree_head_signature_input(self.timestamp, self.tree_size, &self.sha256_root_hash);
-        verify_digitally_signed(&self.tree_head_signature, key, &message)
-            .map_err(|e| format!("tree head signature of size {}: {e}", self.tree_size))
+        verify_tree_head_signature(
+            self.timestamp,
+            self.tree_size,
+            &self.sha256_root_hash,
+            &self.tree_head_signature,
+            key,
+        )
+        .map_err(|e| format!("tree head signature of size {}: {e}", self.tree_size))
     }
 }
 

@@ -49,6 +49,17 @@ const MAX_TILE: u64 = TILE_WIDTH as u64 * HASH_SIZE as u64;
 /// 256 entries of at most 65535 bytes, each with its 2-byte length.
 const MAX_BUNDLE: u64 = TILE_WIDTH as u64 * (2 + u16::MAX as u64);
 
+/// `GET <base_url>/<path>`, at most `max` bytes.
+fn get(http: &Http, base_url: &str, path: &str, max: u64) -> Result<Vec<u8>, SourceError> {
+    let url = format!("{base_url}/{path}");
+    match http.get_limited(&url, max) {
+        Ok(Some(body)) => Ok(body),
+        Ok(None) => Err(SourceError::NotFound { path: url }),
+        Err(GetError::TooLong) => Err(SourceError::TooLarge { path: url, max }),
+        Err(GetError::Other(reason)) => Err(SourceError::Unreachable { path: url, reason }),
+    }
+}
+
 /// An API answer: a proof, a tree head, a page of entries.
 const MAX_API_ANSWER: u64 = 1 << 20;
 /// A Rekor v1 retrieve of up to 10 entries (a Rekor v1 body may be a few MiB: intoto with its
@@ -90,13 +101,7 @@ impl<'h> HttpLog<'h> {
     }
 
     fn get(&self, path: &str, max: u64) -> Result<Vec<u8>, SourceError> {
-        let url = format!("{}/{path}", self.base_url);
-        match self.http.get_limited(&url, max) {
-            Ok(Some(body)) => Ok(body),
-            Ok(None) => Err(SourceError::NotFound { path: url }),
-            Err(GetError::TooLong) => Err(SourceError::TooLarge { path: url, max }),
-            Err(GetError::Other(reason)) => Err(SourceError::Unreachable { path: url, reason }),
-        }
+        get(self.http, &self.base_url, path, max)
     }
 
     /// A partial resource, falling back to the full one when the partial is gone.
@@ -194,13 +199,7 @@ impl<'h> HttpApi<'h> {
     }
 
     fn get(&self, path: &str, max: u64) -> Result<Vec<u8>, SourceError> {
-        let url = format!("{}/{path}", self.base_url);
-        match self.http.get_limited(&url, max) {
-            Ok(Some(body)) => Ok(body),
-            Ok(None) => Err(SourceError::NotFound { path: url }),
-            Err(GetError::TooLong) => Err(SourceError::TooLarge { path: url, max }),
-            Err(GetError::Other(reason)) => Err(SourceError::Unreachable { path: url, reason }),
-        }
+        get(self.http, &self.base_url, path, max)
     }
 }
 

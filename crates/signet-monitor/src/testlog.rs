@@ -241,11 +241,7 @@ impl LogSource for MemoryLog {
     }
 
     fn entry_bundle(&self, id: &EntryBundleId) -> Result<Vec<u8>, SourceError> {
-        let first = id.index * u64::from(TILE_WIDTH);
-        let mut width = u64::from(id.width);
-        if *self.tamper.borrow() == Tamper::ShortBundle(id.index) {
-            width -= 1;
-        }
+        let (first, width) = bundle_span(id, &self.tamper.borrow());
         let mut entries: Vec<Vec<u8>> = (first..first + width)
             .map(|i| {
                 self.entries
@@ -265,6 +261,16 @@ impl LogSource for MemoryLog {
             reason: e.to_string(),
         })
     }
+}
+
+/// The first entry of bundle `id` and how many entries it is served with (one short when the
+/// log is told so).
+fn bundle_span(id: &EntryBundleId, tamper: &Tamper) -> (u64, u64) {
+    let short = *tamper == Tamper::ShortBundle(id.index);
+    (
+        id.index * u64::from(TILE_WIDTH),
+        u64::from(id.width) - u64::from(short),
+    )
 }
 
 /// A hash tile of `tree` (every leaf it holds, whatever size is published).
@@ -709,11 +715,7 @@ impl LogSource for MemoryCtLog {
     }
 
     fn entry_bundle(&self, id: &EntryBundleId) -> Result<Vec<u8>, SourceError> {
-        let first = id.index * u64::from(TILE_WIDTH);
-        let mut width = u64::from(id.width);
-        if *self.tamper.borrow() == Tamper::ShortBundle(id.index) {
-            width -= 1;
-        }
+        let (first, width) = bundle_span(id, &self.tamper.borrow());
         let mut out = Vec::new();
         for i in first..first + width {
             if i >= self.leaves.len() as u64 {

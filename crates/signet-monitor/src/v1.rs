@@ -251,15 +251,17 @@ impl<'a, S: V1Source + ?Sized> V1Protocol<'a, S> {
     }
 }
 
+/// One retrieve's entries, or why not.
+type Answer = Result<Vec<RetrievedEntry>, Fail>;
+
 impl<S: V1Source + ?Sized> V1Protocol<'_, S> {
     /// Each chunk's entries, in order, with up to `concurrent` requests in flight.
-    fn retrieve_all(&self, chunks: &[&[u64]]) -> Vec<Result<Vec<RetrievedEntry>, Fail>> {
+    fn retrieve_all(&self, chunks: &[&[u64]]) -> Vec<Answer> {
         if self.concurrent <= 1 || chunks.len() <= 1 {
             return chunks.iter().map(|c| self.retrieve(c)).collect();
         }
         let next = AtomicUsize::new(0);
-        let slots: Vec<Mutex<Option<Result<Vec<RetrievedEntry>, Fail>>>> =
-            chunks.iter().map(|_| Mutex::new(None)).collect();
+        let slots: Vec<Mutex<Option<Answer>>> = chunks.iter().map(|_| Mutex::new(None)).collect();
         std::thread::scope(|s| {
             for _ in 0..self.concurrent.min(chunks.len()) {
                 s.spawn(|| loop {

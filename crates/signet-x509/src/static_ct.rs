@@ -147,6 +147,19 @@ pub fn tree_head_signature_input(timestamp: u64, tree_size: u64, root: &[u8; 32]
     m
 }
 
+/// Checks an RFC 6962 §3.5 tree head signature (an STH's, or a static-ct-api checkpoint's
+/// `RFC6962NoteSignature`) over `timestamp`, `tree_size` and `root` with the log's key.
+pub fn verify_tree_head_signature(
+    timestamp: u64,
+    tree_size: u64,
+    root: &[u8; 32],
+    signature: &DigitallySigned,
+    key: &signet_crypto::PublicKey,
+) -> Result<(), String> {
+    let message = tree_head_signature_input(timestamp, tree_size, root);
+    crate::sct::verify_digitally_signed(signature, key, &message)
+}
+
 /// static-ct-api: the note key ID is `SHA-256(name || 0x0A || 0x05 || LogID)[:4]`.
 pub fn note_key_id(origin: &str, log_id: &[u8; 32]) -> u32 {
     let mut m = Vec::with_capacity(origin.len() + 2 + 32);
