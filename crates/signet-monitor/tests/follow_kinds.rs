@@ -526,3 +526,20 @@ fn ct_entries_match_extensions_and_fingerprints_as_rekor_monitor_does() {
     assert_eq!(lines[1]["matches"][0]["type"], "fingerprint");
     assert_eq!(lines[1]["kind"], "x509_entry");
 }
+
+#[test]
+fn a_v1_log_whose_active_tree_changes_is_an_error_not_a_log_going_backwards() {
+    let ca = TestCa::new().unwrap();
+    let mut log = V1::new();
+    fill(&mut log, &ca, 0, 20);
+    let rules = Rules::default();
+    let mut store = Store::in_memory().unwrap();
+    let (outcome, _) = run(&log, &mut store, &rules, &options());
+    assert_eq!(outcome.verified_size, 20);
+    // A new shard: another tree ID, a smaller tree.
+    log.0.tree_id += 1;
+    log.0.publish_at(Some(5));
+    let (outcome, lines) = run(&log, &mut store, &rules, &options());
+    assert_eq!((outcome.alerts, outcome.errors), (0, 1), "{lines:?}");
+    assert_eq!(problem(&lines), ("error", "shard_changed", None));
+}
