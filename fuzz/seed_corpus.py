@@ -171,7 +171,48 @@ def main():
             _, hl, _ = der_tlv(der, off)  # the SET
             _, ohl, olen = der_tlv(der, off + hl)  # the OCTET STRING
             seed("git_signature", der[off + hl + ohl : off + hl + ohl + olen])
+    monitor_sources_seeds()
     print(f"seeds written under {CORPUS}")
+
+
+def monitor_sources_seeds():
+    """Rekor v1 and RFC 6962 answers, a static-ct-api data tile and a checkpoint, in the
+    shapes signet's logs serve them, plus leaves and bodies with the vectors' certificates."""
+    h = "ab" * 32
+    b64h = base64.b64encode(bytes(32)).decode()
+    seed("monitor_sources", json.dumps({"rootHash": h, "treeSize": 3, "signedTreeHead": "rekor - 1\n3\nAA==\n\n",
+                                        "treeID": "1", "inactiveShards": [{"treeSize": 5}]}))
+    seed("monitor_sources", json.dumps({"rootHash": h, "hashes": [h, h]}))
+    seed("monitor_sources", json.dumps([{h: {"body": "e30=", "logIndex": 4, "verification": {"inclusionProof": {
+        "logIndex": 4, "treeSize": 9, "rootHash": h, "hashes": [h], "checkpoint": "cp"}}}}]))
+    # DigitallySigned: sha256 (4), ecdsa (3), a 2-byte signature.
+    seed("monitor_sources", json.dumps({"tree_size": 3, "timestamp": 1, "sha256_root_hash": b64h,
+                                        "tree_head_signature": base64.b64encode(bytes([4, 3, 0, 2, 0, 0])).decode()}))
+    seed("monitor_sources", json.dumps({"consistency": [b64h]}))
+    seed("monitor_sources", json.dumps({"leaf_index": 2, "audit_path": [b64h, b64h]}))
+    cert = bytes.fromhex("3003020101")
+    def u24(b):
+        return len(b).to_bytes(3, "big") + b
+    # TimestampedEntry (x509_entry), then TileLeaf's empty chain; the MerkleTreeLeaf adds 00 00.
+    x509 = (1).to_bytes(8, "big") + b"\x00\x00" + u24(cert) + b"\x00\x00"
+    seed("monitor_sources", x509 + b"\x00\x00")
+    seed("monitor_sources", b"\x00\x00" + x509)
+    seed("monitor_sources", json.dumps({"entries": [{"leaf_input": base64.b64encode(b"\x00\x00" + x509).decode(),
+                                                     "extra_data": ""}]}))
+    seed("monitor_sources", "ct.example/2025\n3\n" + b64h + "\n\n\u2014 ct.example/2025 AAAAAAECAwQ=\n")
+    seed("monitor_sources", json.dumps({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+        "data": {"hash": {"algorithm": "sha256", "value": h}},
+        "signature": {"content": "MEUC", "publicKey": {"content": base64.b64encode(
+            b"-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n").decode()}}}}))
+    for bundle in sorted(VECTORS.glob("**/*.sigstore.json"))[:20]:
+        try:
+            material = json.loads(bundle.read_text()).get("verificationMaterial", {})
+        except (ValueError, UnicodeDecodeError):
+            continue
+        der = material.get("certificate", {}).get("rawBytes")
+        if der:
+            leaf = b"\x00\x00" + (1).to_bytes(8, "big") + b"\x00\x00" + u24(base64.b64decode(der)) + b"\x00\x00"
+            seed("monitor_sources", leaf)
 
 
 if __name__ == "__main__":

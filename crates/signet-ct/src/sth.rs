@@ -9,15 +9,9 @@ use std::sync::Arc;
 use signet_crypto::{sha256, PublicKey, SigningKey};
 use signet_log::CheckpointSigner;
 use signet_tlog::{Checkpoint, Hash, Note, NoteSignature};
-use signet_x509::sct::tls::Reader;
-use signet_x509::sct::{sign_digitally_signed, verify_digitally_signed, DigitallySigned};
+use signet_x509::sct::{sign_digitally_signed, DigitallySigned};
+use signet_x509::static_ct::{verify_tree_head_signature, Rfc6962NoteSignature};
 use thiserror::Error;
-
-/// c2sp.org/signed-note signature type of an RFC 6962 tree head signature.
-const RFC6962_NOTE_TYPE: u8 = 0x05;
-
-/// RFC 6962 §3.2 `SignatureType.tree_hash`.
-const TREE_HASH: u8 = 1;
 
 /// Why a checkpoint is not a signed tree head of this log.
 #[derive(Debug, Error)]
@@ -46,8 +40,14 @@ pub struct SignedTreeHead {
 impl SignedTreeHead {
     /// Checks the tree head signature with the log's key.
     pub fn verify(&self, key: &PublicKey) -> Result<(), SthError> {
-        let message = tree_head_signature_input(self.timestamp, self.tree_size, &self.sha256_root_hash);
-        verify_digitally_signed(&self.tree_head_signature, key, &message).map_err(SthError::BadSignature)
+        verify_tree_head_signature(
+            self.timestamp,
+            self.tree_size,
+            &self.sha256_root_hash,
+            &self.tree_head_signature,
+            key,
+        )
+        .map_err(SthError::BadSignature)
     }
 
     /// Reads the STH out of a checkpoint signed by the log `log_id` under key name `origin`.
@@ -64,41 +64,18 @@ impl SignedTreeHead {
                 origin: origin.into(),
                 key_id,
             })?;
-        let mut r = Reader::new(&line.signature);
-        let malformed = |e: signet_x509::sct::SctError| SthError::Malformed(e.to_string());
-        let timestamp = r.u64("RFC6962NoteSignature timestamp").map_err(malformed)?;
-        let tree_head_signature = DigitallySigned::read(&mut r).map_err(malformed)?;
-        r.finish("RFC6962NoteSignature").map_err(malformed)?;
+        let signed =
+            Rfc6962NoteSignature::decode(&line.signature).map_err(|e| SthError::Malformed(e.to_string()))?;
         Ok(SignedTreeHead {
             tree_size: checkpoint.size,
-            timestamp,
+            timestamp: signed.timestamp,
             sha256_root_hash: checkpoint.root_hash,
-            tree_head_signature,
+            tree_head_signature: signed.signature,
         })
     }
 }
 
-/// RFC 6962 §3.5: the `TreeHeadSignature` struct a tree head signature covers.
-pub fn tree_head_signature_input(timestamp: u64, tree_size: u64, root: &Hash) -> Vec<u8> {
-    let mut m = Vec::with_capacity(2 + 8 + 8 + 32);
-    m.push(0); // version v1
-    m.push(TREE_HASH);
-    m.extend_from_slice(&timestamp.to_be_bytes());
-    m.extend_from_slice(&tree_size.to_be_bytes());
-    m.extend_from_slice(root);
-    m
-}
-
-/// static-ct-api: the note key ID is `SHA-256(name || 0x0A || 0x05 || LogID)[:4]`.
-pub fn note_key_id(origin: &str, log_id: &[u8; 32]) -> u32 {
-    let mut m = Vec::with_capacity(origin.len() + 2 + 32);
-    m.extend_from_slice(origin.as_bytes());
-    m.push(b'\n');
-    m.push(RFC6962_NOTE_TYPE);
-    m.extend_from_slice(log_id);
-    let h = sha256(&m);
-    u32::from_be_bytes([h[0], h[1], h[2], h[3]])
-}
+pub use signet_x509::static_ct::{note_key_id, tree_head_signature_input};
 
 /// Signs each batch's checkpoint as an RFC 6962 STH, timestamped by the wall clock. STH
 /// timestamps never go backwards, even if the clock does, since monitors compare them.
@@ -135,9 +112,10 @@ impl CheckpointSigner for Rfc6962NoteSigner {
         }
         let timestamp = self.timestamp();
         let message = tree_head_signature_input(timestamp, checkpoint.size, &checkpoint.root_hash);
-        let signed = sign_digitally_signed(self.key.as_ref(), &message).map_err(|e| e.to_string())?;
-        let mut body = timestamp.to_be_bytes().to_vec();
-        body.extend_from_slice(&signed.encode().map_err(|e| e.to_string())?);
+        let signature = sign_digitally_signed(self.key.as_ref(), &message).map_err(|e| e.to_string())?;
+        let body = Rfc6962NoteSignature { timestamp, signature }
+            .encode()
+            .map_err(|e| e.to_string())?;
         let mut note = Note::new(&checkpoint.to_note_text()).map_err(|e| e.to_string())?;
         note.add_signature(NoteSignature {
             name: self.origin.clone(),

@@ -1,17 +1,24 @@
-//! What a Rekor v2 entry says about who signed what: the artifact digest, and for each
-//! signature the certificate's identity (SAN, OIDC issuer, extensions) and fingerprints, or
-//! the public key's fingerprint. Signatures are not verified: the log did that on entry, and
-//! the monitor's question is only whose name appears in the log.
+//! What a log entry says about who signed what: the artifact digest, and for each signature
+//! the certificate's identity (SAN, OIDC issuer, extensions) and fingerprints, or the public
+//! key's fingerprint. Three readers, one per kind of log: [`read_entry`] (Rekor v2
+//! hashedrekord/dsse 0.0.2), [`read_v1_entry`] (Rekor v1 hashedrekord 0.0.1, dsse 0.0.1,
+//! intoto 0.0.1/0.0.2, the kinds signet's v1 log accepts) and [`read_ct_entry`] (an RFC 6962
+//! `MerkleTreeLeaf`: the certificate or precertificate a CA logged). Signatures are not
+//! verified: the log did that on entry, and the monitor's question is only whose name appears
+//! in the log.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use der::asn1::{Ia5StringRef, ObjectIdentifier, PrintableStringRef, Utf8StringRef};
 use der::{Decode, Encode};
 use signet_formats::common::Timestamp;
+use signet_formats::rekor_v1::{RekorV1Entry, RekorV1Error};
 use signet_formats::rekor_v2::{Entry, EntryError, Spec, VerifierKey};
-use signet_x509::fulcio::read_identity_from_certificate;
+use signet_x509::fulcio::read_identity_from_tbs;
+use signet_x509::sct::{decode_merkle_tree_leaf, OwnedLogEntry};
 use signet_x509::CertificateIdentity;
 use thiserror::Error;
+use x509_cert::certificate::TbsCertificate;
 use x509_cert::Certificate;
 
 /// Why an entry could not be read.
@@ -22,16 +29,29 @@ pub enum EntryParseError {
     Body(#[from] EntryError),
     #[error("signature {signature}: certificate is not DER X.509: {reason}")]
     Certificate { signature: usize, reason: String },
+    #[error("entry body is not a Rekor v1 entry: {0}")]
+    V1Body(RekorV1Error),
+    #[error("signature {signature}: verifier is not a PEM certificate or public key: {reason}")]
+    Pem { signature: usize, reason: String },
+    #[error("CT leaf is not an RFC 6962 MerkleTreeLeaf: {0}")]
+    CtLeaf(String),
+    #[error("CT leaf's {what} is not DER X.509: {reason}")]
+    CtCertificate { what: &'static str, reason: String },
 }
 
 /// The facts of one entry a watch rule can match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryFacts {
-    /// `hashedrekord` or `dsse`.
+    /// `hashedrekord`, `dsse` or `intoto`; for CT `x509_entry` or `precert_entry`.
     pub kind: &'static str,
-    /// The signed artifact's digest (`sha256:<hex>`): hashedrekord's `data`, dsse's payload hash.
+    /// The signed artifact's digest (`sha256:<hex>`): hashedrekord's `data`, dsse's and
+    /// intoto's payload hash (empty when a v1 entry records none); for CT the SHA-256 of the
+    /// logged certificate (or precertificate TBSCertificate) DER.
     pub digest: String,
     pub signers: Vec<Signer>,
+    /// For CT: the logged certificate's DER (x509_entry) or the precertificate's
+    /// TBSCertificate DER (precert_entry), as the leaf holds it.
+    pub certificate: Option<Vec<u8>>,
 }
 
 /// One signature's verifier.
@@ -53,7 +73,8 @@ pub struct CertificateFacts {
     pub issuer: Option<String>,
     /// Why the certificate does not read as a Fulcio leaf (e.g. two SANs), if it does not.
     pub identity_error: Option<String>,
-    /// Hex SHA-256 of the DER certificate.
+    /// Hex SHA-256 of the DER certificate (empty for a CT precertificate entry: the log
+    /// holds only its TBSCertificate, so no certificate's fingerprint can be known).
     pub cert_fingerprint: String,
     /// Hex SHA-256 of the DER SubjectPublicKeyInfo.
     pub key_fingerprint: String,
@@ -136,6 +157,95 @@ pub fn read_entry(body: &[u8], wanted: &Wanted) -> Result<EntryFacts, EntryParse
         kind,
         digest,
         signers,
+        certificate: None,
+    })
+}
+
+/// Reads the facts of a Rekor v1 entry body. `Ok(None)` for a kind the monitor does not read
+/// (rekord, rpm, jar, helm, ... in the public-good log): such an entry is hashed into the tree
+/// and skipped, not an error.
+pub fn read_v1_entry(body: &[u8], wanted: &Wanted) -> Result<Option<EntryFacts>, EntryParseError> {
+    let entry = match RekorV1Entry::from_json(body) {
+        Ok(e) => e,
+        Err(RekorV1Error::UnknownKind { .. }) => return Ok(None),
+        Err(e) => return Err(EntryParseError::V1Body(e)),
+    };
+    let name = |d: &signet_formats::rekor_v1::HexDigest| {
+        format!("{}:{}", digest_name(d.algorithm), hex::encode(&d.digest))
+    };
+    let (digest, pems): (Option<String>, Vec<&[u8]>) = match &entry {
+        RekorV1Entry::HashedRekordV001(h) => (Some(name(&h.data_hash)), vec![&h.public_key_pem]),
+        RekorV1Entry::DsseV001(d) => (
+            d.payload_hash.as_ref().or(d.envelope_hash.as_ref()).map(name),
+            d.signatures.iter().map(|s| s.verifier_pem.as_slice()).collect(),
+        ),
+        RekorV1Entry::IntotoV001(i) => (
+            i.payload_hash.as_ref().or(i.hash.as_ref()).map(name),
+            vec![&i.public_key_pem],
+        ),
+        RekorV1Entry::IntotoV002(i) => (
+            i.payload_hash.as_ref().or(i.hash.as_ref()).map(name),
+            i.signatures.iter().map(|s| s.public_key_pem.as_slice()).collect(),
+        ),
+    };
+    let signers = pems
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            read_pem_verifier(p, wanted).map_err(|reason| EntryParseError::Pem { signature: i, reason })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Some(EntryFacts {
+        kind: entry.kind(),
+        digest: digest.unwrap_or_default(),
+        signers,
+        certificate: None,
+    }))
+}
+
+/// A v1 verifier: PEM of a certificate or of a public key (SubjectPublicKeyInfo).
+fn read_pem_verifier(text: &[u8], wanted: &Wanted) -> Result<Signer, String> {
+    let block = pem::parse(text).map_err(|e| e.to_string())?;
+    match block.tag() {
+        "CERTIFICATE" => read_certificate(block.contents(), wanted).map(Signer::Certificate),
+        "PUBLIC KEY" => Ok(Signer::PublicKey {
+            key_fingerprint: fingerprint(wanted, block.contents()),
+        }),
+        other => Err(format!("PEM block {other:?}")),
+    }
+}
+
+/// Reads the facts of an RFC 6962 `MerkleTreeLeaf` (a CT log's `leaf_input`): the logged
+/// certificate, or the precertificate's TBSCertificate, as the one signer.
+pub fn read_ct_entry(leaf_input: &[u8], wanted: &Wanted) -> Result<EntryFacts, EntryParseError> {
+    let entry = decode_merkle_tree_leaf(leaf_input).map_err(|e| EntryParseError::CtLeaf(e.to_string()))?;
+    let (kind, der, facts) = match entry.entry {
+        OwnedLogEntry::X509 { certificate } => {
+            let facts =
+                read_certificate(&certificate, wanted).map_err(|reason| EntryParseError::CtCertificate {
+                    what: "certificate",
+                    reason,
+                })?;
+            ("x509_entry", certificate, facts)
+        }
+        OwnedLogEntry::Precert { tbs_certificate, .. } => {
+            let tbs =
+                TbsCertificate::from_der(&tbs_certificate).map_err(|e| EntryParseError::CtCertificate {
+                    what: "precertificate TBSCertificate",
+                    reason: e.to_string(),
+                })?;
+            let facts = read_tbs(&tbs, None, wanted).map_err(|reason| EntryParseError::CtCertificate {
+                what: "precertificate TBSCertificate",
+                reason,
+            })?;
+            ("precert_entry", tbs_certificate, facts)
+        }
+    };
+    Ok(EntryFacts {
+        kind,
+        digest: format!("sha256:{}", hex::encode(signet_crypto::sha256(&der))),
+        signers: vec![Signer::Certificate(facts)],
+        certificate: Some(der),
     })
 }
 
@@ -160,24 +270,25 @@ fn fingerprint(wanted: &Wanted, der: &[u8]) -> String {
 
 fn read_certificate(der: &[u8], wanted: &Wanted) -> Result<CertificateFacts, String> {
     let cert = Certificate::from_der(der).map_err(|e| e.to_string())?;
-    let (san, issuer, identity_error) = match read_identity_from_certificate(&cert) {
+    read_tbs(&cert.tbs_certificate, Some(der), wanted)
+}
+
+/// The facts of a certificate's TBSCertificate; `der` is the whole certificate, when there is
+/// one, for its fingerprint.
+fn read_tbs(tbs: &TbsCertificate, der: Option<&[u8]>, wanted: &Wanted) -> Result<CertificateFacts, String> {
+    let (san, issuer, identity_error) = match read_identity_from_tbs(tbs) {
         Ok(CertificateIdentity { san, extensions }) => {
             (Some(san.value().to_string()), extensions.issuer, None)
         }
         Err(e) => (None, None, Some(e.to_string())),
     };
     let key_fingerprint = if wanted.fingerprints {
-        let spki = cert
-            .tbs_certificate
-            .subject_public_key_info
-            .to_der()
-            .map_err(|e| e.to_string())?;
+        let spki = tbs.subject_public_key_info.to_der().map_err(|e| e.to_string())?;
         fingerprint(wanted, &spki)
     } else {
         String::new()
     };
-    let extensions = cert
-        .tbs_certificate
+    let extensions = tbs
         .extensions
         .iter()
         .flatten()
@@ -203,14 +314,9 @@ fn read_certificate(der: &[u8], wanted: &Wanted) -> Result<CertificateFacts, Str
         san,
         issuer,
         identity_error,
-        cert_fingerprint: fingerprint(wanted, der),
+        cert_fingerprint: der.map(|d| fingerprint(wanted, d)).unwrap_or_default(),
         key_fingerprint,
-        not_before: cert
-            .tbs_certificate
-            .validity
-            .not_before
-            .to_unix_duration()
-            .as_secs(),
+        not_before: tbs.validity.not_before.to_unix_duration().as_secs(),
         extensions,
     })
 }

@@ -1,49 +1,102 @@
-//! Following one tlog-tiles log: the monitor's checks in the order they run.
+//! Following one log: the monitor's checks in the order they run, the same for every kind of
+//! log. What differs per kind (where a signed tree head and proofs come from, how entries are
+//! fetched and read) sits behind [`Protocol`]: tlog-tiles for Rekor v2 and static-ct-api
+//! ([`crate::tiles`]), the Rekor v1 API ([`crate::v1`]), RFC 6962 ([`crate::ct`]).
 //!
 //! 1. Write the reports a previous run committed but did not write (the outbox).
-//! 2. Fetch the checkpoint; verify its origin and signature against the trusted log key.
-//! 3. Against the last verified checkpoint: a smaller size is an alert (the log went
-//!    backwards), the same size with another root is an alert (a fork), a larger size needs a
-//!    consistency proof, built from hash tiles, that verifies (else an alert). Then the new
-//!    checkpoint is the verified one.
+//! 2. Fetch the signed tree head (checkpoint or STH); verify its signature against the
+//!    trusted log key.
+//! 3. Against the last verified one: a smaller size is an alert (the log went backwards), the
+//!    same size with another root is an alert (a fork), a larger size needs a consistency
+//!    proof that verifies (else an alert). Then the new head is the verified one.
 //! 4. Scan the entries from where the last run stopped, a batch at a time: hash every entry
 //!    into the recomputed tree, read and match every entry. After each batch the recomputed
 //!    tree must be a prefix of the verified one (a consistency proof from the batch's end to
-//!    the checkpoint, or at the end equal roots): else an alert, and nothing of the batch is
+//!    the head, or at the end equal roots): else an alert, and nothing of the batch is
 //!    reported. So every match is reported only once the entries it came from are proven to be
-//!    the ones the signed checkpoint commits to. Each match carries its inclusion proof.
+//!    the ones the signed head commits to. Each match carries its inclusion proof, verified.
 //! 5. Commit the batch (position, tree, report lines in the outbox), then write its lines.
 //!
 //! An alert or error stops this log for this run, with the state at the last good point; the
 //! caller goes on with the other logs.
 
-use signet_tlog::{
-    leaf_hash, verify_checkpoint, verify_consistency, verify_inclusion, Checkpoint, EntryBundleId, Hash,
-    NoteVerifier, ProofError, Prover, TileHashReader, TILE_WIDTH,
-};
+use signet_tlog::{leaf_hash, verify_consistency, verify_inclusion, Hash, NoteVerifier};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
 use crate::config::Rules;
-use crate::entry::{read_entry, EntryFacts, Signer, Wanted};
+use crate::entry::{read_ct_entry, read_entry, read_v1_entry, EntryFacts, Signer, Wanted};
 use crate::matching::{match_entry, RuleMatch};
 use crate::report::{Check, CheckpointJson, Finding, InclusionProofJson, MatchReport, Problem, Sink};
 use crate::source::{LogSource, Tiles};
 use crate::state::{LogState, StateError, Store, Verified};
+use crate::tiles::TilesProtocol;
 use crate::tree::CompactRange;
 
 /// A log to follow, as the trust material describes it.
 #[derive(Debug, Clone)]
 pub struct LogTarget {
-    /// The log's name in reports and state: its base URL without the scheme.
+    /// The log's name in reports: its base URL without the scheme.
     pub origin: String,
-    /// The origin lines its checkpoints may carry (for Rekor v2, the base URL's host name,
-    /// as sigstore-go requires, or the whole base URL as earlier signet servers wrote).
+    /// Rekor v2: the origin lines its checkpoints may carry (the base URL's host name, as
+    /// sigstore-go requires, or the whole base URL as earlier signet servers wrote).
     pub checkpoint_origins: Vec<String>,
     pub base_url: String,
-    /// The log's checkpoint keys.
+    /// Rekor v2: the log's checkpoint keys.
     pub verifiers: Vec<NoteVerifier>,
+    /// What kind of log, and what its kind needs to verify it.
+    pub kind: LogKind,
+    /// Where this log starts when it has no saved state, if not where the run's options say.
+    pub start: Option<Start>,
+}
+
+/// The kinds of log the monitor follows.
+#[derive(Debug, Clone, Default)]
+pub enum LogKind {
+    /// Rekor v2 / tlog-tiles: `checkpoint_origins` and `verifiers` verify its checkpoints.
+    #[default]
+    RekorV2,
+    /// Rekor v1 through its REST API; its checkpoints verify as signet-verify verifies a v1
+    /// log's (`"<host> - <tree id>"` origin, the key's Rekor v1 hint).
+    RekorV1(Box<signet_verify::TransparencyLog>),
+    /// A certificate transparency log (the trusted root's `ctlogs`).
+    Ct(CtLogKey),
+}
+
+/// A CT log's key and how to read it.
+#[derive(Debug, Clone)]
+pub struct CtLogKey {
+    pub key: signet_crypto::PublicKey,
+    /// SHA-256 of the key's DER SubjectPublicKeyInfo (RFC 6962 `LogID`).
+    pub log_id: [u8; 32],
+    pub protocol: CtProtocol,
+}
+
+/// Which read API of a CT log to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CtProtocol {
+    /// static-ct-api where the log serves a checkpoint, else RFC 6962.
+    #[default]
+    Auto,
+    /// RFC 6962 §4: get-sth, get-sth-consistency, get-entries, get-proof-by-hash.
+    Rfc6962,
+    /// c2sp.org/static-ct-api: checkpoint, hash tiles, data tiles.
+    StaticCtApi,
+}
+
+impl LogTarget {
+    /// The key of this log's state and outbox, and the prefix of its report IDs. A Rekor v2
+    /// log keeps its origin (as state written before v1 and CT logs were followed); the other
+    /// kinds are prefixed, so a v1 log and a v2 (or CT) log never share state, whatever their
+    /// URLs.
+    pub fn state_key(&self) -> String {
+        match self.kind {
+            LogKind::RekorV2 => self.origin.clone(),
+            LogKind::RekorV1(_) => format!("rekor-v1:{}", self.origin),
+            LogKind::Ct(_) => format!("ct:{}", self.origin),
+        }
+    }
 }
 
 /// Where a log with no saved state starts.
@@ -59,7 +112,7 @@ pub enum Start {
 #[derive(Debug, Clone)]
 pub struct FollowOptions {
     pub start: Start,
-    /// Entry bundles per committed batch.
+    /// Entries per committed batch, in units of 256 (a tlog-tiles entry bundle).
     pub batch_bundles: u64,
     /// Threads that read and match entries.
     pub threads: usize,
@@ -89,6 +142,97 @@ pub struct Outcome {
     pub verified_size: u64,
 }
 
+/// A signed tree head whose signature verified: a checkpoint (Rekor v1, v2, static-ct-api) or
+/// an RFC 6962 STH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub size: u64,
+    pub root: Hash,
+    /// As served: the signed note, or the get-sth JSON.
+    pub envelope: String,
+}
+
+/// Why a [`Protocol`] step failed: evidence against the log (an alert) or a check that could
+/// not be made (an error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fail {
+    pub alert: bool,
+    pub index: Option<u64>,
+    pub check: Check,
+    pub message: String,
+    /// For an alert about two signed heads: both, as served.
+    pub evidence: Vec<String>,
+}
+
+impl Fail {
+    pub fn error(index: Option<u64>, check: Check, message: impl Into<String>) -> Self {
+        Fail {
+            alert: false,
+            index,
+            check,
+            message: message.into(),
+            evidence: Vec::new(),
+        }
+    }
+
+    pub fn alert(index: Option<u64>, check: Check, message: impl Into<String>) -> Self {
+        Fail {
+            alert: true,
+            ..Fail::error(index, check, message)
+        }
+    }
+}
+
+/// An inclusion proof and the signed head it leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Included {
+    pub hashes: Vec<Hash>,
+    pub size: u64,
+    pub root: Hash,
+    pub envelope: String,
+}
+
+/// How entries are read, per kind of log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryFormat {
+    /// A Rekor v2 entry body.
+    RekorV2,
+    /// A Rekor v1 entry body.
+    RekorV1,
+    /// An RFC 6962 `MerkleTreeLeaf`.
+    Ct,
+}
+
+/// What the follower needs of one kind of log. Each step verifies what only it can (a
+/// signature, a served proof's own checkpoint); the follower verifies the rest (consistency,
+/// the recomputed tree, inclusion) the same way for every kind.
+pub trait Protocol {
+    /// How this log's entries read.
+    fn format(&self) -> EntryFormat;
+    /// The latest signed tree head, its signature verified.
+    fn head(&mut self) -> Result<Head, Fail>;
+    /// Two heads verified at different times must be of one tree (a Rekor v1 log names its
+    /// tree in the origin line; a new tree is a shard rollover, not a log going backwards).
+    fn same_tree(&self, _before: &str, _now: &Head) -> Result<(), Fail> {
+        Ok(())
+    }
+    /// Prepares for proofs against `head` (tiles: reads the tree's right edge).
+    fn open(&mut self, head: &Head) -> Result<(), Fail>;
+    /// A consistency proof from `old_size` to `head` (not yet verified).
+    fn consistency(&mut self, old_size: u64, head: &Head) -> Result<Vec<Hash>, Fail>;
+    /// The compact range of `[0, size)`, `0 < size <= head.size` (not yet verified).
+    fn range_at(&mut self, size: u64, head: &Head) -> Result<CompactRange, Fail>;
+    /// Where a batch starting at `start` ends, given at most `batch` entries and `limit`.
+    fn batch_end(&self, start: u64, limit: u64, batch: u64) -> u64 {
+        start.saturating_add(batch).min(limit)
+    }
+    /// The leaf data of entries `[start, end)`: the bytes the tree hashes.
+    fn entries(&mut self, start: u64, end: u64, head: &Head) -> Result<Vec<Vec<u8>>, Fail>;
+    /// The inclusion proof of entry `index` (leaf hash `leaf`) and the signed head it is
+    /// against: `head`, or another head the protocol verified and proved consistent with it.
+    fn inclusion(&mut self, index: u64, leaf: &Hash, head: &Head) -> Result<Included, Fail>;
+}
+
 /// Why a follow stopped early.
 enum Stop {
     Alert(Problem),
@@ -115,8 +259,8 @@ pub struct Context<'a> {
     pub now: &'a dyn Fn() -> String,
 }
 
-/// Follows `target` once: to its current checkpoint (or `max_entries`). Every report and
-/// problem is written to `sink`.
+/// Follows the tlog-tiles (Rekor v2) log `target` once: to its current checkpoint (or
+/// `max_entries`). Every report and problem is written to `sink`.
 pub fn follow_log<S: LogSource + ?Sized>(
     target: &LogTarget,
     source: &S,
@@ -125,10 +269,22 @@ pub fn follow_log<S: LogSource + ?Sized>(
     sink: &mut dyn Sink,
 ) -> Outcome {
     let tiles = Tiles::new(source);
+    let mut protocol = TilesProtocol::rekor_v2(target, &tiles);
+    follow(target, &mut protocol, store, ctx, sink)
+}
+
+/// Follows `target` once through `protocol`. Every report and problem is written to `sink`.
+pub fn follow(
+    target: &LogTarget,
+    protocol: &mut dyn Protocol,
+    store: &mut Store,
+    ctx: &Context<'_>,
+    sink: &mut dyn Sink,
+) -> Outcome {
     let mut follower = Follower {
         target,
-        source,
-        tiles: &tiles,
+        key: target.state_key(),
+        protocol,
         ctx,
         outcome: Outcome::default(),
     };
@@ -152,17 +308,16 @@ pub fn follow_log<S: LogSource + ?Sized>(
     outcome
 }
 
-struct Follower<'a, S: ?Sized> {
+struct Follower<'a> {
     target: &'a LogTarget,
-    source: &'a S,
-    tiles: &'a Tiles<'a, S>,
+    /// The state key ([`LogTarget::state_key`]).
+    key: String,
+    protocol: &'a mut dyn Protocol,
     ctx: &'a Context<'a>,
     outcome: Outcome,
 }
 
-type ProverT<'a, S> = Prover<TileHashReader<&'a Tiles<'a, S>>>;
-
-impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
+impl Follower<'_> {
     fn problem(&self, index: Option<u64>, check: Check, message: impl Into<String>) -> Problem {
         Problem {
             log: self.target.origin.clone(),
@@ -173,7 +328,17 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
         }
     }
 
-    /// An alert about the checkpoint verified before and the one just served, with both.
+    fn stop(&self, fail: Fail) -> Stop {
+        let mut problem = self.problem(fail.index, fail.check, fail.message);
+        problem.evidence = fail.evidence;
+        if fail.alert {
+            Stop::Alert(problem)
+        } else {
+            Stop::Error(problem)
+        }
+    }
+
+    /// An alert about the head verified before and the one just served, with both.
     fn two_view_alert(&self, check: Check, message: String, before: &str, now: &str) -> Stop {
         let mut problem = self.problem(None, check, message);
         problem.evidence = vec![before.to_string(), now.to_string()];
@@ -192,91 +357,45 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
         self.error(None, Check::State, e.to_string())
     }
 
-    /// A proof that could not be built: a tile that could not be had or was malformed is an
-    /// error; anything else the tiles say is the log's.
-    fn proof_error(&self, index: Option<u64>, what: &str, e: ProofError) -> Stop {
-        match e {
-            ProofError::Tile(t) => self.error(index, Check::Tile, format!("{what}: {t}")),
-            ProofError::NodeUnavailable { .. } => self.error(index, Check::Tile, format!("{what}: {e}")),
-            other => self.alert(index, Check::TilesRoot, format!("{what}: {other}")),
-        }
-    }
-
-    fn prover(&self, checkpoint: &Checkpoint) -> Result<ProverT<'a, S>, Stop> {
-        let prover = Prover::over_tiles(self.tiles, checkpoint.size)
-            .map_err(|e| self.proof_error(None, "reading the tree's right edge from hash tiles", e))?;
-        if prover.root() != checkpoint.root_hash {
-            return Err(self.alert(
-                None,
-                Check::TilesRoot,
-                format!(
-                    "the hash tiles of the tree of size {} give root {}, the signed checkpoint says {}",
-                    checkpoint.size,
-                    hex::encode(prover.root()),
-                    hex::encode(checkpoint.root_hash)
-                ),
-            ));
-        }
-        Ok(prover)
-    }
-
     fn flush_outbox(&self, store: &mut Store, sink: &mut dyn Sink) -> Result<(), Stop> {
-        for (index, line) in store
-            .pending(&self.target.origin)
-            .map_err(|e| self.state_error(e))?
-        {
+        for (index, line) in store.pending(&self.key).map_err(|e| self.state_error(e))? {
             sink.emit(&line)
                 .map_err(|e| self.error(Some(index), Check::Output, format!("writing a report: {e}")))?;
             store
-                .delivered(&self.target.origin, index)
+                .delivered(&self.key, index)
                 .map_err(|e| self.state_error(e))?;
         }
         Ok(())
     }
 
     fn run(&mut self, store: &mut Store, sink: &mut dyn Sink) -> Result<(), Stop> {
-        let origin = self.target.origin.clone();
         self.flush_outbox(store, sink)?;
-        let envelope = self
-            .source
-            .checkpoint()
-            .map_err(|e| self.error(None, Check::CheckpointFetch, e.to_string()))?;
-        let claimed = Checkpoint::from_note_unverified(&envelope)
-            .map_err(|e| self.error(None, Check::CheckpointSignature, e.to_string()))?
-            .origin;
-        let Some(expected) = self.target.checkpoint_origins.iter().find(|o| **o == claimed) else {
-            return Err(self.error(
-                None,
-                Check::CheckpointSignature,
-                format!(
-                    "checkpoint origin {claimed:?} is not this log's ({})",
-                    self.target.checkpoint_origins.join(", ")
-                ),
-            ));
-        };
-        let checkpoint = verify_checkpoint(&envelope, expected, &self.target.verifiers)
-            .map_err(|e| self.error(None, Check::CheckpointSignature, e.to_string()))?;
+        let head = self.protocol.head().map_err(|f| self.stop(f))?;
         let verified = Verified {
-            size: checkpoint.size,
-            root: checkpoint.root_hash,
-            envelope,
+            size: head.size,
+            root: head.root,
+            envelope: head.envelope.clone(),
         };
-        let saved = store.load(&origin).map_err(|e| self.state_error(e))?;
-        let prover;
+        let saved = store.load(&self.key).map_err(|e| self.state_error(e))?;
         let mut state = match saved {
             None => {
-                prover = self.prover(&checkpoint)?;
-                let start = match self.ctx.options.start {
-                    Start::Index(i) => i.min(checkpoint.size),
-                    Start::Latest => checkpoint.size,
+                self.protocol.open(&head).map_err(|f| self.stop(f))?;
+                let start = match self.target.start.unwrap_or(self.ctx.options.start) {
+                    Start::Index(i) => i.min(head.size),
+                    Start::Latest => head.size,
                 };
                 let tree = if start == 0 {
                     CompactRange::new()
                 } else {
-                    let tree = CompactRange::from_reader(start, prover.reader()).map_err(|e| {
-                        self.proof_error(Some(start), "reading the tree at the start index", e)
-                    })?;
-                    self.check_prefix(&prover, &checkpoint, &tree)?;
+                    let tree = self.protocol.range_at(start, &head).map_err(|f| self.stop(f))?;
+                    if tree.size() != start {
+                        return Err(self.error(
+                            Some(start),
+                            Check::ProofFetch,
+                            format!("the tree read at the start index covers {} leaves", tree.size()),
+                        ));
+                    }
+                    self.check_prefix(&head, &tree)?;
                     tree
                 };
                 LogState {
@@ -287,52 +406,49 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
             }
             Some(mut state) => {
                 let old = &state.verified;
-                if checkpoint.size < old.size {
+                self.protocol
+                    .same_tree(&old.envelope, &head)
+                    .map_err(|f| self.stop(f))?;
+                if head.size < old.size {
                     return Err(self.two_view_alert(
                         Check::LogWentBackwards,
                         format!(
-                            "signed checkpoint of size {} after a verified one of size {}",
-                            checkpoint.size, old.size
+                            "signed tree head of size {} after a verified one of size {}",
+                            head.size, old.size
                         ),
                         &old.envelope,
                         &verified.envelope,
                     ));
                 }
-                if checkpoint.size == old.size && checkpoint.root_hash != old.root {
+                if head.size == old.size && head.root != old.root {
                     return Err(self.two_view_alert(
                         Check::RootChanged,
                         format!(
-                            "two signed checkpoints of size {} with different roots: {} verified before, {} now (a fork)",
+                            "two signed tree heads of size {} with different roots: {} verified before, {} now (a fork)",
                             old.size,
                             hex::encode(old.root),
-                            hex::encode(checkpoint.root_hash)
+                            hex::encode(head.root)
                         ),
                         &old.envelope,
                         &verified.envelope,
                     ));
                 }
-                if checkpoint.size == old.size && state.next_index == old.size {
+                if head.size == old.size && state.next_index == old.size {
                     self.outcome.verified_size = old.size;
                     return Ok(()); // nothing new
                 }
-                prover = self.prover(&checkpoint)?;
-                if checkpoint.size > old.size && old.size > 0 {
-                    let proof = prover
-                        .consistency_proof(old.size)
-                        .map_err(|e| self.proof_error(None, "building the consistency proof", e))?;
-                    verify_consistency(
-                        old.size,
-                        checkpoint.size,
-                        &old.root,
-                        &checkpoint.root_hash,
-                        &proof,
-                    )
-                    .map_err(|e| {
+                self.protocol.open(&head).map_err(|f| self.stop(f))?;
+                if head.size > old.size && old.size > 0 {
+                    let proof = self
+                        .protocol
+                        .consistency(old.size, &head)
+                        .map_err(|f| self.stop(f))?;
+                    verify_consistency(old.size, head.size, &old.root, &head.root, &proof).map_err(|e| {
                         self.two_view_alert(
                             Check::Consistency,
                             format!(
                                 "the tree of size {} is not a prefix of the signed tree of size {}: {e}",
-                                old.size, checkpoint.size
+                                old.size, head.size
                             ),
                             &old.envelope,
                             &verified.envelope,
@@ -344,30 +460,25 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
             }
         };
         store
-            .save_verified(&origin, &state)
+            .save_verified(&self.key, &state)
             .map_err(|e| self.state_error(e))?;
         self.outcome.verified_size = state.verified.size;
-        self.scan(&prover, &checkpoint, &mut state, store, sink)
+        self.scan(&head, &mut state, store, sink)
     }
 
     /// The recomputed tree must be a prefix of the signed one.
-    fn check_prefix(
-        &self,
-        prover: &ProverT<'a, S>,
-        checkpoint: &Checkpoint,
-        tree: &CompactRange,
-    ) -> Result<(), Stop> {
+    fn check_prefix(&mut self, head: &Head, tree: &CompactRange) -> Result<(), Stop> {
         let size = tree.size();
         let first = size.saturating_sub(1);
-        if size == checkpoint.size {
-            if tree.root() != checkpoint.root_hash {
+        if size == head.size {
+            if tree.root() != head.root {
                 return Err(self.alert(
                     Some(first),
                     Check::EntriesRoot,
                     format!(
-                        "the entries up to index {first} hash to root {}, the signed checkpoint of size {size} says {}",
+                        "the entries up to index {first} hash to root {}, the signed tree head of size {size} says {}",
                         hex::encode(tree.root()),
-                        hex::encode(checkpoint.root_hash)
+                        hex::encode(head.root)
                     ),
                 ));
             }
@@ -376,20 +487,17 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
         if size == 0 {
             return Ok(());
         }
-        let proof = prover.consistency_proof(size).map_err(|e| {
-            self.proof_error(
-                Some(first),
-                "building the consistency proof for the entries read",
-                e,
-            )
+        let proof = self.protocol.consistency(size, head).map_err(|mut f| {
+            f.index = f.index.or(Some(first));
+            self.stop(f)
         })?;
-        verify_consistency(size, checkpoint.size, &tree.root(), &checkpoint.root_hash, &proof).map_err(|e| {
+        verify_consistency(size, head.size, &tree.root(), &head.root, &proof).map_err(|e| {
             self.alert(
                 Some(first),
                 Check::EntriesRoot,
                 format!(
                     "the entries up to index {first} are not a prefix of the signed tree of size {}: {e}",
-                    checkpoint.size
+                    head.size
                 ),
             )
         })
@@ -397,37 +505,45 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
 
     fn scan(
         &mut self,
-        prover: &ProverT<'a, S>,
-        checkpoint: &Checkpoint,
+        head: &Head,
         state: &mut LogState,
         store: &mut Store,
         sink: &mut dyn Sink,
     ) -> Result<(), Stop> {
-        let size = checkpoint.size;
-        let width = u64::from(TILE_WIDTH);
-        let batch = self.ctx.options.batch_bundles.max(1) * width;
+        let size = head.size;
+        let batch = self.ctx.options.batch_bundles.max(1) * u64::from(signet_tlog::TILE_WIDTH);
         let limit = match self.ctx.options.max_entries {
             0 => size,
             n => state.next_index.saturating_add(n).min(size),
         };
+        let format = self.protocol.format();
         while state.next_index < limit {
             let start = state.next_index;
-            let end = ((start / width + 1) * width)
-                .max(start - start % width + batch)
-                .min(limit);
-            let bundles = self.fetch(start, end, size)?;
-            let entries = slice_entries(&bundles, start, end)
-                .map_err(|(index, message)| self.error(Some(index), Check::EntryBundle, message))?;
-            let read = read_all(&entries, self.ctx.rules, self.ctx.options.threads);
+            let end = self
+                .protocol
+                .batch_end(start, limit, batch)
+                .clamp(start + 1, limit);
+            let entries = self
+                .protocol
+                .entries(start, end, head)
+                .map_err(|f| self.stop(f))?;
+            if entries.len() as u64 != end - start {
+                return Err(self.error(
+                    Some(start),
+                    Check::EntryFetch,
+                    format!("asked for entries {start}..{end}, got {} of them", entries.len()),
+                ));
+            }
+            let read = read_all(format, &entries, self.ctx.rules, self.ctx.options.threads);
             let mut tree = state.tree.clone();
             for r in &read {
                 tree.push(r.leaf);
             }
-            self.check_prefix(prover, checkpoint, &tree)?;
+            self.check_prefix(head, &tree)?;
 
             let mut lines = Vec::new();
             let mut unparsable = Vec::new();
-            for (i, (r, body)) in read.into_iter().zip(entries.iter().copied()).enumerate() {
+            for (i, (r, body)) in read.into_iter().zip(entries.iter()).enumerate() {
                 let index = start + i as u64;
                 match r.found {
                     Found::Nothing => {}
@@ -435,22 +551,13 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
                         unparsable.push(self.problem(Some(index), Check::EntryParse, reason))
                     }
                     Found::Matched(facts, matches) => {
-                        let report = self.report(
-                            prover,
-                            checkpoint,
-                            &state.verified.envelope,
-                            index,
-                            &r.leaf,
-                            body,
-                            facts,
-                            matches,
-                        )?;
+                        let report = self.report(head, index, &r.leaf, body, facts, matches)?;
                         lines.push((index, Finding::Match(Box::new(report)).to_line()));
                     }
                 }
             }
             store
-                .commit_batch(&self.target.origin, &tree, &lines)
+                .commit_batch(&self.key, &tree, &lines)
                 .map_err(|e| self.state_error(e))?;
             state.tree = tree;
             state.next_index = end;
@@ -468,44 +575,24 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
         Ok(())
     }
 
-    /// The entry bundles covering `[start, end)` in the tree of `size`, each checked to hold
-    /// the number of entries its width says.
-    fn fetch(&self, start: u64, end: u64, size: u64) -> Result<Vec<(u64, Vec<u8>)>, Stop> {
-        let width = u64::from(TILE_WIDTH);
-        let mut out = Vec::new();
-        for n in start / width..=(end - 1) / width {
-            let w = (size - n * width).min(width) as u16;
-            let id = EntryBundleId { index: n, width: w };
-            let first = n * width;
-            let bytes = self
-                .source
-                .entry_bundle(&id)
-                .map_err(|e| self.error(Some(first), Check::EntryBundle, e.to_string()))?;
-            out.push((u64::from(w), bytes));
-        }
-        Ok(out)
-    }
-
-    #[allow(clippy::too_many_arguments)]
     fn report(
-        &self,
-        prover: &ProverT<'a, S>,
-        checkpoint: &Checkpoint,
-        envelope: &str,
+        &mut self,
+        head: &Head,
         index: u64,
         leaf: &Hash,
         body: &[u8],
         facts: EntryFacts,
         matches: Vec<RuleMatch>,
     ) -> Result<MatchReport, Stop> {
-        let proof = prover
-            .inclusion_proof(index)
-            .map_err(|e| self.proof_error(Some(index), "building the inclusion proof", e))?;
-        verify_inclusion(leaf, index, checkpoint.size, &proof, &checkpoint.root_hash).map_err(|e| {
+        let included = self
+            .protocol
+            .inclusion(index, leaf, head)
+            .map_err(|f| self.stop(f))?;
+        verify_inclusion(leaf, index, included.size, &included.hashes, &included.root).map_err(|e| {
             self.alert(
                 Some(index),
                 Check::InclusionProof,
-                format!("the inclusion proof built from hash tiles does not verify: {e}"),
+                format!("the inclusion proof of entry {index} does not verify: {e}"),
             )
         })?;
         let signer = matches.first().and_then(|m| facts.signers.get(m.signature));
@@ -514,7 +601,7 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
             _ => None,
         };
         Ok(MatchReport {
-            id: format!("{}/{index}", self.target.origin),
+            id: format!("{}/{index}", self.key),
             log: self.target.origin.clone(),
             log_url: self.target.base_url.clone(),
             index,
@@ -526,56 +613,31 @@ impl<'a, S: LogSource + ?Sized> Follower<'a, S> {
             observed_at: (self.ctx.now)(),
             matches,
             canonicalized_body: B64.encode(body),
+            certificate: facts.certificate.as_deref().map(|c| B64.encode(c)),
             inclusion_proof: InclusionProofJson {
                 log_index: index.to_string(),
-                root_hash: B64.encode(checkpoint.root_hash),
-                tree_size: checkpoint.size.to_string(),
-                hashes: proof.iter().map(|h| B64.encode(h)).collect(),
+                root_hash: B64.encode(included.root),
+                tree_size: included.size.to_string(),
+                hashes: included.hashes.iter().map(|h| B64.encode(h)).collect(),
                 checkpoint: CheckpointJson {
-                    envelope: envelope.to_string(),
+                    envelope: included.envelope,
                 },
             },
         })
     }
 }
 
-/// The entries `[start, end)` out of bundles fetched from `start`. A bundle that does not
-/// decode, or holds another number of entries than its width (or, standing in for a partial
-/// bundle, than a full one), is refused with the index of its first entry.
-fn slice_entries(bundles: &[(u64, Vec<u8>)], start: u64, end: u64) -> Result<Vec<&[u8]>, (u64, String)> {
-    let width = u64::from(TILE_WIDTH);
-    let mut out = Vec::with_capacity((end - start) as usize);
-    let mut first = start - start % width;
-    for (w, bytes) in bundles {
-        let entries = signet_tlog::decode_entry_bundle(bytes)
-            .map_err(|e| (first, format!("entry bundle {}: {e}", first / width)))?;
-        if entries.len() as u64 != *w && entries.len() != usize::from(TILE_WIDTH) {
-            return Err((
-                first,
-                format!(
-                    "entry bundle {} holds {} entries; its width in the tree is {w}",
-                    first / width,
-                    entries.len()
-                ),
-            ));
-        }
-        let lo = start.max(first);
-        let hi = end.min(first + w);
-        out.extend(
-            entries[(lo - first) as usize..(hi - first) as usize]
-                .iter()
-                .copied(),
-        );
-        first += width;
-    }
-    Ok(out)
-}
-
-fn read_one(body: &[u8], rules: &Rules, wanted: &Wanted) -> Read {
+fn read_one(format: EntryFormat, body: &[u8], rules: &Rules, wanted: &Wanted) -> Read {
     let leaf = leaf_hash(body);
-    let found = match read_entry(body, wanted) {
+    let read = match format {
+        EntryFormat::RekorV2 => read_entry(body, wanted).map(Some),
+        EntryFormat::RekorV1 => read_v1_entry(body, wanted),
+        EntryFormat::Ct => read_ct_entry(body, wanted).map(Some),
+    };
+    let found = match read {
         Err(e) => Found::Unparsable(e.to_string()),
-        Ok(facts) => {
+        Ok(None) => Found::Nothing,
+        Ok(Some(facts)) => {
             let matches = match_entry(rules, &facts);
             if matches.is_empty() {
                 Found::Nothing
@@ -588,11 +650,14 @@ fn read_one(body: &[u8], rules: &Rules, wanted: &Wanted) -> Read {
 }
 
 /// Reads every entry, on `threads` threads.
-fn read_all(entries: &[&[u8]], rules: &Rules, threads: usize) -> Vec<Read> {
+fn read_all(format: EntryFormat, entries: &[Vec<u8>], rules: &Rules, threads: usize) -> Vec<Read> {
     let threads = threads.max(1);
     let wanted = &Wanted::for_rules(rules);
     if threads == 1 || entries.len() < 64 {
-        return entries.iter().map(|e| read_one(e, rules, wanted)).collect();
+        return entries
+            .iter()
+            .map(|e| read_one(format, e, rules, wanted))
+            .collect();
     }
     let chunk = entries.len().div_ceil(threads);
     std::thread::scope(|s| {
@@ -601,7 +666,7 @@ fn read_all(entries: &[&[u8]], rules: &Rules, threads: usize) -> Vec<Read> {
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|e| read_one(e, rules, wanted))
+                        .map(|e| read_one(format, e, rules, wanted))
                         .collect::<Vec<_>>()
                 })
             })
@@ -611,7 +676,7 @@ fn read_all(entries: &[&[u8]], rules: &Rules, threads: usize) -> Vec<Read> {
             match h.join() {
                 Ok(v) => out.extend(v),
                 // A panic in a reader is a bug; read that part again here rather than lose it.
-                Err(_) => out.extend(part.iter().map(|e| read_one(e, rules, wanted))),
+                Err(_) => out.extend(part.iter().map(|e| read_one(format, e, rules, wanted))),
             }
         }
         out

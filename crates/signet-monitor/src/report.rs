@@ -24,8 +24,16 @@ pub enum Check {
     TilesRoot,
     /// Fetching or reading a hash tile.
     Tile,
-    /// Fetching or reading an entry bundle.
+    /// Fetching or reading an entry bundle (or a static-ct-api data tile).
     EntryBundle,
+    /// Fetching or reading entries through a log's API (Rekor v1 retrieve, RFC 6962
+    /// get-entries).
+    EntryFetch,
+    /// Fetching or reading a proof through a log's API (Rekor v1 `/api/v1/log/proof`, RFC 6962
+    /// get-sth-consistency and get-proof-by-hash).
+    ProofFetch,
+    /// A Rekor v1 log's active tree changed (a shard rollover).
+    ShardChanged,
     /// The tree recomputed from the entries against the signed checkpoint.
     EntriesRoot,
     /// Reading an entry's body and certificates.
@@ -60,7 +68,8 @@ pub struct Problem {
     pub evidence: Vec<String>,
 }
 
-/// A Rekor v2 inclusion proof in the protobuf-JSON shape of `InclusionProof`.
+/// An inclusion proof in the protobuf-JSON shape of Rekor v2's `InclusionProof` (for CT and
+/// RFC 6962 STHs, `checkpoint.envelope` holds the get-sth JSON as served).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InclusionProofJson {
@@ -99,7 +108,12 @@ pub struct MatchReport {
     /// When the monitor read the entry.
     pub observed_at: String,
     pub matches: Vec<RuleMatch>,
+    /// The leaf data, base64: a Rekor entry's canonical body, a CT entry's `MerkleTreeLeaf`.
     pub canonicalized_body: String,
+    /// A CT entry's certificate (x509_entry) or precertificate TBSCertificate (precert_entry),
+    /// DER in base64.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
     pub inclusion_proof: InclusionProofJson,
 }
 

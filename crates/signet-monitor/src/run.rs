@@ -15,11 +15,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::config::Rules;
-use crate::follow::{follow_log, Context, FollowOptions, LogTarget, Outcome, Start};
+use crate::ct::Rfc6962Protocol;
+use crate::follow::{
+    follow, follow_log, Context, CtLogKey, CtProtocol, FollowOptions, LogKind, LogTarget, Outcome, Start,
+};
 use crate::metrics::{self, Metrics};
 use crate::report::{LineWriter, Sink};
-use crate::source::HttpLog;
+use crate::source::{HttpApi, HttpLog, LogSource, SourceError, Tiles};
 use crate::state::Store;
+use crate::tiles::TilesProtocol;
+use crate::v1::V1Protocol;
 use crate::webhook::{Deliverer, Fanout, Queue, WebhookConfig, WebhookStats};
 use crate::witnesses::{self, HttpWitnesses, Witness};
 
@@ -37,16 +42,22 @@ pub mod exit {
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
-    /// The logs to follow and their keys: by default the Rekor v2 (tlog-tiles) logs of the
-    /// trust material (those its signing config lists with API version 2, and current logs of
-    /// its trusted root that the signing config does not list).
+    /// The logs to follow and their keys. By default every current log of the trust
+    /// material: its Rekor v2 (tlog-tiles) logs (those its signing config lists with API
+    /// version 2, and current logs of its trusted root that the signing config does not
+    /// list), its Rekor v1 logs (listed with API version 1; read through the v1 REST API) and
+    /// its CT logs (the trusted root's current `ctlogs`; static-ct-api where the log serves a
+    /// checkpoint, else RFC 6962, see --ct-protocol).
     #[command(flatten)]
     pub trust: TrustArgs,
     /// What to watch for: rekor-monitor's YAML (`monitoredValues`). Without it the logs are
-    /// checked (signatures, consistency, recomputed tree) and no entry is reported.
+    /// checked (signatures, consistency, recomputed tree) and no entry is reported. CT entries
+    /// match `certIdentities`, `oidMatchers` and key fingerprints (a precertificate entry holds
+    /// no whole certificate, so certificate fingerprints match x509 entries only).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Where the monitor keeps its state (SQLite): what was verified, how far it has read.
+    /// Where the monitor keeps its state (SQLite): what was verified, how far it has read,
+    /// per log (a Rekor v1, a Rekor v2 and a CT log never share state).
     #[arg(long, value_name = "DIR")]
     pub state_dir: PathBuf,
     /// Scan to each log's current checkpoint and exit: 0 nothing found, 1 an entry matched,
@@ -56,11 +67,15 @@ pub struct MonitorArgs {
     /// Without --once: the time between passes over the logs (`30s`, `5m`, `1h`).
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub interval: Duration,
-    /// Follow only the log at this base URL (repeatable); it must be in the trust material.
+    /// Follow only the log at this base URL (repeatable): a Rekor v1 or v2 log (`tlogs`) or a
+    /// CT log (`ctlogs`) of the trust material.
     #[arg(long = "log", value_name = "URL")]
     pub logs: Vec<String>,
     /// Where a log with no saved state starts: an index, or `latest` for the current
-    /// checkpoint (entries logged from now on). Default: the config's startIndex, else 0.
+    /// checkpoint (entries logged from now on). Default: the config's startIndex; without
+    /// either, a Rekor v2 log is read from index 0 and a Rekor v1 or CT log from `latest`
+    /// (the public-good instance's v1 and CT logs hold hundreds of millions of entries; give
+    /// `--start 0` to read a small one whole). Once a log has state, it resumes there.
     #[arg(long, value_name = "INDEX|latest", value_parser = parse_start)]
     pub start: Option<Start>,
     /// Stop each log after this many entries in one pass (0: no limit).
@@ -82,6 +97,24 @@ pub struct MonitorArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// How to read CT logs: `auto` (static-ct-api where the log serves `<base>/checkpoint`,
+    /// else RFC 6962), `rfc6962` or `static-ct-api`; `URL=PROTOCOL` for one log (repeatable).
+    #[arg(long = "ct-protocol", value_name = "[URL=]PROTOCOL", value_parser = parse_ct_protocol)]
+    pub ct_protocols: Vec<(Option<String>, CtProtocol)>,
+}
+
+fn parse_ct_protocol(s: &str) -> Result<(Option<String>, CtProtocol), String> {
+    let (url, name) = match s.rsplit_once('=') {
+        Some((url, name)) => (Some(url.trim_end_matches('/').to_string()), name),
+        None => (None, s),
+    };
+    let protocol = match name {
+        "auto" => CtProtocol::Auto,
+        "rfc6962" => CtProtocol::Rfc6962,
+        "static-ct-api" => CtProtocol::StaticCtApi,
+        other => return Err(format!("{other:?}: expected auto, rfc6962 or static-ct-api")),
+    };
+    Ok((url, protocol))
 }
 
 fn parse_start(s: &str) -> Result<Start, String> {
@@ -111,7 +144,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
-/// The logs to follow: the trust material's Rekor v2 logs (or those `--log` names).
+/// The logs to follow: the trust material's current Rekor v2, Rekor v1 and CT logs (or those
+/// `--log` names).
 pub fn targets(args: &MonitorArgs) -> anyhow::Result<Vec<LogTarget>> {
     let material = trust::load(&args.trust, &TrustEnv::from_process())?;
     let prepared = PreparedTrust::from_trusted_root(&material.trusted_root);
@@ -127,18 +161,37 @@ pub fn targets(args: &MonitorArgs) -> anyhow::Result<Vec<LogTarget>> {
     let mut out: Vec<LogTarget> = Vec::new();
     for log in &prepared.transparency_logs {
         let url = trim(&log.base_url);
-        // By default: the logs the signing config lists as Rekor v2, and the trusted root's
-        // current logs it does not list (the built-in public-good signing config lists only
-        // its v1 log, while its trusted root has log2025-1, a v2 log).
+        // The signing config says which API a log speaks; a log it does not list is taken
+        // for Rekor v2 (the built-in public-good signing config lists only its v1 log, while
+        // its trusted root has log2025-1, a v2 log).
+        let version = listed.iter().find(|(u, _)| *u == url).map(|(_, v)| *v);
         let chosen = if wanted.is_empty() {
-            match listed.iter().find(|(u, _)| *u == url) {
-                Some((_, version)) => *version == 2,
+            match version {
+                Some(v) => v == 1 || v == 2,
                 None => log.valid_for.end.is_none(),
             }
         } else {
             wanted.contains(&url)
         };
         if !chosen || out.iter().any(|t| t.base_url == url) {
+            continue;
+        }
+        if version == Some(1) {
+            // A v1 log's checkpoints verify with its current key (signet-verify's rules).
+            let current = prepared
+                .transparency_logs
+                .iter()
+                .filter(|l| trim(&l.base_url) == url)
+                .find(|l| l.valid_for.end.is_none())
+                .unwrap_or(log);
+            out.push(LogTarget {
+                origin: current.origin.clone(),
+                checkpoint_origins: Vec::new(),
+                base_url: url,
+                verifiers: Vec::new(),
+                kind: LogKind::RekorV1(Box::new(current.clone())),
+                start: None,
+            });
             continue;
         }
         if log.note_verifiers.is_empty() {
@@ -158,19 +211,75 @@ pub fn targets(args: &MonitorArgs) -> anyhow::Result<Vec<LogTarget>> {
             checkpoint_origins: log.note_verifiers.iter().map(|v| v.name().to_string()).collect(),
             base_url: url,
             verifiers,
+            kind: LogKind::RekorV2,
+            start: None,
         });
     }
+    out.extend(ct_targets(args, &material.trusted_root.ctlogs, &wanted)?);
     for w in &wanted {
         if !out.iter().any(|t| &t.base_url == w) {
             return Err(anyhow!(
-                "--log {w}: no transparency log with that base URL in the trust material"
+                "--log {w}: no transparency log or CT log with that base URL in the trust material"
             ));
         }
     }
     if out.is_empty() {
         return Err(anyhow!(
-            "the trust material lists no Rekor v2 (tlog-tiles) log to follow; name one with --log URL"
+            "the trust material lists no current Rekor or CT log to follow; name one with --log URL"
         ));
+    }
+    Ok(out)
+}
+
+/// The CT logs to follow: the trusted root's current `ctlogs` (or those `--log` names), each
+/// once, with its current key (else its last listed one).
+fn ct_targets(
+    args: &MonitorArgs,
+    ctlogs: &[signet_formats::trust::TransparencyLogInstance],
+    wanted: &[String],
+) -> anyhow::Result<Vec<LogTarget>> {
+    let trim = |u: &str| u.trim_end_matches('/').to_string();
+    let mut out: Vec<LogTarget> = Vec::new();
+    for log in ctlogs {
+        let url = trim(&log.base_url);
+        let current = log.public_key.valid_for.as_ref().is_none_or(|v| v.end.is_none());
+        let chosen = if wanted.is_empty() {
+            current
+        } else {
+            wanted.contains(&url)
+        };
+        if !chosen {
+            continue;
+        }
+        let Some(der) = log.public_key.raw_bytes.as_deref() else {
+            continue;
+        };
+        let key = signet_crypto::PublicKey::from_spki_der(der)
+            .map_err(|e| anyhow!("the CT log {url} has a key that does not parse: {e}"))?;
+        let protocol = args
+            .ct_protocols
+            .iter()
+            .rev()
+            .find(|(u, _)| u.as_ref().is_none_or(|u| *u == url))
+            .map_or(CtProtocol::Auto, |(_, p)| *p);
+        let target = LogTarget {
+            origin: signet_verify::trust::origin_from_base_url(&url).to_string(),
+            checkpoint_origins: Vec::new(),
+            base_url: url.clone(),
+            verifiers: Vec::new(),
+            kind: LogKind::Ct(CtLogKey {
+                log_id: signet_crypto::sha256(key.spki_der()),
+                key,
+                protocol,
+            }),
+            start: None,
+        };
+        match out.iter_mut().find(|t| t.base_url == url) {
+            // A rotated key: the current one wins.
+            Some(t) if current => *t = target,
+            Some(_) => {}
+            None => out.push(target),
+        }
     }
     Ok(out)
 }
@@ -235,13 +344,22 @@ fn unix_now() -> u64 {
 /// Runs `signet monitor`; returns the exit status (`--once`), or runs until killed.
 pub fn run(args: MonitorArgs) -> anyhow::Result<i32> {
     let rules = load_rules(args.config.as_deref())?;
-    let targets = targets(&args)?;
+    let mut targets = targets(&args)?;
+    let explicit = args.start.or(rules.start_index.map(Start::Index));
+    if explicit.is_none() {
+        // A v1 or CT log new to the monitor starts at its current tree head (MonitorArgs::start).
+        for t in targets.iter_mut() {
+            if !matches!(t.kind, LogKind::RekorV2) {
+                t.start = Some(Start::Latest);
+            }
+        }
+    }
     let witnesses = load_witnesses(&args)?;
     let webhooks = WebhookConfig::new(args.webhooks.clone(), args.webhook_secret_file.as_deref())?;
     let mut store = Store::open(&args.state_dir)?;
     let http = Http::new()?;
     let options = FollowOptions {
-        start: args.start.unwrap_or(Start::Index(rules.start_index.unwrap_or(0))),
+        start: explicit.unwrap_or(Start::Index(0)),
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         max_entries: args.max_entries,
         ..FollowOptions::default()
@@ -337,9 +455,10 @@ pub fn pass_with(
     let mut total = Outcome::default();
     for target in targets {
         let started = Instant::now();
-        let source = HttpLog::new(http, &target.base_url);
-        let mut o = follow_log(target, &source, store, ctx, sink);
-        if !extras.witnesses.is_empty() {
+        let mut o = follow_target(target, http, store, ctx, sink);
+        // Witnesses cosign tlog-tiles checkpoints: compared for Rekor v2 logs.
+        if !extras.witnesses.is_empty() && matches!(target.kind, LogKind::RekorV2) {
+            let source = HttpLog::new(http, &target.base_url);
             let c = witnesses::compare(
                 target,
                 store,
@@ -356,7 +475,7 @@ pub fn pass_with(
         }
         if let Some(m) = extras.metrics {
             let position = store
-                .load(&target.origin)
+                .load(&target.state_key())
                 .ok()
                 .flatten()
                 .map(|s| (s.verified.size, s.next_index));
@@ -380,4 +499,43 @@ pub fn pass_with(
         total.errors += o.errors;
     }
     total
+}
+
+/// Retrieve requests a Rekor v1 log is sent at once (each asks for ten entries): reading is
+/// bound by round trips, not by the monitor's cores.
+const V1_CONCURRENT_RETRIEVES: usize = 4;
+
+/// Follows one log over HTTP, through the protocol its kind speaks.
+pub fn follow_target(
+    target: &LogTarget,
+    http: &Http,
+    store: &mut Store,
+    ctx: &Context<'_>,
+    sink: &mut dyn Sink,
+) -> Outcome {
+    match &target.kind {
+        LogKind::RekorV2 => follow_log(target, &HttpLog::new(http, &target.base_url), store, ctx, sink),
+        LogKind::RekorV1(log) => {
+            let api = HttpApi::new(http, &target.base_url);
+            let mut protocol = V1Protocol::new(log, &api).with_concurrent_requests(V1_CONCURRENT_RETRIEVES);
+            follow(target, &mut protocol, store, ctx, sink)
+        }
+        LogKind::Ct(key) => {
+            let tiles_log = HttpLog::static_ct(http, &target.base_url);
+            let static_ct = match key.protocol {
+                CtProtocol::StaticCtApi => true,
+                CtProtocol::Rfc6962 => false,
+                // A log without a checkpoint has no tiles (the public-good CT log).
+                CtProtocol::Auto => !matches!(tiles_log.checkpoint(), Err(SourceError::NotFound { .. })),
+            };
+            if static_ct {
+                let tiles = Tiles::new(&tiles_log);
+                let mut protocol = TilesProtocol::static_ct(key, &tiles);
+                follow(target, &mut protocol, store, ctx, sink)
+            } else {
+                let api = HttpApi::new(http, &target.base_url);
+                follow(target, &mut Rfc6962Protocol::new(key, &api), store, ctx, sink)
+            }
+        }
+    }
 }

@@ -100,6 +100,35 @@ impl CompactRange {
         }
         Ok(CompactRange { size, nodes })
     }
+
+    /// The compact range of leaves `[0, index)` from an inclusion proof of leaf `index` in a
+    /// tree of `size` leaves (RFC 9162 §2.1.3.1): its left siblings are exactly the range's
+    /// subtree roots, one per set bit of `index`. `None` if the proof has the wrong length.
+    /// For an API log (Rekor v1, RFC 6962) that serves no hash tiles, where a monitor starts
+    /// part-way through. Nothing here authenticates the nodes: prove the range's root
+    /// consistent with a verified tree head before trusting it.
+    pub fn from_inclusion_proof(index: u64, size: u64, proof: &[Hash]) -> Option<Self> {
+        if index >= size {
+            return None;
+        }
+        // The first `inner` hashes are siblings below the level where the paths to `index`
+        // and to the last leaf meet (left where the index's bit is set); the rest are the
+        // left siblings along the tree's right border.
+        let inner = 64 - (index ^ (size - 1)).leading_zeros() as usize;
+        if proof.len() != inner + (index >> inner).count_ones() as usize {
+            return None;
+        }
+        let mut nodes: Vec<Hash> = proof[..inner]
+            .iter()
+            .enumerate()
+            .filter(|(level, _)| index >> level & 1 == 1)
+            .map(|(_, h)| *h)
+            .collect();
+        nodes.extend_from_slice(&proof[inner..]);
+        // Bottom-up in the proof; the range holds them left to right (highest first).
+        nodes.reverse();
+        Some(CompactRange { size: index, nodes })
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +157,20 @@ mod tests {
             prop_assert_eq!(&saved, &range);
             let read = CompactRange::from_reader(n, &tree).unwrap();
             prop_assert_eq!(&read, &range);
+        }
+
+        #[test]
+        fn left_siblings_of_an_inclusion_proof_are_the_range_before_it(size in 1u64..600, pick in 0u64..600) {
+            let tree = MemoryTree::from_leaf_hashes((0..size).map(|i| leaf_hash(&i.to_be_bytes())));
+            let index = pick % size;
+            let proof = tree.inclusion_proof(index, size).unwrap();
+            let range = CompactRange::from_inclusion_proof(index, size, &proof).unwrap();
+            prop_assert_eq!(&range, &CompactRange::from_reader(index, &tree).unwrap());
+            // A proof one hash short or long is refused.
+            prop_assert!(CompactRange::from_inclusion_proof(index, size, &proof[..proof.len().saturating_sub(1)]).is_none() || proof.is_empty());
+            let mut longer = proof.clone();
+            longer.push([0; 32]);
+            prop_assert!(CompactRange::from_inclusion_proof(index, size, &longer).is_none());
         }
     }
 

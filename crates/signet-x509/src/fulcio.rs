@@ -134,7 +134,12 @@ pub fn read_identity(cert_der: &[u8]) -> Result<CertificateIdentity, FulcioError
 /// Extensions in Fulcio's arc that signet does not know are skipped, so a newer Fulcio's
 /// certificates still read; a known one that is malformed or repeated is an error.
 pub fn read_identity_from_certificate(cert: &Certificate) -> Result<CertificateIdentity, FulcioError> {
-    let extensions: &[Extension] = cert.tbs_certificate.extensions.as_deref().unwrap_or(&[]);
+    read_identity_from_tbs(&cert.tbs_certificate)
+}
+
+/// [`read_identity`] on a `TBSCertificate` alone: what a CT log's precertificate entry holds.
+pub fn read_identity_from_tbs(tbs: &TbsCertificate) -> Result<CertificateIdentity, FulcioError> {
+    let extensions: &[Extension] = tbs.extensions.as_deref().unwrap_or(&[]);
     for (i, ext) in extensions.iter().enumerate() {
         if extensions[..i].iter().any(|e| e.extn_id == ext.extn_id) {
             return Err(FulcioError::DuplicateExtension(ext.extn_id));

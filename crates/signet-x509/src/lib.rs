@@ -24,6 +24,7 @@ pub mod profile;
 pub mod rfc3161;
 pub mod sct;
 mod signer;
+pub mod static_ct;
 
 pub use certificate::{
     authority_entry, certificate_validity, BasicConstraintsValue, CertificateRole, ExtensionError,
@@ -32,7 +33,7 @@ pub use certificate::{
 pub use csr::{verify_csr, CsrError};
 pub use fulcio::{
     check_leaf_key, fulcio_intermediate_certificate, fulcio_root_certificate, read_identity,
-    read_identity_from_certificate, FulcioError, FulcioLeaf,
+    read_identity_from_certificate, read_identity_from_tbs, FulcioError, FulcioLeaf,
 };
 pub use identity::{CertificateIdentity, FulcioExtensions, SubjectAlternativeName};
 pub use rfc3161::{

@@ -44,6 +44,49 @@ impl Fixture {
 
     /// Signs a fresh blob as `email`; returns its log index.
     fn sign(&mut self, email: &str) -> u64 {
+        let trust = self.trust.clone();
+        self.sign_with(email, &trust)
+    }
+
+    /// The trust config as JSON.
+    fn trust_json(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(&self.trust).unwrap()).unwrap()
+    }
+
+    /// The base URL of the log the signing config lists with API version `version`.
+    fn tlog_url(&self, version: u64) -> String {
+        self.trust_json()["signingConfig"]["rekorTlogUrls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["majorApiVersion"] == version)
+            .unwrap()["url"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn ct_url(&self) -> String {
+        self.trust_json()["trustedRoot"]["ctlogs"][0]["baseUrl"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// A trust config whose signing config lists only the Rekor v1 log, so signing logs there.
+    fn trust_for_v1(&self) -> PathBuf {
+        let mut json = self.trust_json();
+        json["signingConfig"]["rekorTlogUrls"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|s| s["majorApiVersion"] == 1);
+        let path = self.dir.join("trust_v1.json");
+        std::fs::write(&path, json.to_string()).unwrap();
+        path
+    }
+
+    /// Signs a fresh blob as `email` with the trust config `trust`; returns its log index.
+    fn sign_with(&mut self, email: &str, trust: &Path) -> u64 {
         self.signed += 1;
         let blob = self.dir.join(format!("blob{}", self.signed));
         std::fs::write(&blob, format!("artifact {}", self.signed)).unwrap();
@@ -56,7 +99,7 @@ impl Fixture {
             .arg(&bundle)
             .args(["--identity-token", &token])
             .arg("--trust-config")
-            .arg(&self.trust)
+            .arg(trust)
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -69,6 +112,11 @@ impl Fixture {
     }
 
     fn monitor(&self, extra: &[&str]) -> Output {
+        self.monitor_in(&self.state, extra)
+    }
+
+    /// `signet monitor --once` with its state in `state`.
+    fn monitor_in(&self, state: &Path, extra: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_signet"))
             .args(["monitor", "--once"])
             .arg("--trust-config")
@@ -76,7 +124,7 @@ impl Fixture {
             .arg("--config")
             .arg(&self.watch)
             .arg("--state-dir")
-            .arg(&self.state)
+            .arg(state)
             .args(extra)
             .env("SIGNET_LOG", "warn")
             .output()
@@ -104,6 +152,20 @@ fn matched(out: &Output) -> Vec<u64> {
         .collect()
 }
 
+/// The matches of one log (its state key: `rekor-v1:`/`ct:` prefixed for those kinds).
+fn matched_in(out: &Output, key: &str) -> Vec<u64> {
+    lines(out)
+        .iter()
+        .filter(|l| l["type"] == "match" && l["id"].as_str().unwrap().rsplit_once('/').unwrap().0 == key)
+        .map(|l| l["index"].as_u64().unwrap())
+        .collect()
+}
+
+/// A base URL without its scheme: a log's origin.
+fn origin(url: &str) -> &str {
+    url.split_once("://").unwrap().1
+}
+
 #[test]
 fn once_reports_the_watched_identity_exactly_once_across_runs() {
     let tmp = tempfile::tempdir().unwrap();
@@ -121,6 +183,9 @@ fn once_reports_the_watched_identity_exactly_once_across_runs() {
         }
     }
 
+    // By default every current log of the trust config is followed: the v2 log from index 0,
+    // the v1 and CT logs from their current size (so only CT certificates issued later show).
+    let v2 = origin(&f.tlog_url(2)).to_string();
     let out = f.monitor(&[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "a match exits 1: {stderr}");
@@ -159,7 +224,7 @@ fn once_reports_the_watched_identity_exactly_once_across_runs() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        seen.extend(matched(&out));
+        seen.extend(matched_in(&out, &v2));
     }
     assert_eq!(seen, more);
 }
@@ -235,8 +300,9 @@ fn a_split_view_is_reported_with_both_checkpoints() {
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
     assert!(a.terminate().success());
 
@@ -280,4 +346,147 @@ fn a_split_view_is_reported_with_both_checkpoints() {
     // Both views are size 7 and both are signed: each verifies with the log's key.
     assert_eq!(before.lines().nth(1), Some("7"), "{before}");
     assert_eq!(now.lines().nth(1), Some("7"), "{now}");
+}
+
+#[test]
+fn follows_the_v1_log_and_reports_exactly_the_watched_identity_across_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut f = Fixture::new(tmp.path());
+    let trust_v1 = f.trust_for_v1();
+    let v1 = f.tlog_url(1);
+    let key = format!("rekor-v1:{}", origin(&v1));
+    let sign = |f: &mut Fixture, emails: &[&str]| {
+        let mut alice = Vec::new();
+        for email in emails {
+            let index = f.sign_with(email, &trust_v1);
+            if email.starts_with("alice") {
+                alice.push(index);
+            }
+        }
+        alice
+    };
+    let alice = sign(
+        &mut f,
+        &[
+            "alice@example.com",
+            "bob@example.com",
+            "alice@example.com",
+            "carol@example.com",
+        ],
+    );
+    assert_eq!(alice, [0, 2]);
+
+    let out = f.monitor(&["--log", &v1, "--start", "0"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(matched_in(&out, &key), alice, "{stderr}");
+    for line in lines(&out) {
+        assert_eq!(line["identity"], "alice@example.com");
+        assert_eq!(line["issuer"], format!("{}/oidc", f.server.url));
+        assert_eq!(line["kind"], "hashedrekord");
+        assert_eq!(line["log_url"], v1);
+        // A Rekor v1 checkpoint: "<origin> - <tree id>".
+        let envelope = line["inclusion_proof"]["checkpoint"]["envelope"]
+            .as_str()
+            .unwrap();
+        assert!(envelope.starts_with(&format!("{} - ", origin(&v1))), "{envelope}");
+    }
+    let out = f.monitor(&["--log", &v1]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // More entries; runs stopped after one entry each still report every new one, once.
+    let more = sign(
+        &mut f,
+        &["bob@example.com", "alice@example.com", "alice@example.com"],
+    );
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let out = f.monitor(&["--log", &v1, "--max-entries", "1"]);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        seen.extend(matched_in(&out, &key));
+    }
+    assert_eq!(seen, more);
+}
+
+/// Waits until the CT log's get-sth says `size` (the CA's precertificates are integrated in
+/// batches, after the SCT is returned).
+fn wait_for_ct(ct: &str, size: u64) {
+    for _ in 0..100 {
+        let sth = common::get(&format!("{ct}/ct/v1/get-sth")).json();
+        if sth["tree_size"].as_u64() >= Some(size) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the CT log never reached size {size}");
+}
+
+#[test]
+fn follows_the_ct_log_through_rfc6962_and_static_ct_api_across_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut f = Fixture::new(tmp.path());
+    let ct = f.ct_url();
+    let key = format!("ct:{}", origin(&ct));
+    // One precertificate per signature, logged in signing order.
+    for email in [
+        "alice@example.com",
+        "bob@example.com",
+        "alice@example.com",
+        "carol@example.com",
+    ] {
+        f.sign(email);
+    }
+    wait_for_ct(&ct, 4);
+
+    // Each API alone, from scratch: alice's two certificates.
+    for protocol in ["rfc6962", "static-ct-api"] {
+        let state = tmp.path().join(format!("state-{protocol}"));
+        let out = f.monitor_in(&state, &["--log", &ct, "--start", "0", "--ct-protocol", protocol]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{protocol}: {stderr}");
+        assert_eq!(matched_in(&out, &key), [0, 2], "{protocol}: {stderr}");
+        for line in lines(&out) {
+            assert_eq!(line["identity"], "alice@example.com");
+            assert_eq!(line["issuer"], format!("{}/oidc", f.server.url));
+            assert_eq!(line["kind"], "precert_entry");
+            assert!(line["certificate"].is_string());
+        }
+    }
+
+    // One state, runs stopped after one entry each, the API switching between runs: every
+    // watched certificate once.
+    let mut seen = Vec::new();
+    for run in 0..6 {
+        let protocol = ["rfc6962", "static-ct-api", "auto"][run % 3];
+        let out = f.monitor(&[
+            "--log",
+            &ct,
+            "--start",
+            "0",
+            "--ct-protocol",
+            protocol,
+            "--max-entries",
+            "1",
+        ]);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{protocol}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        seen.extend(matched_in(&out, &key));
+        if run == 3 {
+            f.sign("alice@example.com");
+            wait_for_ct(&ct, 5);
+        }
+    }
+    assert_eq!(seen, [0, 2, 4]);
 }

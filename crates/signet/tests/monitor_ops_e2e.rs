@@ -305,10 +305,15 @@ fn a_running_monitor_serves_its_metrics() {
     let watch = tmp.path().join("watch.yaml");
     watch_key(&watch, &watched);
     let found = fill(&server, &watched, 40, 4, 4);
+    // The Rekor v2 log alone: the figures below are one log's (by default the server's v1
+    // and CT logs are followed too, each with metrics of its own).
+    let log = server.log_url();
     let mut child = monitor(
         &trust,
         &tmp.path().join("state"),
         &[
+            "--log",
+            &log,
             "--config",
             watch.to_str().unwrap(),
             "--interval",
