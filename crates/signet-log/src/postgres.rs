@@ -39,7 +39,9 @@
 //!
 //! # Schema
 //!
-//! Each schema has a `schema_version` table (one row). A new schema is created, and an older
+//! Each schema has a `schema_version` table (one row) and a `store_created` row written when a
+//! server first opens it to create a log (so a schema that `signet db migrate` prepared reads as
+//! no log yet, as a missing SQLite file does). A new schema is created, and an older
 //! one migrated, in one transaction holding a transaction-scoped advisory lock, so front ends
 //! starting together cannot race; a schema newer than [`SCHEMA_VERSION`] is refused, as the
 //! SQLite backend refuses a newer `user_version`.
@@ -216,21 +218,30 @@ impl PgDatabase {
         &self.describe
     }
 
-    /// Whether `schema` holds a log store (its version table exists).
+    /// Whether `schema` holds a log store: one was opened with `create`. A schema that
+    /// `signet db migrate` made ready but no server has used yet holds none.
     pub fn has_store(&self, schema: &str) -> Result<bool, StorageError> {
         check_schema(schema)?;
         let pool = self.pool.clone();
         let schema = schema.to_string();
         self.run(async move {
             let client = pool.get().await.map_err(pool_err)?;
-            let row = client
+            let migrated: bool = client
                 .query_one(
-                    "SELECT to_regclass(quote_ident($1) || '.schema_version') IS NOT NULL",
+                    "SELECT to_regclass(quote_ident($1) || '.store_created') IS NOT NULL",
                     &[&schema],
                 )
                 .await
+                .map_err(db_err)?
+                .get(0);
+            if !migrated {
+                return Ok(false);
+            }
+            let created = client
+                .query_opt(&format!("SELECT 1 FROM {schema}.store_created WHERE id = 0"), &[])
+                .await
                 .map_err(db_err)?;
-            Ok(row.get(0))
+            Ok(created.is_some())
         })
     }
 
@@ -288,6 +299,9 @@ impl PgDatabase {
                      CREATE TABLE {schema}.meta (
                          key TEXT PRIMARY KEY,
                          value TEXT NOT NULL);
+                     CREATE TABLE {schema}.store_created (
+                         id INTEGER PRIMARY KEY CHECK (id = 0),
+                         at TIMESTAMPTZ NOT NULL);
                      INSERT INTO {schema}.schema_version (id, version) VALUES (0, 1)
                          ON CONFLICT (id) DO UPDATE SET version = 1;"
                 ))
@@ -309,6 +323,17 @@ impl PgDatabase {
             )));
         }
         self.migrate(schema)?;
+        if create {
+            let pool = self.pool.clone();
+            let sql = format!(
+                "INSERT INTO {schema}.store_created (id, at) VALUES (0, now()) ON CONFLICT (id) DO NOTHING"
+            );
+            self.run(async move {
+                let client = pool.get().await.map_err(pool_err)?;
+                client.execute(&sql, &[]).await.map_err(db_err)?;
+                Ok(())
+            })?;
+        }
         Ok(PgStore {
             db: self.clone(),
             sql: Arc::new(Sql::new(schema)),

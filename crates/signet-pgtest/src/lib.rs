@@ -142,6 +142,32 @@ impl Cluster {
         self.signal_and_wait("QUIT");
     }
 
+    /// Restarts the server serving TLS with `cert_pem` (chain, leaf first) and `key_pem`, and
+    /// accepting TCP connections only over TLS (`hostssl` in pg_hba.conf), so a client that
+    /// does not use TLS is refused.
+    pub fn require_tls(&mut self, cert_pem: &str, key_pem: &str) {
+        let data = self.dir.path().join("data");
+        std::fs::write(data.join("server.crt"), cert_pem).unwrap();
+        std::fs::write(data.join("server.key"), key_pem).unwrap();
+        std::fs::set_permissions(data.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        if let Some(user) = &self.run_as {
+            let (uid, gid) = user_ids(user);
+            for f in ["server.crt", "server.key"] {
+                std::os::unix::fs::chown(data.join(f), Some(uid), Some(gid)).unwrap();
+            }
+        }
+        let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
+        conf.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(data.join("postgresql.conf"), conf).unwrap();
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "hostssl all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .unwrap();
+        self.signal_and_wait("INT");
+        self.start_server();
+    }
+
     /// Starts the server again on the same port after a stop.
     pub fn restart(&mut self) {
         assert!(self.pid.is_none(), "the cluster is running");
