@@ -1,7 +1,7 @@
 //! Tests only: a private PostgreSQL cluster for signet's PostgreSQL tests. `initdb` in a
 //! temporary directory, a postmaster on a free loopback port (no Unix socket), password
 //! authentication (SCRAM), `fsync` left on so durability tests mean something; stopped by the
-//! postmaster's pid. PostgreSQL refuses to run as root, so as root the cluster runs as an
+//! postmaster's pid (and, should the test process die first, by a watchdog process). PostgreSQL refuses to run as root, so as root the cluster runs as an
 //! unprivileged user (`$SIGNET_PG_USER`, default `postgres`, which Debian's package creates
 //! and `.ci/run` makes sure of).
 //!
@@ -82,7 +82,30 @@ impl Cluster {
             String::from_utf8_lossy(&out.stderr)
         );
         cluster.start_server();
+        cluster.watchdog();
         Some(cluster)
+    }
+
+    /// A process that stops the postmaster (whatever its pid then, read from postmaster.pid)
+    /// and removes the directory once this test process is gone, even killed: a cluster must
+    /// not outlive its test.
+    fn watchdog(&self) {
+        let dir = self.dir.path().display().to_string();
+        let script = format!(
+            "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; \
+             pid=$(head -n 1 '{dir}/data/postmaster.pid' 2>/dev/null); \
+             if [ -n \"$pid\" ]; then kill -INT \"$pid\" 2>/dev/null; \
+               while kill -0 \"$pid\" 2>/dev/null; do sleep 0.2; done; fi; \
+             rm -rf '{dir}'",
+            me = std::process::id(),
+        );
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting the cluster's watchdog");
     }
 
     /// The loopback port the server listens on.
@@ -128,6 +151,35 @@ impl Cluster {
             drop(client);
             let _ = task.await;
         });
+    }
+
+    /// The first row `sql` returns in `database`, each column as text (`NULL` as "NULL").
+    pub fn query_row(&self, database: &str, sql: &str) -> Vec<String> {
+        let url = self.url_with_password(database);
+        let sql = sql.to_string();
+        runtime().block_on(async move {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("connecting to the test cluster: {e}"));
+            let task = tokio::spawn(conn);
+            let messages = client
+                .simple_query(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            drop(client);
+            let _ = task.await;
+            messages
+                .iter()
+                .find_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                        (0..row.len())
+                            .map(|i| row.get(i).unwrap_or("NULL").to_string())
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{sql}: no row"))
+        })
     }
 
     /// The postmaster's pid.
@@ -252,28 +304,12 @@ impl Drop for Cluster {
 
 /// A cluster shared by all tests of one test binary, each taking a database of its own
 /// ([`Cluster::create_database`]); `None` where PostgreSQL is not installed, said in one line
-/// for the whole binary. A static is never dropped, so a watchdog process stops the postmaster
-/// (by pid) and removes its directory once this test process has exited.
+/// for the whole binary. A static is never dropped: the cluster's watchdog stops it once the
+/// test process has exited.
 pub fn shared() -> Option<&'static Cluster> {
     static SHARED: OnceLock<Option<Cluster>> = OnceLock::new();
     SHARED
-        .get_or_init(|| {
-        let cluster = Cluster::start("this binary's PostgreSQL tests")?;
-        let script = format!(
-            "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; kill -INT {pg}; while kill -0 {pg} 2>/dev/null; do sleep 0.2; done; rm -rf '{dir}'",
-            me = std::process::id(),
-            pg = cluster.pid(),
-            dir = cluster.dir.path().display()
-        );
-        Command::new("sh")
-            .args(["-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting the cluster's watchdog");
-        Some(cluster)
-    })
+        .get_or_init(|| Cluster::start("this binary's PostgreSQL tests"))
         .as_ref()
 }
 
