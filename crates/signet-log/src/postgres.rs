@@ -337,6 +337,7 @@ impl PgDatabase {
         Ok(PgStore {
             db: self.clone(),
             sql: Arc::new(Sql::new(schema)),
+            expected: None,
         })
     }
 
@@ -368,7 +369,8 @@ struct Sql {
     find_indices: String,
     insert_entries: String,
     upsert_tiles: String,
-    upsert_checkpoint: String,
+    insert_checkpoint: String,
+    swap_checkpoint: String,
     read_tile: String,
     read_entries: String,
     meta: String,
@@ -389,9 +391,15 @@ impl Sql {
                  SELECT * FROM UNNEST($1::SMALLINT[], $2::BIGINT[], $3::BYTEA[])
                  ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes"
             ),
-            upsert_checkpoint: format!(
+            insert_checkpoint: format!(
                 "INSERT INTO {s}.checkpoint (id, tree_size, note) VALUES (0, $1, $2)
-                 ON CONFLICT (id) DO UPDATE SET tree_size = excluded.tree_size, note = excluded.note"
+                 ON CONFLICT (id) DO NOTHING"
+            ),
+            // The row lock this takes orders concurrent writers: a second one waits for the
+            // first to commit, then finds the row changed and updates nothing.
+            swap_checkpoint: format!(
+                "UPDATE {s}.checkpoint SET tree_size = $1, note = $2
+                 WHERE id = 0 AND tree_size = $3 AND note = $4"
             ),
             read_tile: format!("SELECT hashes FROM {s}.tiles WHERE level = $1 AND idx = $2"),
             read_entries: format!(
@@ -409,6 +417,9 @@ impl Sql {
 pub struct PgStore {
     db: Arc<PgDatabase>,
     sql: Arc<Sql>,
+    /// The checkpoint this store last read or committed: what `commit_batch` expects to
+    /// replace (compare-and-swap, see [`LogStore`]).
+    expected: Option<(u64, String)>,
 }
 
 fn to_i64(v: u64, what: &str) -> Result<i64, StorageError> {
@@ -441,7 +452,7 @@ impl PgStore {
 
 impl LogStore for PgStore {
     fn latest_checkpoint(&mut self) -> Result<Option<(u64, String)>, StorageError> {
-        self.with_client(|c, sql| {
+        let latest = self.with_client(|c, sql| {
             Box::pin(async move {
                 let stmt = c.prepare_cached(&sql.latest_checkpoint).await.map_err(db_err)?;
                 match c.query_opt(&stmt, &[]).await.map_err(db_err)? {
@@ -449,7 +460,9 @@ impl LogStore for PgStore {
                     None => Ok(None),
                 }
             })
-        })
+        })?;
+        self.expected = latest.clone();
+        Ok(latest)
     }
 
     fn find_indices(&mut self, leaf_hashes: &[Hash]) -> Result<Vec<Option<u64>>, StorageError> {
@@ -486,9 +499,32 @@ impl LogStore for PgStore {
         let tile_hashes: Vec<Vec<u8>> = batch.tiles.iter().map(|t| t.2.clone()).collect();
         let size = to_i64(batch.tree_size, "tree size")?;
         let note = batch.checkpoint.clone();
+        let expected = match &self.expected {
+            Some((size, note)) => Some((to_i64(*size, "tree size")?, note.clone())),
+            None => None,
+        };
         self.with_client(move |c, sql| {
             Box::pin(async move {
                 let tx = c.transaction().await.map_err(db_err)?;
+                // The checkpoint first: a stale writer fails before writing anything else.
+                let swapped = match &expected {
+                    None => {
+                        let stmt = tx.prepare_cached(&sql.insert_checkpoint).await.map_err(db_err)?;
+                        tx.execute(&stmt, &[&size, &note]).await.map_err(db_err)?
+                    }
+                    Some((old_size, old_note)) => {
+                        let stmt = tx.prepare_cached(&sql.swap_checkpoint).await.map_err(db_err)?;
+                        tx.execute(&stmt, &[&size, &note, old_size, old_note])
+                            .await
+                            .map_err(db_err)?
+                    }
+                };
+                if swapped != 1 {
+                    return Err(StorageError::Conflict(format!(
+                        "expected size {:?}; another writer published",
+                        expected.as_ref().map(|e| e.0)
+                    )));
+                }
                 if !indices.is_empty() {
                     let stmt = tx.prepare_cached(&sql.insert_entries).await.map_err(db_err)?;
                     tx.execute(&stmt, &[&indices, &leaves, &bodies]).await.map_err(db_err)?;
@@ -499,11 +535,11 @@ impl LogStore for PgStore {
                         .await
                         .map_err(db_err)?;
                 }
-                let stmt = tx.prepare_cached(&sql.upsert_checkpoint).await.map_err(db_err)?;
-                tx.execute(&stmt, &[&size, &note]).await.map_err(db_err)?;
                 tx.commit().await.map_err(db_err)
             })
-        })
+        })?;
+        self.expected = Some((batch.tree_size, batch.checkpoint.clone()));
+        Ok(())
     }
 
     fn read_tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StorageError> {

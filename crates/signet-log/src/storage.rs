@@ -23,6 +23,10 @@ pub enum StorageError {
     Corrupt(String),
     #[error("data directory was written by a newer signet (schema {found}, this build knows {known})")]
     NewerSchema { found: i64, known: i64 },
+    /// The stored checkpoint is no longer the one this connection built on (another writer
+    /// published since): nothing was written; re-read the state before writing again.
+    #[error("the stored checkpoint moved: {0}")]
+    Conflict(String),
 }
 
 /// One new entry of an integration batch.
@@ -47,6 +51,12 @@ pub struct Batch {
 /// What a log needs to keep. Implementations must make `commit_batch` atomic and durable:
 /// when it returns Ok, every entry, tile and the checkpoint survive a crash; when it fails or
 /// the process dies during it, none of them is visible.
+///
+/// `commit_batch` publishes its checkpoint by compare-and-swap: it succeeds only while the
+/// stored checkpoint is still the one this connection last read (`latest_checkpoint`) or
+/// committed, or there is none and it read none; otherwise it fails with
+/// [`StorageError::Conflict`] and writes nothing. A writer whose view is stale (another process
+/// published on the same database) can therefore never move the log back or fork it.
 pub trait LogStore: Send {
     /// The tree size and signed checkpoint last committed (`None` for a new log).
     fn latest_checkpoint(&mut self) -> Result<Option<(u64, String)>, StorageError>;

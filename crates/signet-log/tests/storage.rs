@@ -117,6 +117,7 @@ storage_suite!(
     a_newer_schema_is_refused,
     readers_see_committed_batches,
     the_appender_restores_from_the_store,
+    a_stale_writer_cannot_move_the_checkpoint,
 );
 
 fn entry(index: u64, tag: u8) -> NewEntry {
@@ -403,4 +404,46 @@ fn the_appender_restores_from_the_store(b: &dyn Backend) {
         assert_eq!(signet_tlog::leaf_hash(body).to_vec(), by_index[&(i as u64)]);
     }
     appender.close();
+}
+
+/// Two writers on one store (two front ends on one database): whoever publishes first wins;
+/// the other's batch, built on the state it read before, is refused whole and changes nothing,
+/// so the checkpoint never goes back and no index is given twice. After re-reading it can
+/// write on top.
+fn a_stale_writer_cannot_move_the_checkpoint(b: &dyn Backend) {
+    let location = b.fresh();
+    let mut one = location.open(true).unwrap();
+    let mut two = location.open(false).unwrap();
+    // Both see a new log; only one may create its first checkpoint.
+    assert_eq!(one.latest_checkpoint().unwrap(), None);
+    assert_eq!(two.latest_checkpoint().unwrap(), None);
+    one.commit_batch(&batch(vec![], vec![], 0, "one 0")).unwrap();
+    assert!(matches!(
+        two.commit_batch(&batch(vec![], vec![], 0, "two 0")),
+        Err(StorageError::Conflict(_))
+    ));
+    assert_eq!(two.latest_checkpoint().unwrap(), Some((0, "one 0".into())));
+    // Both build on size 0; one publishes size 2; two's size-1 batch (a different entry at
+    // index 0) and a batch of duplicates only (same size, which would move the log back) are
+    // refused without a trace.
+    one.commit_batch(&batch(vec![entry(0, 1), entry(1, 1)], vec![(0, 0, vec![1; 64])], 2, "one 2"))
+        .unwrap();
+    let stale = batch(vec![entry(0, 2)], vec![(0, 0, vec![2; 32])], 1, "two 1");
+    assert!(matches!(two.commit_batch(&stale), Err(StorageError::Conflict(_))));
+    assert!(matches!(
+        two.commit_batch(&batch(vec![], vec![], 0, "two 0 again")),
+        Err(StorageError::Conflict(_))
+    ));
+    let mut reader = location.open(false).unwrap();
+    assert_eq!(reader.latest_checkpoint().unwrap(), Some((2, "one 2".into())));
+    assert_eq!(reader.read_tile(0, 0).unwrap(), Some(vec![1; 64]));
+    assert_eq!(reader.find_indices(&[entry(0, 2).leaf_hash]).unwrap(), vec![None]);
+    // Re-read, then write on top.
+    assert_eq!(two.latest_checkpoint().unwrap(), Some((2, "one 2".into())));
+    two.commit_batch(&batch(vec![entry(2, 2)], vec![], 3, "two 3")).unwrap();
+    assert!(matches!(
+        one.commit_batch(&batch(vec![entry(2, 3)], vec![], 3, "one 3")),
+        Err(StorageError::Conflict(_))
+    ));
+    assert_eq!(reader.latest_checkpoint().unwrap(), Some((3, "two 3".into())));
 }
