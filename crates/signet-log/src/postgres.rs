@@ -37,6 +37,57 @@
 //! requests with an error and rebuilds its tree from what the database holds, so a client that
 //! retries finds its entry (deduplicated) and nothing is ever acknowledged that is not durable.
 //!
+//! # One writer at a time, and never a fork
+//!
+//! `commit_batch` publishes the checkpoint first in its transaction, by compare-and-swap on the
+//! (size, note) this store last read or wrote (`UPDATE … WHERE tree_size = $old AND note =
+//! $old_note`). The row lock that takes orders concurrent writers: a second one waits, finds
+//! the row changed and writes nothing ([`StorageError::Conflict`]); its appender rebuilds from
+//! the database and carries on. So two servers on one database can never fork the log or move
+//! it back, but they are not yet a design for several front ends: each integrates for itself
+//! and they refuse each other's stale batches.
+//!
+//! # Several front ends (designed, not built yet)
+//!
+//! Any number of front ends accept writes; exactly one integrates. Per schema:
+//!
+//! - **Sequencing** (any front end, once per batch of its queued submissions), one
+//!   transaction: `SELECT next FROM seq_coord WHERE id = 0 FOR UPDATE` (serialises
+//!   sequencers), then the dedup lookup `SELECT leaf_hash, idx FROM entries WHERE leaf_hash =
+//!   ANY($1)` (after the lock, so two front ends cannot both miss a duplicate), then `INSERT`
+//!   the new entries at `next..next+k` and `UPDATE seq_coord SET next = next + k`. Indices
+//!   come from that row, never from a `SEQUENCE`, whose `nextval` survives a rollback and
+//!   leaves gaps; a failed transaction takes its `next` back with it. `entries` then holds
+//!   sequenced entries beyond the checkpoint's size until they are integrated.
+//! - **The lease**: a row `integrator_lease (holder, epoch, expires)`. A front end takes it
+//!   with `UPDATE … SET holder = $me, epoch = epoch + 1, expires = clock_timestamp() + $ttl
+//!   WHERE expires < clock_timestamp() RETURNING epoch` and renews it (same epoch) well before
+//!   `expires`; `clock_timestamp()`, not `now()`, which is the transaction's start. Not a
+//!   session advisory lock: those are tied to one connection (broken by transaction-pooling
+//!   proxies), carry no fencing token, and are no-ops on some PostgreSQL-compatible engines.
+//! - **Integration** (the holder only): read `entries[size..next)`, append them to the tree,
+//!   write the changed tiles (deterministic: a successor rewrites the same bytes), sign the
+//!   checkpoint, and commit in one transaction whose checkpoint `UPDATE` also requires
+//!   `(SELECT epoch FROM integrator_lease WHERE holder = $me AND expires > clock_timestamp())
+//!   = $my_epoch`: the epoch is the fencing token, so a former integrator that was paused past
+//!   its lease (SIGSTOP, a long GC-like stall) and wakes up publishes nothing. The same
+//!   compare-and-swap on the previous size and note as today keeps the log from forking.
+//!   `NOTIFY signet_checkpoint` in that transaction (delivered on commit) wakes the waiters.
+//! - **Answering**: the front end that sequenced entry *i* answers when a committed checkpoint
+//!   has size > *i* (woken by `LISTEN`, or by polling the checkpoint row), with a proof from
+//!   the tiles of that checkpoint, whichever process integrated it; the entry was durable
+//!   since its sequencing transaction committed.
+//! - **Reads**: full tiles never change, so each front end caches them in memory; only the
+//!   right edge is read from the database.
+//! - **Agreement**: front ends refuse to start when their keys or origins differ from what the
+//!   database recorded (done for the three logs' keys and origins).
+//! - **Operations**: `/healthz` says whether this process can write and whether it holds the
+//!   lease; metrics for lease changes and integration lag (`next − size`, and seconds).
+//!
+//! In this crate that splits the [`Appender`](crate::Appender) into a sequencer (every front
+//! end) and an integrator (the lease holder), with SQLite running both in one process under a
+//! lease it always holds.
+//!
 //! # Schema
 //!
 //! Each schema has a `schema_version` table (one row) and a `store_created` row written when a

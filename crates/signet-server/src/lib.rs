@@ -481,6 +481,18 @@ impl DataDir {
             .meta("log.origin")?
             .with_context(|| format!("{db_path} has no log origin: half-written data directory"))?;
         let created = store.meta("log.created")?.unwrap_or_default();
+        // The log key is pinned in the database: a front end (or a restored data directory)
+        // holding another key would sign a second log under the same name.
+        let key_id = hex::encode(signet_crypto::sha256(log_key.public_key().spki_der()));
+        match store.meta("log.key_id")? {
+            Some(stored) if stored != key_id => bail!(
+                "the log key {} is not the key the log in {db_path} was created with (SHA-256 of its public key {stored}): refusing to start",
+                key_path.display()
+            ),
+            Some(_) => {}
+            // First start, or a data directory from before the key was pinned.
+            None => store.set_meta("log.key_id", &key_id)?,
+        }
         Ok(DataDir {
             path: path.to_path_buf(),
             _lock: lock,

@@ -165,11 +165,19 @@ fn keyless_round_trip_with_every_log_in_postgres() {
     );
     ok(&verify("alice@example.com"), "verify-blob after a restart");
 
-    // A front end with keys the database never saw is refused: it would sign another log.
+    // A front end without the keys the database's logs were made with is refused: it would
+    // sign another log under the same name. Missing keys, then another log key.
     let stranger = tmp.path().join("stranger");
     let err = Server::try_start_with(&stranger, &flags).err().expect("a stranger front end started");
     assert!(err.contains("log key") && err.contains("missing"), "{err}");
     drop(server);
+    let copy = tmp.path().join("copy");
+    let out = Command::new("cp").arg("-a").arg(&data).arg(&copy).status().unwrap();
+    assert!(out.success());
+    let other_key = SigningKey::generate(KeyKind::Ed25519).unwrap();
+    std::fs::write(copy.join("keys/log-ed25519.pem"), other_key.to_pkcs8_pem()).unwrap();
+    let err = Server::try_start_with(&copy, &flags).err().expect("a front end with another key started");
+    assert!(err.contains("not the key the log"), "{err}");
 }
 
 #[test]
