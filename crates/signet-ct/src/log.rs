@@ -130,12 +130,7 @@ impl CtLog {
         };
         let key = Arc::new(key);
         let signer = Rfc6962NoteSigner::new(origin, key.clone(), last_timestamp);
-        let appender = Appender::start(
-            store,
-            origin.to_string(),
-            signer,
-            AppenderConfig::default(),
-        )?;
+        let appender = Appender::start(store, origin.to_string(), signer, AppenderConfig::default())?;
         let readers = location.reader_pool(READERS)?;
         Ok(CtLog {
             appender,

@@ -285,7 +285,9 @@ impl Integrator {
                             *self.published.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(cp);
                             break;
                         }
-                        Err(LogError::Storage(e @ (StorageError::Database(_) | StorageError::Conflict(_)))) => {
+                        Err(LogError::Storage(
+                            e @ (StorageError::Database(_) | StorageError::Conflict(_)),
+                        )) => {
                             tracing::error!(error = %e, "cannot restore from the store after a failed batch; retrying in {delay:?}");
                             std::thread::sleep(delay);
                             delay = (delay * 2).min(std::time::Duration::from_secs(5));

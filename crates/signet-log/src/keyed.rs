@@ -116,11 +116,7 @@ impl KeyedLog {
         let log_id = sha256(key.public_key().spki_der());
         let mut meta = |name: &str| -> Result<String, KeyedLogError> {
             store.meta(&meta_key(name))?.ok_or_else(|| {
-                KeyedLogError::Setup(format!(
-                    "{} lacks {}: half-written",
-                    db_path,
-                    meta_key(name)
-                ))
+                KeyedLogError::Setup(format!("{} lacks {}: half-written", db_path, meta_key(name)))
             })
         };
         let stored_origin = meta("origin")?;
@@ -138,9 +134,9 @@ impl KeyedLog {
                 layout.what
             )));
         }
-        let created = meta("created")?.parse().map_err(|_| {
-            KeyedLogError::Setup(format!("{db_path} has a damaged creation time"))
-        })?;
+        let created = meta("created")?
+            .parse()
+            .map_err(|_| KeyedLogError::Setup(format!("{db_path} has a damaged creation time")))?;
         Ok(KeyedLog {
             key,
             store,

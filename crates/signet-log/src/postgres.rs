@@ -321,7 +321,10 @@ impl PgDatabase {
             .await
             .map_err(db_err)?;
             let found: Option<i32> = tx
-                .query_opt(&format!("SELECT version FROM {schema}.schema_version WHERE id = 0"), &[])
+                .query_opt(
+                    &format!("SELECT version FROM {schema}.schema_version WHERE id = 0"),
+                    &[],
+                )
                 .await
                 .map_err(db_err)?
                 .map(|r| r.get(0));
@@ -394,9 +397,17 @@ impl PgDatabase {
 
     /// `count` reader stores over `schema`, as a [`ReaderPool`]. They share this pool's
     /// connections.
-    pub fn reader_pool(self: &Arc<Self>, schema: &str, count: usize) -> Result<Arc<ReaderPool>, StorageError> {
+    pub fn reader_pool(
+        self: &Arc<Self>,
+        schema: &str,
+        count: usize,
+    ) -> Result<Arc<ReaderPool>, StorageError> {
         let store = self.store(schema, false)?;
-        ReaderPool::new((0..count).map(|_| Box::new(store.clone()) as Box<dyn LogStore>).collect())
+        ReaderPool::new(
+            (0..count)
+                .map(|_| Box::new(store.clone()) as Box<dyn LogStore>)
+                .collect(),
+        )
     }
 }
 
@@ -453,9 +464,7 @@ impl Sql {
                  WHERE id = 0 AND tree_size = $3 AND note = $4"
             ),
             read_tile: format!("SELECT hashes FROM {s}.tiles WHERE level = $1 AND idx = $2"),
-            read_entries: format!(
-                "SELECT body FROM {s}.entries WHERE idx >= $1 AND idx < $2 ORDER BY idx"
-            ),
+            read_entries: format!("SELECT body FROM {s}.entries WHERE idx >= $1 AND idx < $2 ORDER BY idx"),
             meta: format!("SELECT value FROM {s}.meta WHERE key = $1"),
             set_meta: format!("INSERT INTO {s}.meta (key, value) VALUES ($1, $2)"),
         }
@@ -578,7 +587,9 @@ impl LogStore for PgStore {
                 }
                 if !indices.is_empty() {
                     let stmt = tx.prepare_cached(&sql.insert_entries).await.map_err(db_err)?;
-                    tx.execute(&stmt, &[&indices, &leaves, &bodies]).await.map_err(db_err)?;
+                    tx.execute(&stmt, &[&indices, &leaves, &bodies])
+                        .await
+                        .map_err(db_err)?;
                 }
                 if !tile_levels.is_empty() {
                     let stmt = tx.prepare_cached(&sql.upsert_tiles).await.map_err(db_err)?;
@@ -623,7 +634,10 @@ impl LogStore for PgStore {
         self.with_client(move |c, sql| {
             Box::pin(async move {
                 let stmt = c.prepare_cached(&sql.meta).await.map_err(db_err)?;
-                Ok(c.query_opt(&stmt, &[&key]).await.map_err(db_err)?.map(|r| r.get(0)))
+                Ok(c.query_opt(&stmt, &[&key])
+                    .await
+                    .map_err(db_err)?
+                    .map(|r| r.get(0)))
             })
         })
     }
@@ -635,9 +649,9 @@ impl LogStore for PgStore {
                 let stmt = c.prepare_cached(&sql.set_meta).await.map_err(db_err)?;
                 match c.execute(&stmt, &[&key, &value]).await {
                     Ok(_) => Ok(()),
-                    Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Err(StorageError::Database(
-                        format!("metadata {key:?} is already set"),
-                    )),
+                    Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                        Err(StorageError::Database(format!("metadata {key:?} is already set")))
+                    }
                     Err(e) => Err(db_err(e)),
                 }
             })

@@ -39,7 +39,9 @@ impl Backend for Sqlite {
     }
 
     fn set_schema_version(&self, location: &StoreLocation, version: i64) {
-        let StoreLocation::Sqlite(path) = location else { unreachable!() };
+        let StoreLocation::Sqlite(path) = location else {
+            unreachable!()
+        };
         rusqlite::Connection::open(path)
             .unwrap()
             .pragma_update(None, "user_version", version)
@@ -83,7 +85,9 @@ impl Backend for Postgres {
     }
 
     fn set_schema_version(&self, location: &StoreLocation, version: i64) {
-        let StoreLocation::Postgres { schema, .. } = location else { unreachable!() };
+        let StoreLocation::Postgres { schema, .. } = location else {
+            unreachable!()
+        };
         self.cluster.execute(
             &self.database,
             &format!("UPDATE {schema}.schema_version SET version = {version}"),
@@ -211,8 +215,13 @@ fn a_partial_tile_grows_in_place(b: &dyn Backend) {
         .unwrap();
     let mut wide = narrow.clone();
     wide.extend(std::iter::repeat_n(0xab, 32));
-    s.commit_batch(&batch(vec![], vec![(0, 5, wide.clone()), (2, 0, vec![1; 32])], 0, "c2"))
-        .unwrap();
+    s.commit_batch(&batch(
+        vec![],
+        vec![(0, 5, wide.clone()), (2, 0, vec![1; 32])],
+        0,
+        "c2",
+    ))
+    .unwrap();
     assert_eq!(s.read_tile(0, 5).unwrap(), Some(wide));
     assert_eq!(s.read_tile(2, 0).unwrap(), Some(vec![1; 32]));
     // Read as a tile narrower than stored: the stored, wider version comes back.
@@ -230,7 +239,8 @@ fn the_latest_checkpoint_is_the_last_committed(b: &dyn Backend) {
     let mut s = b.fresh().open(true).unwrap();
     s.commit_batch(&batch(vec![], vec![], 0, "zero")).unwrap();
     assert_eq!(s.latest_checkpoint().unwrap(), Some((0, "zero".into())));
-    s.commit_batch(&batch(vec![entry(0, 1)], vec![], 1, "one")).unwrap();
+    s.commit_batch(&batch(vec![entry(0, 1)], vec![], 1, "one"))
+        .unwrap();
     s.commit_batch(&batch(vec![entry(1, 1), entry(2, 1)], vec![], 3, "three"))
         .unwrap();
     assert_eq!(s.latest_checkpoint().unwrap(), Some((3, "three".into())));
@@ -261,10 +271,13 @@ fn a_failed_batch_leaves_nothing_visible(b: &dyn Backend) {
     // A leaf hash already logged under another index.
     let mut dup = entry(1, 2);
     dup.leaf_hash = entry(0, 1).leaf_hash;
-    assert!(s.commit_batch(&batch(vec![entry(2, 2), dup], vec![], 3, "c3")).is_err());
+    assert!(s
+        .commit_batch(&batch(vec![entry(2, 2), dup], vec![], 3, "c3"))
+        .is_err());
     check(s.as_mut());
     // The store still takes a good batch afterwards, and another connection sees the same.
-    s.commit_batch(&batch(vec![entry(1, 2)], vec![], 2, "c2")).unwrap();
+    s.commit_batch(&batch(vec![entry(1, 2)], vec![], 2, "c2"))
+        .unwrap();
     let mut other = location.open(false).unwrap();
     assert_eq!(other.latest_checkpoint().unwrap(), Some((2, "c2".into())));
 }
@@ -289,7 +302,10 @@ fn opening_without_create_needs_an_existing_store(b: &dyn Backend) {
     // Creating again opens what is there.
     let mut s = location.open(true).unwrap();
     s.commit_batch(&batch(vec![], vec![], 0, "c")).unwrap();
-    assert_eq!(location.open(true).unwrap().latest_checkpoint().unwrap(), Some((0, "c".into())));
+    assert_eq!(
+        location.open(true).unwrap().latest_checkpoint().unwrap(),
+        Some((0, "c".into()))
+    );
 }
 
 fn a_newer_schema_is_refused(b: &dyn Backend) {
@@ -356,13 +372,24 @@ fn the_appender_restores_from_the_store(b: &dyn Backend) {
             out
         })
     };
-    let appender = Appender::start(location.open(true).unwrap(), origin.into(), signer(), AppenderConfig::default())
-        .unwrap();
+    let appender = Appender::start(
+        location.open(true).unwrap(),
+        origin.into(),
+        signer(),
+        AppenderConfig::default(),
+    )
+    .unwrap();
     let first = submit_all(&appender, 0..300);
     for (leaf, got) in &first {
         assert!(got.new);
-        signet_tlog::verify_inclusion(leaf, got.index, got.checkpoint.size, &got.proof, &got.checkpoint.root)
-            .unwrap();
+        signet_tlog::verify_inclusion(
+            leaf,
+            got.index,
+            got.checkpoint.size,
+            &got.proof,
+            &got.checkpoint.root,
+        )
+        .unwrap();
     }
     let before = appender.checkpoint();
     assert_eq!(before.size, 300);
@@ -370,8 +397,13 @@ fn the_appender_restores_from_the_store(b: &dyn Backend) {
     // Let the integrator thread finish and drop its store.
     std::thread::sleep(std::time::Duration::from_millis(200));
 
-    let appender = Appender::start(location.open(false).unwrap(), origin.into(), signer(), AppenderConfig::default())
-        .unwrap();
+    let appender = Appender::start(
+        location.open(false).unwrap(),
+        origin.into(),
+        signer(),
+        AppenderConfig::default(),
+    )
+    .unwrap();
     let restored = appender.checkpoint();
     assert_eq!((restored.size, restored.root), (before.size, before.root));
     let cp = verify_checkpoint(&restored.note, origin, &[verifier]).unwrap();
@@ -387,8 +419,14 @@ fn the_appender_restores_from_the_store(b: &dyn Backend) {
     assert_eq!(after.size, 600);
     for (leaf, got) in &more {
         assert!(got.index >= 300);
-        signet_tlog::verify_inclusion(leaf, got.index, got.checkpoint.size, &got.proof, &got.checkpoint.root)
-            .unwrap();
+        signet_tlog::verify_inclusion(
+            leaf,
+            got.index,
+            got.checkpoint.size,
+            &got.proof,
+            &got.checkpoint.root,
+        )
+        .unwrap();
     }
     // The stored entries are the submitted bodies, in index order.
     let mut s = location.open(false).unwrap();
@@ -426,8 +464,13 @@ fn a_stale_writer_cannot_move_the_checkpoint(b: &dyn Backend) {
     // Both build on size 0; one publishes size 2; two's size-1 batch (a different entry at
     // index 0) and a batch of duplicates only (same size, which would move the log back) are
     // refused without a trace.
-    one.commit_batch(&batch(vec![entry(0, 1), entry(1, 1)], vec![(0, 0, vec![1; 64])], 2, "one 2"))
-        .unwrap();
+    one.commit_batch(&batch(
+        vec![entry(0, 1), entry(1, 1)],
+        vec![(0, 0, vec![1; 64])],
+        2,
+        "one 2",
+    ))
+    .unwrap();
     let stale = batch(vec![entry(0, 2)], vec![(0, 0, vec![2; 32])], 1, "two 1");
     assert!(matches!(two.commit_batch(&stale), Err(StorageError::Conflict(_))));
     assert!(matches!(
@@ -440,7 +483,8 @@ fn a_stale_writer_cannot_move_the_checkpoint(b: &dyn Backend) {
     assert_eq!(reader.find_indices(&[entry(0, 2).leaf_hash]).unwrap(), vec![None]);
     // Re-read, then write on top.
     assert_eq!(two.latest_checkpoint().unwrap(), Some((2, "one 2".into())));
-    two.commit_batch(&batch(vec![entry(2, 2)], vec![], 3, "two 3")).unwrap();
+    two.commit_batch(&batch(vec![entry(2, 2)], vec![], 3, "two 3"))
+        .unwrap();
     assert!(matches!(
         one.commit_batch(&batch(vec![entry(2, 3)], vec![], 3, "one 3")),
         Err(StorageError::Conflict(_))

@@ -72,7 +72,13 @@ impl Cluster {
             .command("initdb")
             .arg("-D")
             .arg(&data)
-            .args(["-U", USER, "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"])
+            .args([
+                "-U",
+                USER,
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .output()
             .expect("running initdb");
@@ -89,6 +95,8 @@ impl Cluster {
     /// A process that stops the postmaster (whatever its pid then, read from postmaster.pid)
     /// and removes the directory once this test process is gone, even killed: a cluster must
     /// not outlive its test.
+    // Never waited for: it must outlive this process (init reaps it).
+    #[allow(clippy::zombie_processes)]
     fn watchdog(&self) {
         let dir = self.dir.path().display().to_string();
         let script = format!(
@@ -129,7 +137,13 @@ impl Cluster {
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name: String = format!("{prefix}_{n}")
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
         self.execute("postgres", &format!("CREATE DATABASE \"{name}\""));
         name
@@ -352,7 +366,10 @@ fn is_root() -> bool {
 
 fn user_ids(user: &str) -> (u32, u32) {
     let id = |flag: &str| -> u32 {
-        let out = Command::new("id").args([flag, user]).output().expect("running id");
+        let out = Command::new("id")
+            .args([flag, user])
+            .output()
+            .expect("running id");
         assert!(
             out.status.success(),
             "no user {user:?} to run PostgreSQL as (PostgreSQL refuses root); create one or set SIGNET_PG_USER"

@@ -92,7 +92,9 @@ fn files_named_db(dir: &Path) -> Vec<String> {
 
 #[test]
 fn keyless_round_trip_with_every_log_in_postgres() {
-    let Some(cluster) = signet_pgtest::shared() else { return };
+    let Some(cluster) = signet_pgtest::shared() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let (url, password_file) = database(cluster, tmp.path(), "e2e");
     let data = tmp.path().join("data");
@@ -124,7 +126,14 @@ fn keyless_round_trip_with_every_log_in_postgres() {
     );
     ok(
         &signet(&[
-            "sign-blob", artifact, "--bundle", bundle, "--identity-token", &token, "--trust-config", trust,
+            "sign-blob",
+            artifact,
+            "--bundle",
+            bundle,
+            "--identity-token",
+            &token,
+            "--trust-config",
+            trust,
         ]),
         "sign-blob (keyless)",
     );
@@ -168,21 +177,32 @@ fn keyless_round_trip_with_every_log_in_postgres() {
     // A front end without the keys the database's logs were made with is refused: it would
     // sign another log under the same name. Missing keys, then another log key.
     let stranger = tmp.path().join("stranger");
-    let err = Server::try_start_with(&stranger, &flags).err().expect("a stranger front end started");
+    let err = Server::try_start_with(&stranger, &flags)
+        .err()
+        .expect("a stranger front end started");
     assert!(err.contains("log key") && err.contains("missing"), "{err}");
     drop(server);
     let copy = tmp.path().join("copy");
-    let out = Command::new("cp").arg("-a").arg(&data).arg(&copy).status().unwrap();
+    let out = Command::new("cp")
+        .arg("-a")
+        .arg(&data)
+        .arg(&copy)
+        .status()
+        .unwrap();
     assert!(out.success());
     let other_key = SigningKey::generate(KeyKind::Ed25519).unwrap();
     std::fs::write(copy.join("keys/log-ed25519.pem"), other_key.to_pkcs8_pem()).unwrap();
-    let err = Server::try_start_with(&copy, &flags).err().expect("a front end with another key started");
+    let err = Server::try_start_with(&copy, &flags)
+        .err()
+        .expect("a front end with another key started");
     assert!(err.contains("not the key the log"), "{err}");
 }
 
 #[test]
 fn db_migrate_and_a_newer_schema_is_refused() {
-    let Some(cluster) = signet_pgtest::shared() else { return };
+    let Some(cluster) = signet_pgtest::shared() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let (url, password_file) = database(cluster, tmp.path(), "migrate");
     let db = url.rsplit('/').next().unwrap().to_string();
@@ -202,7 +222,12 @@ fn db_migrate_and_a_newer_schema_is_refused() {
     ok(&migrate(), "signet db migrate, again");
     // A server starts on the migrated, empty database.
     let data = tmp.path().join("data");
-    let flags = ["--database", url.as_str(), "--database-password-file", password_file.as_str()];
+    let flags = [
+        "--database",
+        url.as_str(),
+        "--database-password-file",
+        password_file.as_str(),
+    ];
     let mut server = Server::start_with(&data, &flags);
     log_throwaway_entries(&server, 2);
     assert_eq!(server.terminate().code(), Some(0));
@@ -213,7 +238,9 @@ fn db_migrate_and_a_newer_schema_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("newer signet"), "{err}");
-    let err = Server::try_start_with(&data, &flags).err().expect("started on a newer schema");
+    let err = Server::try_start_with(&data, &flags)
+        .err()
+        .expect("started on a newer schema");
     assert!(err.contains("newer signet"), "{err}");
 
     // SQLite needs no migration command.
@@ -223,14 +250,21 @@ fn db_migrate_and_a_newer_schema_is_refused() {
 
 #[test]
 fn a_wrong_password_is_refused_at_start() {
-    let Some(cluster) = signet_pgtest::shared() else { return };
+    let Some(cluster) = signet_pgtest::shared() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let (url, _) = database(cluster, tmp.path(), "password");
     let wrong = tmp.path().join("wrong");
     std::fs::write(&wrong, "not-the-password\n").unwrap();
     let err = Server::try_start_with(
         &tmp.path().join("data"),
-        &["--database", &url, "--database-password-file", wrong.to_str().unwrap()],
+        &[
+            "--database",
+            &url,
+            "--database-password-file",
+            wrong.to_str().unwrap(),
+        ],
     )
     .err()
     .expect("started with a wrong password");
@@ -239,7 +273,9 @@ fn a_wrong_password_is_refused_at_start() {
 
 #[test]
 fn tls_to_the_database_is_verified() {
-    let Some(mut cluster) = Cluster::start("tls_to_the_database_is_verified") else { return };
+    let Some(mut cluster) = Cluster::start("tls_to_the_database_is_verified") else {
+        return;
+    };
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
         .unwrap()
@@ -272,10 +308,14 @@ fn tls_to_the_database_is_verified() {
     };
 
     // The server's certificate from an authority we were not told to trust: refused.
-    let err = start(&format!("{url}?sslmode=require"), &other).err().expect("started");
+    let err = start(&format!("{url}?sslmode=require"), &other)
+        .err()
+        .expect("started");
     assert!(err.to_lowercase().contains("certificate"), "{err}");
     // Without TLS the server's pg_hba refuses us.
-    let err = start(&format!("{url}?sslmode=disable"), &ca).err().expect("started");
+    let err = start(&format!("{url}?sslmode=disable"), &ca)
+        .err()
+        .expect("started");
     assert!(err.contains("pg_hba.conf"), "{err}");
     // The right authority: the server runs and logs over TLS.
     let server = start(&format!("{url}?sslmode=require"), &ca).unwrap();
@@ -286,5 +326,8 @@ fn database_over_tls(cluster: &Cluster, dir: &Path) -> (String, String) {
     // Created over TLS as well: the cluster takes nothing else now.
     let password_file = dir.join("pgpassword");
     std::fs::write(&password_file, signet_pgtest::PASSWORD).unwrap();
-    (cluster.url("postgres"), password_file.to_str().unwrap().to_string())
+    (
+        cluster.url("postgres"),
+        password_file.to_str().unwrap().to_string(),
+    )
 }

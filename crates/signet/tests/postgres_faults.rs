@@ -38,7 +38,12 @@ fn postgres_immediate_stop_under_load_loses_nothing_acknowledged() {
     let url = cluster.url(&db);
     let server = Server::start_with(
         &tmp.path().join("data"),
-        &["--database", &url, "--database-password-file", password_file.to_str().unwrap()],
+        &[
+            "--database",
+            &url,
+            "--database-password-file",
+            password_file.to_str().unwrap(),
+        ],
     );
 
     let (entries, checkpoints) = under_load(&[server.log_url()], 8, "pgstop", |acked| {
@@ -59,7 +64,12 @@ fn postgres_immediate_stop_under_load_loses_nothing_acknowledged() {
     );
     assert_eq!(
         row,
-        [size.to_string(), "0".into(), (size - 1).to_string(), size.to_string()],
+        [
+            size.to_string(),
+            "0".into(),
+            (size - 1).to_string(),
+            size.to_string()
+        ],
         "entries table (count, min, max, distinct leaves) against tree size {size}"
     );
     let stored = cluster.query_row(&db, "SELECT tree_size FROM signet.checkpoint WHERE id = 0");

@@ -356,13 +356,15 @@ pub fn check_acknowledged(
     use signet_tlog::NoteVerifier;
     let root: serde_json::Value =
         serde_json::from_slice(&std::fs::read(server.dir.join("trusted_root.json")).unwrap()).unwrap();
-    let key = signet_crypto::PublicKey::from_spki_der(&b64(
-        root["tlogs"][0]["publicKey"]["rawBytes"].as_str().unwrap(),
-    ))
+    let key = signet_crypto::PublicKey::from_spki_der(&b64(root["tlogs"][0]["publicKey"]["rawBytes"]
+        .as_str()
+        .unwrap()))
     .unwrap();
     let cp_text = String::from_utf8(get(&format!("{}/checkpoint", server.log_url())).body).unwrap();
     // The origin was fixed at first start (the port may have changed since).
-    let origin = signet_tlog::Checkpoint::from_note_unverified(&cp_text).unwrap().origin;
+    let origin = signet_tlog::Checkpoint::from_note_unverified(&cp_text)
+        .unwrap()
+        .origin;
     let verifier = NoteVerifier::new(&origin, key).unwrap();
     let now = signet_tlog::verify_checkpoint(&cp_text, &origin, std::slice::from_ref(&verifier)).unwrap();
 
@@ -384,7 +386,11 @@ pub fn check_acknowledged(
     for text in checkpoints {
         let cp = signet_tlog::verify_checkpoint(text, &origin, std::slice::from_ref(&verifier)).unwrap();
         if let Some(prev) = seen.insert(cp.size, cp.root_hash) {
-            assert_eq!(prev, cp.root_hash, "two different roots handed out for size {}", cp.size);
+            assert_eq!(
+                prev, cp.root_hash,
+                "two different roots handed out for size {}",
+                cp.size
+            );
         }
     }
     for (size, root) in &seen {
@@ -396,6 +402,10 @@ pub fn check_acknowledged(
     (now.size, seen.len())
 }
 
+/// What load clients saw: (index, leaf hash) of each acknowledged entry, and the checkpoints
+/// handed out with them.
+pub type Acknowledged = (Vec<(u64, signet_tlog::Hash)>, Vec<String>);
+
 /// Closed-loop load on Rekor v2 logs: `clients` threads, spread over `logs` (front ends of one
 /// log), each sending distinct hashedrekord entries (tagged `tag`) until `during` returns or
 /// their server is gone. `during` runs meanwhile, given the count of acknowledged entries.
@@ -405,12 +415,12 @@ pub fn under_load(
     clients: usize,
     tag: &str,
     during: impl FnOnce(&std::sync::atomic::AtomicUsize),
-) -> (Vec<(u64, signet_tlog::Hash)>, Vec<String>) {
+) -> Acknowledged {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let key = SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap();
     let acked = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let results: Vec<(Vec<(u64, signet_tlog::Hash)>, Vec<String>)> = std::thread::scope(|s| {
+    let results: Vec<Acknowledged> = std::thread::scope(|s| {
         let threads: Vec<_> = (0..clients)
             .map(|t| {
                 let (log, key, acked, stop) = (&logs[t % logs.len()], &key, &acked, &stop);
@@ -421,7 +431,8 @@ pub fn under_load(
                             break;
                         }
                         let req = hashedrekord(key, format!("{tag}-{t}-{i}").as_bytes());
-                        let Some(r) = try_post(&format!("{log}/api/v2/log/entries"), req.to_string().as_bytes())
+                        let Some(r) =
+                            try_post(&format!("{log}/api/v2/log/entries"), req.to_string().as_bytes())
                         else {
                             if stop.load(Ordering::Relaxed) {
                                 break;
