@@ -264,6 +264,20 @@ impl PgDatabase {
         })
     }
 
+    /// Whether the database takes writes now: reachable, and a primary rather than a standby
+    /// in recovery (a failover in progress).
+    pub fn can_write(&self) -> Result<bool, StorageError> {
+        let pool = self.pool.clone();
+        self.run(async move {
+            let client = pool.get().await.map_err(pool_err)?;
+            let row = client
+                .query_one("SELECT NOT pg_is_in_recovery()", &[])
+                .await
+                .map_err(db_err)?;
+            Ok(row.get(0))
+        })
+    }
+
     /// Host and database name, for messages.
     pub fn describe(&self) -> &str {
         &self.describe

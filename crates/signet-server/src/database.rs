@@ -65,6 +65,35 @@ impl DatabaseArgs {
     }
 }
 
+/// `GET /healthz`: "ok" with SQLite; with PostgreSQL, "ok" only while the database can be
+/// written to (reachable within 3 s and not a standby), else 503 naming why, so a load balancer
+/// stops sending writes to a front end that cannot log them.
+pub fn health_route(database: &Database) -> axum::routing::MethodRouter {
+    use axum::http::StatusCode;
+    let Database::Postgres(db) = database else {
+        return axum::routing::get(|| async { "ok\n" });
+    };
+    let db = db.clone();
+    axum::routing::get(move || {
+        let db = db.clone();
+        async move {
+            let check = tokio::task::spawn_blocking(move || db.can_write());
+            match tokio::time::timeout(std::time::Duration::from_secs(3), check).await {
+                Ok(Ok(Ok(true))) => (StatusCode::OK, "ok\n".to_string()),
+                Ok(Ok(Ok(false))) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database is a standby (read-only)\n".to_string(),
+                ),
+                Ok(Ok(Err(e))) => (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")),
+                Ok(Err(_)) | Err(_) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database did not answer within 3 s\n".to_string(),
+                ),
+            }
+        }
+    })
+}
+
 /// `signet db` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum DbCommand {

@@ -170,7 +170,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     let database = args.database.open()?;
     let dir = DataDir::open(&args.data_dir, &log_url, database)?;
-    let mut app = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok\n" }));
+    let mut app = axum::Router::new().route("/healthz", database::health_route(&dir.database));
     let mut trust = TrustFiles {
         public_url: &public_url,
         log: None,

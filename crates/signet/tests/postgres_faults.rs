@@ -46,15 +46,20 @@ fn postgres_immediate_stop_under_load_loses_nothing_acknowledged() {
         ],
     );
 
+    assert_eq!(get(&format!("{}/healthz", server.url)).status, 200);
     let (entries, checkpoints) = under_load(&[server.log_url()], 8, "pgstop", |acked| {
         wait_for(acked, 300, "before the stop");
         cluster.stop_immediate();
+        // The front end says it cannot write while the database is down.
+        let health = get(&format!("{}/healthz", server.url));
+        assert_eq!(health.status, 503, "{}", String::from_utf8_lossy(&health.body));
         std::thread::sleep(Duration::from_secs(1));
         cluster.restart();
         // The same server, without a restart, takes entries again.
         let after = acked.load(Ordering::Relaxed);
         wait_for(acked, after + 300, "after PostgreSQL came back");
     });
+    assert_eq!(get(&format!("{}/healthz", server.url)).status, 200);
     let (size, checkpoints_seen) = check_acknowledged(&server, &entries, &checkpoints);
 
     // Independently of signet, from the database itself.
