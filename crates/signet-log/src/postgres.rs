@@ -204,10 +204,12 @@ impl PgDatabase {
         if config.get_application_name().is_none() {
             config.application_name("signet");
         }
-        // Acknowledged means durable, whatever the server's default.
+        // Acknowledged means durable, whatever the server's default; and no NOTICEs (the
+        // migrations' `IF NOT EXISTS`) in the server's log.
+        let ours = "-c synchronous_commit=on -c client_min_messages=warning";
         let options_line = match config.get_options() {
-            Some(o) => format!("{o} -c synchronous_commit=on"),
-            None => "-c synchronous_commit=on".to_string(),
+            Some(o) => format!("{o} {ours}"),
+            None => ours.to_string(),
         };
         config.options(options_line);
         let describe = describe(&config);
@@ -317,6 +319,33 @@ impl PgDatabase {
         let schema = schema.to_string();
         self.run(async move {
             let mut client = pool.get().await.map_err(pool_err)?;
+            // Up to date already: no DDL, so a role without CREATE rights can run the server on
+            // a database `signet db migrate` prepared.
+            let current = client
+                .query_one(
+                    "SELECT to_regclass(quote_ident($1) || '.schema_version') IS NOT NULL",
+                    &[&schema],
+                )
+                .await
+                .map_err(db_err)?
+                .get::<_, bool>(0);
+            if current {
+                let version: Option<i32> = client
+                    .query_opt(&format!("SELECT version FROM {schema}.schema_version WHERE id = 0"), &[])
+                    .await
+                    .map_err(db_err)?
+                    .map(|r| r.get(0));
+                match version {
+                    Some(v) if v > SCHEMA_VERSION => {
+                        return Err(StorageError::NewerSchema {
+                            found: v.into(),
+                            known: SCHEMA_VERSION.into(),
+                        })
+                    }
+                    Some(SCHEMA_VERSION) => return Ok(()),
+                    _ => {}
+                }
+            }
             let tx = client.transaction().await.map_err(db_err)?;
             // Serialises concurrent first starts; released at the end of the transaction (a
             // transaction-scoped lock survives connection poolers, unlike a session lock).

@@ -220,11 +220,25 @@ fn db_migrate_and_a_newer_schema_is_refused() {
     assert!(out.contains("signet, rekor1, ct at version 1"), "{out}");
     // Idempotent.
     ok(&migrate(), "signet db migrate, again");
-    // A server starts on the migrated, empty database.
+    // A server runs on the migrated database as a role that may read and write the tables but
+    // create nothing (the privileges a front end needs once `db migrate` has run).
+    let role = format!("frontend_{db}");
+    cluster.execute(
+        &db,
+        &format!(
+            "CREATE ROLE {role} LOGIN PASSWORD '{pw}';
+             REVOKE CREATE ON DATABASE {db} FROM PUBLIC;
+             REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+             GRANT USAGE ON SCHEMA signet, rekor1, ct TO {role};
+             GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA signet, rekor1, ct TO {role};",
+            pw = signet_pgtest::PASSWORD
+        ),
+    );
+    let frontend_url = url.replacen(signet_pgtest::USER, &role, 1);
     let data = tmp.path().join("data");
     let flags = [
         "--database",
-        url.as_str(),
+        frontend_url.as_str(),
         "--database-password-file",
         password_file.as_str(),
     ];
