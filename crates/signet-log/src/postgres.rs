@@ -331,7 +331,10 @@ impl PgDatabase {
                 .get::<_, bool>(0);
             if current {
                 let version: Option<i32> = client
-                    .query_opt(&format!("SELECT version FROM {schema}.schema_version WHERE id = 0"), &[])
+                    .query_opt(
+                        &format!("SELECT version FROM {schema}.schema_version WHERE id = 0"),
+                        &[],
+                    )
                     .await
                     .map_err(db_err)?
                     .map(|r| r.get(0));
