@@ -78,7 +78,7 @@
 //!   the tiles of that checkpoint, whichever process integrated it; the entry was durable
 //!   since its sequencing transaction committed.
 //! - **Reads**: full tiles never change, so each front end caches them in memory; only the
-//!   right edge is read from the database.
+//!   right edge is read from the database (done: [`FullTileCache`] on every reader pool).
 //! - **Agreement**: front ends refuse to start when their keys or origins differ from what the
 //!   database recorded (done for the three logs' keys and origins).
 //! - **Operations**: `/healthz` says whether this process can write and whether it holds the
@@ -438,17 +438,19 @@ impl PgDatabase {
             db: self.clone(),
             sql: Arc::new(Sql::new(schema)),
             expected: None,
+            tile_cache: None,
         })
     }
 
     /// `count` reader stores over `schema`, as a [`ReaderPool`]. They share this pool's
-    /// connections.
+    /// connections and one cache of full tiles ([`FullTileCache`]).
     pub fn reader_pool(
         self: &Arc<Self>,
         schema: &str,
         count: usize,
     ) -> Result<Arc<ReaderPool>, StorageError> {
-        let store = self.store(schema, false)?;
+        let mut store = self.store(schema, false)?;
+        store.tile_cache = Some(Arc::new(FullTileCache::new(FULL_TILE_CACHE_TILES)));
         ReaderPool::new(
             (0..count)
                 .map(|_| Box::new(store.clone()) as Box<dyn LogStore>)
@@ -517,6 +519,46 @@ impl Sql {
     }
 }
 
+/// Full tiles a reader pool keeps: 8 KiB each, so at most 8 MiB per log.
+const FULL_TILE_CACHE_TILES: usize = 1024;
+
+/// Hash tiles that are full (256 hashes) never change (C2SP tlog-tiles), so readers keep them
+/// in memory and only the right edge of the tree is read from the database: tile reads scale
+/// with front ends, not with the database. Bounded; when full, an arbitrary tile makes room.
+pub struct FullTileCache {
+    tiles: std::sync::Mutex<std::collections::HashMap<(u8, u64), Vec<u8>>>,
+    capacity: usize,
+}
+
+impl FullTileCache {
+    const FULL: usize = 256 * 32;
+
+    pub fn new(capacity: usize) -> FullTileCache {
+        FullTileCache {
+            tiles: Default::default(),
+            capacity,
+        }
+    }
+
+    fn get(&self, level: u8, index: u64) -> Option<Vec<u8>> {
+        let tiles = self.tiles.lock().unwrap_or_else(|p| p.into_inner());
+        tiles.get(&(level, index)).cloned()
+    }
+
+    fn offer(&self, level: u8, index: u64, bytes: &[u8]) {
+        if bytes.len() != Self::FULL {
+            return;
+        }
+        let mut tiles = self.tiles.lock().unwrap_or_else(|p| p.into_inner());
+        if tiles.len() >= self.capacity {
+            if let Some(victim) = tiles.keys().next().copied() {
+                tiles.remove(&victim);
+            }
+        }
+        tiles.insert((level, index), bytes.to_vec());
+    }
+}
+
 /// A log's store in one schema. Cheap to clone: clones share the database's pool, and each
 /// call takes a connection from it for its duration.
 #[derive(Clone)]
@@ -526,6 +568,8 @@ pub struct PgStore {
     /// The checkpoint this store last read or committed: what `commit_batch` expects to
     /// replace (compare-and-swap, see [`LogStore`]).
     expected: Option<(u64, String)>,
+    /// Readers' cache of full tiles (none for the writer, which keeps its own recent tiles).
+    tile_cache: Option<Arc<FullTileCache>>,
 }
 
 fn to_i64(v: u64, what: &str) -> Result<i64, StorageError> {
@@ -651,16 +695,23 @@ impl LogStore for PgStore {
     }
 
     fn read_tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StorageError> {
-        let (level, index) = (i16::from(level), to_i64(index, "tile index")?);
-        self.with_client(move |c, sql| {
+        if let Some(bytes) = self.tile_cache.as_ref().and_then(|c| c.get(level, index)) {
+            return Ok(Some(bytes));
+        }
+        let (db_level, db_index) = (i16::from(level), to_i64(index, "tile index")?);
+        let tile: Option<Vec<u8>> = self.with_client(move |c, sql| {
             Box::pin(async move {
                 let stmt = c.prepare_cached(&sql.read_tile).await.map_err(db_err)?;
-                Ok(c.query_opt(&stmt, &[&level, &index])
+                Ok(c.query_opt(&stmt, &[&db_level, &db_index])
                     .await
                     .map_err(db_err)?
                     .map(|r| r.get(0)))
             })
-        })
+        })?;
+        if let (Some(cache), Some(bytes)) = (&self.tile_cache, &tile) {
+            cache.offer(level, index, bytes);
+        }
+        Ok(tile)
     }
 
     fn read_entries(&mut self, start: u64, count: u64) -> Result<Vec<Vec<u8>>, StorageError> {

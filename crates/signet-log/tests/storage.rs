@@ -491,3 +491,42 @@ fn a_stale_writer_cannot_move_the_checkpoint(b: &dyn Backend) {
     ));
     assert_eq!(reader.latest_checkpoint().unwrap(), Some((3, "two 3".into())));
 }
+
+/// PostgreSQL readers keep full tiles (immutable) in memory and read partial ones (the right
+/// edge, which grows) from the database every time. Shown by changing both behind signet's
+/// back: the full tile's cached bytes stay, the partial tile's new bytes show.
+#[test]
+fn postgres_readers_cache_full_tiles_only() {
+    let Some(b) = Postgres::new() else { return };
+    let location = b.fresh();
+    let StoreLocation::Postgres { schema, .. } = &location else {
+        unreachable!()
+    };
+    let mut writer = location.open(true).unwrap();
+    writer
+        .commit_batch(&batch(
+            vec![],
+            vec![(0, 0, vec![1; 256 * 32]), (0, 1, vec![2; 64])],
+            0,
+            "c",
+        ))
+        .unwrap();
+    let readers = location.reader_pool(2).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let read = |level: u8, index: u64| {
+        rt.block_on(readers.run(move |s| s.read_tile(level, index).unwrap().unwrap()))
+            .unwrap()
+    };
+    assert_eq!(read(0, 0), vec![1; 256 * 32]);
+    assert_eq!(read(0, 1), vec![2; 64]);
+    b.cluster.execute(
+        &b.database,
+        &format!("UPDATE {schema}.tiles SET hashes = decode(repeat('ff', length(hashes)), 'hex')"),
+    );
+    // Both connections of the pool (round-robin) answer from the one cache.
+    assert_eq!(read(0, 0), vec![1; 256 * 32]);
+    assert_eq!(read(0, 0), vec![1; 256 * 32]);
+    assert_eq!(read(0, 1), vec![0xff; 64]);
+    // The writer's own connection has no cache.
+    assert_eq!(writer.read_tile(0, 0).unwrap(), Some(vec![0xff; 256 * 32]));
+}
