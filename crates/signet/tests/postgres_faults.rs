@@ -157,6 +157,8 @@ fn two_servers_on_one_database_never_fork() {
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let (one_dir, two_dir) = (tmp.path().join("one"), tmp.path().join("two"));
     let mut one = Server::start_with(&one_dir, &flags);
+    // A request first: SIGTERM before the server's accept loop first ran kills it outright.
+    assert_eq!(get(&format!("{}/healthz", one.url)).status, 200);
     assert_eq!(one.terminate().code(), Some(0));
     let copied = std::process::Command::new("cp")
         .arg("-a")
