@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! ct-key.pem   the log's ECDSA P-256 key, PKCS#8 PEM, mode 0600 (written last)
-//! ct.db        SQLite: entries (static-ct-api TileLeafs), tiles, the latest checkpoint,
+//! ct.db        SQLite (or schema ct of the PostgreSQL database): entries (static-ct-api TileLeafs), tiles, the latest checkpoint,
 //!              and metadata (origin, creation time, log id, issuer certificates)
 //! ```
 
@@ -21,8 +21,7 @@ use signet_crypto::{PublicKey, PublicKeyDetails, SigningKey};
 use signet_formats::common::{self, LogId, TimeRange, Timestamp};
 use signet_formats::trust::TransparencyLogInstance;
 use signet_log::keyed::{KeyedLog, KeyedLogLayout};
-use signet_log::sqlite::SqliteStore;
-use signet_log::storage::{read_hash_tile, LogStore, ReaderPool};
+use signet_log::storage::{read_hash_tile, Database, LogStore, ReaderPool};
 use signet_log::{Appender, AppenderConfig, SignedCheckpoint};
 use signet_tlog::{Hash, Prover, TileError, TileId, TileSource};
 use signet_x509::sct::{sign_sct, SignedCertificateTimestamp, TimestampedEntry};
@@ -36,6 +35,7 @@ use crate::{now_millis, CtError};
 
 const KEY_FILE: &str = "ct-key.pem";
 const DB_FILE: &str = "ct.db";
+const PG_SCHEMA: &str = "ct";
 /// Read connections for the HTTP routes.
 const READERS: usize = 4;
 /// Most entries one get-entries answer holds (RFC 6962 §4.6 lets the log return fewer).
@@ -71,7 +71,8 @@ impl std::fmt::Debug for CtLog {
 }
 
 impl CtLog {
-    /// Opens the log in `dir`, or on first start generates its key and creates its database.
+    /// Opens the log in `dir` (key) and `database` (store), or on first start generates its key
+    /// and creates its store.
     ///
     /// `origin` is the checkpoint origin and note key name: per static-ct-api, the submission
     /// URL without scheme or trailing slash (e.g. `ct.example.com/2025`); it is fixed at first
@@ -80,6 +81,7 @@ impl CtLog {
     /// the start of the key's validity on first start.
     pub fn open_or_create(
         dir: &Path,
+        database: &Database,
         origin: &str,
         accepted_roots: Vec<Vec<u8>>,
         now: i64,
@@ -98,16 +100,18 @@ impl CtLog {
         let KeyedLog {
             key,
             store,
-            db_path,
+            location,
             log_id,
             created,
             ..
         } = KeyedLog::open_or_create(
             dir,
+            database,
             KeyedLogLayout {
                 what: "CT log",
                 key_file: KEY_FILE,
                 db_file: DB_FILE,
+                pg_schema: PG_SCHEMA,
                 meta_prefix: "ct",
             },
             origin,
@@ -126,15 +130,8 @@ impl CtLog {
         };
         let key = Arc::new(key);
         let signer = Rfc6962NoteSigner::new(origin, key.clone(), last_timestamp);
-        let appender = Appender::start(
-            Box::new(store),
-            origin.to_string(),
-            signer,
-            AppenderConfig::default(),
-        )?;
-        let open =
-            || -> Result<Box<dyn LogStore>, CtError> { Ok(Box::new(SqliteStore::open(&db_path, false)?)) };
-        let readers = SqliteStore::reader_pool(&db_path, READERS)?;
+        let appender = Appender::start(store, origin.to_string(), signer, AppenderConfig::default())?;
+        let readers = location.reader_pool(READERS)?;
         Ok(CtLog {
             appender,
             key,
@@ -144,7 +141,7 @@ impl CtLog {
             roots,
             links: LinkCache::default(),
             readers,
-            issuer_writer: Arc::new(Mutex::new(open()?)),
+            issuer_writer: Arc::new(Mutex::new(location.open(false)?)),
             issuers: RwLock::new(HashMap::new()),
             stats: CtStats::default(),
         })

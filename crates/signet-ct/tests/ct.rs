@@ -18,6 +18,7 @@ use signet_ct::tile_leaf::{decode_data_tile, TileLeaf};
 use signet_ct::{router, CtError, CtLog, SignedTreeHead};
 use signet_formats::common::DistinguishedName;
 use signet_keyfile::KeyFileError;
+use signet_log::storage::Database;
 use signet_tlog::{leaf_hash, verify_consistency, verify_inclusion, Hash};
 use signet_x509::fulcio::{fulcio_intermediate_certificate, fulcio_root_certificate, FulcioLeaf};
 use signet_x509::profile::CertificateParams;
@@ -111,7 +112,7 @@ fn identity() -> CertificateIdentity {
 }
 
 fn open(dir: &Path, ca: &Ca) -> Arc<CtLog> {
-    Arc::new(CtLog::open_or_create(dir, ORIGIN, vec![ca.root.clone()], now()).unwrap())
+    Arc::new(CtLog::open_or_create(dir, &Database::Sqlite, ORIGIN, vec![ca.root.clone()], now()).unwrap())
 }
 
 async fn call(log: &Arc<CtLog>, req: Request<Body>) -> (StatusCode, Vec<u8>) {
@@ -568,12 +569,20 @@ async fn restart_keeps_key_and_entries_and_half_written_is_refused() {
     drop(log);
 
     // Another origin is refused.
-    let err = CtLog::open_or_create(&dir, "elsewhere/ct", vec![ca.root.clone()], now()).unwrap_err();
+    let err = CtLog::open_or_create(
+        &dir,
+        &Database::Sqlite,
+        "elsewhere/ct",
+        vec![ca.root.clone()],
+        now(),
+    )
+    .unwrap_err();
     assert!(matches!(err, CtError::Setup(_)), "{err}");
 
     // A directory with the database but no key is refused.
     std::fs::remove_file(dir.join("ct-key.pem")).unwrap();
-    let err = CtLog::open_or_create(&dir, ORIGIN, vec![ca.root.clone()], now()).unwrap_err();
+    let err =
+        CtLog::open_or_create(&dir, &Database::Sqlite, ORIGIN, vec![ca.root.clone()], now()).unwrap_err();
     assert!(
         matches!(err, CtError::Files(KeyFileError::HalfWritten { .. })),
         "{err}"
@@ -581,8 +590,8 @@ async fn restart_keeps_key_and_entries_and_half_written_is_refused() {
 
     // A bad origin or root is refused up front.
     let fresh = scratch("restart-fresh");
-    assert!(CtLog::open_or_create(&fresh, "has space", vec![], now()).is_err());
-    assert!(CtLog::open_or_create(&fresh, ORIGIN, vec![b"junk".to_vec()], now()).is_err());
+    assert!(CtLog::open_or_create(&fresh, &Database::Sqlite, "has space", vec![], now()).is_err());
+    assert!(CtLog::open_or_create(&fresh, &Database::Sqlite, ORIGIN, vec![b"junk".to_vec()], now()).is_err());
 }
 
 #[test]

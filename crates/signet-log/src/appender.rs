@@ -274,15 +274,28 @@ impl Integrator {
                     let _ = s.reply.send(Err(LogError::Internal("integration failed".into())));
                 }
                 // The in-memory tree may be ahead of storage now: rebuild it from what is durable.
-                match restore(self.store.as_mut(), &self.origin, self.signer.as_ref()) {
-                    Ok((tree, cp)) => {
-                        self.tree = tree;
-                        self.recent.clear();
-                        *self.published.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(cp);
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot restore the log after a failed batch; stopping");
-                        return;
+                // A database that cannot be reached (a PostgreSQL restart) or a checkpoint another
+                // writer just moved is waited for; stored state that does not add up stops the log.
+                let mut delay = std::time::Duration::from_millis(100);
+                loop {
+                    match restore(self.store.as_mut(), &self.origin, self.signer.as_ref()) {
+                        Ok((tree, cp)) => {
+                            self.tree = tree;
+                            self.recent.clear();
+                            *self.published.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(cp);
+                            break;
+                        }
+                        Err(LogError::Storage(
+                            e @ (StorageError::Database(_) | StorageError::Conflict(_)),
+                        )) => {
+                            tracing::error!(error = %e, "cannot restore from the store after a failed batch; retrying in {delay:?}");
+                            std::thread::sleep(delay);
+                            delay = (delay * 2).min(std::time::Duration::from_secs(5));
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot restore the log after a failed batch; stopping");
+                            return;
+                        }
                     }
                 }
             }

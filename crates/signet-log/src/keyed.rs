@@ -1,16 +1,17 @@
 //! A log kept in a directory of its own, with its own key: the CT log and the Rekor v1 log
 //! each open one. The directory holds an ECDSA P-256 key (PKCS#8, 0600, written last, so its
-//! presence marks a complete directory) and a SQLite store whose metadata pin the origin and
-//! the key: a later start with another origin, another key, or a half-written directory is
-//! refused, never silently re-initialised (either would fork the log).
+//! presence marks a complete directory); the store (a SQLite file in the directory, or a schema
+//! of the PostgreSQL database) has metadata that pin the origin and the key: a later start with
+//! another origin, another key, or a half-written directory is refused, never silently
+//! re-initialised (either would fork the log). With PostgreSQL, several front ends each hold a
+//! copy of the key file and must agree with what the database recorded.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use signet_crypto::{sha256, KeyKind, SigningKey};
-use signet_keyfile::{inspect_dir, read_private_key, write_private_key, DirState, KeyFileError};
+use signet_keyfile::{create_private_dir, read_private_key, write_private_key, KeyFileError};
 
-use crate::sqlite::SqliteStore;
-use crate::storage::{LogStore, StorageError};
+use crate::storage::{Database, LogStore, StorageError, StoreLocation};
 
 /// Why a keyed log directory could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +33,10 @@ pub struct KeyedLogLayout<'a> {
     /// What the log is, for messages ("CT log", "Rekor v1 log").
     pub what: &'a str,
     pub key_file: &'a str,
+    /// The SQLite file in the directory.
     pub db_file: &'a str,
+    /// The PostgreSQL schema.
+    pub pg_schema: &'a str,
     /// Prefix of its metadata keys (`<prefix>.origin`, `.created`, `.log_id`).
     pub meta_prefix: &'a str,
 }
@@ -41,8 +45,9 @@ pub struct KeyedLogLayout<'a> {
 pub struct KeyedLog {
     pub key: SigningKey,
     /// The writer's store (hand it to the appender).
-    pub store: SqliteStore,
-    pub db_path: PathBuf,
+    pub store: Box<dyn LogStore>,
+    /// Where the store lives (open readers there).
+    pub location: StoreLocation,
     /// SHA-256 of the key's SubjectPublicKeyInfo DER.
     pub log_id: [u8; 32],
     /// Unix seconds of the first start.
@@ -52,21 +57,44 @@ pub struct KeyedLog {
 }
 
 impl KeyedLog {
-    /// Opens the log in `dir`, or creates it (a fresh P-256 key, `origin` and `now` recorded).
+    /// Opens the log in `dir` with its store in `database`, or creates it (a fresh P-256 key,
+    /// `origin` and `now` recorded).
     pub fn open_or_create(
         dir: &Path,
+        database: &Database,
         layout: KeyedLogLayout<'_>,
         origin: &str,
         now: i64,
     ) -> Result<KeyedLog, KeyedLogError> {
         let meta_key = |name: &str| format!("{}.{name}", layout.meta_prefix);
-        let db_path = dir.join(layout.db_file);
+        let location = database.location(dir.join(layout.db_file), layout.pg_schema);
+        let db_path = location.to_string();
         let key_path = dir.join(layout.key_file);
-        let (key, mut store, new) = match inspect_dir(dir, &[layout.key_file, layout.db_file])? {
-            DirState::Empty => {
+        create_private_dir(dir)?;
+        let store_name = match &location {
+            StoreLocation::Sqlite(_) => layout.db_file.to_string(),
+            other => other.to_string(),
+        };
+        let (has_key, has_store) = (key_path.exists(), location.exists()?);
+        let (key, mut store, new) = match (has_key, has_store) {
+            (true, false) | (false, true) => {
+                let (key_name, store_name) = (layout.key_file.to_string(), store_name);
+                let (present, missing) = if has_key {
+                    (vec![key_name], vec![store_name])
+                } else {
+                    (vec![store_name], vec![key_name])
+                };
+                return Err(KeyFileError::HalfWritten {
+                    dir: dir.to_path_buf(),
+                    present,
+                    missing,
+                }
+                .into());
+            }
+            (false, false) => {
                 let key = SigningKey::generate(KeyKind::EcdsaP256)
                     .map_err(|e| KeyedLogError::Setup(format!("generating the {} key: {e}", layout.what)))?;
-                let mut store = SqliteStore::open(&db_path, true)?;
+                let mut store = location.open(true)?;
                 store.set_meta(&meta_key("origin"), origin)?;
                 store.set_meta(&meta_key("created"), &now.to_string())?;
                 store.set_meta(&meta_key("log_id"), &hex(&sha256(key.public_key().spki_der())))?;
@@ -75,11 +103,7 @@ impl KeyedLog {
                 tracing::info!(dir = %dir.display(), origin, "created a new {}", layout.what);
                 (key, store, true)
             }
-            DirState::Complete => (
-                read_private_key(&key_path)?,
-                SqliteStore::open(&db_path, false)?,
-                false,
-            ),
+            (true, true) => (read_private_key(&key_path)?, location.open(false)?, false),
         };
         if key.public_key().kind() != KeyKind::EcdsaP256 {
             return Err(KeyedLogError::Setup(format!(
@@ -92,11 +116,7 @@ impl KeyedLog {
         let log_id = sha256(key.public_key().spki_der());
         let mut meta = |name: &str| -> Result<String, KeyedLogError> {
             store.meta(&meta_key(name))?.ok_or_else(|| {
-                KeyedLogError::Setup(format!(
-                    "{} lacks {}: half-written",
-                    db_path.display(),
-                    meta_key(name)
-                ))
+                KeyedLogError::Setup(format!("{} lacks {}: half-written", db_path, meta_key(name)))
             })
         };
         let stored_origin = meta("origin")?;
@@ -114,13 +134,13 @@ impl KeyedLog {
                 layout.what
             )));
         }
-        let created = meta("created")?.parse().map_err(|_| {
-            KeyedLogError::Setup(format!("{} has a damaged creation time", db_path.display()))
-        })?;
+        let created = meta("created")?
+            .parse()
+            .map_err(|_| KeyedLogError::Setup(format!("{db_path} has a damaged creation time")))?;
         Ok(KeyedLog {
             key,
             store,
-            db_path,
+            location,
             log_id,
             created,
             new,
@@ -129,7 +149,7 @@ impl KeyedLog {
 
     /// Another connection to the store, for readers.
     pub fn reader(&self) -> Result<Box<dyn LogStore>, StorageError> {
-        Ok(Box::new(SqliteStore::open(&self.db_path, false)?))
+        self.location.open(false)
     }
 }
 

@@ -2,7 +2,11 @@
 //! and the C2SP tlog-tiles read API (`/checkpoint`, `/tile/...`), over an append-only
 //! RFC 6962 tree kept by a [`storage::LogStore`] backend.
 //!
-//! This crate does I/O (HTTP, SQLite, a thread); the Merkle math, tiles and notes come from
+//! Storage backends: embedded SQLite ([`sqlite`], the default) and PostgreSQL
+//! ([`postgres`], tokio-postgres with deadpool-postgres; that module says why those), chosen
+//! through [`storage::Database`].
+//!
+//! This crate does I/O (HTTP, SQLite, PostgreSQL, threads); the Merkle math, tiles and notes come from
 //! `signet-tlog` and the entry formats from `signet-formats`, both pure. It must not depend
 //! on the CLI or on other services.
 
@@ -12,6 +16,7 @@ pub mod appender;
 pub mod http;
 pub mod keyed;
 pub mod metrics;
+pub mod postgres;
 pub mod sqlite;
 pub mod storage;
 pub mod v1;

@@ -22,6 +22,9 @@ fn db_err(e: rusqlite::Error) -> StorageError {
 /// A connection to a log's SQLite database. Open one for the integrator and one per reader.
 pub struct SqliteStore {
     conn: Connection,
+    /// The checkpoint this connection last read or committed: what `commit_batch` expects to
+    /// replace (compare-and-swap, see [`LogStore`]).
+    expected: Option<(u64, String)>,
 }
 
 impl SqliteStore {
@@ -44,7 +47,7 @@ impl SqliteStore {
             .map_err(db_err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
-        let store = SqliteStore { conn };
+        let store = SqliteStore { conn, expected: None };
         store.migrate()?;
         Ok(store)
     }
@@ -91,12 +94,15 @@ impl SqliteStore {
 
 impl LogStore for SqliteStore {
     fn latest_checkpoint(&mut self) -> Result<Option<(u64, String)>, StorageError> {
-        self.conn
+        let latest = self
+            .conn
             .query_row("SELECT tree_size, note FROM checkpoint WHERE id = 0", [], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
             })
             .optional()
-            .map_err(db_err)
+            .map_err(db_err)?;
+        self.expected = latest.clone();
+        Ok(latest)
     }
 
     fn find_indices(&mut self, leaf_hashes: &[Hash]) -> Result<Vec<Option<u64>>, StorageError> {
@@ -118,6 +124,26 @@ impl LogStore for SqliteStore {
     fn commit_batch(&mut self, batch: &Batch) -> Result<(), StorageError> {
         let tx = self.conn.transaction().map_err(db_err)?;
         {
+            // The checkpoint first: a stale writer fails before writing anything else.
+            let swapped = match &self.expected {
+                None => tx.execute(
+                    "INSERT INTO checkpoint (id, tree_size, note) VALUES (0, ?1, ?2)
+                     ON CONFLICT (id) DO NOTHING",
+                    params![batch.tree_size as i64, &batch.checkpoint],
+                ),
+                Some((size, note)) => tx.execute(
+                    "UPDATE checkpoint SET tree_size = ?1, note = ?2
+                     WHERE id = 0 AND tree_size = ?3 AND note = ?4",
+                    params![batch.tree_size as i64, &batch.checkpoint, *size as i64, note],
+                ),
+            }
+            .map_err(db_err)?;
+            if swapped != 1 {
+                return Err(StorageError::Conflict(format!(
+                    "expected size {:?}; another writer published",
+                    self.expected.as_ref().map(|e| e.0)
+                )));
+            }
             let mut insert = tx
                 .prepare_cached("INSERT INTO entries (idx, leaf_hash, body) VALUES (?1, ?2, ?3)")
                 .map_err(db_err)?;
@@ -136,14 +162,10 @@ impl LogStore for SqliteStore {
                 tile.execute(params![*level as i64, *index as i64, hashes])
                     .map_err(db_err)?;
             }
-            tx.execute(
-                "INSERT INTO checkpoint (id, tree_size, note) VALUES (0, ?1, ?2)
-                 ON CONFLICT (id) DO UPDATE SET tree_size = excluded.tree_size, note = excluded.note",
-                params![batch.tree_size as i64, &batch.checkpoint],
-            )
-            .map_err(db_err)?;
         }
-        tx.commit().map_err(db_err)
+        tx.commit().map_err(db_err)?;
+        self.expected = Some((batch.tree_size, batch.checkpoint.clone()));
+        Ok(())
     }
 
     fn read_tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StorageError> {

@@ -1,10 +1,16 @@
 //! The narrow interface between a log and where it keeps its state.
 //!
-//! One backend per file behind this trait: `sqlite.rs` (the embedded default). A PostgreSQL
-//! backend will implement the same trait; there sequencing becomes its own transaction and
-//! `commit_batch` is run by whichever front end holds the integration lease.
+//! One backend per file behind this trait: `sqlite.rs` (the embedded default, one file per
+//! log) and `postgres.rs` (one schema per log in a shared database). [`Database`] is the choice
+//! a server makes once; [`StoreLocation`] is where one log's store lives in it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use signet_tlog::{Hash, Tile, TileError, TileId};
+
+use crate::postgres::PgDatabase;
+use crate::sqlite::SqliteStore;
 
 /// An error from a storage backend. Storage errors are the server's fault (5xx), never the
 /// client's.
@@ -17,6 +23,10 @@ pub enum StorageError {
     Corrupt(String),
     #[error("data directory was written by a newer signet (schema {found}, this build knows {known})")]
     NewerSchema { found: i64, known: i64 },
+    /// The stored checkpoint is no longer the one this connection built on (another writer
+    /// published since): nothing was written; re-read the state before writing again.
+    #[error("the stored checkpoint moved: {0}")]
+    Conflict(String),
 }
 
 /// One new entry of an integration batch.
@@ -41,6 +51,12 @@ pub struct Batch {
 /// What a log needs to keep. Implementations must make `commit_batch` atomic and durable:
 /// when it returns Ok, every entry, tile and the checkpoint survive a crash; when it fails or
 /// the process dies during it, none of them is visible.
+///
+/// `commit_batch` publishes its checkpoint by compare-and-swap: it succeeds only while the
+/// stored checkpoint is still the one this connection last read (`latest_checkpoint`) or
+/// committed, or there is none and it read none; otherwise it fails with
+/// [`StorageError::Conflict`] and writes nothing. A writer whose view is stale (another process
+/// published on the same database) can therefore never move the log back or fork it.
 pub trait LogStore: Send {
     /// The tree size and signed checkpoint last committed (`None` for a new log).
     fn latest_checkpoint(&mut self) -> Result<Option<(u64, String)>, StorageError>;
@@ -111,5 +127,69 @@ impl ReaderPool {
             f(conn.as_mut())
         })
         .await
+    }
+}
+
+/// Where a server keeps its logs: SQLite files in each service's directory (the default), or
+/// schemas of one PostgreSQL database.
+#[derive(Debug, Clone, Default)]
+pub enum Database {
+    #[default]
+    Sqlite,
+    Postgres(Arc<PgDatabase>),
+}
+
+impl Database {
+    /// Where the log known as `file` (in SQLite) or `schema` (in PostgreSQL) lives.
+    pub fn location(&self, file: PathBuf, schema: &str) -> StoreLocation {
+        match self {
+            Database::Sqlite => StoreLocation::Sqlite(file),
+            Database::Postgres(db) => StoreLocation::Postgres {
+                db: db.clone(),
+                schema: schema.to_string(),
+            },
+        }
+    }
+}
+
+/// One log's store: a SQLite file, or a schema of a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub enum StoreLocation {
+    Sqlite(PathBuf),
+    Postgres { db: Arc<PgDatabase>, schema: String },
+}
+
+impl StoreLocation {
+    /// Opens a connection (creating the store if `create`), its schema checked and migrated.
+    pub fn open(&self, create: bool) -> Result<Box<dyn LogStore>, StorageError> {
+        Ok(match self {
+            StoreLocation::Sqlite(path) => Box::new(SqliteStore::open(path, create)?),
+            StoreLocation::Postgres { db, schema } => Box::new(db.store(schema, create)?),
+        })
+    }
+
+    /// Whether the store has been created.
+    pub fn exists(&self) -> Result<bool, StorageError> {
+        match self {
+            StoreLocation::Sqlite(path) => Ok(path.exists()),
+            StoreLocation::Postgres { db, schema } => db.has_store(schema),
+        }
+    }
+
+    /// `count` read connections, as a [`ReaderPool`].
+    pub fn reader_pool(&self, count: usize) -> Result<Arc<ReaderPool>, StorageError> {
+        match self {
+            StoreLocation::Sqlite(path) => SqliteStore::reader_pool(path, count),
+            StoreLocation::Postgres { db, schema } => db.reader_pool(schema, count),
+        }
+    }
+}
+
+impl std::fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Sqlite(path) => write!(f, "{}", path.display()),
+            StoreLocation::Postgres { db, schema } => write!(f, "schema {schema} of the {}", db.describe()),
+        }
     }
 }

@@ -20,6 +20,7 @@ use signet_formats::dsse::pae;
 use signet_formats::rekor_v1::RekorV1Entry;
 use signet_formats::rekor_v2::TransparencyLogEntry;
 use signet_formats::trust::{TrustedRoot, TRUSTED_ROOT_MEDIA_TYPE};
+use signet_log::storage::Database;
 use signet_log::v1::{router_v1, set_payload, RekorV1};
 use signet_tlog::{verify_consistency, Hash, Note};
 use signet_verify::{Artifact, PreparedTrust, SignerPolicy, TransparencyLog};
@@ -61,7 +62,7 @@ struct Fixture {
 
 impl Fixture {
     fn open(dir: &Path) -> Fixture {
-        let log = Arc::new(RekorV1::open_or_create(dir, ORIGIN, now() - 60).unwrap());
+        let log = Arc::new(RekorV1::open_or_create(dir, &Database::Sqlite, ORIGIN, now() - 60).unwrap());
         let app = Router::new().nest("/rekor1", router_v1(log.clone()));
         Fixture { log, app }
     }
@@ -499,7 +500,7 @@ async fn restart_keeps_entries_key_and_tree_id() {
 
     // Another origin for the same directory is refused.
     drop(f);
-    assert!(RekorV1::open_or_create(&dir, "elsewhere/rekor1", now()).is_err());
+    assert!(RekorV1::open_or_create(&dir, &Database::Sqlite, "elsewhere/rekor1", now()).is_err());
 }
 
 #[tokio::test]

@@ -10,7 +10,9 @@
 //!
 //! ```text
 //! signet.lock            exclusive lock held while a server runs
-//! signet.db              the embedded SQLite store (log entries, tiles, checkpoint, metadata)
+//! signet.db              the embedded SQLite store (log entries, tiles, checkpoint, metadata);
+//!                        with --database postgres://…, schemas signet, rekor1 and ct of that
+//!                        database hold the three logs instead (database.rs)
 //! keys/log-ed25519.pem   the transparency log's checkpoint key (PKCS#8, mode 0600)
 //! tsa/                   the timestamp authority's root and leaf keys (0600) and certificates
 //! trusted_root.json      trust material for clients (rewritten at each start with the URL)
@@ -34,16 +36,17 @@ use signet_formats::trust::{
     ClientTrustConfig, Service, ServiceConfiguration, ServiceSelector, SigningConfig,
     TransparencyLogInstance, TrustedRoot,
 };
-use signet_log::sqlite::SqliteStore;
-use signet_log::storage::LogStore;
+use signet_log::storage::{Database, LogStore, StoreLocation};
 use signet_log::{Appender, AppenderConfig};
 use signet_tlog::NoteSigner;
 
+mod database;
 mod linger;
 mod serve;
 mod tuf_repo;
 mod witness;
 
+pub use database::{run_db, DatabaseArgs, DbCommand};
 pub use witness::{run_witness, WitnessArgs};
 
 /// Path prefix of the transparency log on the shared listener.
@@ -72,6 +75,8 @@ pub struct ServerArgs {
     /// checkpoint origin is fixed from it at first start.
     #[arg(long, env = "SIGNET_PUBLIC_URL")]
     pub public_url: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// Most entries integrated in one batch.
     #[arg(long, default_value_t = 4096)]
     pub max_batch: usize,
@@ -141,6 +146,8 @@ impl Selected {
 }
 
 const DB_FILE: &str = "signet.db";
+/// The PostgreSQL schema of the Rekor v2 log and the server's metadata.
+pub(crate) const PG_SCHEMA: &str = "signet";
 const LOG_KEY_FILE: &str = "keys/log-ed25519.pem";
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -161,8 +168,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let public_url = public_url.trim_end_matches('/').to_string();
     let log_url = format!("{public_url}{LOG_PREFIX}");
 
-    let dir = DataDir::open(&args.data_dir, &log_url)?;
-    let mut app = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok\n" }));
+    let database = args.database.open()?;
+    let dir = DataDir::open(&args.data_dir, &log_url, database)?;
+    let mut app = axum::Router::new().route("/healthz", database::health_route(&dir.database));
     let mut trust = TrustFiles {
         public_url: &public_url,
         log: None,
@@ -179,7 +187,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         let signer = NoteSigner::new(&dir.origin, SigningKey::from_pkcs8_der(dir.log_key.pkcs8_der())?)
             .map_err(|e| anyhow::anyhow!("log key cannot sign checkpoints: {e}"))?;
         let started = Appender::start(
-            Box::new(dir.store(false)?),
+            dir.store(false)?,
             dir.origin.clone(),
             signer,
             AppenderConfig {
@@ -188,8 +196,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             },
         )
         .context("cannot start the transparency log")?;
-        let readers =
-            SqliteStore::reader_pool(&dir.path.join(DB_FILE), 4).context("cannot open the database")?;
+        let readers = dir.location.reader_pool(4).context("cannot open the database")?;
         let state = Arc::new(signet_log::http::LogState::new(started.clone(), readers, log_id));
         app = app.nest(LOG_PREFIX, signet_log::http::router(state));
         appender = Some(started);
@@ -200,7 +207,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         let v1_url = format!("{public_url}{LOG_V1_PREFIX}");
         let v1_origin = dir.fixed_origin("rekor1.origin", &v1_url)?;
         let v1 = Arc::new(dir.service("rekor1", "rekor-v1-key.pem", |path| {
-            signet_log::v1::RekorV1::open_or_create(path, &v1_origin, unix_now())
+            signet_log::v1::RekorV1::open_or_create(path, &dir.database, &v1_origin, unix_now())
                 .context("cannot open the Rekor v1 log")
         })?);
         app = app.nest(LOG_V1_PREFIX, signet_log::v1::router_v1(v1.clone()));
@@ -245,7 +252,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         let ct_origin = dir.fixed_origin("ct.origin", &ct_url)?;
         let ca_root = ca_chain.chain.last().cloned().context("the CA chain is empty")?;
         let ct = Arc::new(dir.service("ct", "ct-key.pem", |path| {
-            signet_ct::CtLog::open_or_create(path, &ct_origin, vec![ca_root], unix_now())
+            signet_ct::CtLog::open_or_create(path, &dir.database, &ct_origin, vec![ca_root], unix_now())
                 .context("cannot open the certificate transparency log")
         })?);
         app = app.nest(CT_PREFIX, signet_ct::router(ct.clone()));
@@ -414,10 +421,13 @@ struct DataDir {
     log_key: SigningKey,
     origin: String,
     created: String,
+    database: Database,
+    /// The Rekor v2 log's store, which also holds the server's metadata.
+    location: StoreLocation,
 }
 
 impl DataDir {
-    fn open(path: &Path, log_url: &str) -> anyhow::Result<Self> {
+    fn open(path: &Path, log_url: &str, database: Database) -> anyhow::Result<Self> {
         fs::create_dir_all(path)
             .with_context(|| format!("cannot create data directory {}", path.display()))?;
         let lock = OpenOptions::new()
@@ -434,14 +444,15 @@ impl DataDir {
             )
         })?;
 
-        let db_path = path.join(DB_FILE);
+        let location = database.location(path.join(DB_FILE), PG_SCHEMA);
+        let db_path = location.to_string();
         let key_path = path.join(LOG_KEY_FILE);
-        let (log_key, mut store) = match (db_path.exists(), key_path.exists()) {
+        let (log_key, mut store) = match (location.exists()?, key_path.exists()) {
             (false, false) => {
                 eprintln!("signet: first start: creating {}", path.display());
                 let key = SigningKey::generate(KeyKind::Ed25519)?;
                 write_secret(&key_path, key.to_pkcs8_pem().as_bytes())?;
-                let mut store = SqliteStore::open(&db_path, true)?;
+                let mut store = location.open(true)?;
                 let origin = log_origin_from_url(log_url)?;
                 store.set_meta("log.origin", &origin)?;
                 store.set_meta("log.created", Timestamp::from_unix(unix_now()).as_str())?;
@@ -452,39 +463,49 @@ impl DataDir {
                     .with_context(|| format!("cannot read the log key {}", key_path.display()))?;
                 let key = SigningKey::from_pkcs8_pem(&pem)
                     .with_context(|| format!("the log key {} is damaged", key_path.display()))?;
-                let store = SqliteStore::open(&db_path, false)
-                    .with_context(|| format!("cannot open {}", db_path.display()))?;
+                let store = location
+                    .open(false)
+                    .with_context(|| format!("cannot open {db_path}"))?;
                 (key, store)
             }
             (true, false) => bail!(
-                "{} exists but the log key {} is missing: refusing to start (a new key would fork the log)",
-                db_path.display(),
+                "{db_path} exists but the log key {} is missing: refusing to start (a new key would fork the log)",
                 key_path.display()
             ),
             (false, true) => bail!(
-                "the log key {} exists but the database {} is missing: refusing to start on a half-written data directory",
-                key_path.display(),
-                db_path.display()
+                "the log key {} exists but the database {db_path} is missing: refusing to start on a half-written data directory",
+                key_path.display()
             ),
         };
-        let origin = store.meta("log.origin")?.with_context(|| {
-            format!(
-                "{} has no log origin: half-written data directory",
-                db_path.display()
-            )
-        })?;
+        let origin = store
+            .meta("log.origin")?
+            .with_context(|| format!("{db_path} has no log origin: half-written data directory"))?;
         let created = store.meta("log.created")?.unwrap_or_default();
+        // The log key is pinned in the database: a front end (or a restored data directory)
+        // holding another key would sign a second log under the same name.
+        let key_id = hex::encode(signet_crypto::sha256(log_key.public_key().spki_der()));
+        match store.meta("log.key_id")? {
+            Some(stored) if stored != key_id => bail!(
+                "the log key {} is not the key the log in {db_path} was created with (SHA-256 of its public key {stored}): refusing to start",
+                key_path.display()
+            ),
+            Some(_) => {}
+            // First start, or a data directory from before the key was pinned.
+            None => store.set_meta("log.key_id", &key_id)?,
+        }
         Ok(DataDir {
             path: path.to_path_buf(),
             _lock: lock,
             log_key,
             origin,
             created,
+            database,
+            location,
         })
     }
 
-    fn store(&self, create: bool) -> anyhow::Result<SqliteStore> {
-        SqliteStore::open(&self.path.join(DB_FILE), create).context("cannot open the database")
+    fn store(&self, create: bool) -> anyhow::Result<Box<dyn LogStore>> {
+        self.location.open(create).context("cannot open the database")
     }
 
     /// Opens (or on first start creates) the service whose files live in `<data dir>/<name>`.

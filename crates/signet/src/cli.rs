@@ -30,6 +30,9 @@ pub enum Command {
     /// Run a transparency log witness (C2SP tlog-witness): cosign the checkpoints of the given
     /// logs that are consistent with what it cosigned before.
     Witness(server::WitnessArgs),
+    /// The PostgreSQL database of `signet server --database postgres://…`.
+    #[command(subcommand)]
+    Db(server::DbCommand),
     /// Load generators that measure the services over HTTP.
     #[command(subcommand)]
     Bench(BenchCommand),

@@ -3,7 +3,7 @@
 //! client commands (signet-client) in process; errors are one line on stderr and a non-zero
 //! exit.
 //!
-//! `signet server`, `signet witness`, `signet bench` and `signet monitor` run in `signet-server`, the program installed beside this
+//! `signet server`, `signet witness`, `signet bench`, `signet monitor` and `signet db` run in `signet-server`, the program installed beside this
 //! one, which this process becomes (exec, same pid, arguments and streams). The services (an
 //! async runtime, HTTP servers, SQLite, every service crate) are most of the code, and a
 //! process that carries them pays for it at every start: the loader relocates and pages in
@@ -31,6 +31,7 @@ fn main() {
             | cli::Command::Witness(_)
             | cli::Command::Bench(_)
             | cli::Command::Monitor(_)
+            | cli::Command::Db(_)
     ));
     let program = match std::env::current_exe() {
         Ok(exe) => exe.with_file_name(SERVER_PROGRAM),
@@ -40,7 +41,7 @@ fn main() {
         .args(std::env::args_os().skip(1))
         .exec();
     cli::fail(anyhow::anyhow!(
-        "cannot run {} for `signet server`, `signet witness`, `signet bench` and `signet monitor` (it is installed beside signet): {error}",
+        "cannot run {} for `signet server`, `signet witness`, `signet bench`, `signet monitor` and `signet db` (it is installed beside signet): {error}",
         program.display()
     ));
 }

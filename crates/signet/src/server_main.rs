@@ -1,5 +1,5 @@
 //! `signet-server`: the `signet` command with the services in process. `signet server`,
-//! `signet witness`, `signet bench` and `signet monitor` (SQLite state) become this program (see main.rs); it takes every `signet` command, so it
+//! `signet witness`, `signet bench`, `signet monitor` (SQLite state) and `signet db` become this program (see main.rs); it takes every `signet` command, so it
 //! can also be run on its own, e.g. as a container's entry point (`signet-server server ...`).
 
 #![forbid(unsafe_code)]
@@ -29,6 +29,13 @@ fn main() {
             }
         }
     }
+    if let Command::Db(command) = command {
+        // Blocking: the database's own runtime runs the queries.
+        if let Err(e) = server::run_db(command) {
+            cli::fail(e);
+        }
+        std::process::exit(0);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => cli::fail(anyhow::anyhow!("cannot start the async runtime: {e}")),
@@ -43,8 +50,12 @@ fn main() {
             Command::Bench(BenchCommand::Sign(args)) => bench::run_sign(args).await,
             Command::Bench(BenchCommand::Image(args)) => bench::run_image(args).await,
             Command::Bench(BenchCommand::Git(args)) => bench::run_git(args).await,
-            Command::Client(_) | Command::DevToken(_) | Command::GenerateKeyPair(_) | Command::Monitor(_) => {
-                unreachable!("run_client runs client commands and exits; monitor exits above")
+            Command::Client(_)
+            | Command::DevToken(_)
+            | Command::GenerateKeyPair(_)
+            | Command::Monitor(_)
+            | Command::Db(_) => {
+                unreachable!("run_client runs client commands and exits; monitor and db exit above")
             }
         }
     });

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! rekor-v1-key.pem  the log's ECDSA P-256 key, PKCS#8 PEM, mode 0600 (written last)
-//! rekor-v1.db       SQLite: entries (integratedTime || canonical body, see entry.rs),
+//! rekor-v1.db       SQLite (or schema rekor1 of the PostgreSQL database): entries (integratedTime || canonical body, see entry.rs),
 //!                   tiles, the latest checkpoint, metadata (origin, tree ID, creation
 //!                   time, log ID)
 //! ```
@@ -27,12 +27,12 @@ use signet_tlog::{leaf_hash, FnTileSource, Hash, NoteSigner, Prover, TileId};
 use super::entry::{decode_stored, encode_stored, set_payload, to_hex, InclusionProofV1, LogEntryV1};
 use super::V1Error;
 use crate::keyed::{KeyedLog, KeyedLogLayout};
-use crate::sqlite::SqliteStore;
-use crate::storage::{read_hash_tile, LogStore, ReaderPool};
+use crate::storage::{read_hash_tile, Database, LogStore, ReaderPool};
 use crate::{Appender, AppenderConfig, SignedCheckpoint};
 
 const KEY_FILE: &str = "rekor-v1-key.pem";
 const DB_FILE: &str = "rekor-v1.db";
+const PG_SCHEMA: &str = "rekor1";
 /// Read connections for the routes.
 const READERS: usize = 4;
 
@@ -70,22 +70,29 @@ pub struct LogInfo {
 }
 
 impl RekorV1 {
-    /// Opens the log in `dir`, or on first start generates its key, picks its tree ID and
-    /// creates its database.
+    /// Opens the log in `dir` (key) and `database` (store), or on first start generates its
+    /// key, picks its tree ID and creates its store.
     ///
     /// `origin` is the log's base URL without scheme or trailing slash (e.g.
     /// `127.0.0.1:3000/rekor1`): the checkpoint signer name, which clients match against the
     /// trusted root's `baseUrl`. It is fixed at first start; a different one later is refused.
     /// `now` (Unix seconds) is recorded as the start of the key's validity on first start.
-    pub fn open_or_create(dir: &Path, origin: &str, now: i64) -> Result<RekorV1, V1Error> {
+    pub fn open_or_create(
+        dir: &Path,
+        database: &Database,
+        origin: &str,
+        now: i64,
+    ) -> Result<RekorV1, V1Error> {
         signet_tlog::check_key_name(origin)
             .map_err(|e| V1Error::Setup(format!("origin {origin:?} cannot name a note key: {e}")))?;
         let opened = KeyedLog::open_or_create(
             dir,
+            database,
             KeyedLogLayout {
                 what: "Rekor v1 log",
                 key_file: KEY_FILE,
                 db_file: DB_FILE,
+                pg_schema: PG_SCHEMA,
                 meta_prefix: "rekor1",
             },
             origin,
@@ -97,7 +104,7 @@ impl RekorV1 {
             log_id,
             created,
             new,
-            ..
+            location,
         } = opened;
         if new {
             store.set_meta(META_TREE_ID, &tree_id_for(&log_id).to_string())?;
@@ -112,13 +119,12 @@ impl RekorV1 {
         let signer = NoteSigner::new(origin, note_key)
             .map_err(|e| V1Error::Setup(format!("checkpoint signer: {e}")))?;
         let appender = Appender::start(
-            Box::new(store),
+            store,
             checkpoint_origin(origin, tree_id),
             signer,
             AppenderConfig::default(),
         )?;
-        let db_path = dir.join(DB_FILE);
-        let readers = SqliteStore::reader_pool(&db_path, READERS)?;
+        let readers = location.reader_pool(READERS)?;
         Ok(RekorV1 {
             appender,
             key,

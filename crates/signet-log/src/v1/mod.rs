@@ -3,9 +3,9 @@
 //! log info, consistency proofs, public key) with signed entry timestamps and Rekor's
 //! checkpoint format.
 //!
-//! It is a second log beside the Rekor v2 one, with its own directory, SQLite database and
-//! ECDSA P-256 key, built on the same [`Appender`](crate::Appender) and
-//! [`SqliteStore`](crate::sqlite::SqliteStore). Entry kinds: hashedrekord 0.0.1, dsse 0.0.1
+//! It is a second log beside the Rekor v2 one, with its own directory, store (SQLite file or
+//! PostgreSQL schema) and ECDSA P-256 key, built on the same [`Appender`](crate::Appender) and
+//! [`LogStore`](crate::LogStore). Entry kinds: hashedrekord 0.0.1, dsse 0.0.1
 //! and intoto 0.0.2, validated and canonicalised by `signet_formats::rekor_v1`.
 //!
 //! | file | holds |

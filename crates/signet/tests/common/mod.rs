@@ -342,3 +342,142 @@ impl signet_tlog::TileSource for HttpTiles {
         Ok(tile.hashes)
     }
 }
+
+/// The independent check after a crash: the log's checkpoint verifies with the key in the data
+/// directory's trusted_root.json; every acknowledged `(index, leaf hash)` is in that tree (an
+/// inclusion proof computed from tiles read over HTTP); every checkpoint handed out verifies,
+/// no two give different roots for one size, and each is consistent with the current tree.
+/// Returns the current tree size and the number of distinct checkpoints checked.
+pub fn check_acknowledged(
+    server: &Server,
+    entries: &[(u64, signet_tlog::Hash)],
+    checkpoints: &[String],
+) -> (u64, usize) {
+    use signet_tlog::NoteVerifier;
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(server.dir.join("trusted_root.json")).unwrap()).unwrap();
+    let key = signet_crypto::PublicKey::from_spki_der(&b64(root["tlogs"][0]["publicKey"]["rawBytes"]
+        .as_str()
+        .unwrap()))
+    .unwrap();
+    let cp_text = String::from_utf8(get(&format!("{}/checkpoint", server.log_url())).body).unwrap();
+    // The origin was fixed at first start (the port may have changed since).
+    let origin = signet_tlog::Checkpoint::from_note_unverified(&cp_text)
+        .unwrap()
+        .origin;
+    let verifier = NoteVerifier::new(&origin, key).unwrap();
+    let now = signet_tlog::verify_checkpoint(&cp_text, &origin, std::slice::from_ref(&verifier)).unwrap();
+
+    let tiles = HttpTiles::new(&server.log_url(), now.size);
+    let prover = signet_tlog::Prover::over_tiles(&tiles, now.size).unwrap();
+    let mut indices = std::collections::BTreeSet::new();
+    for (index, leaf) in entries {
+        assert!(indices.insert(*index), "index {index} acknowledged twice");
+        assert!(
+            *index < now.size,
+            "acknowledged entry {index} is beyond the recovered tree size {}",
+            now.size
+        );
+        let proof = prover.inclusion_proof(*index).unwrap();
+        signet_tlog::verify_inclusion(leaf, *index, now.size, &proof, &now.root_hash)
+            .unwrap_or_else(|e| panic!("acknowledged entry {index} is not in the recovered tree: {e}"));
+    }
+    let mut seen: std::collections::BTreeMap<u64, signet_tlog::Hash> = Default::default();
+    for text in checkpoints {
+        let cp = signet_tlog::verify_checkpoint(text, &origin, std::slice::from_ref(&verifier)).unwrap();
+        if let Some(prev) = seen.insert(cp.size, cp.root_hash) {
+            assert_eq!(
+                prev, cp.root_hash,
+                "two different roots handed out for size {}",
+                cp.size
+            );
+        }
+    }
+    for (size, root) in &seen {
+        let proof = prover.consistency_proof(*size).unwrap();
+        signet_tlog::verify_consistency(*size, now.size, root, &now.root_hash, &proof).unwrap_or_else(|e| {
+            panic!("checkpoint of size {size} is not consistent with the recovered tree: {e}")
+        });
+    }
+    (now.size, seen.len())
+}
+
+/// What load clients saw: (index, leaf hash) of each acknowledged entry, and the checkpoints
+/// handed out with them.
+pub type Acknowledged = (Vec<(u64, signet_tlog::Hash)>, Vec<String>);
+
+/// Closed-loop load on Rekor v2 logs: `clients` threads, spread over `logs` (front ends of one
+/// log), each sending distinct hashedrekord entries (tagged `tag`) until `during` returns or
+/// their server is gone. `during` runs meanwhile, given the count of acknowledged entries.
+/// Returns every acknowledged (index, leaf hash) and every checkpoint handed out with them.
+pub fn under_load(
+    logs: &[String],
+    clients: usize,
+    tag: &str,
+    during: impl FnOnce(&std::sync::atomic::AtomicUsize),
+) -> Acknowledged {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let key = SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap();
+    let acked = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let results: Vec<Acknowledged> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..clients)
+            .map(|t| {
+                let (log, key, acked, stop) = (&logs[t % logs.len()], &key, &acked, &stop);
+                s.spawn(move || {
+                    let (mut entries, mut checkpoints) = (Vec::new(), Vec::new());
+                    for i in 0.. {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let req = hashedrekord(key, format!("{tag}-{t}-{i}").as_bytes());
+                        let Some(r) =
+                            try_post(&format!("{log}/api/v2/log/entries"), req.to_string().as_bytes())
+                        else {
+                            if stop.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            // The server is gone or restarting: not acknowledged.
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                            continue;
+                        };
+                        if r.status != 201 {
+                            // Not acknowledged (a failed batch, an overloaded or stopping log).
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                            continue;
+                        }
+                        let tle = r.json();
+                        let body = b64(tle["canonicalizedBody"].as_str().unwrap());
+                        entries.push((
+                            tle["logIndex"].as_str().unwrap().parse().unwrap(),
+                            signet_tlog::leaf_hash(&body),
+                        ));
+                        checkpoints.push(
+                            tle["inclusionProof"]["checkpoint"]["envelope"]
+                                .as_str()
+                                .unwrap()
+                                .to_string(),
+                        );
+                        acked.fetch_add(1, Ordering::Relaxed);
+                    }
+                    (entries, checkpoints)
+                })
+            })
+            .collect();
+        // Stop the clients however `during` ends: a panic in it must fail the test, not leave
+        // the scope waiting for clients that never stop.
+        struct StopOnDrop<'a>(&'a AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let stopping = StopOnDrop(&stop);
+        during(&acked);
+        drop(stopping);
+        threads.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let entries = results.iter().flat_map(|(e, _)| e.iter().copied()).collect();
+    let checkpoints = results.into_iter().flat_map(|(_, c)| c).collect();
+    (entries, checkpoints)
+}

@@ -1,0 +1,125 @@
+//! Which database the services keep their logs in: SQLite files in the data directory (the
+//! default), or one PostgreSQL database (`--database postgres://…`) whose schemas `signet`,
+//! `rekor1` and `ct` hold the Rekor v2 log (with the server's metadata), the Rekor v1 log and
+//! the CT log. Also `signet db migrate`, which creates or upgrades those schemas ahead of a
+//! deployment (a server does the same at start when its role may).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use signet_log::postgres::{PgDatabase, PgOptions};
+use signet_log::storage::Database;
+
+/// The schemas a server uses, in the order they are created.
+const SCHEMAS: [&str; 3] = [crate::PG_SCHEMA, "rekor1", "ct"];
+
+/// Where the logs are kept.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DatabaseArgs {
+    /// Keep the logs in this PostgreSQL database instead of SQLite files in the data directory:
+    /// a URL (`postgres://USER@HOST:PORT/DBNAME?sslmode=require`). Put the password in
+    /// $PGPASSWORD or --database-password-file rather than in the URL, which `ps` shows.
+    #[arg(long, env = "SIGNET_DATABASE_URL")]
+    pub database: Option<String>,
+    /// File holding the database password (its first line).
+    #[arg(long, requires = "database", env = "SIGNET_DATABASE_PASSWORD_FILE")]
+    pub database_password_file: Option<PathBuf>,
+    /// PEM certificates of the authorities that issue the database server's TLS certificate
+    /// (default: the system's roots). The certificate and host name are always verified when
+    /// TLS is used; the URL's `sslmode` (disable, prefer, require) says whether it is.
+    #[arg(long, requires = "database", env = "SIGNET_DATABASE_CA_FILE")]
+    pub database_ca_file: Option<PathBuf>,
+    /// Most connections this process opens to the database.
+    #[arg(long, default_value_t = 16, requires = "database")]
+    pub database_connections: usize,
+}
+
+impl DatabaseArgs {
+    /// The database these flags name, checked to be reachable.
+    pub fn open(&self) -> anyhow::Result<Database> {
+        let Some(url) = &self.database else {
+            return Ok(Database::Sqlite);
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            anyhow::bail!("--database takes a postgres:// URL (SQLite, the default, needs no flag)");
+        }
+        let password = match &self.database_password_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the database password file {}", path.display()))?;
+                Some(text.lines().next().unwrap_or_default().to_string())
+            }
+            // libpq's variable, so the same environment serves psql and signet.
+            None => std::env::var("PGPASSWORD").ok(),
+        };
+        let db = PgDatabase::connect(&PgOptions {
+            url: url.clone(),
+            password,
+            ca_file: self.database_ca_file.clone(),
+            max_connections: self.database_connections,
+        })
+        .context("--database")?;
+        db.ping()
+            .with_context(|| format!("cannot reach the {}", db.describe()))?;
+        Ok(Database::Postgres(db))
+    }
+}
+
+/// `GET /healthz`: "ok" with SQLite; with PostgreSQL, "ok" only while the database can be
+/// written to (reachable within 3 s and not a standby), else 503 naming why, so a load balancer
+/// stops sending writes to a front end that cannot log them.
+pub fn health_route(database: &Database) -> axum::routing::MethodRouter {
+    use axum::http::StatusCode;
+    let Database::Postgres(db) = database else {
+        return axum::routing::get(|| async { "ok\n" });
+    };
+    let db = db.clone();
+    axum::routing::get(move || {
+        let db = db.clone();
+        async move {
+            let check = tokio::task::spawn_blocking(move || db.can_write());
+            match tokio::time::timeout(std::time::Duration::from_secs(3), check).await {
+                Ok(Ok(Ok(true))) => (StatusCode::OK, "ok\n".to_string()),
+                Ok(Ok(Ok(false))) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database is a standby (read-only)\n".to_string(),
+                ),
+                Ok(Ok(Err(e))) => (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")),
+                Ok(Err(_)) | Err(_) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database did not answer within 3 s\n".to_string(),
+                ),
+            }
+        }
+    })
+}
+
+/// `signet db` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum DbCommand {
+    /// Create or upgrade the PostgreSQL schemas of every log (signet, rekor1, ct) to this
+    /// version of signet; refuses a database written by a newer one.
+    Migrate(DatabaseArgs),
+}
+
+/// Runs a `signet db` subcommand.
+pub fn run_db(command: DbCommand) -> anyhow::Result<()> {
+    match command {
+        DbCommand::Migrate(args) => {
+            let Database::Postgres(db) = args.open()? else {
+                anyhow::bail!("signet db migrate needs --database postgres://… (a SQLite data directory migrates itself at start)");
+            };
+            for schema in SCHEMAS {
+                db.migrate(schema)
+                    .with_context(|| format!("migrating schema {schema} of the {}", db.describe()))?;
+            }
+            println!(
+                "{}: schemas {} at version {}",
+                db.describe(),
+                SCHEMAS.join(", "),
+                signet_log::postgres::SCHEMA_VERSION
+            );
+            Ok(())
+        }
+    }
+}
