@@ -15,8 +15,9 @@ pub mod metrics;
 pub mod sqlite;
 pub mod storage;
 pub mod v1;
+pub mod witnessing;
 
-pub use appender::{Appender, AppenderConfig, CheckpointSigner, Integrated, SignedCheckpoint};
+pub use appender::{Appender, AppenderConfig, CheckpointSigner, Integrated, SignedCheckpoint, Witnessing};
 pub use storage::{LogStore, StorageError};
 
 /// Why the log could not do what was asked. The HTTP layer maps each to a status code.

@@ -182,7 +182,27 @@ impl LogStore for SqliteStore {
             .map(|_| ())
             .map_err(db_err)
     }
+
+    // Kept in the meta table under a key of its own; unlike the set-once metadata it is
+    // replaced at every witnessed checkpoint.
+    fn cosigned_checkpoint(&mut self) -> Result<Option<String>, StorageError> {
+        self.meta(COSIGNED_CHECKPOINT_KEY)
+    }
+
+    fn set_cosigned_checkpoint(&mut self, note: &str) -> Result<(), StorageError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [COSIGNED_CHECKPOINT_KEY, note],
+            )
+            .map(|_| ())
+            .map_err(db_err)
+    }
 }
+
+/// The meta key of the last witnessed checkpoint.
+const COSIGNED_CHECKPOINT_KEY: &str = "witnessing.cosigned_checkpoint";
 
 #[cfg(test)]
 mod tests {

@@ -40,10 +40,12 @@ use signet_log::{Appender, AppenderConfig};
 use signet_tlog::NoteSigner;
 
 mod linger;
+mod log_witnessing;
 mod serve;
 mod tuf_repo;
 mod witness;
 
+pub use log_witnessing::{MissedQuorum, WitnessingArgs};
 pub use witness::{run_witness, WitnessArgs};
 
 /// Path prefix of the transparency log on the shared listener.
@@ -104,6 +106,8 @@ pub struct ServerArgs {
     /// The private key of --tls-cert (PEM).
     #[arg(long, requires = "tls_cert", env = "SIGNET_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub witnessing: WitnessingArgs,
 }
 
 /// A service `--only` can pick.
@@ -145,6 +149,9 @@ const LOG_KEY_FILE: &str = "keys/log-ed25519.pem";
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let selected = Selected::from_args(&args.only)?;
+    if args.witnessing.witness_policy.is_some() && !selected.log {
+        bail!("--witness-policy is for the transparency log, which --only leaves out");
+    }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(serve::config(cert, key)?),
         _ => None,
@@ -178,23 +185,31 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if selected.log {
         let signer = NoteSigner::new(&dir.origin, SigningKey::from_pkcs8_der(dir.log_key.pkcs8_der())?)
             .map_err(|e| anyhow::anyhow!("log key cannot sign checkpoints: {e}"))?;
-        let started = Appender::start(
-            Box::new(dir.store(false)?),
-            dir.origin.clone(),
-            signer,
-            AppenderConfig {
-                max_batch: args.max_batch,
-                ..Default::default()
-            },
-        )
+        let log_vkey = signer
+            .verifier()
+            .vkey()
+            .context("the log key has no verifier key form")?;
+        let witnessing = log_witnessing::setup(&args.witnessing, &log_vkey, Box::new(dir.store(false)?))?;
+        let config = AppenderConfig {
+            max_batch: args.max_batch,
+            ..Default::default()
+        };
+        let store = Box::new(dir.store(false)?);
+        let started = match witnessing {
+            Some(w) => Appender::start_witnessed(store, dir.origin.clone(), signer, config, w),
+            None => Appender::start(store, dir.origin.clone(), signer, config),
+        }
         .context("cannot start the transparency log")?;
         let readers =
             SqliteStore::reader_pool(&dir.path.join(DB_FILE), 4).context("cannot open the database")?;
-        let state = Arc::new(signet_log::http::LogState::new(started.clone(), readers, log_id));
+        let state = Arc::new(
+            signet_log::http::LogState::new(started.clone(), readers, log_id)
+                .with_entry_timeout(args.witnessing.entry_timeout),
+        );
         app = app.nest(LOG_PREFIX, signet_log::http::router(state));
         appender = Some(started);
         trust.log = Some((log_url.clone(), log_id));
-        eprintln!("signet: transparency log at {log_url} (origin {})", dir.origin);
+        eprintln!("signet: transparency log at {log_url} (origin {}, vkey {log_vkey})", dir.origin);
 
         // The Rekor v1 API, for clients that predate Rekor v2, is a log of its own.
         let v1_url = format!("{public_url}{LOG_V1_PREFIX}");
