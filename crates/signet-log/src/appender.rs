@@ -360,7 +360,9 @@ fn restore_cosigned(
     }
     let witnessed = kept
         .as_ref()
-        .filter(|(cp, quorum)| cp.size == committed.size && (*quorum || w.on_missed_quorum == OnMissedQuorum::FailOpen))
+        .filter(|(cp, quorum)| {
+            cp.size == committed.size && (*quorum || w.on_missed_quorum == OnMissedQuorum::FailOpen)
+        })
         .map(|(cp, _)| cp.size);
     let published = match (w.on_missed_quorum, kept) {
         (_, Some((cp, true))) => Some(cp),
@@ -730,8 +732,7 @@ impl Integrator {
                 w.committed = checkpoint;
                 // Entries already in the published (cosigned) checkpoint, duplicates of old
                 // ones, are answered now; the others wait for a round to cover them.
-                let Some(published) = self.published.read().unwrap_or_else(|p| p.into_inner()).clone()
-                else {
+                let Some(published) = self.published.read().unwrap_or_else(|p| p.into_inner()).clone() else {
                     w.waiting.extend(waiters);
                     return Ok(());
                 };

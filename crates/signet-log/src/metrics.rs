@@ -68,7 +68,13 @@ impl MetricsWriter {
     }
 
     /// One histogram family with a histogram per value of `label`.
-    pub fn labeled_histogram(&mut self, name: &str, help: &str, label: &str, samples: &[(&str, &LatencyHistogram)]) {
+    pub fn labeled_histogram(
+        &mut self,
+        name: &str,
+        help: &str,
+        label: &str,
+        samples: &[(&str, &LatencyHistogram)],
+    ) {
         self.header(name, "histogram", help);
         for (value, histogram) in samples {
             let labels = format!("{label}=\"{}\",", escape_label(value));

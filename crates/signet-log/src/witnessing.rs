@@ -60,7 +60,11 @@ pub enum WitnessingError {
     #[error("witness {name} of the witness policy has no URL; the log must know where to send it checkpoints (`witness {name} <vkey> <url>`)")]
     NoUrl { name: String },
     #[error("witness {name}: URL {url:?} {reason}")]
-    BadUrl { name: String, url: String, reason: String },
+    BadUrl {
+        name: String,
+        url: String,
+        reason: String,
+    },
     #[error("the witness policy names no witness to ask")]
     NoWitnesses,
     #[error("TLS configuration for the witness client: {0}")]
@@ -163,7 +167,10 @@ pub struct Cosigned {
 impl std::fmt::Debug for Collector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Collector")
-            .field("witnesses", &self.witnesses.iter().map(|w| &w.name).collect::<Vec<_>>())
+            .field(
+                "witnesses",
+                &self.witnesses.iter().map(|w| &w.name).collect::<Vec<_>>(),
+            )
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -182,9 +189,10 @@ impl Collector {
         }
         let mut witnesses = Vec::new();
         for w in policy.witnesses() {
-            let url = w.url.as_deref().ok_or_else(|| WitnessingError::NoUrl {
-                name: w.name.clone(),
-            })?;
+            let url = w
+                .url
+                .as_deref()
+                .ok_or_else(|| WitnessingError::NoUrl { name: w.name.clone() })?;
             witnesses.push(Arc::new(WitnessClient {
                 name: w.name.clone(),
                 verifier: w.verifier.clone(),
@@ -276,9 +284,7 @@ impl Collector {
                 Err(e) => tracing::error!(error = %e, "a witness request task failed"),
             }
         }
-        self.stats
-            .proofs
-            .fetch_add(round.proofs.computed(), Relaxed);
+        self.stats.proofs.fetch_add(round.proofs.computed(), Relaxed);
         let mut note = match Note::parse(&checkpoint.note) {
             Ok(note) => note,
             Err(e) => {
@@ -363,7 +369,12 @@ impl Collector {
     pub fn witness_sizes(&self) -> Vec<(String, Option<u64>)> {
         self.witnesses
             .iter()
-            .map(|w| (w.name.clone(), *w.last_size.lock().unwrap_or_else(|p| p.into_inner())))
+            .map(|w| {
+                (
+                    w.name.clone(),
+                    *w.last_size.lock().unwrap_or_else(|p| p.into_inner()),
+                )
+            })
             .collect()
     }
 }
@@ -384,8 +395,11 @@ struct Round {
 struct ProofCache {
     source: Arc<dyn ConsistencyProofs>,
     new: u64,
-    cells: Mutex<HashMap<u64, Arc<tokio::sync::OnceCell<Result<Vec<Hash>, String>>>>>,
+    cells: Mutex<HashMap<u64, Arc<ProofCell>>>,
 }
+
+/// One old size's proof, computed by whichever witness needs it first.
+type ProofCell = tokio::sync::OnceCell<Result<Vec<Hash>, String>>;
 
 impl ProofCache {
     async fn get(&self, old: u64) -> Result<Vec<Hash>, String> {
@@ -485,7 +499,10 @@ impl WitnessClient {
         let started = std::time::Instant::now();
         let request = hyper::Request::post(self.endpoint.clone())
             .header(hyper::header::CONTENT_TYPE, "text/plain; charset=utf-8")
-            .header(hyper::header::USER_AGENT, concat!("signet-log/", env!("CARGO_PKG_VERSION")))
+            .header(
+                hyper::header::USER_AGENT,
+                concat!("signet-log/", env!("CARGO_PKG_VERSION")),
+            )
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| e.to_string())?;
         let exchange = async {
@@ -500,7 +517,12 @@ impl WitnessClient {
                 .get(hyper::header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
-            let too_large = || format!("{} answered with more than {MAX_ANSWER_BYTES} bytes", self.endpoint);
+            let too_large = || {
+                format!(
+                    "{} answered with more than {MAX_ANSWER_BYTES} bytes",
+                    self.endpoint
+                )
+            };
             if declared.is_some_and(|len| len > MAX_ANSWER_BYTES as u64) {
                 return Err(too_large());
             }
@@ -518,7 +540,12 @@ impl WitnessClient {
         };
         let result = tokio::time::timeout_at(round.deadline, exchange)
             .await
-            .unwrap_or_else(|_| Err(format!("{}: no answer before the round's deadline", self.endpoint)));
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "{}: no answer before the round's deadline",
+                    self.endpoint
+                ))
+            });
         self.stats.latency.observe(started.elapsed());
         result
     }
@@ -553,9 +580,7 @@ fn add_checkpoint_endpoint(url: &str) -> Result<hyper::Uri, String> {
 fn is_loopback_host(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+        || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

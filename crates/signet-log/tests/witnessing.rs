@@ -115,7 +115,10 @@ async fn real_witness(name: &str, log: &TestLog, delay: Duration) -> RealWitness
 }
 
 /// A server answering every add-checkpoint with `answer`, after `delay`.
-async fn fake_witness(delay: Duration, answer: impl Fn(Bytes) -> (StatusCode, Vec<u8>) + Clone + Send + Sync + 'static) -> SocketAddr {
+async fn fake_witness(
+    delay: Duration,
+    answer: impl Fn(Bytes) -> (StatusCode, Vec<u8>) + Clone + Send + Sync + 'static,
+) -> SocketAddr {
     serve(Router::new().route(
         "/add-checkpoint",
         post(move |body: Bytes| {
@@ -190,7 +193,11 @@ async fn witnesses_are_asked_in_parallel_and_resynced_on_409() {
     assert_eq!(cosigned_by(&round.checkpoint.note, &names), names);
     // The log's own signature is still first and valid.
     signet_tlog::verify_checkpoint(&round.checkpoint.note, ORIGIN, &[log.signer.verifier()]).unwrap();
-    assert_eq!(log.proofs_made.load(Ordering::SeqCst), 0, "no proof is needed from 0");
+    assert_eq!(
+        log.proofs_made.load(Ordering::SeqCst),
+        0,
+        "no proof is needed from 0"
+    );
 
     // Next checkpoint: all three were at 5, so one proof 5 -> 9 serves the three.
     let round = collector.cosign(&log.checkpoint(9)).await;
@@ -207,23 +214,54 @@ async fn witnesses_are_asked_in_parallel_and_resynced_on_409() {
         proof: log.consistency_proof(9, 11).unwrap(),
         checkpoint: eleven.note,
     };
-    assert!(raw_post(b.addr, &ahead.to_bytes()).await.starts_with("HTTP/1.1 200"));
+    assert!(raw_post(b.addr, &ahead.to_bytes())
+        .await
+        .starts_with("HTTP/1.1 200"));
     log.proofs_made.store(0, Ordering::SeqCst);
     let round = collector.cosign(&log.checkpoint(12)).await;
     assert!(round.quorum);
     assert_eq!(round.cosigned_by, ["a", "b", "c"], "{round:?}");
-    assert_eq!(log.proofs_made.load(Ordering::SeqCst), 2, "9 -> 12 shared, 11 -> 12 for b");
+    assert_eq!(
+        log.proofs_made.load(Ordering::SeqCst),
+        2,
+        "9 -> 12 shared, 11 -> 12 for b"
+    );
     let text = metrics(&collector);
-    assert!(text.contains("signet_log_witness_conflicts_total{witness=\"b\"} 1\n"), "{text}");
-    assert!(text.contains("signet_log_witness_conflicts_total{witness=\"a\"} 0\n"), "{text}");
-    assert!(text.contains("signet_log_witness_requests_total{witness=\"b\"} 4\n"), "{text}");
-    assert!(text.contains("signet_log_witness_requests_total{witness=\"a\"} 3\n"), "{text}");
-    assert!(text.contains("signet_log_witness_failures_total{witness=\"b\"} 0\n"), "{text}");
-    assert!(text.contains("signet_log_witness_request_seconds_count{witness=\"a\"} 3\n"), "{text}");
-    assert!(text.contains("signet_log_witness_quorum_misses_total 0\n"), "{text}");
+    assert!(
+        text.contains("signet_log_witness_conflicts_total{witness=\"b\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("signet_log_witness_conflicts_total{witness=\"a\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("signet_log_witness_requests_total{witness=\"b\"} 4\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("signet_log_witness_requests_total{witness=\"a\"} 3\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("signet_log_witness_failures_total{witness=\"b\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("signet_log_witness_request_seconds_count{witness=\"a\"} 3\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("signet_log_witness_quorum_misses_total 0\n"),
+        "{text}"
+    );
     assert_eq!(
         collector.witness_sizes(),
-        [("a".to_string(), Some(12)), ("b".to_string(), Some(12)), ("c".to_string(), Some(12))]
+        [
+            ("a".to_string(), Some(12)),
+            ("b".to_string(), Some(12)),
+            ("c".to_string(), Some(12))
+        ]
     );
 
     // A restarted log seeded from its last published checkpoint knows every size: no 409.
@@ -250,7 +288,9 @@ async fn witnesses_are_asked_in_parallel_and_resynced_on_409() {
     let text = metrics(&blank);
     for name in ["a", "b", "c"] {
         assert!(
-            text.contains(&format!("signet_log_witness_conflicts_total{{witness=\"{name}\"}} 1\n")),
+            text.contains(&format!(
+                "signet_log_witness_conflicts_total{{witness=\"{name}\"}} 1\n"
+            )),
             "{text}"
         );
     }
@@ -296,7 +336,14 @@ async fn bad_answers_are_dropped_and_the_quorum_says_so() {
         fake_witness(Duration::ZERO, move |body| {
             let req = signet_tlog::AddCheckpointRequest::parse(&body).unwrap();
             let text = Note::parse(&req.checkpoint).unwrap().text().to_string();
-            (StatusCode::OK, impostor.cosign(&text, 1_700_000_000).unwrap().to_line().into_bytes())
+            (
+                StatusCode::OK,
+                impostor
+                    .cosign(&text, 1_700_000_000)
+                    .unwrap()
+                    .to_line()
+                    .into_bytes(),
+            )
         })
         .await
     };
@@ -306,16 +353,25 @@ async fn bad_answers_are_dropped_and_the_quorum_says_so() {
         let key = stale_key.clone();
         fake_witness(Duration::ZERO, move |_| {
             let other = "log.example/witnessed\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
-            (StatusCode::OK, key.cosign(other, 1_700_000_000).unwrap().to_line().into_bytes())
+            (
+                StatusCode::OK,
+                key.cosign(other, 1_700_000_000).unwrap().to_line().into_bytes(),
+            )
         })
         .await
     };
-    let garbage = fake_witness(Duration::ZERO, |_| (StatusCode::OK, b"<html>hello</html>\n".to_vec())).await;
+    let garbage = fake_witness(Duration::ZERO, |_| {
+        (StatusCode::OK, b"<html>hello</html>\n".to_vec())
+    })
+    .await;
     let huge = fake_witness(Duration::ZERO, |_| (StatusCode::OK, vec![b'a'; 8 << 20])).await;
     let silent = fake_witness(Duration::from_secs(30), |_| (StatusCode::OK, vec![])).await;
     let bad_409 = fake_witness(Duration::ZERO, |_| (StatusCode::CONFLICT, b"many\n".to_vec())).await;
     let ahead = fake_witness(Duration::ZERO, |_| (StatusCode::CONFLICT, b"1000\n".to_vec())).await;
-    let refusing = fake_witness(Duration::ZERO, |_| (StatusCode::FORBIDDEN, b"unknown key\n".to_vec())).await;
+    let refusing = fake_witness(Duration::ZERO, |_| {
+        (StatusCode::FORBIDDEN, b"unknown key\n".to_vec())
+    })
+    .await;
 
     let vk = |s: &CosignatureSigner| s.verifier().vkey();
     let others: Vec<CosignatureSigner> = (0..6).map(|i| cosigner(&format!("w.example/x{i}"))).collect();
@@ -338,23 +394,43 @@ async fn bad_answers_are_dropped_and_the_quorum_says_so() {
     let round = c.cosign(&log.checkpoint(3)).await;
     let took = started.elapsed();
     // The round ends at its deadline despite the silent witness.
-    assert!(took >= Duration::from_millis(650) && took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(650) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
     // Only the good witness's cosignature is on the checkpoint: the quorum (2) is missed.
     assert_eq!(round.cosigned_by, ["good"]);
     assert!(!round.quorum);
     let note = Note::parse(&round.checkpoint.note).unwrap();
-    assert_eq!(note.signatures().len(), 2, "the log's signature and one cosignature");
+    assert_eq!(
+        note.signatures().len(),
+        2,
+        "the log's signature and one cosignature"
+    );
     let text = metrics(&c);
-    for name in ["liar", "stale", "garbage", "huge", "silent", "bad409", "ahead", "refusing"] {
+    for name in [
+        "liar", "stale", "garbage", "huge", "silent", "bad409", "ahead", "refusing",
+    ] {
         assert!(
-            text.contains(&format!("signet_log_witness_failures_total{{witness=\"{name}\"}} 1\n")),
+            text.contains(&format!(
+                "signet_log_witness_failures_total{{witness=\"{name}\"}} 1\n"
+            )),
             "{name}: {text}"
         );
     }
-    assert!(text.contains("signet_log_witness_failures_total{witness=\"good\"} 0\n"), "{text}");
-    assert!(text.contains("signet_log_witness_quorum_misses_total 1\n"), "{text}");
+    assert!(
+        text.contains("signet_log_witness_failures_total{witness=\"good\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("signet_log_witness_quorum_misses_total 1\n"),
+        "{text}"
+    );
     // A 409 naming a size beyond the log's is not retried (the log cannot prove from there).
-    assert!(text.contains("signet_log_witness_requests_total{witness=\"ahead\"} 1\n"), "{text}");
+    assert!(
+        text.contains("signet_log_witness_requests_total{witness=\"ahead\"} 1\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -366,14 +442,30 @@ fn witness_urls_are_checked() {
         let p = WitnessPolicy::parse(&format!("{line}\nquorum a\n")).unwrap();
         Collector::new(p, Duration::from_secs(1), log.clone())
     };
-    assert!(matches!(make(&format!("witness a {vkey}")), Err(WitnessingError::NoUrl { .. })));
-    for url in ["http://witness.example", "http://10.0.0.1:80", "ftp://127.0.0.1", "not-a-url"] {
+    assert!(matches!(
+        make(&format!("witness a {vkey}")),
+        Err(WitnessingError::NoUrl { .. })
+    ));
+    for url in [
+        "http://witness.example",
+        "http://10.0.0.1:80",
+        "ftp://127.0.0.1",
+        "not-a-url",
+    ] {
         assert!(
-            matches!(make(&format!("witness a {vkey} {url}")), Err(WitnessingError::BadUrl { .. })),
+            matches!(
+                make(&format!("witness a {vkey} {url}")),
+                Err(WitnessingError::BadUrl { .. })
+            ),
             "{url}"
         );
     }
-    for url in ["https://witness.example/prefix", "http://127.0.0.1:3030", "http://localhost:1/", "http://[::1]:8080"] {
+    for url in [
+        "https://witness.example/prefix",
+        "http://127.0.0.1:3030",
+        "http://localhost:1/",
+        "http://[::1]:8080",
+    ] {
         make(&format!("witness a {vkey} {url}")).unwrap_or_else(|e| panic!("{url}: {e}"));
     }
 }
@@ -392,7 +484,10 @@ async fn a_held_log_answers_only_once_the_quorum_cosigns() {
     let mut logs = Logs::default();
     logs.add_argument(&log_arg).unwrap();
     let wstore = signet_witness::sqlite::SqliteStore::open(&dir.path().join("w.db"), true).unwrap();
-    let service = Arc::new(WitnessService::new(Witness::new(witness_key, logs), Box::new(wstore)));
+    let service = Arc::new(WitnessService::new(
+        Witness::new(witness_key, logs),
+        Box::new(wstore),
+    ));
     let switch = on.clone();
     let router = signet_witness::http::router(service).layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| {
@@ -411,7 +506,9 @@ async fn a_held_log_answers_only_once_the_quorum_cosigns() {
 
     let db = dir.path().join("log.db");
     let store = signet_log::sqlite::SqliteStore::open(&db, true).unwrap();
-    let proofs = signet_log::witnessing::StoreProofs::new(Box::new(signet_log::sqlite::SqliteStore::open(&db, false).unwrap()));
+    let proofs = signet_log::witnessing::StoreProofs::new(Box::new(
+        signet_log::sqlite::SqliteStore::open(&db, false).unwrap(),
+    ));
     let c = Arc::new(Collector::new(p, Duration::from_millis(500), Arc::new(proofs)).unwrap());
     let appender = Appender::start_witnessed(
         Box::new(store),
@@ -428,7 +525,11 @@ async fn a_held_log_answers_only_once_the_quorum_cosigns() {
     assert!(appender.published().is_none(), "nothing cosigned yet");
     let submit = {
         let appender = appender.clone();
-        tokio::spawn(async move { appender.submit(signet_tlog::leaf_hash(b"one"), b"one".to_vec()).await })
+        tokio::spawn(async move {
+            appender
+                .submit(signet_tlog::leaf_hash(b"one"), b"one".to_vec())
+                .await
+        })
     };
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(!submit.is_finished(), "answered without a cosigned checkpoint");
@@ -443,12 +544,17 @@ async fn a_held_log_answers_only_once_the_quorum_cosigns() {
         .unwrap();
     assert_eq!(answered.index, 0);
     assert_eq!(answered.checkpoint.size, 1);
-    assert_eq!(cosigned_by(&answered.checkpoint.note, &["w.example/switch"]), ["w.example/switch"]);
+    assert_eq!(
+        cosigned_by(&answered.checkpoint.note, &["w.example/switch"]),
+        ["w.example/switch"]
+    );
     assert_eq!(appender.published().unwrap().note, answered.checkpoint.note);
     // The cosigned checkpoint was kept for a restart.
     let mut reader = signet_log::sqlite::SqliteStore::open(&db, false).unwrap();
     assert_eq!(
-        signet_log::LogStore::cosigned_checkpoint(&mut reader).unwrap().as_deref(),
+        signet_log::LogStore::cosigned_checkpoint(&mut reader)
+            .unwrap()
+            .as_deref(),
         Some(answered.checkpoint.note.as_str())
     );
 }

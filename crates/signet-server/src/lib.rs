@@ -209,7 +209,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         app = app.nest(LOG_PREFIX, signet_log::http::router(state));
         appender = Some(started);
         trust.log = Some((log_url.clone(), log_id));
-        eprintln!("signet: transparency log at {log_url} (origin {}, vkey {log_vkey})", dir.origin);
+        eprintln!(
+            "signet: transparency log at {log_url} (origin {}, vkey {log_vkey})",
+            dir.origin
+        );
 
         // The Rekor v1 API, for clients that predate Rekor v2, is a log of its own.
         let v1_url = format!("{public_url}{LOG_V1_PREFIX}");

@@ -74,12 +74,8 @@ pub fn setup(
     }
     let quorum = policy.describe_quorum();
     let count = policy.witnesses().len();
-    let collector = Collector::new(
-        policy,
-        args.witness_timeout,
-        Arc::new(StoreProofs::new(proofs)),
-    )
-    .with_context(|| format!("witness policy {}", path.display()))?;
+    let collector = Collector::new(policy, args.witness_timeout, Arc::new(StoreProofs::new(proofs)))
+        .with_context(|| format!("witness policy {}", path.display()))?;
     let mode = OnMissedQuorum::from(args.on_missed_quorum);
     eprintln!(
         "signet: log checkpoints are cosigned by {count} witness(es) before publication (quorum: {quorum}; timeout {:?}; when the quorum is missed: {})",

@@ -95,7 +95,7 @@ impl Witnesses {
     }
 }
 
-const TWO_OF_THREE: &str = "group two 2 one two three\nquorum two\n";
+const TWO_OF_THREE: &str = "group majority 2 one two three\nquorum majority\n";
 
 fn signet(args: &[&str], dir: &Path, token: Option<&str>) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_signet"));
@@ -116,7 +116,14 @@ fn sign(server: &Server, dir: &Path, name: &str, content: &str) -> serde_json::V
     let token = dev_token(&server.url, "alice@example.com");
     let bundle = format!("{name}.json");
     let out = signet(
-        &["sign-blob", name, "--bundle", &bundle, "--trust-config", "data/trust_config.json"],
+        &[
+            "sign-blob",
+            name,
+            "--bundle",
+            &bundle,
+            "--trust-config",
+            "data/trust_config.json",
+        ],
         dir,
         Some(&token),
     );
@@ -185,7 +192,8 @@ fn witnessed_server(data: &Path, policy: &Path, extra: &[&str]) -> Server {
 fn log_and_witnesses(dir: &Path) -> Witnesses {
     let mut first = Server::start_with(&dir.join("data"), &["--dev-oidc"]);
     let log = LogKey::of(&first);
-    assert!(first.terminate().success());
+    let status = first.terminate();
+    assert!(status.success(), "{status:?}");
     Witnesses::start(dir, &log)
 }
 
@@ -215,7 +223,11 @@ fn a_witnessed_log_serves_cosigned_checkpoints_and_recovers_witnesses() {
     std::fs::write(dir.join("unmeetable.txt"), unmeetable).unwrap();
     let out = verify(&server, dir, "a.txt", Some("unmeetable.txt"));
     assert!(!out.status.success(), "verified under an unmeetable policy");
-    assert!(stderr(&out).contains("not cosigned as the witness policy requires"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not cosigned as the witness policy requires"),
+        "{}",
+        stderr(&out)
+    );
 
     // /checkpoint: the log's signature and each witness's cosignature verify (signet-tlog).
     let (note, cp) = served_checkpoint(&server);
@@ -224,7 +236,10 @@ fn a_witnessed_log_serves_cosigned_checkpoints_and_recovers_witnesses() {
     assert_eq!(w.cosigners(&note), ["one", "two", "three"]);
     assert!(cp.size >= 1);
     let m = metrics(&server);
-    assert!(metric(&m, "signet_log_witness_requests_total{witness=\"one\"}") >= 1.0, "{m}");
+    assert!(
+        metric(&m, "signet_log_witness_requests_total{witness=\"one\"}") >= 1.0,
+        "{m}"
+    );
     assert_eq!(metric(&m, "signet_log_witness_quorum_misses_total"), 0.0, "{m}");
 
     // Two witnesses down: the quorum (2 of 3) is missed, and failing open (the default)
@@ -234,13 +249,23 @@ fn a_witnessed_log_serves_cosigned_checkpoints_and_recovers_witnesses() {
     let bundle = sign(&server, dir, "b.txt", "fail open");
     assert_eq!(w.cosigners(&bundle_checkpoint(&bundle)), ["one"]);
     let out = verify(&server, dir, "b.txt", Some("policy.txt"));
-    assert!(!out.status.success(), "a checkpoint cosigned by one of three met 2 of 3");
-    std::fs::write(dir.join("any.txt"), w.policy("group any any one two three\nquorum any\n")).unwrap();
+    assert!(
+        !out.status.success(),
+        "a checkpoint cosigned by one of three met 2 of 3"
+    );
+    std::fs::write(
+        dir.join("any.txt"),
+        w.policy("group any any one two three\nquorum any\n"),
+    )
+    .unwrap();
     let out = verify(&server, dir, "b.txt", Some("any.txt"));
     assert!(out.status.success(), "{}", stderr(&out));
     let m = metrics(&server);
     assert!(metric(&m, "signet_log_witness_quorum_misses_total") >= 1.0, "{m}");
-    assert!(metric(&m, "signet_log_witness_failures_total{witness=\"two\"}") >= 1.0, "{m}");
+    assert!(
+        metric(&m, "signet_log_witness_failures_total{witness=\"two\"}") >= 1.0,
+        "{m}"
+    );
     let published = served_checkpoint(&server).1.size;
 
     // The log restarts: it knows the size only of the witness on its last checkpoint. The two
@@ -261,12 +286,19 @@ fn a_witnessed_log_serves_cosigned_checkpoints_and_recovers_witnesses() {
     let m = metrics(&server);
     for name in ["two", "three"] {
         assert_eq!(
-            metric(&m, &format!("signet_log_witness_conflicts_total{{witness=\"{name}\"}}")),
+            metric(
+                &m,
+                &format!("signet_log_witness_conflicts_total{{witness=\"{name}\"}}")
+            ),
             1.0,
             "{m}"
         );
     }
-    assert_eq!(metric(&m, "signet_log_witness_conflicts_total{witness=\"one\"}"), 0.0, "{m}");
+    assert_eq!(
+        metric(&m, "signet_log_witness_conflicts_total{witness=\"one\"}"),
+        0.0,
+        "{m}"
+    );
     assert!(served_checkpoint(&server).1.size > published);
 }
 
@@ -328,7 +360,11 @@ fn a_held_log_publishes_only_cosigned_checkpoints() {
             break r;
         }
     };
-    assert!(r.status == 200 || r.status == 201, "{}", String::from_utf8_lossy(&r.body));
+    assert!(
+        r.status == 200 || r.status == 201,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
     let envelope = r.json()["inclusionProof"]["checkpoint"]["envelope"]
         .as_str()
         .unwrap()

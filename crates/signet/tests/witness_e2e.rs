@@ -12,7 +12,9 @@ use std::process::Command;
 
 use common::{add_entry, get, hashedrekord, HttpTiles, LogKey, Reply, Server, Witness};
 use signet_crypto::{KeyKind, SigningKey};
-use signet_tlog::{sign_checkpoint, Checkpoint, CosignatureVerifier, Note, NoteSignature, NoteSigner, Prover};
+use signet_tlog::{
+    sign_checkpoint, Checkpoint, CosignatureVerifier, Note, NoteSignature, NoteSigner, Prover,
+};
 use signet_witness::AddCheckpointRequest;
 
 /// Logs `n` entries whose contents start with `tag`.

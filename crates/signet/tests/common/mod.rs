@@ -86,7 +86,12 @@ fn spawn_service(subcommand: &str, dir: &Path, args: &[&str]) -> Result<(Child, 
 /// [`spawn_service`] listening on `listen` (a fixed port, for a service that must come back
 /// at the same address).
 #[allow(clippy::zombie_processes)]
-fn spawn_service_at(subcommand: &str, listen: &str, dir: &Path, args: &[&str]) -> Result<(Child, String), String> {
+fn spawn_service_at(
+    subcommand: &str,
+    listen: &str,
+    dir: &Path,
+    args: &[&str],
+) -> Result<(Child, String), String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
         .args([subcommand, "--listen", listen, "--data-dir"])
         .arg(dir)
@@ -202,7 +207,8 @@ impl LogKey {
             serde_json::from_slice(&std::fs::read(server.dir.join("trusted_root.json")).unwrap()).unwrap();
         let tlog = &root["tlogs"][0];
         let key =
-            signet_crypto::PublicKey::from_spki_der(&b64(tlog["publicKey"]["rawBytes"].as_str().unwrap())).unwrap();
+            signet_crypto::PublicKey::from_spki_der(&b64(tlog["publicKey"]["rawBytes"].as_str().unwrap()))
+                .unwrap();
         let note = String::from_utf8(get(&format!("{}/checkpoint", server.log_url())).body).unwrap();
         let origin = note.lines().next().unwrap().to_string();
         let verifier = signet_tlog::NoteVerifier::new(&origin, key).unwrap();
