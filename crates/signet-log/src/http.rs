@@ -174,10 +174,15 @@ async fn add_entry(state: &Arc<LogState>, body: Result<Bytes, BytesRejection>) -
         Ok(answer) => answer?,
         Err(_) => {
             state.timed_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let why = if state.appender.witnesses().is_some() {
+                " (the log publishes a checkpoint only once its witnesses have cosigned it)"
+            } else {
+                ""
+            };
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!(
-                    "no checkpoint covering this entry was published within {} s (the log publishes a checkpoint only once its witnesses have cosigned it); the entry may be logged already: send the same request again to get it with its inclusion proof",
+                    "no checkpoint covering this entry was published within {} s{why}; the entry may be logged already: send the same request again to get it with its inclusion proof",
                     state.entry_timeout.as_secs_f64()
                 ),
             ));
