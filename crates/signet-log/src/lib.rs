@@ -1,6 +1,7 @@
 //! signet's transparency log service: the Rekor v2 write API (`POST /api/v2/log/entries`)
 //! and the C2SP tlog-tiles read API (`/checkpoint`, `/tile/...`), over an append-only
-//! RFC 6962 tree kept by a [`storage::LogStore`] backend.
+//! RFC 6962 tree kept by a [`storage::LogStore`] backend; optionally, each checkpoint is
+//! cosigned by the witnesses of a policy before it is published ([`witnessing`]).
 //!
 //! This crate does I/O (HTTP, SQLite, a thread); the Merkle math, tiles and notes come from
 //! `signet-tlog` and the entry formats from `signet-formats`, both pure. It must not depend

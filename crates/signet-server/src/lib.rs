@@ -321,11 +321,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         ))
         .layer(request_tracing());
 
+    let shutdown = shutdown_signal();
     println!("listening on {scheme}://{addr}");
     print_next_steps(&dir.path, &public_url, trust.ca.is_some() && dev_oidc.is_some());
     let _ = std::io::stdout().flush();
 
-    serve::serve(listener, tls, app, shutdown_signal()).await?;
+    serve::serve(listener, tls, app, shutdown).await?;
     if let Some(appender) = appender {
         appender.close();
     }
@@ -409,20 +410,24 @@ fn print_next_steps(dir: &Path, public_url: &str, keyless_ready: bool) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Resolves at SIGINT or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled: call it before announcing the listener, so that a signal sent as
+/// soon as the address is known finds them (the default action would kill the process).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (interrupt, terminate) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()));
+    async move {
+        let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match s {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    eprintln!("signet: shutting down; finishing in-flight requests");
+        };
+        tokio::select! { _ = wait(interrupt) => {}, _ = wait(terminate) => {} }
+        eprintln!("signet: shutting down; finishing in-flight requests");
+    }
 }
 
 /// An opened, locked data directory.
