@@ -558,3 +558,86 @@ async fn a_held_log_answers_only_once_the_quorum_cosigns() {
         Some(answered.checkpoint.note.as_str())
     );
 }
+
+/// Witnessing does not stop group commit: while a (slow) round is out, batches keep being
+/// committed, and one round then covers all of them; every answer carries a cosigned
+/// checkpoint that includes its entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_keep_committing_while_a_round_is_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = NoteSigner::new(ORIGIN, SigningKey::generate(KeyKind::Ed25519).unwrap()).unwrap();
+    let log = TestLog {
+        signer: NoteSigner::new(
+            ORIGIN,
+            SigningKey::from_pkcs8_der(signer.signing_key().pkcs8_der()).unwrap(),
+        )
+        .unwrap(),
+        tree: Mutex::new(MemoryTree::new()),
+        proofs_made: AtomicU64::new(0),
+    };
+    let witness = real_witness("w.example/slow", &log, Duration::from_millis(200)).await;
+    let p = policy(&[("slow", &witness.signer_vkey, witness.addr)], "quorum slow\n");
+    let db = dir.path().join("log.db");
+    let store = signet_log::sqlite::SqliteStore::open(&db, true).unwrap();
+    let proofs = signet_log::witnessing::StoreProofs::new(Box::new(
+        signet_log::sqlite::SqliteStore::open(&db, false).unwrap(),
+    ));
+    let c = Arc::new(Collector::new(p, Duration::from_secs(5), Arc::new(proofs)).unwrap());
+    let appender = Appender::start_witnessed(
+        Box::new(store),
+        ORIGIN.into(),
+        signer,
+        AppenderConfig::default(),
+        Witnessing {
+            collector: c.clone(),
+            on_missed_quorum: OnMissedQuorum::FailOpen,
+            runtime: tokio::runtime::Handle::current(),
+        },
+    )
+    .unwrap();
+    // Ten waves of twenty entries, 50 ms apart: several waves land during each round.
+    let mut answers = Vec::new();
+    for wave in 0..10 {
+        for i in 0..20 {
+            let appender = appender.clone();
+            let body = format!("wave {wave} entry {i}").into_bytes();
+            answers.push(tokio::spawn(async move {
+                let leaf = signet_tlog::leaf_hash(&body);
+                (leaf, appender.submit(leaf, body).await)
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut indices = Vec::new();
+    for a in answers {
+        let (leaf, answer) = a.await.unwrap();
+        let answer = answer.unwrap();
+        assert_eq!(
+            cosigned_by(&answer.checkpoint.note, &["w.example/slow"]),
+            ["w.example/slow"]
+        );
+        let root = signet_tlog::root_from_inclusion_proof(
+            &leaf,
+            answer.index,
+            answer.checkpoint.size,
+            &answer.proof,
+        );
+        assert_eq!(
+            root.unwrap(),
+            answer.checkpoint.root,
+            "proof against the cosigned checkpoint"
+        );
+        indices.push(answer.index);
+    }
+    indices.sort();
+    assert_eq!(indices, (0..200).collect::<Vec<u64>>());
+    let batches = appender.stats.batches.load(Ordering::SeqCst);
+    let rounds = c.stats.rounds.load(Ordering::SeqCst);
+    // ≥ 10 batches (one per wave at least) against a few 200 ms rounds over ~0.5 s.
+    assert!(batches >= 10, "{batches} batches");
+    assert!(
+        rounds < batches,
+        "{rounds} rounds for {batches} batches: rounds held up batching"
+    );
+    assert_eq!(appender.published().unwrap().size, 200);
+}
