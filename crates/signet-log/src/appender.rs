@@ -587,7 +587,8 @@ impl Integrator {
         if self.published_size().is_some_and(|p| p > size) {
             return; // never publish backwards
         }
-        // Kept before it is served, so a restart serves it (or a later one), never less.
+        // Kept before it is served (durable with the next batch's commit), so a restart
+        // serves a cosigned checkpoint, not an uncosigned one.
         if let Err(e) = self.store.set_cosigned_checkpoint(&cosigned.checkpoint.note) {
             tracing::error!(error = %e, size, "cannot store the cosigned checkpoint");
         }
