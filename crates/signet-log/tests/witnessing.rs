@@ -470,6 +470,35 @@ fn witness_urls_are_checked() {
     }
 }
 
+/// A witnessed appender on a new SQLite log at `db` (the collector reads proofs through a
+/// connection of its own), and its collector.
+fn witnessed_appender(
+    db: &std::path::Path,
+    signer: NoteSigner,
+    policy: WitnessPolicy,
+    timeout: Duration,
+    mode: OnMissedQuorum,
+) -> (Appender, Arc<Collector>) {
+    let store = signet_log::sqlite::SqliteStore::open(db, true).unwrap();
+    let proofs = signet_log::witnessing::StoreProofs::new(Box::new(
+        signet_log::sqlite::SqliteStore::open(db, false).unwrap(),
+    ));
+    let collector = Arc::new(Collector::new(policy, timeout, Arc::new(proofs)).unwrap());
+    let appender = Appender::start_witnessed(
+        Box::new(store),
+        ORIGIN.into(),
+        signer,
+        AppenderConfig::default(),
+        Witnessing {
+            collector: collector.clone(),
+            on_missed_quorum: mode,
+            runtime: tokio::runtime::Handle::current(),
+        },
+    )
+    .unwrap();
+    (appender, collector)
+}
+
 /// A log in hold mode: an entry is not answered (and no checkpoint is published beyond the
 /// last cosigned one) while the quorum is missed; once the witness answers, it is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -505,23 +534,7 @@ async fn a_held_log_answers_only_once_the_quorum_cosigns() {
     let p = policy(&[("w", &vkey, addr)], "quorum w\n");
 
     let db = dir.path().join("log.db");
-    let store = signet_log::sqlite::SqliteStore::open(&db, true).unwrap();
-    let proofs = signet_log::witnessing::StoreProofs::new(Box::new(
-        signet_log::sqlite::SqliteStore::open(&db, false).unwrap(),
-    ));
-    let c = Arc::new(Collector::new(p, Duration::from_millis(500), Arc::new(proofs)).unwrap());
-    let appender = Appender::start_witnessed(
-        Box::new(store),
-        ORIGIN.into(),
-        signer,
-        AppenderConfig::default(),
-        Witnessing {
-            collector: c.clone(),
-            on_missed_quorum: OnMissedQuorum::Hold,
-            runtime: tokio::runtime::Handle::current(),
-        },
-    )
-    .unwrap();
+    let (appender, c) = witnessed_appender(&db, signer, p, Duration::from_millis(500), OnMissedQuorum::Hold);
     assert!(appender.published().is_none(), "nothing cosigned yet");
     let submit = {
         let appender = appender.clone();
@@ -578,23 +591,7 @@ async fn batches_keep_committing_while_a_round_is_out() {
     let witness = real_witness("w.example/slow", &log, Duration::from_millis(200)).await;
     let p = policy(&[("slow", &witness.signer_vkey, witness.addr)], "quorum slow\n");
     let db = dir.path().join("log.db");
-    let store = signet_log::sqlite::SqliteStore::open(&db, true).unwrap();
-    let proofs = signet_log::witnessing::StoreProofs::new(Box::new(
-        signet_log::sqlite::SqliteStore::open(&db, false).unwrap(),
-    ));
-    let c = Arc::new(Collector::new(p, Duration::from_secs(5), Arc::new(proofs)).unwrap());
-    let appender = Appender::start_witnessed(
-        Box::new(store),
-        ORIGIN.into(),
-        signer,
-        AppenderConfig::default(),
-        Witnessing {
-            collector: c.clone(),
-            on_missed_quorum: OnMissedQuorum::FailOpen,
-            runtime: tokio::runtime::Handle::current(),
-        },
-    )
-    .unwrap();
+    let (appender, c) = witnessed_appender(&db, signer, p, Duration::from_secs(5), OnMissedQuorum::FailOpen);
     // Ten waves of twenty entries, 50 ms apart: several waves land during each round.
     let mut answers = Vec::new();
     for wave in 0..10 {
