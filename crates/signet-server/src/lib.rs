@@ -145,12 +145,20 @@ impl Selected {
 }
 
 const DB_FILE: &str = "signet.db";
+/// Any request still unanswered after this long is answered 503.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 const LOG_KEY_FILE: &str = "keys/log-ed25519.pem";
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let selected = Selected::from_args(&args.only)?;
     if args.witnessing.witness_policy.is_some() && !selected.log {
         bail!("--witness-policy is for the transparency log, which --only leaves out");
+    }
+    if args.witnessing.entry_timeout >= REQUEST_TIMEOUT {
+        bail!(
+            "--entry-timeout must be below the server's {} s limit on any request",
+            REQUEST_TIMEOUT.as_secs()
+        );
     }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(serve::config(cert, key)?),
@@ -317,7 +325,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .layer(axum::middleware::from_fn(linger::drain_unread_body))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            std::time::Duration::from_secs(60),
+            REQUEST_TIMEOUT,
         ))
         .layer(request_tracing());
 

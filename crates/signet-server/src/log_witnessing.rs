@@ -33,7 +33,8 @@ pub struct WitnessingArgs {
     #[arg(long, value_enum, default_value = "fail-open", requires = "witness_policy")]
     pub on_missed_quorum: MissedQuorum,
     /// How long an entry request waits for a published checkpoint covering its entry before
-    /// it is answered 503 (what bounds the wait while `--on-missed-quorum hold` holds).
+    /// it is answered 503 (what bounds the wait while `--on-missed-quorum hold` holds); below
+    /// the server's 60 s limit on any request.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub entry_timeout: Duration,
 }
