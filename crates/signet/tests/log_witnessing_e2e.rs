@@ -373,4 +373,33 @@ fn a_held_log_publishes_only_cosigned_checkpoints() {
     let (after, cp_after) = served_checkpoint(&server);
     assert!(cp_after.size > cp_before.size);
     assert_eq!(w.cosigners(&after), ["one", "two"]);
+
+    // Another log (new key, same origin) under the same policy: the witnesses refuse its
+    // checkpoints (403, not the key they know), so a held log publishes nothing at all.
+    let stranger = witnessed_server(&dir.join("stranger"), &dir.join("policy.txt"), &hold);
+    let r = get(&format!("{}/checkpoint", stranger.log_url()));
+    assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+    assert!(
+        r.json()["message"].as_str().unwrap().contains("witness quorum"),
+        "{}",
+        r.json()
+    );
+    // (The first round runs at start; its refusals are counted when it ends.)
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let m = loop {
+        let m = metrics(&stranger);
+        if metric(&m, "signet_log_witness_failures_total{witness=\"one\"}") >= 1.0
+            || Instant::now() > deadline
+        {
+            break m;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        metric(&m, "signet_log_witness_failures_total{witness=\"one\"}") >= 1.0,
+        "{m}"
+    );
+    assert!(metric(&m, "signet_log_witness_quorum_misses_total") >= 1.0, "{m}");
+    assert_eq!(metric(&m, "signet_log_tree_size"), 0.0, "{m}");
+    assert_eq!(get(&format!("{}/checkpoint", stranger.log_url())).status, 503);
 }
