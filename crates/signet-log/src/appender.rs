@@ -6,16 +6,32 @@
 //! Batching is group commit: while one batch is being written, new entries queue; the next
 //! batch takes everything queued (up to `max_batch`). There is no timer to wait for, so an
 //! idle log integrates a lone entry at once and a busy one amortises the fsync over many.
+//!
+//! A witnessed log ([`Appender::start_witnessed`]) publishes a checkpoint only once its
+//! witnesses have been asked to cosign it ([`crate::witnessing`]). Witnessing is pipelined
+//! with integration: while one round is out, the integrator keeps committing batches (their
+//! entries durable, their requests waiting); when the round ends, the cosigned checkpoint is
+//! stored and published, the requests it covers are answered with proofs against it, and the
+//! next round takes the latest committed checkpoint, covering every batch committed meanwhile.
+//! So batching goes on under load, checkpoints are published at the pace of the witnesses,
+//! and an entry waits for at most about two rounds. When the policy's quorum is missed,
+//! [`OnMissedQuorum`] decides: publish anyway (fail open) or hold and retry with backoff.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use signet_tlog::{Checkpoint, Hash, NoteSigner, TileError, TileId, TileSource, TreeAppender};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::storage::{Batch, LogStore, NewEntry, StorageError};
+use crate::witnessing::{Collector, Cosigned, OnMissedQuorum};
 use crate::LogError;
+
+/// First wait before a held checkpoint is sent to the witnesses again; it doubles per miss.
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+/// Longest wait between retries of a held checkpoint.
+const MAX_RETRY: Duration = Duration::from_secs(10);
 
 /// A checkpoint the log has signed and committed.
 #[derive(Debug, Clone)]
@@ -56,6 +72,22 @@ struct Submission {
     reply: oneshot::Sender<Result<Integrated, LogError>>,
 }
 
+/// What the integrator waits for: entries, and (witnessed logs) the end of a witnessing round
+/// or of the wait before retrying a held one.
+enum Event {
+    Submit(Submission),
+    Witnessed(Cosigned),
+    Retry,
+}
+
+/// How a log's checkpoints are witnessed: the collector and what to do when the quorum is
+/// missed. Rounds run on `runtime`.
+pub struct Witnessing {
+    pub collector: Arc<Collector>,
+    pub on_missed_quorum: OnMissedQuorum,
+    pub runtime: tokio::runtime::Handle,
+}
+
 /// Knobs of the integrator.
 #[derive(Debug, Clone)]
 pub struct AppenderConfig {
@@ -84,11 +116,16 @@ pub struct AppenderStats {
     pub commit_micros: std::sync::atomic::AtomicU64,
 }
 
+/// The checkpoint readers see: `None` only for a log that holds checkpoints back until
+/// witnessed and has none cosigned by its quorum yet.
+type Published = Arc<RwLock<Option<Arc<SignedCheckpoint>>>>;
+
 /// The handle request handlers use to submit entries and read the published state.
 #[derive(Clone)]
 pub struct Appender {
-    tx: mpsc::Sender<Submission>,
-    published: Arc<RwLock<Arc<SignedCheckpoint>>>,
+    tx: mpsc::Sender<Event>,
+    published: Published,
+    witnesses: Option<Arc<Collector>>,
     pub stats: Arc<AppenderStats>,
 }
 
@@ -96,15 +133,58 @@ impl Appender {
     /// Restores the tree from `store` and starts the integrator thread. `origin` and
     /// `signer` name and sign the checkpoints; an empty log gets a signed checkpoint of size 0.
     pub fn start(
-        mut store: Box<dyn LogStore>,
+        store: Box<dyn LogStore>,
         origin: String,
         signer: impl CheckpointSigner,
         config: AppenderConfig,
     ) -> Result<Self, LogError> {
-        let signer: Box<dyn CheckpointSigner> = Box::new(signer);
+        Appender::launch(store, origin, Box::new(signer), config, None)
+    }
+
+    /// [`Appender::start`] for a log whose checkpoints are cosigned by witnesses before they
+    /// are published. At start, the last cosigned checkpoint the store kept is published if
+    /// it is for the committed size (or, when holding, if it met the policy's quorum), and a
+    /// round for the committed checkpoint starts at once otherwise.
+    pub fn start_witnessed(
+        store: Box<dyn LogStore>,
+        origin: String,
+        signer: impl CheckpointSigner,
+        config: AppenderConfig,
+        witnessing: Witnessing,
+    ) -> Result<Self, LogError> {
+        Appender::launch(store, origin, Box::new(signer), config, Some(witnessing))
+    }
+
+    fn launch(
+        mut store: Box<dyn LogStore>,
+        origin: String,
+        signer: Box<dyn CheckpointSigner>,
+        config: AppenderConfig,
+        witnessing: Option<Witnessing>,
+    ) -> Result<Self, LogError> {
         let (tree, checkpoint) = restore(store.as_mut(), &origin, signer.as_ref())?;
-        let published = Arc::new(RwLock::new(Arc::new(checkpoint)));
+        let checkpoint = Arc::new(checkpoint);
         let (tx, rx) = mpsc::channel(config.max_pending);
+        let (published, witnessed) = match witnessing {
+            None => (Some(checkpoint.clone()), None),
+            Some(w) => {
+                let (published, witnessed_size) = restore_cosigned(store.as_mut(), &checkpoint, &w);
+                let state = WitnessedState {
+                    collector: w.collector,
+                    mode: w.on_missed_quorum,
+                    runtime: w.runtime,
+                    events: tx.downgrade(),
+                    busy: false,
+                    waiting: Vec::new(),
+                    committed: checkpoint.clone(),
+                    retry: FIRST_RETRY,
+                    witnessed_size,
+                };
+                (published, Some(state))
+            }
+        };
+        let witnesses = witnessed.as_ref().map(|w| w.collector.clone());
+        let published = Arc::new(RwLock::new(published));
         let stats = Arc::new(AppenderStats::default());
         let mut integrator = Integrator {
             store,
@@ -115,23 +195,29 @@ impl Appender {
             published: published.clone(),
             max_batch: config.max_batch,
             stats: stats.clone(),
+            witnessed,
         };
         std::thread::Builder::new()
             .name("signet-integrator".into())
             .spawn(move || integrator.run(rx))
             .map_err(|e| LogError::Internal(format!("starting the integrator: {e}")))?;
-        Ok(Appender { tx, published, stats })
+        Ok(Appender {
+            tx,
+            published,
+            witnesses,
+            stats,
+        })
     }
 
     /// Queues an entry and waits until it is integrated (or found already logged).
     pub async fn submit(&self, leaf_hash: Hash, body: Vec<u8>) -> Result<Integrated, LogError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .try_send(Submission {
+            .try_send(Event::Submit(Submission {
                 leaf_hash,
                 body,
                 reply,
-            })
+            }))
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => LogError::Overloaded,
                 mpsc::error::TrySendError::Closed(_) => LogError::Unavailable,
@@ -144,9 +230,28 @@ impl Appender {
         self.tx.max_capacity() - self.tx.capacity()
     }
 
-    /// The latest committed checkpoint.
-    pub fn checkpoint(&self) -> Arc<SignedCheckpoint> {
+    /// The latest published checkpoint: the latest committed one for a log that is not
+    /// witnessed, the latest cosigned one for a witnessed log. `None` only while a log that
+    /// holds checkpoints back has none that met its witness quorum.
+    pub fn published(&self) -> Option<Arc<SignedCheckpoint>> {
         self.published.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// [`Appender::published`], or, while there is none, an empty tree of size 0 without a
+    /// note (so that nothing is served beyond it).
+    pub fn checkpoint(&self) -> Arc<SignedCheckpoint> {
+        self.published().unwrap_or_else(|| {
+            Arc::new(SignedCheckpoint {
+                size: 0,
+                root: signet_tlog::empty_root(),
+                note: String::new(),
+            })
+        })
+    }
+
+    /// The witness collector of a witnessed log (for its metrics).
+    pub fn witnesses(&self) -> Option<&Arc<Collector>> {
+        self.witnesses.as_ref()
     }
 
     /// Stops accepting entries; the integrator finishes what is queued, then exits.
@@ -212,6 +317,62 @@ fn restore(
     }
 }
 
+/// What a witnessed log publishes at start: the cosigned checkpoint the store kept, if it is
+/// for the committed tree (same size and root) and, when holding, meets the quorum under the
+/// current policy; a held log may also publish an older one that met it (never an uncosigned
+/// one); a failing-open log otherwise publishes the committed checkpoint as it is until its
+/// first round ends. The witnesses' sizes are seeded from the kept checkpoint. Also returns
+/// the size already witnessed (no round is due for it).
+fn restore_cosigned(
+    store: &mut dyn LogStore,
+    committed: &Arc<SignedCheckpoint>,
+    w: &Witnessing,
+) -> (Option<Arc<SignedCheckpoint>>, Option<u64>) {
+    let kept = match store.cosigned_checkpoint() {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the last cosigned checkpoint");
+            None
+        }
+    };
+    let kept = kept.and_then(|note| {
+        let cp = Checkpoint::from_note_unverified(&note).ok()?;
+        let parsed = signet_tlog::Note::parse(&note).ok()?;
+        // Only a checkpoint of this log's tree: same origin, a size it has committed, and the
+        // root the committed tree had at that size (checked when it is the committed size).
+        let ours = cp.origin == Checkpoint::from_note_unverified(&committed.note).ok()?.origin
+            && cp.size <= committed.size
+            && (cp.size != committed.size || cp.root_hash == committed.root);
+        let quorum = w.collector.policy().check(&parsed).satisfied;
+        ours.then(|| {
+            (
+                Arc::new(SignedCheckpoint {
+                    size: cp.size,
+                    root: cp.root_hash,
+                    note,
+                }),
+                quorum,
+            )
+        })
+    });
+    if let Some((cp, _)) = &kept {
+        w.collector.seed(cp);
+    }
+    let witnessed = kept
+        .as_ref()
+        .filter(|(cp, quorum)| {
+            cp.size == committed.size && (*quorum || w.on_missed_quorum == OnMissedQuorum::FailOpen)
+        })
+        .map(|(cp, _)| cp.size);
+    let published = match (w.on_missed_quorum, kept) {
+        (_, Some((cp, true))) => Some(cp),
+        (OnMissedQuorum::FailOpen, Some((cp, false))) if cp.size == committed.size => Some(cp),
+        (OnMissedQuorum::FailOpen, _) => Some(committed.clone()),
+        (OnMissedQuorum::Hold, _) => None,
+    };
+    (published, witnessed)
+}
+
 fn hex(h: &Hash) -> String {
     h.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -251,23 +412,77 @@ struct Integrator {
     tree: TreeAppender,
     /// Tiles written by the last batches, so proofs for fresh entries need no reads.
     recent: HashMap<(u8, u64), Vec<Hash>>,
-    published: Arc<RwLock<Arc<SignedCheckpoint>>>,
+    published: Published,
     max_batch: usize,
     stats: Arc<AppenderStats>,
+    witnessed: Option<WitnessedState>,
+}
+
+/// The integrator's side of witnessing.
+struct WitnessedState {
+    collector: Arc<Collector>,
+    mode: OnMissedQuorum,
+    runtime: tokio::runtime::Handle,
+    /// Where rounds send their result; weak, so that closing the appender closes the channel.
+    events: mpsc::WeakSender<Event>,
+    /// A round is out, or a held checkpoint's retry is pending.
+    busy: bool,
+    /// Requests whose entries are committed but not yet in a published checkpoint.
+    waiting: Vec<Waiter>,
+    /// The latest committed checkpoint (the log's signature only).
+    committed: Arc<SignedCheckpoint>,
+    /// Wait before the next retry of a held checkpoint.
+    retry: Duration,
+    /// The size of the last checkpoint whose round ended with it published.
+    witnessed_size: Option<u64>,
+}
+
+/// A request answered once a published checkpoint covers its entry.
+struct Waiter {
+    index: u64,
+    new: bool,
+    reply: oneshot::Sender<Result<Integrated, LogError>>,
 }
 
 impl Integrator {
-    fn run(&mut self, mut rx: mpsc::Receiver<Submission>) {
+    fn run(&mut self, mut rx: mpsc::Receiver<Event>) {
         let mut batch = Vec::with_capacity(self.max_batch);
+        self.start_round_if_due();
         while let Some(first) = rx.blocking_recv() {
-            batch.push(first);
+            let mut rounds = Vec::new();
+            let mut retry = false;
+            let mut take = |event, batch: &mut Vec<Submission>| match event {
+                Event::Submit(s) => batch.push(s),
+                Event::Witnessed(c) => rounds.push(c),
+                Event::Retry => retry = true,
+            };
+            take(first, &mut batch);
             while batch.len() < self.max_batch {
                 match rx.try_recv() {
-                    Ok(s) => batch.push(s),
+                    Ok(event) => take(event, &mut batch),
                     Err(_) => break,
                 }
             }
-            let result = self.integrate(&mut batch);
+            if !batch.is_empty() && !self.integrate_or_recover(&mut batch) {
+                return;
+            }
+            for cosigned in rounds {
+                self.on_round_end(cosigned);
+            }
+            if retry {
+                if let Some(w) = self.witnessed.as_mut() {
+                    w.busy = false;
+                }
+            }
+            self.start_round_if_due();
+        }
+    }
+
+    /// Integrates a batch; on failure answers its requests with an error and rebuilds the
+    /// tree from what is durable. False when even that failed: the integrator must stop.
+    fn integrate_or_recover(&mut self, batch: &mut Vec<Submission>) -> bool {
+        {
+            let result = self.integrate(batch);
             if let Err(e) = result {
                 tracing::error!(error = %e, "integration failed; the batch was not committed");
                 for s in batch.drain(..) {
@@ -282,7 +497,13 @@ impl Integrator {
                         Ok((tree, cp)) => {
                             self.tree = tree;
                             self.recent.clear();
-                            *self.published.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(cp);
+                            let cp = Arc::new(cp);
+                            match self.witnessed.as_mut() {
+                                // Published stays the last cosigned checkpoint (never ahead of
+                                // what is durable: only committed checkpoints are witnessed).
+                                Some(w) => w.committed = cp,
+                                None => self.publish(cp),
+                            }
                             break;
                         }
                         Err(LogError::Storage(
@@ -294,11 +515,141 @@ impl Integrator {
                         }
                         Err(e) => {
                             tracing::error!(error = %e, "cannot restore the log after a failed batch; stopping");
-                            return;
+                            return false;
                         }
                     }
                 }
             }
+        }
+        true
+    }
+
+    fn publish(&self, checkpoint: Arc<SignedCheckpoint>) {
+        *self.published.write().unwrap_or_else(|p| p.into_inner()) = Some(checkpoint);
+    }
+
+    fn published_size(&self) -> Option<u64> {
+        self.published
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|c| c.size)
+    }
+
+    /// Starts a witnessing round for the latest committed checkpoint, unless one is out (or a
+    /// retry is pending) or a round already ended with that size published.
+    fn start_round_if_due(&mut self) {
+        let Some(w) = self.witnessed.as_mut() else {
+            return;
+        };
+        if w.busy || w.witnessed_size == Some(w.committed.size) {
+            return;
+        }
+        let Some(events) = w.events.upgrade() else {
+            return; // closing
+        };
+        w.busy = true;
+        let (collector, checkpoint) = (w.collector.clone(), w.committed.clone());
+        w.runtime.spawn(async move {
+            let cosigned = collector.cosign(&checkpoint).await;
+            let _ = events.send(Event::Witnessed(cosigned)).await;
+        });
+    }
+
+    /// A round ended: publish its checkpoint (quorum met, or failing open) and answer the
+    /// requests it covers, or hold it and schedule a retry.
+    fn on_round_end(&mut self, cosigned: Cosigned) {
+        let Some(w) = self.witnessed.as_mut() else {
+            return;
+        };
+        w.busy = false;
+        let size = cosigned.checkpoint.size;
+        if !cosigned.quorum {
+            match w.mode {
+                OnMissedQuorum::FailOpen => tracing::warn!(
+                    size,
+                    cosigned_by = ?cosigned.cosigned_by,
+                    quorum = %w.collector.policy().describe_quorum(),
+                    "witness quorum missed; publishing the checkpoint anyway (fail open)"
+                ),
+                OnMissedQuorum::Hold => {
+                    tracing::warn!(
+                        size,
+                        cosigned_by = ?cosigned.cosigned_by,
+                        quorum = %w.collector.policy().describe_quorum(),
+                        retry_in_ms = w.retry.as_millis() as u64,
+                        "witness quorum missed; holding the checkpoint back"
+                    );
+                    // Requests that gave up waiting need no answer.
+                    w.waiting.retain(|waiter| !waiter.reply.is_closed());
+                    w.busy = true;
+                    let (delay, events) = (w.retry, w.events.clone());
+                    w.retry = (w.retry * 2).min(MAX_RETRY);
+                    w.runtime.spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        if let Some(events) = events.upgrade() {
+                            let _ = events.send(Event::Retry).await;
+                        }
+                    });
+                    return;
+                }
+            }
+        }
+        w.retry = FIRST_RETRY;
+        w.witnessed_size = Some(size);
+        if self.published_size().is_some_and(|p| p > size) {
+            return; // never publish backwards
+        }
+        // Kept before it is served (durable with the next batch's commit), so a restart
+        // serves a cosigned checkpoint, not an uncosigned one.
+        if let Err(e) = self.store.set_cosigned_checkpoint(&cosigned.checkpoint.note) {
+            tracing::error!(error = %e, size, "cannot store the cosigned checkpoint");
+        }
+        let checkpoint = Arc::new(cosigned.checkpoint);
+        self.publish(checkpoint.clone());
+        let waiting = match self.witnessed.as_mut() {
+            Some(w) => std::mem::take(&mut w.waiting),
+            None => return,
+        };
+        let (covered, rest): (Vec<Waiter>, Vec<Waiter>) = waiting.into_iter().partition(|x| x.index < size);
+        if let Some(w) = self.witnessed.as_mut() {
+            w.waiting = rest;
+        }
+        self.answer(covered, &checkpoint);
+    }
+
+    /// Answers `waiters` with inclusion proofs against `checkpoint` (every index below its size).
+    fn answer(&mut self, waiters: Vec<Waiter>, checkpoint: &Arc<SignedCheckpoint>) {
+        if waiters.is_empty() {
+            return;
+        }
+        let size = checkpoint.size;
+        let source = StoreTiles {
+            store: std::cell::RefCell::new(self.store.as_mut()),
+            recent: &self.recent,
+        };
+        let prover = signet_tlog::Prover::over_tiles(&source, size)
+            .map_err(|e| LogError::Internal(format!("reading the tree at size {size}: {e}")));
+        for waiter in waiters {
+            if !waiter.new {
+                self.stats
+                    .duplicates
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            let index = waiter.index;
+            let answer = match &prover {
+                Ok(prover) => prover
+                    .inclusion_proof(index)
+                    .map(|proof| Integrated {
+                        index,
+                        new: waiter.new,
+                        proof,
+                        checkpoint: checkpoint.clone(),
+                    })
+                    .map_err(|e| LogError::Internal(format!("inclusion proof for {index}: {e}"))),
+                Err(e) => Err(LogError::Internal(e.to_string())),
+            };
+            let _ = waiter.reply.send(answer);
         }
     }
 
@@ -368,7 +719,6 @@ impl Integrator {
             self.recent.insert((tile.id.level, tile.id.index), tile.hashes);
         }
         let checkpoint = Arc::new(SignedCheckpoint { size, root, note });
-        *self.published.write().unwrap_or_else(|p| p.into_inner()) = checkpoint.clone();
         self.stats
             .batches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -376,30 +726,38 @@ impl Integrator {
             .entries
             .fetch_add(n_new, std::sync::atomic::Ordering::Relaxed);
 
-        let source = StoreTiles {
-            store: std::cell::RefCell::new(self.store.as_mut()),
-            recent: &self.recent,
-        };
-        let prover = signet_tlog::Prover::over_tiles(&source, size)
-            .map_err(|e| LogError::Internal(format!("reading the tree at size {size}: {e}")))?;
-        for s in batch.drain(..) {
-            let (index, new) = index_of[&s.leaf_hash];
-            if !new {
-                self.stats
-                    .duplicates
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            let answer = prover
-                .inclusion_proof(index)
-                .map(|proof| Integrated {
+        let waiters: Vec<Waiter> = batch
+            .drain(..)
+            .map(|s| {
+                let (index, new) = index_of[&s.leaf_hash];
+                Waiter {
                     index,
                     new,
-                    proof,
-                    checkpoint: checkpoint.clone(),
-                })
-                .map_err(|e| LogError::Internal(format!("inclusion proof for {index}: {e}")));
-            let _ = s.reply.send(answer);
-        }
+                    reply: s.reply,
+                }
+            })
+            .collect();
+        let published = match self.witnessed.as_mut() {
+            None => {
+                self.publish(checkpoint.clone());
+                checkpoint
+            }
+            Some(w) => {
+                w.committed = checkpoint;
+                // Entries already in the published (cosigned) checkpoint, duplicates of old
+                // ones, are answered now; the others wait for a round to cover them.
+                let Some(published) = self.published.read().unwrap_or_else(|p| p.into_inner()).clone() else {
+                    w.waiting.extend(waiters);
+                    return Ok(());
+                };
+                let (now, later): (Vec<Waiter>, Vec<Waiter>) =
+                    waiters.into_iter().partition(|x| x.index < published.size);
+                w.waiting.extend(later);
+                self.answer(now, &published);
+                return Ok(());
+            }
+        };
+        self.answer(waiters, &published);
         Ok(())
     }
 }

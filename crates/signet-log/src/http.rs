@@ -23,6 +23,9 @@ use crate::{Appender, LogError};
 /// Largest entry request accepted (a DSSE envelope with its certificates fits easily).
 pub const MAX_REQUEST_BYTES: usize = 4 << 20;
 
+/// How long an entry request waits for a published checkpoint covering its entry by default.
+pub const DEFAULT_ENTRY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What the routes need: the appender, readers of the store, and the log's identity.
 pub struct LogState {
     pub appender: Appender,
@@ -31,6 +34,11 @@ pub struct LogState {
     pub log_id: [u8; 32],
     /// Entry requests refused as the client's mistake (4xx).
     pub rejected: std::sync::atomic::AtomicU64,
+    /// How long an entry request waits for its answer (a published checkpoint covering the
+    /// entry) before a 503: what bounds the wait while a witnessed log holds its checkpoints.
+    pub entry_timeout: std::time::Duration,
+    /// Entry requests that gave up waiting ([`LogState::entry_timeout`]).
+    pub timed_out: std::sync::atomic::AtomicU64,
 }
 
 impl LogState {
@@ -40,7 +48,15 @@ impl LogState {
             readers,
             log_id,
             rejected: Default::default(),
+            entry_timeout: DEFAULT_ENTRY_TIMEOUT,
+            timed_out: Default::default(),
         }
+    }
+
+    /// The same, with entry requests waiting at most `timeout` for their answer.
+    pub fn with_entry_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.entry_timeout = timeout;
+        self
     }
 
     /// Runs `f` on a reader connection on the blocking pool.
@@ -153,7 +169,25 @@ async fn add_entry(state: &Arc<LogState>, body: Result<Bytes, BytesRejection>) -
     let kind = entry.kind;
     let version = entry.api_version;
     let canonical_body = entry.canonical_body.clone();
-    let integrated = state.appender.submit(leaf_hash, entry.canonical_body).await?;
+    let submitted = state.appender.submit(leaf_hash, entry.canonical_body);
+    let integrated = match tokio::time::timeout(state.entry_timeout, submitted).await {
+        Ok(answer) => answer?,
+        Err(_) => {
+            state.timed_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let why = if state.appender.witnesses().is_some() {
+                " (the log publishes a checkpoint only once its witnesses have cosigned it)"
+            } else {
+                ""
+            };
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "no checkpoint covering this entry was published within {} s{why}; the entry may be logged already: send the same request again to get it with its inclusion proof",
+                    state.entry_timeout.as_secs_f64()
+                ),
+            ));
+        }
+    };
     let cp = &integrated.checkpoint;
     let body = rekor_v2::TransparencyLogEntryRef {
         log_index: integrated.index,
@@ -192,19 +226,32 @@ async fn metrics(State(state): State<Arc<LogState>>) -> MetricsWriter {
         "Entry requests refused as invalid (4xx).",
         state.rejected.load(std::sync::atomic::Ordering::Relaxed),
     );
+    out.counter(
+        "signet_log_entry_timeouts_total",
+        "Entry requests answered 503 because no checkpoint covering them was published in time.",
+        state.timed_out.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    if let Some(witnesses) = state.appender.witnesses() {
+        witnesses.write_metrics(&mut out, "signet_log");
+    }
     out
 }
 
-async fn checkpoint(State(state): State<Arc<LogState>>) -> Response {
-    let cp = state.appender.checkpoint();
-    (
+async fn checkpoint(State(state): State<Arc<LogState>>) -> Result<Response, ApiError> {
+    let cp = state.appender.published().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no checkpoint has been cosigned by the log's witness quorum yet",
+        )
+    })?;
+    Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
         cp.note.clone(),
     )
-        .into_response()
+        .into_response())
 }
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";

@@ -1,6 +1,7 @@
 //! signet's transparency log service: the Rekor v2 write API (`POST /api/v2/log/entries`)
 //! and the C2SP tlog-tiles read API (`/checkpoint`, `/tile/...`), over an append-only
-//! RFC 6962 tree kept by a [`storage::LogStore`] backend.
+//! RFC 6962 tree kept by a [`storage::LogStore`] backend; optionally, each checkpoint is
+//! cosigned by the witnesses of a policy before it is published ([`witnessing`]).
 //!
 //! Storage backends: embedded SQLite ([`sqlite`], the default) and PostgreSQL
 //! ([`postgres`], tokio-postgres with deadpool-postgres; that module says why those), chosen
@@ -20,8 +21,9 @@ pub mod postgres;
 pub mod sqlite;
 pub mod storage;
 pub mod v1;
+pub mod witnessing;
 
-pub use appender::{Appender, AppenderConfig, CheckpointSigner, Integrated, SignedCheckpoint};
+pub use appender::{Appender, AppenderConfig, CheckpointSigner, Integrated, SignedCheckpoint, Witnessing};
 pub use storage::{LogStore, StorageError};
 
 /// Why the log could not do what was asked. The HTTP layer maps each to a status code.

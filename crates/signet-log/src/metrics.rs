@@ -52,31 +52,56 @@ impl MetricsWriter {
     }
 
     /// One counter family with a sample per value of `label`, e.g.
-    /// `signet_ca_rejected_total{reason="token"} 3`. Label values must be plain names (they
-    /// come from fixed sets in code, never from requests), so they are not escaped.
+    /// `signet_ca_rejected_total{reason="token"} 3`. Label values are escaped as the format
+    /// asks (they are names from code or from the operator's configuration, never requests).
     pub fn labeled_counter(&mut self, name: &str, help: &str, label: &str, samples: &[(&str, u64)]) {
         self.header(name, "counter", help);
         for (value, count) in samples {
-            debug_assert!(!value.contains(['"', '\\', '\n']), "label value {value:?}");
-            let _ = writeln!(self.out, "{name}{{{label}=\"{value}\"}} {count}");
+            let _ = writeln!(self.out, "{name}{{{label}=\"{}\"}} {count}", escape_label(value));
         }
     }
 
     /// A histogram: cumulative `_bucket{le=...}` samples, `_sum` and `_count`.
     pub fn histogram(&mut self, name: &str, help: &str, histogram: &LatencyHistogram) {
         self.header(name, "histogram", help);
+        self.histogram_samples(name, "", histogram);
+    }
+
+    /// One histogram family with a histogram per value of `label`.
+    pub fn labeled_histogram(
+        &mut self,
+        name: &str,
+        help: &str,
+        label: &str,
+        samples: &[(&str, &LatencyHistogram)],
+    ) {
+        self.header(name, "histogram", help);
+        for (value, histogram) in samples {
+            let labels = format!("{label}=\"{}\",", escape_label(value));
+            self.histogram_samples(name, &labels, histogram);
+        }
+    }
+
+    /// The samples of one histogram; `labels` (empty, or `k="v",`) go before `le`.
+    fn histogram_samples(&mut self, name: &str, labels: &str, histogram: &LatencyHistogram) {
         let mut cumulative = 0;
         for (bound, bucket) in LATENCY_BOUNDS.iter().zip(&histogram.buckets) {
             cumulative += bucket.load(Relaxed);
-            let _ = writeln!(self.out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+            let _ = writeln!(self.out, "{name}_bucket{{{labels}le=\"{bound}\"}} {cumulative}");
         }
         // Read after the buckets: a concurrent observation may show in `count` but not yet in
         // a bucket, never the reverse, so `+Inf` stays >= every finite bucket.
         let count = histogram.count.load(Relaxed).max(cumulative);
         let sum = histogram.sum_micros.load(Relaxed) as f64 / 1e6;
+        let plain = labels.trim_end_matches(',');
+        let braces = if plain.is_empty() {
+            String::new()
+        } else {
+            format!("{{{plain}}}")
+        };
         let _ = write!(
             self.out,
-            "{name}_bucket{{le=\"+Inf\"}} {count}\n{name}_sum {sum}\n{name}_count {count}\n"
+            "{name}_bucket{{{labels}le=\"+Inf\"}} {count}\n{name}_sum{braces} {sum}\n{name}_count{braces} {count}\n"
         );
     }
 
@@ -121,6 +146,14 @@ impl MetricsWriter {
     pub fn finish(self) -> String {
         self.out
     }
+}
+
+/// A label value escaped for the text format: backslash, double quote and newline.
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// The exposition as a `200 text/plain; version=0.0.4` answer.

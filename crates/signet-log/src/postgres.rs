@@ -485,6 +485,7 @@ struct Sql {
     read_entries: String,
     meta: String,
     set_meta: String,
+    replace_meta: String,
 }
 
 impl Sql {
@@ -515,6 +516,9 @@ impl Sql {
             read_entries: format!("SELECT body FROM {s}.entries WHERE idx >= $1 AND idx < $2 ORDER BY idx"),
             meta: format!("SELECT value FROM {s}.meta WHERE key = $1"),
             set_meta: format!("INSERT INTO {s}.meta (key, value) VALUES ($1, $2)"),
+            replace_meta: format!(
+                "INSERT INTO {s}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+            ),
         }
     }
 }
@@ -754,7 +758,30 @@ impl LogStore for PgStore {
             })
         })
     }
+
+    fn cosigned_checkpoint(&mut self) -> Result<Option<String>, StorageError> {
+        self.meta(COSIGNED_CHECKPOINT_KEY)
+    }
+
+    // A committed statement of its own (synchronous_commit=on, as every write here): unlike
+    // SQLite's, it is durable when this returns. The cost is one more WAL flush per
+    // witnessing round, not per batch.
+    fn set_cosigned_checkpoint(&mut self, note: &str) -> Result<(), StorageError> {
+        let note = note.to_string();
+        self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let stmt = c.prepare_cached(&sql.replace_meta).await.map_err(db_err)?;
+                c.execute(&stmt, &[&COSIGNED_CHECKPOINT_KEY, &note])
+                    .await
+                    .map(drop)
+                    .map_err(db_err)
+            })
+        })
+    }
 }
+
+/// The meta key of the last witnessed checkpoint (the same key as SQLite's).
+const COSIGNED_CHECKPOINT_KEY: &str = "witnessing.cosigned_checkpoint";
 
 /// TLS to the database with rustls: tokio-postgres's connector traits over tokio-rustls.
 mod tls {

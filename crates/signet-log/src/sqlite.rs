@@ -204,7 +204,36 @@ impl LogStore for SqliteStore {
             .map(|_| ())
             .map_err(db_err)
     }
+
+    // Kept in the meta table under a key of its own; unlike the set-once metadata it is
+    // replaced at every witnessed checkpoint.
+    fn cosigned_checkpoint(&mut self) -> Result<Option<String>, StorageError> {
+        self.meta(COSIGNED_CHECKPOINT_KEY)
+    }
+
+    // Written without an fsync of its own (synchronous=NORMAL for this one statement): in WAL
+    // mode the next batch's commit (synchronous=FULL) syncs the WAL and with it this write,
+    // so a witnessed log does not pay a second fsync per published checkpoint on its write
+    // path. A crash before that loses only this write: the log restarts from an older
+    // cosigned checkpoint, never an uncosigned one.
+    fn set_cosigned_checkpoint(&mut self, note: &str) -> Result<(), StorageError> {
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db_err)?;
+        let written = self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [COSIGNED_CHECKPOINT_KEY, note],
+        );
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(db_err)?;
+        written.map(|_| ()).map_err(db_err)
+    }
 }
+
+/// The meta key of the last witnessed checkpoint.
+const COSIGNED_CHECKPOINT_KEY: &str = "witnessing.cosigned_checkpoint";
 
 #[cfg(test)]
 mod tests {

@@ -71,6 +71,21 @@ pub trait LogStore: Send {
     /// A value from the log's metadata (origin, key, schema), set once at creation.
     fn meta(&mut self, key: &str) -> Result<Option<String>, StorageError>;
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StorageError>;
+
+    /// The last checkpoint published with witness cosignatures (its signed note), if this
+    /// backend keeps it. A log that holds checkpoints back until witnessed serves it after a
+    /// restart rather than an uncosigned one. The default keeps nothing.
+    fn cosigned_checkpoint(&mut self) -> Result<Option<String>, StorageError> {
+        Ok(None)
+    }
+    /// Replaces the cosigned checkpoint, durably. Only called for a tree size already
+    /// committed. The default refuses (the log then logs the error and serves it from memory).
+    fn set_cosigned_checkpoint(&mut self, note: &str) -> Result<(), StorageError> {
+        let _ = note;
+        Err(StorageError::Database(
+            "this storage backend does not keep cosigned checkpoints".into(),
+        ))
+    }
 }
 
 /// Reads hash tile `id` from `store` for a [`signet_tlog::TileSource`]: the stored version,

@@ -122,6 +122,7 @@ storage_suite!(
     readers_see_committed_batches,
     the_appender_restores_from_the_store,
     a_stale_writer_cannot_move_the_checkpoint,
+    the_cosigned_checkpoint_is_replaced_and_kept,
 );
 
 fn entry(index: u64, tag: u8) -> NewEntry {
@@ -292,6 +293,25 @@ fn meta_is_set_once(b: &dyn Backend) {
     assert_eq!(s.meta("ct.origin").unwrap().as_deref(), Some("a"));
     assert_eq!(s.meta("ct.created").unwrap().as_deref(), Some("1"));
     assert_eq!(s.meta("ct.other").unwrap(), None);
+}
+
+fn the_cosigned_checkpoint_is_replaced_and_kept(b: &dyn Backend) {
+    let location = b.fresh();
+    let mut s = location.open(true).unwrap();
+    assert_eq!(s.cosigned_checkpoint().unwrap(), None);
+    s.set_cosigned_checkpoint("origin\n1\nroot=\n\n— w1 sig\n")
+        .unwrap();
+    s.set_cosigned_checkpoint("origin\n2\nroot=\n\n— w1 sig2\n")
+        .unwrap();
+    // A batch committed after it (what makes SQLite's write durable) does not disturb it.
+    s.commit_batch(&batch(vec![entry(0, 1)], vec![], 1, "cp1"))
+        .unwrap();
+    drop(s);
+    let mut s = location.open(false).unwrap();
+    assert_eq!(
+        s.cosigned_checkpoint().unwrap().as_deref(),
+        Some("origin\n2\nroot=\n\n— w1 sig2\n")
+    );
 }
 
 fn opening_without_create_needs_an_existing_store(b: &dyn Backend) {

@@ -42,11 +42,13 @@ use signet_tlog::NoteSigner;
 
 mod database;
 mod linger;
+mod log_witnessing;
 mod serve;
 mod tuf_repo;
 mod witness;
 
 pub use database::{run_db, DatabaseArgs, DbCommand};
+pub use log_witnessing::{MissedQuorum, WitnessingArgs};
 pub use witness::{run_witness, WitnessArgs};
 
 /// Path prefix of the transparency log on the shared listener.
@@ -109,6 +111,8 @@ pub struct ServerArgs {
     /// The private key of --tls-cert (PEM).
     #[arg(long, requires = "tls_cert", env = "SIGNET_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub witnessing: WitnessingArgs,
 }
 
 /// A service `--only` can pick.
@@ -148,10 +152,21 @@ impl Selected {
 const DB_FILE: &str = "signet.db";
 /// The PostgreSQL schema of the Rekor v2 log and the server's metadata.
 pub(crate) const PG_SCHEMA: &str = "signet";
+/// Any request still unanswered after this long is answered 503.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 const LOG_KEY_FILE: &str = "keys/log-ed25519.pem";
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let selected = Selected::from_args(&args.only)?;
+    if args.witnessing.witness_policy.is_some() && !selected.log {
+        bail!("--witness-policy is for the transparency log, which --only leaves out");
+    }
+    if args.witnessing.entry_timeout >= REQUEST_TIMEOUT {
+        bail!(
+            "--entry-timeout must be below the server's {} s limit on any request",
+            REQUEST_TIMEOUT.as_secs()
+        );
+    }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(serve::config(cert, key)?),
         _ => None,
@@ -186,22 +201,33 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if selected.log {
         let signer = NoteSigner::new(&dir.origin, SigningKey::from_pkcs8_der(dir.log_key.pkcs8_der())?)
             .map_err(|e| anyhow::anyhow!("log key cannot sign checkpoints: {e}"))?;
-        let started = Appender::start(
-            dir.store(false)?,
-            dir.origin.clone(),
-            signer,
-            AppenderConfig {
-                max_batch: args.max_batch,
-                ..Default::default()
-            },
-        )
+        let log_vkey = signer
+            .verifier()
+            .vkey()
+            .context("the log key has no verifier key form")?;
+        let witnessing = log_witnessing::setup(&args.witnessing, &log_vkey, dir.store(false)?)?;
+        let config = AppenderConfig {
+            max_batch: args.max_batch,
+            ..Default::default()
+        };
+        let store = dir.store(false)?;
+        let started = match witnessing {
+            Some(w) => Appender::start_witnessed(store, dir.origin.clone(), signer, config, w),
+            None => Appender::start(store, dir.origin.clone(), signer, config),
+        }
         .context("cannot start the transparency log")?;
         let readers = dir.location.reader_pool(4).context("cannot open the database")?;
-        let state = Arc::new(signet_log::http::LogState::new(started.clone(), readers, log_id));
+        let state = Arc::new(
+            signet_log::http::LogState::new(started.clone(), readers, log_id)
+                .with_entry_timeout(args.witnessing.entry_timeout),
+        );
         app = app.nest(LOG_PREFIX, signet_log::http::router(state));
         appender = Some(started);
         trust.log = Some((log_url.clone(), log_id));
-        eprintln!("signet: transparency log at {log_url} (origin {})", dir.origin);
+        eprintln!(
+            "signet: transparency log at {log_url} (origin {}, vkey {log_vkey})",
+            dir.origin
+        );
 
         // The Rekor v1 API, for clients that predate Rekor v2, is a log of its own.
         let v1_url = format!("{public_url}{LOG_V1_PREFIX}");
@@ -306,15 +332,16 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .layer(axum::middleware::from_fn(linger::drain_unread_body))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            std::time::Duration::from_secs(60),
+            REQUEST_TIMEOUT,
         ))
         .layer(request_tracing());
 
+    let shutdown = shutdown_signal();
     println!("listening on {scheme}://{addr}");
     print_next_steps(&dir.path, &public_url, trust.ca.is_some() && dev_oidc.is_some());
     let _ = std::io::stdout().flush();
 
-    serve::serve(listener, tls, app, shutdown_signal()).await?;
+    serve::serve(listener, tls, app, shutdown).await?;
     if let Some(appender) = appender {
         appender.close();
     }
@@ -398,20 +425,24 @@ fn print_next_steps(dir: &Path, public_url: &str, keyless_ready: bool) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Resolves at SIGINT or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled: call it before announcing the listener, so that a signal sent as
+/// soon as the address is known finds them (the default action would kill the process).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (interrupt, terminate) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()));
+    async move {
+        let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match s {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    eprintln!("signet: shutting down; finishing in-flight requests");
+        };
+        tokio::select! { _ = wait(interrupt) => {}, _ = wait(terminate) => {} }
+        eprintln!("signet: shutting down; finishing in-flight requests");
+    }
 }
 
 /// An opened, locked data directory.

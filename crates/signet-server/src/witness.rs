@@ -97,6 +97,7 @@ pub async fn run_witness(args: WitnessArgs) -> anyhow::Result<()> {
             REQUEST_TIMEOUT,
         ))
         .layer(request_tracing());
+    let shutdown = shutdown_signal();
     println!("listening on {scheme}://{addr}");
     println!("vkey {vkey}");
     eprintln!(
@@ -104,7 +105,7 @@ pub async fn run_witness(args: WitnessArgs) -> anyhow::Result<()> {
         dir.vkey_path.display()
     );
     let _ = std::io::stdout().flush();
-    serve::serve(listener, tls, app, shutdown_signal()).await?;
+    serve::serve(listener, tls, app, shutdown).await?;
     eprintln!("signet: witness stopped");
     Ok(())
 }

@@ -8,6 +8,7 @@
 #[allow(missing_docs)] // error fields are described by each variant's message
 mod error;
 
+pub mod add_checkpoint;
 mod checkpoint;
 mod cosignature;
 mod hash;
@@ -17,6 +18,7 @@ mod tile;
 mod vkey;
 mod witness_policy;
 
+pub use add_checkpoint::AddCheckpointRequest;
 pub use checkpoint::{sign_checkpoint, verify_checkpoint, Checkpoint};
 pub use cosignature::{
     cosignature_v1_message, CosignatureSigner, CosignatureVerifier, TimestampedSignature,

@@ -26,8 +26,7 @@ use crate::witness::AddError;
 /// many times over.
 pub const MAX_REQUEST_BYTES: usize = 128 << 10;
 
-/// The content type of a 409 answer's body (tlog-witness).
-pub const TLOG_SIZE_CONTENT_TYPE: &str = "text/x.tlog.size";
+pub use signet_tlog::add_checkpoint::TLOG_SIZE_CONTENT_TYPE;
 
 const TEXT: &str = "text/plain; charset=utf-8";
 

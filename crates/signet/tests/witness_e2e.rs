@@ -10,40 +10,12 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{add_entry, b64, get, hashedrekord, HttpTiles, Reply, Server, Witness};
-use signet_crypto::{KeyKind, PublicKey, SigningKey};
+use common::{add_entry, get, hashedrekord, HttpTiles, LogKey, Reply, Server, Witness};
+use signet_crypto::{KeyKind, SigningKey};
 use signet_tlog::{
-    sign_checkpoint, Checkpoint, CosignatureVerifier, Note, NoteSignature, NoteSigner, NoteVerifier, Prover,
+    sign_checkpoint, Checkpoint, CosignatureVerifier, Note, NoteSignature, NoteSigner, Prover,
 };
 use signet_witness::AddCheckpointRequest;
-
-/// The log of a running server as a witness is told about it: origin and verifier key.
-struct LogKey {
-    origin: String,
-    verifier: NoteVerifier,
-}
-
-impl LogKey {
-    fn of(server: &Server) -> LogKey {
-        let root: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(server.dir.join("trusted_root.json")).unwrap()).unwrap();
-        let tlog = &root["tlogs"][0];
-        let key = PublicKey::from_spki_der(&b64(tlog["publicKey"]["rawBytes"].as_str().unwrap())).unwrap();
-        let note = String::from_utf8(get(&format!("{}/checkpoint", server.log_url())).body).unwrap();
-        let origin = note.lines().next().unwrap().to_string();
-        let verifier = NoteVerifier::new(&origin, key).unwrap();
-        LogKey { origin, verifier }
-    }
-
-    /// The `--log` argument.
-    fn arg(&self) -> String {
-        format!(
-            "{} {}",
-            self.origin,
-            self.verifier.vkey().expect("an Ed25519 log key")
-        )
-    }
-}
 
 /// Logs `n` entries whose contents start with `tag`.
 fn add_entries(server: &Server, tag: &str, n: usize) {

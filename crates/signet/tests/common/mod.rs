@@ -80,8 +80,20 @@ impl Drop for Server {
 // Every path either waits on the child or hands it to the caller, whose Drop waits.
 #[allow(clippy::zombie_processes)]
 fn spawn_service(subcommand: &str, dir: &Path, args: &[&str]) -> Result<(Child, String), String> {
+    spawn_service_at(subcommand, "127.0.0.1:0", dir, args)
+}
+
+/// [`spawn_service`] listening on `listen` (a fixed port, for a service that must come back
+/// at the same address).
+#[allow(clippy::zombie_processes)]
+fn spawn_service_at(
+    subcommand: &str,
+    listen: &str,
+    dir: &Path,
+    args: &[&str],
+) -> Result<(Child, String), String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
-        .args([subcommand, "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([subcommand, "--listen", listen, "--data-dir"])
         .arg(dir)
         .args(args)
         .env("SIGNET_LOG", "warn")
@@ -137,7 +149,16 @@ impl Witness {
 
     /// Starts a witness; on failure returns its exit status and stderr.
     pub fn try_start(dir: &Path, args: &[&str]) -> Result<Witness, String> {
-        let (child, url) = spawn_service("witness", dir, args)?;
+        Witness::try_start_at(dir, "127.0.0.1:0", args)
+    }
+
+    /// Starts a witness listening on `listen` (e.g. again at the address a log knows it by).
+    pub fn start_at(dir: &Path, listen: &str, args: &[&str]) -> Witness {
+        Witness::try_start_at(dir, listen, args).unwrap_or_else(|e| panic!("witness did not start: {e}"))
+    }
+
+    fn try_start_at(dir: &Path, listen: &str, args: &[&str]) -> Result<Witness, String> {
+        let (child, url) = spawn_service_at("witness", listen, dir, args)?;
         Ok(Witness {
             child,
             url,
@@ -171,6 +192,36 @@ impl Drop for Witness {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The log of a running server as a witness is told about it: origin and verifier key.
+pub struct LogKey {
+    pub origin: String,
+    pub verifier: signet_tlog::NoteVerifier,
+}
+
+impl LogKey {
+    pub fn of(server: &Server) -> LogKey {
+        let root: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(server.dir.join("trusted_root.json")).unwrap()).unwrap();
+        let tlog = &root["tlogs"][0];
+        let key =
+            signet_crypto::PublicKey::from_spki_der(&b64(tlog["publicKey"]["rawBytes"].as_str().unwrap()))
+                .unwrap();
+        let note = String::from_utf8(get(&format!("{}/checkpoint", server.log_url())).body).unwrap();
+        let origin = note.lines().next().unwrap().to_string();
+        let verifier = signet_tlog::NoteVerifier::new(&origin, key).unwrap();
+        LogKey { origin, verifier }
+    }
+
+    /// The witness's `--log` argument.
+    pub fn arg(&self) -> String {
+        format!(
+            "{} {}",
+            self.origin,
+            self.verifier.vkey().expect("an Ed25519 log key")
+        )
     }
 }
 
