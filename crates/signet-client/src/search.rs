@@ -96,7 +96,12 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     for _ in 0..MAX_PAGES {
         let url = search_url(&log_url, &args, cursor.as_deref())?;
         let answer = http.get_json(&url, None).context("search request failed")?;
-        let page = verify_answer(&answer, &args, &prepared.transparency_logs, prepared.witness_policy.as_deref())?;
+        let page = verify_answer(
+            &answer,
+            &args,
+            &prepared.transparency_logs,
+            prepared.witness_policy.as_deref(),
+        )?;
         let last = page.last().map(|f| f.log_index);
         found.extend(page);
         cursor = answer["next"].as_str().map(str::to_string);
@@ -131,13 +136,22 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             );
         }
         Output::Table => {
-            println!("{:<10} {:<13} {:<20} {:<32} ISSUER", "LOG INDEX", "KIND", "DIGEST", "IDENTITY");
+            println!(
+                "{:<10} {:<13} {:<20} {:<32} ISSUER",
+                "LOG INDEX", "KIND", "DIGEST", "IDENTITY"
+            );
             for f in &found {
                 let (san, iss) = f.signers.first().cloned().unwrap_or_default();
                 let short: String = f.digest.chars().take(19).collect();
-                println!("{:<10} {:<13} {:<20} {:<32} {}", f.log_index, f.kind, short, san, iss);
+                println!(
+                    "{:<10} {:<13} {:<20} {:<32} {}",
+                    f.log_index, f.kind, short, san, iss
+                );
             }
-            eprintln!("{} entries, each inclusion proof and checkpoint verified", found.len());
+            eprintln!(
+                "{} entries, each inclusion proof and checkpoint verified",
+                found.len()
+            );
             if let Some(next) = &cursor {
                 eprintln!("more: --cursor {next}");
             }
@@ -150,7 +164,11 @@ fn search_url(log_url: &str, args: &SearchArgs, cursor: Option<&str>) -> anyhow:
     let mut url = url::Url::parse(&format!("{log_url}/api/v2/search")).context("log URL")?;
     {
         let mut q = url.query_pairs_mut();
-        for (name, value) in [("identity", &args.identity), ("issuer", &args.issuer), ("digest", &args.digest)] {
+        for (name, value) in [
+            ("identity", &args.identity),
+            ("issuer", &args.issuer),
+            ("digest", &args.digest),
+        ] {
             if let Some(v) = value {
                 q.append_pair(name, v);
             }
@@ -215,7 +233,10 @@ fn read_found(value: Value, entry: &TransparencyLogEntry) -> anyhow::Result<Foun
         .iter()
         .map(|s| match &s.verifier.key {
             VerifierKey::X509Certificate(der) => match signet_x509::fulcio::read_identity(der) {
-                Ok(id) => (id.san.value().to_string(), id.extensions.issuer.unwrap_or_default()),
+                Ok(id) => (
+                    id.san.value().to_string(),
+                    id.extensions.issuer.unwrap_or_default(),
+                ),
                 Err(_) => (String::new(), String::new()),
             },
             VerifierKey::PublicKey(_) => (String::new(), String::new()),
@@ -235,7 +256,11 @@ fn check_matches(found: &Found, args: &SearchArgs) -> anyhow::Result<()> {
     let i = found.log_index;
     if let Some(want) = &args.digest {
         let want = want.to_ascii_lowercase();
-        let want = if want.contains(':') { want } else { format!("sha256:{want}") };
+        let want = if want.contains(':') {
+            want
+        } else {
+            format!("sha256:{want}")
+        };
         if found.digest != want {
             bail!("search result {i} is for digest {}, not {want}", found.digest);
         }

@@ -40,8 +40,8 @@ use signet_log::{Appender, AppenderConfig};
 use signet_tlog::NoteSigner;
 
 mod linger;
-mod serve;
 mod search;
+mod serve;
 mod tuf_repo;
 mod witness;
 
