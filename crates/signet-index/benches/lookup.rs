@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use signet_index::query::Field;
+use signet_index::query::{identity_issuer, Field};
 use signet_index::sqlite::{IndexDb, Postings};
 use signet_index::SearchQuery;
 
@@ -17,7 +17,7 @@ fn identity(i: u64) -> String {
     // A fifth of all entries from 20 workflows; the rest spread over 19,980 people.
     let x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
     if x % 5 == 0 {
-        workflow(x % 20)
+        workflow((x / 5) % 20)
     } else {
         format!("user{}@example.com", x % 19_980)
     }
@@ -44,10 +44,12 @@ const ISSUERS: [&str; 3] = [
 ];
 
 fn postings(i: u64) -> Postings {
+    let issuer = ISSUERS[(i % 3) as usize];
     let mut terms = vec![
         (Field::Digest, format!("sha256:{}", hex64(1, i))),
         (Field::Identity, identity(i)),
-        (Field::Issuer, ISSUERS[(i % 3) as usize].to_string()),
+        (Field::Issuer, issuer.to_string()),
+        (Field::IdentityIssuer, identity_issuer(&identity(i), issuer)),
         (Field::KeyFingerprint, hex64(2, i)),
         (Field::CertFingerprint, hex64(3, i)),
     ];
@@ -88,12 +90,17 @@ fn main() {
     let fill = start.elapsed();
     println!(
         "filled {n} entries ({} postings) in {:.1} s: {:.0} entries/s written, one transaction per 256",
-        n * 5,
+        n * 6,
         fill.as_secs_f64(),
         n as f64 / fill.as_secs_f64()
     );
-    let size = std::fs::metadata(&path).unwrap().len() + std::fs::metadata(dir.path().join("index.db-wal")).map_or(0, |m| m.len());
-    println!("index file {:.1} MiB ({:.0} bytes/entry)", size as f64 / 1048576.0, size as f64 / n as f64);
+    let size = std::fs::metadata(&path).unwrap().len()
+        + std::fs::metadata(dir.path().join("index.db-wal")).map_or(0, |m| m.len());
+    println!(
+        "index file {:.1} MiB ({:.0} bytes/entry)",
+        size as f64 / 1048576.0,
+        size as f64 / n as f64
+    );
     drop(db);
 
     let reader = IndexDb::open(&path, false).unwrap();
@@ -106,11 +113,32 @@ fn main() {
     };
     let enc = |s: &str| -> String { s.bytes().map(|b| format!("%{b:02X}")).collect() };
     let cases: [(&str, Box<dyn Fn(u64) -> String>); 5] = [
-        ("digest", Box::new(|i| format!("digest=sha256:{}", hex64(1, i % n)))),
-        ("identity (person)", Box::new(|i| format!("identity={}", enc(&format!("user{}@example.com", i % 19_980))))),
-        ("identity (busy workflow)", Box::new(|i| format!("identity={}", enc(&workflow(i % 20))))),
-        ("identity+issuer", Box::new(|i| format!("identity={}&issuer={}", enc(&identity(i % n)), enc(ISSUERS[(i % 3) as usize])))),
-        ("identity, deep cursor", Box::new(|i| format!("identity={}&cursor=i{}", enc(&identity(i % n)), i % n))),
+        (
+            "digest",
+            Box::new(|i| format!("digest=sha256:{}", hex64(1, i % n))),
+        ),
+        (
+            "identity (person)",
+            Box::new(|i| format!("identity={}", enc(&format!("user{}@example.com", i % 19_980)))),
+        ),
+        (
+            "identity (busy workflow)",
+            Box::new(|i| format!("identity={}", enc(&workflow(i % 20)))),
+        ),
+        (
+            "identity+issuer",
+            Box::new(|i| {
+                format!(
+                    "identity={}&issuer={}",
+                    enc(&identity(i % n)),
+                    enc(ISSUERS[(i % 3) as usize])
+                )
+            }),
+        ),
+        (
+            "identity, deep cursor",
+            Box::new(|i| format!("identity={}&cursor=i{}", enc(&identity(i % n)), i % n)),
+        ),
     ];
     for (name, make) in &cases {
         let mut times = Vec::with_capacity(10_000);
@@ -122,6 +150,10 @@ fn main() {
             rows += reader.search(&q).unwrap().len();
             times.push(t.elapsed());
         }
-        println!("{name:<26} {} ; {:.1} rows/query", percentiles(times), rows as f64 / 10_000.0);
+        println!(
+            "{name:<26} {} ; {:.1} rows/query",
+            percentiles(times),
+            rows as f64 / 10_000.0
+        );
     }
 }

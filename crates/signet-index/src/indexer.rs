@@ -13,7 +13,7 @@ use signet_log::LogStore;
 use signet_monitor::entry::{read_entry, Signer, Wanted};
 use signet_tlog::{leaf_hash, TileId, TILE_WIDTH};
 
-use crate::query::Field;
+use crate::query::{identity_issuer, Field, MAX_VALUE_LEN};
 use crate::sqlite::{IndexDb, Postings};
 use crate::IndexError;
 
@@ -34,6 +34,9 @@ pub fn postings(log_index: u64, body: &[u8]) -> Postings {
             for signer in facts.signers {
                 match signer {
                     Signer::Certificate(c) => {
+                        if let (Some(san), Some(issuer)) = (&c.san, &c.issuer) {
+                            terms.push((Field::IdentityIssuer, identity_issuer(san, issuer)));
+                        }
                         terms.extend(c.san.map(|s| (Field::Identity, s)));
                         terms.extend(c.issuer.map(|s| (Field::Issuer, s)));
                         terms.push((Field::KeyFingerprint, c.key_fingerprint));
@@ -48,7 +51,13 @@ pub fn postings(log_index: u64, body: &[u8]) -> Postings {
         Err(e) => tracing::warn!(log_index, error = %e, "entry not indexed"),
     }
     // Stored values are bounded like queries: a longer one could never be asked for.
-    terms.retain(|(_, v)| !v.is_empty() && v.len() <= crate::query::MAX_VALUE_LEN);
+    terms.retain(|(f, v)| {
+        let max = match f {
+            Field::IdentityIssuer => 2 * MAX_VALUE_LEN + 5,
+            _ => MAX_VALUE_LEN,
+        };
+        !v.is_empty() && v.len() <= max
+    });
     terms.sort();
     terms.dedup();
     Postings { log_index, terms }

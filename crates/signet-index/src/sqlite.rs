@@ -157,7 +157,8 @@ impl IndexDb {
     /// The log indices matching every term of `query`, from `query.start` in increasing order,
     /// at most `query.limit + 1` of them (the extra one, if present, starts the next page).
     pub fn search(&self, query: &SearchQuery) -> Result<Vec<u64>, IndexError> {
-        let Some(((first_field, first_value), rest)) = query.terms.split_first() else {
+        let terms = query.plan();
+        let Some(((first_field, first_value), rest)) = terms.split_first() else {
             return Ok(Vec::new());
         };
         // The SQL depends only on the number of terms (at most five); every value is a bound
