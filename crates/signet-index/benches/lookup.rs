@@ -16,7 +16,7 @@ use signet_index::SearchQuery;
 fn identity(i: u64) -> String {
     // A fifth of all entries from 20 workflows; the rest spread over 19,980 people.
     let x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
-    if x % 5 == 0 {
+    if x.is_multiple_of(5) {
         workflow((x / 5) % 20)
     } else {
         format!("user{}@example.com", x % 19_980)
@@ -55,6 +55,10 @@ fn postings(i: u64) -> Postings {
     ];
     terms.sort();
     Postings { log_index: i, terms }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
 }
 
 fn percentiles(mut d: Vec<Duration>) -> String {
@@ -111,23 +115,23 @@ fn main() {
         rng ^= rng << 17;
         rng
     };
-    let enc = |s: &str| -> String { s.bytes().map(|b| format!("%{b:02X}")).collect() };
-    let cases: [(&str, Box<dyn Fn(u64) -> String>); 5] = [
+    type Case = (&'static str, Box<dyn Fn(u64) -> String>);
+    let cases: [Case; 5] = [
         (
             "digest",
-            Box::new(|i| format!("digest=sha256:{}", hex64(1, i % n))),
+            Box::new(move |i| format!("digest=sha256:{}", hex64(1, i % n))),
         ),
         (
             "identity (person)",
-            Box::new(|i| format!("identity={}", enc(&format!("user{}@example.com", i % 19_980)))),
+            Box::new(move |i| format!("identity={}", enc(&format!("user{}@example.com", i % 19_980)))),
         ),
         (
             "identity (busy workflow)",
-            Box::new(|i| format!("identity={}", enc(&workflow(i % 20)))),
+            Box::new(move |i| format!("identity={}", enc(&workflow(i % 20)))),
         ),
         (
             "identity+issuer",
-            Box::new(|i| {
+            Box::new(move |i| {
                 format!(
                     "identity={}&issuer={}",
                     enc(&identity(i % n)),
@@ -137,7 +141,7 @@ fn main() {
         ),
         (
             "identity, deep cursor",
-            Box::new(|i| format!("identity={}&cursor=i{}", enc(&identity(i % n)), i % n)),
+            Box::new(move |i| format!("identity={}&cursor=i{}", enc(&identity(i % n)), i % n)),
         ),
     ];
     for (name, make) in &cases {
