@@ -99,6 +99,7 @@ pub mod layout;
 pub mod legacy_image;
 pub mod oci;
 pub mod policy;
+pub mod search;
 pub mod services;
 pub mod sign;
 pub mod token;

@@ -43,6 +43,7 @@ use signet_tlog::NoteSigner;
 mod database;
 mod linger;
 mod log_witnessing;
+mod search;
 mod serve;
 mod tuf_repo;
 mod witness;
@@ -113,6 +114,10 @@ pub struct ServerArgs {
     pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub witnessing: WitnessingArgs,
+    /// Do not keep the search index of the transparency log (`index.db`) nor serve
+    /// `/api/v2/search` under the log's prefix.
+    #[arg(long, env = "SIGNET_NO_SEARCH_INDEX")]
+    pub no_search_index: bool,
 }
 
 /// A service `--only` can pick.
@@ -197,6 +202,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
 
     let mut appender = None;
+    let mut search_indexer = None;
     let log_id = signet_tlog::rekor_log_id(&dir.origin, dir.log_key.public_key());
     if selected.log {
         let signer = NoteSigner::new(&dir.origin, SigningKey::from_pkcs8_der(dir.log_key.pkcs8_der())?)
@@ -221,7 +227,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             signet_log::http::LogState::new(started.clone(), readers, log_id)
                 .with_entry_timeout(args.witnessing.entry_timeout),
         );
-        app = app.nest(LOG_PREFIX, signet_log::http::router(state));
+        let mut log_router = signet_log::http::router(state);
+        // Search (issue 17): the index follows the log from a thread of its own.
+        if !args.no_search_index {
+            let (indexer, route) = search::start(&dir.path, &dir.location, log_id)?;
+            log_router = log_router.merge(route);
+            search_indexer = Some(indexer);
+        }
+        app = app.nest(LOG_PREFIX, log_router);
         appender = Some(started);
         trust.log = Some((log_url.clone(), log_id));
         eprintln!(
@@ -345,6 +358,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if let Some(appender) = appender {
         appender.close();
     }
+    drop(search_indexer);
     eprintln!("signet: stopped");
     Ok(())
 }

@@ -58,6 +58,9 @@ pub enum ClientCommand {
     /// Git commits and tags signed keylessly (gitsign's format; git signs with `signet-git`).
     #[command(subcommand)]
     Git(GitCommand),
+    /// Search a transparency log by identity, issuer or artifact digest (`signet server`'s
+    /// search API); every result's inclusion proof and signed checkpoint are verified.
+    Search(signet_client::search::SearchArgs),
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -624,6 +627,7 @@ fn run_command(command: ClientCommand) -> anyhow::Result<()> {
                 .collect();
             println!("{}", serde_json::Value::Array(claims));
         }
+        ClientCommand::Search(a) => signet_client::search::run(a)?,
         ClientCommand::Login(a) => {
             let mut password = String::new();
             std::io::stdin()

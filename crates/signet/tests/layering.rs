@@ -58,6 +58,7 @@ const CLIENTS: &[&str] = &["signet-client", "signet-git"];
 const SERVER_SIDE: &[&str] = &[
     "signet-log",
     "signet-witness",
+    "signet-index",
     "signet-ca",
     "signet-ct",
     "signet-tsa",

@@ -1,0 +1,277 @@
+//! `signet search`: asks a Rekor v2 log's search API (`GET <log>/api/v2/search`, served by
+//! `signet server`) for the entries of an identity, issuer or artifact digest, and trusts none
+//! of the answer: every result's inclusion proof and signed checkpoint are verified against the
+//! trust material's log keys, and its body must say what was asked for. A result that fails is
+//! an error, not a row. (That nothing was left out cannot be checked from the answer; the
+//! monitor, which reads every entry, is the tool for that.)
+
+use anyhow::{anyhow, bail, Context as _};
+use serde_json::{json, Value};
+use signet_formats::rekor_v2::{Entry, Spec, TransparencyLogEntry, VerifierKey};
+use signet_verify::tlog::{check_witnesses, find_log, verify_inclusion_proof};
+use signet_verify::TransparencyLog;
+
+use crate::http::Http;
+use crate::trust::{TrustArgs, TrustEnv};
+
+/// Most pages `--all` follows (at the server's largest page, 100 000 entries).
+const MAX_PAGES: usize = 1000;
+
+/// `signet search`'s flags.
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// Entries signed by this certificate identity (the SAN: an email, or a URI such as a
+    /// GitHub workflow's).
+    #[arg(long)]
+    pub identity: Option<String>,
+    /// Entries whose certificate names this OIDC issuer.
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Entries for this artifact digest (`sha256:<hex>`, or bare hex for SHA-256).
+    #[arg(long)]
+    pub digest: Option<String>,
+    /// Results per page (1 to 100).
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub limit: u32,
+    /// Follow `next` until every result is read (else one page, and the cursor to go on).
+    #[arg(long)]
+    pub all: bool,
+    /// Start at this cursor (a `next` from an earlier answer).
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// The log to ask (default: the signing config's Rekor v2 log).
+    #[arg(long, value_name = "URL")]
+    pub log_url: Option<String>,
+    /// `table` (default) or `json`.
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: Output,
+    /// Where the log keys come from.
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// One line per entry.
+    Table,
+    /// `{"results": [...], "next": ..., "verified": true}`, each result with its entry.
+    Json,
+}
+
+/// One verified result: the entry and what its body says.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The `TransparencyLogEntry` as the log sent it.
+    pub entry: Value,
+    /// Its index in the log.
+    pub log_index: u64,
+    /// `hashedrekord` or `dsse`.
+    pub kind: String,
+    /// The artifact digest, `sha256:<hex>`.
+    pub digest: String,
+    /// (SAN, issuer) of each certificate signer; a key signer is ("", "").
+    pub signers: Vec<(String, String)>,
+}
+
+/// Runs `signet search` and prints the results.
+pub fn run(args: SearchArgs) -> anyhow::Result<()> {
+    let trust = crate::trust::load(&args.trust, &TrustEnv::from_process())?;
+    let log_url = match &args.log_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            let config = trust.signing_config()?;
+            config
+                .rekor_tlog_urls
+                .iter()
+                .find(|s| s.major_api_version == 2)
+                .map(|s| s.url.trim_end_matches('/').to_string())
+                .ok_or_else(|| anyhow!("the signing config lists no Rekor v2 log; give --log-url"))?
+        }
+    };
+    let prepared = trust.prepared_trust();
+    let http = Http::new()?;
+    let mut cursor = args.cursor.clone();
+    let mut found = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let url = search_url(&log_url, &args, cursor.as_deref())?;
+        let answer = http.get_json(&url, None).context("search request failed")?;
+        let page = verify_answer(
+            &answer,
+            &args,
+            &prepared.transparency_logs,
+            prepared.witness_policy.as_deref(),
+        )?;
+        let last = page.last().map(|f| f.log_index);
+        found.extend(page);
+        cursor = answer["next"].as_str().map(str::to_string);
+        if let (Some(next), Some(last)) = (&cursor, last) {
+            // Pages go forward: a cursor at or before what was read would loop.
+            let n: u64 = next.trim_start_matches('i').parse().unwrap_or(0);
+            if n <= last {
+                bail!("the log's next cursor {next} does not move past entry {last}");
+            }
+        }
+        if !args.all || cursor.is_none() {
+            break;
+        }
+    }
+    match args.output {
+        Output::Json => {
+            let results: Vec<Value> = found
+                .iter()
+                .map(|f| {
+                    json!({
+                        "logIndex": f.log_index,
+                        "kind": f.kind,
+                        "digest": f.digest,
+                        "signers": f.signers.iter().map(|(s, i)| json!({"identity": s, "issuer": i})).collect::<Vec<_>>(),
+                        "entry": f.entry,
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({"results": results, "next": cursor, "verified": true}))?
+            );
+        }
+        Output::Table => {
+            println!(
+                "{:<10} {:<13} {:<20} {:<32} ISSUER",
+                "LOG INDEX", "KIND", "DIGEST", "IDENTITY"
+            );
+            for f in &found {
+                let (san, iss) = f.signers.first().cloned().unwrap_or_default();
+                let short: String = f.digest.chars().take(19).collect();
+                println!(
+                    "{:<10} {:<13} {:<20} {:<32} {}",
+                    f.log_index, f.kind, short, san, iss
+                );
+            }
+            eprintln!(
+                "{} entries, each inclusion proof and checkpoint verified",
+                found.len()
+            );
+            if let Some(next) = &cursor {
+                eprintln!("more: --cursor {next}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn search_url(log_url: &str, args: &SearchArgs, cursor: Option<&str>) -> anyhow::Result<String> {
+    let mut url = url::Url::parse(&format!("{log_url}/api/v2/search")).context("log URL")?;
+    {
+        let mut q = url.query_pairs_mut();
+        for (name, value) in [
+            ("identity", &args.identity),
+            ("issuer", &args.issuer),
+            ("digest", &args.digest),
+        ] {
+            if let Some(v) = value {
+                q.append_pair(name, v);
+            }
+        }
+        q.append_pair("limit", &args.limit.to_string());
+        if let Some(c) = cursor {
+            q.append_pair("cursor", c);
+        }
+    }
+    if args.identity.is_none() && args.issuer.is_none() && args.digest.is_none() {
+        bail!("give --identity, --issuer or --digest");
+    }
+    Ok(url.into())
+}
+
+/// Verifies one page of a search answer: every entry's inclusion proof and checkpoint against
+/// `logs` (and the witness policy, if any), and that its body matches what `args` asked for.
+pub fn verify_answer(
+    answer: &Value,
+    args: &SearchArgs,
+    logs: &[TransparencyLog],
+    witnesses: Option<&signet_tlog::WitnessPolicy>,
+) -> anyhow::Result<Vec<Found>> {
+    let entries = answer["entries"]
+        .as_array()
+        .ok_or_else(|| anyhow!("search answer has no \"entries\" list"))?;
+    let mut out: Vec<Found> = Vec::with_capacity(entries.len());
+    for value in entries {
+        let entry: TransparencyLogEntry =
+            serde_json::from_value(value.clone()).context("search result is not a TransparencyLogEntry")?;
+        let i = entry.log_index;
+        let log = find_log(&entry, logs).with_context(|| format!("search result {i}"))?;
+        verify_inclusion_proof(&entry, log, Some("a search result is only as good as its proof"))
+            .with_context(|| format!("search result {i} does not verify"))?;
+        if let Some(policy) = witnesses {
+            check_witnesses(&entry, log, policy).with_context(|| format!("search result {i}: witnesses"))?;
+        }
+        if out.last().is_some_and(|prev| prev.log_index >= i) {
+            bail!("search results are not in increasing log index order at {i}");
+        }
+        let found = read_found(value.clone(), &entry)?;
+        check_matches(&found, args)?;
+        out.push(found);
+    }
+    Ok(out)
+}
+
+fn read_found(value: Value, entry: &TransparencyLogEntry) -> anyhow::Result<Found> {
+    let i = entry.log_index;
+    let body = Entry::from_json(&entry.canonicalized_body)
+        .with_context(|| format!("search result {i}: body is not a Rekor v2 entry"))?;
+    let (digest, signatures) = match &body.spec {
+        Spec::HashedRekordV002(h) => (&h.data, std::slice::from_ref(&h.signature)),
+        Spec::DsseV002(d) => (&d.payload_hash, d.signatures.as_slice()),
+    };
+    let alg = match digest.algorithm {
+        signet_crypto::HashAlgorithm::Sha2_384 => "sha384",
+        signet_crypto::HashAlgorithm::Sha2_512 => "sha512",
+        _ => "sha256",
+    };
+    let signers = signatures
+        .iter()
+        .map(|s| match &s.verifier.key {
+            VerifierKey::X509Certificate(der) => match signet_x509::fulcio::read_identity(der) {
+                Ok(id) => (
+                    id.san.value().to_string(),
+                    id.extensions.issuer.unwrap_or_default(),
+                ),
+                Err(_) => (String::new(), String::new()),
+            },
+            VerifierKey::PublicKey(_) => (String::new(), String::new()),
+        })
+        .collect();
+    Ok(Found {
+        entry: value,
+        log_index: i,
+        kind: body.kind().to_string(),
+        digest: format!("{alg}:{}", hex::encode(&digest.digest)),
+        signers,
+    })
+}
+
+/// The result's body must say what was asked: the index is not trusted to match.
+fn check_matches(found: &Found, args: &SearchArgs) -> anyhow::Result<()> {
+    let i = found.log_index;
+    if let Some(want) = &args.digest {
+        let want = want.to_ascii_lowercase();
+        let want = if want.contains(':') {
+            want
+        } else {
+            format!("sha256:{want}")
+        };
+        if found.digest != want {
+            bail!("search result {i} is for digest {}, not {want}", found.digest);
+        }
+    }
+    if args.identity.is_some() || args.issuer.is_some() {
+        let ok = found.signers.iter().any(|(san, iss)| {
+            args.identity.as_ref().is_none_or(|w| w == san) && args.issuer.as_ref().is_none_or(|w| w == iss)
+        });
+        if !ok {
+            bail!("search result {i} has no signer with the identity and issuer asked for");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! `GET /api/v2/search` under the Rekor v2 log's prefix: the entries matching a query, each a
+//! Rekor v2 `TransparencyLogEntry` (protobuf-JSON, as `POST /api/v2/log/entries` returns)
+//! with its inclusion proof against the log's latest signed checkpoint, so that a client
+//! verifies every result rather than trusting the index.
+//!
+//! ```json
+//! {"entries": [TransparencyLogEntry, ...], "next": "i42" | null, "indexedSize": "40", "treeSize": "41"}
+//! ```
+//! Errors are JSON `{"code": 3, "message": "..."}` with status 400, as the log's other routes.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use signet_formats::rekor_v2::{self, Entry};
+use signet_log::http::ApiError;
+use signet_log::storage::{read_hash_tile, ReaderPool};
+use signet_log::LogStore;
+use signet_tlog::{Checkpoint, FnTileSource, Prover, TileId};
+
+use crate::query::{encode_cursor, SearchQuery};
+use crate::sqlite::IndexDb;
+use crate::IndexError;
+
+/// What the search route needs: read connections to the index and to the log.
+pub struct SearchState {
+    index: Vec<Mutex<IndexDb>>,
+    next: std::sync::atomic::AtomicUsize,
+    log: Arc<ReaderPool>,
+    log_id: [u8; 32],
+}
+
+impl SearchState {
+    /// `readers` read-only connections to the index file at `path` (the indexer must have
+    /// created it), and the log's reader pool.
+    pub fn open(
+        path: &Path,
+        readers: usize,
+        log: Arc<ReaderPool>,
+        log_id: [u8; 32],
+    ) -> Result<Arc<Self>, IndexError> {
+        let index = (0..readers.max(1))
+            .map(|_| IndexDb::open(path, false).map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Arc::new(SearchState {
+            index,
+            next: Default::default(),
+            log,
+            log_id,
+        }))
+    }
+}
+
+/// The search route, relative to the log's base URL.
+pub fn router(state: Arc<SearchState>) -> Router {
+    Router::new()
+        .route("/api/v2/search", get(search))
+        .with_state(state)
+}
+
+async fn search(
+    State(state): State<Arc<SearchState>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = SearchQuery::parse(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let limit = query.limit as usize;
+    let (indices, indexed_size) = {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = state.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % state.index.len();
+            let db = state.index[i].lock().unwrap_or_else(|p| p.into_inner());
+            Ok::<_, IndexError>((db.search(&query)?, db.indexed_size()?))
+        })
+        .await
+        .map_err(|e| internal(format!("index task failed: {e}")))?
+        .map_err(|e| internal(e.to_string()))?
+    };
+    let log_id = state.log_id;
+    let body = state
+        .log
+        .run(move |store| answer(store, &indices, limit, indexed_size, &log_id))
+        .await
+        .map_err(|e| internal(format!("reader task failed: {e}")))?
+        .map_err(internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+fn internal(message: String) -> ApiError {
+    tracing::error!(%message, "search failed");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error; see the server log",
+    )
+}
+
+/// Reads the entries at `indices` (the first `limit`; one more means a next page) with their
+/// inclusion proofs against the log's latest checkpoint, as the JSON answer.
+pub fn answer(
+    store: &mut dyn LogStore,
+    indices: &[u64],
+    limit: usize,
+    indexed_size: u64,
+    log_id: &[u8; 32],
+) -> Result<Vec<u8>, String> {
+    let (size, note) = store
+        .latest_checkpoint()
+        .map_err(|e| e.to_string())?
+        .ok_or("the log has no checkpoint")?;
+    let checkpoint = Checkpoint::from_note_unverified(&note).map_err(|e| format!("log's checkpoint: {e}"))?;
+    // The index may be a batch ahead of the checkpoint read here only if the log went back,
+    // which the indexer repairs; an entry the checkpoint does not cover starts the next page.
+    let page: Vec<u64> = indices
+        .iter()
+        .copied()
+        .take(limit)
+        .take_while(|&i| i < size)
+        .collect();
+    let next = indices.get(page.len()).map(|&i| encode_cursor(i));
+    let mut entries = Vec::with_capacity(page.len());
+    let mut bodies = Vec::with_capacity(page.len());
+    for &i in &page {
+        let body = store
+            .read_entries(i, 1)
+            .map_err(|e| e.to_string())?
+            .pop()
+            .ok_or_else(|| format!("entry {i} is missing from the log"))?;
+        bodies.push(body);
+    }
+    let store = RefCell::new(store);
+    let tiles = FnTileSource(|id: &TileId| read_hash_tile(&mut **store.borrow_mut(), id));
+    let prover =
+        Prover::over_tiles(&tiles, size).map_err(|e| format!("reading the tree at size {size}: {e}"))?;
+    if prover.root() != checkpoint.root_hash {
+        return Err(format!("tiles at size {size} do not give the checkpoint's root"));
+    }
+    for (&i, body) in page.iter().zip(&bodies) {
+        let proof = prover
+            .inclusion_proof(i)
+            .map_err(|e| format!("inclusion proof for {i}: {e}"))?;
+        let (kind, version) = match Entry::from_json(body) {
+            Ok(e) => (e.kind(), e.api_version()),
+            Err(_) => ("unknown", "unknown"),
+        };
+        let entry = rekor_v2::TransparencyLogEntryRef {
+            log_index: i,
+            log_id,
+            kind_version: rekor_v2::KindVersionRef { kind, version },
+            integrated_time: None,
+            inclusion_promise: None,
+            inclusion_proof: Some(rekor_v2::InclusionProofRef {
+                log_index: i,
+                root_hash: &checkpoint.root_hash,
+                tree_size: size,
+                hashes: &proof,
+                checkpoint: Some(&note),
+            }),
+            canonicalized_body: body,
+        };
+        entries
+            .push(serde_json::from_slice::<serde_json::Value>(&entry.to_json()).map_err(|e| e.to_string())?);
+    }
+    let out = serde_json::json!({
+        "entries": entries,
+        "next": next,
+        "indexedSize": indexed_size.to_string(),
+        "treeSize": size.to_string(),
+    });
+    Ok(out.to_string().into_bytes())
+}

@@ -1,0 +1,199 @@
+//! The index's own SQLite file (`index.db` in the data directory, WAL): one table of postings
+//! `(field, value, log_index)` and the `indexed_size` the indexer resumes from, written in the
+//! same transaction as the postings of the entries below it, so after a crash the index lags
+//! the log but never holds an entry it does not.
+//!
+//! PostgreSQL would hold the same two tables in the log's database; the indexer is then one
+//! more lease holder (like the integrator), and readers query with the same SQL.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use crate::query::{Field, SearchQuery};
+use crate::IndexError;
+
+const SCHEMA_VERSION: i64 = 1;
+
+/// A connection to the index file.
+pub struct IndexDb {
+    conn: Connection,
+}
+
+/// One entry's postings, as the indexer extracts them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Postings {
+    pub log_index: u64,
+    pub terms: Vec<(Field, String)>,
+}
+
+impl IndexDb {
+    /// Opens (creating when `writer`) the index at `path`. The writer checks that the index
+    /// belongs to the log of `origin`; an index of another log is emptied.
+    pub fn open(path: &Path, writer: bool) -> Result<IndexDb, IndexError> {
+        let flags = if writer {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        };
+        let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        if writer {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            // NORMAL in WAL mode: a power cut may lose the last batches, never corrupt the
+            // file; the indexer re-reads them from the log.
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS postings (
+                     field INTEGER NOT NULL,
+                     value TEXT NOT NULL,
+                     log_index INTEGER NOT NULL,
+                     PRIMARY KEY (field, value, log_index)
+                 ) WITHOUT ROWID;",
+            )?;
+            let db = IndexDb { conn };
+            match db.meta("schema")? {
+                None => db.set_meta("schema", &SCHEMA_VERSION.to_string())?,
+                Some(v) if v == SCHEMA_VERSION.to_string() => {}
+                Some(v) => return Err(IndexError::Schema(v)),
+            }
+            return Ok(db);
+        }
+        Ok(IndexDb { conn })
+    }
+
+    /// An index in memory (tests, benchmarks).
+    pub fn in_memory() -> Result<IndexDb, IndexError> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE postings (field INTEGER NOT NULL, value TEXT NOT NULL,
+                 log_index INTEGER NOT NULL, PRIMARY KEY (field, value, log_index)) WITHOUT ROWID;",
+        )?;
+        Ok(IndexDb { conn })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, IndexError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<(), IndexError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    /// The log origin this index was built from, if recorded.
+    pub fn origin(&self) -> Result<Option<String>, IndexError> {
+        self.meta("origin")
+    }
+
+    /// Empties the index and records the log it will hold.
+    pub fn reset(&mut self, origin: &str) -> Result<(), IndexError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM postings", [])?;
+        tx.execute("DELETE FROM meta WHERE key = 'indexed_size'", [])?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('origin', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [origin],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many leaves of the log are indexed: entries `0..indexed_size`.
+    pub fn indexed_size(&self) -> Result<u64, IndexError> {
+        match self.meta("indexed_size")? {
+            None => Ok(0),
+            Some(v) => v
+                .parse()
+                .map_err(|_| IndexError::Corrupt(format!("indexed_size {v:?} is not a number"))),
+        }
+    }
+
+    /// Adds the postings of entries `from..to` and moves `indexed_size` from `from` to `to`,
+    /// in one transaction. `from` must be the current `indexed_size` (one writer at a time).
+    pub fn append(&mut self, from: u64, to: u64, entries: &[Postings]) -> Result<(), IndexError> {
+        let tx = self.conn.transaction()?;
+        let current: u64 = tx
+            .query_row("SELECT value FROM meta WHERE key = 'indexed_size'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .map(|v| v.parse().unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        if current != from {
+            return Err(IndexError::Corrupt(format!(
+                "index is at size {current}, asked to add entries from {from}"
+            )));
+        }
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO postings (field, value, log_index) VALUES (?1, ?2, ?3)",
+            )?;
+            for e in entries {
+                for (field, value) in &e.terms {
+                    insert.execute(params![*field as i64, value, e.log_index as i64])?;
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('indexed_size', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [to.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The log indices matching every term of `query`, from `query.start` in increasing order,
+    /// at most `query.limit + 1` of them (the extra one, if present, starts the next page).
+    pub fn search(&self, query: &SearchQuery) -> Result<Vec<u64>, IndexError> {
+        let terms = query.plan();
+        let Some(((first_field, first_value), rest)) = terms.split_first() else {
+            return Ok(Vec::new());
+        };
+        // The SQL depends only on the number of terms (at most five); every value is a bound
+        // parameter.
+        let mut sql = String::from(
+            "SELECT p.log_index FROM postings p WHERE p.field = ?1 AND p.value = ?2 AND p.log_index >= ?3",
+        );
+        let mut args: Vec<rusqlite::types::Value> = vec![
+            (*first_field as i64).into(),
+            first_value.clone().into(),
+            (query.start as i64).into(),
+        ];
+        for (field, value) in rest {
+            let n = args.len();
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM postings q WHERE q.field = ?{} AND q.value = ?{} AND q.log_index = p.log_index)",
+                n + 1,
+                n + 2
+            ));
+            args.push((*field as i64).into());
+            args.push(value.clone().into());
+        }
+        sql.push_str(&format!(" ORDER BY p.log_index LIMIT ?{}", args.len() + 1));
+        args.push(i64::from(query.limit + 1).into());
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, i64>(0))?;
+        rows.map(|r| Ok(r? as u64)).collect()
+    }
+
+    /// Every posting, in key order (tests: rebuilt == incremental).
+    pub fn dump(&self) -> Result<Vec<(i64, String, i64)>, IndexError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT field, value, log_index FROM postings ORDER BY field, value, log_index")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
