@@ -77,13 +77,17 @@ fn hashedrekord_v1(key: &SigningKey, data: &[u8]) -> serde_json::Value {
     })
 }
 
+/// SQLite files under `dir`, but for the search index (`index.db`): a per-front-end cache of
+/// postings rebuilt from the log at any time, kept locally whichever database holds the logs.
 fn files_named_db(dir: &Path) -> Vec<String> {
     let mut found = vec![];
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
             found.extend(files_named_db(&path));
-        } else if path.extension().is_some_and(|e| e == "db") {
+        } else if path.extension().is_some_and(|e| e == "db")
+            && path.file_name().is_some_and(|n| n != "index.db")
+        {
             found.push(path.display().to_string());
         }
     }
@@ -154,6 +158,24 @@ fn keyless_round_trip_with_every_log_in_postgres() {
     };
     ok(&verify("alice@example.com"), "verify-blob (keyless)");
     assert!(!verify("mallory@example.com").status.success());
+    // The search index follows the log out of PostgreSQL (its postings stay local).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let found = common::get(&format!(
+            "{}/api/v2/search?identity=alice@example.com",
+            server.log_url()
+        ));
+        assert_eq!(found.status, 200, "{}", String::from_utf8_lossy(&found.body));
+        if found.json()["entries"].as_array().is_some_and(|e| e.len() == 1) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not indexed: {:?}",
+            found.json()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 
     // The Rekor v1 log takes an entry too.
     let key = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
