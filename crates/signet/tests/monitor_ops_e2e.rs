@@ -14,10 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{add_entry, get, hashedrekord, HttpTiles, Server, Witness};
+use common::{add_entry, get, hashedrekord, Server, Witness};
 use signet_crypto::{KeyKind, SigningKey};
-use signet_tlog::{Checkpoint, Prover};
-use signet_witness::AddCheckpointRequest;
+use signet_tlog::Checkpoint;
 
 fn monitor(trust: &Path, state: &Path, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_signet"));
@@ -373,27 +372,6 @@ fn a_running_monitor_serves_its_metrics() {
     let _ = child.wait();
 }
 
-/// The add-checkpoint body for `server`'s current checkpoint from `old` (proof from tiles).
-fn add_checkpoint_body(server: &Server, old: u64) -> (Vec<u8>, Checkpoint) {
-    let note = String::from_utf8(get(&format!("{}/checkpoint", server.log_url())).body).unwrap();
-    let cp = Checkpoint::from_note_unverified(&note).unwrap();
-    let proof = if old == 0 || old == cp.size {
-        vec![]
-    } else {
-        let tiles = HttpTiles::new(&server.log_url(), cp.size);
-        Prover::over_tiles(&tiles, cp.size)
-            .unwrap()
-            .consistency_proof(old)
-            .unwrap()
-    };
-    let body = AddCheckpointRequest {
-        old_size: old,
-        proof,
-        checkpoint: note,
-    };
-    (body.to_bytes(), cp)
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     let status = Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
     assert!(status.success());
@@ -428,7 +406,7 @@ fn a_split_view_shown_to_a_witness_is_reported() {
         serde_json::from_slice(&std::fs::read(a.dir.join("trusted_root.json")).unwrap()).unwrap();
     let spki = common::b64(root["tlogs"][0]["publicKey"]["rawBytes"].as_str().unwrap());
     let log_key = signet_crypto::PublicKey::from_spki_der(&spki).unwrap();
-    let (_, shared) = add_checkpoint_body(&a, 0);
+    let (_, shared) = common::add_checkpoint_request(&a, 0);
     let vkey = signet_tlog::NoteVerifier::new(&shared.origin, log_key)
         .unwrap()
         .vkey()
@@ -456,7 +434,7 @@ fn a_split_view_shown_to_a_witness_is_reported() {
     };
 
     // The witness has cosigned the shared prefix; A grows on: consistent, exit 0.
-    let (body, _) = add_checkpoint_body(&b, 0);
+    let (body, _) = common::add_checkpoint_request(&b, 0);
     assert_eq!(witness.add_checkpoint(&body).status, 200);
     add(&a, "only in a", 3);
     let out = run();
@@ -470,7 +448,7 @@ fn a_split_view_shown_to_a_witness_is_reported() {
 
     // B diverges and the witness follows B: same size as A, another root.
     add(&b, "only in b", 3);
-    let (body, cp_b) = add_checkpoint_body(&b, shared.size);
+    let (body, cp_b) = common::add_checkpoint_request(&b, shared.size);
     assert_eq!(witness.add_checkpoint(&body).status, 200);
     let out = run();
     assert_eq!(
@@ -655,50 +633,22 @@ enum Flip {
     ShortTile,
 }
 
-/// A proxy on a loopback port in front of `upstream` that changes one kind of resource as
-/// `flip` says and passes everything else through.
+/// A proxy in front of `upstream` that changes one kind of resource as `flip` says.
 fn tampering_proxy(upstream: String, flip: Flip) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() {
-                continue;
+    common::tampering_proxy(upstream, move |path, body| {
+        let is_tile0 = path.contains("/tile/0/000");
+        let is_bundle0 = path.contains("/tile/entries/000");
+        match flip {
+            Flip::HashTile if is_tile0 => body[5] ^= 1,
+            Flip::ShortTile if is_tile0 => body.truncate(body.len() - 32),
+            Flip::EntryBundle if is_bundle0 => {
+                // A byte inside the first entry's JSON (after its 2-byte length).
+                let i = body.iter().position(|&b| b == b'"').unwrap();
+                body[i + 1] ^= 0x20;
             }
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
-            let reply = get(&format!("{upstream}{path}"));
-            let mut body = reply.body.clone();
-            let is_tile0 = path.contains("/tile/0/000");
-            let is_bundle0 = path.contains("/tile/entries/000");
-            match flip {
-                Flip::HashTile if is_tile0 && reply.status == 200 => body[5] ^= 1,
-                Flip::ShortTile if is_tile0 && reply.status == 200 => body.truncate(body.len() - 32),
-                Flip::EntryBundle if is_bundle0 && reply.status == 200 => {
-                    // A byte inside the first entry's JSON (after its 2-byte length).
-                    let i = body.iter().position(|&b| b == b'"').unwrap();
-                    body[i + 1] ^= 0x20;
-                }
-                _ => {}
-            }
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                reply.status,
-                body.len()
-            );
-            let _ = stream.write_all(&body);
+            _ => {}
         }
-    });
-    url
+    })
 }
 
 /// A real log served through a proxy that tampers with its tiles: a hash tile that does not

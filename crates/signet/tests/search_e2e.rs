@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -103,40 +101,13 @@ fn wait_indexed(log_url: &str, size: u64) {
 
 /// A proxy to `upstream` that changes one audit-path hash in every search answer.
 fn tampering_proxy(upstream: String) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() {
-                continue;
-            }
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
-            let reply = get(&format!("{upstream}{path}"));
-            let mut body = reply.body.clone();
-            let marker = b"\"hashes\":[\"";
-            if let Some(i) = body.windows(marker.len()).position(|w| w == marker) {
-                let b = &mut body[i + marker.len()];
-                *b = if *b == b'A' { b'B' } else { b'A' };
-            }
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                reply.status,
-                body.len()
-            );
-            let _ = stream.write_all(&body);
+    common::tampering_proxy(upstream, |_, body| {
+        let marker = b"\"hashes\":[\"";
+        if let Some(i) = body.windows(marker.len()).position(|w| w == marker) {
+            let b = &mut body[i + marker.len()];
+            *b = if *b == b'A' { b'B' } else { b'A' };
         }
-    });
-    url
+    })
 }
 
 #[test]

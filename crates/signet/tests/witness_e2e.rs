@@ -10,11 +10,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{add_entry, get, hashedrekord, HttpTiles, LogKey, Reply, Server, Witness};
+use common::{add_entry, get, hashedrekord, LogKey, Reply, Server, Witness};
 use signet_crypto::{KeyKind, SigningKey};
-use signet_tlog::{
-    sign_checkpoint, Checkpoint, CosignatureVerifier, Note, NoteSignature, NoteSigner, Prover,
-};
+use signet_tlog::{sign_checkpoint, Checkpoint, CosignatureVerifier, Note, NoteSignature, NoteSigner};
 use signet_witness::AddCheckpointRequest;
 
 /// Logs `n` entries whose contents start with `tag`.
@@ -38,22 +36,7 @@ fn checkpoint(server: &Server) -> (String, Checkpoint) {
 
 /// The add-checkpoint body for the server's current checkpoint from `old` (proof from tiles).
 fn request(server: &Server, old: u64) -> (Vec<u8>, Checkpoint) {
-    let (note, cp) = checkpoint(server);
-    let proof = if old == 0 || old == cp.size {
-        vec![]
-    } else {
-        let tiles = HttpTiles::new(&server.log_url(), cp.size);
-        Prover::over_tiles(&tiles, cp.size)
-            .unwrap()
-            .consistency_proof(old)
-            .unwrap()
-    };
-    let body = AddCheckpointRequest {
-        old_size: old,
-        proof,
-        checkpoint: note,
-    };
-    (body.to_bytes(), cp)
+    common::add_checkpoint_request(server, old)
 }
 
 fn text(r: &Reply) -> String {

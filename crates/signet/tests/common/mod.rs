@@ -532,3 +532,67 @@ pub fn under_load(
     let checkpoints = results.into_iter().flat_map(|(_, c)| c).collect();
     (entries, checkpoints)
 }
+
+/// A proxy on a loopback port in front of `upstream` (GETs only) that hands each answer's
+/// request path and body to `tamper` before passing it on: a log or service that serves
+/// something other than what it signed, for tests of what catches it. Returns its URL.
+#[allow(dead_code)]
+pub fn tampering_proxy(upstream: String, tamper: impl Fn(&str, &mut Vec<u8>) + Send + 'static) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
+            let reply = get(&format!("{upstream}{path}"));
+            let mut body = reply.body.clone();
+            if reply.status == 200 {
+                tamper(&path, &mut body);
+            }
+            let content_type = reply.header("content-type").unwrap_or("application/octet-stream");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                reply.status,
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    url
+}
+
+/// The tlog-witness add-checkpoint body for `server`'s current checkpoint from `old`, with the
+/// consistency proof built from the log's tiles over HTTP; and that checkpoint.
+#[allow(dead_code)]
+pub fn add_checkpoint_request(server: &Server, old: u64) -> (Vec<u8>, signet_tlog::Checkpoint) {
+    let note = String::from_utf8(get(&format!("{}/checkpoint", server.log_url())).body).unwrap();
+    let cp = signet_tlog::Checkpoint::from_note_unverified(&note).unwrap();
+    let proof = if old == 0 || old == cp.size {
+        vec![]
+    } else {
+        let tiles = HttpTiles::new(&server.log_url(), cp.size);
+        signet_tlog::Prover::over_tiles(&tiles, cp.size)
+            .unwrap()
+            .consistency_proof(old)
+            .unwrap()
+    };
+    let body = signet_witness::AddCheckpointRequest {
+        old_size: old,
+        proof,
+        checkpoint: note,
+    };
+    (body.to_bytes(), cp)
+}
