@@ -112,6 +112,9 @@ pub struct AppenderStats {
     pub batches: std::sync::atomic::AtomicU64,
     pub entries: std::sync::atomic::AtomicU64,
     pub duplicates: std::sync::atomic::AtomicU64,
+    /// Batches that were not committed (storage failed, or another writer on the same database
+    /// moved the checkpoint first).
+    pub failed_batches: std::sync::atomic::AtomicU64,
     /// Microseconds spent committing (the fsync), summed.
     pub commit_micros: std::sync::atomic::AtomicU64,
 }
@@ -485,6 +488,9 @@ impl Integrator {
             let result = self.integrate(batch);
             if let Err(e) = result {
                 tracing::error!(error = %e, "integration failed; the batch was not committed");
+                self.stats
+                    .failed_batches
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 for s in batch.drain(..) {
                     let _ = s.reply.send(Err(LogError::Internal("integration failed".into())));
                 }

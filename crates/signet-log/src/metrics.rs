@@ -106,8 +106,8 @@ impl MetricsWriter {
     }
 
     /// The appender's figures as `<prefix>_tree_size`, `<prefix>_pending_entries` (queue
-    /// depth), `<prefix>_entries_total`, `<prefix>_duplicates_total`, `<prefix>_batches_total`
-    /// and `<prefix>_commit_seconds_total`. `prefix` is e.g. `signet_log` or `signet_ct`.
+    /// depth), `<prefix>_entries_total`, `<prefix>_duplicates_total`, `<prefix>_batches_total`,
+    /// `<prefix>_failed_batches_total` and `<prefix>_commit_seconds_total`. `prefix` is e.g. `signet_log` or `signet_ct`.
     pub fn appender(&mut self, prefix: &str, appender: &Appender) {
         let stats = &appender.stats;
         self.gauge(
@@ -134,6 +134,11 @@ impl MetricsWriter {
             &format!("{prefix}_batches_total"),
             "Integration batches committed.",
             stats.batches.load(Relaxed),
+        );
+        self.counter(
+            &format!("{prefix}_failed_batches_total"),
+            "Integration batches that were not committed (storage failed, or another writer moved the checkpoint first), their requests answered with an error.",
+            stats.failed_batches.load(Relaxed),
         );
         self.counter_f64(
             &format!("{prefix}_commit_seconds_total"),

@@ -25,6 +25,7 @@ const CT_FAMILIES: &[&str] = &[
     "signet_ct_entries_total",
     "signet_ct_duplicates_total",
     "signet_ct_batches_total",
+    "signet_ct_failed_batches_total",
     "signet_ct_commit_seconds_total",
     "signet_ct_accepted_total",
     "signet_ct_rejected_total",
@@ -37,6 +38,7 @@ const LOG_FAMILIES: &[&str] = &[
     "signet_log_entries_total",
     "signet_log_duplicates_total",
     "signet_log_batches_total",
+    "signet_log_failed_batches_total",
     "signet_log_commit_seconds_total",
     "signet_log_rejected_total",
 ];
