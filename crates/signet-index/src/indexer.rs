@@ -88,7 +88,9 @@ pub fn catch_up(log: &mut dyn LogStore, index: &mut IndexDb, max_entries: u64) -
                 bodies.len()
             )));
         }
-        let tile_width = TileId::width_in_tree(0, bundle, size).expect("bundle lies inside the tree");
+        let tile_width = TileId::width_in_tree(0, bundle, size).ok_or_else(|| {
+            IndexError::Corrupt(format!("entry bundle {bundle} lies outside a tree of {size}"))
+        })?;
         let tile = read_hash_tile(
             log,
             &TileId {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, Context as _};
 use clap::Args;
 use signet_client::http::Http;
-use signet_client::trust::{self, TrustArgs, TrustEnv};
+use signet_client::trust::{self, TrustArgs, TrustEnv, TrustMaterial};
 use signet_formats::common::Timestamp;
 use signet_verify::PreparedTrust;
 
@@ -146,8 +146,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// The logs to follow: the trust material's current Rekor v2, Rekor v1 and CT logs (or those
 /// `--log` names).
-pub fn targets(args: &MonitorArgs) -> anyhow::Result<Vec<LogTarget>> {
-    let material = trust::load(&args.trust, &TrustEnv::from_process())?;
+pub fn targets(args: &MonitorArgs, material: &TrustMaterial) -> anyhow::Result<Vec<LogTarget>> {
     let prepared = PreparedTrust::from_trusted_root(&material.trusted_root);
     let trim = |u: &str| u.trim_end_matches('/').to_string();
     // (URL, major API version) of the logs the signing config lists.
@@ -326,8 +325,7 @@ pub fn exit_status(total: &Outcome) -> i32 {
 /// The witnesses to compare each log's checkpoint with: those of the trust material's witness
 /// policy (`--witness-policy`, else the instance's, see `signet trust witness-policy`) that
 /// have a URL. None without a policy.
-pub fn load_witnesses(args: &MonitorArgs) -> anyhow::Result<Vec<Witness>> {
-    let material = trust::load(&args.trust, &TrustEnv::from_process())?;
+pub fn load_witnesses(material: &TrustMaterial) -> anyhow::Result<Vec<Witness>> {
     let Some(policy) = &material.witness_policy else {
         return Ok(Vec::new());
     };
@@ -344,7 +342,9 @@ fn unix_now() -> u64 {
 /// Runs `signet monitor`; returns the exit status (`--once`), or runs until killed.
 pub fn run(args: MonitorArgs) -> anyhow::Result<i32> {
     let rules = load_rules(args.config.as_deref())?;
-    let mut targets = targets(&args)?;
+    // The trust material once: the logs to follow and the witnesses come from it.
+    let material = trust::load(&args.trust, &TrustEnv::from_process())?;
+    let mut targets = targets(&args, &material)?;
     let explicit = args.start.or(rules.start_index.map(Start::Index));
     if explicit.is_none() {
         // A v1 or CT log new to the monitor starts at its current tree head (MonitorArgs::start).
@@ -354,7 +354,7 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    let witnesses = load_witnesses(&args)?;
+    let witnesses = load_witnesses(&material)?;
     let webhooks = WebhookConfig::new(args.webhooks.clone(), args.webhook_secret_file.as_deref())?;
     let mut store = Store::open(&args.state_dir)?;
     let http = Http::new()?;
