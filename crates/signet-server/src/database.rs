@@ -22,12 +22,12 @@ pub struct DatabaseArgs {
     #[arg(long, env = "SIGNET_DATABASE_URL")]
     pub database: Option<String>,
     /// File holding the database password (its first line).
-    #[arg(long, requires = "database", env = "SIGNET_DATABASE_PASSWORD_FILE")]
+    #[arg(long, requires = "database", env = "SIGNET_DATABASE_PASSWORD_FILE", value_hint = clap::ValueHint::FilePath)]
     pub database_password_file: Option<PathBuf>,
     /// PEM certificates of the authorities that issue the database server's TLS certificate
     /// (default: the system's roots). The certificate and host name are always verified when
     /// TLS is used; the URL's `sslmode` (disable, prefer, require) says whether it is.
-    #[arg(long, requires = "database", env = "SIGNET_DATABASE_CA_FILE")]
+    #[arg(long, requires = "database", env = "SIGNET_DATABASE_CA_FILE", value_hint = clap::ValueHint::FilePath)]
     pub database_ca_file: Option<PathBuf>,
     /// Most connections this process opens to the database.
     #[arg(long, default_value_t = 16, requires = "database")]

@@ -68,6 +68,11 @@ pub const TUF_PREFIX: &str = "/tuf";
 
 #[derive(clap::Args, Debug)]
 pub struct ServerArgs {
+    /// Read flags from this TOML file: its keys are these flags' long names (`listen =
+    /// "0.0.0.0:3000"`, `dev-oidc = true`, `[tls] cert = "…"` for --tls-cert). Flags on the
+    /// command line and their environment variables override it (README, "Configuration file").
+    #[arg(long, value_name = "FILE", env = "SIGNET_CONFIG", value_hint = clap::ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:3000", env = "SIGNET_LISTEN")]
     pub listen: SocketAddr,
@@ -99,7 +104,7 @@ pub struct ServerArgs {
     pub dev_oidc_device_interval: u64,
     /// Identity token issuers the CA trusts, in Fulcio's JSON config shape
     /// (`{"OIDCIssuers": {...}, "MetaIssuers": {...}}`).
-    #[arg(long, env = "SIGNET_OIDC_CONFIG")]
+    #[arg(long, env = "SIGNET_OIDC_CONFIG", value_hint = clap::ValueHint::FilePath)]
     pub oidc_config: Option<PathBuf>,
     /// Run only these services (comma-separated: ca, ct, log, tsa), for deployments where each
     /// runs apart. The CA submits to its CT log in process, so `ca` needs `ct` beside it. The
@@ -107,10 +112,10 @@ pub struct ServerArgs {
     #[arg(long, value_delimiter = ',', value_enum)]
     pub only: Vec<ServiceName>,
     /// Serve HTTPS with this certificate chain (PEM, leaf first).
-    #[arg(long, requires = "tls_key", env = "SIGNET_TLS_CERT")]
+    #[arg(long, requires = "tls_key", env = "SIGNET_TLS_CERT", value_hint = clap::ValueHint::FilePath)]
     pub tls_cert: Option<PathBuf>,
     /// The private key of --tls-cert (PEM).
-    #[arg(long, requires = "tls_cert", env = "SIGNET_TLS_KEY")]
+    #[arg(long, requires = "tls_cert", env = "SIGNET_TLS_KEY", value_hint = clap::ValueHint::FilePath)]
     pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub witnessing: WitnessingArgs,

@@ -22,7 +22,7 @@ pub struct WitnessingArgs {
     /// Have every checkpoint of the transparency log cosigned by the witnesses of this
     /// tlog-policy file (`witness NAME VKEY URL`, `group`, `quorum`) before it is published;
     /// every witness needs a URL (https, or http to a loopback address).
-    #[arg(long, value_name = "FILE", env = "SIGNET_WITNESS_POLICY")]
+    #[arg(long, value_name = "FILE", env = "SIGNET_WITNESS_POLICY", value_hint = clap::ValueHint::FilePath)]
     pub witness_policy: Option<PathBuf>,
     /// How long a round waits for the witnesses' answers (e.g. 1s, 500ms; Tessera's default).
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, requires = "witness_policy")]

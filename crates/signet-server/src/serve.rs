@@ -3,10 +3,11 @@
 //! the TLS handshake and the request head must each arrive within 10 s (a slowloris client
 //! cannot hold connections open by trickling headers), and the app's own layer bounds each
 //! request at 60 s. Shutdown: stop accepting, let in-flight requests finish (at most 30 s).
+//! SIGHUP reloads the TLS certificate and key from their files without dropping a connection.
 
 use std::future::Future;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,6 +17,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
 
 /// A client that has not finished its TLS handshake in this long is dropped.
@@ -25,37 +27,137 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// In-flight requests get this long to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The TLS configuration from a PEM certificate chain (leaf first) and its PEM private key.
-pub fn config(cert: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig>> {
-    let chain = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("cannot read TLS certificate {}", cert.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("TLS certificate {} is not PEM", cert.display()))?;
-    if chain.is_empty() {
-        anyhow::bail!("TLS certificate {} holds no CERTIFICATE block", cert.display());
+/// The TLS side of a listener: rustls's configuration, whose certificate comes from
+/// [`ReloadingCert`], so a new certificate can replace it without a restart.
+#[derive(Clone)]
+pub struct Tls {
+    config: Arc<ServerConfig>,
+    cert: Arc<ReloadingCert>,
+}
+
+/// The certificate and key a TLS listener presents, read from their PEM files at start and
+/// again on SIGHUP (certificates are renewed every few weeks; a restart would drop every
+/// connection and, for the log, pause integration). A handshake takes whatever pair is current;
+/// connections already open keep theirs. A reload that fails (a half-copied file, a key that
+/// does not match the certificate) is logged and changes nothing.
+pub struct ReloadingCert {
+    cert: PathBuf,
+    key: PathBuf,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl std::fmt::Debug for ReloadingCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("ReloadingCert")
+            .field("cert", &self.cert)
+            .finish_non_exhaustive()
     }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .with_context(|| format!("cannot read a PEM private key from {}", key.display()))?;
+}
+
+impl ReloadingCert {
+    fn load(
+        cert: &Path,
+        key: &Path,
+        provider: &rustls::crypto::CryptoProvider,
+    ) -> anyhow::Result<CertifiedKey> {
+        let chain = CertificateDer::pem_file_iter(cert)
+            .with_context(|| format!("cannot read TLS certificate {}", cert.display()))?
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("TLS certificate {} is not PEM", cert.display()))?;
+        if chain.is_empty() {
+            anyhow::bail!("TLS certificate {} holds no CERTIFICATE block", cert.display());
+        }
+        let key = PrivateKeyDer::from_pem_file(key)
+            .with_context(|| format!("cannot read a PEM private key from {}", key.display()))?;
+        CertifiedKey::from_der(chain, key, provider)
+            .context("the TLS certificate and key do not form a usable pair")
+    }
+
+    /// Reads the files again and, when they hold a usable pair, presents it from the next
+    /// handshake on.
+    pub fn reload(&self) -> anyhow::Result<()> {
+        let fresh = Self::load(&self.cert, &self.key, &self.provider)?;
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(fresh);
+        Ok(())
+    }
+}
+
+impl rustls::server::ResolvesServerCert for ReloadingCert {
+    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone(),
+        )
+    }
+}
+
+/// The TLS configuration from a PEM certificate chain (leaf first) and its PEM private key.
+pub fn config(cert: &Path, key: &Path) -> anyhow::Result<Tls> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let certified = ReloadingCert::load(cert, key, &provider)?;
+    let cert = Arc::new(ReloadingCert {
+        cert: cert.to_path_buf(),
+        key: key.to_path_buf(),
+        provider: provider.clone(),
+        current: RwLock::new(Arc::new(certified)),
+    });
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("TLS protocol versions")?
         .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .context("the TLS certificate and key do not form a usable pair")?;
+        .with_cert_resolver(cert.clone());
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    Ok(Tls {
+        config: Arc::new(config),
+        cert,
+    })
+}
+
+/// Reloads the certificate on every SIGHUP until the task is dropped. Without TLS a SIGHUP is
+/// logged and ignored: a daemon's SIGHUP means "reload", never "exit" (its default action).
+async fn reload_on_sighup(cert: Option<Arc<ReloadingCert>>) {
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => signal,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; the TLS certificate will not be reloaded");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        let Some(cert) = &cert else {
+            tracing::info!("SIGHUP: nothing to reload (no --tls-cert)");
+            continue;
+        };
+        match cert.reload() {
+            Ok(()) => tracing::info!(cert = %cert.cert.display(), "SIGHUP: reloaded the TLS certificate"),
+            Err(e) => tracing::error!(
+                error = format!("{e:#}"),
+                "SIGHUP: kept the current TLS certificate"
+            ),
+        }
+    }
 }
 
 /// Serves `app` on `listener` (over TLS when `tls` is given) until `shutdown` completes, then
 /// drains in-flight requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    tls: Option<Arc<ServerConfig>>,
+    tls: Option<Tls>,
     app: axum::Router,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    // Aborted when serving ends (the guard drops).
+    let _reloader = AbortOnDrop(tokio::spawn(reload_on_sighup(
+        tls.as_ref().map(|tls| tls.cert.clone()),
+    )));
+    let acceptor = tls.map(|tls| tokio_rustls::TlsAcceptor::from(tls.config));
     let service = TowerToHyperService::new(app);
     let graceful = GracefulShutdown::new();
     let mut builder = Builder::new(TokioExecutor::new());
@@ -117,4 +219,13 @@ pub async fn serve(
         tracing::warn!("in-flight connections did not finish within {DRAIN_TIMEOUT:?}");
     }
     Ok(())
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

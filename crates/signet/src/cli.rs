@@ -7,7 +7,7 @@ use signet_bench as bench;
 use signet_client::dev_token;
 use signet_server as server;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::client;
 
@@ -68,7 +68,53 @@ pub enum BenchCommand {
 /// Parses the process's arguments; help and version print and exit, a usage error is one line
 /// and exit status 2.
 pub fn parse() -> Cli {
-    Cli::try_parse().unwrap_or_else(|e| usage_error(e))
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = Cli::command();
+    let matches = command
+        .clone()
+        .try_get_matches_from(&argv)
+        .unwrap_or_else(|e| usage_error(e));
+    let matches = match with_config_file(&command, &argv, &matches) {
+        Some(argv) => command
+            .try_get_matches_from(argv)
+            .unwrap_or_else(|e| usage_error(e)),
+        None => matches,
+    };
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_error(e))
+}
+
+/// `signet server --config FILE`: the command line with the file's flags put before the
+/// command's own, leaving out those the command line or environment gives (signet-config).
+/// None when there is no file to read; a bad file is a one-line error and exit status 2.
+fn with_config_file(
+    command: &clap::Command,
+    argv: &[std::ffi::OsString],
+    matches: &clap::ArgMatches,
+) -> Option<Vec<std::ffi::OsString>> {
+    use clap::parser::ValueSource;
+    let ("server", server) = matches.subcommand()? else {
+        return None;
+    };
+    let path = server.get_one::<std::path::PathBuf>("config")?;
+    let server_command = command.find_subcommand("server")?;
+    let given = |id: &str| {
+        matches!(
+            server.value_source(id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+    };
+    let extra = signet_config::read_file(path)
+        .and_then(|text| signet_config::config_args(server_command, path, &text, &given))
+        .unwrap_or_else(|e| {
+            eprintln!("signet: {e}");
+            std::process::exit(2);
+        });
+    // `server` is the first argument: `signet` has no flags of its own before a command.
+    let at = argv.iter().position(|a| a == "server")?;
+    let mut merged = argv[..=at].to_vec();
+    merged.extend(extra);
+    merged.extend_from_slice(&argv[at + 1..]);
+    Some(merged)
 }
 
 /// Runs a client command in this process, without an async runtime, threads or a log

@@ -92,11 +92,33 @@ fn spawn_service_at(
     dir: &Path,
     args: &[&str],
 ) -> Result<(Child, String), String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_signet"));
+    command
         .args([subcommand, "--listen", listen, "--data-dir"])
         .arg(dir)
         .args(args)
-        .env("SIGNET_LOG", "warn")
+        .env("SIGNET_LOG", "warn");
+    spawn_listening(command)
+}
+
+impl Server {
+    /// Runs `command` (a `signet server` of the caller's making, e.g. from a configuration file)
+    /// as the server on `dir`; on failure returns its exit status and stderr.
+    pub fn spawn(command: Command, dir: &Path) -> Result<Server, String> {
+        let (child, url) = spawn_listening(command)?;
+        Ok(Server {
+            child,
+            url,
+            dir: dir.to_path_buf(),
+        })
+    }
+}
+
+/// Spawns `command` and waits for its first stdout line, `listening on <url>`; on failure
+/// returns its exit status and stderr.
+#[allow(clippy::zombie_processes)]
+fn spawn_listening(mut command: Command) -> Result<(Child, String), String> {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
