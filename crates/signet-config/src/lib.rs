@@ -5,6 +5,8 @@
 //! `--listen 0.0.0.0:3000`, `dev-oidc = true` is `--dev-oidc`, `only = ["log", "tsa"]` is
 //! `--only log --only tsa`. Tables may group keys by the flag's first words, joined with `-`:
 //! `[tls] cert = "…"` is `tls-cert`, `[database] connections = 32` is `database-connections`.
+//! A flag's aliases are keys too, which lets a flag that heads a table be set inside it
+//! (`[database] url = "postgres://…"` for `--database`, aliased `--database-url`).
 //!
 //! The file is checked entirely before anything starts, against the command's own flag
 //! definitions (clap's value parsers, possible values, whether a flag takes a value): an unknown
@@ -206,15 +208,20 @@ fn collect_inline(
     Ok(())
 }
 
-/// The flag a key names: a long flag of `command` other than `--config` itself, help and
-/// version.
+/// The flag a key names: a long flag of `command` (or one of its aliases, so that a flag that
+/// heads a table can be named inside it: `[database] url` for `--database` aliased
+/// `--database-url`) other than `--config` itself, help and version.
 fn find_flag<'c>(command: &'c Command, key: &str) -> Option<&'c Arg> {
     if matches!(key, "config" | "help" | "version") {
         return None;
     }
-    command
-        .get_arguments()
-        .find(|arg| !arg.is_positional() && arg.get_long() == Some(key))
+    command.get_arguments().find(|arg| {
+        !arg.is_positional()
+            && (arg.get_long() == Some(key)
+                || arg
+                    .get_all_aliases()
+                    .is_some_and(|aliases| aliases.contains(&key)))
+    })
 }
 
 fn unknown_key(command: &Command, key: &str) -> String {
@@ -223,7 +230,11 @@ fn unknown_key(command: &Command, key: &str) -> String {
     }
     let known = command
         .get_arguments()
-        .filter_map(Arg::get_long)
+        .flat_map(|arg| {
+            arg.get_long()
+                .into_iter()
+                .chain(arg.get_all_aliases().unwrap_or_default())
+        })
         .filter(|long| !matches!(*long, "config" | "help" | "version"));
     let closest = known
         .map(|long| (edit_distance(key, long), long))

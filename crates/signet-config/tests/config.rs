@@ -34,7 +34,7 @@ struct Server {
     tls_cert: Option<PathBuf>,
     #[arg(long, requires = "tls_cert", value_hint = clap::ValueHint::FilePath)]
     tls_key: Option<PathBuf>,
-    #[arg(long)]
+    #[arg(long, alias = "database-url")]
     database: Option<String>,
     #[arg(long, default_value_t = 16)]
     database_connections: usize,
@@ -100,6 +100,7 @@ cert = "cert.pem"
 key = "key.pem"
 
 [database]
+url = "postgres://db/signet"
 connections = 4
 "#;
     let server = parse(dir.path(), text, &[]).unwrap();
@@ -113,7 +114,11 @@ connections = 4
     assert_eq!(server.tls_cert, Some(dir.path().join("cert.pem")));
     assert_eq!(server.tls_key, Some(dir.path().join("key.pem")));
     assert_eq!(server.database_connections, 4);
-    assert_eq!(server.database, None);
+    assert_eq!(
+        server.database.as_deref(),
+        Some("postgres://db/signet"),
+        "through its alias"
+    );
 }
 
 #[test]
@@ -178,7 +183,11 @@ fn wrong_types_and_values_are_refused_with_their_line() {
             "'bogus' for '--only <ONLY>' (one of: ca, log, tsa)",
         ),
         ("database = 1979-05-27T07:32:00Z\n", "database", "date-time"),
-        ("database = { url = \"x\" }\n", "database-url", "unknown key"),
+        (
+            "database = { uri = \"x\" }\n",
+            "database-uri",
+            "did you mean `database-url`",
+        ),
         ("[[tls]]\ncert = \"x\"\n", "tls", "array of tables"),
     ];
     for (text, key, what) in cases {

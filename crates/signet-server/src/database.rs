@@ -19,7 +19,7 @@ pub struct DatabaseArgs {
     /// Keep the logs in this PostgreSQL database instead of SQLite files in the data directory:
     /// a URL (`postgres://USER@HOST:PORT/DBNAME?sslmode=require`). Put the password in
     /// $PGPASSWORD or --database-password-file rather than in the URL, which `ps` shows.
-    #[arg(long, env = "SIGNET_DATABASE_URL")]
+    #[arg(long, alias = "database-url", env = "SIGNET_DATABASE_URL")]
     pub database: Option<String>,
     /// File holding the database password (its first line).
     #[arg(long, requires = "database", env = "SIGNET_DATABASE_PASSWORD_FILE", value_hint = clap::ValueHint::FilePath)]

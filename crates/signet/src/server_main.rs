@@ -13,8 +13,10 @@ use signet_server as server;
 
 fn main() {
     let command = cli::run_client(cli::parse().command);
+    // Colours only for a person at a terminal: a container's or journald's log keeps plain text.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG").unwrap_or_else(|_| "info".into()),
         )
