@@ -14,7 +14,7 @@
 mod common;
 mod image_tools;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use image_tools::{assert_ok, s, text, Need, Stack};
@@ -35,7 +35,7 @@ fn the_image_builds_signs_attests_verifies_and_runs_unprivileged() {
     let stack = Stack::start();
     let out_dir = stack.path("image");
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_signet")).parent().unwrap();
-    let build = repo_root().join("deploy/image/build.sh");
+    let build = image_tools::repo_root().join("deploy/image/build.sh");
     let mut command = image_tools::clean(&build, &stack.work);
     add_toolchain_env(&mut command);
     let out = command
@@ -238,13 +238,6 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
 /// The image's config blob, read from the layout's index, manifest and blobs.
 fn image_config(layout: &Path) -> Value {
     let index: Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
@@ -267,20 +260,9 @@ fn image_config(layout: &Path) -> Value {
 
 /// cargo (for sbom.py's `cargo metadata`) where the test's own toolchain is.
 fn add_toolchain_env(command: &mut Command) {
-    let home = std::env::var("HOME").unwrap_or_default();
-    let cargo = PathBuf::from(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     let mut path = String::from("/usr/local/bin:/usr/bin:/bin:/usr/sbin");
-    if let Some(dir) = cargo.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = image_tools::cargo_dir() {
         path = format!("{}:{path}", dir.display());
     }
-    command
-        .env("PATH", path)
-        .env(
-            "RUSTUP_HOME",
-            std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{home}/.rustup")),
-        )
-        .env(
-            "CARGO_HOME",
-            std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{home}/.cargo")),
-        );
+    command.env("PATH", path).envs(image_tools::toolchain_env());
 }

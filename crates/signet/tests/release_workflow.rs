@@ -21,7 +21,7 @@ mod image_tools;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use image_tools::{s, text, Need};
+use image_tools::{repo_root, s, text, Need};
 use serde_json::{json, Value};
 
 const WORKFLOW_FILE: &str = ".github/workflows/release.yml";
@@ -33,13 +33,6 @@ const ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 fn identity() -> String {
     format!("https://github.com/{REPOSITORY}/{WORKFLOW_FILE}@refs/tags/{TAG}")
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
 }
 
 fn read_workflow(python: &Path) -> Value {
@@ -79,19 +72,12 @@ impl Runner {
                 std::os::unix::fs::symlink(entry.path(), workspace.join(&name)).unwrap();
             }
         }
-        let cargo = PathBuf::from(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         let mut path = vec![PathBuf::from("/usr/bin"), PathBuf::from("/bin")];
-        if let Some(dir) = cargo.parent().filter(|d| !d.as_os_str().is_empty()) {
-            path.insert(0, dir.to_path_buf());
+        if let Some(dir) = image_tools::cargo_dir() {
+            path.insert(0, dir);
         }
         let workflow_ref = format!("{REPOSITORY}/{WORKFLOW_FILE}@refs/tags/{TAG}");
-        // cargo (through rustup) finds its toolchain and registry cache where the test's does.
-        let home = std::env::var("HOME").unwrap_or_default();
-        let rustup_home = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{home}/.rustup"));
-        let cargo_home = std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{home}/.cargo"));
         let env = [
-            ("RUSTUP_HOME", rustup_home.as_str()),
-            ("CARGO_HOME", cargo_home.as_str()),
             ("GITHUB_SERVER_URL", "https://github.com"),
             ("GITHUB_REPOSITORY", REPOSITORY),
             ("GITHUB_REPOSITORY_ID", "700000001"),
@@ -108,7 +94,13 @@ impl Runner {
             ("SIGNET_TRUST_CONFIG", s(trust_config)),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .to_vec();
+        .into_iter()
+        .chain(
+            image_tools::toolchain_env()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v)),
+        )
+        .collect();
         Runner {
             workspace,
             temp,

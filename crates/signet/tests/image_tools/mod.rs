@@ -76,6 +76,39 @@ fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target")
 }
 
+/// The repository's root (deploy/, .github/, examples/).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The variables that let cargo (through rustup) find the test's own toolchain and registry
+/// cache from a command with a clean environment (`deploy/image/sbom.py` runs `cargo metadata`).
+pub fn toolchain_env() -> Vec<(&'static str, String)> {
+    let home = std::env::var("HOME").unwrap_or_default();
+    vec![
+        (
+            "RUSTUP_HOME",
+            std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{home}/.rustup")),
+        ),
+        (
+            "CARGO_HOME",
+            std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{home}/.cargo")),
+        ),
+    ]
+}
+
+/// The directory of the cargo running the tests, to put on a clean PATH.
+pub fn cargo_dir() -> Option<PathBuf> {
+    let cargo = PathBuf::from(std::env::var("CARGO").ok()?);
+    cargo
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+}
+
 /// Debian's docker-registry (distribution 2.8).
 pub fn docker_registry() -> Result<(), String> {
     executable(
