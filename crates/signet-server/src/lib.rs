@@ -41,6 +41,7 @@ use signet_log::{Appender, AppenderConfig};
 use signet_tlog::NoteSigner;
 
 mod database;
+mod explorer;
 mod linger;
 mod log_witnessing;
 mod search;
@@ -123,6 +124,10 @@ pub struct ServerArgs {
     /// `/api/v2/search` under the log's prefix.
     #[arg(long, env = "SIGNET_NO_SEARCH_INDEX")]
     pub no_search_index: bool,
+    /// Do not serve the web explorer at /explorer (it needs the search index: with
+    /// --no-search-index there is none either).
+    #[arg(long, env = "SIGNET_NO_EXPLORER")]
+    pub no_explorer: bool,
 }
 
 /// A service `--only` can pick.
@@ -238,6 +243,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             let (indexer, route) = search::start(&dir.path, &dir.location, log_id)?;
             log_router = log_router.merge(route);
             search_indexer = Some(indexer);
+            // The web explorer (issue 17) reads the same index and log: explorer.rs.
+            if !args.no_explorer {
+                let index = dir.path.join(search::INDEX_FILE);
+                let routes = explorer::start(&dir.path, &index, &dir.location, log_id)?;
+                app = app.merge(routes);
+                eprintln!("signet: web explorer at {public_url}{}/", signet_explorer::BASE);
+            }
         }
         app = app.nest(LOG_PREFIX, log_router);
         appender = Some(started);

@@ -59,6 +59,7 @@ const SERVER_SIDE: &[&str] = &[
     "signet-log",
     "signet-witness",
     "signet-index",
+    "signet-explorer",
     "signet-ca",
     "signet-ct",
     "signet-tsa",

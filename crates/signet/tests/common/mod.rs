@@ -369,6 +369,29 @@ pub fn dev_token(server: &str, email: &str) -> String {
     reply.json()["id_token"].as_str().expect("id_token").to_string()
 }
 
+/// `signet sign-blob BLOB --bundle BLOB.sigstore.json` keylessly with `token`, against the
+/// server whose client trust config is `trust`; returns the Rekor log index in the bundle.
+pub fn sign_blob(blob: &Path, token: &str, trust: &Path) -> u64 {
+    let bundle = blob.with_extension("sigstore.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .arg("sign-blob")
+        .arg(blob)
+        .arg("--bundle")
+        .arg(&bundle)
+        .args(["--identity-token", token])
+        .arg("--trust-config")
+        .arg(trust)
+        .output()
+        .expect("run signet sign-blob");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&bundle).expect("read bundle")).expect("bundle JSON");
+    json["verificationMaterial"]["tlogEntries"][0]["logIndex"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("bundle has a log index")
+}
+
 pub fn b64(s: &str) -> Vec<u8> {
     B64.decode(s).unwrap_or_else(|e| panic!("bad base64 {s:?}: {e}"))
 }
