@@ -295,6 +295,69 @@ fn rekor_v1_index_retrieve_and_the_all_logs_search() {
         by_issuer.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(),
         vec!["rekor1", "ct"]
     );
+    // signet search --all-logs verifies every result against its log's key and prints them.
+    let trust = data.join("trust_config.json");
+    let cli = |server_url: &str, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_signet"))
+            .arg("search")
+            .args(["--all-logs", "--server-url", server_url, "--trust-config"])
+            .arg(&trust)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = cli(
+        &server.url,
+        &[
+            "--identity",
+            "alice@example.com",
+            "--all",
+            "--limit",
+            "1",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: Vec<(String, u64)> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["log"].as_str().unwrap().to_string(),
+                r["logIndex"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, found);
+    assert_eq!(v["results"][2]["kind"], "precert_entry");
+    assert_eq!(v["results"][0]["signers"][0]["issuer"], json!(issuer));
+    let out = cli(&server.url, &["--digest", &format!("sha256:{two}")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("alice@example.com") && table.contains("bob@example.com"),
+        "{table}"
+    );
+    // A tampered proof (one hash changed in transit) is an error, not a row.
+    let proxy = common::tampering_proxy(server.url.clone(), |_, body| {
+        let marker = b"\"hashes\":[\"";
+        if let Some(i) = body.windows(marker.len()).position(|w| w == marker) {
+            let b = &mut body[i + marker.len()];
+            *b = if *b == b'A' { b'B' } else { b'A' };
+        }
+    });
+    let out = cli(&proxy, &["--identity", "alice@example.com"]);
+    assert!(
+        !out.status.success(),
+        "tampered answer accepted: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not verify"), "{err}");
+
     for bad in [
         "identity=a&cursor=i1",
         "identity=a&cursor=rekor9.i1",
@@ -339,4 +402,157 @@ fn rekor_v1_index_retrieve_and_the_all_logs_search() {
     assert_eq!(before, after);
     assert_eq!(before_all, search_all(&server, query));
     assert!(Path::new(&data.join("rekor1/index.db")).exists());
+}
+
+/// Load on all three logs from `clients` threads until `during` returns: Rekor v2 and v1
+/// entries with bare keys, and every fourth round a Fulcio certificate (a CT entry) and a v1
+/// entry signed with it. Requests the server does not acknowledge (it is being killed) are
+/// dropped. Returns how many rounds were acknowledged.
+fn load(server_url: &str, clients: usize, during: impl FnOnce(&std::sync::atomic::AtomicUsize)) -> usize {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let acked = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for t in 0..clients {
+            let (acked, stop) = (&acked, &stop);
+            s.spawn(move || {
+                let key = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+                let pem = key.public_key().to_pem();
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let artifact = format!("load {t} {i} {}", std::process::id());
+                    let v2 = common::hashedrekord(&key, artifact.as_bytes());
+                    let Some(r) = common::try_post(
+                        &format!("{server_url}/rekor/api/v2/log/entries"),
+                        v2.to_string().as_bytes(),
+                    ) else {
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    };
+                    if r.status != 201 {
+                        continue;
+                    }
+                    let mut verifier = pem.clone();
+                    if i % 4 == 0 {
+                        let email = format!("load{}@example.com", t % 2);
+                        let token = common::try_post(
+                            &format!("{server_url}/oidc/dev/token"),
+                            json!({ "email": email }).to_string().as_bytes(),
+                        );
+                        let Some(token) = token.filter(|r| r.status == 200) else {
+                            continue;
+                        };
+                        let token = token.json()["id_token"].as_str().unwrap().to_string();
+                        let body = json!({
+                            "credentials": { "oidcIdentityToken": token },
+                            "publicKeyRequest": {
+                                "publicKey": { "algorithm": "ECDSA", "content": pem },
+                                "proofOfPossession": B64.encode(key.sign(email.as_bytes()).unwrap()),
+                            }
+                        });
+                        let cert = common::try_post(
+                            &format!("{server_url}/api/v2/signingCert"),
+                            body.to_string().as_bytes(),
+                        );
+                        let Some(cert) = cert.filter(|r| r.status == 201) else {
+                            continue;
+                        };
+                        verifier = cert.json()["signedCertificateEmbeddedSct"]["chain"]["certificates"][0]
+                            .as_str()
+                            .unwrap()
+                            .to_string();
+                    }
+                    let digest = signet_crypto::sha256(artifact.as_bytes());
+                    let v1 = json!({
+                        "apiVersion": "0.0.1",
+                        "kind": "hashedrekord",
+                        "spec": {
+                            "signature": {
+                                "content": B64.encode(key.sign_digest(&digest).unwrap()),
+                                "publicKey": { "content": B64.encode(&verifier) }
+                            },
+                            "data": { "hash": { "algorithm": "sha256", "value": hex::encode(digest) } }
+                        }
+                    });
+                    let r = common::try_post(
+                        &format!("{server_url}/rekor1/api/v1/log/entries"),
+                        v1.to_string().as_bytes(),
+                    );
+                    if r.is_some_and(|r| r.status == 201) {
+                        acked.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        struct StopOnDrop<'a>(&'a AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let _stopping = StopOnDrop(&stop);
+        during(&acked);
+    });
+    acked.load(Ordering::Relaxed)
+}
+
+/// Each log's index as the server kept it, and the same rebuilt from the log's store in
+/// memory: equal, and covering the whole log.
+fn assert_rebuilt_equals_incremental(data: &Path, when: &str) {
+    use signet_index::{catch_up, IndexDb, LogFormat};
+    use signet_log::sqlite::SqliteStore;
+    for (format, store, index) in [
+        (LogFormat::RekorV2, "signet.db", "index.db"),
+        (LogFormat::RekorV1, "rekor1/rekor-v1.db", "rekor1/index.db"),
+        (LogFormat::Ct, "ct/ct.db", "ct/index.db"),
+    ] {
+        let mut store = SqliteStore::open(&data.join(store), false).unwrap();
+        let kept = IndexDb::open(&data.join(index), false).unwrap();
+        let mut rebuilt = IndexDb::in_memory().unwrap();
+        let size = catch_up(format, &mut store, &mut rebuilt, u64::MAX).unwrap();
+        assert!(size > 0, "{when}: the {} log is empty", format.name());
+        assert_eq!(kept.indexed_size().unwrap(), size, "{when}: {}", format.name());
+        let (kept, rebuilt) = (kept.dump().unwrap(), rebuilt.dump().unwrap());
+        assert!(
+            kept == rebuilt,
+            "{when}: the {} index differs from its rebuild",
+            format.name()
+        );
+        eprintln!(
+            "{when}: {} index of {size} entries ({} postings) equals its rebuild",
+            format.name(),
+            kept.len()
+        );
+    }
+}
+
+#[test]
+fn rebuilt_indexes_equal_the_incremental_ones_after_load_and_sigkill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = Server::start_with(&data, &["--dev-oidc"]);
+    // Killed mid-load: the indexes (and the logs) stop wherever they were.
+    let url = server.url.clone();
+    let before_kill = load(&url, 4, |acked| {
+        while acked.load(std::sync::atomic::Ordering::Relaxed) < 150 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        server.kill();
+    });
+    assert!(before_kill >= 150);
+    let mut server = Server::start_with(&data, &["--dev-oidc"]);
+    wait_indexed(&server);
+    assert_rebuilt_equals_incremental(&data, "after SIGKILL mid-load");
+    // More load, then a clean stop.
+    let url = server.url.clone();
+    load(&url, 4, |acked| {
+        while acked.load(std::sync::atomic::Ordering::Relaxed) < 150 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    wait_indexed(&server);
+    server.terminate();
+    assert_rebuilt_equals_incremental(&data, "after a load test");
 }
