@@ -30,6 +30,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use signet_log::http::ApiError;
+use signet_log::metrics::MetricsWriter;
 use signet_log::storage::{read_hash_tile, ReaderPool};
 use signet_log::LogStore;
 use signet_tlog::{Checkpoint, FnTileSource, Prover, TileId};
@@ -39,10 +40,12 @@ use crate::query::{QueryError, SearchQuery};
 use crate::sqlite::IndexReaders;
 use crate::IndexError;
 
-/// One log the search covers: its format, its index and its store.
+/// One log the search covers: its format, its index (and the index file, for its size) and
+/// its store.
 pub struct SearchedLog {
     pub format: LogFormat,
     pub index: IndexReaders,
+    pub path: std::path::PathBuf,
     pub store: Arc<ReaderPool>,
 }
 
@@ -109,11 +112,73 @@ impl AllLogs {
     }
 }
 
-/// `GET /api/v1/search`.
+/// `GET /api/v1/search`, and the indexes' metrics at `GET /search/metrics`.
 pub fn router(state: Arc<AllLogs>) -> Router {
     Router::new()
         .route("/api/v1/search", get(search))
+        .route("/search/metrics", get(metrics))
         .with_state(state)
+}
+
+/// Prometheus metrics of the indexes, per log: `signet_index_lag_entries` (entries the log has
+/// committed that its index does not hold yet: how far search is behind), the indexed and
+/// committed sizes, and the index file's size on disk.
+async fn metrics(State(state): State<Arc<AllLogs>>) -> Result<MetricsWriter, ApiError> {
+    let mut rows = Vec::with_capacity(state.logs.len());
+    for (pos, log) in state.logs.iter().enumerate() {
+        let indexed = {
+            let state = state.clone();
+            tokio::task::spawn_blocking(move || state.logs[pos].index.with(|db| db.indexed_size()))
+                .await
+                .map_err(|e| internal(format!("index task failed: {e}")))?
+                .map_err(|e| internal(e.to_string()))?
+        };
+        let size = log
+            .store
+            .run(|store| store.latest_checkpoint().map(|c| c.map_or(0, |(size, _)| size)))
+            .await
+            .map_err(|e| internal(format!("reader task failed: {e}")))?
+            .map_err(|e| internal(e.to_string()))?;
+        // The WAL holds what a checkpoint has not yet folded into the file.
+        let bytes: u64 = ["", "-wal"]
+            .iter()
+            .filter_map(|ext| {
+                let mut p = log.path.clone().into_os_string();
+                p.push(ext);
+                std::fs::metadata(p).ok().map(|m| m.len())
+            })
+            .sum();
+        rows.push((log.format.name(), indexed, size, bytes));
+    }
+    let samples = |f: &dyn Fn(&(&'static str, u64, u64, u64)) -> f64| -> Vec<(&str, f64)> {
+        rows.iter().map(|r| (r.0, f(r))).collect()
+    };
+    let mut out = MetricsWriter::new();
+    out.labeled_gauge(
+        "signet_index_lag_entries",
+        "Entries the log has committed that its search index does not hold yet.",
+        "log",
+        &samples(&|r| r.2.saturating_sub(r.1) as f64),
+    );
+    out.labeled_gauge(
+        "signet_index_indexed_entries",
+        "Entries the search index holds (the log's first N).",
+        "log",
+        &samples(&|r| r.1 as f64),
+    );
+    out.labeled_gauge(
+        "signet_index_log_entries",
+        "Entries the log has committed (its latest checkpoint's size).",
+        "log",
+        &samples(&|r| r.2 as f64),
+    );
+    out.labeled_gauge(
+        "signet_index_file_bytes",
+        "Size of the search index's SQLite file and its write-ahead log.",
+        "log",
+        &samples(&|r| r.3 as f64),
+    );
+    Ok(out)
 }
 
 fn internal(message: String) -> ApiError {

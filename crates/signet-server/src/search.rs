@@ -2,7 +2,8 @@
 //! `signet-index` thread reading its log's committed entries: the Rekor v2 log's in
 //! `index.db` in the data directory (route `GET <log>/api/v2/search`), the Rekor v1 log's in
 //! `rekor1/index.db` (route `POST /rekor1/api/v1/index/retrieve`, Rekor v1's), the CT log's in
-//! `ct/index.db`; and `GET /api/v1/search` at the root over all of them.
+//! `ct/index.db`; and `GET /api/v1/search` at the root over all of them, with the indexes'
+//! metrics (`signet_index_lag_entries{log=…}`, sizes) at `GET /search/metrics`.
 //!
 //! One SQLite file per log rather than one with a log column: each index belongs to one log's
 //! tiles, is checked against them and rebuilt from them on its own (delete the file), and
@@ -46,6 +47,7 @@ impl Indexes {
         self.logs.push(SearchedLog {
             format,
             index: readers(path)?,
+            path: path.to_path_buf(),
             store: log.reader_pool(2).context("cannot open the database")?,
         });
         Ok(())

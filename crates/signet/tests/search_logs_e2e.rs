@@ -186,6 +186,25 @@ fn rekor_v1_index_retrieve_and_the_all_logs_search() {
     );
     wait_indexed(&server);
 
+    // The indexes' metrics: caught up (no lag), holding every entry of each log.
+    let metrics = String::from_utf8(get(&format!("{}/search/metrics", server.url)).body).unwrap();
+    for sample in [
+        "signet_index_lag_entries{log=\"rekor1\"} 0",
+        "signet_index_lag_entries{log=\"ct\"} 0",
+        "signet_index_lag_entries{log=\"rekor2\"} 0",
+        "signet_index_indexed_entries{log=\"rekor1\"} 4",
+        "signet_index_indexed_entries{log=\"ct\"} 2",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == sample),
+            "{sample} not in:\n{metrics}"
+        );
+    }
+    assert!(
+        metrics.contains("# TYPE signet_index_file_bytes gauge"),
+        "{metrics}"
+    );
+
     // Rekor's answers: sharded UUIDs (the tree ID in 16 hex digits, then the leaf hash).
     let sorted = |mut v: Vec<String>| {
         v.sort();
