@@ -120,6 +120,14 @@ pub fn router(state: Arc<AllLogs>) -> Router {
         .with_state(state)
 }
 
+/// One log's figures for [`metrics`].
+struct IndexFigures {
+    log: &'static str,
+    indexed: u64,
+    size: u64,
+    bytes: u64,
+}
+
 /// Prometheus metrics of the indexes, per log: `signet_index_lag_entries` (entries the log has
 /// committed that its index does not hold yet: how far search is behind), the indexed and
 /// committed sizes, and the index file's size on disk.
@@ -148,35 +156,40 @@ async fn metrics(State(state): State<Arc<AllLogs>>) -> Result<MetricsWriter, Api
                 std::fs::metadata(p).ok().map(|m| m.len())
             })
             .sum();
-        rows.push((log.format.name(), indexed, size, bytes));
+        rows.push(IndexFigures {
+            log: log.format.name(),
+            indexed,
+            size,
+            bytes,
+        });
     }
-    let samples = |f: &dyn Fn(&(&'static str, u64, u64, u64)) -> f64| -> Vec<(&str, f64)> {
-        rows.iter().map(|r| (r.0, f(r))).collect()
+    let samples = |f: fn(&IndexFigures) -> u64| -> Vec<(&str, f64)> {
+        rows.iter().map(|r| (r.log, f(r) as f64)).collect()
     };
     let mut out = MetricsWriter::new();
     out.labeled_gauge(
         "signet_index_lag_entries",
         "Entries the log has committed that its search index does not hold yet.",
         "log",
-        &samples(&|r| r.2.saturating_sub(r.1) as f64),
+        &samples(|r| r.size.saturating_sub(r.indexed)),
     );
     out.labeled_gauge(
         "signet_index_indexed_entries",
         "Entries the search index holds (the log's first N).",
         "log",
-        &samples(&|r| r.1 as f64),
+        &samples(|r| r.indexed),
     );
     out.labeled_gauge(
         "signet_index_log_entries",
         "Entries the log has committed (its latest checkpoint's size).",
         "log",
-        &samples(&|r| r.2 as f64),
+        &samples(|r| r.size),
     );
     out.labeled_gauge(
         "signet_index_file_bytes",
         "Size of the search index's SQLite file and its write-ahead log.",
         "log",
-        &samples(&|r| r.3 as f64),
+        &samples(|r| r.bytes),
     );
     Ok(out)
 }
