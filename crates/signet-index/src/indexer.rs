@@ -128,8 +128,9 @@ pub fn postings(format: LogFormat, log_index: u64, leaf: &[u8]) -> Postings {
     Postings { log_index, terms }
 }
 
-/// Indexes what the log has committed beyond the index, one entry bundle (256 entries) per
-/// transaction, at most `max_entries` of them. Returns the new indexed size.
+/// Indexes what the log has committed beyond the index, at most `max_entries` of it, in
+/// transactions of up to 16 entry bundles (4,096 entries), each bundle checked against its hash
+/// tile before any of it is written. Returns the new indexed size.
 ///
 /// An index ahead of the log (a log restored from an older backup) or of another log is
 /// emptied and rebuilt: the index never holds an entry the log does not.
@@ -148,6 +149,11 @@ pub fn catch_up(
     let mut from = index.indexed_size()?;
     let stop = size.min(from.saturating_add(max_entries));
     let width = u64::from(TILE_WIDTH);
+    // Entries read and checked but not yet written: up to BUNDLES_PER_TRANSACTION bundles go
+    // into one transaction (fewer commits and WAL frames on the disk the log's own commits
+    // need; BENCHMARKS.md, "Search index").
+    let mut written = from;
+    let mut entries = Vec::new();
     while from < stop {
         let bundle = from / width;
         let to = stop.min((bundle + 1) * width);
@@ -169,7 +175,6 @@ pub fn catch_up(
                 width: tile_width,
             },
         )?;
-        let mut entries = Vec::with_capacity(bodies.len());
         for (i, stored) in (from..to).zip(&bodies) {
             let pos = (i % width) as usize;
             let want = tile
@@ -183,11 +188,18 @@ pub fn catch_up(
             }
             entries.push(postings(format, i, &leaf));
         }
-        index.append(from, to, &entries)?;
         from = to;
+        if from == stop || entries.len() as u64 >= BUNDLES_PER_TRANSACTION * width {
+            index.append(written, from, &entries)?;
+            entries.clear();
+            written = from;
+        }
     }
     Ok(from)
 }
+
+/// Most entry bundles (of 256) one index transaction holds.
+const BUNDLES_PER_TRANSACTION: u64 = 16;
 
 /// The indexer's thread: follows one log, and stops when its handle is dropped.
 pub struct Indexer {

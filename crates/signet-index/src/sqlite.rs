@@ -45,6 +45,12 @@ impl IndexDb {
             // NORMAL in WAL mode: a power cut may lose the last batches, never corrupt the
             // file; the indexer re-reads them from the log.
             conn.pragma_update(None, "synchronous", "NORMAL")?;
+            // The index is rebuilt from the log at will, so it may hold more in its WAL before
+            // folding it into the file (each checkpoint is an fsync on the disk the log's
+            // commits wait for): 8,192 pages (32 MiB) instead of 1,000; and a 64 MiB page
+            // cache keeps the B-tree's hot pages out of the read path.
+            conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
+            conn.pragma_update(None, "cache_size", -65536)?;
             conn.execute_batch(
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                  CREATE TABLE IF NOT EXISTS postings (
@@ -141,10 +147,15 @@ impl IndexDb {
             let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO postings (field, value, log_index) VALUES (?1, ?2, ?3)",
             )?;
-            for e in entries {
-                for (field, value) in &e.terms {
-                    insert.execute(params![*field as i64, value, e.log_index as i64])?;
-                }
+            // In key order: each insert lands beside the last in the B-tree, touching fewer
+            // pages than the entries' order (random digests and fingerprints) would.
+            let mut rows: Vec<(Field, &str, u64)> = entries
+                .iter()
+                .flat_map(|e| e.terms.iter().map(|(f, v)| (*f, v.as_str(), e.log_index)))
+                .collect();
+            rows.sort_unstable();
+            for (field, value, log_index) in rows {
+                insert.execute(params![field as i64, value, log_index as i64])?;
             }
         }
         tx.execute(
