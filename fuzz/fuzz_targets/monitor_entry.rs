@@ -9,7 +9,7 @@ use signet_monitor::entry::{read_entry, Signer, Wanted};
 
 fuzz_target!(|data: &[u8]| {
     let all = read_entry(data, &Wanted::everything());
-    let some = read_entry(data, &Wanted::for_rules(&signet_monitor::Rules::default()));
+    let some = read_entry(data, &signet_monitor::entry::wanted_for_rules(&signet_monitor::Rules::default()));
     let (all, some) = match (all, some) {
         (Ok(a), Ok(s)) => (a, s),
         (Err(_), Err(_)) => return,

@@ -75,7 +75,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(encoded, data, "data tile does not round-trip");
     }
 
-    let some = Wanted::for_rules(&Rules::default());
+    let some = signet_monitor::entry::wanted_for_rules(&Rules::default());
     match (read_v1_entry(data, &Wanted::everything()), read_v1_entry(data, &some)) {
         (Ok(Some(a)), Ok(Some(s))) => agree(&a, &s),
         (Ok(None), Ok(None)) | (Err(_), Err(_)) => {}

@@ -4,12 +4,24 @@
 //! trust material's log keys, and its body must say what was asked for. A result that fails is
 //! an error, not a row. (That nothing was left out cannot be checked from the answer; the
 //! monitor, which reads every entry, is the tool for that.)
+//!
+//! `--all-logs` asks the server's search over all its logs instead (`GET <server>/api/v1/search`:
+//! the Rekor v2, Rekor v1 and CT logs). Each result carries the bytes its log's tree hashes;
+//! the proof is checked against a checkpoint signed by a log of the trust material (a Rekor
+//! note for the Rekor logs, a static-ct-api `RFC6962NoteSignature` for the CT log), and the
+//! entry is read (signet-verify's `entry_facts`, as the server's index reads it) to check it
+//! says what was asked.
 
 use anyhow::{anyhow, bail, Context as _};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use serde_json::{json, Value};
 use signet_formats::rekor_v2::{Entry, Spec, TransparencyLogEntry, VerifierKey};
-use signet_verify::tlog::{check_witnesses, find_log, verify_inclusion_proof};
-use signet_verify::TransparencyLog;
+use signet_verify::entry_facts::{read_ct_entry, read_entry, read_v1_entry, EntryFacts, Signer, Wanted};
+use signet_verify::tlog::{
+    check_witnesses, find_log, verify_inclusion_proof, verify_log_checkpoint, verify_static_ct_checkpoint,
+};
+use signet_verify::{PreparedTrust, TransparencyLog};
 
 use crate::http::Http;
 use crate::trust::{TrustArgs, TrustEnv};
@@ -40,8 +52,16 @@ pub struct SearchArgs {
     #[arg(long)]
     pub cursor: Option<String>,
     /// The log to ask (default: the signing config's Rekor v2 log).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "all_logs")]
     pub log_url: Option<String>,
+    /// Search every log of a signet server (`GET <server>/api/v1/search`): its Rekor v2,
+    /// Rekor v1 and CT logs, each result verified against its log's key.
+    #[arg(long)]
+    pub all_logs: bool,
+    /// With `--all-logs`: the server's base URL (default: the signing config's Rekor v2 log
+    /// URL without its `/rekor` path).
+    #[arg(long, value_name = "URL", requires = "all_logs")]
+    pub server_url: Option<String>,
     /// `table` (default) or `json`.
     #[arg(long, value_enum, default_value = "table")]
     pub output: Output,
@@ -62,11 +82,14 @@ pub enum Output {
 /// One verified result: the entry and what its body says.
 #[derive(Debug, Clone)]
 pub struct Found {
-    /// The `TransparencyLogEntry` as the log sent it.
+    /// Which log: `rekor2`, `rekor1` or `ct`.
+    pub log: String,
+    /// The `TransparencyLogEntry` as the log sent it (with `--all-logs`, the result: its leaf,
+    /// proof and checkpoint).
     pub entry: Value,
     /// Its index in the log.
     pub log_index: u64,
-    /// `hashedrekord` or `dsse`.
+    /// `hashedrekord`, `dsse` or `intoto`; for CT `x509_entry` or `precert_entry`.
     pub kind: String,
     /// The artifact digest, `sha256:<hex>`.
     pub digest: String,
@@ -77,6 +100,33 @@ pub struct Found {
 /// Runs `signet search` and prints the results.
 pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let trust = crate::trust::load(&args.trust, &TrustEnv::from_process())?;
+    if args.all_logs {
+        let server = match &args.server_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => {
+                let config = trust.signing_config()?;
+                let log = config
+                    .rekor_tlog_urls
+                    .iter()
+                    .find(|s| s.major_api_version == 2)
+                    .ok_or_else(|| anyhow!("the signing config lists no Rekor v2 log; give --server-url"))?;
+                log.url
+                    .trim_end_matches('/')
+                    .strip_suffix("/rekor")
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "the Rekor v2 log {} is not a signet server's /rekor; give --server-url",
+                            log.url
+                        )
+                    })?
+                    .to_string()
+            }
+        };
+        let prepared = trust.prepared_trust();
+        return run_pages(&args, &format!("{server}/api/v1/search"), |answer| {
+            verify_all_logs_answer(answer, &args, &prepared)
+        });
+    }
     let log_url = match &args.log_url {
         Some(u) => u.trim_end_matches('/').to_string(),
         None => {
@@ -90,28 +140,52 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         }
     };
     let prepared = trust.prepared_trust();
-    let http = Http::new()?;
-    let mut cursor = args.cursor.clone();
-    let mut found = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let url = search_url(&log_url, &args, cursor.as_deref())?;
-        let answer = http.get_json(&url, None).context("search request failed")?;
-        let page = verify_answer(
-            &answer,
+    run_pages(&args, &format!("{log_url}/api/v2/search"), |answer| {
+        verify_answer(
+            answer,
             &args,
             &prepared.transparency_logs,
             prepared.witness_policy.as_deref(),
-        )?;
-        let last = page.last().map(|f| f.log_index);
-        found.extend(page);
-        cursor = answer["next"].as_str().map(str::to_string);
-        if let (Some(next), Some(last)) = (&cursor, last) {
-            // Pages go forward: a cursor at or before what was read would loop.
-            let n: u64 = next.trim_start_matches('i').parse().unwrap_or(0);
-            if n <= last {
-                bail!("the log's next cursor {next} does not move past entry {last}");
+        )
+    })
+}
+
+/// The order results come in: by log (as the all-logs search lists them), then log index.
+fn position(f: &Found) -> (usize, u64) {
+    let log = ["rekor2", "rekor1", "ct"]
+        .iter()
+        .position(|l| *l == f.log)
+        .unwrap_or(usize::MAX);
+    (log, f.log_index)
+}
+
+/// Asks `endpoint` page by page (`--all`), verifying each page with `verify`, and prints.
+fn run_pages(
+    args: &SearchArgs,
+    endpoint: &str,
+    verify: impl Fn(&Value) -> anyhow::Result<Vec<Found>>,
+) -> anyhow::Result<()> {
+    let http = Http::new()?;
+    let mut cursor = args.cursor.clone();
+    let mut found: Vec<Found> = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let url = search_url(endpoint, args, cursor.as_deref())?;
+        let answer = http.get_json(&url, None).context("search request failed")?;
+        let page = verify(&answer)?;
+        // Pages go forward: a page that does not move past what was read would loop.
+        if let (Some(prev), Some(first)) = (found.last(), page.first()) {
+            if position(first) <= position(prev) {
+                bail!(
+                    "search page starts at {} entry {}, not after {} entry {}",
+                    first.log,
+                    first.log_index,
+                    prev.log,
+                    prev.log_index
+                );
             }
         }
+        found.extend(page);
+        cursor = answer["next"].as_str().map(str::to_string);
         if !args.all || cursor.is_none() {
             break;
         }
@@ -122,6 +196,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
                 .iter()
                 .map(|f| {
                     json!({
+                        "log": f.log,
                         "logIndex": f.log_index,
                         "kind": f.kind,
                         "digest": f.digest,
@@ -137,15 +212,15 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         }
         Output::Table => {
             println!(
-                "{:<10} {:<13} {:<20} {:<32} ISSUER",
-                "LOG INDEX", "KIND", "DIGEST", "IDENTITY"
+                "{:<7} {:<10} {:<13} {:<20} {:<32} ISSUER",
+                "LOG", "LOG INDEX", "KIND", "DIGEST", "IDENTITY"
             );
             for f in &found {
                 let (san, iss) = f.signers.first().cloned().unwrap_or_default();
                 let short: String = f.digest.chars().take(19).collect();
                 println!(
-                    "{:<10} {:<13} {:<20} {:<32} {}",
-                    f.log_index, f.kind, short, san, iss
+                    "{:<7} {:<10} {:<13} {:<20} {:<32} {}",
+                    f.log, f.log_index, f.kind, short, san, iss
                 );
             }
             eprintln!(
@@ -160,8 +235,8 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn search_url(log_url: &str, args: &SearchArgs, cursor: Option<&str>) -> anyhow::Result<String> {
-    let mut url = url::Url::parse(&format!("{log_url}/api/v2/search")).context("log URL")?;
+fn search_url(endpoint: &str, args: &SearchArgs, cursor: Option<&str>) -> anyhow::Result<String> {
+    let mut url = url::Url::parse(endpoint).context("search URL")?;
     {
         let mut q = url.query_pairs_mut();
         for (name, value) in [
@@ -243,6 +318,7 @@ fn read_found(value: Value, entry: &TransparencyLogEntry) -> anyhow::Result<Foun
         })
         .collect();
     Ok(Found {
+        log: "rekor2".into(),
         entry: value,
         log_index: i,
         kind: body.kind().to_string(),
@@ -274,4 +350,118 @@ fn check_matches(found: &Found, args: &SearchArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Verifies one page of an all-logs answer: each result's checkpoint is signed by a log of the
+/// trust material (a Rekor log's key for `rekor2`/`rekor1`, a CT log's for `ct`), its proof
+/// leads from the hash of its leaf to that checkpoint's root, and its entry says what `args`
+/// asked for.
+pub fn verify_all_logs_answer(
+    answer: &Value,
+    args: &SearchArgs,
+    trust: &PreparedTrust,
+) -> anyhow::Result<Vec<Found>> {
+    let results = answer["results"]
+        .as_array()
+        .ok_or_else(|| anyhow!("search answer has no \"results\" list"))?;
+    let mut out: Vec<Found> = Vec::with_capacity(results.len());
+    for value in results {
+        let found = verify_all_logs_result(value, trust)?;
+        if out.last().is_some_and(|prev| position(prev) >= position(&found)) {
+            bail!(
+                "search results are not in log and index order at {} entry {}",
+                found.log,
+                found.log_index
+            );
+        }
+        check_matches(&found, args)?;
+        out.push(found);
+    }
+    Ok(out)
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> anyhow::Result<&'a str> {
+    v[name]
+        .as_str()
+        .ok_or_else(|| anyhow!("search result has no string {name:?}"))
+}
+
+fn hash32(b64: &str, what: &str) -> anyhow::Result<signet_tlog::Hash> {
+    B64.decode(b64)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| anyhow!("search result's {what} is not a base64 SHA-256 hash"))
+}
+
+fn verify_all_logs_result(value: &Value, trust: &PreparedTrust) -> anyhow::Result<Found> {
+    let log = field(value, "log")?.to_string();
+    let log_index: u64 = field(value, "logIndex")?
+        .parse()
+        .context("search result's logIndex is not a number")?;
+    let what = format!("search result {log} {log_index}");
+    let leaf = B64
+        .decode(field(value, "leaf")?)
+        .with_context(|| format!("{what}: leaf is not base64"))?;
+    let proof = &value["inclusionProof"];
+    let envelope = field(proof, "checkpoint")?;
+    let checkpoint = match log.as_str() {
+        "rekor2" | "rekor1" => trust
+            .transparency_logs
+            .iter()
+            .find_map(|l| verify_log_checkpoint(envelope, l).ok())
+            .ok_or_else(|| {
+                anyhow!("{what}: its checkpoint is signed by no transparency log of the trust material")
+            })?,
+        "ct" => trust
+            .ct_logs
+            .iter()
+            .find_map(|k| verify_static_ct_checkpoint(envelope, &k.log_id, &k.key).ok())
+            .ok_or_else(|| anyhow!("{what}: its checkpoint is signed by no CT log of the trust material"))?,
+        other => bail!("search result names an unknown log {other:?}"),
+    };
+    let size: u64 = field(proof, "treeSize")?
+        .parse()
+        .with_context(|| format!("{what}: treeSize"))?;
+    let root = hash32(field(proof, "rootHash")?, "rootHash")?;
+    if (checkpoint.size, checkpoint.root_hash) != (size, root) {
+        bail!("{what}: the proof's tree (size {size}) is not its signed checkpoint's");
+    }
+    let hashes = proof["hashes"]
+        .as_array()
+        .ok_or_else(|| anyhow!("{what}: the proof has no hashes"))?
+        .iter()
+        .map(|h| hash32(h.as_str().unwrap_or(""), "proof hash"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    signet_tlog::verify_inclusion(&signet_tlog::leaf_hash(&leaf), log_index, size, &hashes, &root)
+        .map_err(|e| anyhow!("{what} does not verify: inclusion proof: {e}"))?;
+    let wanted = Wanted {
+        fingerprints: false,
+        extensions: Some(Vec::new()),
+    };
+    let facts: EntryFacts = match log.as_str() {
+        "rekor2" => read_entry(&leaf, &wanted).map_err(|e| anyhow!("{what}: {e}"))?,
+        "rekor1" => read_v1_entry(&leaf, &wanted)
+            .map_err(|e| anyhow!("{what}: {e}"))?
+            .ok_or_else(|| anyhow!("{what}: an entry kind signet does not read"))?,
+        _ => read_ct_entry(&leaf, &wanted).map_err(|e| anyhow!("{what}: {e}"))?,
+    };
+    let signers = facts
+        .signers
+        .iter()
+        .map(|s| match s {
+            Signer::Certificate(c) => (
+                c.san.clone().unwrap_or_default(),
+                c.issuer.clone().unwrap_or_default(),
+            ),
+            Signer::PublicKey { .. } => (String::new(), String::new()),
+        })
+        .collect();
+    Ok(Found {
+        log,
+        entry: value.clone(),
+        log_index,
+        kind: facts.kind.to_string(),
+        digest: facts.digest,
+        signers,
+    })
 }

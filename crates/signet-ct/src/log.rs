@@ -21,7 +21,7 @@ use signet_crypto::{PublicKey, PublicKeyDetails, SigningKey};
 use signet_formats::common::{self, LogId, TimeRange, Timestamp};
 use signet_formats::trust::TransparencyLogInstance;
 use signet_log::keyed::{KeyedLog, KeyedLogLayout};
-use signet_log::storage::{read_hash_tile, Database, LogStore, ReaderPool};
+use signet_log::storage::{read_hash_tile, Database, LogStore, ReaderPool, StoreLocation};
 use signet_log::{Appender, AppenderConfig, SignedCheckpoint};
 use signet_tlog::{Hash, Prover, TileError, TileId, TileSource};
 use signet_x509::sct::{sign_sct, SignedCertificateTimestamp, TimestampedEntry};
@@ -59,6 +59,8 @@ pub struct CtLog {
     /// Issuers known to be durably stored, by SHA-256 fingerprint.
     issuers: RwLock<HashMap<[u8; 32], Arc<Vec<u8>>>>,
     stats: CtStats,
+    /// Where the store lives (the search index opens its own readers there).
+    location: StoreLocation,
 }
 
 impl std::fmt::Debug for CtLog {
@@ -144,6 +146,7 @@ impl CtLog {
             issuer_writer: Arc::new(Mutex::new(location.open(false)?)),
             issuers: RwLock::new(HashMap::new()),
             stats: CtStats::default(),
+            location,
         })
     }
 
@@ -241,6 +244,12 @@ impl CtLog {
     /// The appender (its figures are part of the metrics).
     pub(crate) fn appender(&self) -> &Appender {
         &self.appender
+    }
+
+    /// Where the log's store lives: readers beside the log's own (the search index) open
+    /// their connections there.
+    pub fn store_location(&self) -> &StoreLocation {
+        &self.location
     }
 
     /// The log's public key.

@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::{header, StatusCode};
@@ -24,13 +24,12 @@ use signet_log::LogStore;
 use signet_tlog::{Checkpoint, FnTileSource, Prover, TileId};
 
 use crate::query::{encode_cursor, SearchQuery};
-use crate::sqlite::IndexDb;
+use crate::sqlite::IndexReaders;
 use crate::IndexError;
 
 /// What the search route needs: read connections to the index and to the log.
 pub struct SearchState {
-    index: Vec<Mutex<IndexDb>>,
-    next: std::sync::atomic::AtomicUsize,
+    index: IndexReaders,
     log: Arc<ReaderPool>,
     log_id: [u8; 32],
 }
@@ -44,12 +43,8 @@ impl SearchState {
         log: Arc<ReaderPool>,
         log_id: [u8; 32],
     ) -> Result<Arc<Self>, IndexError> {
-        let index = (0..readers.max(1))
-            .map(|_| IndexDb::open(path, false).map(Mutex::new))
-            .collect::<Result<_, _>>()?;
         Ok(Arc::new(SearchState {
-            index,
-            next: Default::default(),
+            index: IndexReaders::open(path, readers)?,
             log,
             log_id,
         }))
@@ -73,9 +68,9 @@ async fn search(
     let (indices, indexed_size) = {
         let state = state.clone();
         tokio::task::spawn_blocking(move || {
-            let i = state.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % state.index.len();
-            let db = state.index[i].lock().unwrap_or_else(|p| p.into_inner());
-            Ok::<_, IndexError>((db.search(&query)?, db.indexed_size()?))
+            state
+                .index
+                .with(|db| Ok((db.search(&query)?, db.indexed_size()?)))
         })
         .await
         .map_err(|e| internal(format!("index task failed: {e}")))?

@@ -8,14 +8,16 @@
 
 #![forbid(unsafe_code)]
 
+pub mod all;
 pub mod http;
 pub mod indexer;
 pub mod query;
+pub mod retrieve;
 pub mod sqlite;
 
-pub use indexer::{catch_up, Indexer};
+pub use indexer::{catch_up, Indexer, LogFormat};
 pub use query::{Field, QueryError, SearchQuery};
-pub use sqlite::IndexDb;
+pub use sqlite::{IndexDb, IndexReaders};
 
 /// Why the index could not be read or brought up to date.
 #[derive(Debug, thiserror::Error)]

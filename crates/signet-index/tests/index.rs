@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use signet_crypto::{KeyKind, SigningKey};
 use signet_formats::rekor_v2::{TransparencyLogEntry, VerifierKey};
-use signet_index::{catch_up, http::answer, IndexDb, IndexError, SearchQuery};
+use signet_index::{catch_up, http::answer, IndexDb, IndexError, LogFormat, SearchQuery};
 use signet_log::sqlite::SqliteStore;
 use signet_log::{Appender, AppenderConfig, LogStore, StorageError};
 use signet_monitor::testlog::{hashedrekord_body, TestCa};
@@ -116,7 +116,7 @@ fn postings_paging_and_rebuild() {
     // Incrementally: the log grows while the index follows in small steps.
     for step in [1, 255, 1, 300, 43] {
         log.grow(step);
-        while catch_up(&mut store, &mut index, 97).unwrap() < log.size {}
+        while catch_up(LogFormat::RekorV2, &mut store, &mut index, 97).unwrap() < log.size {}
     }
     assert_eq!(log.size, 600);
     assert_eq!(index.indexed_size().unwrap(), 600);
@@ -151,7 +151,10 @@ fn postings_paging_and_rebuild() {
 
     // Rebuilt from scratch in one go: the same postings.
     let mut rebuilt = IndexDb::in_memory().unwrap();
-    assert_eq!(catch_up(&mut store, &mut rebuilt, u64::MAX).unwrap(), 600);
+    assert_eq!(
+        catch_up(LogFormat::RekorV2, &mut store, &mut rebuilt, u64::MAX).unwrap(),
+        600
+    );
     assert_eq!(rebuilt.dump().unwrap(), index.dump().unwrap());
     let distinct: BTreeSet<i64> = index.dump().unwrap().into_iter().map(|(_, _, i)| i).collect();
     assert_eq!(distinct.len(), 600, "every entry has postings");
@@ -163,7 +166,7 @@ fn answers_carry_proofs_that_verify() {
     log.grow(300);
     let mut store = log.store();
     let mut index = IndexDb::in_memory().unwrap();
-    catch_up(&mut store, &mut index, u64::MAX).unwrap();
+    catch_up(LogFormat::RekorV2, &mut store, &mut index, u64::MAX).unwrap();
     let q = SearchQuery::parse("identity=bob%40example.com&limit=10&cursor=i50").unwrap();
     let hits = index.search(&q).unwrap();
     let json = answer(&mut store, &hits, 10, 300, &[7; 32]).unwrap();
@@ -233,7 +236,7 @@ fn an_entry_not_in_the_tree_is_not_indexed() {
     let mut store = Flipping(log.store(), 13);
     let mut index = IndexDb::in_memory().unwrap();
     assert!(matches!(
-        catch_up(&mut store, &mut index, u64::MAX),
+        catch_up(LogFormat::RekorV2, &mut store, &mut index, u64::MAX),
         Err(IndexError::LeafMismatch { index: 13 })
     ));
     // Nothing of the bundle holding the bad entry was written.
@@ -250,8 +253,11 @@ fn an_index_ahead_of_the_log_is_rebuilt() {
     index.reset(ORIGIN).unwrap();
     // An index claiming more than the log has (e.g. the log restored from an older backup).
     index.append(0, 50, &[]).unwrap();
-    assert_eq!(catch_up(&mut store, &mut index, u64::MAX).unwrap(), 10);
+    assert_eq!(
+        catch_up(LogFormat::RekorV2, &mut store, &mut index, u64::MAX).unwrap(),
+        10
+    );
     let mut fresh = IndexDb::in_memory().unwrap();
-    catch_up(&mut store, &mut fresh, u64::MAX).unwrap();
+    catch_up(LogFormat::RekorV2, &mut store, &mut fresh, u64::MAX).unwrap();
     assert_eq!(fresh.dump().unwrap(), index.dump().unwrap());
 }

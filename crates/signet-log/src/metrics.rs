@@ -61,6 +61,15 @@ impl MetricsWriter {
         }
     }
 
+    /// One gauge family with a sample per value of `label` (escaped as in
+    /// [`MetricsWriter::labeled_counter`]).
+    pub fn labeled_gauge(&mut self, name: &str, help: &str, label: &str, samples: &[(&str, f64)]) {
+        self.header(name, "gauge", help);
+        for (value, v) in samples {
+            let _ = writeln!(self.out, "{name}{{{label}=\"{}\"}} {v}", escape_label(value));
+        }
+    }
+
     /// A histogram: cumulative `_bucket{le=...}` samples, `_sum` and `_count`.
     pub fn histogram(&mut self, name: &str, help: &str, histogram: &LatencyHistogram) {
         self.header(name, "histogram", help);

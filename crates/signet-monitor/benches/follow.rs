@@ -180,7 +180,7 @@ fn breakdown(log: &MemoryLog, rules: &Rules) {
             std::hint::black_box(signet_monitor::entry::read_entry(b, &everything).ok());
         },
     );
-    let wanted = signet_monitor::entry::Wanted::for_rules(rules);
+    let wanted = signet_monitor::entry::wanted_for_rules(rules);
     time("read_entry (what the watch list reads) + match_entry", &|b| {
         if let Ok(f) = signet_monitor::entry::read_entry(b, &wanted) {
             std::hint::black_box(signet_monitor::matching::match_entry(rules, &f));

@@ -11,10 +11,10 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::Value;
-use signet_tlog::{leaf_hash, Checkpoint, Hash, Note};
+use signet_tlog::{leaf_hash, Checkpoint, Hash};
 use signet_x509::sct::tls::Reader;
 use signet_x509::sct::DigitallySigned;
-use signet_x509::static_ct::{note_key_id, verify_tree_head_signature, Rfc6962NoteSignature};
+use signet_x509::static_ct::verify_tree_head_signature;
 
 use crate::follow::{CtLogKey, EntryFormat, Fail, Head, Included, Protocol};
 use crate::report::Check;
@@ -125,43 +125,10 @@ pub fn parse_proof_by_hash(bytes: &[u8]) -> Result<(u64, Vec<Hash>), String> {
     Ok((uint(&v, "leaf_index")?, hashes(&v, "audit_path")?))
 }
 
-/// Verifies a static-ct-api checkpoint: an `RFC6962NoteSignature` line under the checkpoint's
-/// origin and the key ID `SHA-256(origin || 0x0A || 0x05 || LogID)[:4]` of the trusted key,
-/// over the `TreeHeadSignature` of the checkpoint's size and root. A line by that name and
-/// key ID that does not verify refuses the note; other lines (witnesses) are ignored.
-///
-/// The origin is the log's submission prefix when it was created; a trusted root names the
-/// log only by its base URL, which changes when the log moves (signet's CT log keeps the
-/// origin of its first start). The origin is not checked against the base URL: the
-/// `TreeHeadSignature` does not cover it, so it adds nothing to what the key proves.
+/// Verifies a static-ct-api checkpoint with the CT log's key (the check is signet-verify's,
+/// shared with `signet search`).
 pub fn verify_static_ct_checkpoint(envelope: &str, key: &CtLogKey) -> Result<Checkpoint, String> {
-    let note = Note::parse(envelope).map_err(|e| e.to_string())?;
-    let checkpoint = Checkpoint::parse(note.text()).map_err(|e| e.to_string())?;
-    let origin = checkpoint.origin.as_str();
-    let key_id = note_key_id(origin, &key.log_id);
-    let mut verified = false;
-    for line in note
-        .signatures()
-        .iter()
-        .filter(|s| s.name == origin && s.key_hash == key_id)
-    {
-        let signed = Rfc6962NoteSignature::decode(&line.signature)
-            .map_err(|e| format!("RFC6962NoteSignature: {e}"))?;
-        SignedTreeHead {
-            tree_size: checkpoint.size,
-            timestamp: signed.timestamp,
-            sha256_root_hash: checkpoint.root_hash,
-            tree_head_signature: signed.signature,
-        }
-        .verify(&key.key)?;
-        verified = true;
-    }
-    if !verified {
-        return Err(format!(
-            "checkpoint has no RFC 6962 signature by {origin} (key ID {key_id:08x})"
-        ));
-    }
-    Ok(checkpoint)
+    signet_verify::tlog::verify_static_ct_checkpoint(envelope, &key.log_id, &key.key)
 }
 
 /// An RFC 6962 log as a [`Protocol`].

@@ -26,7 +26,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
 use crate::config::Rules;
-use crate::entry::{read_ct_entry, read_entry, read_v1_entry, EntryFacts, Signer, Wanted};
+use crate::entry::{read_ct_entry, read_entry, read_v1_entry, wanted_for_rules, EntryFacts, Signer, Wanted};
 use crate::matching::{match_entry, RuleMatch};
 use crate::report::{Check, CheckpointJson, Finding, InclusionProofJson, MatchReport, Problem, Sink};
 use crate::source::{LogSource, Tiles};
@@ -652,7 +652,7 @@ fn read_one(format: EntryFormat, body: &[u8], rules: &Rules, wanted: &Wanted) ->
 /// Reads every entry, on `threads` threads.
 fn read_all(format: EntryFormat, entries: &[Vec<u8>], rules: &Rules, threads: usize) -> Vec<Read> {
     let threads = threads.max(1);
-    let wanted = &Wanted::for_rules(rules);
+    let wanted = &wanted_for_rules(rules);
     if threads == 1 || entries.len() < 64 {
         return entries
             .iter()

@@ -120,8 +120,9 @@ pub struct ServerArgs {
     pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub witnessing: WitnessingArgs,
-    /// Do not keep the search index of the transparency log (`index.db`) nor serve
-    /// `/api/v2/search` under the log's prefix.
+    /// Do not keep the search indexes of the logs (`index.db`, `rekor1/index.db`,
+    /// `ct/index.db`) nor serve `/api/v2/search` under the log's prefix, Rekor v1's
+    /// `index/retrieve` and `/api/v1/search`.
     #[arg(long, env = "SIGNET_NO_SEARCH_INDEX")]
     pub no_search_index: bool,
     /// Do not serve the web explorer at /explorer (it needs the search index: with
@@ -212,7 +213,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
 
     let mut appender = None;
-    let mut search_indexer = None;
+    // Search (issue 17): an index per log, each following its log from a thread of its own.
+    let mut indexes = search::Indexes::default();
     let log_id = signet_tlog::rekor_log_id(&dir.origin, dir.log_key.public_key());
     if selected.log {
         let signer = NoteSigner::new(&dir.origin, SigningKey::from_pkcs8_der(dir.log_key.pkcs8_der())?)
@@ -238,11 +240,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 .with_entry_timeout(args.witnessing.entry_timeout),
         );
         let mut log_router = signet_log::http::router(state);
-        // Search (issue 17): the index follows the log from a thread of its own.
         if !args.no_search_index {
-            let (indexer, route) = search::start(&dir.path, &dir.location, log_id)?;
-            log_router = log_router.merge(route);
-            search_indexer = Some(indexer);
+            log_router = log_router.merge(indexes.rekor_v2(&dir.path, &dir.location, log_id)?);
             // The web explorer (issue 17) reads the same index and log: explorer.rs.
             if !args.no_explorer {
                 let index = dir.path.join(search::INDEX_FILE);
@@ -266,7 +265,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             signet_log::v1::RekorV1::open_or_create(path, &dir.database, &v1_origin, unix_now())
                 .context("cannot open the Rekor v1 log")
         })?);
-        app = app.nest(LOG_V1_PREFIX, signet_log::v1::router_v1(v1.clone()));
+        let mut v1_router = signet_log::v1::router_v1(v1.clone());
+        if !args.no_search_index {
+            v1_router = v1_router.merge(indexes.rekor_v1(&dir.path.join("rekor1"), &v1)?);
+        }
+        app = app.nest(LOG_V1_PREFIX, v1_router);
         eprintln!("signet: Rekor v1 log at {v1_url}");
         trust.log_v1 = Some((v1, v1_url));
     }
@@ -312,6 +315,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 .context("cannot open the certificate transparency log")
         })?);
         app = app.nest(CT_PREFIX, signet_ct::router(ct.clone()));
+        if !args.no_search_index {
+            indexes.ct(&dir.path.join("ct"), &ct)?;
+        }
         eprintln!("signet: certificate transparency log at {ct_url}");
         if selected.ca {
             let tokens = token_verifier(args.oidc_config.as_deref(), dev_oidc.as_deref())?;
@@ -323,6 +329,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         trust.ct = Some((ct, ct_url));
     }
 
+    if !args.no_search_index {
+        app = app.merge(indexes.all_logs_router());
+    }
     dir.write_trust_files(&trust)?;
     // The same trust files, published over TUF for clients that bootstrap from a root.json.
     let tuf = Arc::new(dir.service("tuf", "keys/root.pem", tuf_repo::TufRepo::open_or_create)?);
@@ -375,7 +384,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if let Some(appender) = appender {
         appender.close();
     }
-    drop(search_indexer);
+    drop(indexes);
     eprintln!("signet: stopped");
     Ok(())
 }

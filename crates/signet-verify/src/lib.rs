@@ -15,6 +15,9 @@
 //! | [`entry_body`] | the log entry records this signature, signer and artifact | §4.4 |
 //! | [`signature`] | the signature over the artifact or DSSE PAE | §4.5 |
 //! | [`verifier`] | the orchestrator | §4 |
+//!
+//! Beside the checks, [`entry_facts`] reads who signed what from a log entry (Rekor v2, Rekor
+//! v1, CT), for the monitor and the search index.
 
 #![forbid(unsafe_code)]
 
@@ -23,6 +26,7 @@ mod cache;
 pub mod certificate;
 mod describe;
 pub mod entry_body;
+pub mod entry_facts;
 mod go_regex;
 pub mod identity;
 pub mod policy;

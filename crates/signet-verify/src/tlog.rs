@@ -396,6 +396,51 @@ pub fn verify_log_checkpoint(envelope: &str, log: &TransparencyLog) -> Result<Ch
     Ok(checkpoint)
 }
 
+/// Verifies a static-ct-api checkpoint (c2sp.org/static-ct-api): an `RFC6962NoteSignature`
+/// line under the checkpoint's origin and the key ID `SHA-256(origin || 0x0A || 0x05 ||
+/// LogID)[:4]` of the CT log's key, over the RFC 6962 §3.5 `TreeHeadSignature` of the
+/// checkpoint's size and root. A line by that name and key ID that does not verify refuses the
+/// note; other lines (witnesses) are ignored.
+///
+/// The origin is not checked against a base URL: the `TreeHeadSignature` does not cover it, so
+/// it adds nothing to what the key proves (a CT log keeps the origin of its first start even
+/// when it moves).
+pub fn verify_static_ct_checkpoint(
+    envelope: &str,
+    log_id: &[u8; 32],
+    key: &signet_crypto::PublicKey,
+) -> Result<Checkpoint, String> {
+    use signet_x509::static_ct::{note_key_id, verify_tree_head_signature, Rfc6962NoteSignature};
+    let note = signet_tlog::Note::parse(envelope).map_err(|e| e.to_string())?;
+    let checkpoint = Checkpoint::parse(note.text()).map_err(|e| e.to_string())?;
+    let origin = checkpoint.origin.as_str();
+    let key_id = note_key_id(origin, log_id);
+    let mut verified = false;
+    for line in note
+        .signatures()
+        .iter()
+        .filter(|s| s.name == origin && s.key_hash == key_id)
+    {
+        let signed = Rfc6962NoteSignature::decode(&line.signature)
+            .map_err(|e| format!("RFC6962NoteSignature: {e}"))?;
+        verify_tree_head_signature(
+            signed.timestamp,
+            checkpoint.size,
+            &checkpoint.root_hash,
+            &signed.signature,
+            key,
+        )
+        .map_err(|e| format!("tree head signature of size {}: {e}", checkpoint.size))?;
+        verified = true;
+    }
+    if !verified {
+        return Err(format!(
+            "checkpoint has no RFC 6962 signature by {origin} (key ID {key_id:08x})"
+        ));
+    }
+    Ok(checkpoint)
+}
+
 /// A Rekor v1 checkpoint origin: `"<anything> - <decimal tree id>"` (sigstore-go's
 /// `hasRekorV1STH`).
 fn is_rekor_v1_origin(origin: &str) -> bool {

@@ -27,7 +27,7 @@ use signet_tlog::{leaf_hash, FnTileSource, Hash, NoteSigner, Prover, TileId};
 use super::entry::{decode_stored, encode_stored, set_payload, to_hex, InclusionProofV1, LogEntryV1};
 use super::V1Error;
 use crate::keyed::{KeyedLog, KeyedLogLayout};
-use crate::storage::{read_hash_tile, Database, LogStore, ReaderPool};
+use crate::storage::{read_hash_tile, Database, LogStore, ReaderPool, StoreLocation};
 use crate::{Appender, AppenderConfig, SignedCheckpoint};
 
 const KEY_FILE: &str = "rekor-v1-key.pem";
@@ -47,6 +47,8 @@ pub struct RekorV1 {
     tree_id: i64,
     created: i64,
     readers: Arc<ReaderPool>,
+    /// Where the store lives (the search index opens its own readers there).
+    location: StoreLocation,
 }
 
 impl std::fmt::Debug for RekorV1 {
@@ -133,6 +135,7 @@ impl RekorV1 {
             tree_id,
             created,
             readers,
+            location,
         })
     }
 
@@ -263,6 +266,12 @@ impl RekorV1 {
     /// The origin (checkpoint signer name): the base URL without its scheme.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Where the log's store lives: readers beside the log's own (the search index) open
+    /// their connections there.
+    pub fn store_location(&self) -> &StoreLocation {
+        &self.location
     }
 
     /// The tree ID chosen at creation, as checkpoints and `GET /api/v1/log` show it.
