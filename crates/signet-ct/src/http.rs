@@ -83,7 +83,9 @@ impl From<CtError> for ApiError {
         let status = match &e {
             CtError::Chain(_) | CtError::BadRequest(_) => StatusCode::BAD_REQUEST,
             CtError::NotFound(_) => StatusCode::NOT_FOUND,
-            CtError::Log(LogError::Overloaded | LogError::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
+            CtError::Log(LogError::Overloaded | LogError::Unavailable | LogError::KeyUnavailable(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -201,7 +201,9 @@ impl Signer for FileKeySigner {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError> {
-        self.key.sign(message).map_err(|e| SignerError(e.to_string()))
+        self.key
+            .sign(message)
+            .map_err(|e| SignerError::Failed(e.to_string()))
     }
 }
 
