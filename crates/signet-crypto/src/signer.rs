@@ -52,3 +52,27 @@ impl Signer for SigningKey {
         SigningKey::sign(self, message).map_err(|e| SignerError::Failed(e.to_string()))
     }
 }
+
+/// A shared signer signs as the one it shares (one token key serving several roles).
+impl<T: Signer + ?Sized> Signer for std::sync::Arc<T> {
+    fn public_key(&self) -> &PublicKey {
+        (**self).public_key()
+    }
+
+    fn details(&self) -> PublicKeyDetails {
+        (**self).details()
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError> {
+        (**self).sign(message)
+    }
+}
+
+impl std::fmt::Debug for dyn Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("key", &self.public_key().kind())
+            .field("details", &self.details())
+            .finish_non_exhaustive()
+    }
+}
