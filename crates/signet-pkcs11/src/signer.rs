@@ -539,6 +539,30 @@ impl Pkcs11Signer {
     }
 }
 
+impl Pkcs11Signer {
+    /// Signs a precomputed digest, as a hashedrekord signer does: ECDSA over a digest of the
+    /// key's hash (SHA-256 for P-256, SHA-384 for P-384). Ed25519ph is refused: PKCS#11
+    /// modules (SoftHSM among them) rarely offer it; sign a DSSE envelope with such a key.
+    pub fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, SignerError> {
+        match self.scheme {
+            Scheme::Ecdsa(hash) if digest.len() == hash.output_len() => {
+                let raw = self.sign_raw(digest)?;
+                self.finish(raw)
+            }
+            Scheme::Ecdsa(hash) => Err(SignerError::Failed(format!(
+                "a {}-byte digest; this key signs {}-byte {} digests",
+                digest.len(),
+                hash.output_len(),
+                hash.proto_name()
+            ))),
+            Scheme::Ed25519 => Err(SignerError::Failed(format!(
+                "{}: an Ed25519 key in a token cannot sign a prehashed digest (Ed25519ph); use an ECDSA key, or sign an attestation (DSSE)",
+                self.shown
+            ))),
+        }
+    }
+}
+
 impl Signer for Pkcs11Signer {
     fn public_key(&self) -> &PublicKey {
         &self.public_key

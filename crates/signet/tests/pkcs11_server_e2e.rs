@@ -380,3 +380,72 @@ fn a_token_lost_mid_run_answers_503_then_recovers() {
         String::from_utf8_lossy(&entry.body)
     );
 }
+
+/// `signet sign-blob --key pkcs11:…` (as cosign's `--key` takes a URI), then `verify-blob
+/// --key pub.pem` with the public key the token gave at keygen; and a DSSE attestation.
+#[test]
+fn the_client_signs_with_a_token_key() {
+    if !softhsm::available_or_skip("the_client_signs_with_a_token_key") {
+        return;
+    }
+    let tokens = Tokens::new();
+    let data = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let _server = Server::start(data.path());
+    let trust = data.path().join("trust_config.json");
+    let uri = tokens.uri("client", 20);
+    let public = generate_key_pair(&Pkcs11Uri::parse(&uri).unwrap(), KeygenType::EcdsaP256).unwrap();
+    let pub_pem = work.path().join("token.pub");
+    std::fs::write(&pub_pem, public.to_pem()).unwrap();
+    let artifact = work.path().join("release.tar.gz");
+    std::fs::write(&artifact, b"signed in hardware\n").unwrap();
+    let bundle = work.path().join("release.sigstore.json");
+    let out = signet(&[
+        "sign-blob",
+        s(&artifact),
+        "--bundle",
+        s(&bundle),
+        "--key",
+        &uri,
+        "--trust-config",
+        s(&trust),
+    ]);
+    ok(&out, "sign-blob --key pkcs11:");
+    let verify = |artifact: &Path| {
+        signet(&[
+            "verify-blob",
+            s(artifact),
+            "--bundle",
+            s(&bundle),
+            "--key",
+            s(&pub_pem),
+            "--trust-config",
+            s(&trust),
+        ])
+    };
+    ok(&verify(&artifact), "verify-blob --key token.pub");
+    let other = work.path().join("other");
+    std::fs::write(&other, b"not what was signed\n").unwrap();
+    assert!(!verify(&other).status.success());
+
+    // A wrong PIN is one line naming the URI without the PIN, and a non-zero exit.
+    let wrong = uri.replace(
+        &format!("pin-source=file:{}", tokens.pin_file.display()),
+        "pin-value=4321",
+    );
+    let out = signet(&[
+        "sign-blob",
+        s(&artifact),
+        "--bundle",
+        s(&bundle),
+        "--key",
+        &wrong,
+        "--trust-config",
+        s(&trust),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("wrong PIN") && !stderr.contains("4321"),
+        "{stderr}"
+    );
+}
