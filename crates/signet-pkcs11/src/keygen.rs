@@ -16,8 +16,11 @@ use crate::uri::Pkcs11Uri;
 /// The kinds of key `keygen` makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeygenType {
+    /// ECDSA on NIST P-256 (`CKM_EC_KEY_PAIR_GEN`).
     EcdsaP256,
+    /// ECDSA on NIST P-384.
     EcdsaP384,
+    /// Ed25519 (`CKM_EC_EDWARDS_KEY_PAIR_GEN`).
     Ed25519,
 }
 

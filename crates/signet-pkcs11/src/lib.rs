@@ -15,6 +15,7 @@
 //! see `module.rs`.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod encoding;
 pub mod keygen;
@@ -25,7 +26,7 @@ pub mod uri;
 
 pub use keygen::{generate_key_pair, KeygenType};
 pub use signer::{Pkcs11Error, Pkcs11Signer};
-pub use uri::{ObjectType, Pkcs11Uri, UriError};
+pub use uri::{ObjectType, Pkcs11Uri, UriError, MAX_URI_LEN};
 
 /// True when `text` is a PKCS#11 URI (rather than a key file path): it starts with `pkcs11:`.
 pub fn is_pkcs11_uri(text: &str) -> bool {

@@ -46,6 +46,7 @@ const PROBE: &[u8] = b"signet: proving the PKCS#11 key pair";
 /// Why a token key could not be opened. Every message names the URI without its PIN.
 #[derive(Debug, Error)]
 #[non_exhaustive]
+#[allow(missing_docs)] // each variant's message says what it is; `uri` is always PIN-free
 pub enum Pkcs11Error {
     #[error(transparent)]
     Uri(#[from] UriError),

@@ -43,8 +43,11 @@ pub fn available_or_skip(test: &str) -> bool {
 /// A SoftHSM2 token directory and the configuration file naming it.
 #[derive(Debug)]
 pub struct TokenDir {
+    /// The directory holding both.
     pub dir: PathBuf,
+    /// SoftHSM's `directories.tokendir`: one subdirectory per token.
     pub tokens: PathBuf,
+    /// The `softhsm2.conf` to point `SOFTHSM2_CONF` at.
     pub conf: PathBuf,
 }
 

@@ -19,6 +19,7 @@ pub const MAX_URI_LEN: usize = 4096;
 /// Why a PKCS#11 URI was refused.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[allow(missing_docs)] // each variant's message says what it is
 pub enum UriError {
     #[error("a PKCS#11 URI starts with \"pkcs11:\"")]
     Scheme,
@@ -40,8 +41,10 @@ pub enum UriError {
     TwoPins,
 }
 
-/// The object class a URI selects (RFC 7512 `type`).
+/// The object class a URI selects (RFC 7512 `type`): `public`, `private`, `cert`,
+/// `secret-key`, `data`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
 pub enum ObjectType {
     Public,
     Private,
@@ -73,9 +76,11 @@ impl ObjectType {
     }
 }
 
-/// A parsed PKCS#11 URI. Absent attributes match anything (RFC 7512 §3.3).
+/// A parsed PKCS#11 URI. Absent attributes match anything (RFC 7512 §3.3). Each field is the
+/// RFC 7512 attribute of the same name (`object_type` is `type`), percent-decoded.
 #[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
+#[allow(missing_docs)]
 pub struct Pkcs11Uri {
     pub token: Option<String>,
     pub manufacturer: Option<String>,

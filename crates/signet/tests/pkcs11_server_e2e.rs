@@ -394,9 +394,15 @@ fn the_client_signs_with_a_token_key() {
     let _server = Server::start(data.path());
     let trust = data.path().join("trust_config.json");
     let uri = tokens.uri("client", 20);
-    let public = generate_key_pair(&Pkcs11Uri::parse(&uri).unwrap(), KeygenType::EcdsaP256).unwrap();
+    // `signet pkcs11 keygen` makes the key in the token and prints its public key.
+    let out = signet(&["pkcs11", "keygen", "--uri", &uri, "--type", "ecdsa-p256"]);
+    ok(&out, "signet pkcs11 keygen");
     let pub_pem = work.path().join("token.pub");
-    std::fs::write(&pub_pem, public.to_pem()).unwrap();
+    std::fs::write(&pub_pem, &out.stdout).unwrap();
+    signet_crypto::PublicKey::from_pem(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    // The same label again is refused (it would make the URI ambiguous).
+    let again = signet(&["pkcs11", "keygen", "--uri", &uri, "--type", "ecdsa-p256"]);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("already exists"));
     let artifact = work.path().join("release.tar.gz");
     std::fs::write(&artifact, b"signed in hardware\n").unwrap();
     let bundle = work.path().join("release.sigstore.json");
