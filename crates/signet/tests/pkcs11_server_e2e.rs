@@ -455,3 +455,83 @@ fn the_client_signs_with_a_token_key() {
         "{stderr}"
     );
 }
+
+/// sigstore-python, the reference client, signs and verifies through the server whose every
+/// key is in the token (its trust config is the only input it gets).
+#[test]
+fn sigstore_python_signs_and_verifies_through_the_token_server() {
+    if !softhsm::available_or_skip("sigstore_python_signs_and_verifies_through_the_token_server") {
+        return;
+    }
+    let Some(sigstore) = common::sigstore_python() else {
+        return;
+    };
+    let tokens = Tokens::new();
+    let data = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let server = start(data.path(), &tokens.flags()).unwrap_or_else(|e| panic!("server: {e}"));
+    let trust = data.path().join("trust_config.json");
+    let artifact = work.path().join("py.txt");
+    std::fs::write(
+        &artifact,
+        b"signed by sigstore-python through a token-keyed signet\n",
+    )
+    .unwrap();
+    let bundle = work.path().join("py.sigstore.json");
+    let python = |args: &[&str]| {
+        Command::new(&sigstore)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", work.path())
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .arg("--trust-config")
+            .arg(&trust)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let token = common::dev_token(&server.url, "alice@example.com");
+    ok(
+        &python(&[
+            "sign",
+            "--identity-token",
+            &token,
+            "--bundle",
+            s(&bundle),
+            s(&artifact),
+        ]),
+        "sigstore sign",
+    );
+    let issuer = format!("{}/oidc", server.url);
+    let verify = |identity: &str| {
+        python(&[
+            "verify",
+            "identity",
+            "--bundle",
+            s(&bundle),
+            "--cert-identity",
+            identity,
+            "--cert-oidc-issuer",
+            &issuer,
+            s(&artifact),
+        ])
+    };
+    ok(&verify("alice@example.com"), "sigstore verify identity");
+    assert!(!verify("mallory@example.com").status.success());
+    // And signet verifies what the reference client made.
+    ok(
+        &signet(&[
+            "verify-blob",
+            s(&artifact),
+            "--bundle",
+            s(&bundle),
+            "--certificate-identity",
+            "alice@example.com",
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trust-config",
+            s(&trust),
+        ]),
+        "signet verify-blob of sigstore-python's bundle",
+    );
+}
