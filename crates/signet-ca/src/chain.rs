@@ -7,7 +7,7 @@ use std::path::Path;
 
 use signet_formats::common::DistinguishedName;
 use signet_formats::trust::CertificateAuthority;
-use signet_keyfile::{open_or_create_chain, ChainFiles, NewChain};
+use signet_keyfile::{open_or_create_chain_with, ChainFiles, NewChain};
 use signet_x509::fulcio::{fulcio_intermediate_certificate, fulcio_root_certificate};
 use signet_x509::{authority_entry, ParsedCertificate, Signer};
 
@@ -43,6 +43,16 @@ impl CaChain {
     /// Loads the chain from `dir`, or on first start generates it (valid from `now` less a few
     /// minutes). A directory with some but not all of the files is refused.
     pub fn open_or_create(dir: &Path, now: i64) -> Result<CaChain, CaError> {
+        CaChain::open_with_key(dir, now, None)
+    }
+
+    /// [`CaChain::open_or_create`] with the intermediate's key held elsewhere when `issuing`
+    /// is given (a PKCS#11 token): the root (a file key) certifies it on first start.
+    pub fn open_with_key(
+        dir: &Path,
+        now: i64,
+        issuing: Option<std::sync::Arc<dyn Signer>>,
+    ) -> Result<CaChain, CaError> {
         let new = NewChain {
             root_subject: DistinguishedName {
                 organization: "signet".into(),
@@ -59,7 +69,7 @@ impl CaChain {
                 fulcio_intermediate_certificate(signer, root, key, params)
             },
         };
-        let loaded = open_or_create_chain(dir, FILES, &new, now)?;
+        let loaded = open_or_create_chain_with(dir, FILES, &new, now, issuing)?;
         CaChain::from_parts(Box::new(loaded.signer), loaded.chain)
     }
 

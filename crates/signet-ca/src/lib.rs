@@ -56,6 +56,10 @@ pub enum CaError {
     Files(#[from] signet_keyfile::KeyFileError),
     #[error("the CA certificate chain: {0}")]
     Chain(String),
+    /// A signing key (the CA's, or its CT log's) is out of reach for now, e.g. a PKCS#11
+    /// token reconnecting: 503, retry later.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl CaError {
@@ -76,6 +80,7 @@ impl CaError {
             CaError::Ct(_) | CaError::Issue(_) | CaError::Files(_) | CaError::Chain(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            CaError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

@@ -126,9 +126,7 @@ impl Ca {
             not_after: now + LEAF_LIFETIME_SECS,
         };
         let signer = &*self.chain.signer;
-        let precert = template
-            .precertificate(signer)
-            .map_err(|e| CaError::Issue(e.to_string()))?;
+        let precert = template.precertificate(signer).map_err(issue_error)?;
         let mut ct_chain = Vec::with_capacity(1 + self.chain.chain.len());
         ct_chain.push(precert);
         ct_chain.extend(self.chain.chain.iter().cloned());
@@ -136,13 +134,27 @@ impl Ca {
             .ct
             .add_pre_chain(ct_chain)
             .await
-            .map_err(|e| CaError::Ct(e.to_string()))?;
-        let leaf = template
-            .certificate(signer, &[sct])
-            .map_err(|e| CaError::Issue(e.to_string()))?;
+            .map_err(|e| match e.is_unavailable() {
+                true => CaError::Unavailable(e.to_string()),
+                false => CaError::Ct(e.to_string()),
+            })?;
+        let leaf = template.certificate(signer, &[sct]).map_err(issue_error)?;
         let mut chain = Vec::with_capacity(1 + self.chain.chain.len());
         chain.push(leaf);
         chain.extend(self.chain.chain.iter().cloned());
         Ok(chain)
+    }
+}
+
+/// A certificate the CA could not sign: 503 when its key is only out of reach (a token
+/// reconnecting), else an internal error.
+fn issue_error(e: signet_x509::FulcioError) -> CaError {
+    match e {
+        signet_x509::FulcioError::Profile(signet_x509::profile::ProfileError::Signer(e))
+            if e.is_unavailable() =>
+        {
+            CaError::Unavailable(e.to_string())
+        }
+        other => CaError::Issue(other.to_string()),
     }
 }

@@ -178,6 +178,17 @@ pub fn load_signing_key(path: &Path) -> anyhow::Result<SigningKey> {
     SigningKey::from_pkcs8_pem(&text).map_err(|e| anyhow!("key {}: {e}", path.display()))
 }
 
+/// `--key`: a key file ([`load_signing_key`]), or a key in a PKCS#11 token when the argument
+/// is an RFC 7512 URI (`pkcs11:token=…;object=…?module-path=…&pin-source=file:…`).
+pub fn load_user_key(arg: &Path) -> anyhow::Result<crate::sign::UserKey> {
+    match arg.to_str().filter(|a| signet_pkcs11::is_pkcs11_uri(a)) {
+        Some(uri) => Ok(crate::sign::UserKey::Token(
+            signet_pkcs11::Pkcs11Signer::open_uri(uri)?,
+        )),
+        None => load_signing_key(arg).map(crate::sign::UserKey::Memory),
+    }
+}
+
 /// A public key file: PEM SubjectPublicKeyInfo (`PUBLIC KEY`).
 pub fn load_public_key(path: &Path) -> anyhow::Result<PublicKey> {
     let data = read_limited(path, "public key", MAX_KEY_FILE_BYTES)?;

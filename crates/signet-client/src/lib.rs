@@ -58,7 +58,7 @@
 //! let bundle = sign::sign(
 //!     &Http::new()?,
 //!     &offline,
-//!     Credential::Key(key),
+//!     Credential::Key(key.into()),
 //!     Payload::Artifact(Artifact::Bytes(artifact)),
 //! )?;
 //!
@@ -315,7 +315,7 @@ pub fn sign_payloads_to(
         }
         _ => None,
     };
-    let key = options.key.as_deref().map(keys::load_signing_key).transpose()?;
+    let key = options.key.as_deref().map(keys::load_user_key).transpose()?;
     let material = trust::load(&options.trust, &TrustEnv::from_process())?;
     let config = material.signing_config()?;
     let services = services::signing_services_for(config, key.is_none(), now, logs)?;

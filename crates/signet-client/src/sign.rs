@@ -78,7 +78,48 @@ pub enum Credential {
     /// Keyless: an ephemeral key certified by the CA for this token's identity.
     Keyless(IdentityToken),
     /// The user's own key; the bundle carries only a hint naming it.
-    Key(SigningKey),
+    Key(UserKey),
+}
+
+/// A signing key the client holds: in memory (a key file, an ephemeral key), or in a PKCS#11
+/// token (`--key pkcs11:…`, as cosign's `--key` takes), where it never leaves the token.
+pub enum UserKey {
+    /// A private key in this process's memory.
+    Memory(SigningKey),
+    /// A private key in a PKCS#11 token; signing is a call into the token.
+    Token(signet_pkcs11::Pkcs11Signer),
+}
+
+impl From<SigningKey> for UserKey {
+    fn from(key: SigningKey) -> Self {
+        UserKey::Memory(key)
+    }
+}
+
+impl UserKey {
+    /// The public half.
+    pub fn public_key(&self) -> &PublicKey {
+        match self {
+            UserKey::Memory(k) => k.public_key(),
+            UserKey::Token(t) => signet_crypto::Signer::public_key(t),
+        }
+    }
+
+    /// Signs `message` with the key's default scheme (ECDSA signatures are DER).
+    pub fn sign(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
+        match self {
+            UserKey::Memory(k) => k.sign(message).map_err(Into::into),
+            UserKey::Token(t) => signet_crypto::Signer::sign(t, message).map_err(Into::into),
+        }
+    }
+
+    /// Signs a precomputed digest (a hashedrekord signature; [`message_scheme`]).
+    pub fn sign_digest(&self, digest: &[u8]) -> anyhow::Result<Vec<u8>> {
+        match self {
+            UserKey::Memory(k) => k.sign_digest(digest).map_err(Into::into),
+            UserKey::Token(t) => t.sign_digest(digest).map_err(Into::into),
+        }
+    }
 }
 
 /// Runs the whole signing flow and returns the bundle (not yet verified or written).
@@ -119,7 +160,7 @@ pub fn sign_keeping_chain(
 /// key and the certificate the CA issued for it, obtained once and used for every payload of
 /// one command (as cosign signs every image of `--recursive` with one certificate).
 pub struct Signer {
-    key: SigningKey,
+    key: UserKey,
     verifier_key: VerifierKey,
     material: VerificationMaterialContent,
     /// The CA's certificates above the leaf (keyless only).
@@ -142,7 +183,7 @@ impl Signer {
                 let leaf = chain.remove(0);
                 ca_chain = chain;
                 (
-                    key,
+                    UserKey::Memory(key),
                     VerifierKey::X509Certificate(leaf.clone()),
                     VerificationMaterialContent::Certificate(leaf),
                 )

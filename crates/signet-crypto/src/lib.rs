@@ -18,10 +18,12 @@ mod digest;
 mod ed25519ph;
 mod error;
 mod keys;
+mod signer;
 mod signing;
 
 pub use cosign_key::{decrypt_private_key, encrypt_private_key, CosignKeyError};
 pub use digest::{sha1_fingerprint, sha256, HashAlgorithm, Hasher};
 pub use error::CryptoError;
 pub use keys::{KeyKind, PublicKey, PublicKeyDetails};
+pub use signer::{Signer, SignerError};
 pub use signing::{random_serial, SigningKey};

@@ -23,7 +23,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
-use signet_log::LogError;
 use signet_tlog::{Hash, TilePath};
 use signet_x509::sct::SignedCertificateTimestamp;
 
@@ -83,7 +82,7 @@ impl From<CtError> for ApiError {
         let status = match &e {
             CtError::Chain(_) | CtError::BadRequest(_) => StatusCode::BAD_REQUEST,
             CtError::NotFound(_) => StatusCode::NOT_FOUND,
-            CtError::Log(LogError::Overloaded | LogError::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
+            e if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

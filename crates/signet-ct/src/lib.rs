@@ -53,6 +53,17 @@ pub enum CtError {
     Internal(String),
 }
 
+impl CtError {
+    /// True when the log cannot take the entry now but may shortly (overloaded, stopping, its
+    /// signing key out of reach): answered 503.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            CtError::Log(LogError::Overloaded | LogError::Unavailable | LogError::KeyUnavailable(_))
+        )
+    }
+}
+
 impl From<signet_log::keyed::KeyedLogError> for CtError {
     fn from(e: signet_log::keyed::KeyedLogError) -> Self {
         match e {

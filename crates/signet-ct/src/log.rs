@@ -17,12 +17,12 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use signet_crypto::{PublicKey, PublicKeyDetails, SigningKey};
+use signet_crypto::{PublicKey, PublicKeyDetails, Signer};
 use signet_formats::common::{self, LogId, TimeRange, Timestamp};
 use signet_formats::trust::TransparencyLogInstance;
-use signet_log::keyed::{KeyedLog, KeyedLogLayout};
+use signet_log::keyed::{ExternalKey, KeyedLog, KeyedLogLayout};
 use signet_log::storage::{read_hash_tile, Database, LogStore, ReaderPool, StoreLocation};
-use signet_log::{Appender, AppenderConfig, SignedCheckpoint};
+use signet_log::{Appender, AppenderConfig, LogError, SignedCheckpoint};
 use signet_tlog::{Hash, Prover, TileError, TileId, TileSource};
 use signet_x509::sct::{sign_sct, SignedCertificateTimestamp, TimestampedEntry};
 use signet_x509::ParsedCertificate;
@@ -46,7 +46,7 @@ const META_ISSUER: &str = "ct.issuer/";
 /// A running CT log.
 pub struct CtLog {
     appender: Appender,
-    key: Arc<SigningKey>,
+    key: Arc<dyn Signer>,
     log_id: [u8; 32],
     origin: String,
     created: i64,
@@ -88,6 +88,19 @@ impl CtLog {
         accepted_roots: Vec<Vec<u8>>,
         now: i64,
     ) -> Result<CtLog, CtError> {
+        CtLog::open_with_key(dir, database, origin, accepted_roots, now, None)
+    }
+
+    /// [`CtLog::open_or_create`] with the log key held elsewhere (a PKCS#11 token) when
+    /// `external` is given: no key file is written or read.
+    pub fn open_with_key(
+        dir: &Path,
+        database: &Database,
+        origin: &str,
+        accepted_roots: Vec<Vec<u8>>,
+        now: i64,
+        external: Option<&ExternalKey>,
+    ) -> Result<CtLog, CtError> {
         signet_tlog::check_key_name(origin)
             .map_err(|e| CtError::Setup(format!("origin {origin:?} cannot name a note key: {e}")))?;
         let roots = accepted_roots
@@ -118,6 +131,7 @@ impl CtLog {
             },
             origin,
             now,
+            external,
         )?;
         let mut store = store;
 
@@ -130,7 +144,6 @@ impl CtLog {
             }
             None => 0,
         };
-        let key = Arc::new(key);
         let signer = Rfc6962NoteSigner::new(origin, key.clone(), last_timestamp);
         let appender = Appender::start(store, origin.to_string(), signer, AppenderConfig::default())?;
         let readers = location.reader_pool(READERS)?;
@@ -190,8 +203,10 @@ impl CtLog {
         // Returns only once the batch holding the entry is committed.
         let integrated = self.appender.submit(leaf_hash, body).await?;
         tracing::debug!(index = integrated.index, precert, "CT entry integrated");
-        sign_sct(self.key.as_ref(), self.log_id, timestamp, &chain.log_entry(), &[])
-            .map_err(|e| CtError::Internal(format!("signing the SCT: {e}")))
+        sign_sct(self.key.as_ref(), self.log_id, timestamp, &chain.log_entry(), &[]).map_err(|e| match e {
+            signet_x509::sct::SctError::Signer(e) => CtError::Log(LogError::from_signer("the SCT", e)),
+            other => CtError::Internal(format!("signing the SCT: {other}")),
+        })
     }
 
     /// Stores the chain's issuers (before the entry that names them), once each.

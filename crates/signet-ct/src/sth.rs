@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use signet_crypto::{sha256, PublicKey, SigningKey};
+use signet_crypto::{sha256, PublicKey, Signer, SignerError};
 use signet_log::CheckpointSigner;
 use signet_tlog::{Checkpoint, Hash, Note, NoteSignature};
 use signet_x509::sct::{sign_digitally_signed, DigitallySigned};
@@ -81,7 +81,7 @@ pub use signet_x509::static_ct::{note_key_id, tree_head_signature_input};
 /// timestamps never go backwards, even if the clock does, since monitors compare them.
 pub struct Rfc6962NoteSigner {
     origin: String,
-    key: Arc<SigningKey>,
+    key: Arc<dyn Signer>,
     log_id: [u8; 32],
     last_timestamp: AtomicU64,
 }
@@ -89,7 +89,7 @@ pub struct Rfc6962NoteSigner {
 impl Rfc6962NoteSigner {
     /// A signer for the log `origin` whose key is `key`; `last_timestamp` is the timestamp of
     /// the newest STH already published (0 for a new log).
-    pub fn new(origin: &str, key: Arc<SigningKey>, last_timestamp: u64) -> Self {
+    pub fn new(origin: &str, key: Arc<dyn Signer>, last_timestamp: u64) -> Self {
         Rfc6962NoteSigner {
             origin: origin.into(),
             log_id: sha256(key.public_key().spki_der()),
@@ -106,23 +106,27 @@ impl Rfc6962NoteSigner {
 }
 
 impl CheckpointSigner for Rfc6962NoteSigner {
-    fn sign_checkpoint(&self, checkpoint: &Checkpoint) -> Result<String, String> {
+    fn sign_checkpoint(&self, checkpoint: &Checkpoint) -> Result<String, SignerError> {
+        let failed = |e: &dyn std::fmt::Display| SignerError::Failed(e.to_string());
         if !checkpoint.extensions.is_empty() {
-            return Err("an RFC 6962 checkpoint has no extension lines".into());
+            return Err(failed(&"an RFC 6962 checkpoint has no extension lines"));
         }
         let timestamp = self.timestamp();
         let message = tree_head_signature_input(timestamp, checkpoint.size, &checkpoint.root_hash);
-        let signature = sign_digitally_signed(self.key.as_ref(), &message).map_err(|e| e.to_string())?;
+        let signature = sign_digitally_signed(self.key.as_ref(), &message).map_err(|e| match e {
+            signet_x509::sct::SctError::Signer(e) => e,
+            other => failed(&other),
+        })?;
         let body = Rfc6962NoteSignature { timestamp, signature }
             .encode()
-            .map_err(|e| e.to_string())?;
-        let mut note = Note::new(&checkpoint.to_note_text()).map_err(|e| e.to_string())?;
+            .map_err(|e| failed(&e))?;
+        let mut note = Note::new(&checkpoint.to_note_text()).map_err(|e| failed(&e))?;
         note.add_signature(NoteSignature {
             name: self.origin.clone(),
             key_hash: note_key_id(&self.origin, &self.log_id),
             signature: body,
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| failed(&e))?;
         Ok(note.to_envelope())
     }
 }

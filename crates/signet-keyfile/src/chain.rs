@@ -2,8 +2,15 @@
 //! certificate under it, each with its key — as the CA and the TSA both keep theirs. On first
 //! start the chain is generated (ECDSA P-256 keys, the caller's certificate profiles); later
 //! starts load it; a directory with only some of the four files is refused.
+//!
+//! The issuing key may instead live in a PKCS#11 token ([`open_or_create_chain_with`]): it is
+//! the key that signs every request, so it is the one worth keeping in hardware. The root key
+//! stays a 0600 file beside the certificates: it signs only when the chain is made (and when
+//! a new issuing certificate is made for a rotation), and an operator who wants it offline
+//! moves the file away after the first start and restores it for a rotation.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use signet_crypto::{random_serial, KeyKind, PublicKey, SigningKey};
 use signet_formats::common::DistinguishedName;
@@ -47,7 +54,7 @@ pub struct NewChain<'a> {
 /// A loaded chain: the issuing key and the certificates [issuing, root], DER.
 #[derive(Debug)]
 pub struct LoadedChain {
-    pub signer: FileKeySigner,
+    pub signer: Arc<dyn Signer>,
     pub chain: Vec<Vec<u8>>,
 }
 
@@ -59,27 +66,71 @@ pub fn open_or_create_chain(
     new: &NewChain<'_>,
     now: i64,
 ) -> Result<LoadedChain, KeyFileError> {
-    let names = [
-        files.root_key,
-        files.root_cert,
-        files.issuing_key,
-        files.issuing_cert,
-    ];
-    if inspect_dir(dir, &names)? == DirState::Empty {
-        generate(dir, files, new, now)?;
+    open_or_create_chain_with(dir, files, new, now, None)
+}
+
+/// [`open_or_create_chain`], with the issuing key held elsewhere when `issuing` is given (a
+/// PKCS#11 token): no issuing key file is written or read, the root certifies that key's
+/// public half on first start, and a later start whose stored issuing certificate is for
+/// another key is refused.
+pub fn open_or_create_chain_with(
+    dir: &Path,
+    files: ChainFiles<'_>,
+    new: &NewChain<'_>,
+    now: i64,
+    issuing: Option<Arc<dyn Signer>>,
+) -> Result<LoadedChain, KeyFileError> {
+    let names: &[&str] = match issuing {
+        Some(_) => &[files.root_key, files.root_cert, files.issuing_cert],
+        None => &[
+            files.root_key,
+            files.root_cert,
+            files.issuing_key,
+            files.issuing_cert,
+        ],
+    };
+    if inspect_dir(dir, names)? == DirState::Empty {
+        generate(dir, files, new, now, issuing.as_ref().map(|s| s.public_key()))?;
     }
-    let signer = FileKeySigner::load(&dir.join(files.issuing_key))?;
+    let signer: Arc<dyn Signer> = match issuing {
+        Some(signer) => signer,
+        None => Arc::new(FileKeySigner::load(&dir.join(files.issuing_key))?),
+    };
     let chain = [files.issuing_cert, files.root_cert]
         .into_iter()
         .map(|name| read_certificate(&dir.join(name)))
         .collect::<Result<Vec<_>, _>>()?;
+    let certified = PublicKey::from_certificate_der(&chain[0]).map_err(|e| KeyFileError::BadFile {
+        path: dir.join(files.issuing_cert),
+        reason: e.to_string(),
+    })?;
+    if &certified != signer.public_key() {
+        return Err(KeyFileError::BadFile {
+            path: dir.join(files.issuing_cert),
+            reason: "certifies another key than the issuing key in use (a key file where a token key was, or another token key): refusing to start".into(),
+        });
+    }
     Ok(LoadedChain { signer, chain })
 }
 
-fn generate(dir: &Path, files: ChainFiles<'_>, new: &NewChain<'_>, now: i64) -> Result<(), KeyFileError> {
+fn generate(
+    dir: &Path,
+    files: ChainFiles<'_>,
+    new: &NewChain<'_>,
+    now: i64,
+    external: Option<&PublicKey>,
+) -> Result<(), KeyFileError> {
     let failed = |what: &str, e: &dyn std::fmt::Display| KeyFileError::Generate(format!("{what}: {e}"));
     let root_key = SigningKey::generate(KeyKind::EcdsaP256).map_err(|e| failed("root key", &e))?;
-    let issuing_key = SigningKey::generate(KeyKind::EcdsaP256).map_err(|e| failed("issuing key", &e))?;
+    let issuing_key = match external {
+        Some(_) => None,
+        None => Some(SigningKey::generate(KeyKind::EcdsaP256).map_err(|e| failed("issuing key", &e))?),
+    };
+    let issuing_public = match (external, &issuing_key) {
+        (Some(public), _) => public,
+        (None, Some(key)) => key.public_key(),
+        (None, None) => return Err(failed("issuing key", &"none")),
+    };
     let not_before = now - BACKDATE_SECS;
     let root = (new.root_profile)(
         &root_key,
@@ -94,7 +145,7 @@ fn generate(dir: &Path, files: ChainFiles<'_>, new: &NewChain<'_>, now: i64) -> 
     let issuing = (new.issuing_profile)(
         &root_key,
         &root,
-        issuing_key.public_key(),
+        issuing_public,
         &CertificateParams {
             subject: &new.issuing_subject,
             serial: &random_serial(),
@@ -105,7 +156,9 @@ fn generate(dir: &Path, files: ChainFiles<'_>, new: &NewChain<'_>, now: i64) -> 
     .map_err(|e| failed("issuing certificate", &e))?;
     write_private_key(&dir.join(files.root_key), &root_key)?;
     write_certificate(&dir.join(files.root_cert), &root)?;
-    write_private_key(&dir.join(files.issuing_key), &issuing_key)?;
+    if let Some(issuing_key) = &issuing_key {
+        write_private_key(&dir.join(files.issuing_key), issuing_key)?;
+    }
     write_certificate(&dir.join(files.issuing_cert), &issuing)?;
     Ok(())
 }

@@ -12,7 +12,7 @@
 
 pub mod chain;
 
-pub use chain::{open_or_create_chain, ChainFiles, LoadedChain, NewChain};
+pub use chain::{open_or_create_chain, open_or_create_chain_with, ChainFiles, LoadedChain, NewChain};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -201,7 +201,9 @@ impl Signer for FileKeySigner {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError> {
-        self.key.sign(message).map_err(|e| SignerError(e.to_string()))
+        self.key
+            .sign(message)
+            .map_err(|e| SignerError::Failed(e.to_string()))
     }
 }
 

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use signet_crypto::SignerError;
 use signet_tlog::{Checkpoint, Hash, NoteSigner, TileError, TileId, TileSource, TreeAppender};
 use tokio::sync::{mpsc, oneshot};
 
@@ -57,12 +58,16 @@ pub struct Integrated {
 /// (c2sp.org/static-ct-api). It runs on the integrator thread, once per batch.
 pub trait CheckpointSigner: Send + 'static {
     /// The signed note envelope for `checkpoint`.
-    fn sign_checkpoint(&self, checkpoint: &Checkpoint) -> Result<String, String>;
+    /// A key out of reach is [`SignerError::Unavailable`]; anything else is `Failed`.
+    fn sign_checkpoint(&self, checkpoint: &Checkpoint) -> Result<String, SignerError>;
 }
 
 impl CheckpointSigner for NoteSigner {
-    fn sign_checkpoint(&self, checkpoint: &Checkpoint) -> Result<String, String> {
-        signet_tlog::sign_checkpoint(checkpoint, &[self]).map_err(|e| e.to_string())
+    fn sign_checkpoint(&self, checkpoint: &Checkpoint) -> Result<String, SignerError> {
+        signet_tlog::sign_checkpoint(checkpoint, &[self]).map_err(|e| match e {
+            signet_tlog::NoteError::Signer(e) => e,
+            other => SignerError::Failed(other.to_string()),
+        })
     }
 }
 
@@ -389,7 +394,7 @@ fn sign(origin: &str, size: u64, root: Hash, signer: &dyn CheckpointSigner) -> R
     };
     signer
         .sign_checkpoint(&cp)
-        .map_err(|e| LogError::Internal(format!("signing checkpoint: {e}")))
+        .map_err(|e| LogError::from_signer("the checkpoint", e))
 }
 
 /// Tiles for proofs: those the integrator wrote recently (kept in memory), then the store.
@@ -492,7 +497,11 @@ impl Integrator {
                     .failed_batches
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 for s in batch.drain(..) {
-                    let _ = s.reply.send(Err(LogError::Internal("integration failed".into())));
+                    let reply = match &e {
+                        LogError::KeyUnavailable(m) => LogError::KeyUnavailable(m.clone()),
+                        _ => LogError::Internal("integration failed".into()),
+                    };
+                    let _ = s.reply.send(Err(reply));
                 }
                 // The in-memory tree may be ahead of storage now: rebuild it from what is durable.
                 // A database that cannot be reached (a PostgreSQL restart) or a checkpoint another

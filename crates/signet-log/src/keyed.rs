@@ -4,11 +4,14 @@
 //! of the PostgreSQL database) has metadata that pin the origin and the key: a later start with
 //! another origin, another key, or a half-written directory is refused, never silently
 //! re-initialised (either would fork the log). With PostgreSQL, several front ends each hold a
-//! copy of the key file and must agree with what the database recorded.
+//! copy of the key file and must agree with what the database recorded. A key held elsewhere
+//! (a PKCS#11 token, [`ExternalKey`]) replaces the key file: the store's pinned log ID is then
+//! what a later start is checked against.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use signet_crypto::{sha256, KeyKind, SigningKey};
+use signet_crypto::{sha256, KeyKind, Signer, SigningKey};
 use signet_keyfile::{create_private_dir, read_private_key, write_private_key, KeyFileError};
 
 use crate::storage::{Database, LogStore, StorageError, StoreLocation};
@@ -41,9 +44,17 @@ pub struct KeyedLogLayout<'a> {
     pub meta_prefix: &'a str,
 }
 
+/// A log key kept outside the directory (a PKCS#11 token): no key file is written or read.
+#[derive(Clone)]
+pub struct ExternalKey {
+    pub signer: Arc<dyn Signer>,
+    /// Where the key is, for messages (a PKCS#11 URI without its PIN).
+    pub name: String,
+}
+
 /// An opened keyed log directory.
 pub struct KeyedLog {
-    pub key: SigningKey,
+    pub key: Arc<dyn Signer>,
     /// The writer's store (hand it to the appender).
     pub store: Box<dyn LogStore>,
     /// Where the store lives (open readers there).
@@ -58,13 +69,14 @@ pub struct KeyedLog {
 
 impl KeyedLog {
     /// Opens the log in `dir` with its store in `database`, or creates it (a fresh P-256 key,
-    /// `origin` and `now` recorded).
+    /// `origin` and `now` recorded), or with `external` as its key instead of a key file.
     pub fn open_or_create(
         dir: &Path,
         database: &Database,
         layout: KeyedLogLayout<'_>,
         origin: &str,
         now: i64,
+        external: Option<&ExternalKey>,
     ) -> Result<KeyedLog, KeyedLogError> {
         let meta_key = |name: &str| format!("{}.{name}", layout.meta_prefix);
         let location = database.location(dir.join(layout.db_file), layout.pg_schema);
@@ -75,40 +87,64 @@ impl KeyedLog {
             StoreLocation::Sqlite(_) => layout.db_file.to_string(),
             other => other.to_string(),
         };
-        let (has_key, has_store) = (key_path.exists(), location.exists()?);
-        let (key, mut store, new) = match (has_key, has_store) {
-            (true, false) | (false, true) => {
-                let (key_name, store_name) = (layout.key_file.to_string(), store_name);
-                let (present, missing) = if has_key {
-                    (vec![key_name], vec![store_name])
-                } else {
-                    (vec![store_name], vec![key_name])
-                };
-                return Err(KeyFileError::HalfWritten {
-                    dir: dir.to_path_buf(),
-                    present,
-                    missing,
-                }
-                .into());
+        let key_name = match external {
+            Some(e) => e.name.clone(),
+            None => key_path.display().to_string(),
+        };
+        // With an external key the "key file" is always present: only the store decides.
+        let has_key = external.is_some() || key_path.exists();
+        let has_store = location.exists()?;
+        let half_written = |has_key: bool| -> KeyedLogError {
+            let (key_name, store_name) = (layout.key_file.to_string(), store_name.clone());
+            let (present, missing) = if has_key {
+                (vec![key_name], vec![store_name])
+            } else {
+                (vec![store_name], vec![key_name])
+            };
+            KeyFileError::HalfWritten {
+                dir: dir.to_path_buf(),
+                present,
+                missing,
             }
-            (false, false) => {
-                let key = SigningKey::generate(KeyKind::EcdsaP256)
-                    .map_err(|e| KeyedLogError::Setup(format!("generating the {} key: {e}", layout.what)))?;
+            .into()
+        };
+        let (key, mut store, new): (Arc<dyn Signer>, _, _) = match (has_key, has_store) {
+            (true, false) if external.is_none() => return Err(half_written(true)),
+            (false, true) => return Err(half_written(false)),
+            (_, false) => {
+                let generated = match external {
+                    Some(_) => None,
+                    None => Some(Arc::new(SigningKey::generate(KeyKind::EcdsaP256).map_err(
+                        |e| KeyedLogError::Setup(format!("generating the {} key: {e}", layout.what)),
+                    )?)),
+                };
+                let key: Arc<dyn Signer> = match (external, &generated) {
+                    (Some(e), _) => e.signer.clone(),
+                    (None, Some(k)) => k.clone(),
+                    (None, None) => return Err(KeyedLogError::Setup("no log key".into())),
+                };
                 let mut store = location.open(true)?;
                 store.set_meta(&meta_key("origin"), origin)?;
                 store.set_meta(&meta_key("created"), &now.to_string())?;
                 store.set_meta(&meta_key("log_id"), &hex(&sha256(key.public_key().spki_der())))?;
-                // The key is written last: with it present, the directory is complete.
-                write_private_key(&key_path, &key)?;
-                tracing::info!(dir = %dir.display(), origin, "created a new {}", layout.what);
+                // A key file is written last: with it present, the directory is complete.
+                if let Some(generated) = &generated {
+                    write_private_key(&key_path, generated)?;
+                }
+                tracing::info!(dir = %dir.display(), origin, key = %key_name, "created a new {}", layout.what);
                 (key, store, true)
             }
-            (true, true) => (read_private_key(&key_path)?, location.open(false)?, false),
+            (true, true) => {
+                let key: Arc<dyn Signer> = match external {
+                    Some(e) => e.signer.clone(),
+                    None => Arc::new(read_private_key(&key_path)?),
+                };
+                (key, location.open(false)?, false)
+            }
         };
         if key.public_key().kind() != KeyKind::EcdsaP256 {
             return Err(KeyedLogError::Setup(format!(
-                "{} is a {} key; the {} signs with ECDSA P-256",
-                key_path.display(),
+                "{key_name} is a {} key; the {} signs with ECDSA P-256",
                 key.public_key().kind(),
                 layout.what
             )));
@@ -129,8 +165,7 @@ impl KeyedLog {
         }
         if meta("log_id")? != hex(&log_id) {
             return Err(KeyedLogError::Setup(format!(
-                "{} is not the key this {} was created with",
-                key_path.display(),
+                "{key_name} is not the key this {} was created with: refusing to start",
                 layout.what
             )));
         }

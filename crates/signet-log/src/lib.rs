@@ -38,4 +38,20 @@ pub enum LogError {
     Unavailable,
     #[error("internal error: {0}")]
     Internal(String),
+    /// The log's signing key is out of reach (a PKCS#11 token lost its session); the signer
+    /// is reconnecting. Answered 503: the entry was not logged and may be retried.
+    #[error("the log's signing key is unavailable: {0}")]
+    KeyUnavailable(String),
+}
+
+impl LogError {
+    /// The error for a signer that could not sign: [`LogError::KeyUnavailable`] for a key out
+    /// of reach, else [`LogError::Internal`] naming `what` was being signed.
+    pub fn from_signer(what: &str, e: signet_crypto::SignerError) -> LogError {
+        if e.is_unavailable() {
+            LogError::KeyUnavailable(e.to_string())
+        } else {
+            LogError::Internal(format!("signing {what}: {e}"))
+        }
+    }
 }

@@ -580,11 +580,7 @@ async fn batches_keep_committing_while_a_round_is_out() {
     let dir = tempfile::tempdir().unwrap();
     let signer = NoteSigner::new(ORIGIN, SigningKey::generate(KeyKind::Ed25519).unwrap()).unwrap();
     let log = TestLog {
-        signer: NoteSigner::new(
-            ORIGIN,
-            SigningKey::from_pkcs8_der(signer.signing_key().pkcs8_der()).unwrap(),
-        )
-        .unwrap(),
+        signer: signer.clone(),
         tree: Mutex::new(MemoryTree::new()),
         proofs_made: AtomicU64::new(0),
     };

@@ -175,7 +175,7 @@ impl MemoryLog {
     }
 
     pub fn public_key(&self) -> &PublicKey {
-        self.signer.signing_key().public_key()
+        self.signer.public_key()
     }
 
     pub fn append(&mut self, body: Vec<u8>) -> u64 {
@@ -367,7 +367,7 @@ impl MemoryV1Log {
 
     /// The log's public key.
     pub fn public_key(&self) -> &PublicKey {
-        self.signer.signing_key().public_key()
+        self.signer.public_key()
     }
 
     /// The log as a monitor target, its key as a trusted root lists it.

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use fs2::FileExt;
-use signet_crypto::{KeyKind, SigningKey};
+use signet_crypto::{KeyKind, Signer, SigningKey};
 use signet_formats::common::{LogId, TimeRange, Timestamp};
 use signet_formats::trust::{
     ClientTrustConfig, Service, ServiceConfiguration, ServiceSelector, SigningConfig,
@@ -129,6 +129,30 @@ pub struct ServerArgs {
     /// --no-search-index there is none either).
     #[arg(long, env = "SIGNET_NO_EXPLORER")]
     pub no_explorer: bool,
+    // Keys in a PKCS#11 token (README, "Keys in a hardware token"): an RFC 7512 URI per
+    // service, e.g. pkcs11:token=signet;object=ca?module-path=…&pin-source=file:…. With one,
+    // that service neither generates nor reads a key file; a later start with another key is
+    // refused. Prefer pin-source to pin-value (a command line is visible to other users).
+    /// PKCS#11 URI of the CA's intermediate key (ECDSA P-256/P-384); the root stays a file key
+    /// that only certifies it.
+    #[arg(long, env = "SIGNET_CA_KEY_URI")]
+    pub ca_key_uri: Option<String>,
+    /// PKCS#11 URI of the CT log's key (ECDSA P-256).
+    #[arg(long, env = "SIGNET_CT_KEY_URI")]
+    pub ct_key_uri: Option<String>,
+    /// PKCS#11 URI of the transparency log's checkpoint key (Ed25519).
+    #[arg(long, env = "SIGNET_LOG_KEY_URI")]
+    pub log_key_uri: Option<String>,
+    /// PKCS#11 URI of the Rekor v1 log's key (ECDSA P-256).
+    #[arg(long, env = "SIGNET_REKOR1_KEY_URI")]
+    pub rekor1_key_uri: Option<String>,
+    /// PKCS#11 URI of the timestamp authority's signing key; the TSA root stays a file key
+    /// that only certifies it.
+    #[arg(long, env = "SIGNET_TSA_KEY_URI")]
+    pub tsa_key_uri: Option<String>,
+    /// PKCS#11 URI of the key of all four TUF roles of the instance's repository.
+    #[arg(long, env = "SIGNET_TUF_KEY_URI")]
+    pub tuf_key_uri: Option<String>,
 }
 
 /// A service `--only` can pick.
@@ -200,7 +224,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let log_url = format!("{public_url}{LOG_PREFIX}");
 
     let database = args.database.open()?;
-    let dir = DataDir::open(&args.data_dir, &log_url, database)?;
+    let keys = TokenKeys::open(&args)?;
+    let dir = DataDir::open(&args.data_dir, &log_url, database, keys.log.as_ref())?;
     let mut app = axum::Router::new().route("/healthz", database::health_route(&dir.database));
     let mut trust = TrustFiles {
         public_url: &public_url,
@@ -217,7 +242,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let mut indexes = search::Indexes::default();
     let log_id = signet_tlog::rekor_log_id(&dir.origin, dir.log_key.public_key());
     if selected.log {
-        let signer = NoteSigner::new(&dir.origin, SigningKey::from_pkcs8_der(dir.log_key.pkcs8_der())?)
+        let signer = NoteSigner::from_signer(&dir.origin, dir.log_key.clone())
             .map_err(|e| anyhow::anyhow!("log key cannot sign checkpoints: {e}"))?;
         let log_vkey = signer
             .verifier()
@@ -261,10 +286,22 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         // The Rekor v1 API, for clients that predate Rekor v2, is a log of its own.
         let v1_url = format!("{public_url}{LOG_V1_PREFIX}");
         let v1_origin = dir.fixed_origin("rekor1.origin", &v1_url)?;
-        let v1 = Arc::new(dir.service("rekor1", "rekor-v1-key.pem", |path| {
-            signet_log::v1::RekorV1::open_or_create(path, &dir.database, &v1_origin, unix_now())
+        let v1 = Arc::new(dir.keyed_service(
+            "rekor1",
+            "rekor-v1-key.pem",
+            keys.rekor1.as_ref(),
+            |path, key| {
+                let key = key.map(TokenKey::external);
+                signet_log::v1::RekorV1::open_with_key(
+                    path,
+                    &dir.database,
+                    &v1_origin,
+                    unix_now(),
+                    key.as_ref(),
+                )
                 .context("cannot open the Rekor v1 log")
-        })?);
+            },
+        )?);
         let mut v1_router = signet_log::v1::router_v1(v1.clone());
         if !args.no_search_index {
             v1_router = v1_router.merge(indexes.rekor_v1(&dir.path.join("rekor1"), &v1)?);
@@ -275,9 +312,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
 
     if selected.tsa {
-        let tsa = Arc::new(dir.service("tsa", "tsa-leaf.pem", |path| {
-            signet_tsa::Tsa::open_or_create(path, unix_now()).context("cannot open the timestamp authority")
-        })?);
+        let tsa = Arc::new(
+            dir.keyed_service("tsa", "tsa-leaf.pem", keys.tsa.as_ref(), |path, key| {
+                signet_tsa::Tsa::open_with_key(path, unix_now(), key.map(|k| k.signer.clone()))
+                    .context("cannot open the timestamp authority")
+            })?,
+        );
         let tsa_url = format!("{public_url}{TSA_PREFIX}/api/v1/timestamp");
         app = app.nest(TSA_PREFIX, signet_tsa::router(tsa.clone()));
         eprintln!("signet: timestamp authority at {tsa_url}");
@@ -303,17 +343,27 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     if selected.ct {
         // The CT log accepts chains to the CA's root, so the CA's chain comes first.
-        let ca_chain = dir.service("ca", "ca-intermediate.pem", |path| {
-            signet_ca::CaChain::open_or_create(path, unix_now())
+        let ca_chain = dir.keyed_service("ca", "ca-intermediate.pem", keys.ca.as_ref(), |path, key| {
+            signet_ca::CaChain::open_with_key(path, unix_now(), key.map(|k| k.signer.clone()))
                 .context("cannot open the certificate authority")
         })?;
         let ct_url = format!("{public_url}{CT_PREFIX}");
         let ct_origin = dir.fixed_origin("ct.origin", &ct_url)?;
         let ca_root = ca_chain.chain.last().cloned().context("the CA chain is empty")?;
-        let ct = Arc::new(dir.service("ct", "ct-key.pem", |path| {
-            signet_ct::CtLog::open_or_create(path, &dir.database, &ct_origin, vec![ca_root], unix_now())
+        let ct = Arc::new(
+            dir.keyed_service("ct", "ct-key.pem", keys.ct.as_ref(), |path, key| {
+                let key = key.map(TokenKey::external);
+                signet_ct::CtLog::open_with_key(
+                    path,
+                    &dir.database,
+                    &ct_origin,
+                    vec![ca_root],
+                    unix_now(),
+                    key.as_ref(),
+                )
                 .context("cannot open the certificate transparency log")
-        })?);
+            })?,
+        );
         app = app.nest(CT_PREFIX, signet_ct::router(ct.clone()));
         if !args.no_search_index {
             indexes.ct(&dir.path.join("ct"), &ct)?;
@@ -334,7 +384,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     dir.write_trust_files(&trust)?;
     // The same trust files, published over TUF for clients that bootstrap from a root.json.
-    let tuf = Arc::new(dir.service("tuf", "keys/root.pem", tuf_repo::TufRepo::open_or_create)?);
+    let tuf = Arc::new(
+        dir.keyed_service("tuf", "keys/root.pem", keys.tuf.as_ref(), |path, key| {
+            tuf_repo::TufRepo::open_with_key(path, key.map(|k| k.signer.clone()))
+        })?,
+    );
     let publish = {
         let tuf = tuf.clone();
         let data = dir.path.clone();
@@ -485,11 +539,70 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
+/// A service key in a PKCS#11 token, opened at start.
+struct TokenKey {
+    signer: Arc<dyn Signer>,
+    /// The URI without its PIN, for messages.
+    uri: String,
+}
+
+impl TokenKey {
+    /// The key as a keyed log (CT, Rekor v1) takes it.
+    fn external(&self) -> signet_log::keyed::ExternalKey {
+        signet_log::keyed::ExternalKey {
+            signer: self.signer.clone(),
+            name: self.uri.clone(),
+        }
+    }
+}
+
+/// The `--*-key-uri` keys: each opened (module loaded, token found, logged in, key proved)
+/// before anything is created, so a wrong PIN or an absent token stops the start cleanly.
+struct TokenKeys {
+    ca: Option<TokenKey>,
+    ct: Option<TokenKey>,
+    log: Option<TokenKey>,
+    rekor1: Option<TokenKey>,
+    tsa: Option<TokenKey>,
+    tuf: Option<TokenKey>,
+}
+
+impl TokenKeys {
+    fn open(args: &ServerArgs) -> anyhow::Result<TokenKeys> {
+        let open = |flag: &str, uri: &Option<String>| -> anyhow::Result<Option<TokenKey>> {
+            let Some(uri) = uri else { return Ok(None) };
+            let signer = signet_pkcs11::Pkcs11Signer::open_uri(uri).with_context(|| format!("--{flag}"))?;
+            let uri = signer.uri().to_string();
+            eprintln!(
+                "signet: {flag}: {} key in a PKCS#11 token ({uri})",
+                signer.public_key().kind()
+            );
+            Ok(Some(TokenKey {
+                signer: Arc::new(signer),
+                uri,
+            }))
+        };
+        Ok(TokenKeys {
+            ca: open("ca-key-uri", &args.ca_key_uri)?,
+            ct: open("ct-key-uri", &args.ct_key_uri)?,
+            log: open("log-key-uri", &args.log_key_uri)?,
+            rekor1: open("rekor1-key-uri", &args.rekor1_key_uri)?,
+            tsa: open("tsa-key-uri", &args.tsa_key_uri)?,
+            tuf: open("tuf-key-uri", &args.tuf_key_uri)?,
+        })
+    }
+}
+
+/// In a service directory whose key is in a token: its public key, written at first start and
+/// compared at each later one (so another token key is refused), and the marker that the
+/// directory is complete.
+const TOKEN_KEY_MARKER: &str = "token-public.pem";
+
 /// An opened, locked data directory.
 struct DataDir {
     path: PathBuf,
     _lock: File,
-    log_key: SigningKey,
+    log_key: Arc<dyn Signer>,
     origin: String,
     created: String,
     database: Database,
@@ -498,7 +611,12 @@ struct DataDir {
 }
 
 impl DataDir {
-    fn open(path: &Path, log_url: &str, database: Database) -> anyhow::Result<Self> {
+    fn open(
+        path: &Path,
+        log_url: &str,
+        database: Database,
+        token: Option<&TokenKey>,
+    ) -> anyhow::Result<Self> {
         fs::create_dir_all(path)
             .with_context(|| format!("cannot create data directory {}", path.display()))?;
         let lock = OpenOptions::new()
@@ -518,11 +636,30 @@ impl DataDir {
         let location = database.location(path.join(DB_FILE), PG_SCHEMA);
         let db_path = location.to_string();
         let key_path = path.join(LOG_KEY_FILE);
-        let (log_key, mut store) = match (location.exists()?, key_path.exists()) {
-            (false, false) => {
+        if let Some(token) = token {
+            // Rekor v2 checkpoints are Ed25519 signed notes (the key type is fixed).
+            if token.signer.public_key().kind() != KeyKind::Ed25519 {
+                bail!(
+                    "--log-key-uri {}: is a {} key; the transparency log signs its checkpoints with Ed25519",
+                    token.uri,
+                    token.signer.public_key().kind()
+                );
+            }
+        }
+        // With a token key there is no key file: the database's pinned key ID decides.
+        let key_name = token.map_or_else(|| key_path.display().to_string(), |t| t.uri.clone());
+        let has_key_file = token.is_some() || key_path.exists();
+        let (log_key, mut store): (Arc<dyn Signer>, _) = match (location.exists()?, has_key_file) {
+            (false, _) if token.is_some() || !has_key_file => {
                 eprintln!("signet: first start: creating {}", path.display());
-                let key = SigningKey::generate(KeyKind::Ed25519)?;
-                write_secret(&key_path, key.to_pkcs8_pem().as_bytes())?;
+                let key: Arc<dyn Signer> = match token {
+                    Some(t) => t.signer.clone(),
+                    None => {
+                        let key = SigningKey::generate(KeyKind::Ed25519)?;
+                        write_secret(&key_path, key.to_pkcs8_pem().as_bytes())?;
+                        Arc::new(key)
+                    }
+                };
                 let mut store = location.open(true)?;
                 let origin = log_origin_from_url(log_url)?;
                 store.set_meta("log.origin", &origin)?;
@@ -530,10 +667,17 @@ impl DataDir {
                 (key, store)
             }
             (true, true) => {
-                let pem = fs::read_to_string(&key_path)
-                    .with_context(|| format!("cannot read the log key {}", key_path.display()))?;
-                let key = SigningKey::from_pkcs8_pem(&pem)
-                    .with_context(|| format!("the log key {} is damaged", key_path.display()))?;
+                let key: Arc<dyn Signer> = match token {
+                    Some(t) => t.signer.clone(),
+                    None => {
+                        let pem = fs::read_to_string(&key_path)
+                            .with_context(|| format!("cannot read the log key {}", key_path.display()))?;
+                        Arc::new(
+                            SigningKey::from_pkcs8_pem(&pem)
+                                .with_context(|| format!("the log key {} is damaged", key_path.display()))?,
+                        )
+                    }
+                };
                 let store = location
                     .open(false)
                     .with_context(|| format!("cannot open {db_path}"))?;
@@ -543,7 +687,7 @@ impl DataDir {
                 "{db_path} exists but the log key {} is missing: refusing to start (a new key would fork the log)",
                 key_path.display()
             ),
-            (false, true) => bail!(
+            (false, _) => bail!(
                 "the log key {} exists but the database {db_path} is missing: refusing to start on a half-written data directory",
                 key_path.display()
             ),
@@ -557,8 +701,7 @@ impl DataDir {
         let key_id = hex::encode(signet_crypto::sha256(log_key.public_key().spki_der()));
         match store.meta("log.key_id")? {
             Some(stored) if stored != key_id => bail!(
-                "the log key {} is not the key the log in {db_path} was created with (SHA-256 of its public key {stored}): refusing to start",
-                key_path.display()
+                "the log key {key_name} is not the key the log in {db_path} was created with (SHA-256 of its public key {stored}): refusing to start"
             ),
             Some(_) => {}
             // First start, or a data directory from before the key was pinned.
@@ -605,6 +748,37 @@ impl DataDir {
             store.set_meta(&key, Timestamp::from_unix(unix_now()).as_str())?;
         }
         Ok(service)
+    }
+
+    /// [`DataDir::service`] for a service whose key may be in a token: with `token`, the
+    /// directory records the token key's public half ([`TOKEN_KEY_MARKER`]) and a later start
+    /// with another key is refused; without, `file_marker` marks a complete directory as before.
+    fn keyed_service<T>(
+        &self,
+        name: &str,
+        file_marker: &str,
+        token: Option<&TokenKey>,
+        open: impl FnOnce(&Path, Option<&TokenKey>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let Some(token) = token else {
+            return self.service(name, file_marker, |path| open(path, None));
+        };
+        let marker = self.path.join(name).join(TOKEN_KEY_MARKER);
+        let pem = token.signer.public_key().to_pem();
+        if let Ok(recorded) = fs::read_to_string(&marker) {
+            if recorded != pem {
+                bail!(
+                    "{}: is not the key {name} was created with (its public key is in {}): refusing to start",
+                    token.uri,
+                    marker.display()
+                );
+            }
+        }
+        self.service(name, TOKEN_KEY_MARKER, |path| {
+            let service = open(path, Some(token))?;
+            write_atomic(&marker, pem.as_bytes(), 0o644)?;
+            Ok(service)
+        })
     }
 
     /// The checkpoint origin stored under `key`, or on first use the one made from `url`

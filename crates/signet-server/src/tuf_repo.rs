@@ -31,7 +31,7 @@ use anyhow::{anyhow, bail, Context};
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use signet_crypto::{KeyKind, SigningKey};
+use signet_crypto::{KeyKind, Signer, SigningKey};
 use signet_tuf::repo::{MetaFileSpec, RepoBuilder, RoleKeys, TargetSpec};
 
 const DAY: i64 = 86_400;
@@ -62,7 +62,32 @@ struct Published {
 impl TufRepo {
     /// Opens `dir` (`<data dir>/tuf`), creating the keys on first use. A directory with some
     /// keys but not all is refused (half-written).
+    #[cfg(test)]
     pub fn open_or_create(dir: &Path) -> anyhow::Result<Self> {
+        TufRepo::open_with_key(dir, None)
+    }
+
+    /// [`TufRepo::open_or_create`], or with `token` (a PKCS#11 key, `--tuf-key-uri`) as the
+    /// key of all four roles: no key files then (TUF lets one key serve several roles).
+    pub fn open_with_key(dir: &Path, token: Option<Arc<dyn Signer>>) -> anyhow::Result<Self> {
+        let keys = match token {
+            Some(key) => RoleKeys {
+                root: vec![key.clone()],
+                targets: vec![key.clone()],
+                snapshot: vec![key.clone()],
+                timestamp: vec![key],
+            },
+            None => TufRepo::file_keys(dir)?,
+        };
+        std::fs::create_dir_all(dir.join("repo").join("targets"))
+            .with_context(|| format!("creating {}", dir.join("repo").display()))?;
+        Ok(TufRepo {
+            dir: dir.to_path_buf(),
+            keys: Mutex::new(keys),
+        })
+    }
+
+    fn file_keys(dir: &Path) -> anyhow::Result<RoleKeys> {
         let keys_dir = dir.join("keys");
         let files: Vec<String> = ROLES.iter().map(|r| format!("{r}.pem")).collect();
         let names: Vec<&str> = files.iter().map(String::as_str).collect();
@@ -75,22 +100,16 @@ impl TufRepo {
                 )?;
             }
         }
-        let load = |role: &str| -> anyhow::Result<Vec<SigningKey>> {
-            Ok(vec![signet_keyfile::read_private_key(
+        let load = |role: &str| -> anyhow::Result<Vec<Arc<dyn Signer>>> {
+            Ok(vec![Arc::new(signet_keyfile::read_private_key(
                 &keys_dir.join(format!("{role}.pem")),
-            )?])
+            )?)])
         };
-        let keys = RoleKeys {
+        Ok(RoleKeys {
             root: load("root")?,
             targets: load("targets")?,
             snapshot: load("snapshot")?,
             timestamp: load("timestamp")?,
-        };
-        std::fs::create_dir_all(dir.join("repo").join("targets"))
-            .with_context(|| format!("creating {}", dir.join("repo").display()))?;
-        Ok(TufRepo {
-            dir: dir.to_path_buf(),
-            keys: Mutex::new(keys),
         })
     }
 
@@ -111,7 +130,7 @@ impl TufRepo {
             .lock()
             .map_err(|_| anyhow!("the TUF publisher panicked earlier"))?;
         let current = self.published()?;
-        let mut builder = RepoBuilder::new(clone_keys(&keys)?, now + ROOT_LIFETIME);
+        let mut builder = RepoBuilder::new(keys.clone(), now + ROOT_LIFETIME);
         builder.root_expires = now + ROOT_LIFETIME;
         builder.targets_expires = now + TARGETS_LIFETIME;
         builder.snapshot_expires = now + TARGETS_LIFETIME;
@@ -284,20 +303,6 @@ impl TufRepo {
         }
         Ok(published)
     }
-}
-
-fn clone_keys(keys: &RoleKeys) -> anyhow::Result<RoleKeys> {
-    let copy = |list: &[SigningKey]| -> anyhow::Result<Vec<SigningKey>> {
-        list.iter()
-            .map(|k| SigningKey::from_pkcs8_der(k.pkcs8_der()).map_err(Into::into))
-            .collect()
-    };
-    Ok(RoleKeys {
-        root: copy(&keys.root)?,
-        targets: copy(&keys.targets)?,
-        snapshot: copy(&keys.snapshot)?,
-        timestamp: copy(&keys.timestamp)?,
-    })
 }
 
 fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

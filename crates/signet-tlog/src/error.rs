@@ -120,6 +120,10 @@ pub enum NoteError {
     /// Signing failed in the crypto layer.
     #[error("signing the note failed: {0}")]
     Signing(signet_crypto::CryptoError),
+    /// The note signer's key (in a token, a KMS) could not sign; see
+    /// [`signet_crypto::SignerError::is_unavailable`] for a key that is only out of reach.
+    #[error("signing the note failed: {0}")]
+    Signer(signet_crypto::SignerError),
     /// A verifier key is not `<name>+<hex key ID>+<base64(type || key)>`.
     #[error("malformed verifier key: {reason}")]
     MalformedVerifierKey { reason: &'static str },

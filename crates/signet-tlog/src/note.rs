@@ -356,11 +356,12 @@ impl NoteVerifier {
     }
 }
 
-/// A note signing key: its name, key ID and private key.
+/// A note signing key: its name, key ID and private key (cloning shares the key).
+#[derive(Clone)]
 pub struct NoteSigner {
     name: String,
     key_hash: u32,
-    key: SigningKey,
+    key: std::sync::Arc<dyn signet_crypto::Signer>,
 }
 
 impl std::fmt::Debug for NoteSigner {
@@ -375,8 +376,24 @@ impl std::fmt::Debug for NoteSigner {
 impl NoteSigner {
     /// A signer for `key` under `name` (Ed25519, or ECDSA in Rekor v2's form).
     pub fn new(name: &str, key: SigningKey) -> Result<Self, NoteError> {
+        NoteSigner::from_signer(name, std::sync::Arc::new(key))
+    }
+
+    /// A signer for a key held elsewhere (a PKCS#11 token): it must sign with the key's
+    /// default scheme (pure Ed25519, or ECDSA over SHA-256/384), as note signatures are.
+    pub fn from_signer(
+        name: &str,
+        key: std::sync::Arc<dyn signet_crypto::Signer>,
+    ) -> Result<Self, NoteError> {
         check_key_name(name)?;
         key_type(key.public_key())?;
+        if key.details() != key.public_key().default_details() {
+            return Err(NoteError::UnsupportedKey(format!(
+                "a note signer signs with {}, not {}",
+                key.public_key().default_details(),
+                key.details()
+            )));
+        }
         Ok(NoteSigner {
             name: name.into(),
             key_hash: key_id(name, key.public_key()),
@@ -394,9 +411,9 @@ impl NoteSigner {
         self.key_hash
     }
 
-    /// The private key.
-    pub fn signing_key(&self) -> &SigningKey {
-        &self.key
+    /// The public half of the signing key.
+    pub fn public_key(&self) -> &PublicKey {
+        self.key.public_key()
     }
 
     /// The matching verifier.
@@ -407,7 +424,7 @@ impl NoteSigner {
 
     /// Signs `message` (a note text).
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, NoteError> {
-        self.key.sign(message).map_err(NoteError::Signing)
+        self.key.sign(message).map_err(NoteError::Signer)
     }
 }
 

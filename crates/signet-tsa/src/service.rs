@@ -6,7 +6,7 @@ use std::sync::Arc;
 use signet_crypto::random_serial;
 use signet_formats::common::DistinguishedName;
 use signet_formats::trust::CertificateAuthority;
-use signet_keyfile::{open_or_create_chain, ChainFiles, KeyFileError, NewChain};
+use signet_keyfile::{open_or_create_chain_with, ChainFiles, KeyFileError, NewChain};
 use signet_x509::profile::{tsa_leaf_certificate, tsa_root_certificate};
 use signet_x509::rfc3161::IssueError;
 use signet_x509::{
@@ -58,6 +58,17 @@ impl Tsa {
     /// Loads the TSA chain and key from `dir`, or on first start generates an ECDSA P-256 root
     /// and timestamping leaf valid from `now_unix` (less a few minutes) and writes them there.
     pub fn open_or_create(dir: &Path, now_unix: i64) -> Result<Tsa, TsaError> {
+        Tsa::open_with_key(dir, now_unix, None)
+    }
+
+    /// [`Tsa::open_or_create`] with the timestamping key held elsewhere when `leaf` is given (a
+    /// PKCS#11 token): the TSA root (a file key, used only to make the chain) certifies it on
+    /// first start.
+    pub fn open_with_key(
+        dir: &Path,
+        now_unix: i64,
+        leaf: Option<Arc<dyn TsaSigner>>,
+    ) -> Result<Tsa, TsaError> {
         let new = NewChain {
             root_subject: DistinguishedName {
                 organization: "signet".into(),
@@ -72,8 +83,8 @@ impl Tsa {
             root_profile: &|signer, params| tsa_root_certificate(signer, params),
             issuing_profile: &|signer, root, key, params| tsa_leaf_certificate(signer, root, key, params),
         };
-        let loaded = open_or_create_chain(dir, FILES, &new, now_unix)?;
-        Tsa::from_parts(Arc::new(loaded.signer), loaded.chain)
+        let loaded = open_or_create_chain_with(dir, FILES, &new, now_unix, leaf)?;
+        Tsa::from_parts(loaded.signer, loaded.chain)
     }
 
     /// A TSA from any signer (an HSM or KMS key) and its chain [leaf, …, root].

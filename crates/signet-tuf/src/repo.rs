@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
-use signet_crypto::{HashAlgorithm, KeyKind, PublicKey, SigningKey};
+use std::sync::Arc;
+
+use signet_crypto::{HashAlgorithm, KeyKind, PublicKey, Signer, SignerError, SigningKey};
 use thiserror::Error;
 
 use crate::canonical::{self, CanonicalError};
@@ -29,6 +31,9 @@ pub enum RepoError {
     UnsupportedKey(KeyKind),
     #[error("signing failed: {0}")]
     Signing(#[from] signet_crypto::CryptoError),
+    /// A role key held elsewhere (a PKCS#11 token) could not sign.
+    #[error(transparent)]
+    Signer(#[from] SignerError),
     #[error("metadata has no canonical form: {0}")]
     NotCanonical(#[from] CanonicalError),
 }
@@ -71,7 +76,7 @@ pub struct RoleSpec {
 
 impl RoleSpec {
     /// The public halves of `keys`, with `threshold`.
-    pub fn of(keys: &[SigningKey], threshold: u64) -> Self {
+    pub fn of(keys: &[Arc<dyn Signer>], threshold: u64) -> Self {
         RoleSpec {
             keys: keys.iter().map(|k| k.public_key().clone()).collect(),
             threshold,
@@ -287,7 +292,7 @@ impl SignedMetadata {
     }
 
     /// Adds a signature by `key` over the canonical form of `signed`, under its keyid.
-    pub fn sign(mut self, key: &SigningKey) -> Result<Self, RepoError> {
+    pub fn sign(mut self, key: &dyn Signer) -> Result<Self, RepoError> {
         let (keyid, _) = key_json(key.public_key())?;
         let sig = key.sign(&canonical::encode(&self.signed)?)?;
         self.signatures.push((keyid, hex::encode(sig)));
@@ -295,8 +300,8 @@ impl SignedMetadata {
     }
 
     /// Adds a signature by each of `keys`.
-    pub fn sign_all(self, keys: &[SigningKey]) -> Result<Self, RepoError> {
-        keys.iter().try_fold(self, |md, key| md.sign(key))
+    pub fn sign_all(self, keys: &[Arc<dyn Signer>]) -> Result<Self, RepoError> {
+        keys.iter().try_fold(self, |md, key| md.sign(key.as_ref()))
     }
 
     /// Adds a signature entry as given (for tests of bad signatures).
@@ -329,22 +334,22 @@ impl SignedMetadata {
 }
 
 /// Signing keys of each top-level role.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RoleKeys {
-    pub root: Vec<SigningKey>,
-    pub timestamp: Vec<SigningKey>,
-    pub snapshot: Vec<SigningKey>,
-    pub targets: Vec<SigningKey>,
+    pub root: Vec<Arc<dyn Signer>>,
+    pub timestamp: Vec<Arc<dyn Signer>>,
+    pub snapshot: Vec<Arc<dyn Signer>>,
+    pub targets: Vec<Arc<dyn Signer>>,
 }
 
 impl RoleKeys {
     /// One fresh key of `kind` per role.
     pub fn generate(kind: KeyKind) -> Result<Self, RepoError> {
         Ok(RoleKeys {
-            root: vec![SigningKey::generate(kind)?],
-            timestamp: vec![SigningKey::generate(kind)?],
-            snapshot: vec![SigningKey::generate(kind)?],
-            targets: vec![SigningKey::generate(kind)?],
+            root: vec![Arc::new(SigningKey::generate(kind)?)],
+            timestamp: vec![Arc::new(SigningKey::generate(kind)?)],
+            snapshot: vec![Arc::new(SigningKey::generate(kind)?)],
+            targets: vec![Arc::new(SigningKey::generate(kind)?)],
         })
     }
 }
@@ -393,7 +398,7 @@ impl RepoBuilder {
         }
     }
 
-    fn threshold(&self, index: usize, keys: &[SigningKey]) -> u64 {
+    fn threshold(&self, index: usize, keys: &[Arc<dyn Signer>]) -> u64 {
         self.thresholds
             .get(index)
             .copied()

@@ -6,7 +6,9 @@ mod common;
 
 use common::{MemFetcher, MemStore};
 use serde_json::{json, Value};
-use signet_crypto::{HashAlgorithm, KeyKind, SigningKey};
+use std::sync::Arc;
+
+use signet_crypto::{HashAlgorithm, KeyKind, Signer, SigningKey};
 use signet_tuf::repo::{
     key_json, root_signed, snapshot_signed, targets_signed, timestamp_signed, JsonFormat, MetaFileSpec,
     RepoBuilder, RoleKeys, SignedMetadata, TargetSpec, Versions,
@@ -18,16 +20,16 @@ const TARGETS: &str = "https://repo.example/targets/";
 const NOW: i64 = 1_800_000_000;
 const YEAR: i64 = 365 * 86_400;
 
-fn key(kind: KeyKind) -> SigningKey {
-    SigningKey::generate(kind).unwrap()
+fn key(kind: KeyKind) -> Arc<dyn Signer> {
+    Arc::new(SigningKey::generate(kind).unwrap())
 }
 
-fn copy(key: &SigningKey) -> SigningKey {
-    SigningKey::from_pkcs8_der(key.pkcs8_der()).unwrap()
+fn copy(key: &Arc<dyn Signer>) -> Arc<dyn Signer> {
+    key.clone()
 }
 
-fn copies(keys: &[SigningKey]) -> Vec<SigningKey> {
-    keys.iter().map(copy).collect()
+fn copies(keys: &[Arc<dyn Signer>]) -> Vec<Arc<dyn Signer>> {
+    keys.to_vec()
 }
 
 fn builder(kind: KeyKind) -> RepoBuilder {
@@ -98,10 +100,10 @@ fn refresh(root: Vec<u8>, fetcher: &mut MemFetcher, now: i64) -> (Result<(), Tuf
 }
 
 /// Signs `signed` with `keys` and writes it.
-fn signed_by(signed: Value, keys: &[&SigningKey]) -> Vec<u8> {
+fn signed_by(signed: Value, keys: &[&Arc<dyn Signer>]) -> Vec<u8> {
     let mut md = SignedMetadata::new(signed);
     for k in keys {
-        md = md.sign(k).unwrap();
+        md = md.sign(k.as_ref()).unwrap();
     }
     md.to_bytes(JsonFormat::Pretty)
 }
@@ -154,7 +156,7 @@ fn without_consistent_snapshots_files_are_fetched_by_name() {
 // §5.3: root rotation.
 
 /// Root v2 with `next`'s keys, signed by the given keys.
-fn root_v(next: &RepoBuilder, version: u64, signers: &[&SigningKey]) -> Vec<u8> {
+fn root_v(next: &RepoBuilder, version: u64, signers: &[&Arc<dyn Signer>]) -> Vec<u8> {
     signed_by(root_signed(&next.root_spec(version)).unwrap(), signers)
 }
 
@@ -235,7 +237,7 @@ fn new_root_needs_old_and_new_thresholds() {
 
 #[test]
 fn threshold_minus_one_signatures_are_refused() {
-    let root_keys: Vec<SigningKey> = (0..3).map(|_| key(KeyKind::EcdsaP256)).collect();
+    let root_keys: Vec<Arc<dyn Signer>> = (0..3).map(|_| key(KeyKind::EcdsaP256)).collect();
     let mut b = RepoBuilder::new(
         RoleKeys {
             root: copies(&root_keys),

@@ -32,7 +32,7 @@ use crate::profile::{
     CertificateParams, IssuerCertificate, ProfileError,
 };
 use crate::sct;
-use crate::signer::Signer;
+use signet_crypto::Signer;
 
 /// Why a Fulcio certificate could not be read or issued.
 #[derive(Debug, Error)]

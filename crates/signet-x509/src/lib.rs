@@ -23,7 +23,6 @@ pub mod oid;
 pub mod profile;
 pub mod rfc3161;
 pub mod sct;
-mod signer;
 pub mod static_ct;
 
 pub use certificate::{
@@ -40,4 +39,5 @@ pub use rfc3161::{
     rejection_response, verify_timestamp, FailureInfo, PkiStatus, RequestError, TimestampError,
     TimestampRequest, TimestampResponse, TimestampToken, TokenIssuer, TsaTrust, VerifiedTimestamp,
 };
-pub use signer::{Signer, SignerError};
+/// The signing seam, defined in `signet-crypto` (so the note signer can take it too).
+pub use signet_crypto::{Signer, SignerError};

@@ -24,7 +24,7 @@ use x509_cert::Certificate;
 use crate::algorithm::signature_algorithm_identifier;
 use crate::certificate::ParsedCertificate;
 use crate::oid;
-use crate::signer::Signer;
+use signet_crypto::Signer;
 
 /// Why a certificate could not be built.
 #[derive(Debug, Error)]
@@ -33,7 +33,7 @@ pub enum ProfileError {
     #[error("encoding the certificate: {0}")]
     Encoding(#[from] der::Error),
     #[error(transparent)]
-    Signer(#[from] crate::signer::SignerError),
+    Signer(#[from] signet_crypto::SignerError),
     #[error("unsupported key for a certificate signer: {0}")]
     UnsupportedKey(String),
     #[error("issuer certificate does not parse or has no usable key: {0}")]

@@ -14,7 +14,7 @@ use x509_cert::Certificate;
 
 use crate::algorithm::verify_signature;
 use crate::oid;
-use crate::signer::{Signer, SignerError};
+use signet_crypto::{Signer, SignerError};
 use tls::{put_u16_vec, put_u24_vec, Reader};
 
 /// RFC 6962 §3.3: the X.509v3 extension carrying a `SignedCertificateTimestampList`.

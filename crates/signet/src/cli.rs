@@ -43,6 +43,9 @@ pub enum Command {
     Monitor(signet_monitor::MonitorArgs),
     /// Generate a password-encrypted key pair in cosign's format (<prefix>.key, <prefix>.pub).
     GenerateKeyPair(signet_client::keys::GenerateKeyPairArgs),
+    /// Keys in PKCS#11 tokens (HSMs, SoftHSM) for `signet server --*-key-uri` and `--key`.
+    #[command(subcommand)]
+    Pkcs11(Pkcs11Command),
     /// DEVELOPMENT ONLY: print a fresh identity token from a `signet server --dev-oidc`.
     DevToken(dev_token::DevTokenArgs),
     #[command(flatten)]
@@ -125,12 +128,45 @@ pub fn run_client(command: Command) -> Command {
         Command::Client(command) => client::run(*command),
         Command::DevToken(args) => dev_token::run(args),
         Command::GenerateKeyPair(args) => signet_client::keys::generate_key_pair(args),
+        Command::Pkcs11(Pkcs11Command::Keygen(args)) => pkcs11_keygen(args),
         other => return other,
     };
     if let Err(e) = result {
         fail(e);
     }
     std::process::exit(0);
+}
+
+/// `signet pkcs11 …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum Pkcs11Command {
+    /// Generate a key pair inside a token: the private key is sensitive and never extractable;
+    /// prints the public key (PEM). The URI must name the label (object=) and id (id=).
+    Keygen(Pkcs11KeygenArgs),
+}
+
+/// `signet pkcs11 keygen`.
+#[derive(clap::Args, Debug)]
+pub struct Pkcs11KeygenArgs {
+    /// pkcs11:token=…;object=LABEL;id=%NN?module-path=…&pin-source=file:…
+    #[arg(long)]
+    pub uri: String,
+    /// The key type.
+    #[arg(long = "type", value_parser = ["ecdsa-p256", "ecdsa-p384", "ed25519"])]
+    pub key_type: String,
+}
+
+fn pkcs11_keygen(args: Pkcs11KeygenArgs) -> anyhow::Result<()> {
+    let uri = signet_pkcs11::Pkcs11Uri::parse(&args.uri)?;
+    let kind = signet_pkcs11::KeygenType::parse(&args.key_type).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--type {}: expected ecdsa-p256, ecdsa-p384 or ed25519",
+            args.key_type
+        )
+    })?;
+    let public = signet_pkcs11::generate_key_pair(&uri, kind)?;
+    print!("{}", public.to_pem());
+    Ok(())
 }
 
 /// Help and version print as clap writes them; a usage error is one line, exit status 2.

@@ -55,6 +55,7 @@ fn main() {
             Command::Client(_)
             | Command::DevToken(_)
             | Command::GenerateKeyPair(_)
+            | Command::Pkcs11(_)
             | Command::Monitor(_)
             | Command::Db(_) => {
                 unreachable!("run_client runs client commands and exits; monitor and db exit above")

@@ -20,7 +20,7 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{mpsc, Once};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -28,7 +28,6 @@ use base64::Engine;
 use common::Server;
 use serde_json::{json, Value};
 
-const REQUIRED_MAJOR: &str = "sigstore 4.";
 /// Entries logged before any client signs (see `Stack::start`).
 const THROWAWAY_ENTRIES: u64 = 5;
 
@@ -38,38 +37,10 @@ struct Python {
     sigstore: PathBuf,
 }
 
-static SKIP_NOTICE: Once = Once::new();
-
 /// The client, or `None` (after one skip line per test binary) when it is absent and not
-/// required.
+/// required (`common::sigstore_python`).
 fn python() -> Option<Python> {
-    let required = std::env::var("SIGNET_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
-    let (sigstore, from_env) = match std::env::var_os("SIGNET_SIGSTORE_PYTHON") {
-        Some(p) => (PathBuf::from(p), true),
-        None => (
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/interop-venv/bin/sigstore"),
-            false,
-        ),
-    };
-    let version = Command::new(&sigstore)
-        .arg("--version")
-        .env_clear()
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    let problem = match &version {
-        Some(v) if v.starts_with(REQUIRED_MAJOR) => return Some(Python { sigstore }),
-        Some(v) => format!("{} is {v:?}, not sigstore-python 4.x", sigstore.display()),
-        None if from_env => format!(
-            "SIGNET_SIGSTORE_PYTHON={} does not run `sigstore --version`",
-            sigstore.display()
-        ),
-        None => "sigstore-python is not installed (set SIGNET_SIGSTORE_PYTHON, or run .ci/run, which puts it in target/interop-venv)".to_string(),
-    };
-    assert!(!required, "SIGNET_REQUIRE_INTEROP=1: {problem}");
-    SKIP_NOTICE.call_once(|| println!("skipped: {problem}"));
-    None
+    common::sigstore_python().map(|sigstore| Python { sigstore })
 }
 
 impl Python {

@@ -82,7 +82,9 @@ impl From<V1Error> for ApiError {
             V1Error::Entry(_) | V1Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             V1Error::NotFound(_) => StatusCode::NOT_FOUND,
             V1Error::Conflict { .. } => StatusCode::CONFLICT,
-            V1Error::Log(LogError::Overloaded | LogError::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
+            V1Error::Log(LogError::Overloaded | LogError::Unavailable | LogError::KeyUnavailable(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => {
                 tracing::error!(error = %e, "Rekor v1 log internal error");
                 return ApiError::new(

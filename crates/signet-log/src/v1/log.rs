@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 
-use signet_crypto::{PublicKey, PublicKeyDetails, SigningKey};
+use signet_crypto::{PublicKey, PublicKeyDetails, Signer};
 use signet_formats::common::{self, LogId, TimeRange, Timestamp};
 use signet_formats::rekor_v1::entry_from_proposed;
 use signet_formats::trust::TransparencyLogInstance;
@@ -26,9 +26,9 @@ use signet_tlog::{leaf_hash, FnTileSource, Hash, NoteSigner, Prover, TileId};
 
 use super::entry::{decode_stored, encode_stored, set_payload, to_hex, InclusionProofV1, LogEntryV1};
 use super::V1Error;
-use crate::keyed::{KeyedLog, KeyedLogLayout};
+use crate::keyed::{ExternalKey, KeyedLog, KeyedLogLayout};
 use crate::storage::{read_hash_tile, Database, LogStore, ReaderPool, StoreLocation};
-use crate::{Appender, AppenderConfig, SignedCheckpoint};
+use crate::{Appender, AppenderConfig, LogError, SignedCheckpoint};
 
 const KEY_FILE: &str = "rekor-v1-key.pem";
 const DB_FILE: &str = "rekor-v1.db";
@@ -41,7 +41,7 @@ const META_TREE_ID: &str = "rekor1.tree_id";
 /// A running Rekor v1 log.
 pub struct RekorV1 {
     appender: Appender,
-    key: SigningKey,
+    key: Arc<dyn Signer>,
     log_id: [u8; 32],
     origin: String,
     tree_id: i64,
@@ -85,6 +85,18 @@ impl RekorV1 {
         origin: &str,
         now: i64,
     ) -> Result<RekorV1, V1Error> {
+        RekorV1::open_with_key(dir, database, origin, now, None)
+    }
+
+    /// [`RekorV1::open_or_create`] with the log key held elsewhere (a PKCS#11 token) when
+    /// `external` is given: no key file is written or read.
+    pub fn open_with_key(
+        dir: &Path,
+        database: &Database,
+        origin: &str,
+        now: i64,
+        external: Option<&ExternalKey>,
+    ) -> Result<RekorV1, V1Error> {
         signet_tlog::check_key_name(origin)
             .map_err(|e| V1Error::Setup(format!("origin {origin:?} cannot name a note key: {e}")))?;
         let opened = KeyedLog::open_or_create(
@@ -99,6 +111,7 @@ impl RekorV1 {
             },
             origin,
             now,
+            external,
         )?;
         let KeyedLog {
             key,
@@ -116,9 +129,7 @@ impl RekorV1 {
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| V1Error::Setup(format!("{} has no tree id: half-written", dir.display())))?;
 
-        let note_key = SigningKey::from_pkcs8_der(key.pkcs8_der())
-            .map_err(|e| V1Error::Internal(format!("copying the log key: {e}")))?;
-        let signer = NoteSigner::new(origin, note_key)
+        let signer = NoteSigner::from_signer(origin, key.clone())
             .map_err(|e| V1Error::Setup(format!("checkpoint signer: {e}")))?;
         let appender = Appender::start(
             store,
@@ -334,7 +345,7 @@ impl RekorV1 {
         let signed_entry_timestamp = self
             .key
             .sign(&set_payload(&body, integrated_time, &self.log_id, log_index))
-            .map_err(|e| V1Error::Internal(format!("signing the SET: {e}")))?;
+            .map_err(|e| LogError::from_signer("the SET", e))?;
         Ok(LogEntryV1 {
             leaf_hash,
             body,

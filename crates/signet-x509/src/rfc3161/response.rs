@@ -20,7 +20,7 @@ use super::{FailureInfo, PkiStatus, PkiStatusInfo, TimeStampResp};
 use crate::algorithm::{digest_algorithm_identifier, signature_algorithm_identifier};
 use crate::certificate::ParsedCertificate;
 use crate::oid;
-use crate::signer::{Signer, SignerError};
+use signet_crypto::{Signer, SignerError};
 
 /// Why a token could not be issued. A TSA answers these with `systemFailure`.
 #[derive(Debug, Error)]

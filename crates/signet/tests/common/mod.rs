@@ -641,3 +641,38 @@ pub fn add_checkpoint_request(server: &Server, old: u64) -> (Vec<u8>, signet_tlo
     };
     (body.to_bytes(), cp)
 }
+
+/// sigstore-python 4.x, the reference client, for interop tests: `$SIGNET_SIGSTORE_PYTHON`
+/// (the `sigstore` executable of a virtual environment; `.ci/run` installs one), else
+/// `target/interop-venv/bin/sigstore`. `None` after one skip line per test binary when it is
+/// absent, unless `SIGNET_REQUIRE_INTEROP=1` (CI), which makes that a failure.
+pub fn sigstore_python() -> Option<PathBuf> {
+    static SKIP_NOTICE: std::sync::Once = std::sync::Once::new();
+    let required = std::env::var("SIGNET_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
+    let (sigstore, from_env) = match std::env::var_os("SIGNET_SIGSTORE_PYTHON") {
+        Some(p) => (PathBuf::from(p), true),
+        None => (
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/interop-venv/bin/sigstore"),
+            false,
+        ),
+    };
+    let version = Command::new(&sigstore)
+        .arg("--version")
+        .env_clear()
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let problem = match &version {
+        Some(v) if v.starts_with("sigstore 4.") => return Some(sigstore),
+        Some(v) => format!("{} is {v:?}, not sigstore-python 4.x", sigstore.display()),
+        None if from_env => format!(
+            "SIGNET_SIGSTORE_PYTHON={} does not run `sigstore --version`",
+            sigstore.display()
+        ),
+        None => "sigstore-python is not installed (set SIGNET_SIGSTORE_PYTHON, or run .ci/run, which puts it in target/interop-venv)".to_string(),
+    };
+    assert!(!required, "SIGNET_REQUIRE_INTEROP=1: {problem}");
+    SKIP_NOTICE.call_once(|| println!("skipped: {problem}"));
+    None
+}
