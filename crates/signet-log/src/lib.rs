@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod appender;
+pub mod fleet;
 pub mod http;
 pub mod keyed;
 pub mod metrics;
@@ -24,6 +25,7 @@ pub mod v1;
 pub mod witnessing;
 
 pub use appender::{Appender, AppenderConfig, CheckpointSigner, Integrated, SignedCheckpoint, Witnessing};
+pub use fleet::LeaseStatus;
 pub use storage::{LogStore, StorageError};
 
 /// Why the log could not do what was asked. The HTTP layer maps each to a status code.
@@ -38,4 +40,7 @@ pub enum LogError {
     Unavailable,
     #[error("internal error: {0}")]
     Internal(String),
+    /// The store could not take the entry now (a database restarting): nothing was logged.
+    #[error("the log's database is unavailable, retry shortly: {0}")]
+    StoreUnavailable(String),
 }

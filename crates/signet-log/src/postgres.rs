@@ -107,10 +107,15 @@ use std::time::Duration;
 use signet_tlog::Hash;
 use tokio_postgres::error::SqlState;
 
-use crate::storage::{Batch, LogStore, ReaderPool, StorageError};
+use crate::storage::{
+    Batch, LeaseConfig, LogStore, ReaderPool, SharedLogStore, SharedStatus, StorageError, Wakeup,
+};
 
 /// The schema version this build writes. A schema with a higher version is refused.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
+
+/// The channel every store's notifications go on; the payload is the schema.
+const CHANNEL: &str = "signet_log";
 
 /// How to reach the database.
 #[derive(Debug, Clone, Default)]
@@ -124,6 +129,10 @@ pub struct PgOptions {
     pub ca_file: Option<std::path::PathBuf>,
     /// Most connections this process opens.
     pub max_connections: usize,
+    /// How long the integrator lease lasts once taken or renewed (default 2 s).
+    pub lease_ttl: Option<Duration>,
+    /// How often its holder renews it (default 500 ms).
+    pub lease_renew: Option<Duration>,
 }
 
 /// A connection pool to one PostgreSQL database, and the runtime that drives it. Shared by
@@ -134,6 +143,12 @@ pub struct PgDatabase {
     pool: deadpool_postgres::Pool,
     /// Host and database name, for messages (never the password).
     describe: String,
+    /// For the connection that LISTENs (outside the pool: it is held for good).
+    listen_config: tokio_postgres::Config,
+    tls: tls::RustlsConnect,
+    /// Per schema, what a notification on [`CHANNEL`] wakes; the listener starts with the first.
+    wakeups: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<Wakeup>>>>,
+    lease: LeaseConfig,
 }
 
 impl std::fmt::Debug for PgDatabase {
@@ -214,9 +229,10 @@ impl PgDatabase {
         config.options(options_line);
         let describe = describe(&config);
         let tls = tls::RustlsConnect::new(options.ca_file.as_deref())?;
+        let listen_config = config.clone();
         let manager = deadpool_postgres::Manager::from_config(
             config,
-            tls,
+            tls.clone(),
             deadpool_postgres::ManagerConfig {
                 recycling_method: deadpool_postgres::RecyclingMethod::Fast,
             },
@@ -240,7 +256,29 @@ impl PgDatabase {
             runtime: Some(runtime),
             pool,
             describe,
+            listen_config,
+            tls,
+            wakeups: Default::default(),
+            lease: LeaseConfig {
+                holder: holder_name(),
+                ttl: options.lease_ttl.unwrap_or(DEFAULT_LEASE_TTL),
+                renew: options.lease_renew.unwrap_or(DEFAULT_LEASE_RENEW),
+            },
         }))
+    }
+
+    /// What wakes the threads of `schema`'s log: a notification from any front end (through
+    /// one LISTEN connection per process, started on first use, reconnected when lost).
+    fn wakeup(&self, schema: &str) -> Arc<Wakeup> {
+        let mut wakeups = self.wakeups.lock().unwrap_or_else(|p| p.into_inner());
+        if wakeups.is_empty() {
+            self.handle.spawn(listen(
+                self.listen_config.clone(),
+                self.tls.clone(),
+                self.wakeups.clone(),
+            ));
+        }
+        wakeups.entry(schema.to_string()).or_default().clone()
     }
 
     /// Runs `f` on the database's runtime and waits for it, from any thread.
@@ -408,6 +446,30 @@ impl PgDatabase {
                 .await
                 .map_err(db_err)?;
             }
+            if found < 2 {
+                // Several front ends: the sequencing row (the next index; a SEQUENCE would
+                // leave gaps on rollback), the integrator lease, and when each entry was
+                // sequenced (for the integration lag).
+                tx.batch_execute(&format!(
+                    "ALTER TABLE {schema}.entries ADD COLUMN IF NOT EXISTS sequenced_at TIMESTAMPTZ;
+                     CREATE TABLE IF NOT EXISTS {schema}.seq_coord (
+                         id INTEGER PRIMARY KEY CHECK (id = 0),
+                         next BIGINT NOT NULL);
+                     INSERT INTO {schema}.seq_coord (id, next)
+                         SELECT 0, COALESCE(MAX(idx) + 1, 0) FROM {schema}.entries
+                         ON CONFLICT (id) DO NOTHING;
+                     CREATE TABLE IF NOT EXISTS {schema}.integrator_lease (
+                         id INTEGER PRIMARY KEY CHECK (id = 0),
+                         holder TEXT NOT NULL,
+                         epoch BIGINT NOT NULL,
+                         expires TIMESTAMPTZ NOT NULL);
+                     INSERT INTO {schema}.integrator_lease (id, holder, epoch, expires)
+                         VALUES (0, '', 0, '-infinity') ON CONFLICT (id) DO NOTHING;
+                     UPDATE {schema}.schema_version SET version = 2 WHERE id = 0;"
+                ))
+                .await
+                .map_err(db_err)?;
+            }
             tx.commit().await.map_err(db_err)
         })
     }
@@ -437,6 +499,7 @@ impl PgDatabase {
         Ok(PgStore {
             db: self.clone(),
             sql: Arc::new(Sql::new(schema)),
+            schema: schema.to_string(),
             expected: None,
             tile_cache: None,
         })
@@ -483,6 +546,17 @@ struct Sql {
     swap_checkpoint: String,
     read_tile: String,
     read_entries: String,
+    read_leaf_hashes: String,
+    lock_next: String,
+    insert_sequenced: String,
+    set_next: String,
+    raise_next: String,
+    status: String,
+    acquire_lease: String,
+    renew_lease: String,
+    release_lease: String,
+    fence: String,
+    notify: String,
     meta: String,
     set_meta: String,
     replace_meta: String,
@@ -514,6 +588,44 @@ impl Sql {
             ),
             read_tile: format!("SELECT hashes FROM {s}.tiles WHERE level = $1 AND idx = $2"),
             read_entries: format!("SELECT body FROM {s}.entries WHERE idx >= $1 AND idx < $2 ORDER BY idx"),
+            read_leaf_hashes: format!(
+                "SELECT leaf_hash FROM {s}.entries WHERE idx >= $1 AND idx < $2 ORDER BY idx"
+            ),
+            // Serialises sequencers; the dedup lookup after it cannot miss a concurrent twin.
+            lock_next: format!("SELECT next FROM {s}.seq_coord WHERE id = 0 FOR UPDATE"),
+            insert_sequenced: format!(
+                "INSERT INTO {s}.entries (idx, leaf_hash, body, sequenced_at)
+                 SELECT i, l, b, now() FROM UNNEST($1::BIGINT[], $2::BYTEA[], $3::BYTEA[]) AS u(i, l, b)"
+            ),
+            set_next: format!("UPDATE {s}.seq_coord SET next = $1 WHERE id = 0"),
+            raise_next: format!("UPDATE {s}.seq_coord SET next = GREATEST(next, $1) WHERE id = 0"),
+            status: format!(
+                "SELECT q.next, c.tree_size, c.note,
+                     (SELECT EXTRACT(EPOCH FROM clock_timestamp() - e.sequenced_at)::FLOAT8
+                      FROM {s}.entries e WHERE e.idx = c.tree_size)
+                 FROM {s}.seq_coord q LEFT JOIN {s}.checkpoint c ON c.id = 0 WHERE q.id = 0"
+            ),
+            // clock_timestamp(), not now() (the transaction's start), for every lease time.
+            acquire_lease: format!(
+                "UPDATE {s}.integrator_lease
+                 SET holder = $1, epoch = epoch + 1, expires = clock_timestamp() + make_interval(secs => $2)
+                 WHERE id = 0 AND expires <= clock_timestamp() RETURNING epoch"
+            ),
+            renew_lease: format!(
+                "UPDATE {s}.integrator_lease SET expires = clock_timestamp() + make_interval(secs => $3)
+                 WHERE id = 0 AND holder = $1 AND epoch = $2 AND expires > clock_timestamp()"
+            ),
+            release_lease: format!(
+                "UPDATE {s}.integrator_lease SET expires = '-infinity'
+                 WHERE id = 0 AND holder = $1 AND epoch = $2"
+            ),
+            // The fencing check: FOR SHARE keeps a taker's UPDATE waiting until this
+            // transaction ends, so the lease cannot change hands between check and commit.
+            fence: format!(
+                "SELECT 1 FROM {s}.integrator_lease
+                 WHERE id = 0 AND holder = $1 AND epoch = $2 AND expires > clock_timestamp() FOR SHARE"
+            ),
+            notify: format!("NOTIFY {CHANNEL}, '{s}'"),
             meta: format!("SELECT value FROM {s}.meta WHERE key = $1"),
             set_meta: format!("INSERT INTO {s}.meta (key, value) VALUES ($1, $2)"),
             replace_meta: format!(
@@ -569,6 +681,7 @@ impl FullTileCache {
 pub struct PgStore {
     db: Arc<PgDatabase>,
     sql: Arc<Sql>,
+    schema: String,
     /// The checkpoint this store last read or committed: what `commit_batch` expects to
     /// replace (compare-and-swap, see [`LogStore`]).
     expected: Option<(u64, String)>,
@@ -691,11 +804,20 @@ impl LogStore for PgStore {
                         .await
                         .map_err(db_err)?;
                 }
+                if !indices.is_empty() {
+                    // Entries written here (not sequenced) move the sequencing row past them.
+                    let stmt = tx.prepare_cached(&sql.raise_next).await.map_err(db_err)?;
+                    tx.execute(&stmt, &[&size]).await.map_err(db_err)?;
+                }
                 tx.commit().await.map_err(db_err)
             })
         })?;
         self.expected = Some((batch.tree_size, batch.checkpoint.clone()));
         Ok(())
+    }
+
+    fn shared(&self) -> Option<Box<dyn SharedLogStore>> {
+        Some(self.try_clone())
     }
 
     fn read_tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StorageError> {
@@ -777,6 +899,270 @@ impl LogStore for PgStore {
                     .map_err(db_err)
             })
         })
+    }
+}
+
+impl SharedLogStore for PgStore {
+    fn sequence(&mut self, entries: Vec<(Hash, Vec<u8>)>) -> Result<Vec<(u64, bool)>, StorageError> {
+        if entries.is_empty() {
+            return Ok(vec![]);
+        }
+        let hashes: Vec<Vec<u8>> = entries.iter().map(|(h, _)| h.to_vec()).collect();
+        let mut bodies: Vec<Option<Vec<u8>>> = entries.into_iter().map(|(_, b)| Some(b)).collect();
+        let found = self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let tx = c.transaction().await.map_err(db_err)?;
+                let stmt = tx.prepare_cached(&sql.lock_next).await.map_err(db_err)?;
+                let next: i64 = tx.query_one(&stmt, &[]).await.map_err(db_err)?.get(0);
+                let mut next = to_u64(next, "next index")?;
+                let stmt = tx.prepare_cached(&sql.find_indices).await.map_err(db_err)?;
+                let mut known = std::collections::HashMap::new();
+                for r in tx.query(&stmt, &[&hashes]).await.map_err(db_err)? {
+                    known.insert(r.get::<_, Vec<u8>>(0), to_u64(r.get(1), "entry index")?);
+                }
+                let (mut idx, mut leaves, mut new_bodies) = (Vec::new(), Vec::new(), Vec::new());
+                let mut assigned = Vec::with_capacity(hashes.len());
+                for (h, body) in hashes.into_iter().zip(bodies.iter_mut()) {
+                    match known.get(&h) {
+                        Some(&i) => assigned.push((i, false)),
+                        None => {
+                            assigned.push((next, true));
+                            idx.push(to_i64(next, "entry index")?);
+                            leaves.push(h);
+                            new_bodies.push(body.take().unwrap_or_default());
+                            next += 1;
+                        }
+                    }
+                }
+                if !idx.is_empty() {
+                    let stmt = tx.prepare_cached(&sql.insert_sequenced).await.map_err(db_err)?;
+                    tx.execute(&stmt, &[&idx, &leaves, &new_bodies])
+                        .await
+                        .map_err(db_err)?;
+                    let stmt = tx.prepare_cached(&sql.set_next).await.map_err(db_err)?;
+                    tx.execute(&stmt, &[&to_i64(next, "next index")?])
+                        .await
+                        .map_err(db_err)?;
+                    tx.batch_execute(&sql.notify).await.map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(assigned)
+            })
+        })?;
+        Ok(found)
+    }
+
+    fn status(&mut self) -> Result<SharedStatus, StorageError> {
+        self.with_client(|c, sql| {
+            Box::pin(async move {
+                let stmt = c.prepare_cached(&sql.status).await.map_err(db_err)?;
+                let row = c.query_one(&stmt, &[]).await.map_err(db_err)?;
+                let checkpoint = match (row.get::<_, Option<i64>>(1), row.get::<_, Option<String>>(2)) {
+                    (Some(size), Some(note)) => Some((to_u64(size, "tree size")?, note)),
+                    _ => None,
+                };
+                Ok(SharedStatus {
+                    sequenced: to_u64(row.get(0), "next index")?,
+                    checkpoint,
+                    oldest_unintegrated_secs: row.get(3),
+                })
+            })
+        })
+    }
+
+    fn read_leaf_hashes(&mut self, start: u64, count: u64) -> Result<Vec<Hash>, StorageError> {
+        let end = to_i64(start.saturating_add(count), "entry index")?;
+        let start = to_i64(start, "entry index")?;
+        self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let stmt = c.prepare_cached(&sql.read_leaf_hashes).await.map_err(db_err)?;
+                let rows = c.query(&stmt, &[&start, &end]).await.map_err(db_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Hash::try_from(r.get::<_, &[u8]>(0))
+                            .map_err(|_| StorageError::Corrupt("a stored leaf hash is not 32 bytes".into()))
+                    })
+                    .collect()
+            })
+        })
+    }
+
+    fn acquire_lease(&mut self, holder: &str, ttl: Duration) -> Result<Option<u64>, StorageError> {
+        let (holder, ttl) = (holder.to_string(), ttl.as_secs_f64());
+        self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let stmt = c.prepare_cached(&sql.acquire_lease).await.map_err(db_err)?;
+                match c.query_opt(&stmt, &[&holder, &ttl]).await.map_err(db_err)? {
+                    Some(row) => Ok(Some(to_u64(row.get(0), "lease epoch")?)),
+                    None => Ok(None),
+                }
+            })
+        })
+    }
+
+    fn renew_lease(&mut self, holder: &str, epoch: u64, ttl: Duration) -> Result<bool, StorageError> {
+        let (holder, epoch, ttl) = (
+            holder.to_string(),
+            to_i64(epoch, "lease epoch")?,
+            ttl.as_secs_f64(),
+        );
+        self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let stmt = c.prepare_cached(&sql.renew_lease).await.map_err(db_err)?;
+                Ok(c.execute(&stmt, &[&holder, &epoch, &ttl]).await.map_err(db_err)? == 1)
+            })
+        })
+    }
+
+    fn release_lease(&mut self, holder: &str, epoch: u64) -> Result<(), StorageError> {
+        let (holder, epoch) = (holder.to_string(), to_i64(epoch, "lease epoch")?);
+        self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let stmt = c.prepare_cached(&sql.release_lease).await.map_err(db_err)?;
+                c.execute(&stmt, &[&holder, &epoch])
+                    .await
+                    .map(drop)
+                    .map_err(db_err)
+            })
+        })
+    }
+
+    fn publish(
+        &mut self,
+        tiles: &[(u8, u64, Vec<u8>)],
+        tree_size: u64,
+        checkpoint: &str,
+        holder: &str,
+        epoch: u64,
+    ) -> Result<(), StorageError> {
+        let tile_levels: Vec<i16> = tiles.iter().map(|t| i16::from(t.0)).collect();
+        let tile_indices = tiles
+            .iter()
+            .map(|t| to_i64(t.1, "tile index"))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let tile_hashes: Vec<Vec<u8>> = tiles.iter().map(|t| t.2.clone()).collect();
+        let (size, note) = (to_i64(tree_size, "tree size")?, checkpoint.to_string());
+        let (holder, db_epoch) = (holder.to_string(), to_i64(epoch, "lease epoch")?);
+        let expected = match &self.expected {
+            Some((size, note)) => Some((to_i64(*size, "tree size")?, note.clone())),
+            None => None,
+        };
+        self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let tx = c.transaction().await.map_err(db_err)?;
+                let stmt = tx.prepare_cached(&sql.fence).await.map_err(db_err)?;
+                if tx
+                    .query_opt(&stmt, &[&holder, &db_epoch])
+                    .await
+                    .map_err(db_err)?
+                    .is_none()
+                {
+                    return Err(StorageError::Fenced(format!(
+                        "the lease is no longer held under epoch {epoch}"
+                    )));
+                }
+                let swapped = match &expected {
+                    None => {
+                        let stmt = tx.prepare_cached(&sql.insert_checkpoint).await.map_err(db_err)?;
+                        tx.execute(&stmt, &[&size, &note]).await.map_err(db_err)?
+                    }
+                    Some((old_size, old_note)) => {
+                        let stmt = tx.prepare_cached(&sql.swap_checkpoint).await.map_err(db_err)?;
+                        tx.execute(&stmt, &[&size, &note, old_size, old_note])
+                            .await
+                            .map_err(db_err)?
+                    }
+                };
+                if swapped != 1 {
+                    return Err(StorageError::Conflict(format!(
+                        "expected size {:?}; another writer published",
+                        expected.as_ref().map(|e| e.0)
+                    )));
+                }
+                if !tile_levels.is_empty() {
+                    let stmt = tx.prepare_cached(&sql.upsert_tiles).await.map_err(db_err)?;
+                    tx.execute(&stmt, &[&tile_levels, &tile_indices, &tile_hashes])
+                        .await
+                        .map_err(db_err)?;
+                }
+                tx.batch_execute(&sql.notify).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            })
+        })?;
+        self.expected = Some((tree_size, checkpoint.to_string()));
+        Ok(())
+    }
+
+    fn wakeup(&self) -> Arc<Wakeup> {
+        self.db.wakeup(&self.schema)
+    }
+
+    fn lease_config(&self) -> LeaseConfig {
+        self.db.lease.clone()
+    }
+
+    fn try_clone(&self) -> Box<dyn SharedLogStore> {
+        let mut store = self.clone();
+        store.expected = None;
+        // Proofs on a front end that does not integrate read the tiles: keep the full ones.
+        store
+            .tile_cache
+            .get_or_insert_with(|| Arc::new(FullTileCache::new(FULL_TILE_CACHE_TILES)));
+        Box::new(store)
+    }
+}
+
+/// Default lifetime of the integrator lease: failover within about 3 s.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(2);
+/// Default interval between renewals of the lease.
+pub const DEFAULT_LEASE_RENEW: Duration = Duration::from_millis(500);
+
+/// This process's name in a lease row: host, pid and start time, unique per start.
+fn holder_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{}:{}:{nanos:x}", host.trim(), std::process::id())
+}
+
+/// Holds one connection that LISTENs on [`CHANNEL`] and wakes the schema each notification
+/// names. When the connection is lost it reconnects, and wakes every schema (notifications
+/// may have been missed; the waiters' polling covers the gap too).
+async fn listen(
+    config: tokio_postgres::Config,
+    tls: tls::RustlsConnect,
+    wakeups: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<Wakeup>>>>,
+) {
+    let wake = |schema: Option<&str>| {
+        let wakeups = wakeups.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, w) in wakeups.iter() {
+            if schema.is_none_or(|s| s == name) {
+                w.notify();
+            }
+        }
+    };
+    loop {
+        if let Ok((client, mut connection)) = config.connect(tls.clone()).await {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let driver = tokio::spawn(async move {
+                while let Some(Ok(message)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                    if let tokio_postgres::AsyncMessage::Notification(n) = message {
+                        let _ = tx.send(n.payload().to_string());
+                    }
+                }
+            });
+            if client.batch_execute(&format!("LISTEN {CHANNEL}")).await.is_ok() {
+                wake(None);
+                while let Some(schema) = rx.recv().await {
+                    wake(Some(&schema));
+                }
+            }
+            driver.abort();
+            tracing::debug!("the LISTEN connection to PostgreSQL closed; reconnecting");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

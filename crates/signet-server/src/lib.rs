@@ -190,7 +190,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     let database = args.database.open()?;
     let dir = DataDir::open(&args.data_dir, &log_url, database)?;
-    let mut app = axum::Router::new().route("/healthz", database::health_route(&dir.database));
+    let mut app = axum::Router::new();
+    // The logs /healthz reports on (their integrator leases), by path prefix.
+    let mut health_logs = Vec::new();
     let mut trust = TrustFiles {
         public_url: &public_url,
         log: None,
@@ -235,6 +237,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             search_indexer = Some(indexer);
         }
         app = app.nest(LOG_PREFIX, log_router);
+        health_logs.push(("rekor", started.clone()));
         appender = Some(started);
         trust.log = Some((log_url.clone(), log_id));
         eprintln!(
@@ -249,6 +252,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             signet_log::v1::RekorV1::open_or_create(path, &dir.database, &v1_origin, unix_now())
                 .context("cannot open the Rekor v1 log")
         })?);
+        health_logs.push(("rekor1", v1.appender().clone()));
         app = app.nest(LOG_V1_PREFIX, signet_log::v1::router_v1(v1.clone()));
         eprintln!("signet: Rekor v1 log at {v1_url}");
         trust.log_v1 = Some((v1, v1_url));
@@ -294,6 +298,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             signet_ct::CtLog::open_or_create(path, &dir.database, &ct_origin, vec![ca_root], unix_now())
                 .context("cannot open the certificate transparency log")
         })?);
+        health_logs.push(("ct", ct.appender().clone()));
         app = app.nest(CT_PREFIX, signet_ct::router(ct.clone()));
         eprintln!("signet: certificate transparency log at {ct_url}");
         if selected.ca {
@@ -342,6 +347,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         }
     });
     let app = app
+        .route("/healthz", database::health_route(&dir.database, health_logs))
         .layer(axum::middleware::from_fn(linger::drain_unread_body))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

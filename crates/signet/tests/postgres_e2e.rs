@@ -239,7 +239,7 @@ fn db_migrate_and_a_newer_schema_is_refused() {
         ])
     };
     let out = ok(&migrate(), "signet db migrate");
-    assert!(out.contains("signet, rekor1, ct at version 1"), "{out}");
+    assert!(out.contains("signet, rekor1, ct at version 2"), "{out}");
     // Idempotent.
     ok(&migrate(), "signet db migrate, again");
     // A server runs on the migrated database as a role that may read and write the tables but
@@ -268,8 +268,8 @@ fn db_migrate_and_a_newer_schema_is_refused() {
     log_throwaway_entries(&server, 2);
     assert_eq!(server.terminate().code(), Some(0));
 
-    // A later signet wrote schema 2 of the CT log: this one must not touch it.
-    cluster.execute(&db, "UPDATE ct.schema_version SET version = 2");
+    // A later signet wrote schema 3 of the CT log: this one must not touch it.
+    cluster.execute(&db, "UPDATE ct.schema_version SET version = 3");
     let out = migrate();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
