@@ -37,56 +37,55 @@
 //! requests with an error and rebuilds its tree from what the database holds, so a client that
 //! retries finds its entry (deduplicated) and nothing is ever acknowledged that is not durable.
 //!
-//! # One writer at a time, and never a fork
+//! # Never a fork
 //!
-//! `commit_batch` publishes the checkpoint first in its transaction, by compare-and-swap on the
-//! (size, note) this store last read or wrote (`UPDATE … WHERE tree_size = $old AND note =
-//! $old_note`). The row lock that takes orders concurrent writers: a second one waits, finds
-//! the row changed and writes nothing ([`StorageError::Conflict`]); its appender rebuilds from
-//! the database and carries on. So two servers on one database can never fork the log or move
-//! it back, but they are not yet a design for several front ends: each integrates for itself
-//! and they refuse each other's stale batches.
+//! A checkpoint is published (`commit_batch`, and [`SharedLogStore::publish`]) first in its
+//! transaction, by compare-and-swap on the (size, note) this store last read or wrote
+//! (`UPDATE … WHERE tree_size = $old AND note = $old_note`). The row lock that takes orders
+//! concurrent writers: a second one waits, finds the row changed and writes nothing
+//! ([`StorageError::Conflict`]). So whatever the processes do, the log never forks or moves back.
 //!
-//! # Several front ends (designed, not built yet)
+//! # Several front ends
 //!
-//! Any number of front ends accept writes; exactly one integrates. Per schema:
+//! Any number of front ends accept writes; exactly one integrates ([`crate::fleet`] runs the
+//! threads). Per schema:
 //!
 //! - **Sequencing** (any front end, once per batch of its queued submissions), one
 //!   transaction: `SELECT next FROM seq_coord WHERE id = 0 FOR UPDATE` (serialises
 //!   sequencers), then the dedup lookup `SELECT leaf_hash, idx FROM entries WHERE leaf_hash =
 //!   ANY($1)` (after the lock, so two front ends cannot both miss a duplicate), then `INSERT`
-//!   the new entries at `next..next+k` and `UPDATE seq_coord SET next = next + k`. Indices
-//!   come from that row, never from a `SEQUENCE`, whose `nextval` survives a rollback and
-//!   leaves gaps; a failed transaction takes its `next` back with it. `entries` then holds
-//!   sequenced entries beyond the checkpoint's size until they are integrated.
+//!   the new entries at `next..next+k` (with `sequenced_at`) and `UPDATE seq_coord SET next =
+//!   next + k`, and `NOTIFY signet_log, '<schema>'`. Indices come from that row, never from a
+//!   `SEQUENCE`, whose `nextval` survives a rollback and leaves gaps; a failed transaction
+//!   takes its `next` back with it. `entries` then holds sequenced entries beyond the
+//!   checkpoint's size until they are integrated.
 //! - **The lease**: a row `integrator_lease (holder, epoch, expires)`. A front end takes it
 //!   with `UPDATE … SET holder = $me, epoch = epoch + 1, expires = clock_timestamp() + $ttl
-//!   WHERE expires < clock_timestamp() RETURNING epoch` and renews it (same epoch) well before
-//!   `expires`; `clock_timestamp()`, not `now()`, which is the transaction's start. Not a
+//!   WHERE expires <= clock_timestamp() RETURNING epoch` and renews it (same epoch) while it
+//!   has not expired; `clock_timestamp()`, not `now()`, which is the transaction's start. Not a
 //!   session advisory lock: those are tied to one connection (broken by transaction-pooling
 //!   proxies), carry no fencing token, and are no-ops on some PostgreSQL-compatible engines.
-//! - **Integration** (the holder only): read `entries[size..next)`, append them to the tree,
-//!   write the changed tiles (deterministic: a successor rewrites the same bytes), sign the
-//!   checkpoint, and commit in one transaction whose checkpoint `UPDATE` also requires
-//!   `(SELECT epoch FROM integrator_lease WHERE holder = $me AND expires > clock_timestamp())
-//!   = $my_epoch`: the epoch is the fencing token, so a former integrator that was paused past
-//!   its lease (SIGSTOP, a long GC-like stall) and wakes up publishes nothing. The same
-//!   compare-and-swap on the previous size and note as today keeps the log from forking.
-//!   `NOTIFY signet_checkpoint` in that transaction (delivered on commit) wakes the waiters.
+//! - **Integration** (the holder only): read the leaf hashes of `entries[size..next)`, append
+//!   them to the tree, sign the checkpoint, and publish in one transaction that first checks
+//!   `SELECT 1 FROM integrator_lease WHERE holder = $me AND epoch = $my_epoch AND expires >
+//!   clock_timestamp() FOR SHARE` (the epoch is the fencing token; `FOR SHARE` keeps a taker
+//!   waiting until this transaction ends, so the lease cannot change hands between the check
+//!   and the commit), then compare-and-swaps the checkpoint, writes the changed tiles
+//!   (deterministic: a successor rewrites the same bytes) and `NOTIFY`s (delivered on commit).
+//!   A former integrator that was paused past its lease (SIGSTOP, a long stall) and wakes up
+//!   publishes nothing ([`StorageError::Fenced`]).
 //! - **Answering**: the front end that sequenced entry *i* answers when a committed checkpoint
-//!   has size > *i* (woken by `LISTEN`, or by polling the checkpoint row), with a proof from
-//!   the tiles of that checkpoint, whichever process integrated it; the entry was durable
-//!   since its sequencing transaction committed.
+//!   has size > *i* (woken by one `LISTEN` connection per process, or by polling the
+//!   checkpoint row), with a proof from the tiles of that checkpoint, whichever process
+//!   integrated it; the entry was durable since its sequencing transaction committed.
 //! - **Reads**: full tiles never change, so each front end caches them in memory; only the
-//!   right edge is read from the database (done: [`FullTileCache`] on every reader pool).
+//!   right edge is read from the database ([`FullTileCache`], on every reader pool and on the
+//!   store that proves inclusion for a front end that does not integrate).
 //! - **Agreement**: front ends refuse to start when their keys or origins differ from what the
-//!   database recorded (done for the three logs' keys and origins).
-//! - **Operations**: `/healthz` says whether this process can write and whether it holds the
-//!   lease; metrics for lease changes and integration lag (`next − size`, and seconds).
+//!   database recorded (the three logs' keys and origins; the CA and TSA certificates).
 //!
-//! In this crate that splits the [`Appender`](crate::Appender) into a sequencer (every front
-//! end) and an integrator (the lease holder), with SQLite running both in one process under a
-//! lease it always holds.
+//! SQLite runs both halves in one process and one transaction per batch, under a lease it
+//! always holds ([`LogStore::shared`] is `None` there), as before.
 //!
 //! # Schema
 //!

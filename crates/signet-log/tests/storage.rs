@@ -593,7 +593,10 @@ fn postgres_sequencing_deduplicates_across_front_ends_without_gaps() {
                 // 10 entries both front ends submit, 10 of this one's own.
                 let mut entries: Vec<_> = (0..10).map(|i| round * 10 + i).collect();
                 entries.extend((0..10).map(|i| 1_000_000 + offset + round * 10 + i));
-                let batch = entries.iter().map(|&i| (leaf(i), i.to_be_bytes().to_vec())).collect();
+                let batch = entries
+                    .iter()
+                    .map(|&i| (leaf(i), i.to_be_bytes().to_vec()))
+                    .collect();
                 let assigned = store.sequence(batch).unwrap();
                 got.extend(entries.into_iter().zip(assigned));
             }
@@ -627,7 +630,10 @@ fn postgres_a_failed_sequencing_leaves_no_gap() {
     let Some(b) = Postgres::new() else { return };
     let mut store = b.front_end("gap", std::time::Duration::from_secs(2));
     let e = |t: u8| ([t; 32], vec![t]);
-    assert_eq!(store.sequence(vec![e(1), e(2)]).unwrap(), vec![(0, true), (1, true)]);
+    assert_eq!(
+        store.sequence(vec![e(1), e(2)]).unwrap(),
+        vec![(0, true), (1, true)]
+    );
     // The same new leaf twice in one call breaks the unique index: the call fails whole.
     assert!(store.sequence(vec![e(3), e(4), e(4)]).is_err());
     assert_eq!(
@@ -635,7 +641,10 @@ fn postgres_a_failed_sequencing_leaves_no_gap() {
         vec![(2, true), (0, false)]
     );
     assert_eq!(store.status().unwrap().sequenced, 3);
-    assert_eq!(store.read_leaf_hashes(0, 10).unwrap(), vec![[1; 32], [2; 32], [5; 32]]);
+    assert_eq!(
+        store.read_leaf_hashes(0, 10).unwrap(),
+        vec![[1; 32], [2; 32], [5; 32]]
+    );
 }
 
 /// One holder at a time; a lease taken over after it expired has a new epoch, and the former
@@ -651,7 +660,10 @@ fn postgres_the_lease_is_exclusive_and_fences_a_former_holder() {
     let e1 = one.acquire_lease("one", ttl).unwrap().expect("a free lease");
     assert_eq!(two.acquire_lease("two", ttl).unwrap(), None);
     assert!(one.renew_lease("one", e1, ttl).unwrap());
-    assert!(!two.renew_lease("two", e1, ttl).unwrap(), "renewed a lease it does not hold");
+    assert!(
+        !two.renew_lease("two", e1, ttl).unwrap(),
+        "renewed a lease it does not hold"
+    );
     // Two, not holding it, cannot publish.
     assert!(matches!(
         two.publish(&[], 0, "two's c0", "two", e1),

@@ -584,6 +584,23 @@ impl DataDir {
         if !created {
             store.set_meta(&key, Timestamp::from_unix(unix_now()).as_str())?;
         }
+        // Front ends sharing one database must issue under the same CA and TSA certificates
+        // (their markers, both public): pinned in the database like the log keys.
+        if matches!(name, "ca" | "tsa") {
+            let pin = format!("service.{name}.sha256");
+            let file = path.join(marker);
+            let seen = hex::encode(signet_crypto::sha256(
+                &fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?,
+            ));
+            match store.meta(&pin)? {
+                Some(stored) if stored != seen => bail!(
+                    "{} is not the certificate the database recorded for {name} (SHA-256 {stored}): refusing to start a front end with other keys; copy the first front end's data directory",
+                    file.display()
+                ),
+                Some(_) => {}
+                None => store.set_meta(&pin, &seen)?,
+            }
+        }
         Ok(service)
     }
 

@@ -218,6 +218,25 @@ fn keyless_round_trip_with_every_log_in_postgres() {
         .err()
         .expect("a front end with another key started");
     assert!(err.contains("not the key the log"), "{err}");
+    // Nor one whose CA certificate differs from the one the database pinned.
+    let copy = tmp.path().join("copy-ca");
+    assert!(Command::new("cp")
+        .arg("-a")
+        .arg(&data)
+        .arg(&copy)
+        .status()
+        .unwrap()
+        .success());
+    let intermediate = copy.join("ca/ca-intermediate.pem");
+    let pem = std::fs::read_to_string(&intermediate).unwrap();
+    std::fs::write(&intermediate, format!("{pem}\n")).unwrap();
+    let err = Server::try_start_with(&copy, &flags)
+        .err()
+        .expect("a front end with another CA certificate started");
+    assert!(
+        err.contains("not the certificate the database recorded for ca"),
+        "{err}"
+    );
 }
 
 #[test]
