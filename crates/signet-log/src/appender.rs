@@ -600,11 +600,7 @@ impl Integrator {
     }
 
     fn published_size(&self) -> Option<u64> {
-        self.published
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|c| c.size)
+        published_size(&self.published)
     }
 
     /// Starts a witnessing round for the latest committed checkpoint, unless one is out (or a
@@ -848,6 +844,15 @@ pub(crate) fn answer_waiters(
         };
         let _ = waiter.reply.send(answer);
     }
+}
+
+/// The size of the checkpoint served now, if any.
+pub(crate) fn published_size(published: &Published) -> Option<u64> {
+    published
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|c| c.size)
 }
 
 /// Keeps in memory the tiles that proofs for new entries will read: the two rightmost tiles

@@ -33,8 +33,8 @@ use signet_tlog::{Checkpoint, Hash, TreeAppender};
 use tokio::sync::mpsc;
 
 use crate::appender::{
-    answer_waiters, is_recent, restore, sign, AppenderStats, CheckpointSigner, Event, Published,
-    SignedCheckpoint, Waiter,
+    answer_waiters, is_recent, published_size, restore, sign, AppenderStats, CheckpointSigner, Event,
+    Published, SignedCheckpoint, Waiter,
 };
 use crate::storage::{LeaseConfig, SharedLogStore, StorageError, Wakeup};
 use crate::LogError;
@@ -440,7 +440,7 @@ impl Integrator {
 
     /// Publishes the stored checkpoint here when it is ahead of what this front end serves.
     fn adopt(&mut self, size: u64, note: String) -> Result<(), LogError> {
-        if self.published_size().is_some_and(|p| p >= size) {
+        if published_size(&self.published).is_some_and(|p| p >= size) {
             return Ok(());
         }
         let cp = Checkpoint::from_note_unverified(&note)
@@ -458,14 +458,6 @@ impl Integrator {
             note,
         }));
         Ok(())
-    }
-
-    fn published_size(&self) -> Option<u64> {
-        self.published
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|c| c.size)
     }
 
     /// Serves `checkpoint` from now on, unless this front end serves a larger one already.

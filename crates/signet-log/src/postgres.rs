@@ -716,6 +716,73 @@ impl PgStore {
     }
 }
 
+/// A checkpoint and the tiles it covers, as the publishing statements take them.
+struct Publication {
+    size: i64,
+    note: String,
+    /// The checkpoint it replaces (compare-and-swap), or none for a new log.
+    expected: Option<(i64, String)>,
+    tile_levels: Vec<i16>,
+    tile_indices: Vec<i64>,
+    tile_hashes: Vec<Vec<u8>>,
+}
+
+impl Publication {
+    fn new(
+        expected: &Option<(u64, String)>,
+        tree_size: u64,
+        note: &str,
+        tiles: &[(u8, u64, Vec<u8>)],
+    ) -> Result<Publication, StorageError> {
+        Ok(Publication {
+            size: to_i64(tree_size, "tree size")?,
+            note: note.to_string(),
+            expected: match expected {
+                Some((size, note)) => Some((to_i64(*size, "tree size")?, note.clone())),
+                None => None,
+            },
+            tile_levels: tiles.iter().map(|t| i16::from(t.0)).collect(),
+            tile_indices: tiles
+                .iter()
+                .map(|t| to_i64(t.1, "tile index"))
+                .collect::<Result<Vec<i64>, _>>()?,
+            tile_hashes: tiles.iter().map(|t| t.2.clone()).collect(),
+        })
+    }
+
+    /// Swaps the checkpoint in (first: a stale writer fails before writing anything else),
+    /// then writes the tiles.
+    async fn write(&self, tx: &deadpool_postgres::Transaction<'_>, sql: &Sql) -> Result<(), StorageError> {
+        let swapped = match &self.expected {
+            None => {
+                let stmt = tx.prepare_cached(&sql.insert_checkpoint).await.map_err(db_err)?;
+                tx.execute(&stmt, &[&self.size, &self.note])
+                    .await
+                    .map_err(db_err)?
+            }
+            Some((old_size, old_note)) => {
+                let stmt = tx.prepare_cached(&sql.swap_checkpoint).await.map_err(db_err)?;
+                tx.execute(&stmt, &[&self.size, &self.note, old_size, old_note])
+                    .await
+                    .map_err(db_err)?
+            }
+        };
+        if swapped != 1 {
+            return Err(StorageError::Conflict(format!(
+                "expected size {:?}; another writer published",
+                self.expected.as_ref().map(|e| e.0)
+            )));
+        }
+        if !self.tile_levels.is_empty() {
+            let stmt = tx.prepare_cached(&sql.upsert_tiles).await.map_err(db_err)?;
+            tx.execute(&stmt, &[&self.tile_levels, &self.tile_indices, &self.tile_hashes])
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+}
+
 impl LogStore for PgStore {
     fn latest_checkpoint(&mut self) -> Result<Option<(u64, String)>, StorageError> {
         let latest = self.with_client(|c, sql| {
@@ -756,57 +823,19 @@ impl LogStore for PgStore {
             .collect::<Result<Vec<i64>, _>>()?;
         let leaves: Vec<Vec<u8>> = batch.entries.iter().map(|e| e.leaf_hash.to_vec()).collect();
         let bodies: Vec<Vec<u8>> = batch.entries.iter().map(|e| e.body.clone()).collect();
-        let tile_levels: Vec<i16> = batch.tiles.iter().map(|t| i16::from(t.0)).collect();
-        let tile_indices = batch
-            .tiles
-            .iter()
-            .map(|t| to_i64(t.1, "tile index"))
-            .collect::<Result<Vec<i64>, _>>()?;
-        let tile_hashes: Vec<Vec<u8>> = batch.tiles.iter().map(|t| t.2.clone()).collect();
-        let size = to_i64(batch.tree_size, "tree size")?;
-        let note = batch.checkpoint.clone();
-        let expected = match &self.expected {
-            Some((size, note)) => Some((to_i64(*size, "tree size")?, note.clone())),
-            None => None,
-        };
+        let publication = Publication::new(&self.expected, batch.tree_size, &batch.checkpoint, &batch.tiles)?;
         self.with_client(move |c, sql| {
             Box::pin(async move {
                 let tx = c.transaction().await.map_err(db_err)?;
-                // The checkpoint first: a stale writer fails before writing anything else.
-                let swapped = match &expected {
-                    None => {
-                        let stmt = tx.prepare_cached(&sql.insert_checkpoint).await.map_err(db_err)?;
-                        tx.execute(&stmt, &[&size, &note]).await.map_err(db_err)?
-                    }
-                    Some((old_size, old_note)) => {
-                        let stmt = tx.prepare_cached(&sql.swap_checkpoint).await.map_err(db_err)?;
-                        tx.execute(&stmt, &[&size, &note, old_size, old_note])
-                            .await
-                            .map_err(db_err)?
-                    }
-                };
-                if swapped != 1 {
-                    return Err(StorageError::Conflict(format!(
-                        "expected size {:?}; another writer published",
-                        expected.as_ref().map(|e| e.0)
-                    )));
-                }
+                publication.write(&tx, sql).await?;
                 if !indices.is_empty() {
                     let stmt = tx.prepare_cached(&sql.insert_entries).await.map_err(db_err)?;
                     tx.execute(&stmt, &[&indices, &leaves, &bodies])
                         .await
                         .map_err(db_err)?;
-                }
-                if !tile_levels.is_empty() {
-                    let stmt = tx.prepare_cached(&sql.upsert_tiles).await.map_err(db_err)?;
-                    tx.execute(&stmt, &[&tile_levels, &tile_indices, &tile_hashes])
-                        .await
-                        .map_err(db_err)?;
-                }
-                if !indices.is_empty() {
                     // Entries written here (not sequenced) move the sequencing row past them.
                     let stmt = tx.prepare_cached(&sql.raise_next).await.map_err(db_err)?;
-                    tx.execute(&stmt, &[&size]).await.map_err(db_err)?;
+                    tx.execute(&stmt, &[&publication.size]).await.map_err(db_err)?;
                 }
                 tx.commit().await.map_err(db_err)
             })
@@ -1034,18 +1063,8 @@ impl SharedLogStore for PgStore {
         holder: &str,
         epoch: u64,
     ) -> Result<(), StorageError> {
-        let tile_levels: Vec<i16> = tiles.iter().map(|t| i16::from(t.0)).collect();
-        let tile_indices = tiles
-            .iter()
-            .map(|t| to_i64(t.1, "tile index"))
-            .collect::<Result<Vec<i64>, _>>()?;
-        let tile_hashes: Vec<Vec<u8>> = tiles.iter().map(|t| t.2.clone()).collect();
-        let (size, note) = (to_i64(tree_size, "tree size")?, checkpoint.to_string());
+        let publication = Publication::new(&self.expected, tree_size, checkpoint, tiles)?;
         let (holder, db_epoch) = (holder.to_string(), to_i64(epoch, "lease epoch")?);
-        let expected = match &self.expected {
-            Some((size, note)) => Some((to_i64(*size, "tree size")?, note.clone())),
-            None => None,
-        };
         self.with_client(move |c, sql| {
             Box::pin(async move {
                 let tx = c.transaction().await.map_err(db_err)?;
@@ -1060,30 +1079,7 @@ impl SharedLogStore for PgStore {
                         "the lease is no longer held under epoch {epoch}"
                     )));
                 }
-                let swapped = match &expected {
-                    None => {
-                        let stmt = tx.prepare_cached(&sql.insert_checkpoint).await.map_err(db_err)?;
-                        tx.execute(&stmt, &[&size, &note]).await.map_err(db_err)?
-                    }
-                    Some((old_size, old_note)) => {
-                        let stmt = tx.prepare_cached(&sql.swap_checkpoint).await.map_err(db_err)?;
-                        tx.execute(&stmt, &[&size, &note, old_size, old_note])
-                            .await
-                            .map_err(db_err)?
-                    }
-                };
-                if swapped != 1 {
-                    return Err(StorageError::Conflict(format!(
-                        "expected size {:?}; another writer published",
-                        expected.as_ref().map(|e| e.0)
-                    )));
-                }
-                if !tile_levels.is_empty() {
-                    let stmt = tx.prepare_cached(&sql.upsert_tiles).await.map_err(db_err)?;
-                    tx.execute(&stmt, &[&tile_levels, &tile_indices, &tile_hashes])
-                        .await
-                        .map_err(db_err)?;
-                }
+                publication.write(&tx, sql).await?;
                 tx.batch_execute(&sql.notify).await.map_err(db_err)?;
                 tx.commit().await.map_err(db_err)
             })
