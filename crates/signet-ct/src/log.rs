@@ -257,7 +257,7 @@ impl CtLog {
     }
 
     /// The appender (its figures are part of the metrics).
-    pub(crate) fn appender(&self) -> &Appender {
+    pub fn appender(&self) -> &Appender {
         &self.appender
     }
 

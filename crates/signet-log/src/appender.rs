@@ -25,6 +25,7 @@ use signet_crypto::SignerError;
 use signet_tlog::{Checkpoint, Hash, NoteSigner, TileError, TileId, TileSource, TreeAppender};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::fleet::LeaseStatus;
 use crate::storage::{Batch, LogStore, NewEntry, StorageError};
 use crate::witnessing::{Collector, Cosigned, OnMissedQuorum};
 use crate::LogError;
@@ -71,15 +72,15 @@ impl CheckpointSigner for NoteSigner {
     }
 }
 
-struct Submission {
-    leaf_hash: Hash,
-    body: Vec<u8>,
-    reply: oneshot::Sender<Result<Integrated, LogError>>,
+pub(crate) struct Submission {
+    pub(crate) leaf_hash: Hash,
+    pub(crate) body: Vec<u8>,
+    pub(crate) reply: oneshot::Sender<Result<Integrated, LogError>>,
 }
 
 /// What the integrator waits for: entries, and (witnessed logs) the end of a witnessing round
 /// or of the wait before retrying a held one.
-enum Event {
+pub(crate) enum Event {
     Submit(Submission),
     Witnessed(Cosigned),
     Retry,
@@ -122,11 +123,16 @@ pub struct AppenderStats {
     pub failed_batches: std::sync::atomic::AtomicU64,
     /// Microseconds spent committing (the fsync), summed.
     pub commit_micros: std::sync::atomic::AtomicU64,
+    /// Entries sequenced in the store, as last seen (a log several front ends share; 0 for a
+    /// single-process log, where sequencing and integration are one transaction).
+    pub sequenced: std::sync::atomic::AtomicU64,
+    /// How long the oldest sequenced entry not yet in a checkpoint had waited, as last seen.
+    pub oldest_unintegrated_micros: std::sync::atomic::AtomicU64,
 }
 
 /// The checkpoint readers see: `None` only for a log that holds checkpoints back until
 /// witnessed and has none cosigned by its quorum yet.
-type Published = Arc<RwLock<Option<Arc<SignedCheckpoint>>>>;
+pub(crate) type Published = Arc<RwLock<Option<Arc<SignedCheckpoint>>>>;
 
 /// The handle request handlers use to submit entries and read the published state.
 #[derive(Clone)]
@@ -135,6 +141,7 @@ pub struct Appender {
     published: Published,
     witnesses: Option<Arc<Collector>>,
     pub stats: Arc<AppenderStats>,
+    lease: Arc<LeaseStatus>,
 }
 
 impl Appender {
@@ -170,6 +177,11 @@ impl Appender {
         config: AppenderConfig,
         witnessing: Option<Witnessing>,
     ) -> Result<Self, LogError> {
+        // A witnessed log keeps the single-process path on a shared database too (the
+        // integrator's witnessing rounds are not split from it yet): one front end per log.
+        if let (Some(shared), None) = (store.shared(), &witnessing) {
+            return Appender::launch_shared(store, shared, origin, signer, config);
+        }
         let (tree, checkpoint) = restore(store.as_mut(), &origin, signer.as_ref())?;
         let checkpoint = Arc::new(checkpoint);
         let (tx, rx) = mpsc::channel(config.max_pending);
@@ -214,7 +226,55 @@ impl Appender {
             published,
             witnesses,
             stats,
+            lease: LeaseStatus::always_held(),
         })
+    }
+
+    /// A front end of a log several share ([`crate::fleet`]): sequencer, integrator and lease
+    /// threads. Publishes the stored checkpoint (or, for a new log, the signed empty one).
+    fn launch_shared(
+        mut store: Box<dyn LogStore>,
+        shared: Box<dyn crate::storage::SharedLogStore>,
+        origin: String,
+        signer: Box<dyn CheckpointSigner>,
+        config: AppenderConfig,
+    ) -> Result<Self, LogError> {
+        // Two front ends creating a new log at once: the second finds the first's checkpoint.
+        let checkpoint = match restore(store.as_mut(), &origin, signer.as_ref()) {
+            Err(LogError::Storage(StorageError::Conflict(_))) => {
+                restore(store.as_mut(), &origin, signer.as_ref())?.1
+            }
+            other => other?.1,
+        };
+        let (tx, rx) = mpsc::channel(config.max_pending);
+        let published = Arc::new(RwLock::new(Some(Arc::new(checkpoint))));
+        let stats = Arc::new(AppenderStats::default());
+        let lease = crate::fleet::launch(
+            shared,
+            origin,
+            signer,
+            config.max_batch,
+            rx,
+            published.clone(),
+            stats.clone(),
+        )?;
+        Ok(Appender {
+            tx,
+            published,
+            witnesses: None,
+            stats,
+            lease,
+        })
+    }
+
+    /// Whether this front end integrates the log now (always, for a log one process writes).
+    pub fn is_integrator(&self) -> bool {
+        self.lease.is_integrator()
+    }
+
+    /// This front end's integrator lease: held or not, and how often that changed.
+    pub fn lease(&self) -> &Arc<LeaseStatus> {
+        &self.lease
     }
 
     /// Queues an entry and waits until it is integrated (or found already logged).
@@ -270,7 +330,7 @@ impl Appender {
 
 /// Loads the committed state and checks it: the root recomputed from the stored tiles must
 /// equal the root in the stored checkpoint, or the data directory is refused.
-fn restore(
+pub(crate) fn restore(
     store: &mut dyn LogStore,
     origin: &str,
     signer: &dyn CheckpointSigner,
@@ -385,7 +445,12 @@ fn hex(h: &Hash) -> String {
     h.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn sign(origin: &str, size: u64, root: Hash, signer: &dyn CheckpointSigner) -> Result<String, LogError> {
+pub(crate) fn sign(
+    origin: &str,
+    size: u64,
+    root: Hash,
+    signer: &dyn CheckpointSigner,
+) -> Result<String, LogError> {
     let cp = Checkpoint {
         origin: origin.to_string(),
         size,
@@ -446,10 +511,10 @@ struct WitnessedState {
 }
 
 /// A request answered once a published checkpoint covers its entry.
-struct Waiter {
-    index: u64,
-    new: bool,
-    reply: oneshot::Sender<Result<Integrated, LogError>>,
+pub(crate) struct Waiter {
+    pub(crate) index: u64,
+    pub(crate) new: bool,
+    pub(crate) reply: oneshot::Sender<Result<Integrated, LogError>>,
 }
 
 impl Integrator {
@@ -544,11 +609,7 @@ impl Integrator {
     }
 
     fn published_size(&self) -> Option<u64> {
-        self.published
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|c| c.size)
+        published_size(&self.published)
     }
 
     /// Starts a witnessing round for the latest committed checkpoint, unless one is out (or a
@@ -635,37 +696,13 @@ impl Integrator {
 
     /// Answers `waiters` with inclusion proofs against `checkpoint` (every index below its size).
     fn answer(&mut self, waiters: Vec<Waiter>, checkpoint: &Arc<SignedCheckpoint>) {
-        if waiters.is_empty() {
-            return;
-        }
-        let size = checkpoint.size;
-        let source = StoreTiles {
-            store: std::cell::RefCell::new(self.store.as_mut()),
-            recent: &self.recent,
-        };
-        let prover = signet_tlog::Prover::over_tiles(&source, size)
-            .map_err(|e| LogError::Internal(format!("reading the tree at size {size}: {e}")));
-        for waiter in waiters {
-            if !waiter.new {
-                self.stats
-                    .duplicates
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            let index = waiter.index;
-            let answer = match &prover {
-                Ok(prover) => prover
-                    .inclusion_proof(index)
-                    .map(|proof| Integrated {
-                        index,
-                        new: waiter.new,
-                        proof,
-                        checkpoint: checkpoint.clone(),
-                    })
-                    .map_err(|e| LogError::Internal(format!("inclusion proof for {index}: {e}"))),
-                Err(e) => Err(LogError::Internal(e.to_string())),
-            };
-            let _ = waiter.reply.send(answer);
-        }
+        answer_waiters(
+            self.store.as_mut(),
+            &self.recent,
+            &self.stats,
+            waiters,
+            checkpoint,
+        );
     }
 
     fn integrate(&mut self, batch: &mut Vec<Submission>) -> Result<(), LogError> {
@@ -777,9 +814,59 @@ impl Integrator {
     }
 }
 
+/// Answers `waiters` with inclusion proofs against `checkpoint` (every index below its size).
+pub(crate) fn answer_waiters(
+    store: &mut dyn LogStore,
+    recent: &HashMap<(u8, u64), Vec<Hash>>,
+    stats: &AppenderStats,
+    waiters: Vec<Waiter>,
+    checkpoint: &Arc<SignedCheckpoint>,
+) {
+    if waiters.is_empty() {
+        return;
+    }
+    let size = checkpoint.size;
+    let source = StoreTiles {
+        store: std::cell::RefCell::new(store),
+        recent,
+    };
+    let prover = signet_tlog::Prover::over_tiles(&source, size)
+        .map_err(|e| LogError::Internal(format!("reading the tree at size {size}: {e}")));
+    for waiter in waiters {
+        if !waiter.new {
+            stats
+                .duplicates
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let index = waiter.index;
+        let answer = match &prover {
+            Ok(prover) => prover
+                .inclusion_proof(index)
+                .map(|proof| Integrated {
+                    index,
+                    new: waiter.new,
+                    proof,
+                    checkpoint: checkpoint.clone(),
+                })
+                .map_err(|e| LogError::Internal(format!("inclusion proof for {index}: {e}"))),
+            Err(e) => Err(LogError::Internal(e.to_string())),
+        };
+        let _ = waiter.reply.send(answer);
+    }
+}
+
+/// The size of the checkpoint served now, if any.
+pub(crate) fn published_size(published: &Published) -> Option<u64> {
+    published
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|c| c.size)
+}
+
 /// Keeps in memory the tiles that proofs for new entries will read: the two rightmost tiles
 /// of each level.
-fn is_recent(level: u8, index: u64, size: u64) -> bool {
+pub(crate) fn is_recent(level: u8, index: u64, size: u64) -> bool {
     let span = 256u64.saturating_pow(level as u32 + 1);
     let last = size.saturating_sub(1) / span;
     index + 2 > last

@@ -121,7 +121,7 @@ impl From<LogError> for ApiError {
     fn from(e: LogError) -> Self {
         match e {
             LogError::Overloaded => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-            LogError::Unavailable | LogError::KeyUnavailable(_) => {
+            LogError::Unavailable | LogError::KeyUnavailable(_) | LogError::StoreUnavailable(_) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
             }
             LogError::Storage(e) => ApiError::internal(e.to_string()),

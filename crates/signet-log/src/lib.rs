@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod appender;
+pub mod fleet;
 pub mod http;
 pub mod keyed;
 pub mod metrics;
@@ -24,6 +25,7 @@ pub mod v1;
 pub mod witnessing;
 
 pub use appender::{Appender, AppenderConfig, CheckpointSigner, Integrated, SignedCheckpoint, Witnessing};
+pub use fleet::LeaseStatus;
 pub use storage::{LogStore, StorageError};
 
 /// Why the log could not do what was asked. The HTTP layer maps each to a status code.
@@ -42,6 +44,9 @@ pub enum LogError {
     /// is reconnecting. Answered 503: the entry was not logged and may be retried.
     #[error("the log's signing key is unavailable: {0}")]
     KeyUnavailable(String),
+    /// The store could not take the entry now (a database restarting): nothing was logged.
+    #[error("the log's database is unavailable, retry shortly: {0}")]
+    StoreUnavailable(String),
 }
 
 impl LogError {

@@ -116,7 +116,10 @@ impl MetricsWriter {
 
     /// The appender's figures as `<prefix>_tree_size`, `<prefix>_pending_entries` (queue
     /// depth), `<prefix>_entries_total`, `<prefix>_duplicates_total`, `<prefix>_batches_total`,
-    /// `<prefix>_failed_batches_total` and `<prefix>_commit_seconds_total`. `prefix` is e.g. `signet_log` or `signet_ct`.
+    /// `<prefix>_failed_batches_total`, `<prefix>_commit_seconds_total`, and for several front ends
+    /// on one database `<prefix>_lease_changes_total`, `<prefix>_fenced_publishes_total`,
+    /// `<prefix>_is_integrator`, `<prefix>_integration_lag_entries` and
+    /// `<prefix>_integration_lag_seconds`. `prefix` is e.g. `signet_log` or `signet_ct`.
     pub fn appender(&mut self, prefix: &str, appender: &Appender) {
         let stats = &appender.stats;
         self.gauge(
@@ -153,6 +156,33 @@ impl MetricsWriter {
             &format!("{prefix}_commit_seconds_total"),
             "Time spent committing batches to storage.",
             stats.commit_micros.load(Relaxed) as f64 / 1e6,
+        );
+        let lease = appender.lease();
+        self.counter(
+            &format!("{prefix}_lease_changes_total"),
+            "Times this front end took or lost the integrator lease (several front ends on one database).",
+            lease.changes(),
+        );
+        self.counter(
+            &format!("{prefix}_fenced_publishes_total"),
+            "Checkpoints the database refused to publish because this front end's lease had moved on.",
+            lease.fenced(),
+        );
+        self.gauge(
+            &format!("{prefix}_is_integrator"),
+            "1 while this front end integrates the log (holds its lease; always, for one process on SQLite).",
+            if lease.is_integrator() { 1.0 } else { 0.0 },
+        );
+        let size = appender.checkpoint().size;
+        self.gauge(
+            &format!("{prefix}_integration_lag_entries"),
+            "Entries sequenced but not yet in the stored checkpoint, as last seen.",
+            stats.sequenced.load(Relaxed).saturating_sub(size) as f64,
+        );
+        self.gauge(
+            &format!("{prefix}_integration_lag_seconds"),
+            "How long the oldest sequenced entry not yet in a checkpoint has waited, as last seen.",
+            stats.oldest_unintegrated_micros.load(Relaxed) as f64 / 1e6,
         );
     }
 

@@ -37,56 +37,55 @@
 //! requests with an error and rebuilds its tree from what the database holds, so a client that
 //! retries finds its entry (deduplicated) and nothing is ever acknowledged that is not durable.
 //!
-//! # One writer at a time, and never a fork
+//! # Never a fork
 //!
-//! `commit_batch` publishes the checkpoint first in its transaction, by compare-and-swap on the
-//! (size, note) this store last read or wrote (`UPDATE … WHERE tree_size = $old AND note =
-//! $old_note`). The row lock that takes orders concurrent writers: a second one waits, finds
-//! the row changed and writes nothing ([`StorageError::Conflict`]); its appender rebuilds from
-//! the database and carries on. So two servers on one database can never fork the log or move
-//! it back, but they are not yet a design for several front ends: each integrates for itself
-//! and they refuse each other's stale batches.
+//! A checkpoint is published (`commit_batch`, and [`SharedLogStore::publish`]) first in its
+//! transaction, by compare-and-swap on the (size, note) this store last read or wrote
+//! (`UPDATE … WHERE tree_size = $old AND note = $old_note`). The row lock that takes orders
+//! concurrent writers: a second one waits, finds the row changed and writes nothing
+//! ([`StorageError::Conflict`]). So whatever the processes do, the log never forks or moves back.
 //!
-//! # Several front ends (designed, not built yet)
+//! # Several front ends
 //!
-//! Any number of front ends accept writes; exactly one integrates. Per schema:
+//! Any number of front ends accept writes; exactly one integrates ([`crate::fleet`] runs the
+//! threads). Per schema:
 //!
 //! - **Sequencing** (any front end, once per batch of its queued submissions), one
 //!   transaction: `SELECT next FROM seq_coord WHERE id = 0 FOR UPDATE` (serialises
 //!   sequencers), then the dedup lookup `SELECT leaf_hash, idx FROM entries WHERE leaf_hash =
 //!   ANY($1)` (after the lock, so two front ends cannot both miss a duplicate), then `INSERT`
-//!   the new entries at `next..next+k` and `UPDATE seq_coord SET next = next + k`. Indices
-//!   come from that row, never from a `SEQUENCE`, whose `nextval` survives a rollback and
-//!   leaves gaps; a failed transaction takes its `next` back with it. `entries` then holds
-//!   sequenced entries beyond the checkpoint's size until they are integrated.
+//!   the new entries at `next..next+k` (with `sequenced_at`) and `UPDATE seq_coord SET next =
+//!   next + k`, and `NOTIFY signet_log, '<schema>'`. Indices come from that row, never from a
+//!   `SEQUENCE`, whose `nextval` survives a rollback and leaves gaps; a failed transaction
+//!   takes its `next` back with it. `entries` then holds sequenced entries beyond the
+//!   checkpoint's size until they are integrated.
 //! - **The lease**: a row `integrator_lease (holder, epoch, expires)`. A front end takes it
 //!   with `UPDATE … SET holder = $me, epoch = epoch + 1, expires = clock_timestamp() + $ttl
-//!   WHERE expires < clock_timestamp() RETURNING epoch` and renews it (same epoch) well before
-//!   `expires`; `clock_timestamp()`, not `now()`, which is the transaction's start. Not a
+//!   WHERE expires <= clock_timestamp() RETURNING epoch` and renews it (same epoch) while it
+//!   has not expired; `clock_timestamp()`, not `now()`, which is the transaction's start. Not a
 //!   session advisory lock: those are tied to one connection (broken by transaction-pooling
 //!   proxies), carry no fencing token, and are no-ops on some PostgreSQL-compatible engines.
-//! - **Integration** (the holder only): read `entries[size..next)`, append them to the tree,
-//!   write the changed tiles (deterministic: a successor rewrites the same bytes), sign the
-//!   checkpoint, and commit in one transaction whose checkpoint `UPDATE` also requires
-//!   `(SELECT epoch FROM integrator_lease WHERE holder = $me AND expires > clock_timestamp())
-//!   = $my_epoch`: the epoch is the fencing token, so a former integrator that was paused past
-//!   its lease (SIGSTOP, a long GC-like stall) and wakes up publishes nothing. The same
-//!   compare-and-swap on the previous size and note as today keeps the log from forking.
-//!   `NOTIFY signet_checkpoint` in that transaction (delivered on commit) wakes the waiters.
+//! - **Integration** (the holder only): read the leaf hashes of `entries[size..next)`, append
+//!   them to the tree, sign the checkpoint, and publish in one transaction that first checks
+//!   `SELECT 1 FROM integrator_lease WHERE holder = $me AND epoch = $my_epoch AND expires >
+//!   clock_timestamp() FOR SHARE` (the epoch is the fencing token; `FOR SHARE` keeps a taker
+//!   waiting until this transaction ends, so the lease cannot change hands between the check
+//!   and the commit), then compare-and-swaps the checkpoint, writes the changed tiles
+//!   (deterministic: a successor rewrites the same bytes) and `NOTIFY`s (delivered on commit).
+//!   A former integrator that was paused past its lease (SIGSTOP, a long stall) and wakes up
+//!   publishes nothing ([`StorageError::Fenced`]).
 //! - **Answering**: the front end that sequenced entry *i* answers when a committed checkpoint
-//!   has size > *i* (woken by `LISTEN`, or by polling the checkpoint row), with a proof from
-//!   the tiles of that checkpoint, whichever process integrated it; the entry was durable
-//!   since its sequencing transaction committed.
+//!   has size > *i* (woken by one `LISTEN` connection per process, or by polling the
+//!   checkpoint row), with a proof from the tiles of that checkpoint, whichever process
+//!   integrated it; the entry was durable since its sequencing transaction committed.
 //! - **Reads**: full tiles never change, so each front end caches them in memory; only the
-//!   right edge is read from the database (done: [`FullTileCache`] on every reader pool).
+//!   right edge is read from the database ([`FullTileCache`], on every reader pool and on the
+//!   store that proves inclusion for a front end that does not integrate).
 //! - **Agreement**: front ends refuse to start when their keys or origins differ from what the
-//!   database recorded (done for the three logs' keys and origins).
-//! - **Operations**: `/healthz` says whether this process can write and whether it holds the
-//!   lease; metrics for lease changes and integration lag (`next − size`, and seconds).
+//!   database recorded (the three logs' keys and origins; the CA and TSA certificates).
 //!
-//! In this crate that splits the [`Appender`](crate::Appender) into a sequencer (every front
-//! end) and an integrator (the lease holder), with SQLite running both in one process under a
-//! lease it always holds.
+//! SQLite runs both halves in one process and one transaction per batch, under a lease it
+//! always holds ([`LogStore::shared`] is `None` there), as before.
 //!
 //! # Schema
 //!
@@ -107,10 +106,15 @@ use std::time::Duration;
 use signet_tlog::Hash;
 use tokio_postgres::error::SqlState;
 
-use crate::storage::{Batch, LogStore, ReaderPool, StorageError};
+use crate::storage::{
+    Batch, LeaseConfig, LogStore, ReaderPool, SharedLogStore, SharedStatus, StorageError, Wakeup,
+};
 
 /// The schema version this build writes. A schema with a higher version is refused.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
+
+/// The channel every store's notifications go on; the payload is the schema.
+const CHANNEL: &str = "signet_log";
 
 /// How to reach the database.
 #[derive(Debug, Clone, Default)]
@@ -124,6 +128,10 @@ pub struct PgOptions {
     pub ca_file: Option<std::path::PathBuf>,
     /// Most connections this process opens.
     pub max_connections: usize,
+    /// How long the integrator lease lasts once taken or renewed (default 2 s).
+    pub lease_ttl: Option<Duration>,
+    /// How often its holder renews it (default 500 ms).
+    pub lease_renew: Option<Duration>,
 }
 
 /// A connection pool to one PostgreSQL database, and the runtime that drives it. Shared by
@@ -134,6 +142,12 @@ pub struct PgDatabase {
     pool: deadpool_postgres::Pool,
     /// Host and database name, for messages (never the password).
     describe: String,
+    /// For the connection that LISTENs (outside the pool: it is held for good).
+    listen_config: tokio_postgres::Config,
+    tls: tls::RustlsConnect,
+    /// Per schema, what a notification on [`CHANNEL`] wakes; the listener starts with the first.
+    wakeups: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<Wakeup>>>>,
+    lease: LeaseConfig,
 }
 
 impl std::fmt::Debug for PgDatabase {
@@ -214,9 +228,10 @@ impl PgDatabase {
         config.options(options_line);
         let describe = describe(&config);
         let tls = tls::RustlsConnect::new(options.ca_file.as_deref())?;
+        let listen_config = config.clone();
         let manager = deadpool_postgres::Manager::from_config(
             config,
-            tls,
+            tls.clone(),
             deadpool_postgres::ManagerConfig {
                 recycling_method: deadpool_postgres::RecyclingMethod::Fast,
             },
@@ -240,7 +255,29 @@ impl PgDatabase {
             runtime: Some(runtime),
             pool,
             describe,
+            listen_config,
+            tls,
+            wakeups: Default::default(),
+            lease: LeaseConfig {
+                holder: holder_name(),
+                ttl: options.lease_ttl.unwrap_or(DEFAULT_LEASE_TTL),
+                renew: options.lease_renew.unwrap_or(DEFAULT_LEASE_RENEW),
+            },
         }))
+    }
+
+    /// What wakes the threads of `schema`'s log: a notification from any front end (through
+    /// one LISTEN connection per process, started on first use, reconnected when lost).
+    fn wakeup(&self, schema: &str) -> Arc<Wakeup> {
+        let mut wakeups = self.wakeups.lock().unwrap_or_else(|p| p.into_inner());
+        if wakeups.is_empty() {
+            self.handle.spawn(listen(
+                self.listen_config.clone(),
+                self.tls.clone(),
+                self.wakeups.clone(),
+            ));
+        }
+        wakeups.entry(schema.to_string()).or_default().clone()
     }
 
     /// Runs `f` on the database's runtime and waits for it, from any thread.
@@ -408,6 +445,30 @@ impl PgDatabase {
                 .await
                 .map_err(db_err)?;
             }
+            if found < 2 {
+                // Several front ends: the sequencing row (the next index; a SEQUENCE would
+                // leave gaps on rollback), the integrator lease, and when each entry was
+                // sequenced (for the integration lag).
+                tx.batch_execute(&format!(
+                    "ALTER TABLE {schema}.entries ADD COLUMN IF NOT EXISTS sequenced_at TIMESTAMPTZ;
+                     CREATE TABLE IF NOT EXISTS {schema}.seq_coord (
+                         id INTEGER PRIMARY KEY CHECK (id = 0),
+                         next BIGINT NOT NULL);
+                     INSERT INTO {schema}.seq_coord (id, next)
+                         SELECT 0, COALESCE(MAX(idx) + 1, 0) FROM {schema}.entries
+                         ON CONFLICT (id) DO NOTHING;
+                     CREATE TABLE IF NOT EXISTS {schema}.integrator_lease (
+                         id INTEGER PRIMARY KEY CHECK (id = 0),
+                         holder TEXT NOT NULL,
+                         epoch BIGINT NOT NULL,
+                         expires TIMESTAMPTZ NOT NULL);
+                     INSERT INTO {schema}.integrator_lease (id, holder, epoch, expires)
+                         VALUES (0, '', 0, '-infinity') ON CONFLICT (id) DO NOTHING;
+                     UPDATE {schema}.schema_version SET version = 2 WHERE id = 0;"
+                ))
+                .await
+                .map_err(db_err)?;
+            }
             tx.commit().await.map_err(db_err)
         })
     }
@@ -437,6 +498,7 @@ impl PgDatabase {
         Ok(PgStore {
             db: self.clone(),
             sql: Arc::new(Sql::new(schema)),
+            schema: schema.to_string(),
             expected: None,
             tile_cache: None,
         })
@@ -483,6 +545,17 @@ struct Sql {
     swap_checkpoint: String,
     read_tile: String,
     read_entries: String,
+    read_leaf_hashes: String,
+    lock_next: String,
+    insert_sequenced: String,
+    set_next: String,
+    raise_next: String,
+    status: String,
+    acquire_lease: String,
+    renew_lease: String,
+    release_lease: String,
+    fence: String,
+    notify: String,
     meta: String,
     set_meta: String,
     replace_meta: String,
@@ -514,6 +587,44 @@ impl Sql {
             ),
             read_tile: format!("SELECT hashes FROM {s}.tiles WHERE level = $1 AND idx = $2"),
             read_entries: format!("SELECT body FROM {s}.entries WHERE idx >= $1 AND idx < $2 ORDER BY idx"),
+            read_leaf_hashes: format!(
+                "SELECT leaf_hash FROM {s}.entries WHERE idx >= $1 AND idx < $2 ORDER BY idx"
+            ),
+            // Serialises sequencers; the dedup lookup after it cannot miss a concurrent twin.
+            lock_next: format!("SELECT next FROM {s}.seq_coord WHERE id = 0 FOR UPDATE"),
+            insert_sequenced: format!(
+                "INSERT INTO {s}.entries (idx, leaf_hash, body, sequenced_at)
+                 SELECT i, l, b, now() FROM UNNEST($1::BIGINT[], $2::BYTEA[], $3::BYTEA[]) AS u(i, l, b)"
+            ),
+            set_next: format!("UPDATE {s}.seq_coord SET next = $1 WHERE id = 0"),
+            raise_next: format!("UPDATE {s}.seq_coord SET next = GREATEST(next, $1) WHERE id = 0"),
+            status: format!(
+                "SELECT q.next, c.tree_size, c.note,
+                     (SELECT EXTRACT(EPOCH FROM clock_timestamp() - e.sequenced_at)::FLOAT8
+                      FROM {s}.entries e WHERE e.idx = c.tree_size)
+                 FROM {s}.seq_coord q LEFT JOIN {s}.checkpoint c ON c.id = 0 WHERE q.id = 0"
+            ),
+            // clock_timestamp(), not now() (the transaction's start), for every lease time.
+            acquire_lease: format!(
+                "UPDATE {s}.integrator_lease
+                 SET holder = $1, epoch = epoch + 1, expires = clock_timestamp() + make_interval(secs => $2)
+                 WHERE id = 0 AND expires <= clock_timestamp() RETURNING epoch"
+            ),
+            renew_lease: format!(
+                "UPDATE {s}.integrator_lease SET expires = clock_timestamp() + make_interval(secs => $3)
+                 WHERE id = 0 AND holder = $1 AND epoch = $2 AND expires > clock_timestamp()"
+            ),
+            release_lease: format!(
+                "UPDATE {s}.integrator_lease SET expires = '-infinity'
+                 WHERE id = 0 AND holder = $1 AND epoch = $2"
+            ),
+            // The fencing check: FOR SHARE keeps a taker's UPDATE waiting until this
+            // transaction ends, so the lease cannot change hands between check and commit.
+            fence: format!(
+                "SELECT 1 FROM {s}.integrator_lease
+                 WHERE id = 0 AND holder = $1 AND epoch = $2 AND expires > clock_timestamp() FOR SHARE"
+            ),
+            notify: format!("NOTIFY {CHANNEL}, '{s}'"),
             meta: format!("SELECT value FROM {s}.meta WHERE key = $1"),
             set_meta: format!("INSERT INTO {s}.meta (key, value) VALUES ($1, $2)"),
             replace_meta: format!(
@@ -569,6 +680,7 @@ impl FullTileCache {
 pub struct PgStore {
     db: Arc<PgDatabase>,
     sql: Arc<Sql>,
+    schema: String,
     /// The checkpoint this store last read or committed: what `commit_batch` expects to
     /// replace (compare-and-swap, see [`LogStore`]).
     expected: Option<(u64, String)>,
@@ -601,6 +713,73 @@ impl PgStore {
             let mut client = pool.get().await.map_err(pool_err)?;
             f(&mut client, &sql).await
         })
+    }
+}
+
+/// A checkpoint and the tiles it covers, as the publishing statements take them.
+struct Publication {
+    size: i64,
+    note: String,
+    /// The checkpoint it replaces (compare-and-swap), or none for a new log.
+    expected: Option<(i64, String)>,
+    tile_levels: Vec<i16>,
+    tile_indices: Vec<i64>,
+    tile_hashes: Vec<Vec<u8>>,
+}
+
+impl Publication {
+    fn new(
+        expected: &Option<(u64, String)>,
+        tree_size: u64,
+        note: &str,
+        tiles: &[(u8, u64, Vec<u8>)],
+    ) -> Result<Publication, StorageError> {
+        Ok(Publication {
+            size: to_i64(tree_size, "tree size")?,
+            note: note.to_string(),
+            expected: match expected {
+                Some((size, note)) => Some((to_i64(*size, "tree size")?, note.clone())),
+                None => None,
+            },
+            tile_levels: tiles.iter().map(|t| i16::from(t.0)).collect(),
+            tile_indices: tiles
+                .iter()
+                .map(|t| to_i64(t.1, "tile index"))
+                .collect::<Result<Vec<i64>, _>>()?,
+            tile_hashes: tiles.iter().map(|t| t.2.clone()).collect(),
+        })
+    }
+
+    /// Swaps the checkpoint in (first: a stale writer fails before writing anything else),
+    /// then writes the tiles.
+    async fn write(&self, tx: &deadpool_postgres::Transaction<'_>, sql: &Sql) -> Result<(), StorageError> {
+        let swapped = match &self.expected {
+            None => {
+                let stmt = tx.prepare_cached(&sql.insert_checkpoint).await.map_err(db_err)?;
+                tx.execute(&stmt, &[&self.size, &self.note])
+                    .await
+                    .map_err(db_err)?
+            }
+            Some((old_size, old_note)) => {
+                let stmt = tx.prepare_cached(&sql.swap_checkpoint).await.map_err(db_err)?;
+                tx.execute(&stmt, &[&self.size, &self.note, old_size, old_note])
+                    .await
+                    .map_err(db_err)?
+            }
+        };
+        if swapped != 1 {
+            return Err(StorageError::Conflict(format!(
+                "expected size {:?}; another writer published",
+                self.expected.as_ref().map(|e| e.0)
+            )));
+        }
+        if !self.tile_levels.is_empty() {
+            let stmt = tx.prepare_cached(&sql.upsert_tiles).await.map_err(db_err)?;
+            tx.execute(&stmt, &[&self.tile_levels, &self.tile_indices, &self.tile_hashes])
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
     }
 }
 
@@ -644,58 +823,29 @@ impl LogStore for PgStore {
             .collect::<Result<Vec<i64>, _>>()?;
         let leaves: Vec<Vec<u8>> = batch.entries.iter().map(|e| e.leaf_hash.to_vec()).collect();
         let bodies: Vec<Vec<u8>> = batch.entries.iter().map(|e| e.body.clone()).collect();
-        let tile_levels: Vec<i16> = batch.tiles.iter().map(|t| i16::from(t.0)).collect();
-        let tile_indices = batch
-            .tiles
-            .iter()
-            .map(|t| to_i64(t.1, "tile index"))
-            .collect::<Result<Vec<i64>, _>>()?;
-        let tile_hashes: Vec<Vec<u8>> = batch.tiles.iter().map(|t| t.2.clone()).collect();
-        let size = to_i64(batch.tree_size, "tree size")?;
-        let note = batch.checkpoint.clone();
-        let expected = match &self.expected {
-            Some((size, note)) => Some((to_i64(*size, "tree size")?, note.clone())),
-            None => None,
-        };
+        let publication = Publication::new(&self.expected, batch.tree_size, &batch.checkpoint, &batch.tiles)?;
         self.with_client(move |c, sql| {
             Box::pin(async move {
                 let tx = c.transaction().await.map_err(db_err)?;
-                // The checkpoint first: a stale writer fails before writing anything else.
-                let swapped = match &expected {
-                    None => {
-                        let stmt = tx.prepare_cached(&sql.insert_checkpoint).await.map_err(db_err)?;
-                        tx.execute(&stmt, &[&size, &note]).await.map_err(db_err)?
-                    }
-                    Some((old_size, old_note)) => {
-                        let stmt = tx.prepare_cached(&sql.swap_checkpoint).await.map_err(db_err)?;
-                        tx.execute(&stmt, &[&size, &note, old_size, old_note])
-                            .await
-                            .map_err(db_err)?
-                    }
-                };
-                if swapped != 1 {
-                    return Err(StorageError::Conflict(format!(
-                        "expected size {:?}; another writer published",
-                        expected.as_ref().map(|e| e.0)
-                    )));
-                }
+                publication.write(&tx, sql).await?;
                 if !indices.is_empty() {
                     let stmt = tx.prepare_cached(&sql.insert_entries).await.map_err(db_err)?;
                     tx.execute(&stmt, &[&indices, &leaves, &bodies])
                         .await
                         .map_err(db_err)?;
-                }
-                if !tile_levels.is_empty() {
-                    let stmt = tx.prepare_cached(&sql.upsert_tiles).await.map_err(db_err)?;
-                    tx.execute(&stmt, &[&tile_levels, &tile_indices, &tile_hashes])
-                        .await
-                        .map_err(db_err)?;
+                    // Entries written here (not sequenced) move the sequencing row past them.
+                    let stmt = tx.prepare_cached(&sql.raise_next).await.map_err(db_err)?;
+                    tx.execute(&stmt, &[&publication.size]).await.map_err(db_err)?;
                 }
                 tx.commit().await.map_err(db_err)
             })
         })?;
         self.expected = Some((batch.tree_size, batch.checkpoint.clone()));
         Ok(())
+    }
+
+    fn shared(&self) -> Option<Box<dyn SharedLogStore>> {
+        Some(self.try_clone())
     }
 
     fn read_tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StorageError> {
@@ -777,6 +927,237 @@ impl LogStore for PgStore {
                     .map_err(db_err)
             })
         })
+    }
+}
+
+impl SharedLogStore for PgStore {
+    fn sequence(&mut self, entries: Vec<(Hash, Vec<u8>)>) -> Result<Vec<(u64, bool)>, StorageError> {
+        if entries.is_empty() {
+            return Ok(vec![]);
+        }
+        let hashes: Vec<Vec<u8>> = entries.iter().map(|(h, _)| h.to_vec()).collect();
+        let mut bodies: Vec<Option<Vec<u8>>> = entries.into_iter().map(|(_, b)| Some(b)).collect();
+        let found = self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let tx = c.transaction().await.map_err(db_err)?;
+                let stmt = tx.prepare_cached(&sql.lock_next).await.map_err(db_err)?;
+                let next: i64 = tx.query_one(&stmt, &[]).await.map_err(db_err)?.get(0);
+                let mut next = to_u64(next, "next index")?;
+                let stmt = tx.prepare_cached(&sql.find_indices).await.map_err(db_err)?;
+                let mut known = std::collections::HashMap::new();
+                for r in tx.query(&stmt, &[&hashes]).await.map_err(db_err)? {
+                    known.insert(r.get::<_, Vec<u8>>(0), to_u64(r.get(1), "entry index")?);
+                }
+                let (mut idx, mut leaves, mut new_bodies) = (Vec::new(), Vec::new(), Vec::new());
+                let mut assigned = Vec::with_capacity(hashes.len());
+                for (h, body) in hashes.into_iter().zip(bodies.iter_mut()) {
+                    match known.get(&h) {
+                        Some(&i) => assigned.push((i, false)),
+                        None => {
+                            assigned.push((next, true));
+                            idx.push(to_i64(next, "entry index")?);
+                            leaves.push(h);
+                            new_bodies.push(body.take().unwrap_or_default());
+                            next += 1;
+                        }
+                    }
+                }
+                if !idx.is_empty() {
+                    let stmt = tx.prepare_cached(&sql.insert_sequenced).await.map_err(db_err)?;
+                    tx.execute(&stmt, &[&idx, &leaves, &new_bodies])
+                        .await
+                        .map_err(db_err)?;
+                    let stmt = tx.prepare_cached(&sql.set_next).await.map_err(db_err)?;
+                    tx.execute(&stmt, &[&to_i64(next, "next index")?])
+                        .await
+                        .map_err(db_err)?;
+                    tx.batch_execute(&sql.notify).await.map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(assigned)
+            })
+        })?;
+        Ok(found)
+    }
+
+    fn status(&mut self) -> Result<SharedStatus, StorageError> {
+        self.with_client(|c, sql| {
+            Box::pin(async move {
+                let stmt = c.prepare_cached(&sql.status).await.map_err(db_err)?;
+                let row = c.query_one(&stmt, &[]).await.map_err(db_err)?;
+                let checkpoint = match (row.get::<_, Option<i64>>(1), row.get::<_, Option<String>>(2)) {
+                    (Some(size), Some(note)) => Some((to_u64(size, "tree size")?, note)),
+                    _ => None,
+                };
+                Ok(SharedStatus {
+                    sequenced: to_u64(row.get(0), "next index")?,
+                    checkpoint,
+                    oldest_unintegrated_secs: row.get(3),
+                })
+            })
+        })
+    }
+
+    fn read_leaf_hashes(&mut self, start: u64, count: u64) -> Result<Vec<Hash>, StorageError> {
+        let end = to_i64(start.saturating_add(count), "entry index")?;
+        let start = to_i64(start, "entry index")?;
+        self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let stmt = c.prepare_cached(&sql.read_leaf_hashes).await.map_err(db_err)?;
+                let rows = c.query(&stmt, &[&start, &end]).await.map_err(db_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Hash::try_from(r.get::<_, &[u8]>(0))
+                            .map_err(|_| StorageError::Corrupt("a stored leaf hash is not 32 bytes".into()))
+                    })
+                    .collect()
+            })
+        })
+    }
+
+    fn acquire_lease(&mut self, holder: &str, ttl: Duration) -> Result<Option<u64>, StorageError> {
+        let (holder, ttl) = (holder.to_string(), ttl.as_secs_f64());
+        self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let stmt = c.prepare_cached(&sql.acquire_lease).await.map_err(db_err)?;
+                match c.query_opt(&stmt, &[&holder, &ttl]).await.map_err(db_err)? {
+                    Some(row) => Ok(Some(to_u64(row.get(0), "lease epoch")?)),
+                    None => Ok(None),
+                }
+            })
+        })
+    }
+
+    fn renew_lease(&mut self, holder: &str, epoch: u64, ttl: Duration) -> Result<bool, StorageError> {
+        let (holder, epoch, ttl) = (
+            holder.to_string(),
+            to_i64(epoch, "lease epoch")?,
+            ttl.as_secs_f64(),
+        );
+        self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let stmt = c.prepare_cached(&sql.renew_lease).await.map_err(db_err)?;
+                Ok(c.execute(&stmt, &[&holder, &epoch, &ttl]).await.map_err(db_err)? == 1)
+            })
+        })
+    }
+
+    fn release_lease(&mut self, holder: &str, epoch: u64) -> Result<(), StorageError> {
+        let (holder, epoch) = (holder.to_string(), to_i64(epoch, "lease epoch")?);
+        self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let stmt = c.prepare_cached(&sql.release_lease).await.map_err(db_err)?;
+                c.execute(&stmt, &[&holder, &epoch])
+                    .await
+                    .map(drop)
+                    .map_err(db_err)
+            })
+        })
+    }
+
+    fn publish(
+        &mut self,
+        tiles: &[(u8, u64, Vec<u8>)],
+        tree_size: u64,
+        checkpoint: &str,
+        holder: &str,
+        epoch: u64,
+    ) -> Result<(), StorageError> {
+        let publication = Publication::new(&self.expected, tree_size, checkpoint, tiles)?;
+        let (holder, db_epoch) = (holder.to_string(), to_i64(epoch, "lease epoch")?);
+        self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let tx = c.transaction().await.map_err(db_err)?;
+                let stmt = tx.prepare_cached(&sql.fence).await.map_err(db_err)?;
+                if tx
+                    .query_opt(&stmt, &[&holder, &db_epoch])
+                    .await
+                    .map_err(db_err)?
+                    .is_none()
+                {
+                    return Err(StorageError::Fenced(format!(
+                        "the lease is no longer held under epoch {epoch}"
+                    )));
+                }
+                publication.write(&tx, sql).await?;
+                tx.batch_execute(&sql.notify).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            })
+        })?;
+        self.expected = Some((tree_size, checkpoint.to_string()));
+        Ok(())
+    }
+
+    fn wakeup(&self) -> Arc<Wakeup> {
+        self.db.wakeup(&self.schema)
+    }
+
+    fn lease_config(&self) -> LeaseConfig {
+        self.db.lease.clone()
+    }
+
+    fn try_clone(&self) -> Box<dyn SharedLogStore> {
+        let mut store = self.clone();
+        store.expected = None;
+        // Proofs on a front end that does not integrate read the tiles: keep the full ones.
+        store
+            .tile_cache
+            .get_or_insert_with(|| Arc::new(FullTileCache::new(FULL_TILE_CACHE_TILES)));
+        Box::new(store)
+    }
+}
+
+/// Default lifetime of the integrator lease: failover within about 3 s.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(2);
+/// Default interval between renewals of the lease.
+pub const DEFAULT_LEASE_RENEW: Duration = Duration::from_millis(500);
+
+/// This process's name in a lease row: host, pid and start time, unique per start.
+fn holder_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{}:{}:{nanos:x}", host.trim(), std::process::id())
+}
+
+/// Holds one connection that LISTENs on [`CHANNEL`] and wakes the schema each notification
+/// names. When the connection is lost it reconnects, and wakes every schema (notifications
+/// may have been missed; the waiters' polling covers the gap too).
+async fn listen(
+    config: tokio_postgres::Config,
+    tls: tls::RustlsConnect,
+    wakeups: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<Wakeup>>>>,
+) {
+    let wake = |schema: Option<&str>| {
+        let wakeups = wakeups.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, w) in wakeups.iter() {
+            if schema.is_none_or(|s| s == name) {
+                w.notify();
+            }
+        }
+    };
+    loop {
+        if let Ok((client, mut connection)) = config.connect(tls.clone()).await {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let driver = tokio::spawn(async move {
+                while let Some(Ok(message)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                    if let tokio_postgres::AsyncMessage::Notification(n) = message {
+                        let _ = tx.send(n.payload().to_string());
+                    }
+                }
+            });
+            if client.batch_execute(&format!("LISTEN {CHANNEL}")).await.is_ok() {
+                wake(None);
+                while let Some(schema) = rx.recv().await {
+                    wake(Some(&schema));
+                }
+            }
+            driver.abort();
+            tracing::debug!("the LISTEN connection to PostgreSQL closed; reconnecting");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

@@ -27,6 +27,10 @@ pub enum StorageError {
     /// published since): nothing was written; re-read the state before writing again.
     #[error("the stored checkpoint moved: {0}")]
     Conflict(String),
+    /// A front end that no longer holds the integrator lease (or holds it under an older
+    /// epoch) tried to publish: the fencing check refused it and nothing was written.
+    #[error("not the integrator: {0}")]
+    Fenced(String),
 }
 
 /// One new entry of an integration batch.
@@ -85,6 +89,115 @@ pub trait LogStore: Send {
         Err(StorageError::Database(
             "this storage backend does not keep cosigned checkpoints".into(),
         ))
+    }
+
+    /// A connection to the same store for a log that several front ends share, if this
+    /// backend is one (PostgreSQL): the appender then sequences and integrates apart
+    /// ([`crate::fleet`]). `None` (the default, SQLite) keeps the single-process write path,
+    /// which sequences and integrates in one transaction under a lease it always holds.
+    fn shared(&self) -> Option<Box<dyn SharedLogStore>> {
+        None
+    }
+}
+
+/// Where a shared log stands: how far it is sequenced, its committed checkpoint, and how long
+/// the oldest sequenced entry beyond that checkpoint has waited.
+#[derive(Debug, Clone, Default)]
+pub struct SharedStatus {
+    /// Entries sequenced (the next index to assign).
+    pub sequenced: u64,
+    /// The committed checkpoint: tree size and signed note.
+    pub checkpoint: Option<(u64, String)>,
+    /// Seconds since the oldest entry not yet in the checkpoint was sequenced.
+    pub oldest_unintegrated_secs: Option<f64>,
+}
+
+/// How a front end takes part in the integrator lease of a shared log.
+#[derive(Debug, Clone)]
+pub struct LeaseConfig {
+    /// This process's name in the lease row (unique per process start).
+    pub holder: String,
+    /// How long a taken or renewed lease lasts.
+    pub ttl: std::time::Duration,
+    /// How often the holder renews it (and others try to take it).
+    pub renew: std::time::Duration,
+}
+
+/// A log store several front ends share. Sequencing (deduplication and index assignment) is
+/// one transaction any front end runs; integration is for the holder of the lease, and its
+/// publication is fenced by the lease's epoch and compare-and-swapped on the previous
+/// checkpoint, so a former holder can never publish and the log can never fork.
+pub trait SharedLogStore: LogStore {
+    /// Sequences `entries` (leaf hash, body) in one durable transaction: each gets the index
+    /// of the entry already logged (or sequenced) with its leaf hash, or the next free index
+    /// (no gaps, whatever else fails). Returns (index, new) per entry, in order. The leaf
+    /// hashes must be distinct.
+    fn sequence(&mut self, entries: Vec<(Hash, Vec<u8>)>) -> Result<Vec<(u64, bool)>, StorageError>;
+    /// Where the log stands now.
+    fn status(&mut self) -> Result<SharedStatus, StorageError>;
+    /// The leaf hashes of sequenced entries `start..start+count`, in order.
+    fn read_leaf_hashes(&mut self, start: u64, count: u64) -> Result<Vec<Hash>, StorageError>;
+    /// Takes the lease if it is free or expired: `Some(epoch)`, a new fencing token.
+    fn acquire_lease(&mut self, holder: &str, ttl: std::time::Duration) -> Result<Option<u64>, StorageError>;
+    /// Extends the lease this holder took under `epoch`, if it has not expired. False when it
+    /// is lost.
+    fn renew_lease(
+        &mut self,
+        holder: &str,
+        epoch: u64,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StorageError>;
+    /// Gives the lease up (at shutdown), so another front end takes it at once.
+    fn release_lease(&mut self, holder: &str, epoch: u64) -> Result<(), StorageError>;
+    /// Publishes a checkpoint over the sequenced entries: the changed tiles and the signed
+    /// note in one durable transaction, only while `holder` holds the lease under `epoch`
+    /// ([`StorageError::Fenced`] otherwise) and the stored checkpoint is the one this
+    /// connection last read or wrote ([`StorageError::Conflict`] otherwise).
+    fn publish(
+        &mut self,
+        tiles: &[(u8, u64, Vec<u8>)],
+        tree_size: u64,
+        checkpoint: &str,
+        holder: &str,
+        epoch: u64,
+    ) -> Result<(), StorageError>;
+    /// Woken when this log's checkpoint moves or entries are sequenced, in any process.
+    fn wakeup(&self) -> Arc<Wakeup>;
+    /// The lease settings of this process.
+    fn lease_config(&self) -> LeaseConfig;
+    /// Another connection to the same store.
+    fn try_clone(&self) -> Box<dyn SharedLogStore>;
+}
+
+/// A generation counter threads wait on: bumped by [`Wakeup::notify`].
+#[derive(Debug, Default)]
+pub struct Wakeup {
+    generation: std::sync::Mutex<u64>,
+    changed: std::sync::Condvar,
+}
+
+impl Wakeup {
+    /// Wakes every waiter.
+    pub fn notify(&self) {
+        let mut g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        *g = g.wrapping_add(1);
+        self.changed.notify_all();
+    }
+
+    /// The current generation.
+    pub fn generation(&self) -> u64 {
+        *self.generation.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until the generation differs from `seen` or `timeout` passes; returns the
+    /// generation then.
+    pub fn wait(&self, seen: u64, timeout: std::time::Duration) -> u64 {
+        let g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        let (g, _) = self
+            .changed
+            .wait_timeout_while(g, timeout, |g| *g == seen)
+            .unwrap_or_else(|p| p.into_inner());
+        *g
     }
 }
 

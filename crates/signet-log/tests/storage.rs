@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use signet_crypto::{KeyKind, SigningKey};
 use signet_log::postgres::{PgDatabase, PgOptions};
-use signet_log::storage::{read_hash_tile, Batch, LogStore, NewEntry, StorageError, StoreLocation};
+use signet_log::storage::{
+    read_hash_tile, Batch, LogStore, NewEntry, SharedLogStore, StorageError, StoreLocation,
+};
 use signet_log::{Appender, AppenderConfig};
 use signet_tlog::{verify_checkpoint, NoteSigner, NoteVerifier, TileId};
 
@@ -64,6 +66,7 @@ impl Postgres {
             password: Some(signet_pgtest::PASSWORD.into()),
             ca_file: None,
             max_connections: 8,
+            ..Default::default()
         })
         .unwrap();
         Some(Postgres {
@@ -71,6 +74,26 @@ impl Postgres {
             database,
             db,
         })
+    }
+}
+
+impl Postgres {
+    /// Another front end on the same database: a pool of its own, `lease_ttl` for its lease.
+    fn front_end(&self, schema: &str, lease_ttl: std::time::Duration) -> Box<dyn SharedLogStore> {
+        let db = PgDatabase::connect(&PgOptions {
+            url: self.cluster.url(&self.database),
+            password: Some(signet_pgtest::PASSWORD.into()),
+            max_connections: 4,
+            lease_ttl: Some(lease_ttl),
+            lease_renew: Some(lease_ttl / 4),
+            ..Default::default()
+        })
+        .unwrap();
+        let location = StoreLocation::Postgres {
+            db,
+            schema: schema.into(),
+        };
+        location.open(true).unwrap().shared().unwrap()
     }
 }
 
@@ -549,4 +572,119 @@ fn postgres_readers_cache_full_tiles_only() {
     assert_eq!(read(0, 1), vec![0xff; 64]);
     // The writer's own connection has no cache.
     assert_eq!(writer.read_tile(0, 0).unwrap(), Some(vec![0xff; 256 * 32]));
+}
+
+// Sequencing, the integrator lease and fencing: a store several front ends share. Only the
+// PostgreSQL backend is one; SQLite runs both halves in one process and one transaction, under
+// a lease it always holds (`LogStore::shared` is `None`), so these tests are PostgreSQL's alone.
+
+/// Two front ends sequence at once, each half the same entries: every entry gets one index,
+/// whichever front end asked, and the indices are 0..n without a gap.
+#[test]
+fn postgres_sequencing_deduplicates_across_front_ends_without_gaps() {
+    let Some(b) = Postgres::new() else { return };
+    let ttl = std::time::Duration::from_secs(2);
+    let (one, two) = (b.front_end("seq", ttl), b.front_end("seq", ttl));
+    let leaf = |i: u32| signet_tlog::leaf_hash(&i.to_be_bytes());
+    let run = |mut store: Box<dyn SharedLogStore>, offset: u32| {
+        std::thread::spawn(move || {
+            let mut got = Vec::new();
+            for round in 0..20u32 {
+                // 10 entries both front ends submit, 10 of this one's own.
+                let mut entries: Vec<_> = (0..10).map(|i| round * 10 + i).collect();
+                entries.extend((0..10).map(|i| 1_000_000 + offset + round * 10 + i));
+                let batch = entries
+                    .iter()
+                    .map(|&i| (leaf(i), i.to_be_bytes().to_vec()))
+                    .collect();
+                let assigned = store.sequence(batch).unwrap();
+                got.extend(entries.into_iter().zip(assigned));
+            }
+            got
+        })
+    };
+    let (a, c) = (run(one, 0), run(two, 500_000));
+    let mut index_of = std::collections::HashMap::new();
+    let mut new = 0;
+    for (entry, (index, is_new)) in a.join().unwrap().into_iter().chain(c.join().unwrap()) {
+        assert_eq!(
+            *index_of.entry(entry).or_insert(index),
+            index,
+            "entry {entry} got two indices"
+        );
+        new += usize::from(is_new);
+    }
+    // 200 shared + 2 × 200 own, each new exactly once, at indices 0..600.
+    assert_eq!((index_of.len(), new), (600, 600));
+    let mut indices: Vec<u64> = index_of.values().copied().collect();
+    indices.sort();
+    assert_eq!(indices, (0..600).collect::<Vec<u64>>());
+    let status = b.front_end("seq", ttl).status().unwrap();
+    assert_eq!(status.sequenced, 600);
+}
+
+/// A sequencing transaction that fails takes its indices back with it: the next one goes on
+/// from the same index (a PostgreSQL SEQUENCE would have left a gap).
+#[test]
+fn postgres_a_failed_sequencing_leaves_no_gap() {
+    let Some(b) = Postgres::new() else { return };
+    let mut store = b.front_end("gap", std::time::Duration::from_secs(2));
+    let e = |t: u8| ([t; 32], vec![t]);
+    assert_eq!(
+        store.sequence(vec![e(1), e(2)]).unwrap(),
+        vec![(0, true), (1, true)]
+    );
+    // The same new leaf twice in one call breaks the unique index: the call fails whole.
+    assert!(store.sequence(vec![e(3), e(4), e(4)]).is_err());
+    assert_eq!(
+        store.sequence(vec![e(5), e(1)]).unwrap(),
+        vec![(2, true), (0, false)]
+    );
+    assert_eq!(store.status().unwrap().sequenced, 3);
+    assert_eq!(
+        store.read_leaf_hashes(0, 10).unwrap(),
+        vec![[1; 32], [2; 32], [5; 32]]
+    );
+}
+
+/// One holder at a time; a lease taken over after it expired has a new epoch, and the former
+/// holder's publication under the old epoch is refused (fenced) without a trace, even though
+/// its compare-and-swap would match; the new holder publishes; released, it is free at once.
+#[test]
+fn postgres_the_lease_is_exclusive_and_fences_a_former_holder() {
+    let Some(b) = Postgres::new() else { return };
+    let ttl = std::time::Duration::from_millis(400);
+    let (mut one, mut two) = (b.front_end("lease", ttl), b.front_end("lease", ttl));
+    one.commit_batch(&batch(vec![], vec![], 0, "c0")).unwrap();
+    assert_eq!(two.latest_checkpoint().unwrap(), Some((0, "c0".into())));
+    let e1 = one.acquire_lease("one", ttl).unwrap().expect("a free lease");
+    assert_eq!(two.acquire_lease("two", ttl).unwrap(), None);
+    assert!(one.renew_lease("one", e1, ttl).unwrap());
+    assert!(
+        !two.renew_lease("two", e1, ttl).unwrap(),
+        "renewed a lease it does not hold"
+    );
+    // Two, not holding it, cannot publish.
+    assert!(matches!(
+        two.publish(&[], 0, "two's c0", "two", e1),
+        Err(StorageError::Fenced(_))
+    ));
+    std::thread::sleep(ttl + std::time::Duration::from_millis(100));
+    let e2 = two.acquire_lease("two", ttl).unwrap().expect("an expired lease");
+    assert!(e2 > e1);
+    assert!(!one.renew_lease("one", e1, ttl).unwrap());
+    // One wakes up and publishes on the checkpoint it read: fenced, nothing written.
+    assert!(matches!(
+        one.publish(&[(0, 0, vec![9; 32])], 1, "one's c1", "one", e1),
+        Err(StorageError::Fenced(_))
+    ));
+    let mut reader = b.front_end("lease", ttl);
+    assert_eq!(reader.latest_checkpoint().unwrap(), Some((0, "c0".into())));
+    assert_eq!(reader.read_tile(0, 0).unwrap(), None);
+    two.publish(&[(0, 0, vec![7; 32])], 1, "two's c1", "two", e2)
+        .unwrap();
+    assert_eq!(reader.latest_checkpoint().unwrap(), Some((1, "two's c1".into())));
+    two.release_lease("two", e2).unwrap();
+    let e3 = one.acquire_lease("one", ttl).unwrap().expect("a released lease");
+    assert!(e3 > e2);
 }

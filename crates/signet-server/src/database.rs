@@ -32,6 +32,14 @@ pub struct DatabaseArgs {
     /// Most connections this process opens to the database.
     #[arg(long, default_value_t = 16, requires = "database")]
     pub database_connections: usize,
+    /// Milliseconds the integrator lease lasts once taken or renewed: with several front ends
+    /// on one database, another takes over this long after the integrator dies.
+    #[arg(long, default_value_t = 2000, requires = "database", value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub lease_ttl_ms: u64,
+    /// Milliseconds between renewals of the lease by its holder (at most half of
+    /// --lease-ttl-ms; the holder stops integrating at 3/4 of the lease without a renewal).
+    #[arg(long, default_value_t = 500, requires = "database", value_parser = clap::value_parser!(u64).range(10..=300_000))]
+    pub lease_renew_ms: u64,
 }
 
 impl DatabaseArgs {
@@ -52,11 +60,20 @@ impl DatabaseArgs {
             // libpq's variable, so the same environment serves psql and signet.
             None => std::env::var("PGPASSWORD").ok(),
         };
+        if self.lease_renew_ms * 2 > self.lease_ttl_ms {
+            anyhow::bail!(
+                "--lease-renew-ms ({}) must be at most half of --lease-ttl-ms ({})",
+                self.lease_renew_ms,
+                self.lease_ttl_ms
+            );
+        }
         let db = PgDatabase::connect(&PgOptions {
             url: url.clone(),
             password,
             ca_file: self.database_ca_file.clone(),
             max_connections: self.database_connections,
+            lease_ttl: Some(std::time::Duration::from_millis(self.lease_ttl_ms)),
+            lease_renew: Some(std::time::Duration::from_millis(self.lease_renew_ms)),
         })
         .context("--database")?;
         db.ping()
@@ -65,31 +82,60 @@ impl DatabaseArgs {
     }
 }
 
-/// `GET /healthz`: "ok" with SQLite; with PostgreSQL, "ok" only while the database can be
-/// written to (reachable within 3 s and not a standby), else 503 naming why, so a load balancer
-/// stops sending writes to a front end that cannot log them.
-pub fn health_route(database: &Database) -> axum::routing::MethodRouter {
+/// `GET /healthz`, JSON: `{"status": "ok", "database": "sqlite"|"postgres", "can_write": …,
+/// "logs": {"<log>": {"integrator": …, "lease_changes": …}}}`. With PostgreSQL, 200 only while
+/// the database can be written to (reachable within 3 s and not a standby), else 503 with
+/// `error` saying why, so a load balancer stops sending writes to a front end that cannot log
+/// them; `integrator` says whether this front end holds that log's integrator lease (always,
+/// with SQLite).
+pub fn health_route(
+    database: &Database,
+    logs: Vec<(&'static str, signet_log::Appender)>,
+) -> axum::routing::MethodRouter {
     use axum::http::StatusCode;
-    let Database::Postgres(db) = database else {
-        return axum::routing::get(|| async { "ok\n" });
-    };
-    let db = db.clone();
+    let database = database.clone();
     axum::routing::get(move || {
-        let db = db.clone();
+        let (database, logs) = (database.clone(), logs.clone());
         async move {
-            let check = tokio::task::spawn_blocking(move || db.can_write());
-            match tokio::time::timeout(std::time::Duration::from_secs(3), check).await {
-                Ok(Ok(Ok(true))) => (StatusCode::OK, "ok\n".to_string()),
-                Ok(Ok(Ok(false))) => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "database is a standby (read-only)\n".to_string(),
-                ),
-                Ok(Ok(Err(e))) => (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")),
-                Ok(Err(_)) | Err(_) => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "database did not answer within 3 s\n".to_string(),
-                ),
-            }
+            let logs: serde_json::Map<String, serde_json::Value> = logs
+                .iter()
+                .map(|(name, appender)| {
+                    let lease = appender.lease();
+                    let v = serde_json::json!({
+                        "integrator": lease.is_integrator(),
+                        "lease_changes": lease.changes(),
+                    });
+                    (name.to_string(), v)
+                })
+                .collect();
+            let (kind, problem) = match &database {
+                Database::Sqlite => ("sqlite", None),
+                Database::Postgres(db) => {
+                    let db = db.clone();
+                    let check = tokio::task::spawn_blocking(move || db.can_write());
+                    let problem = match tokio::time::timeout(std::time::Duration::from_secs(3), check).await {
+                        Ok(Ok(Ok(true))) => None,
+                        Ok(Ok(Ok(false))) => Some("database is a standby (read-only)".to_string()),
+                        Ok(Ok(Err(e))) => Some(format!("database: {e}")),
+                        Ok(Err(_)) | Err(_) => Some("database did not answer within 3 s".to_string()),
+                    };
+                    ("postgres", problem)
+                }
+            };
+            let mut body = serde_json::json!({
+                "status": if problem.is_none() { "ok" } else { "unavailable" },
+                "database": kind,
+                "can_write": problem.is_none(),
+                "logs": logs,
+            });
+            let status = match problem {
+                None => StatusCode::OK,
+                Some(e) => {
+                    body["error"] = e.into();
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+            };
+            (status, axum::Json(body))
         }
     })
 }

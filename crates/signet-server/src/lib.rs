@@ -226,7 +226,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let database = args.database.open()?;
     let keys = TokenKeys::open(&args)?;
     let dir = DataDir::open(&args.data_dir, &log_url, database, keys.log.as_ref())?;
-    let mut app = axum::Router::new().route("/healthz", database::health_route(&dir.database));
+    let mut app = axum::Router::new();
+    // The logs /healthz reports on (their integrator leases), by path prefix.
+    let mut health_logs = Vec::new();
     let mut trust = TrustFiles {
         public_url: &public_url,
         log: None,
@@ -276,6 +278,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             }
         }
         app = app.nest(LOG_PREFIX, log_router);
+        health_logs.push(("rekor", started.clone()));
         appender = Some(started);
         trust.log = Some((log_url.clone(), log_id));
         eprintln!(
@@ -302,6 +305,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 .context("cannot open the Rekor v1 log")
             },
         )?);
+        health_logs.push(("rekor1", v1.appender().clone()));
         let mut v1_router = signet_log::v1::router_v1(v1.clone());
         if !args.no_search_index {
             v1_router = v1_router.merge(indexes.rekor_v1(&dir.path.join("rekor1"), &v1)?);
@@ -364,6 +368,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 .context("cannot open the certificate transparency log")
             })?,
         );
+        health_logs.push(("ct", ct.appender().clone()));
         app = app.nest(CT_PREFIX, signet_ct::router(ct.clone()));
         if !args.no_search_index {
             indexes.ct(&dir.path.join("ct"), &ct)?;
@@ -422,6 +427,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         }
     });
     let app = app
+        .route("/healthz", database::health_route(&dir.database, health_logs))
         .layer(axum::middleware::from_fn(linger::drain_unread_body))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -746,6 +752,23 @@ impl DataDir {
         let service = open(&path)?;
         if !created {
             store.set_meta(&key, Timestamp::from_unix(unix_now()).as_str())?;
+        }
+        // Front ends sharing one database must issue under the same CA and TSA certificates
+        // (their markers, both public): pinned in the database like the log keys.
+        if matches!(name, "ca" | "tsa") {
+            let pin = format!("service.{name}.sha256");
+            let file = path.join(marker);
+            let seen = hex::encode(signet_crypto::sha256(
+                &fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?,
+            ));
+            match store.meta(&pin)? {
+                Some(stored) if stored != seen => bail!(
+                    "{} is not the certificate the database recorded for {name} (SHA-256 {stored}): refusing to start a front end with other keys; copy the first front end's data directory",
+                    file.display()
+                ),
+                Some(_) => {}
+                None => store.set_meta(&pin, &seen)?,
+            }
         }
         Ok(service)
     }

@@ -218,6 +218,25 @@ fn keyless_round_trip_with_every_log_in_postgres() {
         .err()
         .expect("a front end with another key started");
     assert!(err.contains("not the key the log"), "{err}");
+    // Nor one whose CA certificate differs from the one the database pinned.
+    let copy = tmp.path().join("copy-ca");
+    assert!(Command::new("cp")
+        .arg("-a")
+        .arg(&data)
+        .arg(&copy)
+        .status()
+        .unwrap()
+        .success());
+    let intermediate = copy.join("ca/ca-intermediate.pem");
+    let pem = std::fs::read_to_string(&intermediate).unwrap();
+    std::fs::write(&intermediate, format!("{pem}\n")).unwrap();
+    let err = Server::try_start_with(&copy, &flags)
+        .err()
+        .expect("a front end with another CA certificate started");
+    assert!(
+        err.contains("not the certificate the database recorded for ca"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -239,7 +258,7 @@ fn db_migrate_and_a_newer_schema_is_refused() {
         ])
     };
     let out = ok(&migrate(), "signet db migrate");
-    assert!(out.contains("signet, rekor1, ct at version 1"), "{out}");
+    assert!(out.contains("signet, rekor1, ct at version 2"), "{out}");
     // Idempotent.
     ok(&migrate(), "signet db migrate, again");
     // A server runs on the migrated database as a role that may read and write the tables but
@@ -268,8 +287,8 @@ fn db_migrate_and_a_newer_schema_is_refused() {
     log_throwaway_entries(&server, 2);
     assert_eq!(server.terminate().code(), Some(0));
 
-    // A later signet wrote schema 2 of the CT log: this one must not touch it.
-    cluster.execute(&db, "UPDATE ct.schema_version SET version = 2");
+    // A later signet wrote schema 3 of the CT log: this one must not touch it.
+    cluster.execute(&db, "UPDATE ct.schema_version SET version = 3");
     let out = migrate();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

@@ -25,6 +25,9 @@ fn wait_for(acked: &std::sync::atomic::AtomicUsize, at_least: usize, what: &str)
     }
 }
 
+/// Two front ends under load; PostgreSQL is stopped with `-m immediate` and started again
+/// while both keep running: both say they cannot write meanwhile, both come back by themselves,
+/// and nothing acknowledged is lost.
 #[test]
 fn postgres_immediate_stop_under_load_loses_nothing_acknowledged() {
     let Some(mut cluster) = Cluster::start("postgres_immediate_stop_under_load_loses_nothing_acknowledged")
@@ -36,51 +39,36 @@ fn postgres_immediate_stop_under_load_loses_nothing_acknowledged() {
     let password_file = tmp.path().join("pgpassword");
     std::fs::write(&password_file, signet_pgtest::PASSWORD).unwrap();
     let url = cluster.url(&db);
-    let server = Server::start_with(
-        &tmp.path().join("data"),
-        &[
-            "--database",
-            &url,
-            "--database-password-file",
-            password_file.to_str().unwrap(),
-        ],
-    );
-
-    assert_eq!(get(&format!("{}/healthz", server.url)).status, 200);
-    let (entries, checkpoints) = under_load(&[server.log_url()], 8, "pgstop", |acked| {
+    let flags = [
+        "--database",
+        &url,
+        "--database-password-file",
+        password_file.to_str().unwrap(),
+    ];
+    let servers = two_front_ends(tmp.path(), &cluster, &db, &flags);
+    let logs: Vec<String> = servers.iter().map(Server::log_url).collect();
+    let (entries, checkpoints) = under_load(&logs, 8, "pgstop", |acked| {
         wait_for(acked, 300, "before the stop");
         cluster.stop_immediate();
-        // The front end says it cannot write while the database is down.
-        let health = get(&format!("{}/healthz", server.url));
-        assert_eq!(health.status, 503, "{}", String::from_utf8_lossy(&health.body));
+        // The front ends say they cannot write while the database is down.
+        for server in &servers {
+            let health = get(&format!("{}/healthz", server.url));
+            assert_eq!(health.status, 503, "{}", String::from_utf8_lossy(&health.body));
+            assert_eq!(health.json()["can_write"], false);
+        }
         std::thread::sleep(Duration::from_secs(1));
         cluster.restart();
-        // The same server, without a restart, takes entries again.
+        // The same servers, without a restart, take entries again.
         let after = acked.load(Ordering::Relaxed);
         wait_for(acked, after + 300, "after PostgreSQL came back");
     });
-    assert_eq!(get(&format!("{}/healthz", server.url)).status, 200);
-    let (size, checkpoints_seen) = check_acknowledged(&server, &entries, &checkpoints);
-
-    // Independently of signet, from the database itself.
-    let row = cluster.query_row(
-        &db,
-        "SELECT count(*), coalesce(min(idx), -1), coalesce(max(idx), -1), count(DISTINCT leaf_hash) FROM signet.entries",
-    );
-    assert_eq!(
-        row,
-        [
-            size.to_string(),
-            "0".into(),
-            (size - 1).to_string(),
-            size.to_string()
-        ],
-        "entries table (count, min, max, distinct leaves) against tree size {size}"
-    );
-    let stored = cluster.query_row(&db, "SELECT tree_size FROM signet.checkpoint WHERE id = 0");
-    assert_eq!(stored, [size.to_string()]);
+    let i = integrator_of(&servers);
+    let (size, checkpoints_seen) = check_acknowledged(&servers[i], &entries, &checkpoints);
+    assert_gap_free(&cluster, &db, size);
+    assert_publishes_fenced(&cluster, &db);
+    independent_check(&servers[i], &entries, &checkpoints);
     eprintln!(
-        "{} acknowledged entries and {checkpoints_seen} checkpoints survived an immediate stop of PostgreSQL; tree size {size}",
+        "{} acknowledged entries and {checkpoints_seen} checkpoints survived an immediate stop of PostgreSQL under two front ends; tree size {size}",
         entries.len()
     );
 }
@@ -100,9 +88,30 @@ fn shared_database(tmp: &std::path::Path, name: &str) -> Option<(&'static Cluste
     Some((cluster, db, flags))
 }
 
-/// The entries table holds exactly indices 0..size, each leaf once, and the stored checkpoint
-/// is at that size: checked in the database itself, independently of signet.
+/// Once the log has settled (every sequenced entry integrated: the integrator may still be
+/// catching up with what a killed front end sequenced), the entries table holds exactly indices
+/// 0..size, each leaf once, and the stored checkpoint is at that size, which is at least `size`
+/// (what a front end served): checked in the database itself, independently of signet.
 fn assert_gap_free(cluster: &Cluster, db: &str, size: u64) {
+    let start = Instant::now();
+    let settled: u64 = loop {
+        let row = cluster.query_row(
+            db,
+            "SELECT q.next, c.tree_size FROM signet.seq_coord q, signet.checkpoint c",
+        );
+        if row[0] == row[1] {
+            break row[1].parse().unwrap();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "sequenced entries never integrated: (sequenced, integrated) = {row:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        settled >= size,
+        "the stored checkpoint ({settled}) is behind one served ({size})"
+    );
     let row = cluster.query_row(
         db,
         "SELECT count(*), coalesce(min(idx), -1), coalesce(max(idx), -1), count(DISTINCT leaf_hash) FROM signet.entries",
@@ -110,15 +119,13 @@ fn assert_gap_free(cluster: &Cluster, db: &str, size: u64) {
     assert_eq!(
         row,
         [
-            size.to_string(),
+            settled.to_string(),
             "0".into(),
-            (size - 1).to_string(),
-            size.to_string()
+            (settled - 1).to_string(),
+            settled.to_string()
         ],
-        "entries table (count, min, max, distinct leaves) against tree size {size}"
+        "entries table (count, min, max, distinct leaves) against tree size {settled}"
     );
-    let stored = cluster.query_row(db, "SELECT tree_size FROM signet.checkpoint WHERE id = 0");
-    assert_eq!(stored, [size.to_string()]);
 }
 
 #[test]
@@ -143,20 +150,12 @@ fn sigkill_of_signet_on_postgres_loses_nothing_acknowledged() {
     );
 }
 
-/// Two servers on one database (the same keys, copied data directories), loaded at once. They
-/// do not share the work yet, but they must never fork the log or move it back: each batch is
-/// published by compare-and-swap, the loser's batch is refused whole and its clients get an
-/// error. Every acknowledged entry, from either server, is in the final tree; every checkpoint
-/// either handed out is consistent with it; the indices are gap-free.
-#[test]
-fn two_servers_on_one_database_never_fork() {
-    let tmp = tempfile::tempdir().unwrap();
-    let Some((cluster, db, flags)) = shared_database(tmp.path(), "twowriters") else {
-        return;
-    };
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let (one_dir, two_dir) = (tmp.path().join("one"), tmp.path().join("two"));
-    let mut one = Server::start_with(&one_dir, &flags);
+/// Two front ends on one database: the first started once to create the log, its data
+/// directory copied for the second (the same keys: README "Two front ends on one PostgreSQL").
+/// The database records every checkpoint update with the lease it was published under.
+fn two_front_ends(tmp: &std::path::Path, cluster: &Cluster, db: &str, flags: &[&str]) -> [Server; 2] {
+    let (one_dir, two_dir) = (tmp.join("one"), tmp.join("two"));
+    let mut one = Server::start_with(&one_dir, flags);
     // A request first: SIGTERM before the server's accept loop first ran kills it outright.
     assert_eq!(get(&format!("{}/healthz", one.url)).status, 200);
     assert_eq!(one.terminate().code(), Some(0));
@@ -167,94 +166,201 @@ fn two_servers_on_one_database_never_fork() {
         .status()
         .unwrap();
     assert!(copied.success());
-    // The database itself records every update that moves the stored checkpoint back, however
-    // briefly (a later update could hide it from a check of the end state).
     cluster.execute(
-        &db,
-        "CREATE TABLE public.checkpoint_regressions (old_size BIGINT, new_size BIGINT);
-         CREATE FUNCTION public.note_regression() RETURNS trigger LANGUAGE plpgsql AS $$
+        db,
+        "CREATE TABLE public.publishes (
+             old_size BIGINT, new_size BIGINT, holder TEXT, epoch BIGINT, lease_valid BOOLEAN,
+             at TIMESTAMPTZ DEFAULT clock_timestamp());
+         CREATE FUNCTION public.note_publish() RETURNS trigger LANGUAGE plpgsql AS $$
          BEGIN
-             IF NEW.tree_size < OLD.tree_size THEN
-                 INSERT INTO public.checkpoint_regressions VALUES (OLD.tree_size, NEW.tree_size);
-             END IF;
+             INSERT INTO public.publishes (old_size, new_size, holder, epoch, lease_valid)
+                 SELECT OLD.tree_size, NEW.tree_size, l.holder, l.epoch, l.expires > clock_timestamp()
+                 FROM signet.integrator_lease l WHERE l.id = 0;
              RETURN NEW;
          END $$;
-         CREATE TRIGGER note_regression AFTER UPDATE ON signet.checkpoint
-             FOR EACH ROW EXECUTE FUNCTION public.note_regression();",
+         CREATE TRIGGER note_publish AFTER UPDATE ON signet.checkpoint
+             FOR EACH ROW EXECUTE FUNCTION public.note_publish();",
     );
-    let one = Server::start_with(&one_dir, &flags);
-    let two = Server::start_with(&two_dir, &flags);
-    // Meanwhile one entry is sent again and again to both: a batch of nothing but a duplicate,
-    // built on a stale view, would otherwise publish an old checkpoint over a newer one.
-    let key = signet_crypto::SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap();
-    let duplicate = hashedrekord(&key, b"sent again and again");
-    assert_eq!(add_entry(&one.log_url(), &duplicate).status, 201);
-    // Most load through one, a little through two: two is mostly behind, so the duplicate it
-    // gets often makes a batch of its own on a stale view.
-    let mut logs = vec![one.log_url(); 15];
-    logs.push(two.log_url());
-    let (entries, checkpoints) = under_load(&logs, 16, "two", |acked| {
-        let start = Instant::now();
-        while acked.load(Ordering::Relaxed) < 600 {
-            assert!(
-                start.elapsed() < Duration::from_secs(90),
-                "through two servers: too slow"
-            );
-            for server in [&one, &two] {
-                let _ = try_post(
-                    &format!("{}/api/v2/log/entries", server.log_url()),
-                    duplicate.to_string().as_bytes(),
-                );
-            }
-        }
-    });
+    [
+        Server::start_with(&one_dir, flags),
+        Server::start_with(&two_dir, flags),
+    ]
+}
+
+/// Every checkpoint update the database saw moved the log forward, under a lease valid at that
+/// moment, with lease epochs that never go back: no stale integrator ever published.
+fn assert_publishes_fenced(cluster: &Cluster, db: &str) -> u64 {
+    let row = cluster.query_row(
+        db,
+        "SELECT count(*),
+                count(*) FILTER (WHERE new_size <= old_size),
+                count(*) FILTER (WHERE NOT lease_valid),
+                (SELECT count(*) FROM (SELECT epoch < max(epoch) OVER (ORDER BY at ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS back FROM public.publishes) x WHERE back),
+                count(DISTINCT epoch)
+         FROM public.publishes",
+    );
     assert_eq!(
-        cluster.query_row(
-            &db,
-            "SELECT count(*), coalesce(min(new_size), -1) FROM public.checkpoint_regressions"
-        ),
-        ["0", "-1"],
-        "(regressions, smallest size published over a larger one)"
+        row[1..4],
+        ["0", "0", "0"],
+        "(publishes, not forward, under an invalid lease, under an older epoch, epochs): {row:?}"
     );
-    // Both wrote to the shared log: each committed batches of its own, or had batches refused
-    // because the other had moved the checkpoint first (on a fast machine the busier server can
-    // keep the other stale throughout; a refusal is the compare-and-swap doing its work).
-    let counter = |server: &Server, name: &str| -> u64 {
-        let text = String::from_utf8(get(&format!("{}/metrics", server.log_url())).body).unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name} ")))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{name}"))
+    row[4].parse().unwrap()
+}
+
+/// The front end that holds the Rekor v2 log's integrator lease, per `/healthz`, once exactly
+/// one does.
+fn integrator_of(servers: &[Server]) -> usize {
+    let start = Instant::now();
+    loop {
+        let holders: Vec<usize> = (0..servers.len())
+            .filter(|&i| {
+                let health = get(&format!("{}/healthz", servers[i].url));
+                health.status == 200 && health.json()["logs"]["rekor"]["integrator"] == true
+            })
+            .collect();
+        if holders.len() == 1 {
+            return holders[0];
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "integrators: {holders:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn metric(server: &Server, name: &str) -> f64 {
+    let text = String::from_utf8(get(&format!("{}/metrics", server.log_url())).body).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no metric {name}"))
+}
+
+/// The log checked over HTTP by code that is not signet's (`tests/tlog_check.py`: hashlib for
+/// the tree, openssl for the signature).
+fn independent_check(server: &Server, entries: &[(u64, signet_tlog::Hash)], checkpoints: &[String]) {
+    let python = std::process::Command::new("python3").arg("--version").output();
+    if python.is_err() {
+        assert!(
+            std::env::var_os("SIGNET_REQUIRE_POSTGRES").is_none(),
+            "python3 is needed for the independent check"
+        );
+        eprintln!("skipping the independent check: no python3");
+        return;
+    }
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(server.dir.join("trusted_root.json")).unwrap()).unwrap();
+    let key = root["tlogs"][0]["publicKey"]["rawBytes"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let acked: String = entries
+        .iter()
+        .map(|(i, h)| format!("{i} {}\n", hex::encode(h)))
+        .collect();
+    std::fs::write(dir.path().join("acked"), acked).unwrap();
+    std::fs::write(
+        dir.path().join("checkpoints"),
+        serde_json::to_string(checkpoints).unwrap(),
+    )
+    .unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tlog_check.py"))
+        .arg(server.log_url())
+        .arg(key)
+        .arg(dir.path().join("acked"))
+        .arg(dir.path().join("checkpoints"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "independent check: {text}");
+    eprint!("{text}");
+}
+
+/// Two front ends under load from several clients; the integrating one is SIGKILLed. The other
+/// takes the lease over and integrates what either had sequenced; nothing acknowledged is lost,
+/// no index is missing or used twice, and every checkpoint handed out is consistent.
+#[test]
+fn sigkill_of_the_integrating_front_end_fails_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((cluster, db, flags)) = shared_database(tmp.path(), "failover") else {
+        return;
     };
-    assert!(counter(&one, "signet_log_entries_total") > 0);
-    assert!(
-        counter(&two, "signet_log_entries_total") + counter(&two, "signet_log_failed_batches_total") > 0,
-        "the second server never wrote"
-    );
-    // Each server serves the last checkpoint it published itself, which may be older than the
-    // other's (stale, never forked). One more entry through it brings it to the head: its first
-    // try may be refused (its view was stale, it re-reads the log), a later one lands on top.
-    let catch_up = |server: &Server, tag: &str| {
-        let logged = (0..20).any(|i| {
-            add_entry(
-                &server.log_url(),
-                &hashedrekord(&key, format!("{tag} {i}").as_bytes()),
-            )
-            .status
-                == 201
-        });
-        assert!(logged, "{tag}: no entry logged in 20 tries");
-    };
-    catch_up(&two, "catch up two");
-    catch_up(&one, "catch up one");
-    let (size, seen) = check_acknowledged(&one, &entries, &checkpoints);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let mut servers = two_front_ends(tmp.path(), cluster, &db, &flags);
+    let logs: Vec<String> = servers.iter().map(Server::log_url).collect();
+    let mut killed = None;
+    let (entries, checkpoints) = under_load(&logs, 8, "failover", |acked| {
+        wait_for(acked, 300, "before the kill");
+        let i = integrator_of(&servers);
+        servers[i].kill();
+        killed = Some(i);
+        let (at, before) = (Instant::now(), acked.load(Ordering::Relaxed));
+        wait_for(acked, before + 300, "after the integrator was killed");
+        eprintln!("300 more entries acknowledged {:?} after the kill", at.elapsed());
+    });
+    let survivor = &servers[1 - killed.unwrap()];
+    assert_eq!(integrator_of(std::slice::from_ref(survivor)), 0);
+    assert!(metric(survivor, "signet_log_lease_changes_total") >= 1.0);
+    assert_eq!(metric(survivor, "signet_log_is_integrator"), 1.0);
+    let (size, seen) = check_acknowledged(survivor, &entries, &checkpoints);
     assert_gap_free(cluster, &db, size);
-    // The other server, brought to the head too, serves the same log, consistent with everything.
-    catch_up(&two, "catch up two again");
-    let (size_two, _) = check_acknowledged(&two, &entries, &checkpoints);
-    assert!(size_two > size);
+    let epochs = assert_publishes_fenced(cluster, &db);
+    assert!(
+        epochs >= 2,
+        "one lease epoch before and one after the kill, saw {epochs}"
+    );
+    independent_check(survivor, &entries, &checkpoints);
     eprintln!(
-        "{} entries acknowledged through two servers, {seen} checkpoints, one log of size {size}",
+        "{} entries acknowledged through two front ends across a SIGKILL of the integrator, {seen} checkpoints, tree size {size}",
+        entries.len()
+    );
+}
+
+/// The integrating front end is paused (SIGSTOP) past its lease under load, and resumed: the
+/// other took over meanwhile, and the resumed one must not publish; it counts losing the lease.
+#[test]
+fn a_paused_integrator_cannot_publish_when_it_wakes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((cluster, db, flags)) = shared_database(tmp.path(), "paused") else {
+        return;
+    };
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let servers = two_front_ends(tmp.path(), cluster, &db, &flags);
+    let logs: Vec<String> = servers.iter().map(Server::log_url).collect();
+    let mut paused = None;
+    let signal = |sig: &str, server: &Server| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &server.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    let (entries, checkpoints) = under_load(&logs, 8, "paused", |acked| {
+        wait_for(acked, 300, "before the pause");
+        let i = integrator_of(&servers);
+        let changes_before = metric(&servers[i], "signet_log_lease_changes_total");
+        signal("-STOP", &servers[i]);
+        paused = Some(i);
+        // The other takes over and integrates (the paused one's clients wait meanwhile).
+        let before = acked.load(Ordering::Relaxed);
+        wait_for(acked, before + 200, "while the integrator is paused");
+        assert_eq!(integrator_of(std::slice::from_ref(&servers[1 - i])), 0);
+        std::thread::sleep(Duration::from_secs(3)); // well past the 2 s lease
+        signal("-CONT", &servers[i]);
+        let before = acked.load(Ordering::Relaxed);
+        wait_for(acked, before + 200, "after the paused one resumed");
+        assert!(metric(&servers[i], "signet_log_lease_changes_total") >= changes_before + 1.0);
+    });
+    let (i, other) = (paused.unwrap(), &servers[1 - paused.unwrap()]);
+    assert_eq!(metric(&servers[i], "signet_log_is_integrator"), 0.0);
+    assert_eq!(integrator_of(&servers), 1 - i);
+    let (size, seen) = check_acknowledged(other, &entries, &checkpoints);
+    assert_gap_free(cluster, &db, size);
+    let epochs = assert_publishes_fenced(cluster, &db);
+    assert!(epochs >= 2, "saw {epochs} lease epochs");
+    independent_check(other, &entries, &checkpoints);
+    eprintln!(
+        "{} entries acknowledged across a pause of the integrator past its lease, {seen} checkpoints, tree size {size}",
         entries.len()
     );
 }
