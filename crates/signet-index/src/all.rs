@@ -18,7 +18,6 @@
 //! within each; `next` resumes where a page stopped. The query string is the per-log search's
 //! ([`SearchQuery`]), so the same bad input is the same 400.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
@@ -31,11 +30,11 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use signet_log::http::ApiError;
 use signet_log::metrics::MetricsWriter;
-use signet_log::storage::{read_hash_tile, ReaderPool};
+use signet_log::storage::ReaderPool;
 use signet_log::LogStore;
-use signet_tlog::{Checkpoint, FnTileSource, Prover, TileId};
 
 use crate::indexer::LogFormat;
+use crate::proof::prove_page;
 use crate::query::{QueryError, SearchQuery};
 use crate::sqlite::IndexReaders;
 use crate::IndexError;
@@ -278,59 +277,28 @@ pub fn prove(
     indices: &[u64],
     take: usize,
 ) -> Result<(Vec<Value>, u64, Option<u64>), String> {
-    let Some((size, note)) = store.latest_checkpoint().map_err(|e| e.to_string())? else {
+    let Some(page) = prove_page(format, store, indices, take)? else {
         return Ok((Vec::new(), 0, None));
     };
-    let page: Vec<u64> = indices
+    let results = page
+        .entries
         .iter()
-        .copied()
-        .take(take)
-        .take_while(|&i| i < size)
+        .map(|e| {
+            json!({
+                "log": format.name(),
+                "logIndex": e.log_index.to_string(),
+                "leaf": B64.encode(&e.leaf),
+                "inclusionProof": {
+                    "logIndex": e.log_index.to_string(),
+                    "treeSize": page.size.to_string(),
+                    "rootHash": B64.encode(page.root),
+                    "hashes": e.hashes.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+                    "checkpoint": page.note,
+                },
+            })
+        })
         .collect();
-    let more = indices.get(page.len()).copied().filter(|_| take > 0);
-    if page.is_empty() {
-        return Ok((Vec::new(), size, more));
-    }
-    let checkpoint =
-        Checkpoint::from_note_unverified(&note).map_err(|e| format!("{} checkpoint: {e}", format.name()))?;
-    let mut leaves = Vec::with_capacity(page.len());
-    for &i in &page {
-        let stored = store
-            .read_entries(i, 1)
-            .map_err(|e| e.to_string())?
-            .pop()
-            .ok_or_else(|| format!("{} entry {i} is missing", format.name()))?;
-        leaves.push(format.leaf_data(&stored)?.into_owned());
-    }
-    let store = RefCell::new(store);
-    let tiles = FnTileSource(|id: &TileId| read_hash_tile(&mut **store.borrow_mut(), id));
-    let prover =
-        Prover::over_tiles(&tiles, size).map_err(|e| format!("reading the tree at size {size}: {e}"))?;
-    if prover.root() != checkpoint.root_hash {
-        return Err(format!(
-            "{}: tiles at size {size} do not give the checkpoint's root",
-            format.name()
-        ));
-    }
-    let mut out = Vec::with_capacity(page.len());
-    for (&i, leaf) in page.iter().zip(&leaves) {
-        let hashes = prover
-            .inclusion_proof(i)
-            .map_err(|e| format!("inclusion proof for {i}: {e}"))?;
-        out.push(json!({
-            "log": format.name(),
-            "logIndex": i.to_string(),
-            "leaf": B64.encode(leaf),
-            "inclusionProof": {
-                "logIndex": i.to_string(),
-                "treeSize": size.to_string(),
-                "rootHash": B64.encode(checkpoint.root_hash),
-                "hashes": hashes.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-                "checkpoint": note,
-            },
-        }));
-    }
-    Ok((out, size, more))
+    Ok((results, page.size, page.next.filter(|_| take > 0)))
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 //! ```
 //! Errors are JSON `{"code": 3, "message": "..."}` with status 400, as the log's other routes.
 
-use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,10 +18,11 @@ use axum::routing::get;
 use axum::Router;
 use signet_formats::rekor_v2::{self, Entry};
 use signet_log::http::ApiError;
-use signet_log::storage::{read_hash_tile, ReaderPool};
+use signet_log::storage::ReaderPool;
 use signet_log::LogStore;
-use signet_tlog::{Checkpoint, FnTileSource, Prover, TileId};
 
+use crate::indexer::LogFormat;
+use crate::proof::prove_page;
 use crate::query::{encode_cursor, SearchQuery};
 use crate::sqlite::IndexReaders;
 use crate::IndexError;
@@ -103,63 +103,34 @@ pub fn answer(
     indexed_size: u64,
     log_id: &[u8; 32],
 ) -> Result<Vec<u8>, String> {
-    let (size, note) = store
-        .latest_checkpoint()
-        .map_err(|e| e.to_string())?
-        .ok_or("the log has no checkpoint")?;
-    let checkpoint = Checkpoint::from_note_unverified(&note).map_err(|e| format!("log's checkpoint: {e}"))?;
-    // The index may be a batch ahead of the checkpoint read here only if the log went back,
-    // which the indexer repairs; an entry the checkpoint does not cover starts the next page.
-    let page: Vec<u64> = indices
-        .iter()
-        .copied()
-        .take(limit)
-        .take_while(|&i| i < size)
-        .collect();
-    let next = indices.get(page.len()).map(|&i| encode_cursor(i));
-    let mut entries = Vec::with_capacity(page.len());
-    let mut bodies = Vec::with_capacity(page.len());
-    for &i in &page {
-        let body = store
-            .read_entries(i, 1)
-            .map_err(|e| e.to_string())?
-            .pop()
-            .ok_or_else(|| format!("entry {i} is missing from the log"))?;
-        bodies.push(body);
-    }
-    let store = RefCell::new(store);
-    let tiles = FnTileSource(|id: &TileId| read_hash_tile(&mut **store.borrow_mut(), id));
-    let prover =
-        Prover::over_tiles(&tiles, size).map_err(|e| format!("reading the tree at size {size}: {e}"))?;
-    if prover.root() != checkpoint.root_hash {
-        return Err(format!("tiles at size {size} do not give the checkpoint's root"));
-    }
-    for (&i, body) in page.iter().zip(&bodies) {
-        let proof = prover
-            .inclusion_proof(i)
-            .map_err(|e| format!("inclusion proof for {i}: {e}"))?;
-        let (kind, version) = match Entry::from_json(body) {
-            Ok(e) => (e.kind(), e.api_version()),
+    let page = prove_page(LogFormat::RekorV2, store, indices, limit)?.ok_or("the log has no checkpoint")?;
+    let next = page.next.map(encode_cursor);
+    let mut entries = Vec::with_capacity(page.entries.len());
+    for e in &page.entries {
+        // A Rekor v2 leaf is the entry's canonical body.
+        let (kind, version) = match Entry::from_json(&e.leaf) {
+            Ok(entry) => (entry.kind(), entry.api_version()),
             Err(_) => ("unknown", "unknown"),
         };
         let entry = rekor_v2::TransparencyLogEntryRef {
-            log_index: i,
+            log_index: e.log_index,
             log_id,
             kind_version: rekor_v2::KindVersionRef { kind, version },
             integrated_time: None,
             inclusion_promise: None,
             inclusion_proof: Some(rekor_v2::InclusionProofRef {
-                log_index: i,
-                root_hash: &checkpoint.root_hash,
-                tree_size: size,
-                hashes: &proof,
-                checkpoint: Some(&note),
+                log_index: e.log_index,
+                root_hash: &page.root,
+                tree_size: page.size,
+                hashes: &e.hashes,
+                checkpoint: Some(&page.note),
             }),
-            canonicalized_body: body,
+            canonicalized_body: &e.leaf,
         };
         entries
             .push(serde_json::from_slice::<serde_json::Value>(&entry.to_json()).map_err(|e| e.to_string())?);
     }
+    let size = page.size;
     let out = serde_json::json!({
         "entries": entries,
         "next": next,

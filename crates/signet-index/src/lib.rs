@@ -11,6 +11,7 @@
 pub mod all;
 pub mod http;
 pub mod indexer;
+pub mod proof;
 pub mod query;
 pub mod retrieve;
 pub mod sqlite;

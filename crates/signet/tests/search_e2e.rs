@@ -99,17 +99,6 @@ fn wait_indexed(log_url: &str, size: u64) {
     }
 }
 
-/// A proxy to `upstream` that changes one audit-path hash in every search answer.
-fn tampering_proxy(upstream: String) -> String {
-    common::tampering_proxy(upstream, |_, body| {
-        let marker = b"\"hashes\":[\"";
-        if let Some(i) = body.windows(marker.len()).position(|w| w == marker) {
-            let b = &mut body[i + marker.len()];
-            *b = if *b == b'A' { b'B' } else { b'A' };
-        }
-    })
-}
-
 #[test]
 fn search_finds_exactly_the_signed_entries_and_verifies_them() {
     let tmp = tempfile::tempdir().unwrap();
@@ -186,7 +175,7 @@ fn search_finds_exactly_the_signed_entries_and_verifies_them() {
     );
 
     // A tampered answer is an error, not a row.
-    let proxy = tampering_proxy(f.server.url.clone());
+    let proxy = common::proof_tampering_proxy(f.server.url.clone());
     let out = f.search(&format!("{proxy}/rekor"), &["--identity", "alice@example.com"]);
     assert!(
         !out.status.success(),

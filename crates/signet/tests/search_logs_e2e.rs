@@ -43,11 +43,11 @@ fn fulcio_leaf(server: &Server, email: &str, key: &SigningKey) -> String {
         .to_string()
 }
 
-/// Logs a hashedrekord 0.0.1 of `artifact` signed by `key`, verified by `verifier_pem` (its
-/// certificate or its public key), in the Rekor v1 log; returns the entry's UUID (64 digits).
-fn log_v1(server: &Server, key: &SigningKey, verifier_pem: &str, artifact: &[u8]) -> String {
+/// A proposed hashedrekord 0.0.1 of `artifact` signed by `key`, verified by `verifier_pem`
+/// (its certificate or its public key).
+fn hashedrekord_v1(key: &SigningKey, verifier_pem: &str, artifact: &[u8]) -> Value {
     let digest = signet_crypto::sha256(artifact);
-    let proposed = json!({
+    json!({
         "apiVersion": "0.0.1",
         "kind": "hashedrekord",
         "spec": {
@@ -57,10 +57,16 @@ fn log_v1(server: &Server, key: &SigningKey, verifier_pem: &str, artifact: &[u8]
             },
             "data": { "hash": { "algorithm": "sha256", "value": hex::encode(digest) } }
         }
-    });
+    })
+}
+
+/// Logs [`hashedrekord_v1`] in the Rekor v1 log; returns the entry's UUID (64 digits).
+fn log_v1(server: &Server, key: &SigningKey, verifier_pem: &str, artifact: &[u8]) -> String {
     let reply = post(
         &format!("{}/rekor1/api/v1/log/entries", server.url),
-        proposed.to_string().as_bytes(),
+        hashedrekord_v1(key, verifier_pem, artifact)
+            .to_string()
+            .as_bytes(),
     );
     assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
     reply.json().as_object().unwrap().keys().next().unwrap().clone()
@@ -361,13 +367,7 @@ fn rekor_v1_index_retrieve_and_the_all_logs_search() {
         "{table}"
     );
     // A tampered proof (one hash changed in transit) is an error, not a row.
-    let proxy = common::tampering_proxy(server.url.clone(), |_, body| {
-        let marker = b"\"hashes\":[\"";
-        if let Some(i) = body.windows(marker.len()).position(|w| w == marker) {
-            let b = &mut body[i + marker.len()];
-            *b = if *b == b'A' { b'B' } else { b'A' };
-        }
-    });
+    let proxy = common::proof_tampering_proxy(server.url.clone());
     let out = cli(&proxy, &["--identity", "alice@example.com"]);
     assert!(
         !out.status.success(),
@@ -483,18 +483,7 @@ fn load(server_url: &str, clients: usize, during: impl FnOnce(&std::sync::atomic
                             .unwrap()
                             .to_string();
                     }
-                    let digest = signet_crypto::sha256(artifact.as_bytes());
-                    let v1 = json!({
-                        "apiVersion": "0.0.1",
-                        "kind": "hashedrekord",
-                        "spec": {
-                            "signature": {
-                                "content": B64.encode(key.sign_digest(&digest).unwrap()),
-                                "publicKey": { "content": B64.encode(&verifier) }
-                            },
-                            "data": { "hash": { "algorithm": "sha256", "value": hex::encode(digest) } }
-                        }
-                    });
+                    let v1 = hashedrekord_v1(&key, &verifier, artifact.as_bytes());
                     let r = common::try_post(
                         &format!("{server_url}/rekor1/api/v1/log/entries"),
                         v1.to_string().as_bytes(),

@@ -676,3 +676,16 @@ pub fn sigstore_python() -> Option<PathBuf> {
     SKIP_NOTICE.call_once(|| println!("skipped: {problem}"));
     None
 }
+
+/// A [`tampering_proxy`] that changes one inclusion-proof hash (the first base64 character of
+/// the first `"hashes"` list) in every answer: a search answer whose proof no longer verifies.
+#[allow(dead_code)]
+pub fn proof_tampering_proxy(upstream: String) -> String {
+    tampering_proxy(upstream, |_, body| {
+        let marker = b"\"hashes\":[\"";
+        if let Some(i) = body.windows(marker.len()).position(|w| w == marker) {
+            let b = &mut body[i + marker.len()];
+            *b = if *b == b'A' { b'B' } else { b'A' };
+        }
+    })
+}
