@@ -91,6 +91,32 @@ fn attr(dom: &str, id: &str, name: &str) -> Option<String> {
     Some(tag[at..at + tag[at..].find('"')?].to_string())
 }
 
+/// What the entry page's script concluded: `data-verify` and `data-check` of `#verify`.
+fn verdict(page: &str) -> (String, String) {
+    (
+        attr(page, "verify", "data-verify").unwrap_or_default(),
+        attr(page, "verify", "data-check").unwrap_or_default(),
+    )
+}
+
+/// The entry page verified, or the assertion names why not.
+fn assert_verified(page: &str) {
+    assert_eq!(
+        verdict(page),
+        ("ok".to_string(), String::new()),
+        "reason: {:?}",
+        attr(page, "verify", "data-reason")
+    );
+    assert!(page.contains("Verified in your browser"));
+}
+
+/// The entry page's verification failed at `check`, and says so.
+fn assert_failed(page: &str, check: &str) {
+    assert_eq!(verdict(page), ("failed".to_string(), check.to_string()), "{page}");
+    assert!(page.contains(&format!("Verification failed: {check}")));
+    assert!(!page.contains("Verified in your browser"));
+}
+
 /// The text content of the element with `id="ID"` (up to its first child tag).
 fn text(dom: &str, id: &str) -> Option<String> {
     let start = dom.find(&format!("id=\"{id}\""))?;
@@ -243,13 +269,7 @@ fn explorer_finds_shows_and_verifies_a_keyless_entry_in_the_browser() {
     let page = dom(browser, &f.profile("entry"), &entry_url);
     assert_eq!(text(&page, "identity").as_deref(), Some(san));
     assert_eq!(text(&page, "digest").as_deref(), Some(digest.as_str()));
-    assert_eq!(
-        attr(&page, "verify", "data-verify").as_deref(),
-        Some("ok"),
-        "reason: {:?}",
-        attr(&page, "verify", "data-reason")
-    );
-    assert!(page.contains("Verified in your browser"));
+    assert_verified(&page);
     for (oid, name, value) in [
         (
             "1.3.6.1.4.1.57264.1.8",
@@ -290,17 +310,7 @@ fn explorer_finds_shows_and_verifies_a_keyless_entry_in_the_browser() {
         &f.profile("tamper-proof"),
         &format!("{proxy}/explorer/entry/rekor/{index}"),
     );
-    assert_eq!(
-        attr(&page, "verify", "data-verify").as_deref(),
-        Some("failed"),
-        "{page}"
-    );
-    assert_eq!(
-        attr(&page, "verify", "data-check").as_deref(),
-        Some("inclusion proof")
-    );
-    assert!(page.contains("Verification failed: inclusion proof"));
-    assert!(!page.contains("Verified in your browser"));
+    assert_failed(&page, "inclusion proof");
     let shot = screenshot_dir().join("entry-tampered.png");
     screenshot(
         browser,
@@ -328,15 +338,7 @@ fn a_checkpoint_signature_that_does_not_verify_is_named() {
         &f.profile("sig"),
         &format!("{proxy}/explorer/entry/rekor/{index}"),
     );
-    assert_eq!(
-        attr(&page, "verify", "data-verify").as_deref(),
-        Some("failed"),
-        "{page}"
-    );
-    assert_eq!(
-        attr(&page, "verify", "data-check").as_deref(),
-        Some("checkpoint signature")
-    );
+    assert_failed(&page, "checkpoint signature");
     assert!(
         attr(&page, "verify", "data-reason").is_some_and(|r| r.contains("does not verify")),
         "{:?}",
@@ -380,7 +382,7 @@ fn a_hostile_identity_is_shown_as_text_and_runs_no_script() {
         &f.profile("entry2"),
         &format!("{base}/entry/rekor/{index}"),
     );
-    assert_eq!(attr(&page, "verify", "data-verify").as_deref(), Some("ok"));
+    assert_verified(&page);
     assert!(text(&page, "identity").is_some_and(|t| t.ends_with(escaped)));
 }
 
@@ -717,10 +719,5 @@ fn a_witnessed_log_shows_its_cosignatures_and_still_verifies() {
         &f.profile("witnessed"),
         &format!("{}/explorer/entry/rekor/{index}", f.url),
     );
-    assert_eq!(
-        attr(&page, "verify", "data-verify").as_deref(),
-        Some("ok"),
-        "reason: {:?}",
-        attr(&page, "verify", "data-reason")
-    );
+    assert_verified(&page);
 }
