@@ -182,9 +182,9 @@ pub fn load_signing_key(path: &Path) -> anyhow::Result<SigningKey> {
 /// is an RFC 7512 URI (`pkcs11:token=…;object=…?module-path=…&pin-source=file:…`).
 pub fn load_user_key(arg: &Path) -> anyhow::Result<crate::sign::UserKey> {
     match arg.to_str().filter(|a| signet_pkcs11::is_pkcs11_uri(a)) {
-        Some(uri) => Ok(crate::sign::UserKey::Token(
+        Some(uri) => Ok(crate::sign::UserKey::Token(Box::new(
             signet_pkcs11::Pkcs11Signer::open_uri(uri)?,
-        )),
+        ))),
         None => load_signing_key(arg).map(crate::sign::UserKey::Memory),
     }
 }

@@ -87,7 +87,7 @@ pub enum UserKey {
     /// A private key in this process's memory.
     Memory(SigningKey),
     /// A private key in a PKCS#11 token; signing is a call into the token.
-    Token(signet_pkcs11::Pkcs11Signer),
+    Token(Box<signet_pkcs11::Pkcs11Signer>),
 }
 
 impl From<SigningKey> for UserKey {
@@ -101,7 +101,7 @@ impl UserKey {
     pub fn public_key(&self) -> &PublicKey {
         match self {
             UserKey::Memory(k) => k.public_key(),
-            UserKey::Token(t) => signet_crypto::Signer::public_key(t),
+            UserKey::Token(t) => signet_crypto::Signer::public_key(t.as_ref()),
         }
     }
 
@@ -109,7 +109,7 @@ impl UserKey {
     pub fn sign(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
         match self {
             UserKey::Memory(k) => k.sign(message).map_err(Into::into),
-            UserKey::Token(t) => signet_crypto::Signer::sign(t, message).map_err(Into::into),
+            UserKey::Token(t) => signet_crypto::Signer::sign(t.as_ref(), message).map_err(Into::into),
         }
     }
 

@@ -152,14 +152,25 @@ fn keyless_round_trip(server: &Server, trust: &Path, work: &Path, name: &str) ->
     ])
 }
 
+/// With SoftHSM installed (else one skip line): a fresh token holding the service keys, a data
+/// directory and a work directory.
+fn fixture(test: &str) -> Option<(Tokens, tempfile::TempDir, tempfile::TempDir)> {
+    if !softhsm::available_or_skip(test) {
+        return None;
+    }
+    Some((
+        Tokens::new(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    ))
+}
+
 #[test]
 fn every_service_on_a_token_signs_keyless_bundles_that_verify() {
-    if !softhsm::available_or_skip("every_service_on_a_token_signs_keyless_bundles_that_verify") {
+    let Some((tokens, data, work)) = fixture("every_service_on_a_token_signs_keyless_bundles_that_verify")
+    else {
         return;
-    }
-    let tokens = Tokens::new();
-    let data = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
+    };
     let server = start(data.path(), &tokens.flags()).unwrap_or_else(|e| panic!("server: {e}"));
     let trust = data.path().join("trust_config.json");
 
@@ -385,12 +396,9 @@ fn a_token_lost_mid_run_answers_503_then_recovers() {
 /// --key pub.pem` with the public key the token gave at keygen; and a DSSE attestation.
 #[test]
 fn the_client_signs_with_a_token_key() {
-    if !softhsm::available_or_skip("the_client_signs_with_a_token_key") {
+    let Some((tokens, data, work)) = fixture("the_client_signs_with_a_token_key") else {
         return;
-    }
-    let tokens = Tokens::new();
-    let data = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
+    };
     let _server = Server::start(data.path());
     let trust = data.path().join("trust_config.json");
     let uri = tokens.uri("client", 20);
@@ -460,15 +468,13 @@ fn the_client_signs_with_a_token_key() {
 /// key is in the token (its trust config is the only input it gets).
 #[test]
 fn sigstore_python_signs_and_verifies_through_the_token_server() {
-    if !softhsm::available_or_skip("sigstore_python_signs_and_verifies_through_the_token_server") {
-        return;
-    }
     let Some(sigstore) = common::sigstore_python() else {
         return;
     };
-    let tokens = Tokens::new();
-    let data = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
+    let Some((tokens, data, work)) = fixture("sigstore_python_signs_and_verifies_through_the_token_server")
+    else {
+        return;
+    };
     let server = start(data.path(), &tokens.flags()).unwrap_or_else(|e| panic!("server: {e}"));
     let trust = data.path().join("trust_config.json");
     let artifact = work.path().join("py.txt");
