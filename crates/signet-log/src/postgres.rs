@@ -219,8 +219,11 @@ impl PgDatabase {
             config.application_name("signet");
         }
         // Acknowledged means durable, whatever the server's default; and no NOTICEs (the
-        // migrations' `IF NOT EXISTS`) in the server's log.
-        let ours = "-c synchronous_commit=on -c client_min_messages=warning";
+        // migrations' `IF NOT EXISTS`) in the server's log. A front end paused (SIGSTOP, a
+        // stall) in the middle of a transaction would hold the sequencing row or the lease row
+        // and stop every other front end: the server ends a session idle in a transaction for
+        // 1 s (its transaction rolls back; nothing of it was acknowledged).
+        let ours = "-c synchronous_commit=on -c client_min_messages=warning -c idle_in_transaction_session_timeout=1000";
         let options_line = match config.get_options() {
             Some(o) => format!("{o} {ours}"),
             None => ours.to_string(),
