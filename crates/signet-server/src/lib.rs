@@ -19,6 +19,9 @@
 //! signing_config.json    which services clients should use (v0.2)
 //! trust_config.json      both, as a ClientTrustConfig for `--trust-config`
 //! tuf/                   the TUF repository publishing those files at /tuf (tuf_repo.rs)
+//! <service>/token-public.pem  with --<service>-key-uri: the public half of the service's key
+//!                        in a PKCS#11 token (no private key file then; a later start with
+//!                        another key is refused)
 //! ```
 
 use std::fs::{self, File, OpenOptions};
