@@ -77,8 +77,10 @@ fn hashedrekord_v1(key: &SigningKey, data: &[u8]) -> serde_json::Value {
     })
 }
 
-/// SQLite files under `dir`, but for the search index (`index.db`): a per-front-end cache of
-/// postings rebuilt from the log at any time, kept locally whichever database holds the logs.
+/// SQLite files under `dir`, but for the search indexes (`index.db`): a per-front-end cache of
+/// postings rebuilt from the log at any time, and the explorer's size samples for its growth
+/// plot (`explorer.db`), each front end's own; both kept locally whichever database holds the
+/// logs (no log entry is ever in them).
 fn files_named_db(dir: &Path) -> Vec<String> {
     let mut found = vec![];
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -86,7 +88,7 @@ fn files_named_db(dir: &Path) -> Vec<String> {
         if path.is_dir() {
             found.extend(files_named_db(&path));
         } else if path.extension().is_some_and(|e| e == "db")
-            && path.file_name().is_some_and(|n| n != "index.db")
+            && path.file_name().is_some_and(|n| n != "index.db" && n != "explorer.db")
         {
             found.push(path.display().to_string());
         }
