@@ -88,7 +88,9 @@ fn files_named_db(dir: &Path) -> Vec<String> {
         if path.is_dir() {
             found.extend(files_named_db(&path));
         } else if path.extension().is_some_and(|e| e == "db")
-            && path.file_name().is_some_and(|n| n != "index.db" && n != "explorer.db")
+            && path
+                .file_name()
+                .is_some_and(|n| n != "index.db" && n != "explorer.db")
         {
             found.push(path.display().to_string());
         }
