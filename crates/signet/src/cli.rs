@@ -72,10 +72,11 @@ pub enum BenchCommand {
 /// and exit status 2.
 pub fn parse() -> Cli {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let command = Cli::command();
+    // One command built and parsed once (start-up is part of every client command); a second
+    // parse only for `server --config`.
+    let mut command = Cli::command();
     let matches = command
-        .clone()
-        .try_get_matches_from(&argv)
+        .try_get_matches_from_mut(&argv)
         .unwrap_or_else(|e| usage_error(e));
     let matches = match with_config_file(&command, &argv, &matches) {
         Some(argv) => command

@@ -90,25 +90,8 @@ impl Fixture {
         self.signed += 1;
         let blob = self.dir.join(format!("blob{}", self.signed));
         std::fs::write(&blob, format!("artifact {}", self.signed)).unwrap();
-        let bundle = blob.with_extension("sigstore.json");
         let token = dev_token(&self.server.url, email);
-        let out = Command::new(env!("CARGO_BIN_EXE_signet"))
-            .arg("sign-blob")
-            .arg(&blob)
-            .arg("--bundle")
-            .arg(&bundle)
-            .args(["--identity-token", &token])
-            .arg("--trust-config")
-            .arg(trust)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
-        json["verificationMaterial"]["tlogEntries"][0]["logIndex"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap()
+        common::sign_blob(&blob, &token, trust)
     }
 
     fn monitor(&self, extra: &[&str]) -> Output {
