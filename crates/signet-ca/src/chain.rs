@@ -7,7 +7,7 @@ use std::path::Path;
 
 use signet_formats::common::DistinguishedName;
 use signet_formats::trust::CertificateAuthority;
-use signet_keyfile::{open_or_create_chain_with, ChainFiles, NewChain};
+use signet_keyfile::{issue_generation, open_generation, open_or_create_chain_with, ChainFiles, NewChain};
 use signet_x509::fulcio::{fulcio_intermediate_certificate, fulcio_root_certificate};
 use signet_x509::{authority_entry, ParsedCertificate, Signer};
 
@@ -21,6 +21,26 @@ const FILES: ChainFiles<'static> = ChainFiles {
 };
 const ROOT_LIFETIME_SECS: i64 = 20 * 365 * 86_400;
 const INTERMEDIATE_LIFETIME_SECS: i64 = 10 * 365 * 86_400;
+
+/// The CA's chain: an ECDSA P-256 root and an intermediate under it, Fulcio's profiles.
+fn new_chain() -> NewChain<'static> {
+    NewChain {
+        root_subject: DistinguishedName {
+            organization: "signet".into(),
+            common_name: "signet-ca-root".into(),
+        },
+        issuing_subject: DistinguishedName {
+            organization: "signet".into(),
+            common_name: "signet-ca-intermediate".into(),
+        },
+        root_lifetime_secs: ROOT_LIFETIME_SECS,
+        issuing_lifetime_secs: INTERMEDIATE_LIFETIME_SECS,
+        root_profile: &|signer, params| fulcio_root_certificate(signer, params),
+        issuing_profile: &|signer, root, key, params| {
+            fulcio_intermediate_certificate(signer, root, key, params)
+        },
+    }
+}
 
 /// The issuing key and the chain above a leaf.
 pub struct CaChain {
@@ -53,23 +73,30 @@ impl CaChain {
         now: i64,
         issuing: Option<std::sync::Arc<dyn Signer>>,
     ) -> Result<CaChain, CaError> {
-        let new = NewChain {
-            root_subject: DistinguishedName {
-                organization: "signet".into(),
-                common_name: "signet-ca-root".into(),
-            },
-            issuing_subject: DistinguishedName {
-                organization: "signet".into(),
-                common_name: "signet-ca-intermediate".into(),
-            },
-            root_lifetime_secs: ROOT_LIFETIME_SECS,
-            issuing_lifetime_secs: INTERMEDIATE_LIFETIME_SECS,
-            root_profile: &|signer, params| fulcio_root_certificate(signer, params),
-            issuing_profile: &|signer, root, key, params| {
-                fulcio_intermediate_certificate(signer, root, key, params)
-            },
-        };
-        let loaded = open_or_create_chain_with(dir, FILES, &new, now, issuing)?;
+        let loaded = open_or_create_chain_with(dir, FILES, &new_chain(), now, issuing)?;
+        CaChain::from_parts(Box::new(loaded.signer), loaded.chain)
+    }
+
+    /// Rotates the intermediate: a new key (or `issuing`, a token key) certified by the root in
+    /// `dir`, written to `gen_dir` (README, "Rotating keys and log shards"). Certificates the
+    /// earlier intermediate issued still verify under its own trusted-root entry.
+    pub fn rotate(
+        dir: &Path,
+        gen_dir: &Path,
+        now: i64,
+        issuing: Option<std::sync::Arc<dyn Signer>>,
+    ) -> Result<(), CaError> {
+        issue_generation(dir, FILES, gen_dir, &new_chain(), now, issuing)?;
+        Ok(())
+    }
+
+    /// The chain of a generation [`CaChain::rotate`] wrote in `gen_dir`, under the root in `dir`.
+    pub fn open_generation(
+        dir: &Path,
+        gen_dir: &Path,
+        issuing: Option<std::sync::Arc<dyn Signer>>,
+    ) -> Result<CaChain, CaError> {
+        let loaded = open_generation(dir, FILES, gen_dir, issuing)?;
         CaChain::from_parts(Box::new(loaded.signer), loaded.chain)
     }
 

@@ -92,25 +92,109 @@ pub fn open_or_create_chain_with(
     if inspect_dir(dir, names)? == DirState::Empty {
         generate(dir, files, new, now, issuing.as_ref().map(|s| s.public_key()))?;
     }
+    load(dir, dir, files, issuing)
+}
+
+/// Issues the certificate of a new issuing key under the root in `dir` (a rotation): the key
+/// is generated, or is `issuing` (a token key), and the root's key file must be in `dir` (an
+/// operator who keeps it offline restores it for the rotation). The new key and certificate
+/// are written to `gen_dir`, the certificate last; the root certificate stays where it is.
+/// The new certificate is valid from `now` less [`BACKDATE_SECS`], like a first chain's.
+pub fn issue_generation(
+    dir: &Path,
+    files: ChainFiles<'_>,
+    gen_dir: &Path,
+    new: &NewChain<'_>,
+    now: i64,
+    issuing: Option<Arc<dyn Signer>>,
+) -> Result<(), KeyFileError> {
+    let failed = |what: &str, e: &dyn std::fmt::Display| KeyFileError::Generate(format!("{what}: {e}"));
+    let root_key_path = dir.join(files.root_key);
+    if !root_key_path.exists() {
+        return Err(KeyFileError::BadFile {
+            path: root_key_path,
+            reason: "the root key is needed to certify a new issuing key: restore it for the rotation".into(),
+        });
+    }
+    let root_key = crate::read_private_key(&root_key_path)?;
+    let root = read_certificate(&dir.join(files.root_cert))?;
+    let issuing_key = match issuing {
+        Some(_) => None,
+        None => Some(SigningKey::generate(KeyKind::EcdsaP256).map_err(|e| failed("issuing key", &e))?),
+    };
+    let issuing_public = match (&issuing, &issuing_key) {
+        (Some(signer), _) => signer.public_key().clone(),
+        (None, Some(key)) => key.public_key().clone(),
+        (None, None) => return Err(failed("issuing key", &"none")),
+    };
+    let certificate = issue(&root_key, &root, &issuing_public, new, now)?;
+    crate::create_private_dir(gen_dir)?;
+    if let Some(key) = &issuing_key {
+        write_private_key(&gen_dir.join(files.issuing_key), key)?;
+    }
+    write_certificate(&gen_dir.join(files.issuing_cert), &certificate)
+}
+
+/// Loads a generation [`issue_generation`] wrote: its issuing key (or `issuing`) and
+/// certificate from `gen_dir`, the root certificate from `dir`.
+pub fn open_generation(
+    dir: &Path,
+    files: ChainFiles<'_>,
+    gen_dir: &Path,
+    issuing: Option<Arc<dyn Signer>>,
+) -> Result<LoadedChain, KeyFileError> {
+    load(gen_dir, dir, files, issuing)
+}
+
+/// The chain whose issuing key and certificate are in `issuing_dir` and whose root
+/// certificate is in `root_dir`, the key checked to be the certificate's.
+fn load(
+    issuing_dir: &Path,
+    root_dir: &Path,
+    files: ChainFiles<'_>,
+    issuing: Option<Arc<dyn Signer>>,
+) -> Result<LoadedChain, KeyFileError> {
     let signer: Arc<dyn Signer> = match issuing {
         Some(signer) => signer,
-        None => Arc::new(FileKeySigner::load(&dir.join(files.issuing_key))?),
+        None => Arc::new(FileKeySigner::load(&issuing_dir.join(files.issuing_key))?),
     };
-    let chain = [files.issuing_cert, files.root_cert]
-        .into_iter()
-        .map(|name| read_certificate(&dir.join(name)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let chain = vec![
+        read_certificate(&issuing_dir.join(files.issuing_cert))?,
+        read_certificate(&root_dir.join(files.root_cert))?,
+    ];
     let certified = PublicKey::from_certificate_der(&chain[0]).map_err(|e| KeyFileError::BadFile {
-        path: dir.join(files.issuing_cert),
+        path: issuing_dir.join(files.issuing_cert),
         reason: e.to_string(),
     })?;
     if &certified != signer.public_key() {
         return Err(KeyFileError::BadFile {
-            path: dir.join(files.issuing_cert),
+            path: issuing_dir.join(files.issuing_cert),
             reason: "certifies another key than the issuing key in use (a key file where a token key was, or another token key): refusing to start".into(),
         });
     }
     Ok(LoadedChain { signer, chain })
+}
+
+/// The issuing certificate for `public`, by the root.
+fn issue(
+    root_key: &SigningKey,
+    root: &[u8],
+    public: &PublicKey,
+    new: &NewChain<'_>,
+    now: i64,
+) -> Result<Vec<u8>, KeyFileError> {
+    (new.issuing_profile)(
+        root_key,
+        root,
+        public,
+        &CertificateParams {
+            subject: &new.issuing_subject,
+            serial: &random_serial(),
+            not_before: now - BACKDATE_SECS,
+            not_after: now + new.issuing_lifetime_secs,
+        },
+    )
+    .map_err(|e| KeyFileError::Generate(format!("issuing certificate: {e}")))
 }
 
 fn generate(
@@ -142,18 +226,7 @@ fn generate(
         },
     )
     .map_err(|e| failed("root certificate", &e))?;
-    let issuing = (new.issuing_profile)(
-        &root_key,
-        &root,
-        issuing_public,
-        &CertificateParams {
-            subject: &new.issuing_subject,
-            serial: &random_serial(),
-            not_before,
-            not_after: now + new.issuing_lifetime_secs,
-        },
-    )
-    .map_err(|e| failed("issuing certificate", &e))?;
+    let issuing = issue(&root_key, &root, issuing_public, new, now)?;
     write_private_key(&dir.join(files.root_key), &root_key)?;
     write_certificate(&dir.join(files.root_cert), &root)?;
     if let Some(issuing_key) = &issuing_key {

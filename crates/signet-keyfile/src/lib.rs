@@ -12,7 +12,10 @@
 
 pub mod chain;
 
-pub use chain::{open_or_create_chain, open_or_create_chain_with, ChainFiles, LoadedChain, NewChain};
+pub use chain::{
+    issue_generation, open_generation, open_or_create_chain, open_or_create_chain_with, ChainFiles,
+    LoadedChain, NewChain,
+};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

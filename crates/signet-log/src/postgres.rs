@@ -320,6 +320,25 @@ impl PgDatabase {
         })
     }
 
+    /// The holder of `schema`'s integrator lease while it is unexpired (a front end running on
+    /// that log), by the database's clock; `None` when no one holds it or the log has no store.
+    /// Offline operations (`signet admin rotate`) refuse to run while a front end holds one.
+    pub fn live_lease_holder(&self, schema: &str) -> Result<Option<String>, StorageError> {
+        check_schema(schema)?;
+        if !self.has_store(schema)? {
+            return Ok(None);
+        }
+        let pool = self.pool.clone();
+        let sql = format!(
+            "SELECT holder FROM {schema}.integrator_lease WHERE expires > clock_timestamp() AND holder <> ''"
+        );
+        self.run(async move {
+            let client = pool.get().await.map_err(pool_err)?;
+            let row = client.query_opt(sql.as_str(), &[]).await.map_err(db_err)?;
+            Ok(row.map(|r| r.get::<_, String>(0)))
+        })
+    }
+
     /// Host and database name, for messages.
     pub fn describe(&self) -> &str {
         &self.describe

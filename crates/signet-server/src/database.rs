@@ -90,7 +90,7 @@ impl DatabaseArgs {
 /// with SQLite).
 pub fn health_route(
     database: &Database,
-    logs: Vec<(&'static str, signet_log::Appender)>,
+    logs: Vec<(String, signet_log::Appender)>,
 ) -> axum::routing::MethodRouter {
     use axum::http::StatusCode;
     let database = database.clone();
@@ -105,7 +105,7 @@ pub fn health_route(
                         "integrator": lease.is_integrator(),
                         "lease_changes": lease.changes(),
                     });
-                    (name.to_string(), v)
+                    (name.clone(), v)
                 })
                 .collect();
             let (kind, problem) = match &database {

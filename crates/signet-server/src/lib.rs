@@ -47,6 +47,7 @@ mod database;
 mod explorer;
 mod linger;
 mod log_witnessing;
+mod rotation;
 mod search;
 mod serve;
 mod tuf_repo;
@@ -54,6 +55,7 @@ mod witness;
 
 pub use database::{run_db, DatabaseArgs, DbCommand};
 pub use log_witnessing::{MissedQuorum, WitnessingArgs};
+pub use rotation::{run_admin, AdminCommand, Rotatable, RotateArgs};
 pub use witness::{run_witness, WitnessArgs};
 
 /// Path prefix of the transparency log on the shared listener.
@@ -192,12 +194,12 @@ impl Selected {
     }
 }
 
-const DB_FILE: &str = "signet.db";
+pub(crate) const DB_FILE: &str = "signet.db";
 /// The PostgreSQL schema of the Rekor v2 log and the server's metadata.
 pub(crate) const PG_SCHEMA: &str = "signet";
 /// Any request still unanswered after this long is answered 503.
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-const LOG_KEY_FILE: &str = "keys/log-ed25519.pem";
+pub(crate) const LOG_KEY_FILE: &str = "keys/log-ed25519.pem";
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let selected = Selected::from_args(&args.only)?;
@@ -234,7 +236,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let mut health_logs = Vec::new();
     let mut trust = TrustFiles {
         public_url: &public_url,
-        log: None,
+        log: Vec::new(),
         log_v1: None,
         tsa: None,
         ca: None,
@@ -242,52 +244,72 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         dev_oidc: None,
     };
 
-    let mut appender = None;
+    let mut appenders = Vec::new();
     // Search (issue 17): an index per log, each following its log from a thread of its own.
     let mut indexes = search::Indexes::default();
-    let log_id = signet_tlog::rekor_log_id(&dir.origin, dir.log_key.public_key());
+    // Rotations left half-done by an interrupted `signet admin rotate` are rolled back first.
+    rotation::recover(dir.store(false)?.as_mut(), &dir.path)?;
     if selected.log {
-        let signer = NoteSigner::from_signer(&dir.origin, dir.log_key.clone())
-            .map_err(|e| anyhow::anyhow!("log key cannot sign checkpoints: {e}"))?;
-        let log_vkey = signer
-            .verifier()
-            .vkey()
-            .context("the log key has no verifier key form")?;
-        let witnessing = log_witnessing::setup(&args.witnessing, &log_vkey, dir.store(false)?)?;
-        let config = AppenderConfig {
-            max_batch: args.max_batch,
-            ..Default::default()
-        };
-        let store = dir.store(false)?;
-        let started = match witnessing {
-            Some(w) => Appender::start_witnessed(store, dir.origin.clone(), signer, config, w),
-            None => Appender::start(store, dir.origin.clone(), signer, config),
-        }
-        .context("cannot start the transparency log")?;
-        let readers = dir.location.reader_pool(4).context("cannot open the database")?;
-        let state = Arc::new(
-            signet_log::http::LogState::new(started.clone(), readers, log_id)
-                .with_entry_timeout(args.witnessing.entry_timeout),
-        );
-        let mut log_router = signet_log::http::router(state);
-        if !args.no_search_index {
-            log_router = log_router.merge(indexes.rekor_v2(&dir.path, &dir.location, log_id)?);
-            // The web explorer (issue 17) reads the same index and log: explorer.rs.
-            if !args.no_explorer {
-                let index = dir.path.join(search::INDEX_FILE);
-                let routes = explorer::start(&dir.path, &index, &dir.location, log_id)?;
-                app = app.merge(routes);
-                eprintln!("signet: web explorer at {public_url}{}/", signet_explorer::BASE);
+        // The Rekor v2 log's shards (rotation.rs): the last takes new entries, the earlier
+        // ones stay read-only and keep serving tiles, checkpoints and proofs.
+        let shards = dir.log_shards(&public_url)?;
+        let current = shards.len() - 1;
+        for (i, shard) in shards.iter().enumerate() {
+            let writable = i == current;
+            let signer = NoteSigner::from_signer(&shard.origin, shard.key.clone())
+                .map_err(|e| anyhow::anyhow!("log key cannot sign checkpoints: {e}"))?;
+            let log_vkey = signer
+                .verifier()
+                .vkey()
+                .context("the log key has no verifier key form")?;
+            let witnessing = match writable {
+                true => log_witnessing::setup(&args.witnessing, &log_vkey, shard.location.open(false)?)?,
+                false => None,
+            };
+            let config = AppenderConfig {
+                max_batch: args.max_batch,
+                ..Default::default()
+            };
+            let store = shard.location.open(false)?;
+            let started = match witnessing {
+                Some(w) => Appender::start_witnessed(store, shard.origin.clone(), signer, config, w),
+                None => Appender::start(store, shard.origin.clone(), signer, config),
             }
+            .context("cannot start the transparency log")?;
+            let readers = shard
+                .location
+                .reader_pool(4)
+                .context("cannot open the database")?;
+            let state = Arc::new(
+                signet_log::http::LogState::new(started.clone(), readers, shard.log_id)
+                    .with_entry_timeout(args.witnessing.entry_timeout),
+            );
+            let mut log_router = signet_log::http::router(state);
+            if !args.no_search_index {
+                log_router = log_router.merge(indexes.rekor_v2(&shard.dir, &shard.location, shard.log_id)?);
+                // The web explorer (issue 17) reads the current shard's index and log.
+                if writable && !args.no_explorer {
+                    let index = shard.dir.join(search::INDEX_FILE);
+                    let routes = explorer::start(&dir.path, &index, &shard.location, shard.log_id)?;
+                    app = app.merge(routes);
+                    eprintln!("signet: web explorer at {public_url}{}/", signet_explorer::BASE);
+                }
+            }
+            if !writable {
+                log_router = rotation::read_only(log_router, &shards[current], shard);
+            }
+            let path = rotation::shard_path(shard.number);
+            app = app.nest(&path, log_router);
+            health_logs.push((path.trim_start_matches('/').to_string(), started.clone()));
+            appenders.push(started);
+            eprintln!(
+                "signet: transparency log at {} (origin {}, vkey {log_vkey}){}",
+                shard.url,
+                shard.origin,
+                if writable { "" } else { ", read-only" }
+            );
         }
-        app = app.nest(LOG_PREFIX, log_router);
-        health_logs.push(("rekor", started.clone()));
-        appender = Some(started);
-        trust.log = Some((log_url.clone(), log_id));
-        eprintln!(
-            "signet: transparency log at {log_url} (origin {}, vkey {log_vkey})",
-            dir.origin
-        );
+        trust.log = shards.iter().map(rotation::LogShard::trust).collect();
 
         // The Rekor v1 API, for clients that predate Rekor v2, is a log of its own.
         let v1_url = format!("{public_url}{LOG_V1_PREFIX}");
@@ -308,7 +330,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 .context("cannot open the Rekor v1 log")
             },
         )?);
-        health_logs.push(("rekor1", v1.appender().clone()));
+        health_logs.push(("rekor1".into(), v1.appender().clone()));
         let mut v1_router = signet_log::v1::router_v1(v1.clone());
         if !args.no_search_index {
             v1_router = v1_router.merge(indexes.rekor_v1(&dir.path.join("rekor1"), &v1)?);
@@ -319,16 +341,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
 
     if selected.tsa {
-        let tsa = Arc::new(
-            dir.keyed_service("tsa", "tsa-leaf.pem", keys.tsa.as_ref(), |path, key| {
-                signet_tsa::Tsa::open_with_key(path, unix_now(), key.map(|k| k.signer.clone()))
-                    .context("cannot open the timestamp authority")
-            })?,
-        );
+        let first = dir.keyed_service("tsa", "tsa-leaf.pem", keys.tsa.as_ref(), |path, key| {
+            signet_tsa::Tsa::open_with_key(path, unix_now(), key.map(|k| k.signer.clone()))
+                .context("cannot open the timestamp authority")
+        })?;
+        // After rotations (rotation.rs) the last generation signs; all are in the trust root.
+        let (tsa, entries) = dir.tsa_generations(first)?;
+        let tsa = Arc::new(tsa);
         let tsa_url = format!("{public_url}{TSA_PREFIX}/api/v1/timestamp");
         app = app.nest(TSA_PREFIX, signet_tsa::router(tsa.clone()));
         eprintln!("signet: timestamp authority at {tsa_url}");
-        trust.tsa = Some((tsa, tsa_url));
+        trust.tsa = Some((entries, tsa_url));
     }
 
     let dev_oidc = if args.dev_oidc {
@@ -354,6 +377,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             signet_ca::CaChain::open_with_key(path, unix_now(), key.map(|k| k.signer.clone()))
                 .context("cannot open the certificate authority")
         })?;
+        // After rotations (rotation.rs) the last intermediate issues; all are in the trust root.
+        let (ca_chain, ca_entries) = dir.ca_generations(ca_chain)?;
         let ct_url = format!("{public_url}{CT_PREFIX}");
         let ct_origin = dir.fixed_origin("ct.origin", &ct_url)?;
         let ca_root = ca_chain.chain.last().cloned().context("the CA chain is empty")?;
@@ -371,7 +396,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 .context("cannot open the certificate transparency log")
             })?,
         );
-        health_logs.push(("ct", ct.appender().clone()));
+        health_logs.push(("ct".into(), ct.appender().clone()));
         app = app.nest(CT_PREFIX, signet_ct::router(ct.clone()));
         if !args.no_search_index {
             indexes.ct(&dir.path.join("ct"), &ct)?;
@@ -382,7 +407,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             let ca = Arc::new(signet_ca::Ca::new(ca_chain, tokens, ct.clone()));
             app = app.merge(signet_ca::router(ca.clone()));
             eprintln!("signet: certificate authority at {public_url} (Fulcio API v2)");
-            trust.ca = Some(ca);
+            trust.ca = Some(ca_entries);
         }
         trust.ct = Some((ct, ct_url));
     }
@@ -444,7 +469,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let _ = std::io::stdout().flush();
 
     serve::serve(listener, tls, app, shutdown).await?;
-    if let Some(appender) = appender {
+    for appender in appenders {
         appender.close();
     }
     drop(indexes);
@@ -605,7 +630,7 @@ impl TokenKeys {
 /// In a service directory whose key is in a token: its public key, written at first start and
 /// compared at each later one (so another token key is refused), and the marker that the
 /// directory is complete.
-const TOKEN_KEY_MARKER: &str = "token-public.pem";
+pub(crate) const TOKEN_KEY_MARKER: &str = "token-public.pem";
 
 /// An opened, locked data directory.
 struct DataDir {
@@ -832,20 +857,30 @@ impl DataDir {
         };
         let mut trusted_root = TrustedRoot::new();
         let mut signing_config = SigningConfig::new();
-        if let Some((log_url, log_id)) = &t.log {
+        // Newest shard first: clients take the first valid service.
+        for shard in t.log.iter().rev() {
             trusted_root.tlogs.push(TransparencyLogInstance {
-                base_url: log_url.clone(),
+                base_url: shard.url.clone(),
                 hash_algorithm: "SHA2_256".into(),
-                public_key: trust_key(self.log_key.public_key(), created.clone()),
+                public_key: signet_formats::common::PublicKey::new(
+                    shard.key.spki_der().to_vec(),
+                    shard.key.default_details(),
+                    shard.valid_for.clone(),
+                ),
                 log_id: LogId {
-                    key_id: log_id.to_vec(),
+                    key_id: shard.log_id.to_vec(),
                 },
                 checkpoint_key_id: None,
                 operator: None,
             });
-            signing_config
-                .rekor_tlog_urls
-                .push(service(log_url, 2, Some(created.clone())));
+            signing_config.rekor_tlog_urls.push(Service {
+                url: shard.url.clone(),
+                major_api_version: 2,
+                valid_for: Some(shard.valid_for.clone()),
+                operator: "signet".into(),
+            });
+        }
+        if !t.log.is_empty() {
             signing_config.rekor_tlog_config = Some(ServiceConfiguration {
                 selector: ServiceSelector::Any,
                 count: None,
@@ -863,32 +898,34 @@ impl DataDir {
             ));
             trusted_root.tlogs.push(entry);
         }
-        if let Some(ca) = &t.ca {
-            let mut entry = ca.chain().trusted_root_entry();
-            entry.uri = Some(t.public_url.to_string());
+        if let Some(entries) = &t.ca {
+            for entry in entries {
+                let mut entry = entry.clone();
+                entry.uri = Some(t.public_url.to_string());
+                trusted_root.certificate_authorities.push(entry);
+            }
             // Clients join `/api/v2/signingCert` to the CA URL's origin, so it is the root URL.
-            signing_config
-                .ca_urls
-                .push(service(t.public_url, 1, entry.valid_for.start.clone()));
-            trusted_root.certificate_authorities.push(entry);
+            let start = entries.first().and_then(|e| e.valid_for.start.clone());
+            signing_config.ca_urls.push(service(t.public_url, 1, start));
         }
         if let Some((ct, ct_url)) = &t.ct {
             let mut entry = ct.trusted_root_entry();
             entry.base_url = ct_url.clone();
             trusted_root.ctlogs.push(entry);
         }
-        if let Some((tsa, tsa_url)) = &t.tsa {
-            let mut entry = tsa.trusted_root_entry();
-            entry.uri = Some(tsa_url.clone());
+        if let Some((entries, tsa_url)) = &t.tsa {
+            for entry in entries {
+                let mut entry = entry.clone();
+                entry.uri = Some(tsa_url.clone());
+                trusted_root.timestamp_authorities.push(entry);
+            }
             // Clients use a TSA URL exactly as written, so it is the full endpoint.
-            signing_config
-                .tsa_urls
-                .push(service(tsa_url, 1, entry.valid_for.start.clone()));
+            let start = entries.first().and_then(|e| e.valid_for.start.clone());
+            signing_config.tsa_urls.push(service(tsa_url, 1, start));
             signing_config.tsa_config = Some(ServiceConfiguration {
                 selector: ServiceSelector::Any,
                 count: None,
             });
-            trusted_root.timestamp_authorities.push(entry);
         }
         if let Some(dev) = &t.dev_oidc {
             signing_config.oidc_urls.push(service(
@@ -915,13 +952,14 @@ impl DataDir {
 /// What the trust files describe: the services this process runs.
 struct TrustFiles<'a> {
     public_url: &'a str,
-    /// The log's URL and log ID.
-    log: Option<(String, [u8; 32])>,
+    /// The Rekor v2 log's shards, oldest first (none when it does not run).
+    log: Vec<rotation::ShardTrust>,
     /// The Rekor v1 log and its base URL.
     log_v1: Option<(Arc<signet_log::v1::RekorV1>, String)>,
-    /// The TSA and its full endpoint URL.
-    tsa: Option<(Arc<signet_tsa::Tsa>, String)>,
-    ca: Option<Arc<signet_ca::Ca>>,
+    /// The TSA's generations' entries and its full endpoint URL.
+    tsa: Option<(rotation::AuthorityEntries, String)>,
+    /// The CA's generations' entries.
+    ca: Option<rotation::AuthorityEntries>,
     /// The CT log and its base URL.
     ct: Option<(Arc<signet_ct::CtLog>, String)>,
     dev_oidc: Option<Arc<signet_devoidc::DevProvider>>,
@@ -967,14 +1005,6 @@ fn token_verifier(
     let remote = signet_oidc::HttpKeySource::new(signet_oidc::HttpKeySourceOptions::default())
         .map_err(|e| anyhow::anyhow!("cannot set up the OIDC key fetcher: {e}"))?;
     Ok(signet_oidc::TokenVerifier::new(issuers, keys.with_remote(remote)))
-}
-
-fn trust_key(key: &signet_crypto::PublicKey, start: Timestamp) -> signet_formats::common::PublicKey {
-    signet_formats::common::PublicKey::new(
-        key.spki_der().to_vec(),
-        key.default_details(),
-        TimeRange::starting(start),
-    )
 }
 
 fn unix_now() -> i64 {

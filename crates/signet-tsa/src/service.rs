@@ -6,7 +6,9 @@ use std::sync::Arc;
 use signet_crypto::random_serial;
 use signet_formats::common::DistinguishedName;
 use signet_formats::trust::CertificateAuthority;
-use signet_keyfile::{open_or_create_chain_with, ChainFiles, KeyFileError, NewChain};
+use signet_keyfile::{
+    issue_generation, open_generation, open_or_create_chain_with, ChainFiles, KeyFileError, NewChain,
+};
 use signet_x509::profile::{tsa_leaf_certificate, tsa_root_certificate};
 use signet_x509::rfc3161::IssueError;
 use signet_x509::{
@@ -16,6 +18,24 @@ use thiserror::Error;
 
 use crate::metrics::TsaStats;
 use crate::TsaSigner;
+
+/// The TSA's chain: an ECDSA P-256 root and a timestamping leaf under it.
+fn new_chain() -> NewChain<'static> {
+    NewChain {
+        root_subject: DistinguishedName {
+            organization: "signet".into(),
+            common_name: "signet-tsa-root".into(),
+        },
+        issuing_subject: DistinguishedName {
+            organization: "signet".into(),
+            common_name: "signet-tsa".into(),
+        },
+        root_lifetime_secs: ROOT_LIFETIME_SECS,
+        issuing_lifetime_secs: LEAF_LIFETIME_SECS,
+        root_profile: &|signer, params| tsa_root_certificate(signer, params),
+        issuing_profile: &|signer, root, key, params| tsa_leaf_certificate(signer, root, key, params),
+    }
+}
 
 /// The leaf certificate is written last: its presence marks a complete directory.
 const FILES: ChainFiles<'static> = ChainFiles {
@@ -69,21 +89,30 @@ impl Tsa {
         now_unix: i64,
         leaf: Option<Arc<dyn TsaSigner>>,
     ) -> Result<Tsa, TsaError> {
-        let new = NewChain {
-            root_subject: DistinguishedName {
-                organization: "signet".into(),
-                common_name: "signet-tsa-root".into(),
-            },
-            issuing_subject: DistinguishedName {
-                organization: "signet".into(),
-                common_name: "signet-tsa".into(),
-            },
-            root_lifetime_secs: ROOT_LIFETIME_SECS,
-            issuing_lifetime_secs: LEAF_LIFETIME_SECS,
-            root_profile: &|signer, params| tsa_root_certificate(signer, params),
-            issuing_profile: &|signer, root, key, params| tsa_leaf_certificate(signer, root, key, params),
-        };
-        let loaded = open_or_create_chain_with(dir, FILES, &new, now_unix, leaf)?;
+        let loaded = open_or_create_chain_with(dir, FILES, &new_chain(), now_unix, leaf)?;
+        Tsa::from_parts(loaded.signer, loaded.chain)
+    }
+
+    /// Rotates the timestamping key: a new leaf key (or `leaf`, a token key) certified by the
+    /// root in `dir`, written to `gen_dir` (README, "Rotating keys and log shards"). Tokens
+    /// from the earlier leaf still verify under its own trusted-root entry.
+    pub fn rotate(
+        dir: &Path,
+        gen_dir: &Path,
+        now_unix: i64,
+        leaf: Option<Arc<dyn TsaSigner>>,
+    ) -> Result<(), TsaError> {
+        issue_generation(dir, FILES, gen_dir, &new_chain(), now_unix, leaf)?;
+        Ok(())
+    }
+
+    /// The TSA of a generation [`Tsa::rotate`] wrote in `gen_dir`, under the root in `dir`.
+    pub fn open_generation(
+        dir: &Path,
+        gen_dir: &Path,
+        leaf: Option<Arc<dyn TsaSigner>>,
+    ) -> Result<Tsa, TsaError> {
+        let loaded = open_generation(dir, FILES, gen_dir, leaf)?;
         Tsa::from_parts(loaded.signer, loaded.chain)
     }
 

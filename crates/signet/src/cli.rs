@@ -33,6 +33,9 @@ pub enum Command {
     /// The PostgreSQL database of `signet server --database postgres://…`.
     #[command(subcommand)]
     Db(server::DbCommand),
+    /// Operations on a stopped server's data directory: key rotation and log shards.
+    #[command(subcommand)]
+    Admin(server::AdminCommand),
     /// Load generators that measure the services over HTTP.
     #[command(subcommand)]
     Bench(BenchCommand),

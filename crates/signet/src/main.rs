@@ -32,6 +32,7 @@ fn main() {
             | cli::Command::Bench(_)
             | cli::Command::Monitor(_)
             | cli::Command::Db(_)
+            | cli::Command::Admin(_)
     ));
     let program = match std::env::current_exe() {
         Ok(exe) => exe.with_file_name(SERVER_PROGRAM),
@@ -41,7 +42,7 @@ fn main() {
         .args(std::env::args_os().skip(1))
         .exec();
     cli::fail(anyhow::anyhow!(
-        "cannot run {} for `signet server`, `signet witness`, `signet bench`, `signet monitor` and `signet db` (it is installed beside signet): {error}",
+        "cannot run {} for `signet server`, `signet witness`, `signet bench`, `signet monitor`, `signet db` and `signet admin` (it is installed beside signet): {error}",
         program.display()
     ));
 }

@@ -38,6 +38,12 @@ fn main() {
         }
         std::process::exit(0);
     }
+    if let Command::Admin(command) = command {
+        if let Err(e) = server::run_admin(command) {
+            cli::fail(e);
+        }
+        std::process::exit(0);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => cli::fail(anyhow::anyhow!("cannot start the async runtime: {e}")),
@@ -57,7 +63,8 @@ fn main() {
             | Command::GenerateKeyPair(_)
             | Command::Pkcs11(_)
             | Command::Monitor(_)
-            | Command::Db(_) => {
+            | Command::Db(_)
+            | Command::Admin(_) => {
                 unreachable!("run_client runs client commands and exits; monitor and db exit above")
             }
         }

