@@ -101,6 +101,34 @@ impl CtLog {
         now: i64,
         external: Option<&ExternalKey>,
     ) -> Result<CtLog, CtError> {
+        CtLog::open_shard(dir, database, PG_SCHEMA, origin, accepted_roots, now, external)
+    }
+
+    /// Where a CT log whose PostgreSQL store is in `pg_schema` keeps its key, store and
+    /// metadata: [`KeyedLog::open_or_create`] with it makes a new shard's key and store (a
+    /// rotation) without starting the log.
+    pub fn layout(pg_schema: &str) -> KeyedLogLayout<'_> {
+        KeyedLogLayout {
+            what: "CT log",
+            key_file: KEY_FILE,
+            db_file: DB_FILE,
+            pg_schema,
+            meta_prefix: "ct",
+        }
+    }
+
+    /// [`CtLog::open_with_key`] for a log whose PostgreSQL store is in `pg_schema` rather than
+    /// the CT log's own: a later shard made by a key rotation, a log of its own with its own
+    /// key, origin and directory.
+    pub fn open_shard(
+        dir: &Path,
+        database: &Database,
+        pg_schema: &str,
+        origin: &str,
+        accepted_roots: Vec<Vec<u8>>,
+        now: i64,
+        external: Option<&ExternalKey>,
+    ) -> Result<CtLog, CtError> {
         signet_tlog::check_key_name(origin)
             .map_err(|e| CtError::Setup(format!("origin {origin:?} cannot name a note key: {e}")))?;
         let roots = accepted_roots
@@ -119,20 +147,7 @@ impl CtLog {
             log_id,
             created,
             ..
-        } = KeyedLog::open_or_create(
-            dir,
-            database,
-            KeyedLogLayout {
-                what: "CT log",
-                key_file: KEY_FILE,
-                db_file: DB_FILE,
-                pg_schema: PG_SCHEMA,
-                meta_prefix: "ct",
-            },
-            origin,
-            now,
-            external,
-        )?;
+        } = KeyedLog::open_or_create(dir, database, CtLog::layout(pg_schema), origin, now, external)?;
         let mut store = store;
 
         // STH timestamps must not go backwards across a restart.

@@ -240,7 +240,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         log_v1: None,
         tsa: None,
         ca: None,
-        ct: None,
+        ct: Vec::new(),
         dev_oidc: None,
     };
 
@@ -296,7 +296,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 }
             }
             if !writable {
-                log_router = rotation::read_only(log_router, &shards[current], shard);
+                log_router = rotation::read_only(log_router, &shards[current].url, shard.end);
             }
             let path = rotation::shard_path(shard.number);
             app = app.nest(&path, log_router);
@@ -382,26 +382,50 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         let ct_url = format!("{public_url}{CT_PREFIX}");
         let ct_origin = dir.fixed_origin("ct.origin", &ct_url)?;
         let ca_root = ca_chain.chain.last().cloned().context("the CA chain is empty")?;
-        let ct = Arc::new(
-            dir.keyed_service("ct", "ct-key.pem", keys.ct.as_ref(), |path, key| {
-                let key = key.map(TokenKey::external);
-                signet_ct::CtLog::open_with_key(
-                    path,
-                    &dir.database,
-                    &ct_origin,
-                    vec![ca_root],
-                    unix_now(),
-                    key.as_ref(),
-                )
-                .context("cannot open the certificate transparency log")
-            })?,
-        );
-        health_logs.push(("ct".into(), ct.appender().clone()));
-        app = app.nest(CT_PREFIX, signet_ct::router(ct.clone()));
-        if !args.no_search_index {
-            indexes.ct(&dir.path.join("ct"), &ct)?;
+        let first = dir.keyed_service("ct", "ct-key.pem", keys.ct.as_ref(), |path, key| {
+            let key = key.map(TokenKey::external);
+            signet_ct::CtLog::open_with_key(
+                path,
+                &dir.database,
+                &ct_origin,
+                vec![ca_root.clone()],
+                unix_now(),
+                key.as_ref(),
+            )
+            .context("cannot open the certificate transparency log")
+        })?;
+        // After rotations (rotation.rs) the last shard logs new certificates; the earlier
+        // ones stay read-only.
+        let shards = dir.ct_shards(first, &public_url, &ca_root)?;
+        let current = shards.len() - 1;
+        for (i, shard) in shards.iter().enumerate() {
+            health_logs.push((
+                rotation::ct_shard_path(shard.number)
+                    .trim_start_matches('/')
+                    .to_string(),
+                shard.log.appender().clone(),
+            ));
+            let mut router = signet_ct::router(shard.log.clone());
+            if i != current {
+                let end = shard
+                    .entry
+                    .public_key
+                    .valid_for
+                    .as_ref()
+                    .and_then(|v| v.end.as_ref());
+                router = rotation::read_only(router, &shards[current].url, end.map(|t| t.unix_seconds()));
+            }
+            app = app.nest(&rotation::ct_shard_path(shard.number), router);
+            if !args.no_search_index {
+                indexes.ct(&shard.dir, &shard.log)?;
+            }
+            eprintln!(
+                "signet: certificate transparency log at {}{}",
+                shard.url,
+                if i == current { "" } else { " (read-only)" }
+            );
         }
-        eprintln!("signet: certificate transparency log at {ct_url}");
+        let ct = shards[current].log.clone();
         if selected.ca {
             let tokens = token_verifier(args.oidc_config.as_deref(), dev_oidc.as_deref())?;
             let ca = Arc::new(signet_ca::Ca::new(ca_chain, tokens, ct.clone()));
@@ -409,7 +433,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             eprintln!("signet: certificate authority at {public_url} (Fulcio API v2)");
             trust.ca = Some(ca_entries);
         }
-        trust.ct = Some((ct, ct_url));
+        trust.ct = shards.into_iter().rev().map(|s| s.entry).collect();
     }
 
     if !args.no_search_index {
@@ -908,11 +932,7 @@ impl DataDir {
             let start = entries.first().and_then(|e| e.valid_for.start.clone());
             signing_config.ca_urls.push(service(t.public_url, 1, start));
         }
-        if let Some((ct, ct_url)) = &t.ct {
-            let mut entry = ct.trusted_root_entry();
-            entry.base_url = ct_url.clone();
-            trusted_root.ctlogs.push(entry);
-        }
+        trusted_root.ctlogs.extend(t.ct.iter().cloned());
         if let Some((entries, tsa_url)) = &t.tsa {
             for entry in entries {
                 let mut entry = entry.clone();
@@ -960,8 +980,8 @@ struct TrustFiles<'a> {
     tsa: Option<(rotation::AuthorityEntries, String)>,
     /// The CA's generations' entries.
     ca: Option<rotation::AuthorityEntries>,
-    /// The CT log and its base URL.
-    ct: Option<(Arc<signet_ct::CtLog>, String)>,
+    /// The CT log's shards' entries, newest first.
+    ct: Vec<TransparencyLogInstance>,
     dev_oidc: Option<Arc<signet_devoidc::DevProvider>>,
 }
 

@@ -51,6 +51,8 @@ use crate::{unix_now, write_secret, DatabaseArgs, DB_FILE, PG_SCHEMA};
 pub enum Rotatable {
     /// The Rekor v2 transparency log: a new shard.
     Log,
+    /// The certificate transparency log: a new shard.
+    Ct,
     /// The timestamp authority: a new leaf key and certificate.
     Tsa,
     /// The certificate authority: a new intermediate key and certificate.
@@ -58,11 +60,12 @@ pub enum Rotatable {
 }
 
 impl Rotatable {
-    pub const ALL: [Rotatable; 3] = [Rotatable::Log, Rotatable::Tsa, Rotatable::Ca];
+    pub const ALL: [Rotatable; 4] = [Rotatable::Log, Rotatable::Ct, Rotatable::Tsa, Rotatable::Ca];
 
     fn name(self) -> &'static str {
         match self {
             Rotatable::Log => "log",
+            Rotatable::Ct => "ct",
             Rotatable::Tsa => "tsa",
             Rotatable::Ca => "ca",
         }
@@ -76,6 +79,7 @@ impl Rotatable {
     pub fn generation_dir(self, data: &Path, n: u32) -> PathBuf {
         match self {
             Rotatable::Log => data.join(LOG_SHARDS_DIR).join(n.to_string()),
+            Rotatable::Ct => data.join("ct").join("shards").join(n.to_string()),
             Rotatable::Tsa => data.join("tsa").join(GENERATIONS_DIR).join(n.to_string()),
             Rotatable::Ca => data.join("ca").join(GENERATIONS_DIR).join(n.to_string()),
         }
@@ -90,20 +94,42 @@ pub const SHARD_KEY_FILE: &str = "log-ed25519.pem";
 /// A log shard's SQLite store, in its directory.
 const SHARD_DB_FILE: &str = DB_FILE;
 
-/// The store of Rekor v2 log shard `n` (≥ 2).
-pub fn shard_location(database: &Database, data: &Path, n: u32) -> StoreLocation {
+/// The PostgreSQL schema of shard `n` (≥ 2) of `what` (a log), made by rotation attempt
+/// `attempt`: named after the attempt too, because metadata is write-once and a rolled-back
+/// attempt's schema is left behind (empty), never reused.
+fn shard_schema(what: Rotatable, n: u32, attempt: u32) -> String {
+    let base = match what {
+        Rotatable::Ct => "ct",
+        _ => PG_SCHEMA,
+    };
+    format!("{base}_shard_{n}_{attempt}")
+}
+
+/// The store of Rekor v2 log shard `generation`.
+fn shard_location(database: &Database, data: &Path, generation: &Generation) -> StoreLocation {
     database.location(
-        Rotatable::Log.generation_dir(data, n).join(SHARD_DB_FILE),
-        &format!("{PG_SCHEMA}_shard_{n}"),
+        Rotatable::Log
+            .generation_dir(data, generation.number)
+            .join(SHARD_DB_FILE),
+        &shard_schema(Rotatable::Log, generation.number, generation.attempt),
     )
 }
 
 /// The path, under the server's public URL, of Rekor v2 log shard `n` (1 is the first log).
 pub fn shard_path(n: u32) -> String {
+    shard_path_of(crate::LOG_PREFIX, n)
+}
+
+/// The path of CT log shard `n` (1 is the first log).
+pub fn ct_shard_path(n: u32) -> String {
+    shard_path_of(crate::CT_PREFIX, n)
+}
+
+fn shard_path_of(prefix: &str, n: u32) -> String {
     if n <= 1 {
-        crate::LOG_PREFIX.to_string()
+        prefix.to_string()
     } else {
-        format!("{}/shards/{n}", crate::LOG_PREFIX)
+        format!("{prefix}/shards/{n}")
     }
 }
 
@@ -130,6 +156,8 @@ pub struct Rotations {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Generation {
     pub number: u32,
+    /// The rotation attempt that made it.
+    pub attempt: u32,
     /// Unix seconds it took over: the end of the previous generation's window.
     pub start: i64,
     /// SHA-256 of its public key's SubjectPublicKeyInfo, hex: a front end holding other key
@@ -173,6 +201,7 @@ impl Rotations {
                 Some(text) => match serde_json::from_str(&text).with_context(|| damaged(&outcome_key))? {
                     Outcome::Committed { start, key_sha256 } => rotations.generations.push(Generation {
                         number: attempt.number,
+                        attempt: attempt.attempt,
                         start,
                         key_sha256,
                     }),
@@ -369,6 +398,13 @@ fn rotate(args: RotateArgs) -> anyhow::Result<()> {
         );
     }
     let number = rotations.current() + 1;
+    // The windows meet at `now`, which must lie after anything the old key signed (clients
+    // take a window's end as exclusive, times are whole seconds, and the old key signed until
+    // the server stopped, before this process took the lock): wait for the next second.
+    let locked_at = unix_now();
+    while unix_now() <= locked_at {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let now = unix_now();
     if rotations.generations.last().is_some_and(|g| g.start >= now) {
         bail!(
@@ -396,7 +432,7 @@ fn rotate(args: RotateArgs) -> anyhow::Result<()> {
             fs::remove_dir_all(path).with_context(|| format!("cannot remove {}", path.display()))?;
         }
     }
-    let key = prepare(what, data, &tmp, &database, number, now)?;
+    let key = prepare(what, data, &tmp, &database, &pending, store.as_mut())?;
     fault_point("prepared");
     fs::rename(&tmp, &dir)
         .with_context(|| format!("cannot rename {} to {}", tmp.display(), dir.display()))?;
@@ -439,42 +475,43 @@ fn rotate(args: RotateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes generation `number`'s files into `tmp`; returns its public key.
+/// Writes the files of the generation `pending` makes into `tmp`; returns its public key.
+/// `main` is the server's store (the first logs' origins are in its metadata).
 fn prepare(
     what: Rotatable,
     data: &Path,
     tmp: &Path,
     database: &Database,
-    number: u32,
-    now: i64,
+    pending: &Pending,
+    main: &mut dyn LogStore,
 ) -> anyhow::Result<PublicKey> {
+    let (number, now) = (pending.number, pending.started);
     if data.join(what.name()).join(crate::TOKEN_KEY_MARKER).exists() {
         bail!(
             "the {} key is in a PKCS#11 token: rotating a token key is not supported yet",
             what.name()
         );
     }
+    // A log shard's store: SQLite in the temporary directory (renamed with it), or a schema of
+    // its own named after this attempt.
+    let store_at = |file: &str| match database {
+        Database::Sqlite => StoreLocation::Sqlite(tmp.join(file)),
+        Database::Postgres(_) => {
+            database.location(tmp.join(file), &shard_schema(what, number, pending.attempt))
+        }
+    };
     match what {
         Rotatable::Log => {
             if !data.join(crate::LOG_KEY_FILE).exists() {
                 bail!("the log key is in a PKCS#11 token: rotating a token key is not supported yet");
             }
             let key = SigningKey::generate(KeyKind::Ed25519)?;
-            // The store first (SQLite in the temporary directory, renamed with it), the key
-            // file last.
-            let location = match database {
-                Database::Sqlite => StoreLocation::Sqlite(tmp.join(SHARD_DB_FILE)),
-                Database::Postgres(_) => shard_location(database, data, number),
-            };
+            let location = store_at(SHARD_DB_FILE);
             if location.exists()? {
-                let mut store = location.open(false)?;
-                if store.latest_checkpoint()?.is_some_and(|(size, _)| size > 0)
-                    || !store.read_entries(0, 1)?.is_empty()
-                {
-                    bail!("{location} already holds entries: refusing to reuse it for a new shard");
-                }
+                bail!("{location} exists already: refusing to reuse it for a new shard");
             }
             fs::create_dir_all(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+            // The store first, the key file last.
             let mut store = location.open(true)?;
             store.set_meta(
                 "log.created",
@@ -484,6 +521,32 @@ fn prepare(
             drop(store);
             write_secret(&tmp.join(SHARD_KEY_FILE), key.to_pkcs8_pem().as_bytes())?;
             Ok(key.public_key().clone())
+        }
+        Rotatable::Ct => {
+            // The shard's origin: the first CT log's (its URL without the scheme) and the
+            // shard's path, which is its URL while the public URL stays.
+            let first = main
+                .meta("ct.origin")?
+                .context("the CT log has never started here: nothing to rotate")?;
+            let origin = format!("{first}/shards/{number}");
+            let schema = shard_schema(what, number, pending.attempt);
+            if let Database::Postgres(db) = database {
+                if db.has_store(&schema)? {
+                    bail!(
+                        "{} schema {schema} exists already: refusing to reuse it for a new shard",
+                        db.describe()
+                    );
+                }
+            }
+            let log = signet_log::keyed::KeyedLog::open_or_create(
+                tmp,
+                database,
+                signet_ct::CtLog::layout(&schema),
+                &origin,
+                now,
+                None,
+            )?;
+            Ok(log.key.public_key().clone())
         }
         Rotatable::Tsa => {
             signet_tsa::Tsa::rotate(&data.join("tsa"), tmp, now, None)?;
@@ -590,7 +653,7 @@ impl crate::DataDir {
             let key = SigningKey::from_pkcs8_pem(&pem)
                 .with_context(|| format!("the log key {} is damaged", key_path.display()))?;
             check_key(Rotatable::Log, generation, key.public_key(), &dir)?;
-            let location = shard_location(&self.database, &self.path, n);
+            let location = shard_location(&self.database, &self.path, generation);
             if !location.exists()? {
                 bail!("{location}, the store of log shard {n}, is missing: refusing to start");
             }
@@ -629,9 +692,8 @@ impl crate::DataDir {
 
 /// Makes a superseded shard's router read-only: every POST (a new entry) is refused with 409
 /// and a JSON error naming the shard that takes entries now.
-pub fn read_only(router: axum::Router, current: &LogShard, shard: &LogShard) -> axum::Router {
-    let since = shard
-        .end
+pub fn read_only(router: axum::Router, current_url: &str, since: Option<i64>) -> axum::Router {
+    let since = since
         .map(|t| {
             signet_formats::common::Timestamp::from_unix(t)
                 .as_str()
@@ -639,8 +701,7 @@ pub fn read_only(router: axum::Router, current: &LogShard, shard: &LogShard) -> 
         })
         .unwrap_or_default();
     let message: std::sync::Arc<str> = format!(
-        "this log shard is read-only since {since}: new entries go to {} (refresh your signing config)",
-        current.url
+        "this log shard is read-only since {since}: new entries go to {current_url} (refresh your signing config)"
     )
     .into();
     router.layer(axum::middleware::from_fn_with_state(message, refuse_writes))
@@ -733,5 +794,81 @@ fn set_ends(entries: &mut AuthorityEntries, rotations: &Rotations, grace: i64) {
         if let Some(end) = rotations.end_of(i as u32 + 1) {
             entry.valid_for.end = Some(signet_formats::common::Timestamp::from_unix(end + grace));
         }
+    }
+}
+
+/// One shard of the CT log, opened.
+pub struct CtShard {
+    pub number: u32,
+    pub log: std::sync::Arc<signet_ct::CtLog>,
+    /// Its base URL.
+    pub url: String,
+    /// Where its search index lives.
+    pub dir: PathBuf,
+    /// Its trusted-root entry, with its window.
+    pub entry: signet_formats::trust::TransparencyLogInstance,
+}
+
+impl crate::DataDir {
+    /// The CT log's shards, oldest first: `first` (in `<data>/ct`), then one per rotation.
+    /// The last one logs the CA's certificates; the earlier ones only serve what they hold.
+    pub(crate) fn ct_shards(
+        &self,
+        first: signet_ct::CtLog,
+        public_url: &str,
+        ca_root: &[u8],
+    ) -> anyhow::Result<Vec<CtShard>> {
+        let rotations = Rotations::load(self.store(false)?.as_mut(), Rotatable::Ct)?;
+        let shard = |number: u32, log: signet_ct::CtLog, dir: PathBuf, start: Option<i64>| {
+            let url = format!("{public_url}{}", ct_shard_path(number));
+            let mut entry = log.trusted_root_entry();
+            entry.base_url = url.clone();
+            if let Some(start) = start {
+                entry.public_key.valid_for = Some(window(start, None));
+            }
+            if let (Some(valid_for), Some(end)) =
+                (entry.public_key.valid_for.as_mut(), rotations.end_of(number))
+            {
+                valid_for.end = Some(signet_formats::common::Timestamp::from_unix(end));
+            }
+            CtShard {
+                number,
+                log: std::sync::Arc::new(log),
+                url,
+                dir,
+                entry,
+            }
+        };
+        let mut shards = vec![shard(1, first, self.path.join("ct"), None)];
+        if rotations.generations.is_empty() {
+            return Ok(shards);
+        }
+        let first_origin = self
+            .store(false)?
+            .meta("ct.origin")?
+            .context("the CT log's origin is not recorded")?;
+        for generation in &rotations.generations {
+            let n = generation.number;
+            let dir = Rotatable::Ct.generation_dir(&self.path, n);
+            if !dir.exists() {
+                bail!(
+                    "{}, CT log shard {n}, is missing: copy it from the data directory that rotated the CT log",
+                    dir.display()
+                );
+            }
+            let log = signet_ct::CtLog::open_shard(
+                &dir,
+                &self.database,
+                &shard_schema(Rotatable::Ct, n, generation.attempt),
+                &format!("{first_origin}/shards/{n}"),
+                vec![ca_root.to_vec()],
+                generation.start,
+                None,
+            )
+            .with_context(|| format!("cannot open CT log shard {n}"))?;
+            check_key(Rotatable::Ct, generation, log.public_key(), &dir)?;
+            shards.push(shard(n, log, dir, Some(generation.start)));
+        }
+        Ok(shards)
     }
 }

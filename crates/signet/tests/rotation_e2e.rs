@@ -165,7 +165,7 @@ fn bundles_from_before_and_after_a_rotation_of_every_key_verify_everywhere() {
         text(&out)
     );
     assert!(server.terminate().success());
-    for what in ["log", "tsa", "ca"] {
+    for what in ["log", "ct", "tsa", "ca"] {
         assert_ok(&rotate(&data, what), &format!("signet admin rotate {what}"));
     }
 
@@ -219,6 +219,22 @@ fn bundles_from_before_and_after_a_rotation_of_every_key_verify_everywhere() {
         assert_ne!(certs(0)[0], certs(1)[0]);
         assert_eq!(certs(0).last(), certs(1).last());
     }
+    // The CT log: a new shard (the CA's certificates' SCTs come from it), windows that meet.
+    let ct = root_json["ctlogs"].as_array().unwrap();
+    assert_eq!(ct.len(), 2, "two CT shards: {ct:?}");
+    assert_eq!(ct[0]["baseUrl"], format!("{url}/ct/shards/2"));
+    assert_eq!(ct[1]["baseUrl"], format!("{url}/ct"));
+    let (_, ct_old_end) = window(&ct[1]["publicKey"]["validFor"]);
+    let (ct_new_start, _) = window(&ct[0]["publicKey"]["validFor"]);
+    assert_eq!(ct_old_end, Some(ct_new_start), "the CT shards' windows meet");
+    let old_sth = common::get(&format!("{url}/ct/ct/v1/get-sth"));
+    assert_eq!(old_sth.status, 200);
+    let refused = common::post(&format!("{url}/ct/ct/v1/add-chain"), br#"{"chain":[]}"#);
+    assert_eq!(refused.status, 409, "{}", String::from_utf8_lossy(&refused.body));
+    assert_eq!(
+        common::get(&format!("{url}/ct/shards/2/ct/v1/get-sth")).status,
+        200
+    );
     let signing = read_json(&data.join("signing_config.json"));
     assert_eq!(
         signing["rekorTlogUrls"][0]["url"],
@@ -268,6 +284,10 @@ fn bundles_from_before_and_after_a_rotation_of_every_key_verify_everywhere() {
     let after_cert = &read_json(&after.bundle)["verificationMaterial"]["certificate"]["rawBytes"];
     let before_cert = &read_json(&before.bundle)["verificationMaterial"]["certificate"]["rawBytes"];
     assert_ne!(after_cert, before_cert);
+    // Its certificate went into the new CT shard, and the old one did not move.
+    let new_sth = common::get(&format!("{url}/ct/shards/2/ct/v1/get-sth")).json();
+    assert_eq!(new_sth["tree_size"], 1, "{new_sth}");
+    assert_eq!(common::get(&format!("{url}/ct/ct/v1/get-sth")).body, old_sth.body);
 
     // signet: with the new trust config, and over TUF by the client that trusted it before
     // (which fetches the new trusted root as any update does).
