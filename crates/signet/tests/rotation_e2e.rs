@@ -502,3 +502,150 @@ fn an_interrupted_rotation_is_rolled_back_and_a_second_one_meanwhile_is_refused(
         text(&out)
     );
 }
+
+/// `cp -a FROM TO`.
+fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
+    assert!(status.success(), "cp -a {} {}", from.display(), to.display());
+}
+
+#[test]
+fn rotation_with_two_front_ends_on_postgresql() {
+    let Some(cluster) = signet_pgtest::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let db = cluster.create_database("rotation");
+    let url_db = cluster.url(&db);
+    let password = tmp.path().join("pgpassword");
+    std::fs::write(&password, format!("{}\n", signet_pgtest::PASSWORD)).unwrap();
+    let db_flags = [
+        "--database",
+        url_db.as_str(),
+        "--database-password-file",
+        s(&password),
+    ];
+    let (one_dir, two_dir, work) = (
+        tmp.path().join("one"),
+        tmp.path().join("two"),
+        tmp.path().join("work"),
+    );
+    std::fs::create_dir_all(&work).unwrap();
+    let (port_one, port_two) = (free_port(), free_port());
+    // Front ends of one log share its public URL (behind one load balancer): the first's.
+    let public_url = format!("http://127.0.0.1:{port_one}");
+    let start_on = |dir: &Path, port: u16| -> Result<Server, String> {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_signet"));
+        command
+            .args([
+                "server",
+                "--dev-oidc",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(dir)
+            .args(db_flags)
+            .args(["--public-url", &public_url])
+            .env("SIGNET_LOG", "warn");
+        Server::spawn(command, dir)
+    };
+    let mut one = start_on(&one_dir, port_one).unwrap();
+    common::log_throwaway_entries(&one, 2);
+    assert!(one.terminate().success());
+    copy_dir(&one_dir, &two_dir);
+    let one = start_on(&one_dir, port_one).unwrap();
+    let mut two = start_on(&two_dir, port_two).unwrap();
+    let email = "fleet@example.com";
+    let before = sign(&one, &work, "before.txt", email);
+
+    // A rotation while a front end runs on the database is refused, though its own data
+    // directory is free.
+    assert!(two.terminate().success());
+    let rotate_pg = |dir: &Path, what: &str| {
+        let mut args = vec!["admin", "rotate", what, "--data-dir", s(dir)];
+        args.extend_from_slice(&db_flags);
+        signet(dir, &args)
+    };
+    let out = rotate_pg(&two_dir, "log");
+    assert!(
+        !out.status.success() && text(&out).contains("stop every front end"),
+        "a rotation beside a running front end: {}",
+        text(&out)
+    );
+    drop(one);
+    // The killed front end's lease runs out (two seconds by default).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    for what in ["log", "ct"] {
+        loop {
+            let out = rotate_pg(&one_dir, what);
+            if out.status.success() {
+                break;
+            }
+            assert!(
+                text(&out).contains("stop every front end") && std::time::Instant::now() < deadline,
+                "signet admin rotate {what} on PostgreSQL: {}",
+                text(&out)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+    let one = start_on(&one_dir, port_one).unwrap();
+    // The second front end has not been given the new shards' keys: refused.
+    let err = start_on(&two_dir, port_two)
+        .err()
+        .expect("a front end without the new keys started");
+    assert!(err.contains("shard 2"), "{err}");
+    for part in ["log-shards", "ct/shards"] {
+        copy_dir(&one_dir.join(part), &two_dir.join(part));
+    }
+    let two = start_on(&two_dir, port_two).unwrap();
+    let after = sign(&one, &work, "after.txt", email);
+    let (_, origin) = tlog_of(&after.bundle);
+    assert_eq!(origin, format!("127.0.0.1:{port_one}/rekor/shards/2"));
+    // The second front end takes entries on the new shard too.
+    let key = signet_crypto::SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap();
+    let reply = common::add_entry(
+        &format!("{}/rekor/shards/2", two.url),
+        &common::hashedrekord(&key, b"through the second front end"),
+    );
+    assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
+    // Both front ends serve the new shard's checkpoint with both entries; the old shard is
+    // read-only on both.
+    for server in [&one, &two] {
+        // A front end learns of the other's checkpoint by notification (or its poll).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let note = common::get(&format!("{}/rekor/shards/2/checkpoint", server.url));
+            assert_eq!(note.status, 200);
+            let size = String::from_utf8_lossy(&note.body)
+                .lines()
+                .nth(1)
+                .map(str::to_string);
+            if size.as_deref() == Some("2") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: size {size:?}",
+                server.url
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let refused = common::post(&format!("{}/rekor/api/v2/log/entries", server.url), b"{}");
+        assert_eq!(refused.status, 409);
+    }
+    let trust = one_dir.join("trust_config.json");
+    let issuer = format!("{}/oidc", one.url);
+    for signed in [&before, &after] {
+        let out = verify_with_signet(
+            &work,
+            &["--trust-config", s(&trust)],
+            &signed.bundle,
+            &signed.file,
+            email,
+            &issuer,
+        );
+        assert_ok(&out, &format!("signet verify-blob {}", signed.file.display()));
+    }
+}
