@@ -320,6 +320,24 @@ impl PgDatabase {
         })
     }
 
+    /// Every schema of this database that holds a log (one with an integrator lease table):
+    /// the server's, and the shards rotations added.
+    pub fn log_schemas(&self) -> Result<Vec<String>, StorageError> {
+        let pool = self.pool.clone();
+        self.run(async move {
+            let client = pool.get().await.map_err(pool_err)?;
+            let rows = client
+                .query(
+                    "SELECT table_schema::text FROM information_schema.tables
+                     WHERE table_name = 'integrator_lease' ORDER BY 1",
+                    &[],
+                )
+                .await
+                .map_err(db_err)?;
+            Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+        })
+    }
+
     /// The holder of `schema`'s integrator lease while it is unexpired (a front end running on
     /// that log), by the database's clock; `None` when no one holds it or the log has no store.
     /// Offline operations (`signet admin rotate`) refuse to run while a front end holds one.

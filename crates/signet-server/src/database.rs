@@ -155,14 +155,21 @@ pub fn run_db(command: DbCommand) -> anyhow::Result<()> {
             let Database::Postgres(db) = args.open()? else {
                 anyhow::bail!("signet db migrate needs --database postgres://… (a SQLite data directory migrates itself at start)");
             };
-            for schema in SCHEMAS {
+            // The server's schemas, and any log shards that rotations added (rotation.rs).
+            let mut schemas: Vec<String> = SCHEMAS.iter().map(|s| s.to_string()).collect();
+            for schema in db.log_schemas()? {
+                if !schemas.contains(&schema) {
+                    schemas.push(schema);
+                }
+            }
+            for schema in &schemas {
                 db.migrate(schema)
                     .with_context(|| format!("migrating schema {schema} of the {}", db.describe()))?;
             }
             println!(
                 "{}: schemas {} at version {}",
                 db.describe(),
-                SCHEMAS.join(", "),
+                schemas.join(", "),
                 signet_log::postgres::SCHEMA_VERSION
             );
             Ok(())

@@ -365,9 +365,7 @@ fn rotate(args: RotateArgs) -> anyhow::Result<()> {
     })?;
     let database = args.database.open()?;
     if let Database::Postgres(db) = &database {
-        let mut schemas = vec![PG_SCHEMA.to_string(), "rekor1".into(), "ct".into()];
-        schemas.extend((2..=64).map(|n| format!("{PG_SCHEMA}_shard_{n}")));
-        for schema in schemas {
+        for schema in db.log_schemas()? {
             if let Some(holder) = db.live_lease_holder(&schema)? {
                 bail!(
                     "a front end ({holder}) is running on the {} (it holds the integrator lease of schema {schema}): stop every front end before rotating",
@@ -870,5 +868,125 @@ impl crate::DataDir {
             shards.push(shard(n, log, dir, Some(generation.start)));
         }
         Ok(shards)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &Path) -> Box<dyn LogStore> {
+        StoreLocation::Sqlite(dir.join("journal.db")).open(true).unwrap()
+    }
+
+    fn pending(attempt: u32, number: u32) -> Pending {
+        Pending {
+            attempt,
+            number,
+            started: 1000 + attempt as i64,
+            by: "test:1".into(),
+        }
+    }
+
+    #[test]
+    fn the_journal_is_a_chain_of_write_once_steps() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = store(tmp.path());
+        let what = Rotatable::Log;
+        assert_eq!(
+            Rotations::load(store.as_mut(), what).unwrap(),
+            Rotations::default()
+        );
+        assert_eq!(Rotations::default().current(), 1);
+
+        // Attempt 1 begins; a second process beginning attempt 1 loses.
+        assert!(write_once(store.as_mut(), &attempt_key(what, 1), &pending(1, 2)).unwrap());
+        assert!(!write_once(store.as_mut(), &attempt_key(what, 1), &pending(1, 2)).unwrap());
+        let r = Rotations::load(store.as_mut(), what).unwrap();
+        assert_eq!(
+            (r.pending.clone(), r.attempts, r.current()),
+            (Some(pending(1, 2)), 1, 1)
+        );
+
+        // It is rolled back; its commit then loses.
+        let back = Outcome::RolledBack { at: 1005 };
+        assert!(write_once(store.as_mut(), &outcome_key(what, 1), &back).unwrap());
+        let commit = Outcome::Committed {
+            start: 1006,
+            key_sha256: "aa".into(),
+        };
+        assert!(!write_once(store.as_mut(), &outcome_key(what, 1), &commit).unwrap());
+        let r = Rotations::load(store.as_mut(), what).unwrap();
+        assert_eq!((r.pending.clone(), r.attempts, r.current()), (None, 1, 1));
+
+        // Attempt 2 makes generation 2 again, and commits; attempt 3 makes 3.
+        assert!(write_once(store.as_mut(), &attempt_key(what, 2), &pending(2, 2)).unwrap());
+        assert!(write_once(store.as_mut(), &outcome_key(what, 2), &commit).unwrap());
+        assert!(write_once(store.as_mut(), &attempt_key(what, 3), &pending(3, 3)).unwrap());
+        let three = Outcome::Committed {
+            start: 2000,
+            key_sha256: "bb".into(),
+        };
+        assert!(write_once(store.as_mut(), &outcome_key(what, 3), &three).unwrap());
+        let r = Rotations::load(store.as_mut(), what).unwrap();
+        assert_eq!(r.current(), 3);
+        assert_eq!(
+            r.generations
+                .iter()
+                .map(|g| (g.number, g.attempt, g.start))
+                .collect::<Vec<_>>(),
+            [(2, 2, 1006), (3, 3, 2000)]
+        );
+        assert_eq!(
+            (r.end_of(1), r.end_of(2), r.end_of(3)),
+            (Some(1006), Some(2000), None)
+        );
+        // Other services' journals are their own.
+        assert_eq!(
+            Rotations::load(store.as_mut(), Rotatable::Ca).unwrap(),
+            Rotations::default()
+        );
+    }
+
+    #[test]
+    fn recovery_rolls_back_a_pending_rotation_and_removes_its_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = store(tmp.path());
+        let data = tmp.path();
+        let what = Rotatable::Tsa;
+        assert!(write_once(store.as_mut(), &attempt_key(what, 1), &pending(1, 2)).unwrap());
+        let dir = what.generation_dir(data, 2);
+        fs::create_dir_all(&dir).unwrap();
+        fs::create_dir_all(temporary(&dir)).unwrap();
+        recover(store.as_mut(), data).unwrap();
+        assert!(!dir.exists() && !temporary(&dir).exists());
+        let r = Rotations::load(store.as_mut(), what).unwrap();
+        assert_eq!((r.pending.clone(), r.current()), (None, 1));
+        // Nothing pending: nothing removed.
+        fs::create_dir_all(&dir).unwrap();
+        recover(store.as_mut(), data).unwrap();
+        assert!(dir.exists());
+    }
+
+    #[test]
+    fn a_damaged_journal_is_refused_not_ignored() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = store(tmp.path());
+        store.set_meta("rotation.ca.1", "{not json").unwrap();
+        let e = Rotations::load(store.as_mut(), Rotatable::Ca).unwrap_err();
+        assert!(format!("{e:#}").contains("rotation.ca.1"), "{e:#}");
+    }
+
+    #[test]
+    fn shard_paths_and_schemas() {
+        assert_eq!(shard_path(1), "/rekor");
+        assert_eq!(shard_path(2), "/rekor/shards/2");
+        assert_eq!(ct_shard_path(3), "/ct/shards/3");
+        assert_eq!(shard_schema(Rotatable::Log, 2, 5), "signet_shard_2_5");
+        assert_eq!(shard_schema(Rotatable::Ct, 2, 1), "ct_shard_2_1");
+        assert_eq!(
+            temporary(Path::new("/d/log-shards/2")),
+            Path::new("/d/log-shards/2.tmp")
+        );
     }
 }

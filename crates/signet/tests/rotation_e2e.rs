@@ -635,6 +635,16 @@ fn rotation_with_two_front_ends_on_postgresql() {
         let refused = common::post(&format!("{}/rekor/api/v2/log/entries", server.url), b"{}");
         assert_eq!(refused.status, 409);
     }
+    // `signet db migrate` knows the shards' schemas.
+    drop((one, two));
+    let mut args = vec!["db", "migrate"];
+    args.extend_from_slice(&db_flags);
+    let out = signet(&work, &args);
+    assert_ok(&out, "signet db migrate");
+    for schema in ["signet_shard_2_1", "ct_shard_2_1"] {
+        assert!(text(&out).contains(schema), "{schema}: {}", text(&out));
+    }
+    let one = start_on(&one_dir, port_one).unwrap();
     let trust = one_dir.join("trust_config.json");
     let issuer = format!("{}/oidc", one.url);
     for signed in [&before, &after] {
