@@ -138,23 +138,28 @@ pub struct ServerArgs {
     // service, e.g. pkcs11:token=signet;object=ca?module-path=…&pin-source=file:…. With one,
     // that service neither generates nor reads a key file; a later start with another key is
     // refused. Prefer pin-source to pin-value (a command line is visible to other users).
+    //
+    // After `signet admin rotate … --key-uri` the CA, CT log, log and TSA flags are repeated,
+    // one per generation whose key is in a token; each generation takes the key whose public
+    // half it recorded (README, "Rotating keys and log shards").
     /// PKCS#11 URI of the CA's intermediate key (ECDSA P-256/P-384); the root stays a file key
-    /// that only certifies it.
+    /// that only certifies it. Repeatable after rotations.
     #[arg(long, env = "SIGNET_CA_KEY_URI")]
-    pub ca_key_uri: Option<String>,
-    /// PKCS#11 URI of the CT log's key (ECDSA P-256).
+    pub ca_key_uri: Vec<String>,
+    /// PKCS#11 URI of the CT log's key (ECDSA P-256). Repeatable after rotations.
     #[arg(long, env = "SIGNET_CT_KEY_URI")]
-    pub ct_key_uri: Option<String>,
-    /// PKCS#11 URI of the transparency log's checkpoint key (Ed25519).
+    pub ct_key_uri: Vec<String>,
+    /// PKCS#11 URI of the transparency log's checkpoint key (Ed25519). Repeatable after
+    /// rotations (a key per shard).
     #[arg(long, env = "SIGNET_LOG_KEY_URI")]
-    pub log_key_uri: Option<String>,
+    pub log_key_uri: Vec<String>,
     /// PKCS#11 URI of the Rekor v1 log's key (ECDSA P-256).
     #[arg(long, env = "SIGNET_REKOR1_KEY_URI")]
     pub rekor1_key_uri: Option<String>,
     /// PKCS#11 URI of the timestamp authority's signing key; the TSA root stays a file key
-    /// that only certifies it.
+    /// that only certifies it. Repeatable after rotations.
     #[arg(long, env = "SIGNET_TSA_KEY_URI")]
-    pub tsa_key_uri: Option<String>,
+    pub tsa_key_uri: Vec<String>,
     /// PKCS#11 URI of the key of all four TUF roles of the instance's repository.
     #[arg(long, env = "SIGNET_TUF_KEY_URI")]
     pub tuf_key_uri: Option<String>,
@@ -230,7 +235,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     let database = args.database.open()?;
     let keys = TokenKeys::open(&args)?;
-    let dir = DataDir::open(&args.data_dir, &log_url, database, keys.log.as_ref())?;
+    let log_token = first_log_token(&keys.log, &args.data_dir, &database)?;
+    let dir = DataDir::open(&args.data_dir, &log_url, database, log_token)?;
     let mut app = axum::Router::new();
     // The logs /healthz reports on (their integrator leases), by path prefix.
     let mut health_logs = Vec::new();
@@ -252,7 +258,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if selected.log {
         // The Rekor v2 log's shards (rotation.rs): the last takes new entries, the earlier
         // ones stay read-only and keep serving tiles, checkpoints and proofs.
-        let shards = dir.log_shards(&public_url)?;
+        let shards = dir.log_shards(&public_url, &keys.log)?;
         let current = shards.len() - 1;
         for (i, shard) in shards.iter().enumerate() {
             let writable = i == current;
@@ -341,12 +347,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
 
     if selected.tsa {
-        let first = dir.keyed_service("tsa", "tsa-leaf.pem", keys.tsa.as_ref(), |path, key| {
-            signet_tsa::Tsa::open_with_key(path, unix_now(), key.map(|k| k.signer.clone()))
-                .context("cannot open the timestamp authority")
-        })?;
+        let first = dir.keyed_service(
+            "tsa",
+            "tsa-leaf.pem",
+            keys.tsa.for_dir(&dir.path.join("tsa"))?,
+            |path, key| {
+                signet_tsa::Tsa::open_with_key(path, unix_now(), key.map(|k| k.signer.clone()))
+                    .context("cannot open the timestamp authority")
+            },
+        )?;
         // After rotations (rotation.rs) the last generation signs; all are in the trust root.
-        let (tsa, entries) = dir.tsa_generations(first)?;
+        let (tsa, entries) = dir.tsa_generations(first, &keys.tsa)?;
         let tsa = Arc::new(tsa);
         let tsa_url = format!("{public_url}{TSA_PREFIX}/api/v1/timestamp");
         app = app.nest(TSA_PREFIX, signet_tsa::router(tsa.clone()));
@@ -373,30 +384,40 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     if selected.ct {
         // The CT log accepts chains to the CA's root, so the CA's chain comes first.
-        let ca_chain = dir.keyed_service("ca", "ca-intermediate.pem", keys.ca.as_ref(), |path, key| {
-            signet_ca::CaChain::open_with_key(path, unix_now(), key.map(|k| k.signer.clone()))
-                .context("cannot open the certificate authority")
-        })?;
+        let ca_chain = dir.keyed_service(
+            "ca",
+            "ca-intermediate.pem",
+            keys.ca.for_dir(&dir.path.join("ca"))?,
+            |path, key| {
+                signet_ca::CaChain::open_with_key(path, unix_now(), key.map(|k| k.signer.clone()))
+                    .context("cannot open the certificate authority")
+            },
+        )?;
         // After rotations (rotation.rs) the last intermediate issues; all are in the trust root.
-        let (ca_chain, ca_entries) = dir.ca_generations(ca_chain)?;
+        let (ca_chain, ca_entries) = dir.ca_generations(ca_chain, &keys.ca)?;
         let ct_url = format!("{public_url}{CT_PREFIX}");
         let ct_origin = dir.fixed_origin("ct.origin", &ct_url)?;
         let ca_root = ca_chain.chain.last().cloned().context("the CA chain is empty")?;
-        let first = dir.keyed_service("ct", "ct-key.pem", keys.ct.as_ref(), |path, key| {
-            let key = key.map(TokenKey::external);
-            signet_ct::CtLog::open_with_key(
-                path,
-                &dir.database,
-                &ct_origin,
-                vec![ca_root.clone()],
-                unix_now(),
-                key.as_ref(),
-            )
-            .context("cannot open the certificate transparency log")
-        })?;
+        let first = dir.keyed_service(
+            "ct",
+            "ct-key.pem",
+            keys.ct.for_dir(&dir.path.join("ct"))?,
+            |path, key| {
+                let key = key.map(TokenKey::external);
+                signet_ct::CtLog::open_with_key(
+                    path,
+                    &dir.database,
+                    &ct_origin,
+                    vec![ca_root.clone()],
+                    unix_now(),
+                    key.as_ref(),
+                )
+                .context("cannot open the certificate transparency log")
+            },
+        )?;
         // After rotations (rotation.rs) the last shard logs new certificates; the earlier
         // ones stay read-only.
-        let shards = dir.ct_shards(first, &public_url, &ca_root)?;
+        let shards = dir.ct_shards(first, &public_url, &ca_root, &keys.ct)?;
         let current = shards.len() - 1;
         for (i, shard) in shards.iter().enumerate() {
             health_logs.push((
@@ -436,6 +457,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         trust.ct = shards.into_iter().rev().map(|s| s.entry).collect();
     }
 
+    // Every token key given must be some generation's.
+    for (runs, service_keys) in [
+        (selected.log, &keys.log),
+        (selected.ct, &keys.ct),
+        (selected.ct, &keys.ca),
+        (selected.tsa, &keys.tsa),
+    ] {
+        if runs {
+            service_keys.check_all_used()?;
+        }
+    }
     if !args.no_search_index {
         app = app.merge(indexes.all_logs_router());
     }
@@ -615,40 +647,155 @@ impl TokenKey {
 }
 
 /// The `--*-key-uri` keys: each opened (module loaded, token found, logged in, key proved)
-/// before anything is created, so a wrong PIN or an absent token stops the start cleanly.
+/// before anything is created, so a wrong PIN or an absent token stops the start cleanly. The
+/// rotatable services take several, one per generation whose key is in a token.
 struct TokenKeys {
-    ca: Option<TokenKey>,
-    ct: Option<TokenKey>,
-    log: Option<TokenKey>,
+    ca: ServiceKeys,
+    ct: ServiceKeys,
+    log: ServiceKeys,
     rekor1: Option<TokenKey>,
-    tsa: Option<TokenKey>,
+    tsa: ServiceKeys,
     tuf: Option<TokenKey>,
+}
+
+/// A rotatable service's token keys, and which of them a generation took.
+struct ServiceKeys {
+    flag: &'static str,
+    keys: Vec<TokenKey>,
+    used: std::sync::Mutex<Vec<bool>>,
 }
 
 impl TokenKeys {
     fn open(args: &ServerArgs) -> anyhow::Result<TokenKeys> {
-        let open = |flag: &str, uri: &Option<String>| -> anyhow::Result<Option<TokenKey>> {
-            let Some(uri) = uri else { return Ok(None) };
+        let open = |flag: &str, uri: &str| -> anyhow::Result<TokenKey> {
             let signer = signet_pkcs11::Pkcs11Signer::open_uri(uri).with_context(|| format!("--{flag}"))?;
             let uri = signer.uri().to_string();
             eprintln!(
                 "signet: {flag}: {} key in a PKCS#11 token ({uri})",
                 signer.public_key().kind()
             );
-            Ok(Some(TokenKey {
+            Ok(TokenKey {
                 signer: Arc::new(signer),
                 uri,
-            }))
+            })
+        };
+        let one = |flag: &str, uri: &Option<String>| uri.as_deref().map(|u| open(flag, u)).transpose();
+        let many = |flag: &'static str, uris: &[String]| -> anyhow::Result<ServiceKeys> {
+            let keys = uris
+                .iter()
+                .map(|u| open(flag, u))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(ServiceKeys {
+                flag,
+                used: std::sync::Mutex::new(vec![false; keys.len()]),
+                keys,
+            })
         };
         Ok(TokenKeys {
-            ca: open("ca-key-uri", &args.ca_key_uri)?,
-            ct: open("ct-key-uri", &args.ct_key_uri)?,
-            log: open("log-key-uri", &args.log_key_uri)?,
-            rekor1: open("rekor1-key-uri", &args.rekor1_key_uri)?,
-            tsa: open("tsa-key-uri", &args.tsa_key_uri)?,
-            tuf: open("tuf-key-uri", &args.tuf_key_uri)?,
+            ca: many("ca-key-uri", &args.ca_key_uri)?,
+            ct: many("ct-key-uri", &args.ct_key_uri)?,
+            log: many("log-key-uri", &args.log_key_uri)?,
+            rekor1: one("rekor1-key-uri", &args.rekor1_key_uri)?,
+            tsa: many("tsa-key-uri", &args.tsa_key_uri)?,
+            tuf: one("tuf-key-uri", &args.tuf_key_uri)?,
         })
     }
+}
+
+impl ServiceKeys {
+    /// The key whose public half is `public`, marked used.
+    fn find(&self, public: &signet_crypto::PublicKey) -> Option<&TokenKey> {
+        let i = self.keys.iter().position(|k| k.signer.public_key() == public)?;
+        if let Ok(mut used) = self.used.lock() {
+            used[i] = true;
+        }
+        Some(&self.keys[i])
+    }
+
+    /// The key of the generation whose directory is `dir`: the one whose public half the
+    /// directory recorded ([`TOKEN_KEY_MARKER`]); none for a key-file generation; on first
+    /// start (`dir` not made yet) the only key given, if any.
+    fn for_dir(&self, dir: &Path) -> anyhow::Result<Option<&TokenKey>> {
+        let marker = dir.join(TOKEN_KEY_MARKER);
+        match fs::read_to_string(&marker) {
+            Ok(pem) => {
+                let public = signet_crypto::PublicKey::from_pem(&pem)
+                    .with_context(|| format!("{} is damaged", marker.display()))?;
+                let key = self.find(&public).with_context(|| {
+                    let given = match self.keys.is_empty() {
+                        true => "none was given".to_string(),
+                        false => {
+                            let uris: Vec<&str> = self.keys.iter().map(|k| k.uri.as_str()).collect();
+                            format!("{} is not it", uris.join(", "))
+                        }
+                    };
+                    format!(
+                        "{}: this key is in a PKCS#11 token and --{} must give it ({given}; its public key is in {}): refusing to start",
+                        dir.display(),
+                        self.flag,
+                        marker.display()
+                    )
+                })?;
+                Ok(Some(key))
+            }
+            Err(_) if dir.exists() => Ok(None),
+            Err(_) => self.first(),
+        }
+    }
+
+    /// On a service's first start: the only key given, if any.
+    fn first(&self) -> anyhow::Result<Option<&TokenKey>> {
+        match self.keys.len() {
+            0 => Ok(None),
+            1 => Ok(self.find(self.keys[0].signer.public_key())),
+            n => bail!(
+                "--{} is given {n} times for a service that starts for the first time: give one",
+                self.flag
+            ),
+        }
+    }
+
+    /// Refuses a key no generation took (a typo, or a key file where a token key was meant).
+    fn check_all_used(&self) -> anyhow::Result<()> {
+        let used = self
+            .used
+            .lock()
+            .map_err(|_| anyhow::anyhow!("key bookkeeping poisoned"))?;
+        if let Some(i) = used.iter().position(|u| !u) {
+            bail!(
+                "--{} {}: no generation of this service has that key (their directories hold key files or other keys): refusing to start",
+                self.flag,
+                self.keys[i].uri
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The first Rekor v2 log's token key: the one whose key ID the database pinned, or on first
+/// start the only one given; none when the log has a key file.
+fn first_log_token<'a>(
+    keys: &'a ServiceKeys,
+    data: &Path,
+    database: &Database,
+) -> anyhow::Result<Option<&'a TokenKey>> {
+    if data.join(LOG_KEY_FILE).exists() {
+        return Ok(None);
+    }
+    let location = database.location(data.join(DB_FILE), PG_SCHEMA);
+    if !location.exists()? {
+        return keys.first();
+    }
+    let Some(pinned) = location.open(false)?.meta("log.key_id")? else {
+        return keys.first();
+    };
+    let public = keys
+        .keys
+        .iter()
+        .map(|k| k.signer.public_key())
+        .find(|p| hex::encode(signet_crypto::sha256(p.spki_der())) == pinned)
+        .cloned();
+    Ok(public.and_then(|p| keys.find(&p)))
 }
 
 /// In a service directory whose key is in a token: its public key, written at first start and
@@ -742,7 +889,7 @@ impl DataDir {
                 (key, store)
             }
             (true, false) => bail!(
-                "{db_path} exists but the log key {} is missing: refusing to start (a new key would fork the log)",
+                "{db_path} exists but the log key {} is missing (or, if it is in a PKCS#11 token, no --log-key-uri is its key): refusing to start (a new key would fork the log)",
                 key_path.display()
             ),
             (false, _) => bail!(

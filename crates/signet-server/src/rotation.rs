@@ -4,14 +4,21 @@
 //! Rekor v2 shard about every six months and rotates its CA and TSA certificates:
 //!
 //! - **log**: a new Rekor v2 log (shard) with a new Ed25519 key, served at
-//!   `/rekor/shards/<n>` with its own origin (the URL without its scheme). Every earlier shard
+//!   `/rekor/shards/<n>` with its own origin (its URL without the scheme, from the public URL
+//!   the server last published). Every earlier shard
 //!   stays, read-only: tiles, checkpoints and proofs are served, new entries are refused with a
 //!   409 that names the current shard. Its store is `log-shards/<n>/signet.db` (PostgreSQL:
-//!   schema `signet_shard_<n>`), its key `log-shards/<n>/log-ed25519.pem`.
+//!   schema `signet_shard_<n>_<attempt>`), its key `log-shards/<n>/log-ed25519.pem`.
 //! - **tsa**: a new timestamping key and leaf certificate under the same TSA root
 //!   (`tsa/generations/<n>/`); the earlier leaves stop signing.
 //! - **ca**: a new intermediate key and certificate under the same CA root
 //!   (`ca/generations/<n>/`); the earlier intermediates stop issuing.
+//! - **ct**: a new CT log (shard) with a new ECDSA P-256 key at `/ct/shards/<n>`
+//!   (`ct/shards/<n>/`; PostgreSQL: schema `ct_shard_<n>_<attempt>`); the CA logs into it.
+//!
+//! With `--key-uri` the new key is in a PKCS#11 token: the generation's directory records its
+//! public half (`token-public.pem`) instead of holding a key file, and the server takes the URI
+//! as one more `--<service>-key-uri`.
 //!
 //! The trusted root then lists every generation with `validFor` windows that meet (the CA's
 //! earlier windows end [`signet_ca::LEAF_LIFETIME_SECS`] after the rotation, so a certificate
@@ -332,6 +339,12 @@ pub struct RotateArgs {
     pub data_dir: PathBuf,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// Keep the new key in a PKCS#11 token (RFC 7512 URI, as the server's --*-key-uri): make
+    /// it first (`signet pkcs11 keygen`); Ed25519 for `log`, ECDSA P-256 for `ct`, P-256 or
+    /// P-384 for `tsa` and `ca`. Without it the new key is a file key. The server then takes
+    /// this URI as one more --<service>-key-uri.
+    #[arg(long, value_name = "PKCS11_URI", conflicts_with = "recover")]
+    pub key_uri: Option<String>,
     /// Roll back a rotation that was interrupted (as a server start does) instead of rotating.
     #[arg(long, conflicts_with = "what")]
     pub recover: bool,
@@ -364,6 +377,32 @@ fn rotate(args: RotateArgs) -> anyhow::Result<()> {
         )
     })?;
     let database = args.database.open()?;
+    // The new key, when it is in a token: opened (and proved) before anything is written.
+    let token = match &args.key_uri {
+        Some(uri) => {
+            let signer = signet_pkcs11::Pkcs11Signer::open_uri(uri).context("--key-uri")?;
+            Some(crate::TokenKey {
+                uri: signer.uri().to_string(),
+                signer: std::sync::Arc::new(signer),
+            })
+        }
+        None => None,
+    };
+    if let (Some(t), Some(what)) = (&token, args.what) {
+        let kind = t.signer.public_key().kind();
+        let fits = match what {
+            Rotatable::Log => kind == KeyKind::Ed25519,
+            Rotatable::Ct => kind == KeyKind::EcdsaP256,
+            Rotatable::Tsa | Rotatable::Ca => matches!(kind, KeyKind::EcdsaP256 | KeyKind::EcdsaP384),
+        };
+        if !fits {
+            bail!(
+                "--key-uri {}: a {kind} key cannot be the {}'s key",
+                t.uri,
+                what.name()
+            );
+        }
+    }
     if let Database::Postgres(db) = &database {
         for schema in db.log_schemas()? {
             if let Some(holder) = db.live_lease_holder(&schema)? {
@@ -430,14 +469,37 @@ fn rotate(args: RotateArgs) -> anyhow::Result<()> {
             fs::remove_dir_all(path).with_context(|| format!("cannot remove {}", path.display()))?;
         }
     }
-    let key = prepare(what, data, &tmp, &database, &pending, store.as_mut())?;
-    fault_point("prepared");
-    fs::rename(&tmp, &dir)
-        .with_context(|| format!("cannot rename {} to {}", tmp.display(), dir.display()))?;
-    if let Some(parent) = dir.parent() {
-        fs::File::open(parent)?.sync_all()?;
-    }
-    fault_point("renamed");
+    let prepared = prepare(
+        what,
+        data,
+        &tmp,
+        &database,
+        &pending,
+        store.as_mut(),
+        token.as_ref(),
+    )
+    .and_then(|key| {
+        fault_point("prepared");
+        fs::rename(&tmp, &dir)
+            .with_context(|| format!("cannot rename {} to {}", tmp.display(), dir.display()))?;
+        if let Some(parent) = dir.parent() {
+            fs::File::open(parent)?.sync_all()?;
+        }
+        fault_point("renamed");
+        Ok(key)
+    });
+    // A rotation that fails (rather than dies) rolls itself back at once.
+    let key = match prepared {
+        Ok(key) => key,
+        Err(e) => {
+            if let Err(undo) = recover(store.as_mut(), data) {
+                eprintln!(
+                    "signet: the failed rotation could not be rolled back ({undo:#}): a server start will"
+                );
+            }
+            return Err(e);
+        }
+    };
 
     // The commit point: one write-once key. A rollback that got there first wins.
     let outcome = Outcome::Committed {
@@ -482,14 +544,31 @@ fn prepare(
     database: &Database,
     pending: &Pending,
     main: &mut dyn LogStore,
+    token: Option<&crate::TokenKey>,
 ) -> anyhow::Result<PublicKey> {
     let (number, now) = (pending.number, pending.started);
-    if data.join(what.name()).join(crate::TOKEN_KEY_MARKER).exists() {
-        bail!(
-            "the {} key is in a PKCS#11 token: rotating a token key is not supported yet",
+    let first_in_token = match what {
+        Rotatable::Log => !data.join(crate::LOG_KEY_FILE).exists(),
+        _ => data.join(what.name()).join(crate::TOKEN_KEY_MARKER).exists(),
+    };
+    if first_in_token && token.is_none() {
+        eprintln!(
+            "signet: warning: the {}'s first key is in a PKCS#11 token; without --key-uri the new one is a file key",
             what.name()
         );
     }
+    let signer = token.map(|t| t.signer.clone());
+    // A token generation's directory records the key's public half, as a first start does.
+    let record_token = |tmp: &Path| -> anyhow::Result<()> {
+        if let Some(t) = token {
+            crate::write_atomic(
+                &tmp.join(crate::TOKEN_KEY_MARKER),
+                t.signer.public_key().to_pem().as_bytes(),
+                0o644,
+            )?;
+        }
+        Ok(())
+    };
     // A log shard's store: SQLite in the temporary directory (renamed with it), or a schema of
     // its own named after this attempt.
     let store_at = |file: &str| match database {
@@ -500,25 +579,35 @@ fn prepare(
     };
     match what {
         Rotatable::Log => {
-            if !data.join(crate::LOG_KEY_FILE).exists() {
-                bail!("the log key is in a PKCS#11 token: rotating a token key is not supported yet");
-            }
-            let key = SigningKey::generate(KeyKind::Ed25519)?;
+            let generated = match token {
+                Some(_) => None,
+                None => Some(SigningKey::generate(KeyKind::Ed25519)?),
+            };
+            let public = match (token, &generated) {
+                (Some(t), _) => t.signer.public_key().clone(),
+                (None, Some(k)) => k.public_key().clone(),
+                (None, None) => bail!("no key for the new shard"),
+            };
             let location = store_at(SHARD_DB_FILE);
             if location.exists()? {
                 bail!("{location} exists already: refusing to reuse it for a new shard");
             }
             fs::create_dir_all(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
             // The store first, the key file last.
+            let origin = shard_origin(data, number)?;
             let mut store = location.open(true)?;
+            store.set_meta("log.origin", &origin)?;
             store.set_meta(
                 "log.created",
                 signet_formats::common::Timestamp::from_unix(now).as_str(),
             )?;
-            store.set_meta("log.key_id", &key_fingerprint(key.public_key()))?;
+            store.set_meta("log.key_id", &key_fingerprint(&public))?;
             drop(store);
-            write_secret(&tmp.join(SHARD_KEY_FILE), key.to_pkcs8_pem().as_bytes())?;
-            Ok(key.public_key().clone())
+            match &generated {
+                Some(key) => write_secret(&tmp.join(SHARD_KEY_FILE), key.to_pkcs8_pem().as_bytes())?,
+                None => record_token(tmp)?,
+            }
+            Ok(public)
         }
         Rotatable::Ct => {
             // The shard's origin: the first CT log's (its URL without the scheme) and the
@@ -542,21 +631,49 @@ fn prepare(
                 signet_ct::CtLog::layout(&schema),
                 &origin,
                 now,
-                None,
+                token.map(crate::TokenKey::external).as_ref(),
             )?;
+            record_token(tmp)?;
             Ok(log.key.public_key().clone())
         }
         Rotatable::Tsa => {
-            signet_tsa::Tsa::rotate(&data.join("tsa"), tmp, now, None)?;
-            let tsa = signet_tsa::Tsa::open_generation(&data.join("tsa"), tmp, None)?;
+            signet_tsa::Tsa::rotate(&data.join("tsa"), tmp, now, signer.clone())?;
+            record_token(tmp)?;
+            let tsa = signet_tsa::Tsa::open_generation(&data.join("tsa"), tmp, signer)?;
             Ok(PublicKey::from_certificate_der(&tsa.chain_der()[0])?)
         }
         Rotatable::Ca => {
-            signet_ca::CaChain::rotate(&data.join("ca"), tmp, now, None)?;
-            let chain = signet_ca::CaChain::open_generation(&data.join("ca"), tmp, None)?;
+            signet_ca::CaChain::rotate(&data.join("ca"), tmp, now, signer.clone())?;
+            record_token(tmp)?;
+            let chain = signet_ca::CaChain::open_generation(&data.join("ca"), tmp, signer)?;
             Ok(chain.signer.public_key().clone())
         }
     }
+}
+
+/// The checkpoint origin of Rekor v2 shard `number`: its URL without the scheme, the URL made
+/// from the public URL the server last published (the first shard's `baseUrl` in the data
+/// directory's `trusted_root.json`), so that it is fixed here, by the rotation, and never by
+/// whichever start comes next (a start that fails, or one with a mistyped `--public-url`).
+fn shard_origin(data: &Path, number: u32) -> anyhow::Result<String> {
+    let path = data.join("trusted_root.json");
+    let text = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let root: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is damaged", path.display()))?;
+    let first = root["tlogs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["baseUrl"].as_str())
+        .find_map(|url| url.strip_suffix(crate::LOG_PREFIX))
+        .with_context(|| {
+            format!(
+                "{} lists no Rekor v2 log at …{}: start the server with its transparency log once first",
+                path.display(),
+                crate::LOG_PREFIX
+            )
+        })?;
+    crate::origin_from_url(&format!("{first}{}", shard_path(number)))
 }
 
 /// Test-only fault injection: `SIGNET_FAULT_ROTATE_ABORT=<point>` aborts the process there, as
@@ -620,7 +737,11 @@ pub fn window(start: i64, end: Option<i64>) -> signet_formats::common::TimeRange
 
 impl crate::DataDir {
     /// The Rekor v2 log's shards, oldest first: the first log, then one per rotation.
-    pub(crate) fn log_shards(&self, public_url: &str) -> anyhow::Result<Vec<LogShard>> {
+    pub(crate) fn log_shards(
+        &self,
+        public_url: &str,
+        keys: &crate::ServiceKeys,
+    ) -> anyhow::Result<Vec<LogShard>> {
         let mut store = self.store(false)?;
         let rotations = Rotations::load(store.as_mut(), Rotatable::Log)?;
         let created = signet_formats::common::Timestamp::parse(&self.created)
@@ -640,16 +761,23 @@ impl crate::DataDir {
         for generation in &rotations.generations {
             let n = generation.number;
             let dir = Rotatable::Log.generation_dir(&self.path, n);
-            let key_path = dir.join(SHARD_KEY_FILE);
-            let pem = fs::read_to_string(&key_path).with_context(|| {
-                format!(
-                    "cannot read the key of log shard {n} ({}): copy {} from the data directory that rotated the log",
-                    key_path.display(),
-                    dir.display()
-                )
-            })?;
-            let key = SigningKey::from_pkcs8_pem(&pem)
-                .with_context(|| format!("the log key {} is damaged", key_path.display()))?;
+            let key: std::sync::Arc<dyn signet_crypto::Signer> = match keys.for_dir(&dir)? {
+                Some(token) => token.signer.clone(),
+                None => {
+                    let key_path = dir.join(SHARD_KEY_FILE);
+                    let pem = fs::read_to_string(&key_path).with_context(|| {
+                        format!(
+                            "cannot read the key of log shard {n} ({}): copy {} from the data directory that rotated the log",
+                            key_path.display(),
+                            dir.display()
+                        )
+                    })?;
+                    std::sync::Arc::new(
+                        SigningKey::from_pkcs8_pem(&pem)
+                            .with_context(|| format!("the log key {} is damaged", key_path.display()))?,
+                    )
+                }
+            };
             check_key(Rotatable::Log, generation, key.public_key(), &dir)?;
             let location = shard_location(&self.database, &self.path, generation);
             if !location.exists()? {
@@ -661,17 +789,9 @@ impl crate::DataDir {
                 _ => bail!("{location} is not the store of log shard {n} (its key does not match): refusing to start"),
             }
             let url = format!("{public_url}{}", shard_path(n));
-            // A shard's origin is fixed at its first start from its URL (without the scheme:
-            // the host is the first shard's name).
-            let origin = match store.meta("log.origin")? {
-                Some(origin) => origin,
-                None => {
-                    let origin = crate::origin_from_url(&url)?;
-                    store.set_meta("log.origin", &origin)?;
-                    origin
-                }
-            };
-            let key: std::sync::Arc<dyn signet_crypto::Signer> = std::sync::Arc::new(key);
+            let origin = store
+                .meta("log.origin")?
+                .with_context(|| format!("{location} has no origin: damaged shard"))?;
             shards.push(LogShard {
                 number: n,
                 log_id: signet_tlog::rekor_log_id(&origin, key.public_key()),
@@ -731,6 +851,7 @@ impl crate::DataDir {
     pub(crate) fn tsa_generations(
         &self,
         first: signet_tsa::Tsa,
+        keys: &crate::ServiceKeys,
     ) -> anyhow::Result<(signet_tsa::Tsa, AuthorityEntries)> {
         let rotations = Rotations::load(self.store(false)?.as_mut(), Rotatable::Tsa)?;
         let root_dir = self.path.join("tsa");
@@ -738,7 +859,8 @@ impl crate::DataDir {
         let mut current = first;
         for generation in &rotations.generations {
             let dir = Rotatable::Tsa.generation_dir(&self.path, generation.number);
-            let tsa = signet_tsa::Tsa::open_generation(&root_dir, &dir, None).with_context(|| {
+            let token = keys.for_dir(&dir)?.map(|k| k.signer.clone());
+            let tsa = signet_tsa::Tsa::open_generation(&root_dir, &dir, token).with_context(|| {
                 format!(
                     "cannot open the timestamp authority's generation in {}",
                     dir.display()
@@ -766,6 +888,7 @@ impl crate::DataDir {
     pub(crate) fn ca_generations(
         &self,
         first: signet_ca::CaChain,
+        keys: &crate::ServiceKeys,
     ) -> anyhow::Result<(signet_ca::CaChain, AuthorityEntries)> {
         let rotations = Rotations::load(self.store(false)?.as_mut(), Rotatable::Ca)?;
         let root_dir = self.path.join("ca");
@@ -773,7 +896,8 @@ impl crate::DataDir {
         let mut current = first;
         for generation in &rotations.generations {
             let dir = Rotatable::Ca.generation_dir(&self.path, generation.number);
-            let chain = signet_ca::CaChain::open_generation(&root_dir, &dir, None)
+            let token = keys.for_dir(&dir)?.map(|k| k.signer.clone());
+            let chain = signet_ca::CaChain::open_generation(&root_dir, &dir, token)
                 .with_context(|| format!("cannot open the CA's generation in {}", dir.display()))?;
             check_key(Rotatable::Ca, generation, chain.signer.public_key(), &dir)?;
             let mut entry = chain.trusted_root_entry();
@@ -815,6 +939,7 @@ impl crate::DataDir {
         first: signet_ct::CtLog,
         public_url: &str,
         ca_root: &[u8],
+        keys: &crate::ServiceKeys,
     ) -> anyhow::Result<Vec<CtShard>> {
         let rotations = Rotations::load(self.store(false)?.as_mut(), Rotatable::Ct)?;
         let shard = |number: u32, log: signet_ct::CtLog, dir: PathBuf, start: Option<i64>| {
@@ -861,7 +986,7 @@ impl crate::DataDir {
                 &format!("{first_origin}/shards/{n}"),
                 vec![ca_root.to_vec()],
                 generation.start,
-                None,
+                keys.for_dir(&dir)?.map(crate::TokenKey::external).as_ref(),
             )
             .with_context(|| format!("cannot open CT log shard {n}"))?;
             check_key(Rotatable::Ct, generation, log.public_key(), &dir)?;

@@ -541,3 +541,131 @@ fn sigstore_python_signs_and_verifies_through_the_token_server() {
         "signet verify-blob of sigstore-python's bundle",
     );
 }
+
+#[test]
+fn every_token_key_rotates_to_another_token_key() {
+    let Some((tokens, data, work)) = fixture("every_token_key_rotates_to_another_token_key") else {
+        return;
+    };
+    // One port throughout: the public URL (and so the new shard's origin) stays the same.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let start = |data: &Path, flags: &[String]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_signet"));
+        command
+            .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data)
+            .args(flags)
+            .env("SIGNET_LOG", "warn");
+        Server::spawn(command, data)
+    };
+    let mut server = start(data.path(), &tokens.flags()).unwrap_or_else(|e| panic!("server: {e}"));
+    let trust = data.path().join("trust_config.json");
+    ok(
+        &keyless_round_trip(&server, &trust, work.path(), "before"),
+        "before the rotation",
+    );
+    assert!(server.terminate().success());
+
+    // New keys in the token, one per rotated service; each rotation takes its URI.
+    let new_keys = [
+        ("log", 17, KeygenType::Ed25519),
+        ("ct", 18, KeygenType::EcdsaP256),
+        ("tsa", 19, KeygenType::EcdsaP256),
+        ("ca", 20, KeygenType::EcdsaP384),
+    ];
+    let mut flags = tokens.flags();
+    for (service, id, kind) in new_keys {
+        let object = format!("{service}-2");
+        let uri = tokens.uri(&object, id);
+        generate_key_pair(&Pkcs11Uri::parse(&uri).unwrap(), kind).unwrap();
+        // A key of the wrong type is refused before anything is written.
+        if service == "log" {
+            let out = signet(&[
+                "admin",
+                "rotate",
+                "log",
+                "--data-dir",
+                s(data.path()),
+                "--key-uri",
+                &tokens.uri("ct", 2),
+            ]);
+            assert!(
+                !out.status.success(),
+                "an ECDSA key for the Rekor v2 log was taken"
+            );
+            assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be the log's key"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let out = signet(&[
+            "admin",
+            "rotate",
+            service,
+            "--data-dir",
+            s(data.path()),
+            "--key-uri",
+            &uri,
+        ]);
+        ok(&out, &format!("signet admin rotate {service} --key-uri"));
+        flags.push(format!("--{service}-key-uri"));
+        flags.push(uri);
+    }
+    for file in [
+        "log-shards/2/log-ed25519.pem",
+        "ct/shards/2/ct-key.pem",
+        "tsa/generations/2/tsa-leaf.key",
+        "ca/generations/2/ca-intermediate.key",
+    ] {
+        assert!(!data.path().join(file).exists(), "{file} was written");
+    }
+
+    // Without the new shard's key the server does not start, and says which flag it needs.
+    let err = start(data.path(), &tokens.flags())
+        .err()
+        .expect("started without the new keys");
+    assert!(err.contains("--log-key-uri"), "{err}");
+    // A key that is no generation's is refused too.
+    let mut stray = flags.clone();
+    stray.extend(["--tsa-key-uri".to_string(), tokens.uri("rekor1", 4)]);
+    let err = start(data.path(), &stray)
+        .err()
+        .expect("started with a stray key");
+    assert!(err.contains("no generation"), "{err}");
+
+    let server = start(data.path(), &flags).unwrap_or_else(|e| panic!("server after rotation: {e}"));
+    ok(
+        &keyless_round_trip(&server, &trust, work.path(), "after"),
+        "after the rotation",
+    );
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.path().join("trusted_root.json")).unwrap()).unwrap();
+    // The new generations are the token's new keys.
+    let log2 =
+        signet_pkcs11::Pkcs11Signer::open(Pkcs11Uri::parse(&tokens.uri("log-2", 17)).unwrap()).unwrap();
+    assert_eq!(
+        common::b64(root["tlogs"][0]["publicKey"]["rawBytes"].as_str().unwrap()),
+        signet_crypto::Signer::public_key(&log2).spki_der()
+    );
+    assert_eq!(root["certificateAuthorities"].as_array().unwrap().len(), 2);
+    assert_eq!(root["timestampAuthorities"].as_array().unwrap().len(), 2);
+    assert_eq!(root["ctlogs"].as_array().unwrap().len(), 2);
+    // The bundle from before still verifies under the new trust root.
+    ok(
+        &signet(&[
+            "verify-blob",
+            s(&work.path().join("before.txt")),
+            "--bundle",
+            s(&work.path().join("before.sigstore.json")),
+            "--certificate-identity",
+            "alice@example.com",
+            "--certificate-oidc-issuer",
+            &format!("{}/oidc", server.url),
+            "--trust-config",
+            s(&trust),
+        ]),
+        "the bundle from before the rotation",
+    );
+}
