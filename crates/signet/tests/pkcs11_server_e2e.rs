@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use common::Server;
 use signet_pkcs11::softhsm;
 use signet_pkcs11::{generate_key_pair, KeygenType, Pkcs11Uri};
@@ -364,6 +366,34 @@ fn a_token_lost_mid_run_answers_503_then_recovers() {
     );
     assert_eq!(entry.status, 503, "{}", String::from_utf8_lossy(&entry.body));
     assert!(entry.json()["message"].is_string());
+    // So are the Rekor v1 log's and the TSA's: 503 with a JSON error, nothing acknowledged.
+    let v1 = common::post(
+        &format!("{}/rekor1/api/v1/log/entries", server.url),
+        common::hashedrekord_v1(&key, b"v1 while the token is away")
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(v1.status, 503, "{}", String::from_utf8_lossy(&v1.body));
+    assert!(
+        v1.json()["message"].is_string(),
+        "{}",
+        String::from_utf8_lossy(&v1.body)
+    );
+    let timestamp = || {
+        common::agent()
+            .post(&format!("{}/tsa/api/v1/timestamp", server.url))
+            .set("Content-Type", "application/json")
+            .send_string(
+                &serde_json::json!({
+                    "artifactHash": B64.encode(signet_crypto::sha256(b"stamp me")),
+                    "hashAlgorithm": "sha256",
+                })
+                .to_string(),
+            )
+    };
+    let tsa = common::reply(timestamp());
+    assert_eq!(tsa.status, 503, "{}", String::from_utf8_lossy(&tsa.body));
+    assert!(tsa.json()["message"].as_str().unwrap().contains("retry"));
 
     // It comes back: within the reconnection backoff the CA issues again.
     std::fs::rename(&away, &path).unwrap();
@@ -381,6 +411,30 @@ fn a_token_lost_mid_run_answers_503_then_recovers() {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
+    // Each key reconnects on its own backoff: the TSA and the Rekor v1 log come back too.
+    let eventually = |what: &str, ok: u16, request: &dyn Fn() -> common::Reply| loop {
+        let reply = request();
+        if reply.status == ok {
+            break;
+        }
+        assert_eq!(
+            reply.status,
+            503,
+            "{what}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert!(Instant::now() < deadline, "{what} did not recover");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    eventually("the TSA", 200, &|| common::reply(timestamp()));
+    eventually("the Rekor v1 log", 201, &|| {
+        common::post(
+            &format!("{}/rekor1/api/v1/log/entries", server.url),
+            common::hashedrekord_v1(&key, b"v1 after the token is back")
+                .to_string()
+                .as_bytes(),
+        )
+    });
     let entry = common::add_entry(
         &server.log_url(),
         &common::hashedrekord(&key, b"after the token is back"),

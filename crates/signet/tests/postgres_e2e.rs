@@ -61,22 +61,6 @@ fn v1_size(server: &Server) -> u64 {
         .unwrap()
 }
 
-/// A Rekor v1 hashedrekord 0.0.1 proposed entry for `data`, signed by `key`.
-fn hashedrekord_v1(key: &SigningKey, data: &[u8]) -> serde_json::Value {
-    let digest = signet_crypto::sha256(data);
-    serde_json::json!({
-        "apiVersion": "0.0.1",
-        "kind": "hashedrekord",
-        "spec": {
-            "signature": {
-                "content": B64.encode(key.sign_digest(&digest).unwrap()),
-                "publicKey": { "content": B64.encode(key.public_key().to_pem()) }
-            },
-            "data": { "hash": { "algorithm": "sha256", "value": hex::encode(digest) } }
-        }
-    })
-}
-
 /// SQLite files under `dir`, but for the search indexes (`index.db`): a per-front-end cache of
 /// postings rebuilt from the log at any time, and the explorer's size samples for its growth
 /// plot (`explorer.db`), each front end's own; both kept locally whichever database holds the

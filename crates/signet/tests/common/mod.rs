@@ -346,6 +346,22 @@ pub fn hashedrekord(key: &SigningKey, data: &[u8]) -> serde_json::Value {
 /// Logs `n` throwaway entries on the server's Rekor v2 log, so that what a test logs next has
 /// log index ≥ `n` (INTEROP.md §14: some clients drop a zero `logIndex`, which others then
 /// refuse) and an inclusion proof of more than one level.
+/// A Rekor v1 hashedrekord 0.0.1 proposed entry for `data`, signed by `key`.
+pub fn hashedrekord_v1(key: &SigningKey, data: &[u8]) -> serde_json::Value {
+    let digest = signet_crypto::sha256(data);
+    serde_json::json!({
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "signature": {
+                "content": B64.encode(key.sign_digest(&digest).unwrap()),
+                "publicKey": { "content": B64.encode(key.public_key().to_pem()) }
+            },
+            "data": { "hash": { "algorithm": "sha256", "value": hex::encode(digest) } }
+        }
+    })
+}
+
 pub fn log_throwaway_entries(server: &Server, n: u64) {
     let key = SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap();
     for i in 0..n {
