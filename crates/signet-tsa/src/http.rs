@@ -84,7 +84,10 @@ async fn timestamp(
         // The TSA's own fault (its key unreachable, e.g. a PKCS#11 token lost): 503 with a
         // JSON error, as every signet service answers one, for the client to retry; a refused
         // request is RFC 3161's answer, a DER TimeStampResp with its PKIFailureInfo.
-        Err(Rejected { failure, .. }) if failure == FailureInfo::SystemFailure => json_error(
+        Err(Rejected {
+            failure: FailureInfo::SystemFailure,
+            ..
+        }) => json_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the timestamp authority cannot sign now (its key is unavailable); retry later",
         ),
