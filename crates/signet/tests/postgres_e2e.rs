@@ -9,8 +9,6 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
 use common::*;
 use signet_crypto::{KeyKind, SigningKey};
 use signet_pgtest::Cluster;
