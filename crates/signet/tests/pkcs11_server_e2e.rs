@@ -380,18 +380,20 @@ fn a_token_lost_mid_run_answers_503_then_recovers() {
         String::from_utf8_lossy(&v1.body)
     );
     let timestamp = || {
-        common::agent()
-            .post(&format!("{}/tsa/api/v1/timestamp", server.url))
-            .set("Content-Type", "application/json")
-            .send_string(
-                &serde_json::json!({
-                    "artifactHash": B64.encode(signet_crypto::sha256(b"stamp me")),
-                    "hashAlgorithm": "sha256",
-                })
-                .to_string(),
-            )
+        common::reply(
+            common::agent()
+                .post(&format!("{}/tsa/api/v1/timestamp", server.url))
+                .set("Content-Type", "application/json")
+                .send_string(
+                    &serde_json::json!({
+                        "artifactHash": B64.encode(signet_crypto::sha256(b"stamp me")),
+                        "hashAlgorithm": "sha256",
+                    })
+                    .to_string(),
+                ),
+        )
     };
-    let tsa = common::reply(timestamp());
+    let tsa = timestamp();
     assert_eq!(tsa.status, 503, "{}", String::from_utf8_lossy(&tsa.body));
     assert!(tsa.json()["message"].as_str().unwrap().contains("retry"));
 
@@ -426,7 +428,7 @@ fn a_token_lost_mid_run_answers_503_then_recovers() {
         assert!(Instant::now() < deadline, "{what} did not recover");
         std::thread::sleep(Duration::from_millis(300));
     };
-    eventually("the TSA", 200, &|| common::reply(timestamp()));
+    eventually("the TSA", 200, &timestamp);
     eventually("the Rekor v1 log", 201, &|| {
         common::post(
             &format!("{}/rekor1/api/v1/log/entries", server.url),
