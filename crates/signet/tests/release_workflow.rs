@@ -169,6 +169,19 @@ fn the_release_workflow_signs_and_attests_what_users_then_verify() {
     );
     assert_eq!(sign_job["needs"], "build");
     assert_eq!(workflow["permissions"], json!({}), "nothing granted by default");
+    // Every action the release runs is pinned to a commit, not a movable tag.
+    let jobs = workflow["jobs"].as_object().unwrap();
+    for (job, spec) in jobs {
+        for step in spec["steps"].as_array().into_iter().flatten() {
+            if let Some(action) = step["uses"].as_str() {
+                let (_, pin) = action.split_once('@').expect("owner/name@ref");
+                assert!(
+                    pin.len() == 40 && pin.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "job {job}: {action} is not pinned to a commit"
+                );
+            }
+        }
+    }
     assert_eq!(
         workflow["jobs"]["build"]["permissions"],
         json!({"contents": "read"})
