@@ -251,6 +251,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
 
     let mut appenders = Vec::new();
+    let mut shard_hosts = Vec::new();
     // Search (issue 17): an index per log, each following its log from a thread of its own.
     let mut indexes = search::Indexes::default();
     // Rotations left half-done by an interrupted `signet admin rotate` are rolled back first.
@@ -316,6 +317,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             );
         }
         trust.log = shards.iter().map(rotation::LogShard::trust).collect();
+        // Shards with a host of their own (`rotate log --url`) are also served under it.
+        for shard in &shards[1..] {
+            let own = format!("{public_url}{}", rotation::shard_path(shard.number));
+            if shard.url != own {
+                shard_hosts.push((
+                    signet_verify::trust::host_name(&shard.url),
+                    rotation::url_path(&shard.url),
+                    rotation::shard_path(shard.number),
+                ));
+            }
+        }
 
         // The Rekor v1 API, for clients that predate Rekor v2, is a log of its own.
         let v1_url = format!("{public_url}{LOG_V1_PREFIX}");
@@ -518,6 +530,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             REQUEST_TIMEOUT,
         ))
         .layer(request_tracing());
+    let app = rotation::host_routes(app, shard_hosts);
 
     let shutdown = shutdown_signal();
     println!("listening on {scheme}://{addr}");

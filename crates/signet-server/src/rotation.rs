@@ -339,6 +339,12 @@ pub struct RotateArgs {
     pub data_dir: PathBuf,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// `log` only: serve the new shard at this URL, a host of its own (e.g.
+    /// `https://log2027.example.com`, pointed at the server): its checkpoint origin is then the
+    /// host name alone, the form cosign (sigstore-go) requires. Default: `<public
+    /// URL>/rekor/shards/N`, whose origin is that URL without the scheme.
+    #[arg(long, value_name = "URL", conflicts_with = "recover")]
+    pub url: Option<String>,
     /// Keep the new key in a PKCS#11 token (RFC 7512 URI, as the server's --*-key-uri): make
     /// it first (`signet pkcs11 keygen`); Ed25519 for `log`, ECDSA P-256 for `ct`, P-256 or
     /// P-384 for `tsa` and `ca`. Without it the new key is a file key. The server then takes
@@ -388,6 +394,9 @@ fn rotate(args: RotateArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    if args.url.is_some() && args.what != Some(Rotatable::Log) {
+        bail!("--url is for `rotate log` (a Rekor v2 shard under a host of its own)");
+    }
     if let (Some(t), Some(what)) = (&token, args.what) {
         let kind = t.signer.public_key().kind();
         let fits = match what {
@@ -477,6 +486,7 @@ fn rotate(args: RotateArgs) -> anyhow::Result<()> {
         &pending,
         store.as_mut(),
         token.as_ref(),
+        args.url.as_deref(),
     )
     .and_then(|key| {
         fault_point("prepared");
@@ -545,6 +555,7 @@ fn prepare(
     pending: &Pending,
     main: &mut dyn LogStore,
     token: Option<&crate::TokenKey>,
+    url: Option<&str>,
 ) -> anyhow::Result<PublicKey> {
     let (number, now) = (pending.number, pending.started);
     let first_in_token = match what {
@@ -594,9 +605,15 @@ fn prepare(
             }
             fs::create_dir_all(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
             // The store first, the key file last.
-            let origin = shard_origin(data, number)?;
+            let (origin, url) = match url {
+                Some(url) => shard_host(data, url)?,
+                None => (shard_origin(data, number)?, None),
+            };
             let mut store = location.open(true)?;
             store.set_meta("log.origin", &origin)?;
+            if let Some(url) = url {
+                store.set_meta("log.url", &url)?;
+            }
             store.set_meta(
                 "log.created",
                 signet_formats::common::Timestamp::from_unix(now).as_str(),
@@ -674,6 +691,72 @@ fn shard_origin(data: &Path, number: u32) -> anyhow::Result<String> {
             )
         })?;
     crate::origin_from_url(&format!("{first}{}", shard_path(number)))
+}
+
+/// The origin and URL of a shard served under a host of its own (`rotate log --url`): the
+/// host name alone, which no other shard of the log may have.
+fn shard_host(data: &Path, url: &str) -> anyhow::Result<(String, Option<String>)> {
+    let url = url.trim_end_matches('/').to_string();
+    if url.contains(['?', '#']) {
+        bail!("--url {url}: a base URL has no query or fragment");
+    }
+    let origin = crate::log_origin_from_url(&url)?;
+    let path = data.join("trusted_root.json");
+    let text = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let root: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is damaged", path.display()))?;
+    for other in root["tlogs"].as_array().into_iter().flatten() {
+        if let Some(base) = other["baseUrl"].as_str() {
+            if signet_verify::trust::host_name(base).eq_ignore_ascii_case(&origin) {
+                bail!("--url {url}: the host {origin} already serves a log of this server ({base}); a shard under a host of its own needs a new one");
+            }
+        }
+    }
+    Ok((origin, Some(url)))
+}
+
+/// Serves shards that have a host of their own: a request whose `Host` is one of `hosts`
+/// (host name, the URL's path, the shard's path on the server) and whose path is under that
+/// URL's path is routed to the shard's routes; every other request is untouched.
+pub fn host_routes(app: axum::Router, hosts: Vec<(String, String, String)>) -> axum::Router {
+    if hosts.is_empty() {
+        return app;
+    }
+    let hosts = std::sync::Arc::new(hosts);
+    axum::Router::new().fallback_service(tower::service_fn(move |mut request: axum::extract::Request| {
+        let app = app.clone();
+        if let Some(path) = shard_path_for(&request, &hosts) {
+            if let Ok(uri) = path.parse() {
+                *request.uri_mut() = uri;
+            }
+        }
+        tower::ServiceExt::oneshot(app, request)
+    }))
+}
+
+/// The server path a request for a shard's own host maps to, if it is one.
+fn shard_path_for(request: &axum::extract::Request, hosts: &[(String, String, String)]) -> Option<String> {
+    let authority = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))?;
+    let host = signet_verify::trust::host_name(&format!("http://{authority}"));
+    let (_, url_path, prefix) = hosts.iter().find(|(h, ..)| h.eq_ignore_ascii_case(&host))?;
+    let path = request.uri().path();
+    let rest = path.strip_prefix(url_path.as_str())?;
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return None;
+    }
+    let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    Some(format!("{prefix}{rest}{query}"))
+}
+
+/// A URL's path without its trailing slash (`""` for none).
+pub fn url_path(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.find('/')
+        .map_or(String::new(), |i| rest[i..].trim_end_matches('/').to_string())
 }
 
 /// Test-only fault injection: `SIGNET_FAULT_ROTATE_ABORT=<point>` aborts the process there, as
@@ -788,7 +871,10 @@ impl crate::DataDir {
                 Some(id) if id == generation.key_sha256 => {}
                 _ => bail!("{location} is not the store of log shard {n} (its key does not match): refusing to start"),
             }
-            let url = format!("{public_url}{}", shard_path(n));
+            let url = match store.meta("log.url")? {
+                Some(url) => url,
+                None => format!("{public_url}{}", shard_path(n)),
+            };
             let origin = store
                 .meta("log.origin")?
                 .with_context(|| format!("{location} has no origin: damaged shard"))?;
@@ -1100,6 +1186,47 @@ mod tests {
         store.set_meta("rotation.ca.1", "{not json").unwrap();
         let e = Rotations::load(store.as_mut(), Rotatable::Ca).unwrap_err();
         assert!(format!("{e:#}").contains("rotation.ca.1"), "{e:#}");
+    }
+
+    #[test]
+    fn requests_for_a_shards_own_host_go_to_the_shard() {
+        let hosts = vec![
+            (
+                "log2027.example.com".to_string(),
+                String::new(),
+                "/rekor/shards/2".to_string(),
+            ),
+            (
+                "logs.example.net".to_string(),
+                "/three".to_string(),
+                "/rekor/shards/3".to_string(),
+            ),
+        ];
+        let route = |host: &str, path: &str| {
+            let request = axum::http::Request::builder()
+                .uri(path)
+                .header(axum::http::header::HOST, host)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            shard_path_for(&request, &hosts)
+        };
+        assert_eq!(
+            route("log2027.example.com", "/checkpoint").as_deref(),
+            Some("/rekor/shards/2/checkpoint")
+        );
+        assert_eq!(
+            route("LOG2027.example.com:443", "/api/v2/log/entries?x=1").as_deref(),
+            Some("/rekor/shards/2/api/v2/log/entries?x=1")
+        );
+        assert_eq!(
+            route("logs.example.net", "/three/tile/0/000").as_deref(),
+            Some("/rekor/shards/3/tile/0/000")
+        );
+        assert_eq!(route("logs.example.net", "/threefold/checkpoint"), None);
+        assert_eq!(route("logs.example.net", "/checkpoint"), None);
+        assert_eq!(route("example.com", "/checkpoint"), None);
+        assert_eq!(url_path("https://log2027.example.com/"), "");
+        assert_eq!(url_path("https://logs.example.net/three/"), "/three");
     }
 
     #[test]

@@ -659,3 +659,123 @@ fn rotation_with_two_front_ends_on_postgresql() {
         assert_ok(&out, &format!("signet verify-blob {}", signed.file.display()));
     }
 }
+
+/// `rotate log --url`: a shard under a host of its own, whose checkpoint origin is the host
+/// name alone (the form cosign's sigstore-go requires: it verifies a Rekor v2 checkpoint only
+/// under the host name of the log's URL). `localhost` stands for the new host here: it reaches
+/// the same server, and is not the first shard's host (`127.0.0.1`).
+#[test]
+fn a_shard_under_a_host_of_its_own_is_named_by_the_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let port = free_port();
+    let email = "host@example.com";
+    let mut server = start(&data, port);
+    common::log_throwaway_entries(&server, 2);
+    let before = sign(&server, &work, "before.txt", email);
+    assert!(server.terminate().success());
+
+    // The first shard's host cannot name another shard; --url is for the log only.
+    let args = |what: &str, url: &str| -> Output {
+        signet(
+            &data,
+            &["admin", "rotate", what, "--data-dir", s(&data), "--url", url],
+        )
+    };
+    let out = args("log", &format!("http://127.0.0.1:{port}/elsewhere"));
+    assert!(
+        !out.status.success() && text(&out).contains("already serves"),
+        "{}",
+        text(&out)
+    );
+    let out = args("tsa", &format!("http://localhost:{port}"));
+    assert!(
+        !out.status.success() && text(&out).contains("--url is for"),
+        "{}",
+        text(&out)
+    );
+    let shard_url = format!("http://localhost:{port}");
+    assert_ok(&args("log", &shard_url), "signet admin rotate log --url");
+
+    let server = start(&data, port);
+    let root = read_json(&data.join("trusted_root.json"));
+    assert_eq!(root["tlogs"][0]["baseUrl"], shard_url.as_str());
+    let signing = read_json(&data.join("signing_config.json"));
+    assert_eq!(signing["rekorTlogUrls"][0]["url"], shard_url.as_str());
+    // The shard answers under its host, and under its path on the server's own host.
+    let via_host = common::get(&format!("{shard_url}/checkpoint"));
+    let via_path = common::get(&format!("{}/rekor/shards/2/checkpoint", server.url));
+    assert_eq!((via_host.status, via_path.status), (200, 200));
+    assert_eq!(via_host.body, via_path.body);
+    assert!(String::from_utf8_lossy(&via_host.body).starts_with("localhost\n"));
+    // The host is the shard's alone: the server's other routes are not under it.
+    assert_eq!(common::get(&format!("{shard_url}/healthz")).status, 404);
+    assert_eq!(common::get(&format!("{}/healthz", server.url)).status, 200);
+
+    let after = sign(&server, &work, "after.txt", email);
+    let (_, origin) = tlog_of(&after.bundle);
+    assert_eq!(
+        origin, "localhost",
+        "the host name alone, as sigstore-go wants it"
+    );
+    let issuer = format!("{}/oidc", server.url);
+    let trust_config = data.join("trust_config.json");
+    for signed in [&before, &after] {
+        let out = verify_with_signet(
+            &work,
+            &["--trust-config", s(&trust_config)],
+            &signed.bundle,
+            &signed.file,
+            email,
+            &issuer,
+        );
+        assert_ok(&out, &format!("signet verify-blob {}", signed.file.display()));
+    }
+    if let Some(sigstore) = common::sigstore_python() {
+        for signed in [&before, &after] {
+            let out = Command::new(&sigstore)
+                .args([
+                    "--trust-config",
+                    s(&trust_config),
+                    "verify",
+                    "identity",
+                    "--bundle",
+                ])
+                .arg(&signed.bundle)
+                .args(["--cert-identity", email, "--cert-oidc-issuer", &issuer])
+                .arg(&signed.file)
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("HOME", &work)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "sigstore-python {}: {}",
+                signed.file.display(),
+                text(&out)
+            );
+        }
+    }
+    if let Some(prefix) = common::js_peers() {
+        let trusted_root = data.join("trusted_root.json");
+        for signed in [&before, &after] {
+            let out = common::sigstore_js_verify(
+                &prefix,
+                &trusted_root,
+                &signed.bundle,
+                &signed.file,
+                email,
+                &issuer,
+            );
+            assert!(
+                out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "OK",
+                "sigstore-js {}: {}",
+                signed.file.display(),
+                text(&out)
+            );
+        }
+    }
+}
