@@ -478,17 +478,16 @@ fn rotate(args: RotateArgs) -> anyhow::Result<()> {
             fs::remove_dir_all(path).with_context(|| format!("cannot remove {}", path.display()))?;
         }
     }
-    let prepared = prepare(
+    let new = NewGeneration {
         what,
         data,
-        &tmp,
-        &database,
-        &pending,
-        store.as_mut(),
-        token.as_ref(),
-        args.url.as_deref(),
-    )
-    .and_then(|key| {
+        tmp: &tmp,
+        database: &database,
+        pending: &pending,
+        token: token.as_ref(),
+        url: args.url.as_deref(),
+    };
+    let prepared = prepare(&new, store.as_mut()).and_then(|key| {
         fault_point("prepared");
         fs::rename(&tmp, &dir)
             .with_context(|| format!("cannot rename {} to {}", tmp.display(), dir.display()))?;
@@ -545,18 +544,31 @@ fn rotate(args: RotateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the files of the generation `pending` makes into `tmp`; returns its public key.
-/// `main` is the server's store (the first logs' origins are in its metadata).
-fn prepare(
+/// What a rotation makes: the generation `pending` begins, of `what`, written to `tmp`.
+struct NewGeneration<'a> {
     what: Rotatable,
-    data: &Path,
-    tmp: &Path,
-    database: &Database,
-    pending: &Pending,
-    main: &mut dyn LogStore,
-    token: Option<&crate::TokenKey>,
-    url: Option<&str>,
-) -> anyhow::Result<PublicKey> {
+    data: &'a Path,
+    tmp: &'a Path,
+    database: &'a Database,
+    pending: &'a Pending,
+    /// The new key, when it is in a token.
+    token: Option<&'a crate::TokenKey>,
+    /// `log` under a host of its own.
+    url: Option<&'a str>,
+}
+
+/// Writes the files of the new generation into its `tmp`; returns its public key. `main` is
+/// the server's store (the first logs' origins are in its metadata).
+fn prepare(new: &NewGeneration<'_>, main: &mut dyn LogStore) -> anyhow::Result<PublicKey> {
+    let NewGeneration {
+        what,
+        data,
+        tmp,
+        database,
+        pending,
+        token,
+        url,
+    } = *new;
     let (number, now) = (pending.number, pending.started);
     let first_in_token = match what {
         Rotatable::Log => !data.join(crate::LOG_KEY_FILE).exists(),
