@@ -624,7 +624,8 @@ fn every_token_key_rotates_to_another_token_key() {
         &keyless_round_trip(&server, &trust, work.path(), "before"),
         "before the rotation",
     );
-    assert!(server.terminate().success());
+    // Stopped hard (a rotation follows a crash as well as a clean stop).
+    server.kill();
 
     // New keys in the token, one per rotated service; each rotation takes its URI.
     let new_keys = [
