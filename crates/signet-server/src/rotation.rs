@@ -1241,6 +1241,25 @@ mod tests {
         assert_eq!(url_path("https://logs.example.net/three/"), "/three");
     }
 
+    proptest::proptest! {
+        /// Any Host header and path (attacker-chosen) routes somewhere or nowhere, never
+        /// panics, and a rewritten path stays under the shard's prefix.
+        #[test]
+        fn host_routing_takes_any_request(host in "\\PC{0,40}", path in "/[!-~]{0,40}") {
+            let hosts = vec![("log2027.example.com".to_string(), "/x".to_string(), "/rekor/shards/2".to_string())];
+            let Ok(request) = axum::http::Request::builder()
+                .uri(path.as_str())
+                .header(axum::http::header::HOST, host.as_str())
+                .body(axum::body::Body::empty())
+            else {
+                return Ok(());
+            };
+            if let Some(routed) = shard_path_for(&request, &hosts) {
+                proptest::prop_assert!(routed.starts_with("/rekor/shards/2"), "{routed}");
+            }
+        }
+    }
+
     #[test]
     fn shard_paths_and_schemas() {
         assert_eq!(shard_path(1), "/rekor");
