@@ -131,6 +131,85 @@ fn sign(server: &Server, work: &Path, name: &str, email: &str) -> Signed {
     }
 }
 
+/// The independent verifiers, each judging bundles under the server's trust material.
+struct Peers<'a> {
+    work: &'a Path,
+    data: &'a Path,
+    email: &'a str,
+    issuer: &'a str,
+}
+
+impl Peers<'_> {
+    /// sigstore-python with the trust config (and, given `(TUF URL, root.json)`, over TUF
+    /// too) and sigstore-js with the trusted root must accept every bundle; each skips with
+    /// one line where it is not installed (unless SIGNET_REQUIRE_INTEROP=1).
+    fn verify(&self, bundles: &[&Signed], tuf: Option<(&str, &Path)>) {
+        let trust_config = self.data.join("trust_config.json");
+        if let Some(sigstore) = common::sigstore_python() {
+            let python = |args: &[&str]| {
+                Command::new(&sigstore)
+                    .args(args)
+                    .env_clear()
+                    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                    .env("HOME", self.work)
+                    .env("NO_PROXY", "127.0.0.1,localhost")
+                    .output()
+                    .expect("run sigstore")
+            };
+            let mut instances = vec![["--trust-config", s(&trust_config)]];
+            if let Some((url, root)) = tuf {
+                assert_ok(
+                    &python(&["--instance", url, "trust-instance", s(root)]),
+                    "sigstore trust-instance",
+                );
+                instances.push(["--instance", url]);
+            }
+            for signed in bundles {
+                for instance in &instances {
+                    let out = python(&[
+                        instance[0],
+                        instance[1],
+                        "verify",
+                        "identity",
+                        "--bundle",
+                        s(&signed.bundle),
+                        "--cert-identity",
+                        self.email,
+                        "--cert-oidc-issuer",
+                        self.issuer,
+                        s(&signed.file),
+                    ]);
+                    assert!(
+                        out.status.success() && String::from_utf8_lossy(&out.stderr).contains("OK:"),
+                        "sigstore-python {instance:?} {}: {}",
+                        signed.file.display(),
+                        text(&out)
+                    );
+                }
+            }
+        }
+        if let Some(prefix) = common::js_peers() {
+            let trusted_root = self.data.join("trusted_root.json");
+            for signed in bundles {
+                let out = common::sigstore_js_verify(
+                    &prefix,
+                    &trusted_root,
+                    &signed.bundle,
+                    &signed.file,
+                    self.email,
+                    self.issuer,
+                );
+                assert!(
+                    out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "OK",
+                    "sigstore-js {}: {}",
+                    signed.file.display(),
+                    text(&out)
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn bundles_from_before_and_after_a_rotation_of_every_key_verify_everywhere() {
     let tmp = tempfile::tempdir().unwrap();
@@ -341,65 +420,14 @@ fn bundles_from_before_and_after_a_rotation_of_every_key_verify_everywhere() {
         text(&out)
     );
 
-    // sigstore-python, with the trust config, and over TUF.
-    if let Some(sigstore) = common::sigstore_python() {
-        let python = |args: &[&str]| {
-            Command::new(&sigstore)
-                .args(args)
-                .env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("HOME", &work)
-                .env("NO_PROXY", "127.0.0.1,localhost")
-                .output()
-                .expect("run sigstore")
-        };
-        assert_ok(
-            &python(&["--instance", &tuf, "trust-instance", s(&root)]),
-            "sigstore trust-instance",
-        );
-        for signed in [&before, &after] {
-            for instance in [["--trust-config", s(&trust_config)], ["--instance", tuf.as_str()]] {
-                let out = python(&[
-                    instance[0],
-                    instance[1],
-                    "verify",
-                    "identity",
-                    "--bundle",
-                    s(&signed.bundle),
-                    "--cert-identity",
-                    email,
-                    "--cert-oidc-issuer",
-                    &issuer,
-                    s(&signed.file),
-                ]);
-                assert!(
-                    out.status.success() && String::from_utf8_lossy(&out.stderr).contains("OK:"),
-                    "sigstore-python {instance:?} {}: {}",
-                    signed.file.display(),
-                    text(&out)
-                );
-            }
-        }
-    }
-    // sigstore-js, with the trusted root.
-    if let Some(prefix) = common::js_peers() {
-        for signed in [&before, &after] {
-            let out = common::sigstore_js_verify(
-                &prefix,
-                &trusted_root,
-                &signed.bundle,
-                &signed.file,
-                email,
-                &issuer,
-            );
-            assert!(
-                out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "OK",
-                "sigstore-js {}: {}",
-                signed.file.display(),
-                text(&out)
-            );
-        }
-    }
+    // sigstore-python (with the trust config, and over TUF) and sigstore-js.
+    let peers = Peers {
+        work: &work,
+        data: &data,
+        email,
+        issuer: &issuer,
+    };
+    peers.verify(&[&before, &after], Some((&tuf, &root)));
 }
 
 #[test]
@@ -733,49 +761,11 @@ fn a_shard_under_a_host_of_its_own_is_named_by_the_host() {
         );
         assert_ok(&out, &format!("signet verify-blob {}", signed.file.display()));
     }
-    if let Some(sigstore) = common::sigstore_python() {
-        for signed in [&before, &after] {
-            let out = Command::new(&sigstore)
-                .args([
-                    "--trust-config",
-                    s(&trust_config),
-                    "verify",
-                    "identity",
-                    "--bundle",
-                ])
-                .arg(&signed.bundle)
-                .args(["--cert-identity", email, "--cert-oidc-issuer", &issuer])
-                .arg(&signed.file)
-                .env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("HOME", &work)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "sigstore-python {}: {}",
-                signed.file.display(),
-                text(&out)
-            );
-        }
-    }
-    if let Some(prefix) = common::js_peers() {
-        let trusted_root = data.join("trusted_root.json");
-        for signed in [&before, &after] {
-            let out = common::sigstore_js_verify(
-                &prefix,
-                &trusted_root,
-                &signed.bundle,
-                &signed.file,
-                email,
-                &issuer,
-            );
-            assert!(
-                out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "OK",
-                "sigstore-js {}: {}",
-                signed.file.display(),
-                text(&out)
-            );
-        }
-    }
+    let peers = Peers {
+        work: &work,
+        data: &data,
+        email,
+        issuer: &issuer,
+    };
+    peers.verify(&[&before, &after], None);
 }
