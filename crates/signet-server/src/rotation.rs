@@ -431,7 +431,7 @@ fn rotate(args: RotateArgs) -> anyhow::Result<()> {
         return recover(store.as_mut(), data);
     }
     let Some(what) = args.what else {
-        bail!("say what to rotate: log, tsa or ca");
+        bail!("say what to rotate: log, ct, tsa or ca");
     };
     let rotations = Rotations::load(store.as_mut(), what)?;
     if let Some(p) = &rotations.pending {
