@@ -109,6 +109,7 @@ fn field(term: &Term) -> Field {
         Term::Digest(_) => Field::Digest,
         Term::KeyFingerprint(_) => Field::KeyFingerprint,
         Term::CertFingerprint(_) => Field::CertFingerprint,
+        Term::Extension { arc, .. } => Field::Fulcio(*arc),
     }
 }
 
