@@ -362,7 +362,7 @@ fn entry_body(e: &ProvenEntry) -> String {
     let hit = &e.hit;
     let mut out = format!(
         "<h1>Entry {index} of {loglink}</h1>\
-         <div id=\"verify\" class=\"verify pending\" data-verify=\"pending\" data-log=\"{log}\" data-index=\"{index}\" \
+         <div id=\"verify\" class=\"verify pending\" data-verify=\"pending\" data-log=\"{log}\" data-index=\"{index}\" data-format=\"{format}\" \
          data-leaf=\"{leaf}\" data-api=\"{api}\" data-trust=\"{trust}\">\
          <span class=\"verify-text\">Verifying in your browser…</span>\
          <noscript>Reading needs no JavaScript; verifying in your browser does. The proof is at \
@@ -370,6 +370,7 @@ fn entry_body(e: &ProvenEntry) -> String {
         index = hit.index,
         loglink = link(&log_href(&hit.log), &hit.log),
         log = esc(&hit.log),
+        format = format_name(hit.format),
         leaf = B64.encode(&hit.leaf),
         api = esc(&format!("{}/api/entry/{}/{}", crate::BASE, hit.log, hit.index)),
         trust = esc(&format!("{}/api/trusted_root.json", crate::BASE)),
@@ -438,6 +439,16 @@ fn entry_body(e: &ProvenEntry) -> String {
         .unwrap_or_else(|| B64.encode(&hit.leaf));
     let _ = write!(out, "<h2>Raw entry</h2><pre class=\"raw\">{}</pre>", esc(&raw));
     out
+}
+
+/// The entry format's name in the page and the proof API (`data-format`, `"format"`): which
+/// checkpoint signature the script checks (a Rekor note; a static-ct-api RFC 6962 one).
+fn format_name(format: EntryFormat) -> &'static str {
+    match format {
+        EntryFormat::RekorV2 => "rekor_v2",
+        EntryFormat::RekorV1 => "rekor_v1",
+        EntryFormat::Ct => "ct",
+    }
 }
 
 fn leaf_hash(leaf: &[u8]) -> [u8; 32] {
@@ -520,7 +531,7 @@ fn signer_table(signer: &Signer) -> String {
 /// `GET /api/entry/<log>/<index>`: what the page's script verifies.
 ///
 /// ```json
-/// {"log": "rekor", "index": "7", "logId": b64, "leaf": b64, "treeSize": "9", "rootHash": b64,
+/// {"log": "rekor", "format": "rekor_v2" | "rekor_v1" | "ct", "index": "7", "logId": b64, "leaf": b64, "treeSize": "9", "rootHash": b64,
 ///  "hashes": [b64, ...], "checkpoint": "note text", "integratedTime": null | "unix seconds"}
 /// ```
 pub(crate) async fn entry_json(
@@ -531,6 +542,7 @@ pub(crate) async fn entry_json(
         Ok(e) => {
             let body = serde_json::json!({
                 "log": e.hit.log,
+                "format": format_name(e.hit.format),
                 "index": e.hit.index.to_string(),
                 "logId": B64.encode(&e.log_id),
                 "leaf": B64.encode(&e.hit.leaf),

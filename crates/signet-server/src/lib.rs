@@ -245,6 +245,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let mut appender = None;
     // Search (issue 17): an index per log, each following its log from a thread of its own.
     let mut indexes = search::Indexes::default();
+    // The web explorer (issue 17) reads the same indexes and logs: explorer.rs.
+    let mut explorer_logs: Vec<explorer::ExplorerLog> = Vec::new();
     let log_id = signet_tlog::rekor_log_id(&dir.origin, dir.log_key.public_key());
     if selected.log {
         let signer = NoteSigner::from_signer(&dir.origin, dir.log_key.clone())
@@ -272,13 +274,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         let mut log_router = signet_log::http::router(state);
         if !args.no_search_index {
             log_router = log_router.merge(indexes.rekor_v2(&dir.path, &dir.location, log_id)?);
-            // The web explorer (issue 17) reads the same index and log: explorer.rs.
-            if !args.no_explorer {
-                let index = dir.path.join(search::INDEX_FILE);
-                let routes = explorer::start(&dir.path, &index, &dir.location, log_id)?;
-                app = app.merge(routes);
-                eprintln!("signet: web explorer at {public_url}{}/", signet_explorer::BASE);
-            }
+            explorer_logs.push(explorer::ExplorerLog {
+                name: explorer::LOG_NAME,
+                format: signet_index::LogFormat::RekorV2,
+                index_path: dir.path.join(search::INDEX_FILE),
+                location: dir.location.clone(),
+                log_id,
+            });
         }
         app = app.nest(LOG_PREFIX, log_router);
         health_logs.push(("rekor", started.clone()));
@@ -312,6 +314,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         let mut v1_router = signet_log::v1::router_v1(v1.clone());
         if !args.no_search_index {
             v1_router = v1_router.merge(indexes.rekor_v1(&dir.path.join("rekor1"), &v1)?);
+            explorer_logs.push(explorer::ExplorerLog {
+                name: "rekor1",
+                format: signet_index::LogFormat::RekorV1,
+                index_path: dir.path.join("rekor1").join(search::INDEX_FILE),
+                location: v1.store_location().clone(),
+                log_id: v1.log_id(),
+            });
         }
         app = app.nest(LOG_V1_PREFIX, v1_router);
         eprintln!("signet: Rekor v1 log at {v1_url}");
@@ -375,6 +384,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         app = app.nest(CT_PREFIX, signet_ct::router(ct.clone()));
         if !args.no_search_index {
             indexes.ct(&dir.path.join("ct"), &ct)?;
+            explorer_logs.push(explorer::ExplorerLog {
+                name: "ct",
+                format: signet_index::LogFormat::Ct,
+                index_path: dir.path.join("ct").join(search::INDEX_FILE),
+                location: ct.store_location().clone(),
+                log_id: ct.log_id(),
+            });
         }
         eprintln!("signet: certificate transparency log at {ct_url}");
         if selected.ca {
@@ -389,6 +405,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     if !args.no_search_index {
         app = app.merge(indexes.all_logs_router());
+    }
+    if !args.no_explorer && !explorer_logs.is_empty() {
+        app = app.merge(explorer::start(&dir.path, &explorer_logs)?);
+        eprintln!("signet: web explorer at {public_url}{}/", signet_explorer::BASE);
     }
     dir.write_trust_files(&trust)?;
     // The same trust files, published over TUF for clients that bootstrap from a root.json.
