@@ -153,11 +153,15 @@
     const origin = lines[0];
     if (lines.length < 4 || lines[1] !== entry.treeSize) fail("checkpoint", "the checkpoint is for another tree size than the proof");
     if (!equal(b64(lines[2], "checkpoint"), root)) fail("checkpoint", "the checkpoint's root hash is not the root the proof leads to");
-    // The origin's signature lines: key ID (4 bytes) and signature.
+    // The origin's signature lines: key ID (4 bytes) and signature. A Rekor v1 checkpoint's
+    // origin is "<name> - <tree ID>" and the log signs as <name> (as Rekor v1 does).
+    const names = [origin];
+    const dash = origin.lastIndexOf(" - ");
+    if (box.dataset.format === "rekor_v1" && dash > 0) names.push(origin.slice(0, dash));
     const sigs = note.slice(split + 2).split("\n").map((l) => {
       if (!l.startsWith("\u2014 ")) return null;
       const sp = l.lastIndexOf(" ");
-      if (l.slice(2, sp) !== origin) return null;
+      if (!names.includes(l.slice(2, sp))) return null;
       const raw = b64(l.slice(sp + 1), "checkpoint signature");
       return raw.length > 4 ? { keyId: raw.slice(0, 4), body: raw.slice(4) } : null;
     }).filter((s) => s);

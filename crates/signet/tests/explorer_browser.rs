@@ -253,14 +253,16 @@ fn explorer_finds_shows_and_verifies_a_keyless_entry_in_the_browser() {
     let digest = sha256_name(content);
     let base = format!("{}/explorer", f.url);
 
-    // The search page lists the entry, linking to it (a URI is searched as identity and as
-    // issuer; only the identity matches).
+    // The search page lists the entry, linking to it, and the CT log's precertificate of its
+    // signing certificate (a URI is searched as identity and as issuer; only the identity
+    // matches).
     let results = dom(browser, &f.profile("search"), &format!("{base}/?q={}", enc(san)));
     assert_eq!(
         attr(&results, "result-count", "data-count").as_deref(),
-        Some("1"),
+        Some("2"),
         "{results}"
     );
+    assert!(results.contains("data-log=\"ct\" data-index=\"0\""), "{results}");
     assert!(results.contains(&format!("<a href=\"/explorer/entry/rekor/{index}\">{index}</a>")));
     assert!(results.contains(&digest));
 
@@ -287,7 +289,25 @@ fn explorer_finds_shows_and_verifies_a_keyless_entry_in_the_browser() {
             "refs/heads/main".into(),
         ),
     ] {
-        let row = format!("<td><code>{oid}</code></td><td>{name}</td><td>{value}</td>");
+        // The workflow fields' values link to the search by them; the issuer's is text.
+        let shown = match oid.rsplit('.').next().unwrap() {
+            "8" => value.clone(),
+            arc => {
+                let field = if arc == "12" {
+                    "source_repository_uri"
+                } else {
+                    "source_repository_ref"
+                };
+                format!(
+                    "<a href=\"/explorer/?q={}\">{value}</a>",
+                    enc(&format!("{field}:{value}"))
+                )
+            }
+        };
+        let arc = oid.rsplit('.').next().unwrap();
+        let row = format!(
+            "<td><code>{oid}</code></td><td>{name}</td><td class=\"extension\" data-arc=\"{arc}\">{shown}</td>"
+        );
         assert!(page.contains(&row), "no {row} in {page}");
     }
     let shot = screenshot_dir().join("entry.png");
@@ -319,6 +339,103 @@ fn explorer_finds_shows_and_verifies_a_keyless_entry_in_the_browser() {
         &shot,
     );
     println!("screenshot of the tampered entry page: {}", shot.display());
+}
+
+/// Waits until the explorer's search for `q` lists entry `index` of `log`; returns the page.
+fn wait_listed(f: &Fixture, q: &str, log: &str, index: u64) -> String {
+    let start = Instant::now();
+    let url = format!("{}/explorer/?q={}", f.url, enc(q));
+    loop {
+        let page = String::from_utf8_lossy(&get(&url).body).to_string();
+        if page.contains(&format!("data-log=\"{log}\" data-index=\"{index}\"")) {
+            return page;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{log} entry {index} never listed for {q}: {page}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The Rekor v1 log (ECDSA-signed checkpoint notes) and the CT log (static-ct-api checkpoints
+/// with RFC 6962 tree head signatures) in the explorer: a GitHub workflow's certificate is a CT
+/// entry, and a Rekor v1 entry signed with it; a search by the workflow's repository
+/// (`github_workflow_repository:…`, the link the entry page puts on that extension) lists
+/// both; each entry page verifies in the browser; a flipped proof byte of the CT entry and a
+/// flipped byte of the CT checkpoint's signature are named failures.
+#[test]
+fn rekor_v1_and_ct_entries_verify_in_the_browser() {
+    let Some(browser) = chromium() else { return };
+    let f = Fixture::start();
+    let key = signet_crypto::SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap();
+    // A few certificates and v1 entries, so that the entries under test have audit paths.
+    let mut last = (0, 0);
+    for i in 0..3 {
+        let token = github_token(
+            &f,
+            serde_json::json!({ "repository": "acme/app", "ref": format!("refs/tags/v{i}") }),
+        );
+        let cert = common::fulcio_leaf(&f.url, &token, &key);
+        let (_, v1) = common::log_v1(&f.url, &key, &cert, format!("v1 artifact {i}").as_bytes());
+        last = (v1, i);
+    }
+    let (v1_index, ct_index) = last;
+    let term = "github_workflow_repository:acme/app";
+    wait_listed(&f, term, "rekor1", v1_index);
+    let results = wait_listed(&f, term, "ct", ct_index);
+    assert_eq!(
+        attr(&results, "result-count", "data-count").as_deref(),
+        Some("6"),
+        "{results}"
+    );
+    let base = format!("{}/explorer", f.url);
+
+    let v1_page = dom(
+        browser,
+        &f.profile("v1"),
+        &format!("{base}/entry/rekor1/{v1_index}"),
+    );
+    assert_verified(&v1_page);
+    let san = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v2";
+    assert_eq!(text(&v1_page, "identity").as_deref(), Some(san));
+    // The repository extension's value links to the search by it.
+    let link = format!(
+        "<a href=\"/explorer/?q={}\">acme/app</a>",
+        enc("github_workflow_repository:acme/app")
+    );
+    assert!(v1_page.contains(&link), "no {link} in {v1_page}");
+
+    let ct_url = format!("{base}/entry/ct/{ct_index}");
+    let ct_page = dom(browser, &f.profile("ct"), &ct_url);
+    assert_verified(&ct_page);
+    assert!(ct_page.contains("precert_entry"), "{ct_page}");
+    let shot = screenshot_dir().join("entry-ct.png");
+    screenshot(browser, &f.profile("shot"), &ct_url, &shot);
+    println!("screenshot of a CT entry page: {}", shot.display());
+
+    // A byte of the CT entry's audit path changed on the way.
+    let proxy = tampering_proxy(f.url.clone(), b"\"hashes\":[\"".to_vec(), 0);
+    let page = dom(
+        browser,
+        &f.profile("ct-proof"),
+        &format!("{proxy}/explorer/entry/ct/{ct_index}"),
+    );
+    assert_failed(&page, "inclusion proof");
+    // A byte of the CT checkpoint's RFC6962NoteSignature (12 base64 digits in: the STH
+    // timestamp the signature covers) changed on the way.
+    let note = get(&format!("{base}/api/entry/ct/{ct_index}")).json()["checkpoint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let origin = note.lines().next().unwrap().to_string();
+    let proxy = tampering_proxy(f.url.clone(), format!("\u{2014} {origin} ").into_bytes(), 12);
+    let page = dom(
+        browser,
+        &f.profile("ct-sig"),
+        &format!("{proxy}/explorer/entry/ct/{ct_index}"),
+    );
+    assert_failed(&page, "checkpoint signature");
 }
 
 #[test]
