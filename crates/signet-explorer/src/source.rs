@@ -1,7 +1,7 @@
 //! What the explorer needs from a log, as one narrow trait: [`ExplorerSource`]. The server
-//! implements it for its Rekor v2 log over signet-index and signet-log
-//! (`crates/signet-server/src/explorer.rs`); a Rekor v1 or CT log plugs in by implementing the
-//! same five methods and naming its [`EntryFormat`].
+//! implements it for its Rekor v2, Rekor v1 and CT logs over signet-index and signet-log
+//! (`crates/signet-server/src/explorer.rs`), each log naming its [`EntryFormat`]; any other
+//! log plugs in by implementing the same six methods.
 //!
 //! Methods block (SQLite, PostgreSQL through a blocking client): the explorer calls them on
 //! tokio's blocking pool.

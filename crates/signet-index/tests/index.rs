@@ -28,7 +28,8 @@ fn identity(i: u64) -> Option<(&'static str, &'static str)> {
 /// The Build Signer URI extension (1.3.6.1.4.1.57264.1.9) of entry `i`'s certificate: a
 /// workflow on even entries.
 fn signer_uri(i: u64) -> Option<&'static str> {
-    (i % 2 == 0).then_some("https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main")
+    i.is_multiple_of(2)
+        .then_some("https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main")
 }
 
 fn digest(i: u64) -> [u8; 32] {

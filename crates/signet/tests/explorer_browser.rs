@@ -146,9 +146,24 @@ impl Fixture {
 
     /// A server with `throwaway` entries logged before the test's own.
     fn start_with_entries(throwaway: u64) -> Fixture {
+        Fixture::start_binary(None, throwaway)
+    }
+
+    /// [`Fixture::start_with_entries`] with the server run from `binary` (e.g. a release
+    /// build) rather than this test's own `signet`.
+    fn start_binary(binary: Option<&Path>, throwaway: u64) -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
-        let server = Server::start_with(&data, &["--dev-oidc"]);
+        let server = match binary {
+            None => Server::start_with(&data, &["--dev-oidc"]),
+            Some(bin) => {
+                let mut cmd = Command::new(bin);
+                cmd.args(["server", "--listen", "127.0.0.1:0", "--dev-oidc", "--data-dir"])
+                    .arg(&data)
+                    .env("SIGNET_LOG", "warn");
+                Server::spawn(cmd, &data).unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
+            }
+        };
         common::log_throwaway_entries(&server, throwaway);
         Fixture {
             url: server.url.clone(),
@@ -413,6 +428,15 @@ fn rekor_v1_and_ct_entries_verify_in_the_browser() {
     let shot = screenshot_dir().join("entry-ct.png");
     screenshot(browser, &f.profile("shot"), &ct_url, &shot);
     println!("screenshot of a CT entry page: {}", shot.display());
+
+    // Each log's overview lists its newest entries.
+    for (log, index) in [("rekor1", v1_index), ("ct", ct_index)] {
+        let overview = String::from_utf8(get(&format!("{base}/log/{log}")).body).unwrap();
+        assert!(
+            overview.contains(&format!("href=\"/explorer/entry/{log}/{index}\"")),
+            "{overview}"
+        );
+    }
 
     // A byte of the CT entry's audit path changed on the way.
     let proxy = tampering_proxy(f.url.clone(), b"\"hashes\":[\"".to_vec(), 0);
@@ -739,13 +763,20 @@ fn every_entry_of_a_ragged_tree_verifies_in_the_browser() {
 /// The explorer's speed goal (issue 17): an entry page, including its in-browser verification,
 /// loads in under 200 ms. Prints the distribution of `performance.now()` at the end of
 /// verification (time since navigation start) over 50 loads, after 5 warm-up loads, and as a
-/// baseline the time of the proof API request alone over HTTP from this process. Not run by
-/// default and asserts nothing about speed (BENCHMARKS.md, "Explorer", has the command).
+/// baseline the time of the proof API request alone over HTTP from this process. The server
+/// is the one at `SIGNET_EXPLORER_BENCH_URL` if set, else one started from the binary at
+/// `SIGNET_EXPLORER_BENCH_BIN` (e.g. `target/release/signet`), else this test's own `signet`.
+/// Not run by default and asserts nothing about speed (BENCHMARKS.md, "Explorer", has the
+/// command).
 #[test]
 #[ignore]
 fn entry_page_load_time() {
     let Some(browser) = chromium() else { return };
-    let mut f = Fixture::running().unwrap_or_else(|| Fixture::start_with_entries(100));
+    let binary = std::env::var_os("SIGNET_EXPLORER_BENCH_BIN").map(PathBuf::from);
+    if let Some(bin) = &binary {
+        println!("server binary: {}", bin.display());
+    }
+    let mut f = Fixture::running().unwrap_or_else(|| Fixture::start_binary(binary.as_deref(), 100));
     let email = "bench@example.com";
     let index = f.sign(
         &dev_token(&f.url, email),
