@@ -109,15 +109,21 @@ impl IndexDb {
     }
 
     /// Empties the postings (the origin stays: the log is the same) and records this build's
-    /// schema, in one transaction: the indexer then re-reads the log from its first entry.
+    /// schema: the indexer then re-reads the log from its first entry.
     fn migrate(&mut self) -> Result<(), IndexError> {
+        self.empty_and_set("schema", &SCHEMA_VERSION.to_string())
+    }
+
+    /// Deletes every posting and the indexed size, and sets meta `key` to `value`, in one
+    /// transaction.
+    fn empty_and_set(&mut self, key: &str, value: &str) -> Result<(), IndexError> {
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM postings", [])?;
         tx.execute("DELETE FROM meta WHERE key = 'indexed_size'", [])?;
         tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('schema', ?1)
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [SCHEMA_VERSION.to_string()],
+            [key, value],
         )?;
         tx.commit()?;
         Ok(())
@@ -135,16 +141,7 @@ impl IndexDb {
 
     /// Empties the index and records the log it will hold.
     pub fn reset(&mut self, origin: &str) -> Result<(), IndexError> {
-        let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM postings", [])?;
-        tx.execute("DELETE FROM meta WHERE key = 'indexed_size'", [])?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('origin', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [origin],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.empty_and_set("origin", origin)
     }
 
     /// How many leaves of the log are indexed: entries `0..indexed_size`.

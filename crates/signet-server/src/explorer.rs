@@ -41,6 +41,26 @@ pub struct ExplorerLog {
     pub log_id: [u8; 32],
 }
 
+impl ExplorerLog {
+    /// The log `name` of `format` whose store is at `location` and whose index is
+    /// `search::INDEX_FILE` in `dir`.
+    pub fn new(
+        name: &'static str,
+        format: LogFormat,
+        dir: &Path,
+        location: &StoreLocation,
+        log_id: [u8; 32],
+    ) -> ExplorerLog {
+        ExplorerLog {
+            name,
+            format,
+            index_path: dir.join(super::search::INDEX_FILE),
+            location: location.clone(),
+            log_id,
+        }
+    }
+}
+
 /// One log, as the explorer reads it.
 struct LogReader {
     name: &'static str,

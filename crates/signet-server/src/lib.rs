@@ -274,13 +274,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         let mut log_router = signet_log::http::router(state);
         if !args.no_search_index {
             log_router = log_router.merge(indexes.rekor_v2(&dir.path, &dir.location, log_id)?);
-            explorer_logs.push(explorer::ExplorerLog {
-                name: explorer::LOG_NAME,
-                format: signet_index::LogFormat::RekorV2,
-                index_path: dir.path.join(search::INDEX_FILE),
-                location: dir.location.clone(),
-                log_id,
-            });
+            let format = signet_index::LogFormat::RekorV2;
+            let log =
+                explorer::ExplorerLog::new(explorer::LOG_NAME, format, &dir.path, &dir.location, log_id);
+            explorer_logs.push(log);
         }
         app = app.nest(LOG_PREFIX, log_router);
         health_logs.push(("rekor", started.clone()));
@@ -314,13 +311,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         let mut v1_router = signet_log::v1::router_v1(v1.clone());
         if !args.no_search_index {
             v1_router = v1_router.merge(indexes.rekor_v1(&dir.path.join("rekor1"), &v1)?);
-            explorer_logs.push(explorer::ExplorerLog {
-                name: "rekor1",
-                format: signet_index::LogFormat::RekorV1,
-                index_path: dir.path.join("rekor1").join(search::INDEX_FILE),
-                location: v1.store_location().clone(),
-                log_id: v1.log_id(),
-            });
+            let (v1_dir, format) = (dir.path.join("rekor1"), signet_index::LogFormat::RekorV1);
+            let log = explorer::ExplorerLog::new("rekor1", format, &v1_dir, v1.store_location(), v1.log_id());
+            explorer_logs.push(log);
         }
         app = app.nest(LOG_V1_PREFIX, v1_router);
         eprintln!("signet: Rekor v1 log at {v1_url}");
@@ -384,13 +377,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         app = app.nest(CT_PREFIX, signet_ct::router(ct.clone()));
         if !args.no_search_index {
             indexes.ct(&dir.path.join("ct"), &ct)?;
-            explorer_logs.push(explorer::ExplorerLog {
-                name: "ct",
-                format: signet_index::LogFormat::Ct,
-                index_path: dir.path.join("ct").join(search::INDEX_FILE),
-                location: ct.store_location().clone(),
-                log_id: ct.log_id(),
-            });
+            let (ct_dir, format) = (dir.path.join("ct"), signet_index::LogFormat::Ct);
+            let log = explorer::ExplorerLog::new("ct", format, &ct_dir, ct.store_location(), ct.log_id());
+            explorer_logs.push(log);
         }
         eprintln!("signet: certificate transparency log at {ct_url}");
         if selected.ca {

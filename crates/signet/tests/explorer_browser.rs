@@ -446,20 +446,27 @@ fn rekor_v1_and_ct_entries_verify_in_the_browser() {
         &format!("{proxy}/explorer/entry/ct/{ct_index}"),
     );
     assert_failed(&page, "inclusion proof");
-    // A byte of the CT checkpoint's RFC6962NoteSignature (12 base64 digits in: the STH
-    // timestamp the signature covers) changed on the way.
-    let note = get(&format!("{base}/api/entry/ct/{ct_index}")).json()["checkpoint"]
+    // A byte of the CT checkpoint's RFC6962NoteSignature (byte 9: in the STH timestamp the
+    // signature covers) changed on the way.
+    let page = page_with_tampered_signature(browser, &f, "ct", ct_index);
+    assert_failed(&page, "checkpoint signature");
+}
+
+/// Entry `index` of `log` in the browser through a proxy that flips a character 12 base64
+/// digits into the checkpoint's signature line by its origin (`— <origin> <base64(key ID ||
+/// signature)>`: byte 9, past the key ID).
+fn page_with_tampered_signature(browser: &str, f: &Fixture, log: &str, index: u64) -> String {
+    let note = get(&format!("{}/explorer/api/entry/{log}/{index}", f.url)).json()["checkpoint"]
         .as_str()
         .unwrap()
         .to_string();
     let origin = note.lines().next().unwrap().to_string();
     let proxy = tampering_proxy(f.url.clone(), format!("\u{2014} {origin} ").into_bytes(), 12);
-    let page = dom(
+    dom(
         browser,
-        &f.profile("ct-sig"),
-        &format!("{proxy}/explorer/entry/ct/{ct_index}"),
-    );
-    assert_failed(&page, "checkpoint signature");
+        &f.profile(&format!("sig-{log}")),
+        &format!("{proxy}/explorer/entry/{log}/{index}"),
+    )
 }
 
 #[test]
@@ -468,17 +475,7 @@ fn a_checkpoint_signature_that_does_not_verify_is_named() {
     let mut f = Fixture::start();
     let email = "sig@example.com";
     let index = f.sign(&dev_token(&f.url, email), "signature tamper", email);
-    // The note's signature line is `— <origin> <base64(key ID || signature)>`: flip a
-    // character 12 base64 digits into it (byte 9: inside the signature, past the key ID).
-    let origin = get(&format!("{}/rekor/checkpoint", f.url));
-    let origin = String::from_utf8(origin.body).unwrap();
-    let origin = origin.lines().next().unwrap().to_string();
-    let proxy = tampering_proxy(f.url.clone(), format!("\u{2014} {origin} ").into_bytes(), 12);
-    let page = dom(
-        browser,
-        &f.profile("sig"),
-        &format!("{proxy}/explorer/entry/rekor/{index}"),
-    );
+    let page = page_with_tampered_signature(browser, &f, "rekor", index);
     assert_failed(&page, "checkpoint signature");
     assert!(
         attr(&page, "verify", "data-reason").is_some_and(|r| r.contains("does not verify")),
