@@ -11,7 +11,8 @@ use signet_index::query::{decode_cursor, encode_cursor, SearchQuery, MAX_LIMIT, 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let Ok(q) = SearchQuery::parse(text) else { return };
-    assert!(!q.terms.is_empty() && q.terms.len() <= 5);
+    // Each field at most once: the five fixed ones and the Fulcio extensions.
+    assert!(!q.terms.is_empty() && q.terms.len() <= 5 + signet_x509::oid::FULCIO_FIELDS.len());
     assert!((1..=MAX_LIMIT).contains(&q.limit));
     assert!(q.terms.iter().all(|(_, v)| !v.is_empty() && v.len() <= MAX_VALUE_LEN));
     assert_eq!(decode_cursor(&encode_cursor(q.start)), Ok(q.start));

@@ -1,5 +1,6 @@
 //! `signet search`: asks a Rekor v2 log's search API (`GET <log>/api/v2/search`, served by
-//! `signet server`) for the entries of an identity, issuer or artifact digest, and trusts none
+//! `signet server`) for the entries of an identity, issuer, artifact digest or Fulcio
+//! workflow/build extension (`--certificate-github-workflow-repository`, ...), and trusts none
 //! of the answer: every result's inclusion proof and signed checkpoint are verified against the
 //! trust material's log keys, and its body must say what was asked for. A result that fails is
 //! an error, not a row. (That nothing was left out cannot be checked from the answer; the
@@ -16,12 +17,13 @@ use anyhow::{anyhow, bail, Context as _};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{json, Value};
-use signet_formats::rekor_v2::{Entry, Spec, TransparencyLogEntry, VerifierKey};
+use signet_formats::rekor_v2::TransparencyLogEntry;
 use signet_verify::entry_facts::{read_ct_entry, read_entry, read_v1_entry, EntryFacts, Signer, Wanted};
 use signet_verify::tlog::{
     check_witnesses, find_log, verify_inclusion_proof, verify_log_checkpoint, verify_static_ct_checkpoint,
 };
 use signet_verify::{PreparedTrust, TransparencyLog};
+use signet_x509::oid::{FulcioField, FULCIO_FIELDS};
 
 use crate::http::Http;
 use crate::trust::{TrustArgs, TrustEnv};
@@ -42,6 +44,11 @@ pub struct SearchArgs {
     /// Entries for this artifact digest (`sha256:<hex>`, or bare hex for SHA-256).
     #[arg(long)]
     pub digest: Option<String>,
+    /// Entries whose certificate carries a Fulcio workflow/build extension with exactly this
+    /// value (`--certificate-github-workflow-repository owner/name`,
+    /// `--certificate-source-repository-ref refs/tags/v1`, ...), ANDed with the rest.
+    #[command(flatten)]
+    pub extensions: ExtensionArgs,
     /// Results per page (1 to 100).
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub limit: u32,
@@ -70,6 +77,52 @@ pub struct SearchArgs {
     pub trust: TrustArgs,
 }
 
+/// One flag per Fulcio workflow/build extension (`signet_x509::oid::FULCIO_FIELDS`): cosign's
+/// `verify` flag where cosign has one (`--certificate-github-workflow-trigger`, `-sha`,
+/// `-name`, `-repository`, `-ref`), else `--certificate-` and the field's name
+/// (`--certificate-source-repository-uri`, `--certificate-build-signer-uri`, ...). Built from
+/// the table rather than written out, so the flags, the search parameters and the index
+/// cannot drift apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtensionArgs(pub Vec<(&'static FulcioField, String)>);
+
+impl clap::FromArgMatches for ExtensionArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Ok(ExtensionArgs(
+            FULCIO_FIELDS
+                .iter()
+                .filter_map(|f| matches.get_one::<String>(f.name).map(|v| (f, v.clone())))
+                .collect(),
+        ))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for ExtensionArgs {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for f in FULCIO_FIELDS {
+            cmd = cmd.arg(
+                clap::Arg::new(f.name)
+                    .long(f.flag)
+                    .value_name("VALUE")
+                    .help(format!(
+                        "Entries whose certificate's {} (1.3.6.1.4.1.57264.1.{}) is exactly VALUE",
+                        f.title, f.arc
+                    )),
+            );
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
@@ -93,8 +146,53 @@ pub struct Found {
     pub kind: String,
     /// The artifact digest, `sha256:<hex>`.
     pub digest: String,
-    /// (SAN, issuer) of each certificate signer; a key signer is ("", "").
-    pub signers: Vec<(String, String)>,
+    /// Each signature's certificate facts; a key signer's are empty.
+    pub signers: Vec<FoundSigner>,
+}
+
+/// What a result's certificate says about its signer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FoundSigner {
+    /// The SAN ("" for a key or a certificate that is not a Fulcio leaf).
+    pub identity: String,
+    /// The OIDC issuer ("" when none).
+    pub issuer: String,
+    /// The Fulcio workflow/build extensions it carries, by arc.
+    pub extensions: Vec<(u32, String)>,
+}
+
+impl FoundSigner {
+    fn of(signer: &Signer) -> FoundSigner {
+        match signer {
+            Signer::Certificate(c) => FoundSigner {
+                identity: c.san.clone().unwrap_or_default(),
+                issuer: c.issuer.clone().unwrap_or_default(),
+                extensions: c
+                    .extensions
+                    .iter()
+                    .filter_map(|(oid, v)| Some((FulcioField::by_oid(oid)?.arc, v.clone())))
+                    .collect(),
+            },
+            Signer::PublicKey { .. } => FoundSigner::default(),
+        }
+    }
+
+    fn json(&self) -> Value {
+        let extensions: serde_json::Map<String, Value> = self
+            .extensions
+            .iter()
+            .filter_map(|(arc, v)| Some((FulcioField::by_arc(*arc)?.name.to_string(), json!(v))))
+            .collect();
+        json!({"identity": self.identity, "issuer": self.issuer, "extensions": extensions})
+    }
+}
+
+/// What to read of a result's entry: its facts, with the Fulcio workflow/build extensions.
+fn wanted() -> Wanted {
+    Wanted {
+        fingerprints: false,
+        extensions: Some(FULCIO_FIELDS.iter().map(FulcioField::oid).collect()),
+    }
 }
 
 /// Runs `signet search` and prints the results.
@@ -200,7 +298,7 @@ fn run_pages(
                         "logIndex": f.log_index,
                         "kind": f.kind,
                         "digest": f.digest,
-                        "signers": f.signers.iter().map(|(s, i)| json!({"identity": s, "issuer": i})).collect::<Vec<_>>(),
+                        "signers": f.signers.iter().map(FoundSigner::json).collect::<Vec<_>>(),
                         "entry": f.entry,
                     })
                 })
@@ -216,7 +314,8 @@ fn run_pages(
                 "LOG", "LOG INDEX", "KIND", "DIGEST", "IDENTITY"
             );
             for f in &found {
-                let (san, iss) = f.signers.first().cloned().unwrap_or_default();
+                let first = f.signers.first().cloned().unwrap_or_default();
+                let (san, iss) = (first.identity, first.issuer);
                 let short: String = f.digest.chars().take(19).collect();
                 println!(
                     "{:<7} {:<10} {:<13} {:<20} {:<32} {}",
@@ -248,13 +347,20 @@ fn search_url(endpoint: &str, args: &SearchArgs, cursor: Option<&str>) -> anyhow
                 q.append_pair(name, v);
             }
         }
+        for (f, v) in &args.extensions.0 {
+            q.append_pair(f.name, v);
+        }
         q.append_pair("limit", &args.limit.to_string());
         if let Some(c) = cursor {
             q.append_pair("cursor", c);
         }
     }
-    if args.identity.is_none() && args.issuer.is_none() && args.digest.is_none() {
-        bail!("give --identity, --issuer or --digest");
+    if args.identity.is_none()
+        && args.issuer.is_none()
+        && args.digest.is_none()
+        && args.extensions.0.is_empty()
+    {
+        bail!("give --identity, --issuer, --digest or a --certificate-* extension flag");
     }
     Ok(url.into())
 }
@@ -293,37 +399,15 @@ pub fn verify_answer(
 
 fn read_found(value: Value, entry: &TransparencyLogEntry) -> anyhow::Result<Found> {
     let i = entry.log_index;
-    let body = Entry::from_json(&entry.canonicalized_body)
+    let facts = read_entry(&entry.canonicalized_body, &wanted())
         .with_context(|| format!("search result {i}: body is not a Rekor v2 entry"))?;
-    let (digest, signatures) = match &body.spec {
-        Spec::HashedRekordV002(h) => (&h.data, std::slice::from_ref(&h.signature)),
-        Spec::DsseV002(d) => (&d.payload_hash, d.signatures.as_slice()),
-    };
-    let alg = match digest.algorithm {
-        signet_crypto::HashAlgorithm::Sha2_384 => "sha384",
-        signet_crypto::HashAlgorithm::Sha2_512 => "sha512",
-        _ => "sha256",
-    };
-    let signers = signatures
-        .iter()
-        .map(|s| match &s.verifier.key {
-            VerifierKey::X509Certificate(der) => match signet_x509::fulcio::read_identity(der) {
-                Ok(id) => (
-                    id.san.value().to_string(),
-                    id.extensions.issuer.unwrap_or_default(),
-                ),
-                Err(_) => (String::new(), String::new()),
-            },
-            VerifierKey::PublicKey(_) => (String::new(), String::new()),
-        })
-        .collect();
     Ok(Found {
         log: "rekor2".into(),
         entry: value,
         log_index: i,
-        kind: body.kind().to_string(),
-        digest: format!("{alg}:{}", hex::encode(&digest.digest)),
-        signers,
+        kind: facts.kind.to_string(),
+        digest: facts.digest,
+        signers: facts.signers.iter().map(FoundSigner::of).collect(),
     })
 }
 
@@ -341,12 +425,20 @@ fn check_matches(found: &Found, args: &SearchArgs) -> anyhow::Result<()> {
             bail!("search result {i} is for digest {}, not {want}", found.digest);
         }
     }
-    if args.identity.is_some() || args.issuer.is_some() {
-        let ok = found.signers.iter().any(|(san, iss)| {
-            args.identity.as_ref().is_none_or(|w| w == san) && args.issuer.as_ref().is_none_or(|w| w == iss)
+    if args.identity.is_some() || args.issuer.is_some() || !args.extensions.0.is_empty() {
+        // One signer must have all of it: the index ANDs the terms of one entry, but an entry
+        // with two signatures could match them across both; such a result is refused too.
+        let ok = found.signers.iter().any(|s| {
+            args.identity.as_ref().is_none_or(|w| *w == s.identity)
+                && args.issuer.as_ref().is_none_or(|w| *w == s.issuer)
+                && args
+                    .extensions
+                    .0
+                    .iter()
+                    .all(|(f, w)| s.extensions.iter().any(|(arc, v)| *arc == f.arc && v == w))
         });
         if !ok {
-            bail!("search result {i} has no signer with the identity and issuer asked for");
+            bail!("search result {i} has no signer with the identity, issuer and extensions asked for");
         }
     }
     Ok(())
@@ -434,10 +526,7 @@ fn verify_all_logs_result(value: &Value, trust: &PreparedTrust) -> anyhow::Resul
         .collect::<anyhow::Result<Vec<_>>>()?;
     signet_tlog::verify_inclusion(&signet_tlog::leaf_hash(&leaf), log_index, size, &hashes, &root)
         .map_err(|e| anyhow!("{what} does not verify: inclusion proof: {e}"))?;
-    let wanted = Wanted {
-        fingerprints: false,
-        extensions: Some(Vec::new()),
-    };
+    let wanted = wanted();
     let facts: EntryFacts = match log.as_str() {
         "rekor2" => read_entry(&leaf, &wanted).map_err(|e| anyhow!("{what}: {e}"))?,
         "rekor1" => read_v1_entry(&leaf, &wanted)
@@ -445,23 +534,12 @@ fn verify_all_logs_result(value: &Value, trust: &PreparedTrust) -> anyhow::Resul
             .ok_or_else(|| anyhow!("{what}: an entry kind signet does not read"))?,
         _ => read_ct_entry(&leaf, &wanted).map_err(|e| anyhow!("{what}: {e}"))?,
     };
-    let signers = facts
-        .signers
-        .iter()
-        .map(|s| match s {
-            Signer::Certificate(c) => (
-                c.san.clone().unwrap_or_default(),
-                c.issuer.clone().unwrap_or_default(),
-            ),
-            Signer::PublicKey { .. } => (String::new(), String::new()),
-        })
-        .collect();
     Ok(Found {
         log,
         entry: value.clone(),
         log_index,
         kind: facts.kind.to_string(),
         digest: facts.digest,
-        signers,
+        signers: facts.signers.iter().map(FoundSigner::of).collect(),
     })
 }

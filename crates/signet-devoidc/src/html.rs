@@ -6,21 +6,9 @@ use crate::provider::Issuer;
 
 const BANNER: &str = "signet development OpenID provider — development only, never use in production";
 
-/// Escapes text for an HTML element body or a double- or single-quoted attribute value.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for an HTML element body or a quoted attribute value (the one escaping
+/// function signet's pages share).
+pub(crate) use signet_formats::html::escape;
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -190,14 +178,6 @@ pub(crate) fn error_page(error: &OAuthError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            escape(r#"<a href="x" onclick='y'>&</a>"#),
-            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
-        );
-    }
 
     #[test]
     fn login_page_escapes_request_values() {

@@ -7,8 +7,12 @@
 //      tree size;
 //   3. the log key: taken from the published trust root (trusted_root.json) by log ID; for an
 //      Ed25519 key the log ID must be the note key hash of the checkpoint's origin and that key
-//      (c2sp.org/signed-note: SHA-256(name || 0x0A || 0x01 || key));
-//   4. the checkpoint's signature line by that key must verify over the note's text.
+//      (c2sp.org/signed-note: SHA-256(name || 0x0A || 0x01 || key)); a CT log's (ctlogs) ID
+//      must be the SHA-256 of its key;
+//   4. the checkpoint's signature line by that key must verify: for a Rekor log (v2 or v1) over
+//      the note's text; for a CT log (data-format="ct", a static-ct-api checkpoint) the line is
+//      an RFC6962NoteSignature, whose TreeHeadSignature (RFC 6962 §3.5: the STH timestamp, the
+//      checkpoint's size and root) must verify under the CT log's ECDSA key.
 // The result goes into #verify as data-verify="ok|failed", data-check (the failed check),
 // data-reason, and data-ms (performance.now() when done: time since navigation start).
 "use strict";
@@ -103,6 +107,31 @@
     return fail("log key", "key type " + details + " is not one this page verifies");
   }
 
+  // RFC 6962 §3.5 TreeHeadSignature of a static-ct-api checkpoint: the signature line's body
+  // is timestamp (8) || hash (1) || signature algorithm (1) || length (2) || DER signature, and
+  // its key ID SHA-256(origin || 0x0A || 0x05 || log ID)[:4].
+  async function verifyCtCheckpoint(trust, logId, origin, size, root, sigs) {
+    const ct = (trust.ctlogs || []).find((t) => t.logId && equal(b64(t.logId.keyId, "trust root"), logId));
+    if (!ct) fail("log key", "the trust root names no CT log with ID " + hex(logId));
+    const spki = b64(ct.publicKey.rawBytes, "trust root");
+    if (!equal(await sha256(spki), logId)) fail("log key", "the CT log ID is not the SHA-256 of the trust root's key");
+    const details = ct.publicKey.keyDetails;
+    // [curve, hash, scalar bytes, TLS HashAlgorithm]
+    const alg = { PKIX_ECDSA_P256_SHA_256: ["P-256", "SHA-256", 32, 4], PKIX_ECDSA_P384_SHA_384: ["P-384", "SHA-384", 48, 5] }[details];
+    if (!alg) fail("log key", "CT key type " + details + " is not one this page verifies");
+    const key = await crypto.subtle.importKey("spki", spki, { name: "ECDSA", namedCurve: alg[0] }, false, ["verify"]);
+    const keyId = (await sha256(concat(enc.encode(origin), [0x0a, 0x05], logId))).slice(0, 4);
+    const body = (sigs.find((s) => equal(s.keyId, keyId)) || {}).body;
+    if (!body) fail("checkpoint signature", "no RFC 6962 signature by the CT log's key " + hex(keyId));
+    if (body.length < 12 || body.length !== 12 + ((body[10] << 8) | body[11])) fail("checkpoint signature", "not an RFC6962NoteSignature");
+    if (body[8] !== alg[3] || body[9] !== 3) fail("checkpoint signature", "not an ECDSA signature with " + alg[1]);
+    const sizeBytes = new Uint8Array(8);
+    new DataView(sizeBytes.buffer).setBigUint64(0, size);
+    const sth = concat([0, 1], body.slice(0, 8), sizeBytes, root);
+    const sig = derToP1363(body.slice(12), alg[2]);
+    if (!(await crypto.subtle.verify({ name: "ECDSA", hash: alg[1] }, key, sig, sth))) fail("checkpoint signature", "the CT log's tree head signature does not verify");
+  }
+
   async function verify() {
     const api = box.dataset.api, trustUrl = box.dataset.trust;
     const [entry, trust] = await Promise.all([getJson(api, "fetch entry"), getJson(trustUrl, "fetch trust root")]);
@@ -124,16 +153,28 @@
     const origin = lines[0];
     if (lines.length < 4 || lines[1] !== entry.treeSize) fail("checkpoint", "the checkpoint is for another tree size than the proof");
     if (!equal(b64(lines[2], "checkpoint"), root)) fail("checkpoint", "the checkpoint's root hash is not the root the proof leads to");
-    // 3. The log's key, from the trust root.
-    const k = await logKey(trust, b64(entry.logId, "log key"), origin);
-    // 4. The log's signature on the checkpoint.
-    const sigLine = note.slice(split + 2).split("\n").map((l) => {
+    // The origin's signature lines: key ID (4 bytes) and signature. A Rekor v1 checkpoint's
+    // origin is "<name> - <tree ID>" and the log signs as <name> (as Rekor v1 does).
+    const names = [origin];
+    const dash = origin.lastIndexOf(" - ");
+    if (box.dataset.format === "rekor_v1" && dash > 0) names.push(origin.slice(0, dash));
+    const sigs = note.slice(split + 2).split("\n").map((l) => {
       if (!l.startsWith("\u2014 ")) return null;
       const sp = l.lastIndexOf(" ");
-      if (l.slice(2, sp) !== origin) return null;
+      if (!names.includes(l.slice(2, sp))) return null;
       const raw = b64(l.slice(sp + 1), "checkpoint signature");
-      return raw.length > 4 && equal(raw.slice(0, 4), k.keyId) ? raw.slice(4) : null;
-    }).find((s) => s);
+      return raw.length > 4 ? { keyId: raw.slice(0, 4), body: raw.slice(4) } : null;
+    }).filter((s) => s);
+    const logId = b64(entry.logId, "log key");
+    if (box.dataset.format === "ct") {
+      // 3 and 4 for a CT log.
+      await verifyCtCheckpoint(trust, logId, origin, size, root, sigs);
+      return { size: entry.treeSize, origin };
+    }
+    // 3. The log's key, from the trust root.
+    const k = await logKey(trust, logId, origin);
+    // 4. The log's signature on the checkpoint.
+    const sigLine = (sigs.find((s) => equal(s.keyId, k.keyId)) || {}).body;
     if (!sigLine) fail("checkpoint signature", "no signature by the log's key " + hex(k.keyId));
     const sig = k.der ? derToP1363(sigLine, k.der) : sigLine;
     if (!(await crypto.subtle.verify(k.alg, k.key, sig, enc.encode(text)))) fail("checkpoint signature", "the log's signature on the checkpoint does not verify");

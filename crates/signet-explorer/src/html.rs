@@ -6,22 +6,9 @@
 
 use std::fmt::Write as _;
 
-/// Escapes `text` for an HTML element's content or a double- or single-quoted attribute value:
-/// `& < > " '` become character references, so no value can close a tag or an attribute.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes `text` for an HTML element's content or a quoted attribute value (the one escaping
+/// function signet's pages share, `signet_formats::html::escape`).
+pub use signet_formats::html::escape as esc;
 
 /// `/explorer/?name=value&...` with every value form-urlencoded (and the result still to be
 /// passed through [`esc`] when written into an attribute: `&` must be `&amp;` there).

@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use signet_formats::common::Timestamp;
 use signet_monitor::entry::{read_ct_entry, read_entry, read_v1_entry, EntryFacts, Signer, Wanted};
+use signet_x509::oid::FulcioField;
 
 use crate::html::{entry_href, esc, facts_table, link, log_href, page, query_link};
 use crate::source::{EntryFormat, Hit, ProvenEntry, SourceError, Term};
@@ -120,7 +121,10 @@ fn home(logs: &[String]) -> String {
         "<h1>Search the transparency logs</h1>\
          <p>Search by signer identity (an email address or a URI such as a workflow ref), OIDC issuer, \
          artifact digest (<code>sha256:…</code> or bare hex), key or certificate fingerprint, log index, \
-         or entry UUID. Every entry page is verified in your browser against the log's signed checkpoint.</p>\
+         or entry UUID; or by a Fulcio certificate extension as <code>NAME:VALUE</code>, e.g. \
+         <code>github_workflow_repository:owner/name</code>, <code>github_workflow_ref:refs/tags/v1</code>, \
+         <code>source_repository_uri:https://github.com/owner/name</code>, <code>build_signer_uri:…</code> \
+         (exact values). Every entry page is verified in your browser against the log's signed checkpoint.</p>\
          <h2>Logs</h2><ul>",
     );
     for log in logs {
@@ -180,6 +184,7 @@ fn term_label(term: &Term) -> &'static str {
         Term::Digest(_) => "artifact digest",
         Term::KeyFingerprint(_) => "public key fingerprint",
         Term::CertFingerprint(_) => "certificate fingerprint",
+        Term::Extension { arc, .. } => fulcio_extension_name(*arc).unwrap_or("Fulcio extension"),
     }
 }
 
@@ -344,31 +349,11 @@ pub(crate) async fn entry(State(explorer): Shared, Path((log, index)): Path<(Str
 
 /// Fulcio's name for 1.3.6.1.4.1.57264.1.`arc` (docs/oid-info.md).
 fn fulcio_extension_name(arc: u32) -> Option<&'static str> {
-    Some(match arc {
-        1 => "Issuer (deprecated)",
-        2 => "GitHub Workflow Trigger (deprecated)",
-        3 => "GitHub Workflow SHA (deprecated)",
-        4 => "GitHub Workflow Name (deprecated)",
-        5 => "GitHub Workflow Repository (deprecated)",
-        6 => "GitHub Workflow Ref (deprecated)",
-        8 => "Issuer",
-        9 => "Build Signer URI",
-        10 => "Build Signer Digest",
-        11 => "Runner Environment",
-        12 => "Source Repository URI",
-        13 => "Source Repository Digest",
-        14 => "Source Repository Ref",
-        15 => "Source Repository Identifier",
-        16 => "Source Repository Owner URI",
-        17 => "Source Repository Owner Identifier",
-        18 => "Build Config URI",
-        19 => "Build Config Digest",
-        20 => "Build Trigger",
-        21 => "Run Invocation URI",
-        22 => "Source Repository Visibility At Signing",
-        23 => "Deployment Environment",
-        _ => return None,
-    })
+    match arc {
+        1 => Some("Issuer (deprecated)"),
+        8 => Some("Issuer"),
+        _ => FulcioField::by_arc(arc).map(|f| f.title),
+    }
 }
 
 const FULCIO_ARC: &str = "1.3.6.1.4.1.57264.1.";
@@ -377,7 +362,7 @@ fn entry_body(e: &ProvenEntry) -> String {
     let hit = &e.hit;
     let mut out = format!(
         "<h1>Entry {index} of {loglink}</h1>\
-         <div id=\"verify\" class=\"verify pending\" data-verify=\"pending\" data-log=\"{log}\" data-index=\"{index}\" \
+         <div id=\"verify\" class=\"verify pending\" data-verify=\"pending\" data-log=\"{log}\" data-index=\"{index}\" data-format=\"{format}\" \
          data-leaf=\"{leaf}\" data-api=\"{api}\" data-trust=\"{trust}\">\
          <span class=\"verify-text\">Verifying in your browser…</span>\
          <noscript>Reading needs no JavaScript; verifying in your browser does. The proof is at \
@@ -385,6 +370,7 @@ fn entry_body(e: &ProvenEntry) -> String {
         index = hit.index,
         loglink = link(&log_href(&hit.log), &hit.log),
         log = esc(&hit.log),
+        format = format_name(hit.format),
         leaf = B64.encode(&hit.leaf),
         api = esc(&format!("{}/api/entry/{}/{}", crate::BASE, hit.log, hit.index)),
         trust = esc(&format!("{}/api/trusted_root.json", crate::BASE)),
@@ -455,6 +441,16 @@ fn entry_body(e: &ProvenEntry) -> String {
     out
 }
 
+/// The entry format's name in the page and the proof API (`data-format`, `"format"`): which
+/// checkpoint signature the script checks (a Rekor note; a static-ct-api RFC 6962 one).
+fn format_name(format: EntryFormat) -> &'static str {
+    match format {
+        EntryFormat::RekorV2 => "rekor_v2",
+        EntryFormat::RekorV1 => "rekor_v1",
+        EntryFormat::Ct => "ct",
+    }
+}
+
 fn leaf_hash(leaf: &[u8]) -> [u8; 32] {
     let mut input = Vec::with_capacity(leaf.len() + 1);
     input.push(0);
@@ -508,12 +504,16 @@ fn signer_table(signer: &Signer) -> String {
                 let Some(arc) = oid.strip_prefix(FULCIO_ARC).and_then(|a| a.parse::<u32>().ok()) else {
                     continue;
                 };
+                // A searchable field's value links to the other entries with that value.
+                let shown = match FulcioField::by_arc(arc) {
+                    Some(f) => link(&query_link(&[("q", &format!("{}:{value}", f.name))]), value),
+                    None => esc(value),
+                };
                 let _ = write!(
                     ext,
-                    "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td><code>{}</code></td><td>{}</td><td class=\"extension\" data-arc=\"{arc}\">{shown}</td></tr>",
                     esc(&oid),
                     esc(fulcio_extension_name(arc).unwrap_or("(unknown to signet)")),
-                    esc(value)
                 );
             }
             if !ext.is_empty() {
@@ -531,7 +531,7 @@ fn signer_table(signer: &Signer) -> String {
 /// `GET /api/entry/<log>/<index>`: what the page's script verifies.
 ///
 /// ```json
-/// {"log": "rekor", "index": "7", "logId": b64, "leaf": b64, "treeSize": "9", "rootHash": b64,
+/// {"log": "rekor", "format": "rekor_v2" | "rekor_v1" | "ct", "index": "7", "logId": b64, "leaf": b64, "treeSize": "9", "rootHash": b64,
 ///  "hashes": [b64, ...], "checkpoint": "note text", "integratedTime": null | "unix seconds"}
 /// ```
 pub(crate) async fn entry_json(
@@ -542,6 +542,7 @@ pub(crate) async fn entry_json(
         Ok(e) => {
             let body = serde_json::json!({
                 "log": e.hit.log,
+                "format": format_name(e.hit.format),
                 "index": e.hit.index.to_string(),
                 "logId": B64.encode(&e.log_id),
                 "leaf": B64.encode(&e.hit.leaf),

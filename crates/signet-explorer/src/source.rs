@@ -1,10 +1,12 @@
 //! What the explorer needs from a log, as one narrow trait: [`ExplorerSource`]. The server
-//! implements it for its Rekor v2 log over signet-index and signet-log
-//! (`crates/signet-server/src/explorer.rs`); a Rekor v1 or CT log plugs in by implementing the
-//! same five methods and naming its [`EntryFormat`].
+//! implements it for its Rekor v2, Rekor v1 and CT logs over signet-index and signet-log
+//! (`crates/signet-server/src/explorer.rs`), each log naming its [`EntryFormat`]; any other
+//! log plugs in by implementing the same six methods.
 //!
 //! Methods block (SQLite, PostgreSQL through a blocking client): the explorer calls them on
 //! tokio's blocking pool.
+
+use signet_x509::oid::FulcioField;
 
 /// How an entry's leaf bytes are to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,9 @@ pub enum Term {
     KeyFingerprint(String),
     /// Hex SHA-256 of a verifier's DER certificate.
     CertFingerprint(String),
+    /// A Fulcio workflow/build extension's exact value: 1.3.6.1.4.1.57264.1.`arc`, one of
+    /// `signet_x509::oid::FULCIO_FIELDS` (repository, ref, workflow, build signer, ...).
+    Extension { arc: u32, value: String },
 }
 
 impl Term {
@@ -43,6 +48,7 @@ impl Term {
             Term::Digest(_) => "digest",
             Term::KeyFingerprint(_) => "key",
             Term::CertFingerprint(_) => "cert",
+            Term::Extension { arc, .. } => FulcioField::by_arc(*arc).map_or("extension", |f| f.name),
         }
     }
 
@@ -53,7 +59,8 @@ impl Term {
             | Term::Issuer(v)
             | Term::Digest(v)
             | Term::KeyFingerprint(v)
-            | Term::CertFingerprint(v) => v,
+            | Term::CertFingerprint(v)
+            | Term::Extension { value: v, .. } => v,
         }
     }
 }

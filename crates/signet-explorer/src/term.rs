@@ -8,8 +8,19 @@
 //! | `sha256:`/`sha384:`/`sha512:` hex  | artifact digest                                    |
 //! | 64 hex digits                      | sha256 digest, key or certificate fingerprint, and entry UUID (leaf hash) |
 //! | 80 hex digits                      | Rekor v1 entry UUID: tree ID (16) + leaf hash (64) |
+//! | `NAME:VALUE`, NAME a Fulcio field   | that workflow/build extension, exactly (below)     |
 //! | `http://…`, `https://…`            | identity (URI SAN) and issuer                      |
 //! | anything else                      | identity (email, SAN) — taken literally: no patterns |
+
+//!
+//! NAME is a Fulcio workflow/build extension's name (`signet_x509::oid::FULCIO_FIELDS`, the
+//! search API's parameter): `github_workflow_repository:acme/app`,
+//! `github_workflow_ref:refs/tags/v1`, `source_repository_uri:https://github.com/acme/app`,
+//! `build_signer_uri:…`, `runner_environment:github-hosted`, ... The entry page links each
+//! extension value it shows to this search. One term per search (the API and `signet search`
+//! combine several).
+
+use signet_x509::oid::FulcioField;
 
 use crate::source::Term;
 
@@ -64,12 +75,14 @@ pub enum TermError {
     UnknownParameter(String),
     #[error("parameter {0:?} is given twice")]
     Repeated(String),
-    #[error("as={0:?} is not one of identity, issuer, digest, key, cert")]
+    #[error("as={0:?} is not one of identity, issuer, digest, key, cert or a Fulcio extension's name")]
     Kind(String),
     #[error("limit {0:?} is not a number from 1 to {MAX_LIMIT}")]
     Limit(String),
     #[error("cursor is malformed")]
     Cursor,
+    #[error("{0}: gives no value to search for")]
+    EmptyValue(&'static str),
 }
 
 /// Parses a results page's raw query string (without `?`).
@@ -99,7 +112,9 @@ pub fn parse_page_query(raw: &str) -> Result<PageQuery, TermError> {
                 }
             }
             "as" => {
-                if !["identity", "issuer", "digest", "key", "cert"].contains(&&*value) {
+                if !["identity", "issuer", "digest", "key", "cert"].contains(&&*value)
+                    && FulcioField::by_name(&value).is_none()
+                {
                     return Err(TermError::Kind(clip(&value, 40)));
                 }
                 out.only = Some(value.to_string());
@@ -147,6 +162,20 @@ pub fn parse_term(term: &str) -> Result<Lookup, TermError> {
         return Err(TermError::Control);
     }
     let mut out = Lookup::default();
+    if let Some(field) = term
+        .split_once(':')
+        .and_then(|(name, _)| FulcioField::by_name(name))
+    {
+        let value = term[field.name.len() + 1..].trim();
+        if value.is_empty() {
+            return Err(TermError::EmptyValue(field.name));
+        }
+        out.terms.push(Term::Extension {
+            arc: field.arc,
+            value: value.to_string(),
+        });
+        return Ok(out);
+    }
     let is_hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
     if term.bytes().all(|b| b.is_ascii_digit()) {
         // SQLite integers are i64; no log is longer.
@@ -262,6 +291,37 @@ mod tests {
             t("' OR 1=1; DROP TABLE postings;--").terms,
             vec![Term::Identity("' OR 1=1; DROP TABLE postings;--".into())]
         );
+    }
+
+    #[test]
+    fn fulcio_extension_terms() {
+        let t = |s: &str| parse_term(s).unwrap().terms;
+        assert_eq!(
+            t("github_workflow_repository:acme/app"),
+            vec![Term::Extension {
+                arc: 5,
+                value: "acme/app".into()
+            }]
+        );
+        // The value is everything after the first colon (URIs have their own).
+        assert_eq!(
+            t("source_repository_uri:https://github.com/acme/app"),
+            vec![Term::Extension {
+                arc: 12,
+                value: "https://github.com/acme/app".into()
+            }]
+        );
+        assert_eq!(t("runner_environment:*")[0].value(), "*");
+        assert_eq!(t("build_trigger:push")[0].kind(), "build_trigger");
+        // Not a field's name: an identity as before.
+        assert_eq!(t("repo:acme/app"), vec![Term::Identity("repo:acme/app".into())]);
+        assert_eq!(
+            parse_term("build_signer_uri: "),
+            Err(TermError::EmptyValue("build_signer_uri"))
+        );
+        let only =
+            parse_page_query("q=source_repository_ref%3Arefs%2Ftags%2Fv1&as=source_repository_ref").unwrap();
+        assert_eq!(only.lookup.terms.len(), 1);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod bundle;
 pub mod canonical_json;
 pub mod common;
 pub mod dsse;
+pub mod html;
 pub mod intoto;
 pub mod protojson;
 pub mod rekor_v1;

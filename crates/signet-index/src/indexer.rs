@@ -15,6 +15,7 @@ use signet_log::storage::read_hash_tile;
 use signet_log::LogStore;
 use signet_tlog::{leaf_hash, TileId, TILE_WIDTH};
 use signet_verify::entry_facts::{read_ct_entry, read_entry, read_v1_entry, EntryFacts, Signer, Wanted};
+use signet_x509::oid::{FulcioField, FULCIO_FIELDS};
 use signet_x509::static_ct::TileLeaf;
 
 use crate::query::{identity_issuer, Field, MAX_VALUE_LEN};
@@ -76,7 +77,7 @@ impl LogFormat {
     fn facts(self, leaf: &[u8]) -> Result<Option<EntryFacts>, String> {
         let wanted = Wanted {
             fingerprints: true,
-            extensions: Some(Vec::new()),
+            extensions: Some(FULCIO_FIELDS.iter().map(FulcioField::oid).collect()),
         };
         match self {
             LogFormat::RekorV2 => read_entry(leaf, &wanted).map(Some),
@@ -105,6 +106,11 @@ pub fn postings(format: LogFormat, log_index: u64, leaf: &[u8]) -> Postings {
                         terms.extend(c.issuer.map(|s| (Field::Issuer, s)));
                         terms.push((Field::KeyFingerprint, c.key_fingerprint));
                         terms.push((Field::CertFingerprint, c.cert_fingerprint));
+                        terms.extend(
+                            c.extensions
+                                .into_iter()
+                                .filter_map(|(oid, v)| Some((Field::of_extension(&oid)?, v))),
+                        );
                     }
                     Signer::PublicKey { key_fingerprint } => {
                         terms.push((Field::KeyFingerprint, key_fingerprint))
@@ -142,8 +148,12 @@ pub fn catch_up(
 ) -> Result<u64, IndexError> {
     let size = log.latest_checkpoint()?.map_or(0, |(size, _)| size);
     let origin = log.meta(format.origin_key())?.unwrap_or_default();
-    if index.origin()?.as_deref() != Some(origin.as_str()) || index.indexed_size()? > size {
-        tracing::warn!(%origin, "search index does not match the log; rebuilding it");
+    let recorded = index.origin()?;
+    if recorded.as_deref() != Some(origin.as_str()) || index.indexed_size()? > size {
+        // A new index (no origin, nothing indexed) is only being started: not worth a warning.
+        if recorded.is_some() || index.indexed_size()? > 0 {
+            tracing::warn!(%origin, "search index does not match the log; rebuilding it");
+        }
         index.reset(&origin)?;
     }
     let mut from = index.indexed_size()?;

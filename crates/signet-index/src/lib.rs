@@ -1,5 +1,6 @@
 //! signet's search index over its transparency log: postings by artifact digest, certificate
-//! identity (SAN), OIDC issuer and key/certificate fingerprint, built only from the log's own
+//! identity (SAN), OIDC issuer, key/certificate fingerprint and the Fulcio workflow/build
+//! extensions (repository, ref, workflow, build signer, ...), built only from the log's own
 //! committed entries (each leaf hash checked against the log's hash tiles), kept in a SQLite
 //! file of its own, and the search API that answers with entries *and their inclusion proofs*.
 //!
@@ -34,6 +35,6 @@ pub enum IndexError {
     LeafMismatch { index: u64 },
     #[error("index is inconsistent: {0}")]
     Corrupt(String),
-    #[error("index file has schema {0}; this build knows 1")]
+    #[error("index file has schema {0}; this build knows {known}", known = crate::query::SCHEMA_VERSION)]
     Schema(String),
 }

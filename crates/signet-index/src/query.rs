@@ -1,7 +1,11 @@
 //! The search API's query string, parsed and bounded before anything touches the database:
-//! `identity`, `issuer`, `digest`, `key`, `cert` (terms, ANDed), `limit` and `cursor`.
+//! `identity`, `issuer`, `digest`, `key`, `cert`, and the Fulcio workflow/build extensions by
+//! name (`github_workflow_repository`, `github_workflow_ref`, `source_repository_uri`,
+//! `source_repository_ref`, `build_signer_uri`, ...: `signet_x509::oid::FULCIO_FIELDS`)
+//! (terms, ANDed), `limit` and `cursor`.
 //! Untrusted input; fuzzed by `fuzz/fuzz_targets/search_query.rs`.
 
+use signet_x509::oid::FulcioField;
 use thiserror::Error;
 
 /// Longest term value accepted (a SAN URI of a GitHub workflow is ~150 bytes; RFC 5280 puts no
@@ -13,24 +17,33 @@ pub const MAX_QUERY_LEN: usize = 4096;
 pub const DEFAULT_LIMIT: u32 = 25;
 pub const MAX_LIMIT: u32 = 100;
 
-/// What a posting is keyed by. The numbers are stored in the index file: never reuse one.
+/// What a posting is keyed by. The codes ([`Field::code`]) are stored in the index file:
+/// never reuse one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
     /// The artifact digest, `sha256:<hex>` (hashedrekord `data`, dsse payload hash).
-    Digest = 1,
+    Digest,
     /// A Fulcio certificate's SAN (email, URI, GitHub workflow URI).
-    Identity = 2,
-    /// A Fulcio certificate's OIDC issuer.
-    Issuer = 3,
+    Identity,
+    /// A Fulcio certificate's OIDC issuer (1.3.6.1.4.1.57264.1.8, else .1.1).
+    Issuer,
     /// Hex SHA-256 of a verifier's DER SubjectPublicKeyInfo.
-    KeyFingerprint = 4,
+    KeyFingerprint,
     /// Hex SHA-256 of a verifier's DER certificate.
-    CertFingerprint = 5,
+    CertFingerprint,
     /// One certificate's identity and issuer together ([`identity_issuer`]): the question a
     /// verification policy asks, answered by one index lookup instead of an intersection of
     /// a busy issuer's postings with an identity's (BENCHMARKS.md, "Search").
-    IdentityIssuer = 6,
+    IdentityIssuer,
+    /// A Fulcio workflow/build extension, 1.3.6.1.4.1.57264.1.`arc`, one of
+    /// `signet_x509::oid::FULCIO_FIELDS` (the repository, ref, workflow, build signer, ... a certificate
+    /// names); its value exactly as the certificate holds it.
+    Fulcio(u32),
 }
+
+/// The index file's schema: 2 added the [`Field::Fulcio`] postings (an older file is emptied
+/// and rebuilt from the log when opened).
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The value of an [`Field::IdentityIssuer`] posting: the issuer's length, `:`, the issuer and
 /// the identity. The length prefix keeps it unambiguous whatever bytes either holds.
@@ -39,6 +52,20 @@ pub fn identity_issuer(identity: &str, issuer: &str) -> String {
 }
 
 impl Field {
+    /// The number the index file stores for the field: 1 to 6 for the fixed fields, 100 +
+    /// the arc for a Fulcio extension.
+    pub fn code(self) -> i64 {
+        match self {
+            Field::Digest => 1,
+            Field::Identity => 2,
+            Field::Issuer => 3,
+            Field::KeyFingerprint => 4,
+            Field::CertFingerprint => 5,
+            Field::IdentityIssuer => 6,
+            Field::Fulcio(arc) => 100 + i64::from(arc),
+        }
+    }
+
     /// The query parameter naming this field.
     pub fn param(self) -> &'static str {
         match self {
@@ -48,10 +75,13 @@ impl Field {
             Field::KeyFingerprint => "key",
             Field::CertFingerprint => "cert",
             Field::IdentityIssuer => "identity+issuer",
+            Field::Fulcio(arc) => FulcioField::by_arc(arc).map_or("fulcio", |f| f.name),
         }
     }
 
-    fn from_param(name: &str) -> Option<Field> {
+    /// The field a query parameter names: a fixed one, or a Fulcio extension by its
+    /// `FULCIO_FIELDS` name (`github_workflow_repository`, `source_repository_ref`, ...).
+    pub fn from_param(name: &str) -> Option<Field> {
         [
             Field::Digest,
             Field::Identity,
@@ -61,6 +91,12 @@ impl Field {
         ]
         .into_iter()
         .find(|f| f.param() == name)
+        .or_else(|| FulcioField::by_name(name).map(|f| Field::Fulcio(f.arc)))
+    }
+
+    /// The field of a Fulcio extension OID, if it is one of `FULCIO_FIELDS`.
+    pub fn of_extension(oid: &der::asn1::ObjectIdentifier) -> Option<Field> {
+        FulcioField::by_oid(oid).map(|f| Field::Fulcio(f.arc))
     }
 }
 
@@ -82,7 +118,7 @@ pub enum QueryError {
     TooLong,
     #[error("query string is not application/x-www-form-urlencoded: {0}")]
     Encoding(String),
-    #[error("unknown query parameter {0:?}; expected identity, issuer, digest, key, cert, limit or cursor")]
+    #[error("unknown query parameter {0:?}; expected identity, issuer, digest, key, cert, a Fulcio extension (github_workflow_repository, source_repository_uri, source_repository_ref, build_signer_uri, ...), limit or cursor")]
     UnknownParameter(String),
     #[error("query parameter {0:?} given twice")]
     Repeated(String),
@@ -156,13 +192,18 @@ impl SearchQuery {
                 .collect(),
             _ => self.terms.clone(),
         };
+        // Digests and per-run values are nearly unique; an issuer, a runner environment or a
+        // trigger is shared by most entries.
         let rank = |f: &Field| match f {
             Field::Digest => 0,
             Field::CertFingerprint => 1,
             Field::KeyFingerprint => 2,
-            Field::IdentityIssuer => 3,
-            Field::Identity => 4,
-            Field::Issuer => 5,
+            Field::Fulcio(3 | 10 | 13 | 19 | 21) => 3,
+            Field::IdentityIssuer => 4,
+            Field::Identity => 5,
+            Field::Fulcio(2 | 11 | 20 | 22) => 8,
+            Field::Fulcio(_) => 6,
+            Field::Issuer => 7,
         };
         terms.sort_by_key(|(f, _)| rank(f));
         terms
@@ -202,7 +243,8 @@ pub fn normalize(field: Field, value: &str) -> Result<String, QueryError> {
         return Err(QueryError::Empty(param));
     }
     match field {
-        Field::Identity | Field::Issuer | Field::IdentityIssuer => Ok(value.to_string()),
+        // Taken literally: no patterns, no case folding (a certificate's value is exact).
+        Field::Identity | Field::Issuer | Field::IdentityIssuer | Field::Fulcio(_) => Ok(value.to_string()),
         Field::Digest => {
             let (alg, hex) = value.split_once(':').unwrap_or(("sha256", value));
             let want = match alg.to_ascii_lowercase().as_str() {
@@ -288,6 +330,60 @@ mod tests {
         assert_ne!(identity_issuer("b", "x:a"), identity_issuer("a:b", "x"));
         let q = SearchQuery::parse("identity=a").unwrap();
         assert_eq!(q.plan(), q.terms);
+    }
+
+    #[test]
+    fn fulcio_extension_terms_are_named_like_cosigns_flags() {
+        let q = SearchQuery::parse(
+            "github_workflow_repository=acme%2Fsignet&source_repository_ref=refs%2Ftags%2Fv1&identity=x&issuer=i",
+        )
+        .unwrap();
+        assert_eq!(
+            q.terms[..2],
+            [
+                (Field::Fulcio(5), "acme/signet".into()),
+                (Field::Fulcio(14), "refs/tags/v1".into())
+            ]
+        );
+        // Every field of the table is a parameter, stored under its own code.
+        let mut codes = std::collections::BTreeSet::new();
+        for f in signet_x509::oid::FULCIO_FIELDS {
+            let field = Field::from_param(f.name).unwrap();
+            assert_eq!((field, field.param()), (Field::Fulcio(f.arc), f.name));
+            assert!(codes.insert(field.code()) && field.code() > 100);
+        }
+        // The per-run and digest fields drive the lookup before the identity and issuer.
+        let plan = SearchQuery::parse(
+            "issuer=i&runner_environment=github-hosted&github_workflow_sha=abc&identity=x",
+        )
+        .unwrap()
+        .plan();
+        let fields: Vec<Field> = plan.iter().map(|(f, _)| *f).collect();
+        assert_eq!(
+            fields,
+            [Field::Fulcio(3), Field::IdentityIssuer, Field::Fulcio(11)]
+        );
+        // Literal values: a wildcard is a value like any other; the issuer arcs are `issuer`.
+        let q = SearchQuery::parse("source_repository_uri=*").unwrap();
+        assert_eq!(q.terms, [(Field::Fulcio(12), "*".into())]);
+        for raw in [
+            "github_workflow_repository=",
+            "build_signer_uri=a&build_signer_uri=b",
+            "fulcio=1",
+            "issuer_v2=x",
+        ] {
+            assert!(SearchQuery::parse(raw).is_err(), "{raw}");
+        }
+        assert!(matches!(
+            SearchQuery::parse(&format!(
+                "source_repository_ref={}",
+                "r".repeat(MAX_VALUE_LEN + 1)
+            )),
+            Err(QueryError::ValueTooLong {
+                param: "source_repository_ref",
+                ..
+            })
+        ));
     }
 
     #[test]

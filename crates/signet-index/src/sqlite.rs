@@ -10,10 +10,9 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use crate::query::{Field, SearchQuery};
+use crate::query::{Field, SearchQuery, SCHEMA_VERSION};
 use crate::IndexError;
 
-const SCHEMA_VERSION: i64 = 1;
 /// Most log indices [`IndexDb::lookup_any`] reads per term (the newest).
 pub const MAX_LOOKUP: usize = 100_000;
 
@@ -60,11 +59,22 @@ impl IndexDb {
                      PRIMARY KEY (field, value, log_index)
                  ) WITHOUT ROWID;",
             )?;
-            let db = IndexDb { conn };
+            let mut db = IndexDb { conn };
             match db.meta("schema")? {
                 None => db.set_meta("schema", &SCHEMA_VERSION.to_string())?,
                 Some(v) if v == SCHEMA_VERSION.to_string() => {}
-                Some(v) => return Err(IndexError::Schema(v)),
+                // Another build's postings (older: without the Fulcio extension fields; newer:
+                // with fields this build does not know): the index is the log's, so it is
+                // emptied and rebuilt from the log rather than trusted or refused.
+                Some(v) => {
+                    tracing::info!(
+                        path = %path.display(),
+                        from = %v,
+                        to = SCHEMA_VERSION,
+                        "search index schema changed; rebuilding it from the log"
+                    );
+                    db.migrate()?;
+                }
             }
             return Ok(db);
         }
@@ -98,6 +108,32 @@ impl IndexDb {
         Ok(())
     }
 
+    /// Empties the postings (the origin stays: the log is the same) and records this build's
+    /// schema: the indexer then re-reads the log from its first entry.
+    fn migrate(&mut self) -> Result<(), IndexError> {
+        self.empty_and_set("schema", &SCHEMA_VERSION.to_string())
+    }
+
+    /// Deletes every posting and the indexed size, and sets meta `key` to `value`, in one
+    /// transaction.
+    fn empty_and_set(&mut self, key: &str, value: &str) -> Result<(), IndexError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM postings", [])?;
+        tx.execute("DELETE FROM meta WHERE key = 'indexed_size'", [])?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The index file's schema version, if recorded.
+    pub fn schema(&self) -> Result<Option<String>, IndexError> {
+        self.meta("schema")
+    }
+
     /// The log origin this index was built from, if recorded.
     pub fn origin(&self) -> Result<Option<String>, IndexError> {
         self.meta("origin")
@@ -105,16 +141,7 @@ impl IndexDb {
 
     /// Empties the index and records the log it will hold.
     pub fn reset(&mut self, origin: &str) -> Result<(), IndexError> {
-        let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM postings", [])?;
-        tx.execute("DELETE FROM meta WHERE key = 'indexed_size'", [])?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('origin', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [origin],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.empty_and_set("origin", origin)
     }
 
     /// How many leaves of the log are indexed: entries `0..indexed_size`.
@@ -155,7 +182,7 @@ impl IndexDb {
                 .collect();
             rows.sort_unstable();
             for (field, value, log_index) in rows {
-                insert.execute(params![field as i64, value, log_index as i64])?;
+                insert.execute(params![field.code(), value, log_index as i64])?;
             }
         }
         tx.execute(
@@ -174,13 +201,13 @@ impl IndexDb {
         let Some(((first_field, first_value), rest)) = terms.split_first() else {
             return Ok(Vec::new());
         };
-        // The SQL depends only on the number of terms (at most five); every value is a bound
+        // The SQL depends only on the number of terms (at most one per field); every value is a bound
         // parameter.
         let mut sql = String::from(
             "SELECT p.log_index FROM postings p WHERE p.field = ?1 AND p.value = ?2 AND p.log_index >= ?3",
         );
         let mut args: Vec<rusqlite::types::Value> = vec![
-            (*first_field as i64).into(),
+            first_field.code().into(),
             first_value.clone().into(),
             (query.start as i64).into(),
         ];
@@ -191,7 +218,7 @@ impl IndexDb {
                 n + 1,
                 n + 2
             ));
-            args.push((*field as i64).into());
+            args.push(field.code().into());
             args.push(value.clone().into());
         }
         sql.push_str(&format!(" ORDER BY p.log_index LIMIT ?{}", args.len() + 1));
@@ -209,7 +236,7 @@ impl IndexDb {
         )?;
         let mut out = Vec::new();
         for (field, value) in terms {
-            let rows = stmt.query_map(params![*field as i64, value, MAX_LOOKUP as i64], |r| {
+            let rows = stmt.query_map(params![field.code(), value, MAX_LOOKUP as i64], |r| {
                 r.get::<_, i64>(0)
             })?;
             for r in rows {

@@ -25,6 +25,13 @@ fn identity(i: u64) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// The Build Signer URI extension (1.3.6.1.4.1.57264.1.9) of entry `i`'s certificate: a
+/// workflow on even entries.
+fn signer_uri(i: u64) -> Option<&'static str> {
+    i.is_multiple_of(2)
+        .then_some("https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main")
+}
+
 fn digest(i: u64) -> [u8; 32] {
     // Entries 10 and 11 sign the same artifact.
     signet_crypto::sha256(&(if i == 11 { 10 } else { i }).to_be_bytes())
@@ -62,7 +69,7 @@ impl Log {
     fn body(&self, i: u64) -> Vec<u8> {
         let verifier = match identity(i) {
             Some((email, issuer)) => {
-                VerifierKey::X509Certificate(self.ca.leaf(email, issuer, None, i + 1).unwrap())
+                VerifierKey::X509Certificate(self.ca.leaf(email, issuer, signer_uri(i), i + 1).unwrap())
             }
             None => VerifierKey::PublicKey(self.key_spki.clone()),
         };
@@ -260,4 +267,71 @@ fn an_index_ahead_of_the_log_is_rebuilt() {
     let mut fresh = IndexDb::in_memory().unwrap();
     catch_up(LogFormat::RekorV2, &mut store, &mut fresh, u64::MAX).unwrap();
     assert_eq!(fresh.dump().unwrap(), index.dump().unwrap());
+}
+
+#[test]
+fn fulcio_extensions_are_postings_combinable_with_identity() {
+    let mut log = Log::new();
+    log.grow(30);
+    let mut index = IndexDb::in_memory().unwrap();
+    catch_up(LogFormat::RekorV2, &mut log.store(), &mut index, u64::MAX).unwrap();
+    let uri =
+        "https%3A%2F%2Fgithub.com%2Facme%2Fapp%2F.github%2Fworkflows%2Frelease.yml%40refs%2Fheads%2Fmain";
+    let want: Vec<u64> = (0..30)
+        .filter(|&i| identity(i).is_some() && signer_uri(i).is_some())
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(all(&index, &format!("build_signer_uri={uri}")), want);
+    let alice_one: Vec<u64> = want
+        .iter()
+        .copied()
+        .filter(|&i| identity(i) == Some(("alice@example.com", "https://issuer.one")))
+        .collect();
+    assert_eq!(
+        all(
+            &index,
+            &format!(
+                "build_signer_uri={uri}&identity=alice%40example.com&issuer=https%3A%2F%2Fissuer.one&limit=1"
+            )
+        ),
+        alice_one
+    );
+    // Exact values only: a prefix, a pattern or another field's name finds nothing.
+    for raw in [
+        "build_signer_uri=https%3A%2F%2Fgithub.com%2Facme%2Fapp",
+        "build_signer_uri=.*",
+        "source_repository_uri=https%3A%2F%2Fgithub.com%2Facme%2Fapp%2F.github%2Fworkflows%2Frelease.yml%40refs%2Fheads%2Fmain",
+    ] {
+        assert!(all(&index, raw).is_empty(), "{raw}");
+    }
+}
+
+#[test]
+fn an_index_of_an_older_schema_is_rebuilt_with_the_new_postings() {
+    let mut log = Log::new();
+    log.grow(12);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.db");
+    {
+        let mut index = IndexDb::open(&path, true).unwrap();
+        catch_up(LogFormat::RekorV2, &mut log.store(), &mut index, u64::MAX).unwrap();
+        assert_eq!(index.schema().unwrap().as_deref(), Some("2"));
+    }
+    // As schema 1 left it: no extension postings, the schema recorded as 1.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute("DELETE FROM postings WHERE field > 100", [])
+            .unwrap();
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema'", [])
+            .unwrap();
+    }
+    let mut index = IndexDb::open(&path, true).unwrap();
+    assert_eq!(index.schema().unwrap().as_deref(), Some("2"));
+    assert_eq!(index.indexed_size().unwrap(), 0);
+    assert!(index.dump().unwrap().is_empty());
+    catch_up(LogFormat::RekorV2, &mut log.store(), &mut index, u64::MAX).unwrap();
+    let mut fresh = IndexDb::in_memory().unwrap();
+    catch_up(LogFormat::RekorV2, &mut log.store(), &mut fresh, u64::MAX).unwrap();
+    assert_eq!(index.dump().unwrap(), fresh.dump().unwrap());
+    assert!(index.dump().unwrap().iter().any(|(field, _, _)| *field == 109));
 }

@@ -256,6 +256,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let mut indexes = search::Indexes::default();
     // Rotations left half-done by an interrupted `signet admin rotate` are rolled back first.
     rotation::recover(dir.store(false)?.as_mut(), &dir.path)?;
+    // The web explorer (issue 17) reads the same indexes and logs: explorer.rs.
+    let mut explorer_logs: Vec<explorer::ExplorerLog> = Vec::new();
     if selected.log {
         // The Rekor v2 log's shards (rotation.rs): the last takes new entries, the earlier
         // ones stay read-only and keep serving tiles, checkpoints and proofs.
@@ -294,13 +296,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             let mut log_router = signet_log::http::router(state);
             if !args.no_search_index {
                 log_router = log_router.merge(indexes.rekor_v2(&shard.dir, &shard.location, shard.log_id)?);
-                // The web explorer (issue 17) reads the current shard's index and log.
-                if writable && !args.no_explorer {
-                    let index = shard.dir.join(search::INDEX_FILE);
-                    let routes = explorer::start(&dir.path, &index, &shard.location, shard.log_id)?;
-                    app = app.merge(routes);
-                    eprintln!("signet: web explorer at {public_url}{}/", signet_explorer::BASE);
-                }
+                // Every shard in the explorer: the first as `rekor`, the later ones by number.
+                let name = match shard.number {
+                    1 => explorer::LOG_NAME.to_string(),
+                    n => format!("{}-shard-{n}", explorer::LOG_NAME),
+                };
+                let format = signet_index::LogFormat::RekorV2;
+                let log = explorer::ExplorerLog::new(name, format, &shard.dir, &shard.location, shard.log_id);
+                explorer_logs.push(log);
             }
             if !writable {
                 log_router = rotation::read_only(log_router, &shards[current].url, shard.end);
@@ -352,6 +355,15 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         let mut v1_router = signet_log::v1::router_v1(v1.clone());
         if !args.no_search_index {
             v1_router = v1_router.merge(indexes.rekor_v1(&dir.path.join("rekor1"), &v1)?);
+            let (v1_dir, format) = (dir.path.join("rekor1"), signet_index::LogFormat::RekorV1);
+            let log = explorer::ExplorerLog::new(
+                "rekor1".into(),
+                format,
+                &v1_dir,
+                v1.store_location(),
+                v1.log_id(),
+            );
+            explorer_logs.push(log);
         }
         app = app.nest(LOG_V1_PREFIX, v1_router);
         eprintln!("signet: Rekor v1 log at {v1_url}");
@@ -451,6 +463,19 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             app = app.nest(&rotation::ct_shard_path(shard.number), router);
             if !args.no_search_index {
                 indexes.ct(&shard.dir, &shard.log)?;
+                let name = match shard.number {
+                    1 => "ct".to_string(),
+                    n => format!("ct-shard-{n}"),
+                };
+                let format = signet_index::LogFormat::Ct;
+                let log = explorer::ExplorerLog::new(
+                    name,
+                    format,
+                    &shard.dir,
+                    shard.log.store_location(),
+                    shard.log.log_id(),
+                );
+                explorer_logs.push(log);
             }
             eprintln!(
                 "signet: certificate transparency log at {}{}",
@@ -482,6 +507,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     if !args.no_search_index {
         app = app.merge(indexes.all_logs_router());
+    }
+    if !args.no_explorer && !explorer_logs.is_empty() {
+        app = app.merge(explorer::start(&dir.path, &explorer_logs)?);
+        eprintln!("signet: web explorer at {public_url}{}/", signet_explorer::BASE);
     }
     dir.write_trust_files(&trust)?;
     // The same trust files, published over TUF for clients that bootstrap from a root.json.

@@ -431,3 +431,32 @@ fn fulcio_extensions(ext: &FulcioExtensions) -> Result<Vec<Extension>, der::Erro
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `oid::FULCIO_FIELDS` names each arc as the reader stores it: the search parameter
+    /// `name` is the `FulcioExtensions` field that arc fills.
+    #[test]
+    fn fulcio_fields_agree_with_the_reader() {
+        for f in oid::FULCIO_FIELDS {
+            let mut ext = FulcioExtensions::default();
+            *field(&mut ext, f.arc).expect("a known arc") = Some("v".into());
+            let debug = format!("{ext:?}");
+            assert!(
+                debug.contains(&format!("{}: Some(\"v\")", f.name)),
+                "{}: {debug}",
+                f.arc
+            );
+            assert_eq!(f.flag.replace('-', "_"), {
+                let n = f.name;
+                format!("certificate_{n}")
+            });
+        }
+        assert_eq!(
+            oid::FULCIO_FIELDS.len(),
+            (2..=23).filter(|a| ![7, 8].contains(a)).count()
+        );
+    }
+}

@@ -84,3 +84,77 @@ pub fn fulcio(arc: u32) -> Oid {
         .push_arc(arc)
         .expect("a 1.3.6.1.4.1.57264.1 child fits an OID")
 }
+
+/// One of Fulcio's extensions that describe the signer's workflow or build
+/// (docs/oid-info.md), as search and display name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FulcioField {
+    /// The last arc: the extension is 1.3.6.1.4.1.57264.1.`arc`.
+    pub arc: u32,
+    /// snake_case, as [`crate::FulcioExtensions`] names the field: signet's search parameter.
+    pub name: &'static str,
+    /// The command-line flag (without `--`): cosign's `verify` flag where cosign has one
+    /// (`certificate-github-workflow-*`), else `certificate-` and the name in kebab-case.
+    pub flag: &'static str,
+    /// Fulcio's title for it.
+    pub title: &'static str,
+}
+
+macro_rules! fulcio_fields {
+    ($($arc:literal $name:ident $flag:literal $title:literal;)*) => {
+        /// The workflow and build extensions, by arc: the legacy GitHub ones (.1.2–.1.6, raw
+        /// bytes) and the current ones (.1.9–.1.23, DER UTF8String). The issuer arcs (.1.1,
+        /// .1.8) are not here: they are the certificate's issuer, searched as such.
+        pub const FULCIO_FIELDS: &[FulcioField] = &[
+            $(FulcioField { arc: $arc, name: stringify!($name), flag: $flag, title: $title },)*
+        ];
+    };
+}
+
+fulcio_fields! {
+    2 github_workflow_trigger "certificate-github-workflow-trigger" "GitHub Workflow Trigger (deprecated)";
+    3 github_workflow_sha "certificate-github-workflow-sha" "GitHub Workflow SHA (deprecated)";
+    4 github_workflow_name "certificate-github-workflow-name" "GitHub Workflow Name (deprecated)";
+    5 github_workflow_repository "certificate-github-workflow-repository" "GitHub Workflow Repository (deprecated)";
+    6 github_workflow_ref "certificate-github-workflow-ref" "GitHub Workflow Ref (deprecated)";
+    9 build_signer_uri "certificate-build-signer-uri" "Build Signer URI";
+    10 build_signer_digest "certificate-build-signer-digest" "Build Signer Digest";
+    11 runner_environment "certificate-runner-environment" "Runner Environment";
+    12 source_repository_uri "certificate-source-repository-uri" "Source Repository URI";
+    13 source_repository_digest "certificate-source-repository-digest" "Source Repository Digest";
+    14 source_repository_ref "certificate-source-repository-ref" "Source Repository Ref";
+    15 source_repository_identifier "certificate-source-repository-identifier" "Source Repository Identifier";
+    16 source_repository_owner_uri "certificate-source-repository-owner-uri" "Source Repository Owner URI";
+    17 source_repository_owner_identifier "certificate-source-repository-owner-identifier" "Source Repository Owner Identifier";
+    18 build_config_uri "certificate-build-config-uri" "Build Config URI";
+    19 build_config_digest "certificate-build-config-digest" "Build Config Digest";
+    20 build_trigger "certificate-build-trigger" "Build Trigger";
+    21 run_invocation_uri "certificate-run-invocation-uri" "Run Invocation URI";
+    22 source_repository_visibility_at_signing "certificate-source-repository-visibility-at-signing" "Source Repository Visibility At Signing";
+    23 deployment_environment "certificate-deployment-environment" "Deployment Environment";
+}
+
+impl FulcioField {
+    /// The field of `arc`, if it is one.
+    pub fn by_arc(arc: u32) -> Option<&'static FulcioField> {
+        FULCIO_FIELDS.iter().find(|f| f.arc == arc)
+    }
+
+    /// The field named `name` (its snake_case name), if any.
+    pub fn by_name(name: &str) -> Option<&'static FulcioField> {
+        FULCIO_FIELDS.iter().find(|f| f.name == name)
+    }
+
+    /// The field an extension OID is, if it is one.
+    pub fn by_oid(oid: &Oid) -> Option<&'static FulcioField> {
+        if oid.parent() != Some(FULCIO_ARC) {
+            return None;
+        }
+        Self::by_arc(oid.arc(oid.len() - 1)?)
+    }
+
+    /// Its OID.
+    pub fn oid(&self) -> Oid {
+        fulcio(self.arc)
+    }
+}

@@ -146,9 +146,24 @@ impl Fixture {
 
     /// A server with `throwaway` entries logged before the test's own.
     fn start_with_entries(throwaway: u64) -> Fixture {
+        Fixture::start_binary(None, throwaway)
+    }
+
+    /// [`Fixture::start_with_entries`] with the server run from `binary` (e.g. a release
+    /// build) rather than this test's own `signet`.
+    fn start_binary(binary: Option<&Path>, throwaway: u64) -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
-        let server = Server::start_with(&data, &["--dev-oidc"]);
+        let server = match binary {
+            None => Server::start_with(&data, &["--dev-oidc"]),
+            Some(bin) => {
+                let mut cmd = Command::new(bin);
+                cmd.args(["server", "--listen", "127.0.0.1:0", "--dev-oidc", "--data-dir"])
+                    .arg(&data)
+                    .env("SIGNET_LOG", "warn");
+                Server::spawn(cmd, &data).unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
+            }
+        };
         common::log_throwaway_entries(&server, throwaway);
         Fixture {
             url: server.url.clone(),
@@ -253,14 +268,16 @@ fn explorer_finds_shows_and_verifies_a_keyless_entry_in_the_browser() {
     let digest = sha256_name(content);
     let base = format!("{}/explorer", f.url);
 
-    // The search page lists the entry, linking to it (a URI is searched as identity and as
-    // issuer; only the identity matches).
+    // The search page lists the entry, linking to it, and the CT log's precertificate of its
+    // signing certificate (a URI is searched as identity and as issuer; only the identity
+    // matches).
     let results = dom(browser, &f.profile("search"), &format!("{base}/?q={}", enc(san)));
     assert_eq!(
         attr(&results, "result-count", "data-count").as_deref(),
-        Some("1"),
+        Some("2"),
         "{results}"
     );
+    assert!(results.contains("data-log=\"ct\" data-index=\"0\""), "{results}");
     assert!(results.contains(&format!("<a href=\"/explorer/entry/rekor/{index}\">{index}</a>")));
     assert!(results.contains(&digest));
 
@@ -287,7 +304,25 @@ fn explorer_finds_shows_and_verifies_a_keyless_entry_in_the_browser() {
             "refs/heads/main".into(),
         ),
     ] {
-        let row = format!("<td><code>{oid}</code></td><td>{name}</td><td>{value}</td>");
+        // The workflow fields' values link to the search by them; the issuer's is text.
+        let shown = match oid.rsplit('.').next().unwrap() {
+            "8" => value.clone(),
+            arc => {
+                let field = if arc == "12" {
+                    "source_repository_uri"
+                } else {
+                    "source_repository_ref"
+                };
+                format!(
+                    "<a href=\"/explorer/?q={}\">{value}</a>",
+                    enc(&format!("{field}:{value}"))
+                )
+            }
+        };
+        let arc = oid.rsplit('.').next().unwrap();
+        let row = format!(
+            "<td><code>{oid}</code></td><td>{name}</td><td class=\"extension\" data-arc=\"{arc}\">{shown}</td>"
+        );
         assert!(page.contains(&row), "no {row} in {page}");
     }
     let shot = screenshot_dir().join("entry.png");
@@ -321,23 +356,126 @@ fn explorer_finds_shows_and_verifies_a_keyless_entry_in_the_browser() {
     println!("screenshot of the tampered entry page: {}", shot.display());
 }
 
+/// Waits until the explorer's search for `q` lists entry `index` of `log`; returns the page.
+fn wait_listed(f: &Fixture, q: &str, log: &str, index: u64) -> String {
+    let start = Instant::now();
+    let url = format!("{}/explorer/?q={}", f.url, enc(q));
+    loop {
+        let page = String::from_utf8_lossy(&get(&url).body).to_string();
+        if page.contains(&format!("data-log=\"{log}\" data-index=\"{index}\"")) {
+            return page;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{log} entry {index} never listed for {q}: {page}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The Rekor v1 log (ECDSA-signed checkpoint notes) and the CT log (static-ct-api checkpoints
+/// with RFC 6962 tree head signatures) in the explorer: a GitHub workflow's certificate is a CT
+/// entry, and a Rekor v1 entry signed with it; a search by the workflow's repository
+/// (`github_workflow_repository:…`, the link the entry page puts on that extension) lists
+/// both; each entry page verifies in the browser; a flipped proof byte of the CT entry and a
+/// flipped byte of the CT checkpoint's signature are named failures.
+#[test]
+fn rekor_v1_and_ct_entries_verify_in_the_browser() {
+    let Some(browser) = chromium() else { return };
+    let f = Fixture::start();
+    let key = signet_crypto::SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap();
+    // A few certificates and v1 entries, so that the entries under test have audit paths.
+    let mut last = (0, 0);
+    for i in 0..3 {
+        let token = github_token(
+            &f,
+            serde_json::json!({ "repository": "acme/app", "ref": format!("refs/tags/v{i}") }),
+        );
+        let cert = common::fulcio_leaf(&f.url, &token, &key);
+        let (_, v1) = common::log_v1(&f.url, &key, &cert, format!("v1 artifact {i}").as_bytes());
+        last = (v1, i);
+    }
+    let (v1_index, ct_index) = last;
+    let term = "github_workflow_repository:acme/app";
+    wait_listed(&f, term, "rekor1", v1_index);
+    let results = wait_listed(&f, term, "ct", ct_index);
+    assert_eq!(
+        attr(&results, "result-count", "data-count").as_deref(),
+        Some("6"),
+        "{results}"
+    );
+    let base = format!("{}/explorer", f.url);
+
+    let v1_page = dom(
+        browser,
+        &f.profile("v1"),
+        &format!("{base}/entry/rekor1/{v1_index}"),
+    );
+    assert_verified(&v1_page);
+    let san = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v2";
+    assert_eq!(text(&v1_page, "identity").as_deref(), Some(san));
+    // The repository extension's value links to the search by it.
+    let link = format!(
+        "<a href=\"/explorer/?q={}\">acme/app</a>",
+        enc("github_workflow_repository:acme/app")
+    );
+    assert!(v1_page.contains(&link), "no {link} in {v1_page}");
+
+    let ct_url = format!("{base}/entry/ct/{ct_index}");
+    let ct_page = dom(browser, &f.profile("ct"), &ct_url);
+    assert_verified(&ct_page);
+    assert!(ct_page.contains("precert_entry"), "{ct_page}");
+    let shot = screenshot_dir().join("entry-ct.png");
+    screenshot(browser, &f.profile("shot"), &ct_url, &shot);
+    println!("screenshot of a CT entry page: {}", shot.display());
+
+    // Each log's overview lists its newest entries.
+    for (log, index) in [("rekor1", v1_index), ("ct", ct_index)] {
+        let overview = String::from_utf8(get(&format!("{base}/log/{log}")).body).unwrap();
+        assert!(
+            overview.contains(&format!("href=\"/explorer/entry/{log}/{index}\"")),
+            "{overview}"
+        );
+    }
+
+    // A byte of the CT entry's audit path changed on the way.
+    let proxy = tampering_proxy(f.url.clone(), b"\"hashes\":[\"".to_vec(), 0);
+    let page = dom(
+        browser,
+        &f.profile("ct-proof"),
+        &format!("{proxy}/explorer/entry/ct/{ct_index}"),
+    );
+    assert_failed(&page, "inclusion proof");
+    // A byte of the CT checkpoint's RFC6962NoteSignature (byte 9: in the STH timestamp the
+    // signature covers) changed on the way.
+    let page = page_with_tampered_signature(browser, &f, "ct", ct_index);
+    assert_failed(&page, "checkpoint signature");
+}
+
+/// Entry `index` of `log` in the browser through a proxy that flips a character 12 base64
+/// digits into the checkpoint's signature line by its origin (`— <origin> <base64(key ID ||
+/// signature)>`: byte 9, past the key ID).
+fn page_with_tampered_signature(browser: &str, f: &Fixture, log: &str, index: u64) -> String {
+    let note = get(&format!("{}/explorer/api/entry/{log}/{index}", f.url)).json()["checkpoint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let origin = note.lines().next().unwrap().to_string();
+    let proxy = tampering_proxy(f.url.clone(), format!("\u{2014} {origin} ").into_bytes(), 12);
+    dom(
+        browser,
+        &f.profile(&format!("sig-{log}")),
+        &format!("{proxy}/explorer/entry/{log}/{index}"),
+    )
+}
+
 #[test]
 fn a_checkpoint_signature_that_does_not_verify_is_named() {
     let Some(browser) = chromium() else { return };
     let mut f = Fixture::start();
     let email = "sig@example.com";
     let index = f.sign(&dev_token(&f.url, email), "signature tamper", email);
-    // The note's signature line is `— <origin> <base64(key ID || signature)>`: flip a
-    // character 12 base64 digits into it (byte 9: inside the signature, past the key ID).
-    let origin = get(&format!("{}/rekor/checkpoint", f.url));
-    let origin = String::from_utf8(origin.body).unwrap();
-    let origin = origin.lines().next().unwrap().to_string();
-    let proxy = tampering_proxy(f.url.clone(), format!("\u{2014} {origin} ").into_bytes(), 12);
-    let page = dom(
-        browser,
-        &f.profile("sig"),
-        &format!("{proxy}/explorer/entry/rekor/{index}"),
-    );
+    let page = page_with_tampered_signature(browser, &f, "rekor", index);
     assert_failed(&page, "checkpoint signature");
     assert!(
         attr(&page, "verify", "data-reason").is_some_and(|r| r.contains("does not verify")),
@@ -622,13 +760,20 @@ fn every_entry_of_a_ragged_tree_verifies_in_the_browser() {
 /// The explorer's speed goal (issue 17): an entry page, including its in-browser verification,
 /// loads in under 200 ms. Prints the distribution of `performance.now()` at the end of
 /// verification (time since navigation start) over 50 loads, after 5 warm-up loads, and as a
-/// baseline the time of the proof API request alone over HTTP from this process. Not run by
-/// default and asserts nothing about speed (BENCHMARKS.md, "Explorer", has the command).
+/// baseline the time of the proof API request alone over HTTP from this process. The server
+/// is the one at `SIGNET_EXPLORER_BENCH_URL` if set, else one started from the binary at
+/// `SIGNET_EXPLORER_BENCH_BIN` (e.g. `target/release/signet`), else this test's own `signet`.
+/// Not run by default and asserts nothing about speed (BENCHMARKS.md, "Explorer", has the
+/// command).
 #[test]
 #[ignore]
 fn entry_page_load_time() {
     let Some(browser) = chromium() else { return };
-    let mut f = Fixture::running().unwrap_or_else(|| Fixture::start_with_entries(100));
+    let binary = std::env::var_os("SIGNET_EXPLORER_BENCH_BIN").map(PathBuf::from);
+    if let Some(bin) = &binary {
+        println!("server binary: {}", bin.display());
+    }
+    let mut f = Fixture::running().unwrap_or_else(|| Fixture::start_binary(binary.as_deref(), 100));
     let email = "bench@example.com";
     let index = f.sign(
         &dev_token(&f.url, email),

@@ -369,7 +369,7 @@ fn a_token_lost_mid_run_answers_503_then_recovers() {
     // So are the Rekor v1 log's and the TSA's: 503 with a JSON error, nothing acknowledged.
     let v1 = common::post(
         &format!("{}/rekor1/api/v1/log/entries", server.url),
-        common::hashedrekord_v1(&key, b"v1 while the token is away")
+        common::hashedrekord_v1(&key, &key.public_key().to_pem(), b"v1 while the token is away")
             .to_string()
             .as_bytes(),
     );
@@ -432,7 +432,7 @@ fn a_token_lost_mid_run_answers_503_then_recovers() {
     eventually("the Rekor v1 log", 201, &|| {
         common::post(
             &format!("{}/rekor1/api/v1/log/entries", server.url),
-            common::hashedrekord_v1(&key, b"v1 after the token is back")
+            common::hashedrekord_v1(&key, &key.public_key().to_pem(), b"v1 after the token is back")
                 .to_string()
                 .as_bytes(),
         )

@@ -167,7 +167,9 @@ fn keyless_round_trip_with_every_log_in_postgres() {
     let key = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
     let reply = post(
         &format!("{}/rekor1/api/v1/log/entries", server.url),
-        hashedrekord_v1(&key, b"v1 entry").to_string().as_bytes(),
+        hashedrekord_v1(&key, &key.public_key().to_pem(), b"v1 entry")
+            .to_string()
+            .as_bytes(),
     );
     assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
     let sizes = (checkpoint_size(&server), sth_size(&server), v1_size(&server));

@@ -213,3 +213,166 @@ fn search_finds_exactly_the_signed_entries_and_verifies_them() {
     assert_eq!(before, after);
     assert!(Path::new(&data.join("index.db")).exists());
 }
+
+/// The Fulcio workflow extensions (issue 17): blobs signed keylessly with GitHub-Actions-shaped
+/// tokens from the development provider are found by repository, ref and the current fields,
+/// alone or with identity and issuer, over the Rekor v2 route, the all-logs search (with the
+/// CT log's precertificates) and `signet search`'s cosign-like flags; values are exact (no
+/// patterns), and bad values are 400 JSON.
+#[test]
+fn github_workflow_fields_are_search_terms() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let server = Server::start_with(&data, &["--dev-oidc"]);
+    let trust = data.join("trust_config.json");
+    let mut n = 0;
+    let mut sign = |token: String, content: &str| {
+        n += 1;
+        let blob = tmp.path().join(format!("gh{n}"));
+        std::fs::write(&blob, content).unwrap();
+        common::sign_blob(&blob, &token, &trust)
+    };
+    let gh = |repository: &str, git_ref: &str| {
+        common::github_dev_token(
+            &server.url,
+            &serde_json::json!({ "repository": repository, "ref": git_ref }),
+        )
+    };
+    let app_v1 = sign(gh("acme/app", "refs/tags/v1"), "app v1");
+    let app_main = sign(gh("acme/app", "refs/heads/main"), "app main");
+    let other_v1 = sign(gh("acme/other", "refs/tags/v1"), "other v1");
+    let by_email = sign(dev_token(&server.url, "dev@example.com"), "by email");
+    let log = server.log_url();
+    wait_indexed(&log, by_email + 1);
+
+    let app = format!("github_workflow_repository={}", enc("acme/app"));
+    assert_eq!(api_indices(&log, &app), vec![app_v1, app_main]);
+    assert_eq!(
+        api_indices(
+            &log,
+            &format!("{app}&github_workflow_ref={}", enc("refs/tags/v1"))
+        ),
+        vec![app_v1]
+    );
+    assert_eq!(
+        api_indices(
+            &log,
+            &format!(
+                "source_repository_uri={}&source_repository_ref={}",
+                enc("https://github.com/acme/app"),
+                enc("refs/tags/v1")
+            )
+        ),
+        vec![app_v1]
+    );
+    assert_eq!(
+        api_indices(&log, "runner_environment=github-hosted&limit=1"),
+        vec![app_v1, app_main, other_v1]
+    );
+    // With identity and issuer (AND).
+    let san = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1";
+    let github_issuer = format!("{}/oidc/github", server.url);
+    assert_eq!(
+        api_indices(
+            &log,
+            &format!("identity={}&issuer={}&{app}", enc(san), enc(&github_issuer))
+        ),
+        vec![app_v1]
+    );
+    let email_issuer = format!("{}/oidc", server.url);
+    assert!(api_indices(&log, &format!("issuer={}&{app}", enc(&email_issuer))).is_empty());
+    // Exact values: wildcards, patterns and SQL are text that no certificate holds.
+    for value in [
+        "acme/*",
+        "acme/.*",
+        "%",
+        "acme/app' OR '1'='1",
+        "ACME/APP",
+        "acme/app ",
+    ] {
+        assert!(
+            api_indices(&log, &format!("github_workflow_repository={}", enc(value))).is_empty(),
+            "{value}"
+        );
+    }
+    let long = "r".repeat(5000);
+    for query in [
+        format!("github_workflow_repository={long}"),
+        format!("source_repository_ref={}", "r".repeat(1025)),
+        "github_workflow_repository=".into(),
+        format!("{app}&{app}"),
+        "github_workflow_repo=acme%2Fapp".into(),
+    ] {
+        let reply = get(&format!("{log}/api/v2/search?{query}"));
+        assert_eq!(reply.status, 400, "{query}");
+        assert_eq!(reply.json()["code"], 3, "{query}");
+        let reply = get(&format!("{}/api/v1/search?{query}", server.url));
+        assert_eq!(reply.status, 400, "{query}");
+        assert_eq!(reply.json()["code"], 3, "{query}");
+    }
+
+    // Over all logs: each keyless signing also logged its precertificate in the CT log.
+    let start = Instant::now();
+    let logs_of = |v: &serde_json::Value| -> Vec<String> {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["log"].as_str().unwrap().to_string())
+            .collect()
+    };
+    loop {
+        let v = get(&format!("{}/api/v1/search?{app}", server.url)).json();
+        if logs_of(&v) == ["rekor2", "rekor2", "ct", "ct"] {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // signet search with cosign's flag names, verifying what it prints.
+    let search = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_signet"))
+            .arg("search")
+            .args(args)
+            .arg("--trust-config")
+            .arg(&trust)
+            .args(["--output", "json", "--all"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let v = search(&[
+        "--log-url",
+        &log,
+        "--certificate-github-workflow-repository",
+        "acme/app",
+        "--certificate-github-workflow-ref",
+        "refs/tags/v1",
+    ]);
+    assert_eq!(v["results"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["results"][0]["logIndex"], app_v1);
+    let signer = &v["results"][0]["signers"][0];
+    assert_eq!(signer["identity"], san);
+    assert_eq!(signer["extensions"]["github_workflow_repository"], "acme/app");
+    assert_eq!(signer["extensions"]["source_repository_ref"], "refs/tags/v1");
+    let v = search(&[
+        "--all-logs",
+        "--server-url",
+        &server.url,
+        "--certificate-source-repository-uri",
+        "https://github.com/acme/app",
+        "--certificate-runner-environment",
+        "github-hosted",
+    ]);
+    assert_eq!(logs_of(&v), ["rekor2", "rekor2", "ct", "ct"], "{v}");
+    let out = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .args(["search", "--log-url", &log, "--trust-config"])
+        .arg(&trust)
+        .args(["--certificate-github-workflow-repository", "acme/*"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 entries"));
+}

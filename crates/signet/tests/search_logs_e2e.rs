@@ -25,51 +25,12 @@ use signet_crypto::{KeyKind, SigningKey};
 
 /// A Fulcio certificate for `email` on `key`, from the server's CA: its leaf, PEM.
 fn fulcio_leaf(server: &Server, email: &str, key: &SigningKey) -> String {
-    let body = json!({
-        "credentials": { "oidcIdentityToken": dev_token(&server.url, email) },
-        "publicKeyRequest": {
-            "publicKey": { "algorithm": "ECDSA", "content": key.public_key().to_pem() },
-            "proofOfPossession": B64.encode(key.sign(email.as_bytes()).unwrap()),
-        }
-    });
-    let reply = post(
-        &format!("{}/api/v2/signingCert", server.url),
-        body.to_string().as_bytes(),
-    );
-    assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
-    reply.json()["signedCertificateEmbeddedSct"]["chain"]["certificates"][0]
-        .as_str()
-        .unwrap()
-        .to_string()
+    common::fulcio_leaf(&server.url, &dev_token(&server.url, email), key)
 }
 
-/// A proposed hashedrekord 0.0.1 of `artifact` signed by `key`, verified by `verifier_pem`
-/// (its certificate or its public key).
-fn hashedrekord_v1(key: &SigningKey, verifier_pem: &str, artifact: &[u8]) -> Value {
-    let digest = signet_crypto::sha256(artifact);
-    json!({
-        "apiVersion": "0.0.1",
-        "kind": "hashedrekord",
-        "spec": {
-            "signature": {
-                "content": B64.encode(key.sign_digest(&digest).unwrap()),
-                "publicKey": { "content": B64.encode(verifier_pem) }
-            },
-            "data": { "hash": { "algorithm": "sha256", "value": hex::encode(digest) } }
-        }
-    })
-}
-
-/// Logs [`hashedrekord_v1`] in the Rekor v1 log; returns the entry's UUID (64 digits).
+/// Logs a hashedrekord in the Rekor v1 log; returns the entry's UUID (64 digits).
 fn log_v1(server: &Server, key: &SigningKey, verifier_pem: &str, artifact: &[u8]) -> String {
-    let reply = post(
-        &format!("{}/rekor1/api/v1/log/entries", server.url),
-        hashedrekord_v1(key, verifier_pem, artifact)
-            .to_string()
-            .as_bytes(),
-    );
-    assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
-    reply.json().as_object().unwrap().keys().next().unwrap().clone()
+    common::log_v1(&server.url, key, verifier_pem, artifact).0
 }
 
 fn retrieve(server: &Server, query: &Value) -> Reply {
@@ -455,10 +416,19 @@ fn load(server_url: &str, clients: usize, during: impl FnOnce(&std::sync::atomic
                     }
                     let mut verifier = pem.clone();
                     if i % 4 == 0 {
-                        let email = format!("load{}@example.com", t % 2);
+                        // Even clients sign as an email, odd ones as a GitHub workflow: its
+                        // certificate carries the Fulcio workflow extensions, postings too.
+                        let (issuer, claims) = if t % 2 == 0 {
+                            ("oidc", json!({ "email": format!("load{t}@example.com") }))
+                        } else {
+                            (
+                                "oidc/github",
+                                json!({ "repository": format!("load/app{t}"), "ref": format!("refs/tags/v{i}") }),
+                            )
+                        };
                         let token = common::try_post(
-                            &format!("{server_url}/oidc/dev/token"),
-                            json!({ "email": email }).to_string().as_bytes(),
+                            &format!("{server_url}/{issuer}/dev/token"),
+                            claims.to_string().as_bytes(),
                         );
                         let Some(token) = token.filter(|r| r.status == 200) else {
                             continue;
@@ -468,7 +438,7 @@ fn load(server_url: &str, clients: usize, during: impl FnOnce(&std::sync::atomic
                             "credentials": { "oidcIdentityToken": token },
                             "publicKeyRequest": {
                                 "publicKey": { "algorithm": "ECDSA", "content": pem },
-                                "proofOfPossession": B64.encode(key.sign(email.as_bytes()).unwrap()),
+                                "proofOfPossession": common::proof_of_possession(&token, &key),
                             }
                         });
                         let cert = common::try_post(
@@ -483,7 +453,7 @@ fn load(server_url: &str, clients: usize, during: impl FnOnce(&std::sync::atomic
                             .unwrap()
                             .to_string();
                     }
-                    let v1 = hashedrekord_v1(&key, &verifier, artifact.as_bytes());
+                    let v1 = common::hashedrekord_v1(&key, &verifier, artifact.as_bytes());
                     let r = common::try_post(
                         &format!("{server_url}/rekor1/api/v1/log/entries"),
                         v1.to_string().as_bytes(),
@@ -528,6 +498,17 @@ fn assert_rebuilt_equals_incremental(data: &Path, when: &str) {
             "{when}: the {} index differs from its rebuild",
             format.name()
         );
+        // The Fulcio workflow extensions of the GitHub-signed certificates are among them
+        // (the Rekor v2 load entries are key-signed).
+        if format != LogFormat::RekorV2 {
+            let repository = signet_index::Field::Fulcio(5).code();
+            assert!(
+                kept.iter()
+                    .any(|(field, value, _)| *field == repository && value.starts_with("load/app")),
+                "{when}: no github_workflow_repository postings in the {} index",
+                format.name()
+            );
+        }
         eprintln!(
             "{when}: {} index of {size} entries ({} postings) equals its rebuild",
             format.name(),

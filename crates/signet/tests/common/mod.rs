@@ -346,22 +346,6 @@ pub fn hashedrekord(key: &SigningKey, data: &[u8]) -> serde_json::Value {
 /// Logs `n` throwaway entries on the server's Rekor v2 log, so that what a test logs next has
 /// log index ≥ `n` (INTEROP.md §14: some clients drop a zero `logIndex`, which others then
 /// refuse) and an inclusion proof of more than one level.
-/// A Rekor v1 hashedrekord 0.0.1 proposed entry for `data`, signed by `key`.
-pub fn hashedrekord_v1(key: &SigningKey, data: &[u8]) -> serde_json::Value {
-    let digest = signet_crypto::sha256(data);
-    serde_json::json!({
-        "apiVersion": "0.0.1",
-        "kind": "hashedrekord",
-        "spec": {
-            "signature": {
-                "content": B64.encode(key.sign_digest(&digest).unwrap()),
-                "publicKey": { "content": B64.encode(key.public_key().to_pem()) }
-            },
-            "data": { "hash": { "algorithm": "sha256", "value": hex::encode(digest) } }
-        }
-    })
-}
-
 pub fn log_throwaway_entries(server: &Server, n: u64) {
     let key = SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap();
     for i in 0..n {
@@ -763,4 +747,86 @@ pub fn sigstore_js_verify(
         .env("PATH", "/usr/bin:/bin")
         .output()
         .expect("run node")
+}
+
+/// A GitHub-Actions-shaped identity token from the development provider of the `signet server
+/// --dev-oidc` at `server` (claims not given take the provider's defaults: repository
+/// `signet-dev/example`, workflow `release.yml`, ref `refs/heads/main`).
+pub fn github_dev_token(server: &str, claims: &serde_json::Value) -> String {
+    let reply = post(
+        &format!("{server}/oidc/github/dev/token"),
+        claims.to_string().as_bytes(),
+    );
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    reply.json()["id_token"].as_str().expect("id_token").to_string()
+}
+
+/// The proof of possession the CA asks of `key` for `token`: a signature over the token's
+/// challenge (its `email` claim, else its `sub`).
+pub fn proof_of_possession(token: &str, key: &SigningKey) -> String {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("JWT payload is base64url"),
+    )
+    .expect("JWT claims are JSON");
+    let challenge = claims["email"]
+        .as_str()
+        .or(claims["sub"].as_str())
+        .expect("email or sub");
+    B64.encode(key.sign(challenge.as_bytes()).unwrap())
+}
+
+/// A Fulcio certificate for `token`'s identity on `key` from the CA of the server at `server`
+/// (its precertificate is an entry of the server's CT log): the leaf, PEM.
+pub fn fulcio_leaf(server: &str, token: &str, key: &SigningKey) -> String {
+    let body = serde_json::json!({
+        "credentials": { "oidcIdentityToken": token },
+        "publicKeyRequest": {
+            "publicKey": { "algorithm": "ECDSA", "content": key.public_key().to_pem() },
+            "proofOfPossession": proof_of_possession(token, key),
+        }
+    });
+    let reply = post(
+        &format!("{server}/api/v2/signingCert"),
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
+    reply.json()["signedCertificateEmbeddedSct"]["chain"]["certificates"][0]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A proposed Rekor v1 hashedrekord 0.0.1 of `artifact` signed by `key`, verified by
+/// `verifier_pem` (its certificate or its public key).
+pub fn hashedrekord_v1(key: &SigningKey, verifier_pem: &str, artifact: &[u8]) -> serde_json::Value {
+    let digest = signet_crypto::sha256(artifact);
+    serde_json::json!({
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "signature": {
+                "content": B64.encode(key.sign_digest(&digest).unwrap()),
+                "publicKey": { "content": B64.encode(verifier_pem) }
+            },
+            "data": { "hash": { "algorithm": "sha256", "value": hex::encode(digest) } }
+        }
+    })
+}
+
+/// Logs [`hashedrekord_v1`] in the Rekor v1 log of the server at `server`; returns the entry's
+/// UUID (64 digits) and log index.
+pub fn log_v1(server: &str, key: &SigningKey, verifier_pem: &str, artifact: &[u8]) -> (String, u64) {
+    let reply = post(
+        &format!("{server}/rekor1/api/v1/log/entries"),
+        hashedrekord_v1(key, verifier_pem, artifact)
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
+    let v = reply.json();
+    let (uuid, entry) = v.as_object().unwrap().iter().next().unwrap();
+    (uuid.clone(), entry["logIndex"].as_u64().expect("logIndex"))
 }
