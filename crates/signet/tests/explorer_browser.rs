@@ -866,3 +866,70 @@ fn a_witnessed_log_shows_its_cosignatures_and_still_verifies() {
     );
     assert_verified(&page);
 }
+
+/// After `signet admin rotate log` and `ct`, the explorer shows the old and the new shards of
+/// both logs: an entry of each verifies in the browser against its own shard's key from the
+/// trust root (the first Rekor v2 shard named by the host, the second by its URL path).
+#[test]
+fn entries_of_old_and_new_shards_verify_in_the_browser() {
+    let Some(browser) = chromium() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let start = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_signet"));
+        cmd.args([
+            "server",
+            "--dev-oidc",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .env("SIGNET_LOG", "warn");
+        Server::spawn(cmd, &data).unwrap_or_else(|e| panic!("server: {e}"))
+    };
+    let mut server = start();
+    let identity = "shards@example.com";
+    let sign = |server: &Server, name: &str| {
+        let blob = tmp.path().join(name);
+        std::fs::write(&blob, name).unwrap();
+        sign_blob(
+            &blob,
+            &common::dev_token(&server.url, identity),
+            &data.join("trust_config.json"),
+        )
+    };
+    sign(&server, "before");
+    assert!(server.terminate().success());
+    for what in ["log", "ct"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_signet"))
+            .args(["admin", "rotate", what, "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let server = start();
+    sign(&server, "after");
+    let f = Fixture {
+        url: server.url.clone(),
+        _server: None,
+        tmp: tempfile::tempdir().unwrap(),
+        trust: data.join("trust_config.json"),
+        blobs: 0,
+    };
+    for (log, index) in [("rekor", 0), ("rekor-shard-2", 0), ("ct", 0), ("ct-shard-2", 0)] {
+        wait_listed(&f, identity, log, index);
+        let page = dom(
+            browser,
+            &f.profile(log),
+            &format!("{}/explorer/entry/{log}/{index}", f.url),
+        );
+        assert_verified(&page);
+    }
+}
