@@ -241,6 +241,24 @@ fn keyless_round_trip_with_every_log_in_postgres() {
         err.contains("not the certificate the database recorded for ca"),
         "{err}"
     );
+    // Nor one with another TUF root key: it would publish a root clients do not trust.
+    let copy = tmp.path().join("copy-tuf");
+    assert!(Command::new("cp")
+        .arg("-a")
+        .arg(&data)
+        .arg(&copy)
+        .status()
+        .unwrap()
+        .success());
+    let root_key = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+    std::fs::write(copy.join("tuf/keys/root.pem"), root_key.to_pkcs8_pem()).unwrap();
+    let err = Server::try_start_with(&copy, &flags)
+        .err()
+        .expect("a front end with another TUF root key started");
+    assert!(
+        err.contains("TUF root keys") && err.contains("not the ones the database recorded"),
+        "{err}"
+    );
 }
 
 #[test]
