@@ -120,9 +120,6 @@ sql "SELECT xact_commit, blks_hit, blks_read, tup_inserted FROM pg_stat_database
   done
 ) &
 sampler=$!
-if command -v perf >/dev/null; then
-  (sleep "$warmup"; perf record -F 499 -g -p "$holder_pid" -o "$out/perf.data" -- sleep 10 >/dev/null 2>&1 || true) &
-fi
 "$signet" bench log --url http://127.0.0.1:3982/rekor --server-pid "$pid_a" --concurrency 128 \
   --duration "$duration" --warmup "$warmup" >"$out/pg-a.txt" 2>"$out/pg-a.err" &
 bench_a=$!
@@ -134,6 +131,9 @@ bench_b=$!
 # their entries first: the window starts once the log grows, plus the warmup.
 until [ "$(curl -s http://127.0.0.1:3982/rekor/checkpoint | sed -n 2p)" -gt 2000 ] 2>/dev/null; do sleep 0.2; done
 sleep "$warmup"
+if command -v perf >/dev/null; then
+  (perf record -F 499 -g -p "$holder_pid" -o "$out/perf.data" -- sleep 10 >/dev/null 2>&1 || true) &
+fi
 pg0=$(cpu_of $(pg_pids)); srv0=$(cpu_of "$pid_a" "$pid_b"); gen0=$(cpu_of "$bench_a" "$bench_b"); all0=$(machine_cpu)
 sleep "$((duration - 2))"
 pg1=$(cpu_of $(pg_pids)); srv1=$(cpu_of "$pid_a" "$pid_b"); gen1=$(cpu_of "$bench_a" "$bench_b"); all1=$(machine_cpu)
@@ -150,7 +150,8 @@ sql "SELECT calls, round(total_exec_time::numeric, 1) AS ms, round(mean_exec_tim
 curl -s http://127.0.0.1:3982/rekor/metrics >"$out/a.metrics"
 curl -s http://127.0.0.1:3983/rekor/metrics >"$out/b.metrics"
 if [ -f "$out/perf.data" ]; then
-  perf report -i "$out/perf.data" --no-children --sort comm,dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 >"$out/perf-by-dso.txt" || true
+  perf report -i "$out/perf.data" --no-children --sort comm,dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 >"$out/perf-by-dso.txt" || true
+  perf report -i "$out/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 >"$out/perf-by-symbol.txt" || true
 fi
 
 # 3. Failover under light load through the other front end.
