@@ -866,11 +866,9 @@ pub(crate) fn answer_waiters(
                 .inclusion_proof(index)
                 .map_err(|e| LogError::Internal(format!("inclusion proof for {index}: {e}")))
                 .and_then(|proof| {
-                    // Never acknowledge an entry the checkpoint does not hold at its index:
-                    // on a shared database, sequencing commits without waiting for the WAL
-                    // flush, so a crash of the database can take an index back and give it
-                    // to another entry (see `postgres`, "Sequencing commits asynchronously").
-                    // The client is told to retry instead.
+                    // Never acknowledge an entry the checkpoint does not hold at its index
+                    // (a store that lost or reassigned a sequenced index, whatever the
+                    // cause): the client is told to retry instead. ~log2(size) hashes.
                     signet_tlog::verify_inclusion(&waiter.leaf_hash, index, size, &proof, &checkpoint.root)
                         .map(|()| proof)
                         .map_err(|e| {
@@ -913,8 +911,7 @@ mod tests {
     use super::*;
 
     /// An answer is sent only when the proof of the request's own leaf leads to the
-    /// checkpoint's root: a request whose index now holds another entry (a database crash took
-    /// its asynchronous sequencing back and gave the index away) is told to retry.
+    /// checkpoint's root: a request whose index now holds another entry is told to retry.
     #[test]
     fn a_waiter_is_answered_only_for_its_own_leaf() {
         let leaves: Vec<Hash> = (0u8..3).map(|i| signet_tlog::leaf_hash(&[i])).collect();

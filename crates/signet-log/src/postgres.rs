@@ -50,19 +50,15 @@
 //! Any number of front ends accept writes; exactly one integrates ([`crate::fleet`] runs the
 //! threads). Per schema:
 //!
-//! - **Sequencing** (any front end, once per batch of its queued submissions): one statement
-//!   in one transaction, pipelined with its `BEGIN` and its `NOTIFY signet_log, '<schema>';
-//!   COMMIT` (one round trip). The statement looks the batch's leaf hashes up in `entries`
-//!   (dedup), takes the next `k` indices with `UPDATE seq_coord SET next = next + k … RETURNING`
-//!   (the row lock serialises sequencers; the row is re-read once the lock is granted) and
-//!   inserts the `k` new entries there (with `sequenced_at`). A twin another front end
-//!   committed after the statement's snapshot makes the insert fail on the `UNIQUE` leaf hash;
-//!   the transaction rolls back and the next attempt finds the twin. Indices come from that
-//!   row, never from a `SEQUENCE`, whose `nextval` survives a rollback and leaves gaps; a
-//!   failed transaction takes its `next` back with it. `entries` then holds sequenced entries
-//!   beyond the checkpoint's size until they are integrated. The row lock is held only from
-//!   the statement to `COMMIT`, which does not wait for the WAL flush (next section), so
-//!   sequencers are not serialised one flush at a time.
+//! - **Sequencing** (any front end, once per batch of its queued submissions), one
+//!   transaction: `SELECT next FROM seq_coord WHERE id = 0 FOR UPDATE` (serialises
+//!   sequencers), then the dedup lookup `SELECT leaf_hash, idx FROM entries WHERE leaf_hash =
+//!   ANY($1)` (after the lock, so two front ends cannot both miss a duplicate), then `INSERT`
+//!   the new entries at `next..next+k` (with `sequenced_at`) and `UPDATE seq_coord SET next =
+//!   next + k`, and `NOTIFY signet_log, '<schema>'`. Indices come from that row, never from a
+//!   `SEQUENCE`, whose `nextval` survives a rollback and leaves gaps; a failed transaction
+//!   takes its `next` back with it. `entries` then holds sequenced entries beyond the
+//!   checkpoint's size until they are integrated.
 //! - **The lease**: a row `integrator_lease (holder, epoch, expires)`. A front end takes it
 //!   with `UPDATE … SET holder = $me, epoch = epoch + 1, expires = clock_timestamp() + $ttl
 //!   WHERE expires <= clock_timestamp() RETURNING epoch` and renews it (same epoch) while it
@@ -87,36 +83,6 @@
 //!   store that proves inclusion for a front end that does not integrate).
 //! - **Agreement**: front ends refuse to start when their keys or origins differ from what the
 //!   database recorded (the three logs' keys and origins; the CA and TSA certificates).
-//!
-//! # Sequencing commits asynchronously; nothing acknowledged is lost
-//!
-//! A sequencing transaction runs with `SET LOCAL synchronous_commit = off`: its `COMMIT`
-//! returns once the commit record is in the WAL buffers, and PostgreSQL writes it to disk
-//! within three `wal_writer_delay`s (200 ms by default) or sooner, at the next synchronous
-//! commit's flush. Everything else stays synchronous, the publishing transaction in
-//! particular. Why no acknowledged entry can be lost:
-//!
-//! 1. No client learns of an entry from its sequencing: a request is answered only with an
-//!    inclusion proof against a published checkpoint that covers its index; a duplicate waits
-//!    for that too; and readers serve entries and tiles only within the published checkpoint.
-//! 2. The publishing transaction read the entries it covers, so their sequencing transactions
-//!    were visible to it; a transaction becomes visible only after its commit record is in the
-//!    WAL, so those records precede the publication's own commit record, and a synchronous
-//!    commit returns only once the WAL is flushed up to its record, i.e. with everything
-//!    before it. A published checkpoint's entries are therefore as durable as the checkpoint.
-//!    (With synchronous standbys the same holds for the standby: it receives the WAL in order.)
-//! 3. A crash of PostgreSQL can lose the last few hundred milliseconds of sequencing: entries
-//!    that no checkpoint covers, none of them acknowledged. `seq_coord.next` goes back with
-//!    them (the same WAL), never below the checkpoint's size, so no gap and no index twice.
-//! 4. After such a crash an index a front end was waiting on may be given to another entry.
-//!    So every answer is checked before it is sent: the inclusion proof of the request's own
-//!    leaf hash must lead to the checkpoint's root ([`crate::appender`]'s `answer_waiters`);
-//!    otherwise the request fails with 503 and the client retries (finding its entry or
-//!    sequencing it again). A proof for another entry is never handed out.
-//!
-//! Measured with `crates/signet-bench/frontends.sh` (BENCHMARKS.md, "Two front ends on one
-//! PostgreSQL"): the wait for the sequencing row was most of the database's time while each
-//! sequencer held it through a WAL flush.
 //!
 //! SQLite runs both halves in one process and one transaction per batch, under a lease it
 //! always holds ([`LogStore::shared`] is `None` there), as before.
@@ -583,15 +549,16 @@ struct Sql {
     read_tile: String,
     read_entries: String,
     read_leaf_hashes: String,
-    sequence: String,
+    lock_next: String,
+    insert_sequenced: String,
+    set_next: String,
     raise_next: String,
     status: String,
     acquire_lease: String,
     renew_lease: String,
     release_lease: String,
     fence: String,
-    notify_commit: String,
-    notify_async: String,
+    notify: String,
     meta: String,
     set_meta: String,
     replace_meta: String,
@@ -626,28 +593,13 @@ impl Sql {
             read_leaf_hashes: format!(
                 "SELECT leaf_hash FROM {s}.entries WHERE idx >= $1 AND idx < $2 ORDER BY idx"
             ),
-            // Sequencing in one statement ($1 leaf hashes, distinct; $2 bodies): the entries
-            // not logged yet (`fresh`, as of the statement's snapshot) get the indices after
-            // `next`, which the UPDATE takes under the row's lock (re-read once the lock is
-            // granted: no gaps, no index twice); a twin committed meanwhile makes the INSERT
-            // fail on the UNIQUE leaf hash and the caller tries again. One row per input: its
-            // ordinal, its index, whether it is new.
-            sequence: format!(
-                "WITH input AS (
-                     SELECT u.l, u.b, u.n, e.idx AS old
-                     FROM UNNEST($1::BYTEA[], $2::BYTEA[]) WITH ORDINALITY AS u(l, b, n)
-                     LEFT JOIN {s}.entries e ON e.leaf_hash = u.l),
-                 fresh AS (
-                     SELECT l, b, n, row_number() OVER (ORDER BY n) - 1 AS k FROM input WHERE old IS NULL),
-                 claim AS (
-                     UPDATE {s}.seq_coord SET next = next + (SELECT count(*) FROM fresh)
-                     WHERE id = 0 RETURNING next - (SELECT count(*) FROM fresh) AS first),
-                 ins AS (
-                     INSERT INTO {s}.entries (idx, leaf_hash, body, sequenced_at)
-                     SELECT claim.first + fresh.k, fresh.l, fresh.b, now() FROM claim, fresh)
-                 SELECT input.n, COALESCE(input.old, claim.first + fresh.k), input.old IS NULL
-                 FROM input CROSS JOIN claim LEFT JOIN fresh ON fresh.n = input.n"
+            // Serialises sequencers; the dedup lookup after it cannot miss a concurrent twin.
+            lock_next: format!("SELECT next FROM {s}.seq_coord WHERE id = 0 FOR UPDATE"),
+            insert_sequenced: format!(
+                "INSERT INTO {s}.entries (idx, leaf_hash, body, sequenced_at)
+                 SELECT i, l, b, now() FROM UNNEST($1::BIGINT[], $2::BYTEA[], $3::BYTEA[]) AS u(i, l, b)"
             ),
+            set_next: format!("UPDATE {s}.seq_coord SET next = $1 WHERE id = 0"),
             raise_next: format!("UPDATE {s}.seq_coord SET next = GREATEST(next, $1) WHERE id = 0"),
             status: format!(
                 "SELECT q.next, c.tree_size, c.note,
@@ -675,10 +627,7 @@ impl Sql {
                 "SELECT 1 FROM {s}.integrator_lease
                  WHERE id = 0 AND holder = $1 AND epoch = $2 AND expires > clock_timestamp() FOR SHARE"
             ),
-            notify_commit: format!("NOTIFY {CHANNEL}, '{s}'; COMMIT"),
-            notify_async: format!(
-                "BEGIN; SET LOCAL synchronous_commit = off; NOTIFY {CHANNEL}, '{s}'; COMMIT"
-            ),
+            notify: format!("NOTIFY {CHANNEL}, '{s}'"),
             meta: format!("SELECT value FROM {s}.meta WHERE key = $1"),
             set_meta: format!("INSERT INTO {s}.meta (key, value) VALUES ($1, $2)"),
             replace_meta: format!(
@@ -989,65 +938,49 @@ impl SharedLogStore for PgStore {
         if entries.is_empty() {
             return Ok(vec![]);
         }
-        let count = entries.len();
-        let (hashes, bodies): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
-            entries.into_iter().map(|(h, b)| (h.to_vec(), b)).unzip();
-        let (hashes, bodies) = (Arc::new(hashes), Arc::new(bodies));
-        // A twin sequenced by another front end between this statement's snapshot and its
-        // insert fails the UNIQUE constraint; the next attempt finds it.
-        let mut attempt = 0;
-        loop {
-            let (hashes, bodies) = (hashes.clone(), bodies.clone());
-            let rows = self.with_client(move |c, sql| {
-                Box::pin(async move {
-                    let stmt = c.prepare_cached(&sql.sequence).await.map_err(db_err)?;
-                    // One round trip: the three are pipelined (sent before any answer). The
-                    // sequencing row is locked from the statement until COMMIT, which does
-                    // not wait for the WAL flush (see "Sequencing commits asynchronously").
-                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&*hashes, &*bodies];
-                    let (begin, rows, commit) = tokio::join!(
-                        c.batch_execute("BEGIN; SET LOCAL synchronous_commit = off"),
-                        c.query(&stmt, &params),
-                        c.batch_execute(&sql.notify_commit),
-                    );
-                    let done = begin.and(rows).and_then(|rows| commit.map(|()| rows));
-                    if done.is_err() {
-                        // A failed statement skips the COMMIT after it: end the transaction
-                        // before the connection goes back to the pool (an error here means
-                        // the connection is broken and will not be reused).
-                        let _ = c.batch_execute("ROLLBACK").await;
-                    }
-                    match done {
-                        Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Ok(None),
-                        Err(e) => Err(db_err(e)),
-                        Ok(rows) => Ok(Some(rows)),
-                    }
-                })
-            })?;
-            let Some(rows) = rows else {
-                attempt += 1;
-                if attempt >= 5 {
-                    return Err(StorageError::Database(
-                        "sequencing kept colliding with other front ends' twins".into(),
-                    ));
+        let hashes: Vec<Vec<u8>> = entries.iter().map(|(h, _)| h.to_vec()).collect();
+        let mut bodies: Vec<Option<Vec<u8>>> = entries.into_iter().map(|(_, b)| Some(b)).collect();
+        let found = self.with_client(move |c, sql| {
+            Box::pin(async move {
+                let tx = c.transaction().await.map_err(db_err)?;
+                let stmt = tx.prepare_cached(&sql.lock_next).await.map_err(db_err)?;
+                let next: i64 = tx.query_one(&stmt, &[]).await.map_err(db_err)?.get(0);
+                let mut next = to_u64(next, "next index")?;
+                let stmt = tx.prepare_cached(&sql.find_indices).await.map_err(db_err)?;
+                let mut known = std::collections::HashMap::new();
+                for r in tx.query(&stmt, &[&hashes]).await.map_err(db_err)? {
+                    known.insert(r.get::<_, Vec<u8>>(0), to_u64(r.get(1), "entry index")?);
                 }
-                continue;
-            };
-            let mut assigned = vec![None; count];
-            for r in rows {
-                let n = usize::try_from(r.get::<_, i64>(0) - 1)
-                    .ok()
-                    .filter(|&n| n < count);
-                let slot = n.and_then(|n| assigned.get_mut(n)).ok_or_else(|| {
-                    StorageError::Corrupt("sequencing answered for an entry it was not given".into())
-                })?;
-                *slot = Some((to_u64(r.get(1), "entry index")?, r.get::<_, bool>(2)));
-            }
-            return assigned
-                .into_iter()
-                .map(|a| a.ok_or_else(|| StorageError::Corrupt("sequencing skipped an entry".into())))
-                .collect();
-        }
+                let (mut idx, mut leaves, mut new_bodies) = (Vec::new(), Vec::new(), Vec::new());
+                let mut assigned = Vec::with_capacity(hashes.len());
+                for (h, body) in hashes.into_iter().zip(bodies.iter_mut()) {
+                    match known.get(&h) {
+                        Some(&i) => assigned.push((i, false)),
+                        None => {
+                            assigned.push((next, true));
+                            idx.push(to_i64(next, "entry index")?);
+                            leaves.push(h);
+                            new_bodies.push(body.take().unwrap_or_default());
+                            next += 1;
+                        }
+                    }
+                }
+                if !idx.is_empty() {
+                    let stmt = tx.prepare_cached(&sql.insert_sequenced).await.map_err(db_err)?;
+                    tx.execute(&stmt, &[&idx, &leaves, &new_bodies])
+                        .await
+                        .map_err(db_err)?;
+                    let stmt = tx.prepare_cached(&sql.set_next).await.map_err(db_err)?;
+                    tx.execute(&stmt, &[&to_i64(next, "next index")?])
+                        .await
+                        .map_err(db_err)?;
+                    tx.batch_execute(&sql.notify).await.map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(assigned)
+            })
+        })?;
+        Ok(found)
     }
 
     fn status(&mut self) -> Result<SharedStatus, StorageError> {
@@ -1150,16 +1083,8 @@ impl SharedLogStore for PgStore {
                     )));
                 }
                 publication.write(&tx, sql).await?;
-                tx.commit().await.map_err(db_err)?;
-                // Notified after the commit, in a transaction of its own that does not wait
-                // for a flush: a NOTIFY holds a database-wide lock until its transaction has
-                // committed, which for this one would include the WAL flush and stall every
-                // sequencer's commit behind it. A notification lost with a crash between the
-                // two costs followers one poll interval.
-                if let Err(e) = c.batch_execute(&sql.notify_async).await {
-                    tracing::debug!(error = %e, "cannot notify the other front ends of a checkpoint");
-                }
-                Ok(())
+                tx.batch_execute(&sql.notify).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
             })
         })?;
         self.expected = Some((tree_size, checkpoint.to_string()));
