@@ -97,6 +97,18 @@ holder=$(integrator)
 holder_pid=$([ "$holder" = a ] && echo "$pid_a" || echo "$pid_b")
 echo "integrator: $holder (pid $holder_pid)" >"$out/pg-roles.txt"
 
+# CPU seconds (user + system) of a set of processes, and of the whole machine, from /proc.
+cpu_of() {
+  local total=0 p
+  for p in "$@"; do
+    [ -r "/proc/$p/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$total"
+}
+machine_cpu() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+pg_pids() { pgrep -P "$(head -1 "$out/pg/data/postmaster.pid")" | tr '\n' ' '; }
+tick=$(getconf CLK_TCK)
+
 sql 'SELECT pg_stat_statements_reset()' >/dev/null
 sql "SELECT xact_commit, blks_hit, blks_read, tup_inserted FROM pg_stat_database WHERE datname = 'bench'" >"$out/pg-stat-database-before.txt"
 (
@@ -108,15 +120,28 @@ sql "SELECT xact_commit, blks_hit, blks_read, tup_inserted FROM pg_stat_database
   done
 ) &
 sampler=$!
-if command -v perf >/dev/null; then
-  (sleep "$warmup"; perf record -F 499 -g -p "$holder_pid" -o "$out/perf.data" -- sleep 10 >/dev/null 2>&1 || true) &
-fi
 "$signet" bench log --url http://127.0.0.1:3982/rekor --server-pid "$pid_a" --concurrency 128 \
   --duration "$duration" --warmup "$warmup" >"$out/pg-a.txt" 2>"$out/pg-a.err" &
 bench_a=$!
 "$signet" bench log --url http://127.0.0.1:3983/rekor --server-pid "$pid_b" --concurrency 128 \
   --duration "$duration" --warmup "$warmup" >"$out/pg-b.txt" 2>"$out/pg-b.err" &
 bench_b=$!
+# Where the CPU goes over the measured window: PostgreSQL's backends, the two servers, the two
+# load generators, and the whole machine (other work included). The load generators pre-sign
+# their entries first: the window starts once the log grows, plus the warmup.
+until [ "$(curl -s http://127.0.0.1:3982/rekor/checkpoint | sed -n 2p)" -gt 2000 ] 2>/dev/null; do sleep 0.2; done
+sleep "$warmup"
+if command -v perf >/dev/null; then
+  (perf record -F 499 -g -p "$holder_pid" -o "$out/perf.data" -- sleep 10 >/dev/null 2>&1 || true) &
+fi
+pg0=$(cpu_of $(pg_pids)); srv0=$(cpu_of "$pid_a" "$pid_b"); gen0=$(cpu_of "$bench_a" "$bench_b"); all0=$(machine_cpu)
+sleep "$((duration - 2))"
+pg1=$(cpu_of $(pg_pids)); srv1=$(cpu_of "$pid_a" "$pid_b"); gen1=$(cpu_of "$bench_a" "$bench_b"); all1=$(machine_cpu)
+python3 -c "
+t, w = $tick, $((duration - 2))
+for name, a, b in (('PostgreSQL', $pg0, $pg1), ('servers', $srv0, $srv1), ('load generators', $gen0, $gen1), ('whole machine', $all0, $all1)):
+    print(f'{name}: {(b - a) / t / w:.2f} cores')
+" >"$out/pg-cpu.txt"
 wait "$bench_a" "$bench_b"
 wait "$sampler" || true
 sleep 1
@@ -125,7 +150,8 @@ sql "SELECT calls, round(total_exec_time::numeric, 1) AS ms, round(mean_exec_tim
 curl -s http://127.0.0.1:3982/rekor/metrics >"$out/a.metrics"
 curl -s http://127.0.0.1:3983/rekor/metrics >"$out/b.metrics"
 if [ -f "$out/perf.data" ]; then
-  perf report -i "$out/perf.data" --no-children --sort comm,dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 >"$out/perf-by-dso.txt" || true
+  perf report -i "$out/perf.data" --no-children --sort comm,dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 >"$out/perf-by-dso.txt" || true
+  perf report -i "$out/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 >"$out/perf-by-symbol.txt" || true
 fi
 
 # 3. Failover under light load through the other front end.
@@ -157,6 +183,8 @@ cat "$out/pg-roles.txt"
 echo "pg_stat_database (xact_commit, blks_hit, blks_read, tup_inserted) before/after:"
 cat "$out/pg-stat-database-before.txt" "$out/pg-stat-database-after.txt"
 grep -E '^signet_log_(batches_total|entries_total|is_integrator|commit_seconds_total)' "$out/a.metrics" "$out/b.metrics" || true
+echo "CPU over the window (2 cores in all):"
+cat "$out/pg-cpu.txt"
 echo "== pg_stat_statements (calls, total ms, mean ms, rows, query)"
 cat "$out/pg-stat-statements.txt"
 echo "== failover"

@@ -129,4 +129,15 @@ impl CheckpointSigner for Rfc6962NoteSigner {
         .map_err(|e| failed(&e))?;
         Ok(note.to_envelope())
     }
+
+    fn verify_checkpoint(&self, note: &str, origin: &str) -> Result<Checkpoint, String> {
+        let sth =
+            SignedTreeHead::from_checkpoint(note, &self.origin, &self.log_id).map_err(|e| e.to_string())?;
+        sth.verify(self.key.public_key()).map_err(|e| e.to_string())?;
+        let checkpoint = Checkpoint::from_note_unverified(note).map_err(|e| e.to_string())?;
+        if checkpoint.origin != origin {
+            return Err(format!("checkpoint of {}, expected {origin}", checkpoint.origin));
+        }
+        Ok(checkpoint)
+    }
 }

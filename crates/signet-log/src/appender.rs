@@ -61,6 +61,12 @@ pub trait CheckpointSigner: Send + 'static {
     /// The signed note envelope for `checkpoint`.
     /// A key out of reach is [`SignerError::Unavailable`]; anything else is `Failed`.
     fn sign_checkpoint(&self, checkpoint: &Checkpoint) -> Result<String, SignerError>;
+
+    /// Checks that `note` is a checkpoint of the log `origin` signed with this signer's key
+    /// (other signatures, such as witnesses' cosignatures, are ignored), and returns it. A
+    /// front end on a database several share checks every checkpoint it reads there before
+    /// serving it: a database row is not a signature.
+    fn verify_checkpoint(&self, note: &str, origin: &str) -> Result<Checkpoint, String>;
 }
 
 impl CheckpointSigner for NoteSigner {
@@ -69,6 +75,10 @@ impl CheckpointSigner for NoteSigner {
             signet_tlog::NoteError::Signer(e) => e,
             other => SignerError::Failed(other.to_string()),
         })
+    }
+
+    fn verify_checkpoint(&self, note: &str, origin: &str) -> Result<Checkpoint, String> {
+        signet_tlog::verify_checkpoint(note, origin, &[self.verifier()]).map_err(|e| e.to_string())
     }
 }
 
@@ -128,6 +138,9 @@ pub struct AppenderStats {
     pub sequenced: std::sync::atomic::AtomicU64,
     /// How long the oldest sequenced entry not yet in a checkpoint had waited, as last seen.
     pub oldest_unintegrated_micros: std::sync::atomic::AtomicU64,
+    /// Checkpoints read from a shared store that did not verify under the log's key (never
+    /// served).
+    pub rejected_checkpoints: std::sync::atomic::AtomicU64,
 }
 
 /// The checkpoint readers see: `None` only for a log that holds checkpoints back until
@@ -246,6 +259,12 @@ impl Appender {
             }
             other => other?.1,
         };
+        // Another front end may have written it: serve it only if it is signed with our key.
+        signer.verify_checkpoint(&checkpoint.note, &origin).map_err(|e| {
+            StorageError::Corrupt(format!(
+                "the stored checkpoint does not verify under this front end's log key: {e}"
+            ))
+        })?;
         let (tx, rx) = mpsc::channel(config.max_pending);
         let published = Arc::new(RwLock::new(Some(Arc::new(checkpoint))));
         let stats = Arc::new(AppenderStats::default());
@@ -512,6 +531,8 @@ struct WitnessedState {
 
 /// A request answered once a published checkpoint covers its entry.
 pub(crate) struct Waiter {
+    /// The entry's leaf hash: its proof is checked against the checkpoint before it is sent.
+    pub(crate) leaf_hash: Hash,
     pub(crate) index: u64,
     pub(crate) new: bool,
     pub(crate) reply: oneshot::Sender<Result<Integrated, LogError>>,
@@ -783,6 +804,7 @@ impl Integrator {
             .map(|s| {
                 let (index, new) = index_of[&s.leaf_hash];
                 Waiter {
+                    leaf_hash: s.leaf_hash,
                     index,
                     new,
                     reply: s.reply,
@@ -842,13 +864,25 @@ pub(crate) fn answer_waiters(
         let answer = match &prover {
             Ok(prover) => prover
                 .inclusion_proof(index)
+                .map_err(|e| LogError::Internal(format!("inclusion proof for {index}: {e}")))
+                .and_then(|proof| {
+                    // Never acknowledge an entry the checkpoint does not hold at its index
+                    // (a store that lost or reassigned a sequenced index, whatever the
+                    // cause): the client is told to retry instead. ~log2(size) hashes.
+                    signet_tlog::verify_inclusion(&waiter.leaf_hash, index, size, &proof, &checkpoint.root)
+                        .map(|()| proof)
+                        .map_err(|e| {
+                            LogError::StoreUnavailable(format!(
+                                "entry {index} is not the one sequenced for this request ({e}); retry"
+                            ))
+                        })
+                })
                 .map(|proof| Integrated {
                     index,
                     new: waiter.new,
                     proof,
                     checkpoint: checkpoint.clone(),
-                })
-                .map_err(|e| LogError::Internal(format!("inclusion proof for {index}: {e}"))),
+                }),
             Err(e) => Err(LogError::Internal(e.to_string())),
         };
         let _ = waiter.reply.send(answer);
@@ -870,4 +904,49 @@ pub(crate) fn is_recent(level: u8, index: u64, size: u64) -> bool {
     let span = 256u64.saturating_pow(level as u32 + 1);
     let last = size.saturating_sub(1) / span;
     index + 2 > last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An answer is sent only when the proof of the request's own leaf leads to the
+    /// checkpoint's root: a request whose index now holds another entry is told to retry.
+    #[test]
+    fn a_waiter_is_answered_only_for_its_own_leaf() {
+        let leaves: Vec<Hash> = (0u8..3).map(|i| signet_tlog::leaf_hash(&[i])).collect();
+        let mut tree = TreeAppender::new();
+        let appended = tree.append(&leaves).unwrap();
+        let recent: HashMap<(u8, u64), Vec<Hash>> = appended
+            .tiles
+            .into_iter()
+            .map(|t| ((t.id.level, t.id.index), t.hashes))
+            .collect();
+        let checkpoint = Arc::new(SignedCheckpoint {
+            size: appended.size,
+            root: appended.root,
+            note: String::new(),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::sqlite::SqliteStore::open(&dir.path().join("log.db"), true).unwrap();
+        let (mut replies, mut waiters) = (Vec::new(), Vec::new());
+        for leaf_hash in [leaves[1], signet_tlog::leaf_hash(b"another entry")] {
+            let (reply, rx) = oneshot::channel();
+            waiters.push(Waiter {
+                leaf_hash,
+                index: 1,
+                new: true,
+                reply,
+            });
+            replies.push(rx);
+        }
+        let stats = AppenderStats::default();
+        answer_waiters(&mut store, &recent, &stats, waiters, &checkpoint);
+        let own = replies[0].try_recv().unwrap().unwrap();
+        assert_eq!((own.index, own.checkpoint.size), (1, 3));
+        match replies[1].try_recv().unwrap() {
+            Err(LogError::StoreUnavailable(why)) => assert!(why.contains("retry"), "{why}"),
+            other => panic!("answered for another entry's index: {:?}", other.map(|i| i.index)),
+        }
+    }
 }

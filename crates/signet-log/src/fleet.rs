@@ -19,7 +19,11 @@
 //!   [`LeaseConfig::renew`]. A holder counts its lease as valid until `ttl − ttl/4` after it
 //!   *sent* the request that took or renewed it (a monotonic clock), so one that cannot renew
 //!   stops integrating before the database lets another take over; the database's fencing
-//!   check refuses whatever a paused former holder tries to publish anyway.
+//!   check refuses whatever a paused former holder tries to publish anyway. At a graceful
+//!   shutdown ([`LeaseStatus::release`], which `signet server` calls on SIGTERM once its
+//!   in-flight requests are answered) it gives the lease up in the database, so another
+//!   front end takes over at its next try (every [`LeaseConfig::renew`]) rather than after
+//!   the lease's lifetime.
 //!
 //! The database is trusted as every front end's shared memory: a front end serves the
 //! checkpoint and the tiles other front ends stored (they are signed with the same key).
@@ -29,7 +33,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use signet_tlog::{Checkpoint, Hash, TreeAppender};
+use signet_tlog::{Hash, TreeAppender};
 use tokio::sync::mpsc;
 
 use crate::appender::{
@@ -52,6 +56,8 @@ pub struct LeaseStatus {
     fenced: AtomicU64,
     /// The log's origin, for messages.
     log: String,
+    /// Asks the lease thread to give the lease up; it answers on the channel it is sent.
+    release: Mutex<Option<std::sync::mpsc::Sender<std::sync::mpsc::SyncSender<()>>>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -90,6 +96,19 @@ impl LeaseStatus {
     /// Publications the database refused because the lease had moved on (fencing).
     pub fn fenced(&self) -> u64 {
         self.fenced.load(Ordering::Relaxed)
+    }
+
+    /// Stops integrating and gives the lease up in the database, so that another front end
+    /// takes over at its next try instead of after the lease's lifetime (a graceful shutdown:
+    /// call it once the server has stopped taking requests and finished those in flight).
+    /// Waits at most `timeout`; false if the lease could not be seen given up by then (it then
+    /// expires by itself). The front end does not integrate again afterwards.
+    pub fn release(&self, timeout: Duration) -> bool {
+        let Some(ask) = self.release.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return self.always;
+        };
+        let (done, released) = std::sync::mpsc::sync_channel(1);
+        ask.send(done).is_ok() && released.recv_timeout(timeout).is_ok()
     }
 
     /// The epoch to integrate under now, if any.
@@ -153,6 +172,8 @@ pub(crate) fn launch(
         )));
     }
     let lease = Arc::new(LeaseStatus::new(&origin));
+    let (ask_release, release_asked) = std::sync::mpsc::channel();
+    *lease.release.lock().unwrap_or_else(|p| p.into_inner()) = Some(ask_release);
     let shared = Arc::new(Shared {
         waiters: Mutex::new(Vec::new()),
         wake: store.wakeup(),
@@ -182,7 +203,7 @@ pub(crate) fn launch(
     let (lease_store, lease_status, lease_shared) = (store.try_clone(), lease.clone(), shared.clone());
     spawn(
         "signet-lease",
-        Box::new(move || run_lease(lease_store, lease_status, config, lease_shared)),
+        Box::new(move || run_lease(lease_store, lease_status, config, lease_shared, release_asked)),
     )?;
     spawn(
         "signet-sequencer",
@@ -226,6 +247,7 @@ fn run_sequencer(
                 for s in batch.drain(..) {
                     let (index, new) = assigned[first_of[&s.leaf_hash]];
                     waiters.push(Waiter {
+                        leaf_hash: s.leaf_hash,
                         index,
                         new,
                         reply: s.reply,
@@ -246,14 +268,17 @@ fn run_sequencer(
     shared.wake.notify();
 }
 
-/// Takes and renews the lease until the appender is closed; then gives it up.
+/// Takes and renews the lease until the appender is closed or [`LeaseStatus::release`] asks;
+/// then gives it up.
 fn run_lease(
     mut store: Box<dyn SharedLogStore>,
     lease: Arc<LeaseStatus>,
     config: LeaseConfig,
     shared: Arc<Shared>,
+    release_asked: std::sync::mpsc::Receiver<std::sync::mpsc::SyncSender<()>>,
 ) {
     let margin = config.ttl / 4;
+    let mut asked = None;
     while !shared.closed.load(Ordering::SeqCst) {
         let sent = Instant::now();
         let valid_until = sent + config.ttl - margin;
@@ -275,13 +300,30 @@ fn run_lease(
                 Err(e) => tracing::debug!(error = %e, "cannot try the integrator lease"),
             },
         }
-        std::thread::sleep(config.renew);
+        match release_asked.recv_timeout(config.renew) {
+            Ok(done) => {
+                asked = Some(done);
+                break;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            // The status (which holds the sender) is gone: nobody will ask.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(config.renew),
+        }
     }
     if let Some(held) = lease.held() {
-        if let Err(e) = store.release_lease(&config.holder, held.epoch) {
-            tracing::warn!(error = %e, "cannot give the integrator lease up at shutdown");
-        }
+        // Stop integrating first: a publish after the release would be refused by the
+        // database's fencing check anyway (the lease no longer valid), but need not be tried.
         lease.lose(held.epoch, "shutting down");
+        match store.release_lease(&config.holder, held.epoch) {
+            Ok(()) => tracing::info!(log = %lease.log, epoch = held.epoch, "gave the integrator lease up"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot give the integrator lease up at shutdown");
+                return;
+            }
+        }
+    }
+    if let Some(done) = asked {
+        let _ = done.send(());
     }
 }
 
@@ -443,8 +485,14 @@ impl Integrator {
         if published_size(&self.published).is_some_and(|p| p >= size) {
             return Ok(());
         }
-        let cp = Checkpoint::from_note_unverified(&note)
-            .map_err(|e| StorageError::Corrupt(format!("stored checkpoint does not parse: {e}")))?;
+        // A row of the database is not a signature: serve only what verifies under our key.
+        let cp = self.signer.verify_checkpoint(&note, &self.origin).map_err(|e| {
+            self.stats.rejected_checkpoints.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(log = %self.origin, size, error = %e, "refusing a stored checkpoint that does not verify under this front end's log key");
+            StorageError::Corrupt(format!(
+                "the stored checkpoint at size {size} does not verify under this front end's log key: {e}"
+            ))
+        })?;
         if cp.size != size || cp.origin != self.origin {
             return Err(StorageError::Corrupt(format!(
                 "stored checkpoint is for {} at size {}, expected {} at size {size}",

@@ -157,6 +157,11 @@ impl MetricsWriter {
             "Time spent committing batches to storage.",
             stats.commit_micros.load(Relaxed) as f64 / 1e6,
         );
+        self.counter(
+            &format!("{prefix}_rejected_checkpoints_total"),
+            "Checkpoints read from the shared database that did not verify under the log's key, never served (several front ends on one database).",
+            stats.rejected_checkpoints.load(Relaxed),
+        );
         let lease = appender.lease();
         self.counter(
             &format!("{prefix}_lease_changes_total"),

@@ -519,6 +519,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             tuf_repo::TufRepo::open_with_key(path, key.map(|k| k.signer.clone()))
         })?,
     );
+    // Front ends sharing one database must publish under the same TUF root keys (issue 16).
+    let root_keys = tuf.root_key_ids()?;
+    dir.pin("service.tuf.root_keyids", &root_keys, |stored| {
+        format!("the TUF root keys here ({root_keys}) are not the ones the database recorded ({stored}): refusing to start a front end with other keys; copy the first front end's data directory")
+    })?;
     let publish = {
         let tuf = tuf.clone();
         let data = dir.path.clone();
@@ -551,6 +556,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             }
         }
     });
+    // Issue 16: at a graceful shutdown each log's integrator lease is given up (below).
+    let leases: Vec<_> = health_logs.iter().map(|(_, a)| a.lease().clone()).collect();
     let app = app
         .route("/healthz", database::health_route(&dir.database, health_logs))
         .layer(axum::middleware::from_fn(linger::drain_unread_body))
@@ -567,6 +574,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let _ = std::io::stdout().flush();
 
     serve::serve(listener, tls, app, shutdown).await?;
+    // In-flight requests are answered: hand integration over to another front end now
+    // rather than after the lease's lifetime (a no-op for a log on SQLite).
+    for lease in leases {
+        let released = tokio::task::spawn_blocking(move || lease.release(LEASE_RELEASE_TIMEOUT)).await;
+        if !matches!(released, Ok(true)) {
+            eprintln!("signet: could not give an integrator lease up; it expires by itself");
+        }
+    }
     for appender in appenders {
         appender.close();
     }
@@ -650,6 +665,9 @@ fn print_next_steps(dir: &Path, public_url: &str, keyless_ready: bool) {
         );
     }
 }
+
+/// Longest a graceful shutdown waits for the database to record a log's lease given up.
+const LEASE_RELEASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Resolves at SIGINT or SIGTERM. The handlers are installed when this is called, not when the
 /// future is first polled: call it before announcing the listener, so that a signal sent as
@@ -1002,16 +1020,25 @@ impl DataDir {
             let seen = hex::encode(signet_crypto::sha256(
                 &fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?,
             ));
-            match store.meta(&pin)? {
-                Some(stored) if stored != seen => bail!(
+            self.pin(&pin, &seen, |stored| {
+                format!(
                     "{} is not the certificate the database recorded for {name} (SHA-256 {stored}): refusing to start a front end with other keys; copy the first front end's data directory",
                     file.display()
-                ),
-                Some(_) => {}
-                None => store.set_meta(&pin, &seen)?,
-            }
+                )
+            })?;
         }
         Ok(service)
+    }
+
+    /// Records `seen` under `key` in the database on first use; afterwards refuses to start
+    /// with another value (`refusal` says why, given the recorded one).
+    fn pin(&self, key: &str, seen: &str, refusal: impl FnOnce(&str) -> String) -> anyhow::Result<()> {
+        let mut store = self.store(false)?;
+        match store.meta(key)? {
+            Some(stored) if stored != seen => bail!("{}", refusal(&stored)),
+            Some(_) => Ok(()),
+            None => Ok(store.set_meta(key, seen)?),
+        }
     }
 
     /// [`DataDir::service`] for a service whose key may be in a token: with `token`, the

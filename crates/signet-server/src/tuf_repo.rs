@@ -113,6 +113,19 @@ impl TufRepo {
         })
     }
 
+    /// The TUF keyids of the root role's keys, sorted and comma-separated: what every front
+    /// end on one database must agree on (pinned there, like the CA and TSA certificates).
+    pub fn root_key_ids(&self) -> anyhow::Result<String> {
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ids = keys
+            .root
+            .iter()
+            .map(|k| Ok(signet_tuf::repo::key_json(k.public_key())?.0))
+            .collect::<anyhow::Result<Vec<String>>>()?;
+        ids.sort();
+        Ok(ids.join(","))
+    }
+
     /// The newest root, for `signet trust init --root` and `sigstore trust-instance`.
     pub fn root_path(&self) -> PathBuf {
         self.dir.join("root.json")

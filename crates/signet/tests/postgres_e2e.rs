@@ -192,37 +192,44 @@ fn keyless_round_trip_with_every_log_in_postgres() {
         .expect("a stranger front end started");
     assert!(err.contains("log key") && err.contains("missing"), "{err}");
     drop(server);
-    let copy = tmp.path().join("copy");
-    let out = Command::new("cp")
-        .arg("-a")
-        .arg(&data)
-        .arg(&copy)
-        .status()
-        .unwrap();
-    assert!(out.success());
-    let other_key = SigningKey::generate(KeyKind::Ed25519).unwrap();
-    std::fs::write(copy.join("keys/log-ed25519.pem"), other_key.to_pkcs8_pem()).unwrap();
-    let err = Server::try_start_with(&copy, &flags)
-        .err()
-        .expect("a front end with another key started");
+    // A copy of the first front end's data directory, changed by `change`, must be refused
+    // at start; returns why.
+    let refused = |name: &str, change: &dyn Fn(&std::path::Path)| -> String {
+        let copy = tmp.path().join(name);
+        assert!(Command::new("cp")
+            .arg("-a")
+            .arg(&data)
+            .arg(&copy)
+            .status()
+            .unwrap()
+            .success());
+        change(&copy);
+        Server::try_start_with(&copy, &flags)
+            .err()
+            .unwrap_or_else(|| panic!("a front end with {name} started"))
+    };
+    let err = refused("another-log-key", &|copy| {
+        let other_key = SigningKey::generate(KeyKind::Ed25519).unwrap();
+        std::fs::write(copy.join("keys/log-ed25519.pem"), other_key.to_pkcs8_pem()).unwrap();
+    });
     assert!(err.contains("not the key the log"), "{err}");
     // Nor one whose CA certificate differs from the one the database pinned.
-    let copy = tmp.path().join("copy-ca");
-    assert!(Command::new("cp")
-        .arg("-a")
-        .arg(&data)
-        .arg(&copy)
-        .status()
-        .unwrap()
-        .success());
-    let intermediate = copy.join("ca/ca-intermediate.pem");
-    let pem = std::fs::read_to_string(&intermediate).unwrap();
-    std::fs::write(&intermediate, format!("{pem}\n")).unwrap();
-    let err = Server::try_start_with(&copy, &flags)
-        .err()
-        .expect("a front end with another CA certificate started");
+    let err = refused("another-ca-certificate", &|copy| {
+        let intermediate = copy.join("ca/ca-intermediate.pem");
+        let pem = std::fs::read_to_string(&intermediate).unwrap();
+        std::fs::write(&intermediate, format!("{pem}\n")).unwrap();
+    });
     assert!(
         err.contains("not the certificate the database recorded for ca"),
+        "{err}"
+    );
+    // Nor one with another TUF root key: it would publish a root clients do not trust.
+    let err = refused("another-tuf-root-key", &|copy| {
+        let root_key = SigningKey::generate(KeyKind::EcdsaP256).unwrap();
+        std::fs::write(copy.join("tuf/keys/root.pem"), root_key.to_pkcs8_pem()).unwrap();
+    });
+    assert!(
+        err.contains("TUF root keys") && err.contains("not the ones the database recorded"),
         "{err}"
     );
 }

@@ -299,21 +299,35 @@ fn sigkill_of_the_integrating_front_end_fails_over() {
         eprintln!("300 more entries acknowledged {:?} after the kill", at.elapsed());
     });
     let survivor = &servers[1 - killed.unwrap()];
-    assert_eq!(integrator_of(std::slice::from_ref(survivor)), 0);
     assert!(metric(survivor, "signet_log_lease_changes_total") >= 1.0);
     assert_eq!(metric(survivor, "signet_log_is_integrator"), 1.0);
-    let (size, seen) = check_acknowledged(survivor, &entries, &checkpoints);
-    assert_gap_free(cluster, &db, size);
-    let epochs = assert_publishes_fenced(cluster, &db);
+    let (size, seen, epochs) = survivor_holds_everything(survivor, cluster, &db, &entries, &checkpoints);
     assert!(
         epochs >= 2,
         "one lease epoch before and one after the kill, saw {epochs}"
     );
-    independent_check(survivor, &entries, &checkpoints);
     eprintln!(
         "{} entries acknowledged through two front ends across a SIGKILL of the integrator, {seen} checkpoints, tree size {size}",
         entries.len()
     );
+}
+
+/// After the integrator was stopped: the survivor integrates, every acknowledged entry is in
+/// its tree, the database holds no gap, every publish was fenced, and the log passes the
+/// independent check. Returns (tree size, checkpoints seen, lease epochs).
+fn survivor_holds_everything(
+    survivor: &Server,
+    cluster: &Cluster,
+    db: &str,
+    entries: &[(u64, signet_tlog::Hash)],
+    checkpoints: &[String],
+) -> (u64, usize, u64) {
+    assert_eq!(integrator_of(std::slice::from_ref(survivor)), 0);
+    let (size, seen) = check_acknowledged(survivor, entries, checkpoints);
+    assert_gap_free(cluster, db, size);
+    let epochs = assert_publishes_fenced(cluster, db);
+    independent_check(survivor, entries, checkpoints);
+    (size, seen, epochs)
 }
 
 /// The integrating front end is paused (SIGSTOP) past its lease under load, and resumed: the
@@ -363,4 +377,132 @@ fn a_paused_integrator_cannot_publish_when_it_wakes() {
         "{} entries acknowledged across a pause of the integrator past its lease, {seen} checkpoints, tree size {size}",
         entries.len()
     );
+}
+
+/// (holder, epoch, still valid) of the Rekor v2 log's integrator lease, read in the database.
+fn lease_row(cluster: &Cluster, db: &str) -> (String, u64, bool) {
+    let row = cluster.query_row(
+        db,
+        "SELECT holder, epoch, expires > clock_timestamp() FROM signet.integrator_lease WHERE id = 0",
+    );
+    (row[0].clone(), row[1].parse().unwrap(), row[2] == "t")
+}
+
+/// The integrating front end is SIGTERMed under load: once it has answered its in-flight
+/// requests it gives the lease up in the database (not left to expire), and the other front
+/// end takes it under the next epoch and integrates; nothing acknowledged is lost.
+#[test]
+fn a_sigtermed_integrator_gives_its_lease_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((cluster, db, flags)) = shared_database(tmp.path(), "sigterm") else {
+        return;
+    };
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let mut servers = two_front_ends(tmp.path(), cluster, &db, &flags);
+    let logs: Vec<String> = servers.iter().map(Server::log_url).collect();
+    let mut stopped = None;
+    let (entries, checkpoints) = under_load(&logs, 8, "sigterm", |acked| {
+        wait_for(acked, 300, "before the SIGTERM");
+        let i = integrator_of(&servers);
+        let (holder, epoch, valid) = lease_row(cluster, &db);
+        let pid = format!(":{}:", servers[i].pid());
+        assert!(
+            holder.contains(&pid) && valid,
+            "lease {holder} {epoch} {valid}, integrator pid {pid}"
+        );
+        assert_eq!(servers[i].terminate().code(), Some(0));
+        stopped = Some(i);
+        // At its exit the lease is no longer its: given up, or already taken by the other under
+        // the next epoch. (Left to expire, it would still be valid here: it was renewed every
+        // 500 ms until the exit, and lasts 2 s.)
+        let (after, after_epoch, after_valid) = lease_row(cluster, &db);
+        assert!(
+            (after == holder && after_epoch == epoch && !after_valid)
+                || (!after.contains(&pid) && after_epoch == epoch + 1),
+            "lease after the SIGTERM: {after} epoch {after_epoch} valid {after_valid} (before: {holder} epoch {epoch})"
+        );
+        let before = acked.load(Ordering::Relaxed);
+        wait_for(acked, before + 200, "after the integrator stopped");
+        let (taker, taker_epoch, _) = lease_row(cluster, &db);
+        assert_eq!(
+            taker_epoch,
+            epoch + 1,
+            "the next epoch is the survivor's ({taker})"
+        );
+        assert!(taker.contains(&format!(":{}:", servers[1 - i].pid())), "{taker}");
+    });
+    let survivor = &servers[1 - stopped.unwrap()];
+    let (size, seen, _) = survivor_holds_everything(survivor, cluster, &db, &entries, &checkpoints);
+    eprintln!(
+        "{} entries acknowledged across a SIGTERM of the integrator, {seen} checkpoints, tree size {size}",
+        entries.len()
+    );
+}
+
+/// A checkpoint row written straight into the database, signed by a key that is not the log's
+/// (under the log's name, for a larger tree): the front end that follows the database refuses
+/// it, counts it, and keeps serving the last checkpoint that verified.
+#[test]
+fn a_follower_never_serves_a_stored_checkpoint_it_cannot_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((cluster, db, flags)) = shared_database(tmp.path(), "forged") else {
+        return;
+    };
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let servers = two_front_ends(tmp.path(), cluster, &db, &flags);
+    let follower = &servers[1 - integrator_of(&servers)];
+    let served = || String::from_utf8(get(&format!("{}/checkpoint", follower.log_url())).body).unwrap();
+    let good = served();
+    let current = signet_tlog::Checkpoint::from_note_unverified(&good).unwrap();
+    let impostor = signet_tlog::NoteSigner::new(
+        &current.origin,
+        signet_crypto::SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap(),
+    )
+    .unwrap();
+    let forged = signet_tlog::sign_checkpoint(
+        &signet_tlog::Checkpoint {
+            size: current.size + 1,
+            root_hash: [0x42; 32],
+            ..current.clone()
+        },
+        &[&impostor],
+    )
+    .unwrap();
+    let row = cluster.query_row(&db, "SELECT tree_size, note FROM signet.checkpoint");
+    cluster.execute(
+        &db,
+        &format!(
+            "UPDATE signet.checkpoint SET tree_size = {}, note = '{}' WHERE id = 0",
+            current.size + 1,
+            forged.replace('\'', "''")
+        ),
+    );
+    let start = Instant::now();
+    while metric(follower, "signet_log_rejected_checkpoints_total") < 1.0 {
+        assert_ne!(served(), forged, "the follower served the forged checkpoint");
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the follower never looked at the forged checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Several polls later it still serves the last checkpoint that verified.
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(served(), good);
+    // The row put back, the log takes entries again through the follower.
+    cluster.execute(
+        &db,
+        &format!(
+            "UPDATE signet.checkpoint SET tree_size = {}, note = '{}' WHERE id = 0",
+            row[0],
+            row[1].replace('\'', "''")
+        ),
+    );
+    let key = signet_crypto::SigningKey::generate(signet_crypto::KeyKind::EcdsaP256).unwrap();
+    let req = hashedrekord(&key, b"after the forged checkpoint");
+    let r = post(
+        &format!("{}/api/v2/log/entries", follower.log_url()),
+        req.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
 }
