@@ -135,8 +135,12 @@ pub enum Output {
 /// One verified result: the entry and what its body says.
 #[derive(Debug, Clone)]
 pub struct Found {
-    /// Which log: `rekor2`, `rekor1` or `ct`.
+    /// Which kind of log: `rekor2`, `rekor1` or `ct`.
     pub log: String,
+    /// The log's name on the server (`rekor2`, or `rekor2-shard-2` after a rotation, …).
+    pub name: String,
+    /// Where that log comes in the server's order of logs (results come by log, then index).
+    pub order: usize,
     /// The `TransparencyLogEntry` as the log sent it (with `--all-logs`, the result: its leaf,
     /// proof and checkpoint).
     pub entry: Value,
@@ -250,11 +254,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
 
 /// The order results come in: by log (as the all-logs search lists them), then log index.
 fn position(f: &Found) -> (usize, u64) {
-    let log = ["rekor2", "rekor1", "ct"]
-        .iter()
-        .position(|l| *l == f.log)
-        .unwrap_or(usize::MAX);
-    (log, f.log_index)
+    (f.order, f.log_index)
 }
 
 /// Asks `endpoint` page by page (`--all`), verifying each page with `verify`, and prints.
@@ -275,9 +275,9 @@ fn run_pages(
             if position(first) <= position(prev) {
                 bail!(
                     "search page starts at {} entry {}, not after {} entry {}",
-                    first.log,
+                    first.name,
                     first.log_index,
-                    prev.log,
+                    prev.name,
                     prev.log_index
                 );
             }
@@ -295,6 +295,7 @@ fn run_pages(
                 .map(|f| {
                     json!({
                         "log": f.log,
+                        "logName": f.name,
                         "logIndex": f.log_index,
                         "kind": f.kind,
                         "digest": f.digest,
@@ -319,7 +320,7 @@ fn run_pages(
                 let short: String = f.digest.chars().take(19).collect();
                 println!(
                     "{:<7} {:<10} {:<13} {:<20} {:<32} {}",
-                    f.log, f.log_index, f.kind, short, san, iss
+                    f.name, f.log_index, f.kind, short, san, iss
                 );
             }
             eprintln!(
@@ -403,6 +404,8 @@ fn read_found(value: Value, entry: &TransparencyLogEntry) -> anyhow::Result<Foun
         .with_context(|| format!("search result {i}: body is not a Rekor v2 entry"))?;
     Ok(Found {
         log: "rekor2".into(),
+        name: "rekor2".into(),
+        order: 0,
         entry: value,
         log_index: i,
         kind: facts.kind.to_string(),
@@ -456,13 +459,28 @@ pub fn verify_all_logs_answer(
     let results = answer["results"]
         .as_array()
         .ok_or_else(|| anyhow!("search answer has no \"results\" list"))?;
+    // The server's logs in its order, by name (a server from before log names gave only
+    // each log's kind, which was then unique).
+    let order: Vec<&str> = answer["logs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["name"].as_str().or(l["log"].as_str()))
+        .collect();
     let mut out: Vec<Found> = Vec::with_capacity(results.len());
     for value in results {
-        let found = verify_all_logs_result(value, trust)?;
+        let mut found = verify_all_logs_result(value, trust)?;
+        found.name = value["name"].as_str().unwrap_or(&found.log).to_string();
+        found.order = order.iter().position(|n| *n == found.name).ok_or_else(|| {
+            anyhow!(
+                "search result names a log the answer does not list ({:?})",
+                found.name
+            )
+        })?;
         if out.last().is_some_and(|prev| position(prev) >= position(&found)) {
             bail!(
                 "search results are not in log and index order at {} entry {}",
-                found.log,
+                found.name,
                 found.log_index
             );
         }
@@ -536,6 +554,8 @@ fn verify_all_logs_result(value: &Value, trust: &PreparedTrust) -> anyhow::Resul
     };
     Ok(Found {
         log,
+        name: String::new(),
+        order: 0,
         entry: value.clone(),
         log_index,
         kind: facts.kind.to_string(),

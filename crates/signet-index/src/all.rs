@@ -4,12 +4,15 @@
 //! for the entry (`leaf`, base64), its inclusion proof, and the log's signed checkpoint.
 //!
 //! ```json
-//! {"results": [{"log": "rekor2" | "rekor1" | "ct", "logIndex": "7", "leaf": "<base64>",
+//! {"results": [{"log": "rekor2" | "rekor1" | "ct", "name": "rekor2", "logIndex": "7", "leaf": "<base64>",
 //!               "inclusionProof": {"logIndex": "7", "treeSize": "9", "rootHash": "<base64>",
 //!                                  "hashes": ["<base64>", ...], "checkpoint": "<signed note>"}}],
 //!  "next": "rekor1.i8" | null,
-//!  "logs": [{"log": "rekor2", "indexedSize": "9", "treeSize": "9"}, ...]}
+//!  "logs": [{"log": "rekor2", "name": "rekor2", "indexedSize": "9", "treeSize": "9"}, ...]}
 //! ```
+//!
+//! `log` is the log's format; `name` tells a server's logs apart (after a key rotation a
+//! format has several shards: `rekor2`, `rekor2-shard-2`, …) and is what cursors name.
 //!
 //! `leaf` is, per log: a Rekor v2 entry's canonical body; a Rekor v1 entry's canonical body;
 //! a CT entry's RFC 6962 `MerkleTreeLeaf`. The checkpoint is signed by the log's key: a
@@ -42,35 +45,44 @@ use crate::IndexError;
 /// One log the search covers: its format, its index (and the index file, for its size) and
 /// its store.
 pub struct SearchedLog {
+    /// The log's name in answers, cursors and metrics, unique on the server: its format's
+    /// name for a server's first log of that format (`rekor2`, `rekor1`, `ct`), and e.g.
+    /// `rekor2-shard-2` for a later shard (README, "Rotating keys and log shards").
+    pub name: String,
     pub format: LogFormat,
     pub index: IndexReaders,
     pub path: std::path::PathBuf,
     pub store: Arc<ReaderPool>,
 }
 
-/// Where a page starts: a log (by its position in the list) and a log index in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a page starts: a log (by its name) and a log index in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllCursor {
-    pub log: LogFormat,
+    pub log: String,
     pub start: u64,
 }
 
 impl AllCursor {
     /// `<log>.i<index>`, e.g. `rekor1.i42`.
     pub fn encode(&self) -> String {
-        format!("{}.{}", self.log.name(), crate::query::encode_cursor(self.start))
+        format!("{}.{}", self.log, crate::query::encode_cursor(self.start))
     }
 
-    /// Reads a cursor made by [`AllCursor::encode`].
+    /// Reads a cursor made by [`AllCursor::encode`] (whether it names a log of this server is
+    /// for the search to say).
     pub fn decode(s: &str) -> Result<AllCursor, QueryError> {
         let bad = || QueryError::Cursor(s.chars().take(40).collect());
         let (name, rest) = s.split_once('.').ok_or_else(bad)?;
-        let log = LogFormat::ALL
-            .into_iter()
-            .find(|f| f.name() == name)
-            .ok_or_else(bad)?;
+        let named = !name.is_empty()
+            && name.len() <= 40
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !named {
+            return Err(bad());
+        }
         Ok(AllCursor {
-            log,
+            log: name.to_string(),
             start: crate::query::decode_cursor(rest).map_err(|_| bad())?,
         })
     }
@@ -121,7 +133,7 @@ pub fn router(state: Arc<AllLogs>) -> Router {
 
 /// One log's figures for [`metrics`].
 struct IndexFigures {
-    log: &'static str,
+    log: String,
     indexed: u64,
     size: u64,
     bytes: u64,
@@ -156,14 +168,14 @@ async fn metrics(State(state): State<Arc<AllLogs>>) -> Result<MetricsWriter, Api
             })
             .sum();
         rows.push(IndexFigures {
-            log: log.format.name(),
+            log: log.name.clone(),
             indexed,
             size,
             bytes,
         });
     }
     let samples = |f: fn(&IndexFigures) -> u64| -> Vec<(&str, f64)> {
-        rows.iter().map(|r| (r.log, f(r) as f64)).collect()
+        rows.iter().map(|r| (r.log.as_str(), f(r) as f64)).collect()
     };
     let mut out = MetricsWriter::new();
     out.labeled_gauge(
@@ -204,16 +216,22 @@ fn internal(message: String) -> ApiError {
 async fn search(State(state): State<Arc<AllLogs>>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let (query, cursor) = parse_query(raw.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let first = cursor
-        .and_then(|c| state.logs.iter().position(|l| l.format == c.log))
-        .unwrap_or(0);
+    let first = match &cursor {
+        None => 0,
+        Some(c) => state.logs.iter().position(|l| l.name == c.log).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("the cursor names no log of this server ({:?})", c.log),
+            )
+        })?,
+    };
     let mut remaining = query.limit as usize;
     let mut results = Vec::new();
     let mut logs = Vec::new();
     let mut next = None;
     for (pos, log) in state.logs.iter().enumerate() {
         let mut q = query.clone();
-        q.start = match cursor {
+        q.start = match &cursor {
             Some(c) if pos == first => c.start,
             _ => 0,
         };
@@ -236,14 +254,16 @@ async fn search(State(state): State<Arc<AllLogs>>, RawQuery(raw): RawQuery) -> R
             remaining
         };
         let format = log.format;
+        let name = log.name.clone();
         let (page, tree_size, more) = log
             .store
-            .run(move |store| prove(format, store, &indices, take))
+            .run(move |store| prove(format, &name, store, &indices, take))
             .await
             .map_err(|e| internal(format!("reader task failed: {e}")))?
             .map_err(internal)?;
         logs.push(json!({
             "log": format.name(),
+            "name": log.name,
             "indexedSize": indexed_size.to_string(),
             "treeSize": tree_size.to_string(),
         }));
@@ -251,11 +271,14 @@ async fn search(State(state): State<Arc<AllLogs>>, RawQuery(raw): RawQuery) -> R
         results.extend(page);
         if next.is_none() {
             if let Some(start) = more.filter(|_| pos >= first) {
-                next = Some(AllCursor { log: format, start });
+                next = Some(AllCursor {
+                    log: log.name.clone(),
+                    start,
+                });
             } else if remaining == 0 && pos >= first {
                 // The page is full at the end of this log: the next page starts with the next.
                 next = state.logs.get(pos + 1).map(|l| AllCursor {
-                    log: l.format,
+                    log: l.name.clone(),
                     start: 0,
                 });
             }
@@ -273,6 +296,7 @@ async fn search(State(state): State<Arc<AllLogs>>, RawQuery(raw): RawQuery) -> R
 /// and inclusion proof; the log's size; and the index a next page starts at, if any.
 pub fn prove(
     format: LogFormat,
+    name: &str,
     store: &mut dyn LogStore,
     indices: &[u64],
     take: usize,
@@ -286,6 +310,7 @@ pub fn prove(
         .map(|e| {
             json!({
                 "log": format.name(),
+                "name": name,
                 "logIndex": e.log_index.to_string(),
                 "leaf": B64.encode(&e.leaf),
                 "inclusionProof": {
@@ -308,12 +333,14 @@ mod tests {
     #[test]
     fn cursors_name_their_log() {
         let c = AllCursor {
-            log: LogFormat::RekorV1,
+            log: "rekor1".into(),
             start: 42,
         };
         assert_eq!(c.encode(), "rekor1.i42");
         assert_eq!(AllCursor::decode("rekor1.i42"), Ok(c));
-        for bad in ["i42", "rekor3.i1", "ct.42", "ct.", ".i1"] {
+        let shard = AllCursor::decode("rekor2-shard-2.i7").unwrap();
+        assert_eq!((shard.log.as_str(), shard.start), ("rekor2-shard-2", 7));
+        for bad in ["i42", "Rekor.i1", "ct.42", "ct.", ".i1", "a b.i1", "x/y.i1"] {
             assert!(AllCursor::decode(bad).is_err(), "{bad}");
         }
         let (q, c) = parse_query("identity=a&cursor=ct.i7&limit=3").unwrap();

@@ -295,7 +295,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             );
             let mut log_router = signet_log::http::router(state);
             if !args.no_search_index {
-                log_router = log_router.merge(indexes.rekor_v2(&shard.dir, &shard.location, shard.log_id)?);
+                log_router = log_router.merge(indexes.rekor_v2(
+                    &shard.dir,
+                    &shard.location,
+                    shard.log_id,
+                    shard.number,
+                )?);
                 // Every shard in the explorer: the first as `rekor`, the later ones by number.
                 let name = match shard.number {
                     1 => explorer::LOG_NAME.to_string(),
@@ -462,7 +467,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             }
             app = app.nest(&rotation::ct_shard_path(shard.number), router);
             if !args.no_search_index {
-                indexes.ct(&shard.dir, &shard.log)?;
+                indexes.ct(&shard.dir, &shard.log, shard.number)?;
                 let name = match shard.number {
                     1 => "ct".to_string(),
                     n => format!("ct-shard-{n}"),

@@ -37,7 +37,13 @@ pub struct Indexes {
 
 impl Indexes {
     /// Starts indexing the log of `format` whose store is at `log`, into `path`.
-    fn start(&mut self, format: LogFormat, path: &Path, log: &StoreLocation) -> anyhow::Result<()> {
+    fn start(
+        &mut self,
+        name: String,
+        format: LogFormat,
+        path: &Path,
+        log: &StoreLocation,
+    ) -> anyhow::Result<()> {
         let store = log
             .open(false)
             .context("cannot open the database for the search index")?;
@@ -45,6 +51,7 @@ impl Indexes {
             .with_context(|| format!("cannot open the search index {}", path.display()))?;
         self.indexers.push(indexer);
         self.logs.push(SearchedLog {
+            name,
             format,
             index: readers(path)?,
             path: path.to_path_buf(),
@@ -54,14 +61,21 @@ impl Indexes {
     }
 
     /// The Rekor v2 log's index and its route, to be merged into the log's router.
+    /// `shard` is 1 for the first log, N for shard N after rotations (named `rekor2-shard-N`).
     pub fn rekor_v2(
         &mut self,
         data_dir: &Path,
         log: &StoreLocation,
         log_id: [u8; 32],
+        shard: u32,
     ) -> anyhow::Result<axum::Router> {
         let path = data_dir.join(INDEX_FILE);
-        self.start(LogFormat::RekorV2, &path, log)?;
+        self.start(
+            shard_name(LogFormat::RekorV2, shard),
+            LogFormat::RekorV2,
+            &path,
+            log,
+        )?;
         let readers = log.reader_pool(2).context("cannot open the database")?;
         let state = signet_index::http::SearchState::open(&path, 2, readers, log_id)
             .with_context(|| format!("cannot read the search index {}", path.display()))?;
@@ -72,7 +86,12 @@ impl Indexes {
     /// merged into the log's router.
     pub fn rekor_v1(&mut self, dir: &Path, log: &signet_log::v1::RekorV1) -> anyhow::Result<axum::Router> {
         let path = dir.join(INDEX_FILE);
-        self.start(LogFormat::RekorV1, &path, log.store_location())?;
+        self.start(
+            LogFormat::RekorV1.name().into(),
+            LogFormat::RekorV1,
+            &path,
+            log.store_location(),
+        )?;
         let store = log
             .store_location()
             .reader_pool(2)
@@ -81,14 +100,24 @@ impl Indexes {
         Ok(signet_index::retrieve::router(state))
     }
 
-    /// The CT log's index, in its directory.
-    pub fn ct(&mut self, dir: &Path, log: &signet_ct::CtLog) -> anyhow::Result<()> {
-        self.start(LogFormat::Ct, &dir.join(INDEX_FILE), log.store_location())
+    /// The CT log's index (shard `shard`, 1 for the first), in its directory.
+    pub fn ct(&mut self, dir: &Path, log: &signet_ct::CtLog, shard: u32) -> anyhow::Result<()> {
+        let name = shard_name(LogFormat::Ct, shard);
+        self.start(name, LogFormat::Ct, &dir.join(INDEX_FILE), log.store_location())
     }
 
     /// `GET /api/v1/search` over every indexed log, at the server's root.
     pub fn all_logs_router(&mut self) -> axum::Router {
         signet_index::all::router(AllLogs::new(std::mem::take(&mut self.logs)))
+    }
+}
+
+/// A log's name in the all-logs search: its format's for the first shard, `<format>-shard-N`
+/// for a later one.
+fn shard_name(format: LogFormat, shard: u32) -> String {
+    match shard {
+        0 | 1 => format.name().to_string(),
+        n => format!("{}-shard-{n}", format.name()),
     }
 }
 

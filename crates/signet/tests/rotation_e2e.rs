@@ -368,6 +368,44 @@ fn bundles_from_before_and_after_a_rotation_of_every_key_verify_everywhere() {
     assert_eq!(new_sth["tree_size"], 1, "{new_sth}");
     assert_eq!(common::get(&format!("{url}/ct/ct/v1/get-sth")).body, old_sth.body);
 
+    // The search over every log pages through both shards (one result a page), each result
+    // verified by signet search against the new trust material and named by its shard.
+    // (The indexes follow their logs from threads of their own: wait for the last entry.)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (found, names) = loop {
+        let out = signet(
+            &work,
+            &[
+                "search",
+                "--all-logs",
+                "--server-url",
+                &url,
+                "--identity",
+                email,
+                "--limit",
+                "1",
+                "--all",
+                "--output",
+                "json",
+                "--trust-config",
+                s(&data.join("trust_config.json")),
+            ],
+        );
+        assert_ok(&out, "signet search --all-logs across the shards");
+        let found: Value = serde_json::from_slice(&out.stdout).expect("search JSON");
+        let names: Vec<&str> = found["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["logName"].as_str().unwrap())
+            .collect();
+        let names: Vec<String> = names.into_iter().map(str::to_string).collect();
+        if names.len() == 4 || std::time::Instant::now() > deadline {
+            break (found, names);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(names, ["rekor2", "rekor2-shard-2", "ct", "ct-shard-2"], "{found}");
     // signet: with the new trust config, and over TUF by the client that trusted it before
     // (which fetches the new trusted root as any update does).
     let trust_config = data.join("trust_config.json");
