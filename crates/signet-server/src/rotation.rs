@@ -685,24 +685,29 @@ fn prepare(new: &NewGeneration<'_>, main: &mut dyn LogStore) -> anyhow::Result<P
 /// directory's `trusted_root.json`), so that it is fixed here, by the rotation, and never by
 /// whichever start comes next (a start that fails, or one with a mistyped `--public-url`).
 fn shard_origin(data: &Path, number: u32) -> anyhow::Result<String> {
-    let path = data.join("trusted_root.json");
-    let text = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let root: serde_json::Value =
-        serde_json::from_slice(&text).with_context(|| format!("{} is damaged", path.display()))?;
-    let first = root["tlogs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t["baseUrl"].as_str())
-        .find_map(|url| url.strip_suffix(crate::LOG_PREFIX))
+    let first = published_log_urls(data)?
+        .iter()
+        .find_map(|url| url.strip_suffix(crate::LOG_PREFIX).map(str::to_string))
         .with_context(|| {
             format!(
                 "{} lists no Rekor v2 log at …{}: start the server with its transparency log once first",
-                path.display(),
+                data.join(PUBLISHED_ROOT).display(),
                 crate::LOG_PREFIX
             )
         })?;
     crate::origin_from_url(&format!("{first}{}", shard_path(number)))
+}
+
+/// The trusted root the server last published in the data directory.
+const PUBLISHED_ROOT: &str = "trusted_root.json";
+
+/// The base URLs of the transparency logs the server last published (its `trusted_root.json`).
+fn published_log_urls(data: &Path) -> anyhow::Result<Vec<String>> {
+    let path = data.join(PUBLISHED_ROOT);
+    let text = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let root = signet_formats::trust::TrustedRoot::from_json(&text)
+        .map_err(|e| anyhow::anyhow!("{} is damaged: {e}", path.display()))?;
+    Ok(root.tlogs.into_iter().map(|t| t.base_url).collect())
 }
 
 /// The origin and URL of a shard served under a host of its own (`rotate log --url`): the
@@ -713,15 +718,9 @@ fn shard_host(data: &Path, url: &str) -> anyhow::Result<(String, Option<String>)
         bail!("--url {url}: a base URL has no query or fragment");
     }
     let origin = crate::log_origin_from_url(&url)?;
-    let path = data.join("trusted_root.json");
-    let text = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let root: serde_json::Value =
-        serde_json::from_slice(&text).with_context(|| format!("{} is damaged", path.display()))?;
-    for other in root["tlogs"].as_array().into_iter().flatten() {
-        if let Some(base) = other["baseUrl"].as_str() {
-            if signet_verify::trust::host_name(base).eq_ignore_ascii_case(&origin) {
-                bail!("--url {url}: the host {origin} already serves a log of this server ({base}); a shard under a host of its own needs a new one");
-            }
+    for base in published_log_urls(data)? {
+        if signet_verify::trust::host_name(&base).eq_ignore_ascii_case(&origin) {
+            bail!("--url {url}: the host {origin} already serves a log of this server ({base}); a shard under a host of its own needs a new one");
         }
     }
     Ok((origin, Some(url)))
@@ -951,32 +950,17 @@ impl crate::DataDir {
         first: signet_tsa::Tsa,
         keys: &crate::ServiceKeys,
     ) -> anyhow::Result<(signet_tsa::Tsa, AuthorityEntries)> {
-        let rotations = Rotations::load(self.store(false)?.as_mut(), Rotatable::Tsa)?;
-        let root_dir = self.path.join("tsa");
-        let mut entries = vec![first.trusted_root_entry()];
-        let mut current = first;
-        for generation in &rotations.generations {
-            let dir = Rotatable::Tsa.generation_dir(&self.path, generation.number);
-            let token = keys.for_dir(&dir)?.map(|k| k.signer.clone());
-            let tsa = signet_tsa::Tsa::open_generation(&root_dir, &dir, token).with_context(|| {
-                format!(
-                    "cannot open the timestamp authority's generation in {}",
-                    dir.display()
-                )
-            })?;
-            check_key(
-                Rotatable::Tsa,
-                generation,
-                &PublicKey::from_certificate_der(&tsa.chain_der()[0])?,
-                &dir,
-            )?;
-            let mut entry = tsa.trusted_root_entry();
-            entry.valid_for.start = Some(signet_formats::common::Timestamp::from_unix(generation.start));
-            entries.push(entry);
-            current = tsa;
-        }
-        set_ends(&mut entries, &rotations, 0);
-        Ok((current, entries))
+        self.authority_generations(
+            Rotatable::Tsa,
+            first,
+            keys,
+            0,
+            |root, dir, key| Ok(signet_tsa::Tsa::open_generation(root, dir, key)?),
+            |tsa| {
+                let key = PublicKey::from_certificate_der(&tsa.chain_der()[0])?;
+                Ok((key, tsa.trusted_root_entry()))
+            },
+        )
     }
 
     /// The CA chain in use (the last generation; `first` is generation 1) and the
@@ -988,32 +972,55 @@ impl crate::DataDir {
         first: signet_ca::CaChain,
         keys: &crate::ServiceKeys,
     ) -> anyhow::Result<(signet_ca::CaChain, AuthorityEntries)> {
-        let rotations = Rotations::load(self.store(false)?.as_mut(), Rotatable::Ca)?;
-        let root_dir = self.path.join("ca");
-        let mut entries = vec![first.trusted_root_entry()];
+        self.authority_generations(
+            Rotatable::Ca,
+            first,
+            keys,
+            signet_ca::LEAF_LIFETIME_SECS,
+            |root, dir, key| Ok(signet_ca::CaChain::open_generation(root, dir, key)?),
+            |chain| Ok((chain.signer.public_key().clone(), chain.trusted_root_entry())),
+        )
+    }
+
+    /// A chain service's generations (the CA's or the TSA's): each later one opened from its
+    /// directory under the root in `<data>/<service>` (with its token key, if it recorded
+    /// one), checked to hold the key its rotation recorded, and listed with the window it
+    /// took over at; each window ends when the next began, plus `grace` seconds.
+    fn authority_generations<T>(
+        &self,
+        what: Rotatable,
+        first: T,
+        keys: &crate::ServiceKeys,
+        grace: i64,
+        open: impl Fn(&Path, &Path, Option<std::sync::Arc<dyn signet_crypto::Signer>>) -> anyhow::Result<T>,
+        describe: impl Fn(&T) -> anyhow::Result<(PublicKey, signet_formats::trust::CertificateAuthority)>,
+    ) -> anyhow::Result<(T, AuthorityEntries)> {
+        let rotations = Rotations::load(self.store(false)?.as_mut(), what)?;
+        let root_dir = self.path.join(what.name());
+        let mut entries = vec![describe(&first)?.1];
         let mut current = first;
         for generation in &rotations.generations {
-            let dir = Rotatable::Ca.generation_dir(&self.path, generation.number);
+            let dir = what.generation_dir(&self.path, generation.number);
             let token = keys.for_dir(&dir)?.map(|k| k.signer.clone());
-            let chain = signet_ca::CaChain::open_generation(&root_dir, &dir, token)
-                .with_context(|| format!("cannot open the CA's generation in {}", dir.display()))?;
-            check_key(Rotatable::Ca, generation, chain.signer.public_key(), &dir)?;
-            let mut entry = chain.trusted_root_entry();
+            let opened = open(&root_dir, &dir, token).with_context(|| {
+                format!(
+                    "cannot open the {}'s generation in {}",
+                    what.name(),
+                    dir.display()
+                )
+            })?;
+            let (key, mut entry) = describe(&opened)?;
+            check_key(what, generation, &key, &dir)?;
             entry.valid_for.start = Some(signet_formats::common::Timestamp::from_unix(generation.start));
             entries.push(entry);
-            current = chain;
+            current = opened;
         }
-        set_ends(&mut entries, &rotations, signet_ca::LEAF_LIFETIME_SECS);
+        for (i, entry) in entries.iter_mut().enumerate() {
+            if let Some(end) = rotations.end_of(i as u32 + 1) {
+                entry.valid_for.end = Some(signet_formats::common::Timestamp::from_unix(end + grace));
+            }
+        }
         Ok((current, entries))
-    }
-}
-
-/// Ends each generation's window at its successor's start, plus `grace` seconds.
-fn set_ends(entries: &mut AuthorityEntries, rotations: &Rotations, grace: i64) {
-    for (i, entry) in entries.iter_mut().enumerate() {
-        if let Some(end) = rotations.end_of(i as u32 + 1) {
-            entry.valid_for.end = Some(signet_formats::common::Timestamp::from_unix(end + grace));
-        }
     }
 }
 

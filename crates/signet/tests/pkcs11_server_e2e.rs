@@ -140,11 +140,17 @@ fn keyless_round_trip(server: &Server, trust: &Path, work: &Path, name: &str) ->
     if !out.status.success() {
         return out;
     }
+    verify_keyless(server, trust, &artifact, &bundle)
+}
+
+/// `signet verify-blob` of a keyless bundle by alice@example.com from `server`'s development
+/// provider, with `trust` (a trust config file).
+fn verify_keyless(server: &Server, trust: &Path, artifact: &Path, bundle: &Path) -> Output {
     signet(&[
         "verify-blob",
-        s(&artifact),
+        s(artifact),
         "--bundle",
-        s(&bundle),
+        s(bundle),
         "--certificate-identity",
         "alice@example.com",
         "--certificate-oidc-issuer",
@@ -582,18 +588,7 @@ fn sigstore_python_signs_and_verifies_through_the_token_server() {
     assert!(!verify("mallory@example.com").status.success());
     // And signet verifies what the reference client made.
     ok(
-        &signet(&[
-            "verify-blob",
-            s(&artifact),
-            "--bundle",
-            s(&bundle),
-            "--certificate-identity",
-            "alice@example.com",
-            "--certificate-oidc-issuer",
-            &issuer,
-            "--trust-config",
-            s(&trust),
-        ]),
+        &verify_keyless(&server, &trust, &artifact, &bundle),
         "signet verify-blob of sigstore-python's bundle",
     );
 }
@@ -711,18 +706,12 @@ fn every_token_key_rotates_to_another_token_key() {
     assert_eq!(root["ctlogs"].as_array().unwrap().len(), 2);
     // The bundle from before still verifies under the new trust root.
     ok(
-        &signet(&[
-            "verify-blob",
-            s(&work.path().join("before.txt")),
-            "--bundle",
-            s(&work.path().join("before.sigstore.json")),
-            "--certificate-identity",
-            "alice@example.com",
-            "--certificate-oidc-issuer",
-            &format!("{}/oidc", server.url),
-            "--trust-config",
-            s(&trust),
-        ]),
+        &verify_keyless(
+            &server,
+            &trust,
+            &work.path().join("before.txt"),
+            &work.path().join("before.sigstore.json"),
+        ),
         "the bundle from before the rotation",
     );
 }

@@ -15,6 +15,15 @@ use std::process::{Command, Output};
 use common::Server;
 use serde_json::Value;
 
+/// A temporary directory (kept until dropped) holding `data` (the server's) and `work`
+/// (files, bundles, HOME), and a free port for the server.
+fn dirs() -> (tempfile::TempDir, PathBuf, PathBuf, u16) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, work) = (tmp.path().join("data"), tmp.path().join("work"));
+    std::fs::create_dir_all(&work).unwrap();
+    (tmp, data, work, free_port())
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -212,11 +221,7 @@ impl Peers<'_> {
 
 #[test]
 fn bundles_from_before_and_after_a_rotation_of_every_key_verify_everywhere() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let port = free_port();
+    let (_tmp, data, work, port) = dirs();
     let email = "rotation@example.com";
 
     let mut server = start(&data, port);
@@ -732,11 +737,7 @@ fn rotation_with_two_front_ends_on_postgresql() {
 /// the same server, and is not the first shard's host (`127.0.0.1`).
 #[test]
 fn a_shard_under_a_host_of_its_own_is_named_by_the_host() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let port = free_port();
+    let (_tmp, data, work, port) = dirs();
     let email = "host@example.com";
     let mut server = start(&data, port);
     common::log_throwaway_entries(&server, 2);
