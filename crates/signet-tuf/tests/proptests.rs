@@ -95,7 +95,20 @@ fn parse_everywhere(bytes: &[u8]) {
         }
         // Loading a set with one file replaced: the local loader drops what does not verify.
         let _ = Updater::new(&local, "https://r/", "https://r/t/", UpdaterConfig::default());
-        assert!(TrustedSet::verify_offline(&local).is_err() || bytes == valid_file(i));
+        // Only the valid file itself (as a document: the mutation tests re-serialise it, and a
+        // replacement may put back the value that was there) may verify.
+        assert!(TrustedSet::verify_offline(&local).is_err() || same_document(bytes, valid_file(i)));
+    }
+}
+
+/// Whether two files hold the same JSON document.
+fn same_document(a: &[u8], b: &[u8]) -> bool {
+    match (
+        serde_json::from_slice::<Value>(a),
+        serde_json::from_slice::<Value>(b),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 
